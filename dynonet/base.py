@@ -1,0 +1,57 @@
+"""The interface every registered model implements, so the trainer never asks which model it has."""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from dynonet.config import ModelConfig
+from dynonet.controller import Signals
+
+
+class Forecaster(nn.Module):
+    """Maps a window (B, L, C) to a forecast (B, H, C), both on the data's scale.
+
+    Models with a controller override `signals`, `controller_parameters` and
+    `channel_parameters`; the defaults describe a plain single-level model.
+    """
+
+    display_name = "model"
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+
+    def signals(self, x: Tensor) -> Signals | None:
+        """Modulation signals for window x, or None for models without a controller."""
+        return None
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:  # pragma: no cover
+        raise NotImplementedError
+
+    def controller_parameters(self) -> list[nn.Parameter]:
+        """Parameters stepped by the controller's optimizer on the controller split."""
+        return []
+
+    def channel_parameters(self) -> list[nn.Parameter]:
+        """Parameters with a leading channel axis, whose updates the lr-scale signal scales."""
+        return []
+
+    def scales_channel_updates(self) -> bool:
+        """True when `signals(x).lr_scale` should scale each channel's parameter update."""
+        return False
+
+    def worker_parameters(self) -> list[nn.Parameter]:
+        """Everything else: stepped on training data."""
+        ctrl = {id(p) for p in self.controller_parameters()}
+        return [p for p in self.parameters() if id(p) not in ctrl]
+
+    def param_counts(self) -> dict[str, int]:
+        """Trainable parameters per top-level component, and the total."""
+        counts = {
+            name: sum(p.numel() for p in child.parameters() if p.requires_grad)
+            for name, child in self.named_children()
+        }
+        counts.update({name: p.numel() for name, p in self.named_parameters(recurse=False) if p.requires_grad})
+        counts = {k: v for k, v in counts.items() if v}
+        counts["total"] = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        return counts

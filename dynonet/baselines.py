@@ -1,0 +1,105 @@
+"""Baselines measured in the same runs as DynoNet, under the same protocol.
+
+- `RevINLinear`: RevIN + one Linear(L, H) shared by channels (the simplest honest baseline).
+- `DLinear`: Zeng et al. (AAAI 2023), shared-weights form: moving-average decomposition,
+  Linear(L, H) on trend and on remainder, no normalization.
+- `PatchTST`: Nie et al. (ICLR 2023), channel-independent supervised form: RevIN, patches
+  (end-padded by the stride), Transformer encoder with BatchNorm, flatten head. The
+  residual-attention shortcut of the reference code is left out.
+- `RepeatLast`: the last observed value, repeated over the horizon (no parameters).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from dynonet.base import Forecaster
+from dynonet.config import ModelConfig
+from dynonet.controller import Signals
+from dynonet.decomposition import MovingAverage, TimeLinear
+from dynonet.revin import RevIN
+
+
+class RevINLinear(Forecaster):
+    display_name = "RevIN+Linear"
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        self.revin = RevIN(cfg.n_channels)
+        self.linear = TimeLinear(cfg.lookback, cfg.horizon)
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        z, stats = self.revin.normalize(x)
+        return self.revin.denormalize(self.linear(z), stats)
+
+
+class DLinear(Forecaster):
+    display_name = "DLinear"
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        self.decomposition = MovingAverage(cfg.ma_kernel)
+        self.trend = TimeLinear(cfg.lookback, cfg.horizon)
+        self.seasonal = TimeLinear(cfg.lookback, cfg.horizon)
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        trend, seasonal = self.decomposition(x)
+        return self.trend(trend) + self.seasonal(seasonal)
+
+
+class RepeatLast(Forecaster):
+    display_name = "RepeatLast"
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        return x[:, -1:].expand(-1, self.cfg.horizon, -1)
+
+
+class _BatchNormTokens(nn.Module):
+    def __init__(self, d: int):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(d)
+
+    def forward(self, x: Tensor) -> Tensor:  # (N, P, d)
+        return self.norm(x.transpose(1, 2)).transpose(1, 2)
+
+
+class _EncoderLayer(nn.Module):
+    def __init__(self, d: int, heads: int, d_ff: int, dropout: float):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.ff = nn.Sequential(nn.Linear(d, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d))
+        self.norm_attn, self.norm_ff = _BatchNormTokens(d), _BatchNormTokens(d)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.norm_attn(x + self.drop(self.attn(x, x, x, need_weights=False)[0]))
+        return self.norm_ff(x + self.drop(self.ff(x)))
+
+
+class PatchTST(Forecaster):
+    display_name = "PatchTST"
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        n_patches = (cfg.lookback - cfg.patch_len) // cfg.patch_stride + 2  # +1 from end padding
+        self.revin = RevIN(cfg.n_channels)
+        self.embed = nn.Linear(cfg.patch_len, cfg.d_model)
+        self.position = nn.Parameter(torch.empty(n_patches, cfg.d_model).uniform_(-0.02, 0.02))
+        self.encoder = nn.Sequential(
+            *[_EncoderLayer(cfg.d_model, cfg.n_heads, cfg.d_ff, cfg.attn_dropout) for _ in range(cfg.n_layers)]
+        )
+        self.head = nn.Linear(n_patches * cfg.d_model, cfg.horizon)
+        self.drop = nn.Dropout(cfg.attn_dropout)
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        cfg = self.cfg
+        z, stats = self.revin.normalize(x)
+        B, L, C = z.shape
+        series = z.transpose(1, 2)  # (B, C, L)
+        series = torch.cat([series, series[..., -1:].expand(-1, -1, cfg.patch_stride)], dim=-1)
+        patches = series.unfold(-1, cfg.patch_len, cfg.patch_stride)  # (B, C, P, patch_len)
+        tokens = self.drop(self.embed(patches).flatten(0, 1) + self.position)  # (B*C, P, d)
+        tokens = self.encoder(tokens)
+        y = self.head(tokens.flatten(1)).view(B, C, -1).transpose(1, 2)  # (B, H, C)
+        return self.revin.denormalize(y, stats)

@@ -1,0 +1,90 @@
+"""Self-describing checkpoints: weights in safetensors, everything needed to rebuild the
+model and its data pipeline in JSON (config, scaler statistics, columns, frequency, version).
+Nothing is pickled, so loading never runs code from the file. Writes are atomic."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
+
+from dynonet import __version__
+from dynonet.base import Forecaster
+from dynonet.config import RunConfig
+from dynonet.errors import CheckpointError
+from dynonet.registry import build_model
+
+FORMAT_VERSION = 1
+WEIGHTS, META = "model.safetensors", "checkpoint.json"
+
+
+def atomic_write(path: str | Path, data: bytes | str) -> None:
+    """Write via a temporary file in the same folder and rename: never a half-written file."""
+    path = Path(path)
+    raw = data.encode() if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(raw)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    atomic_write(path, json.dumps(obj, indent=2, default=float) + "\n")
+
+
+def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta: dict[str, Any]) -> None:
+    """Save weights and a JSON description (`meta` holds columns, scaler, freq, ...)."""
+    run_dir = Path(run_dir)
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    atomic_write(run_dir / WEIGHTS, save_safetensors(state))
+    write_json(run_dir / META, {"format_version": FORMAT_VERSION, "dynonet_version": __version__,
+                                "config": cfg.to_dict(), **meta})
+
+
+def read_meta(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / META
+    if not Path(run_dir).is_dir():
+        raise CheckpointError(f"{run_dir}: no such run folder")
+    try:
+        meta = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing (not a DynoNet run folder?)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: corrupted ({e})") from None
+    if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
+        raise CheckpointError(f"{path}: unsupported checkpoint format {meta.get('format_version')!r}"
+                              if isinstance(meta, dict) else f"{path}: corrupted (not an object)")
+    return meta
+
+
+def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Forecaster, RunConfig, dict[str, Any]]:
+    """Rebuild the model of a run folder; no flags needed."""
+    meta = read_meta(run_dir)
+    try:
+        cfg = RunConfig.from_dict(meta["config"])
+    except (KeyError, TypeError) as e:
+        raise CheckpointError(f"{Path(run_dir) / META}: config unreadable ({e})") from None
+    model = build_model(cfg.model)
+    path = Path(run_dir) / WEIGHTS
+    try:
+        state = load_safetensors(path.read_bytes())
+        model.load_state_dict(state)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing") from None
+    except (SafetensorError, RuntimeError, ValueError) as e:
+        first = str(e).strip().splitlines()[0][:200]
+        raise CheckpointError(f"{path}: corrupted or incompatible ({first})") from None
+    return model.to(device), cfg, meta

@@ -1,0 +1,115 @@
+"""Command line: `dynonet train | evaluate`. Flags are derived from the config dataclasses."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Sequence
+
+from dynonet import __version__
+from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig, preset
+from dynonet.errors import DynoNetError
+
+SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _base_type(tp: Any) -> Any:
+    """int | None -> int; tuple[str, ...] -> tuple."""
+    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
+        return next(a for a in typing.get_args(tp) if a is not type(None))
+    return typing.get_origin(tp) or tp
+
+
+def add_config_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per config field (default None = 'keep the preset's value')."""
+    for section, cls in SECTIONS.items():
+        group = parser.add_argument_group(f"{section} settings (override the preset)")
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            meta = f.metadata
+            if meta.get("cli") is False:
+                continue
+            tp = _base_type(hints[f.name])
+            kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": None, "metavar": f.name.upper(),
+                                  "help": f"{meta.get('help', '')} (default: {f.default})"}
+            if tp is bool:
+                group.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
+            elif tp is tuple:
+                group.add_argument(_flag(f.name), type=lambda s: tuple(x for x in s.split(",") if x), **kw)
+            else:
+                group.add_argument(_flag(f.name), type=tp, choices=meta.get("choices"), **kw)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    cfg = preset(args.preset)
+    changes: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+    for key, value in vars(args).items():
+        if "." in key and value is not None:
+            section, name = key.split(".", 1)
+            changes[section][name] = value
+    return cfg.replace(**{k: v for k, v in changes.items() if v})
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dynonet", description="DynoNet: input-adaptive time-series forecasting")
+    parser.add_argument("--version", action="version", version=f"dynonet {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model and score it on the test split",
+                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train.add_argument("--preset", default="quickstart", choices=sorted(PRESETS), help="named configuration")
+    train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<preset>-<time>)")
+    train.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
+    train.add_argument("--quiet", action="store_true", help="print only the result block")
+    add_config_flags(train)
+
+    ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
+    ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
+    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from dynonet.runner import train_run
+
+    cfg = config_from_args(args)
+    out = args.out or Path("runs") / f"{args.preset}-{datetime.now():%Y%m%d-%H%M%S}"
+    log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
+    metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite)
+    if args.quiet and metrics["test"] is not None:
+        from dynonet.runner import result_block
+
+        print(result_block(metrics["name"], metrics["test"]))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from dynonet.runner import evaluate_run
+
+    evaluate_run(args.checkpoint, device=args.device, log=print)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return {"train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+    except DynoNetError as e:
+        print(f"dynonet: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("dynonet: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,126 @@
+"""The controller: a small hypernetwork that reads the whole (normalized) window of all
+channels and emits bounded modulation signals for the per-channel workers.
+
+Every signal is squashed into its range by a sigmoid/tanh and its head starts with zero
+weights, so at initialization each signal sits exactly at its neutral value and the model
+behaves like the workers-only model; training moves it away from there.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import torch
+from torch import Tensor, nn
+
+from dynonet.config import SIGNALS, ModelConfig
+
+DROPOUT_MAX = 0.7
+LR_SCALE_MIN, LR_SCALE_MAX = 0.01, 5.0
+GATE_NEUTRAL = 0.5  # sigmoid(0); a constant gate is absorbed by the worker's output projection
+
+
+@dataclass
+class Signals:
+    """Per-sample modulation for the workers."""
+
+    gamma: Tensor  # (B, layers, C, h) FiLM scale
+    beta: Tensor  # (B, layers, C, h) FiLM shift
+    dropout: Tensor  # (B, C) dropout rate in [0, 0.7]
+    lr_scale: Tensor  # (B, C) update scale in [0.01, 5]
+    gate: Tensor  # (B, C, h) feature gate in [0, 1]
+    context: Tensor  # (B, ctx) shared by every worker
+
+    def split(self, n: int) -> tuple["Signals", "Signals"]:
+        """First n samples, rest."""
+        parts = {f.name: getattr(self, f.name) for f in fields(self)}
+        return Signals(**{k: v[:n] for k, v in parts.items()}), Signals(**{k: v[n:] for k, v in parts.items()})
+
+    def summary(self) -> dict[str, Tensor]:
+        """Batch means for logging (0-dim tensors: no host sync until read)."""
+        return {
+            "gamma": self.gamma.mean(),
+            "beta_abs": self.beta.abs().mean(),
+            "dropout": self.dropout.mean(),
+            "lr_scale": self.lr_scale.mean(),
+            "gate": self.gate.mean(),
+        }
+
+
+def neutral_signals(cfg: ModelConfig, batch: int, device: torch.device) -> Signals:
+    """The signals of the workers-only model (and of an untrained controller)."""
+    C, h, n = cfg.n_channels, cfg.worker_hidden, cfg.worker_layers
+    return Signals(
+        gamma=torch.ones(batch, n, C, h, device=device),
+        beta=torch.zeros(batch, n, C, h, device=device),
+        dropout=torch.full((batch, C), cfg.dropout, device=device),
+        lr_scale=torch.ones(batch, C, device=device),
+        gate=torch.full((batch, C, h), GATE_NEUTRAL, device=device),
+        context=torch.zeros(batch, cfg.context_dim, device=device),
+    )
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1 - p))
+
+
+def _head(d_in: int, d_out: int, bias: float = 0.0) -> nn.Linear:
+    head = nn.Linear(d_in, d_out)
+    nn.init.zeros_(head.weight)
+    nn.init.constant_(head.bias, bias)
+    return head
+
+
+class Controller(nn.Module):
+    """GRU over the window (optionally over patches of it) -> `Signals`."""
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        unknown = set(cfg.fixed_signals) - set(SIGNALS)
+        if unknown:
+            from dynonet.errors import ConfigError
+
+            raise ConfigError(f"unknown signals {sorted(unknown)}; choose from {', '.join(SIGNALS)}")
+        self.cfg = cfg
+        C, h, hid, p = cfg.n_channels, cfg.worker_hidden, cfg.controller_hidden, cfg.controller_patch_len
+        # A patch embedding shortens the recurrence from L to L/p steps: the controller's cost
+        # no longer grows step by step with the lookback.
+        self.embed = nn.Linear(C * p, hid) if p > 1 else None
+        self.gru = nn.GRU(hid if p > 1 else C, hid, batch_first=True)
+        self.film = _head(hid, 2 * cfg.worker_layers * C * h)
+        self.dropout = _head(hid, C, _logit(cfg.dropout / DROPOUT_MAX))
+        self.lr_scale = _head(hid, C, _logit((1 - LR_SCALE_MIN) / (LR_SCALE_MAX - LR_SCALE_MIN)))
+        self.gate = _head(hid, C * h)
+        self.context = nn.Linear(hid, cfg.context_dim)
+
+    def encode(self, x: Tensor) -> Tensor:
+        """x: (B, L, C) normalized window -> (B, hidden) last GRU state."""
+        p = self.cfg.controller_patch_len
+        if self.embed is not None:
+            B, L, C = x.shape
+            x = x[:, L % p :].reshape(B, L // p, p * C)  # (B, L/p, p*C); oldest L % p steps dropped
+            x = self.embed(x)
+        _, last = self.gru(x)
+        return last[0]
+
+    def forward(self, x: Tensor) -> Signals:
+        cfg = self.cfg
+        B = x.shape[0]
+        C, h, n = cfg.n_channels, cfg.worker_hidden, cfg.worker_layers
+        state = self.encode(x)  # (B, hidden)
+        film = torch.tanh(self.film(state)).view(B, 2, n, C, h) * cfg.film_scale
+        signals = Signals(
+            gamma=1 + film[:, 0],
+            beta=film[:, 1],
+            dropout=DROPOUT_MAX * torch.sigmoid(self.dropout(state)),
+            lr_scale=LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(self.lr_scale(state)),
+            gate=torch.sigmoid(self.gate(state)).view(B, C, h),
+            context=torch.tanh(self.context(state)),
+        )
+        if cfg.fixed_signals:
+            neutral = neutral_signals(cfg, B, x.device)
+            for name in cfg.fixed_signals:
+                for attr in {"film": ("gamma", "beta")}.get(name, (name,)):
+                    setattr(signals, attr, getattr(neutral, attr))
+        return signals

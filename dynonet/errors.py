@@ -1,0 +1,17 @@
+"""Errors a user can cause. The CLI prints them as one line and exits non-zero."""
+
+
+class DynoNetError(Exception):
+    """Base class: a problem with the user's input, not a bug."""
+
+
+class DataError(DynoNetError):
+    """A data file that cannot be used (names the file, column or line)."""
+
+
+class ConfigError(DynoNetError):
+    """An invalid combination of settings."""
+
+
+class CheckpointError(DynoNetError):
+    """A run folder or checkpoint that cannot be read or written."""

@@ -1,0 +1,69 @@
+"""DynoNet assembled: RevIN -> [trend branch + controller-modulated workers] -> mixer -> RevIN^-1."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from dynonet.base import Forecaster
+from dynonet.config import ModelConfig
+from dynonet.controller import Controller, Signals, neutral_signals
+from dynonet.decomposition import MovingAverage, TimeLinear
+from dynonet.revin import RevIN
+from dynonet.workers import Workers
+
+
+class ChannelMixer(nn.Module):
+    """Residual MLP over the channel axis; zero-initialized, so it starts as the identity."""
+
+    def __init__(self, n_channels: int, hidden: int):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(n_channels, hidden), nn.GELU(), nn.Linear(hidden, n_channels))
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+
+    def forward(self, y: Tensor) -> Tensor:
+        return y + self.net(y)  # y: (B, H, C)
+
+
+class DynoNet(Forecaster):
+    display_name = "DynoNet"
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        if cfg.worker_seq_len > cfg.lookback:
+            from dynonet.errors import ConfigError
+
+            raise ConfigError(f"worker_seq_len {cfg.worker_seq_len} exceeds lookback {cfg.lookback}")
+        self.revin = RevIN(cfg.n_channels)
+        self.controller = Controller(cfg) if cfg.controller else None
+        self.decomposition = MovingAverage(cfg.ma_kernel)
+        self.trend = TimeLinear(cfg.lookback, cfg.horizon)
+        self.workers = Workers(cfg)
+        self.mixer = ChannelMixer(cfg.n_channels, cfg.mixer_hidden) if cfg.mixer else None
+
+    def signals(self, x: Tensor) -> Signals:
+        if self.controller is None:
+            return neutral_signals(self.cfg, x.shape[0], x.device)
+        mean, std = self.revin.stats(x)
+        return self.controller((x - mean) / std)  # the controller reads the normalized window
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        """x: (B, L, C) -> (B, H, C). Signals are computed from x unless given."""
+        if signals is None:
+            signals = self.signals(x)
+        z, stats = self.revin.normalize(x)
+        trend, residual = self.decomposition(z)  # (B, L, C) each
+        y = self.trend(trend) + self.workers(residual[:, -self.cfg.worker_seq_len :], signals)
+        if self.mixer is not None:
+            y = self.mixer(y)
+        return self.revin.denormalize(y, stats)
+
+    def controller_parameters(self) -> list[nn.Parameter]:
+        return [] if self.controller is None else list(self.controller.parameters())
+
+    def scales_channel_updates(self) -> bool:
+        return self.controller is not None and "lr_scale" not in self.cfg.fixed_signals
+
+    def channel_parameters(self) -> list[nn.Parameter]:
+        return self.workers.channel_parameters()

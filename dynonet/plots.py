@@ -1,0 +1,82 @@
+"""The seed's figures: training curves, per-channel metrics, and a comparison with
+published figures (labelled as published, with their lookback)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from dynonet.checkpoint import atomic_write  # noqa: E402
+
+
+def _save(fig: Any, path: str | Path) -> None:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())
+
+
+def training_curves(history: list[dict[str, Any]], path: str | Path, title: str) -> None:
+    epochs = [h["epoch"] for h in history]
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss (MSE)")
+    axes[0].plot(epochs, [h["val_mse"] for h in history], label="validation MSE")
+    if any(h.get("controller_loss") is not None for h in history):
+        axes[0].plot(epochs, [h["controller_loss"] for h in history], label="controller-split loss", alpha=0.7)
+    best = min(history, key=lambda h: h["val_mse"])
+    axes[0].axvline(best["epoch"], color="grey", ls=":", label=f"best epoch {best['epoch']}")
+    axes[0].set_title("loss")
+    axes[0].legend()
+    axes[1].plot(epochs, [h["val_mae"] for h in history], color="C2")
+    axes[1].set_title("validation MAE")
+    axes[2].plot(epochs, [h["lr"] for h in history], label="workers")
+    if any(h.get("controller_lr") for h in history):
+        axes[2].plot(epochs, [h["controller_lr"] for h in history], label="controller")
+    axes[2].set_yscale("log")
+    axes[2].set_title("learning rate")
+    axes[2].legend()
+    for key in sorted({k for h in history for k in h.get("signals", {})}):
+        axes[3].plot(epochs, [h["signals"].get(key) for h in history], label=key)
+    axes[3].set_title("mean control signals (training batches)")
+    if history and history[0].get("signals"):
+        axes[3].legend()
+    for ax in axes:
+        ax.set_xlabel("epoch")
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def channel_metrics(per_channel: dict[str, dict[str, float]], path: str | Path, title: str) -> None:
+    names = sorted(per_channel, key=lambda c: per_channel[c]["mse"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    for ax, metric in zip(axes, ("mse", "mae")):
+        values = [per_channel[c][metric] for c in names]
+        ax.barh(names, values, color="C0" if metric == "mse" else "C1")
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+        ax.set_title(f"test {metric.upper()} per channel (standardized)")
+    fig.suptitle(title)
+    _save(fig, path)
+
+
+def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], path: str | Path, title: str) -> None:
+    """Measured run(s) on top, then published rows in grey, each labelled with its lookback."""
+    rows = [(f"measured: {measured['label']} (L={measured['lookback']})", measured["mse"], "C0")]
+    rows += [(f"{p['label']} (L={p['lookback']})", p["mse"], "0.6") for p in published]
+    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
+    labels, values, colors = zip(*rows)
+    ax.barh(range(len(rows)), values, color=colors)
+    ax.set_yticks(range(len(rows)), labels, fontsize=8)
+    ax.invert_yaxis()
+    for i, v in enumerate(values):
+        ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
+    ax.set_xlim(min(values) * 0.9, max(values) * 1.08)
+    ax.set_xlabel("test MSE (standardized); grey = published figures, not measured here")
+    ax.set_title(title)
+    _save(fig, path)

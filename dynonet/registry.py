@@ -1,0 +1,28 @@
+"""The one table of models. The trainer, CLI and benchmark look models up here by name."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from dynonet.base import Forecaster
+from dynonet.baselines import DLinear, PatchTST, RepeatLast, RevINLinear
+from dynonet.config import ModelConfig
+from dynonet.errors import ConfigError
+from dynonet.model import DynoNet
+
+MODELS: dict[str, Callable[[ModelConfig], Forecaster]] = {
+    "dynonet": DynoNet,
+    "linear": RevINLinear,
+    "dlinear": DLinear,
+    "patchtst": PatchTST,
+    "repeat": RepeatLast,
+}
+
+
+def build_model(cfg: ModelConfig) -> Forecaster:
+    """Instantiate the model named by `cfg.model` (cfg.n_channels must be set)."""
+    if cfg.model not in MODELS:
+        raise ConfigError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)}")
+    if cfg.n_channels < 1:
+        raise ConfigError("n_channels must be set from the data before building a model")
+    return MODELS[cfg.model](cfg)

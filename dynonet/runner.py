@@ -1,0 +1,174 @@
+"""One run end to end: data -> model -> bi-level training -> one test evaluation -> run folder."""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dynonet import __version__
+from dynonet.base import Forecaster
+from dynonet.checkpoint import load_checkpoint, save_checkpoint, write_json
+from dynonet.config import RunConfig
+from dynonet.data import SeriesData, Scaler, load, window_sets
+from dynonet.errors import CheckpointError, DataError
+from dynonet.evaluation import evaluate
+from dynonet.published import published_for
+from dynonet.registry import build_model
+from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def versions() -> dict[str, str]:
+    return {"dynonet": __version__, "torch": torch.__version__, "numpy": np.__version__,
+            "pandas": pd.__version__, "python": platform.python_version()}
+
+
+def run_name(cfg: RunConfig) -> str:
+    return f"{cfg.model.model}_H{cfg.model.horizon}"
+
+
+def prepare(cfg: RunConfig, device: torch.device) -> tuple[RunConfig, SeriesData, Forecaster]:
+    """Load data, fill n_channels into the config, build the model on the device."""
+    data = load(cfg)
+    cfg = cfg.replace(model={"n_channels": data.n_channels})
+    return cfg, data, build_model(cfg.model).to(device)
+
+
+def format_params(counts: dict[str, int]) -> str:
+    return "\n".join(f"  {name:<14}{n:>10,}" for name, n in counts.items())
+
+
+def result_block(title: str, scores: dict[str, Any]) -> str:
+    bar = "=" * 60
+    lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {scores['mse']:.4f}", f"MAE: {scores['mae']:.4f}", bar]
+    if "per_channel" in scores:
+        lines.append(f"{'channel':<12}{'MSE':>10}{'MAE':>10}")
+        lines += [f"{c:<12}{m['mse']:>10.4f}{m['mae']:>10.4f}" for c, m in scores["per_channel"].items()]
+        lines.append(bar)
+    return "\n".join(lines)
+
+
+def epoch_line(e: dict[str, Any]) -> str:
+    sig = " ".join(f"{k}={v:.3f}" for k, v in e["signals"].items())
+    return (f"epoch {e['epoch']:3d}  train {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
+            f"mae {e['val_mae']:.4f}  lr {e['lr']:.2e}  {e['seconds']:.1f}s{'  *' if e['best'] else ''}"
+            + (f"  [{sig}]" if sig else ""))
+
+
+def prepare_out_dir(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise CheckpointError(f"{out}: exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise CheckpointError(f"{out}: folder is not empty; pass --overwrite or choose another --out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as e:
+        raise CheckpointError(f"{out}: cannot write there ({e.strerror})") from None
+
+
+def train_run(cfg: RunConfig, out: Path | None = None, *, log: Log = _quiet, progress: bool = False,
+              overwrite: bool = False) -> dict[str, Any]:
+    """Train one model under the protocol and score its test split once. Returns metrics.json."""
+    t_start = time.perf_counter()
+    if out is not None:
+        prepare_out_dir(out, overwrite)
+    generator = seed_everything(cfg.train.seed)
+    device = resolve_device(cfg.train.device)
+    cfg, data, model = prepare(cfg, device)
+    sets = window_sets(data, cfg, device)
+    if "test" not in sets and cfg.data.test_fraction > 0:
+        raise DataError(f"{data.source}: test split is empty")
+    params = model.param_counts()
+    title = f"{model.display_name}_H{cfg.model.horizon}"
+    log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "
+        f"seed={cfg.train.seed} controller data={cfg.train.controller_data}")
+    log("trainable parameters:\n" + format_params(params))
+    log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
+        + (f", test {len(sets['test'])}" if "test" in sets else ""))
+
+    trainer = BiLevelTrainer(model, cfg.train, generator)
+    state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress))
+    t_train = time.perf_counter() - t_start
+    test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
+    seconds = [h["seconds"] for h in state.history]
+    metrics = {
+        "name": title,
+        "model": cfg.model.model,
+        "dataset": data.source,
+        "config": cfg.to_dict(),
+        "seed": cfg.train.seed,
+        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+                                 f" ({torch.get_num_threads()} threads)"),
+        "controller_data": cfg.train.controller_data,
+        "params": params,
+        "epochs_run": len(state.history),
+        "best_epoch": state.best_epoch,
+        "best_val_mse": None if not state.history else state.best_val,
+        "history": state.history,
+        "test": test,
+        "timings": {"total_seconds": time.perf_counter() - t_start, "train_seconds": t_train,
+                    "median_epoch_seconds": float(np.median(seconds)) if seconds else None},
+        "versions": versions(),
+        "argv": sys.argv,
+    }
+    if test is not None:
+        log(result_block(title, test))
+    if out is not None:
+        write_artifacts(out, model, cfg, data, metrics)
+        log(f"run folder: {out}")
+    return metrics
+
+
+def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
+    return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
+            "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1])}
+
+
+def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:
+    from dynonet import plots
+
+    save_checkpoint(out, model, cfg, checkpoint_meta(data))
+    write_json(out / "metrics.json", metrics)
+    title = f"{metrics['name']} on {data.source}, seed {cfg.train.seed}"
+    if metrics["history"]:
+        plots.training_curves(metrics["history"], out / "training_curves.png", title)
+    if metrics["test"] is not None:
+        plots.channel_metrics(metrics["test"]["per_channel"], out / "channel_metrics.png", title)
+        published = published_for(data.source, cfg.model.horizon) if cfg.data.csv is None else []
+        measured = {"label": f"{metrics['name']}, seed {cfg.train.seed}", "lookback": cfg.model.lookback,
+                    "mse": metrics["test"]["mse"]}
+        plots.benchmark(measured, published, out / "benchmark.png",
+                        f"{data.source} H={cfg.model.horizon}: this run vs published figures")
+
+
+def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = _quiet) -> dict[str, Any]:
+    """Re-score a saved run on its test split; the data is rebuilt from the checkpoint."""
+    dev = resolve_device(device)
+    model, cfg, meta = load_checkpoint(run_dir, dev)
+    data = load(cfg)
+    if data.columns != meta["columns"]:
+        raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
+    if not np.allclose(data.scaler.mean, Scaler.from_dict(meta["scaler"]).mean, rtol=1e-6, atol=1e-9):
+        raise DataError(f"{data.source}: training rows differ from those the checkpoint was trained on")
+    sets = window_sets(data, cfg, dev)
+    if "test" not in sets:
+        raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
+    scores = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler)
+    log(result_block(f"{model.display_name}_H{cfg.model.horizon}", scores))
+    return scores
+

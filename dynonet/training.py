@@ -1,0 +1,220 @@
+"""Bi-level, first-order training (not MAML).
+
+Level 1, every step: the worker optimizer (workers, trend, mixer, RevIN) steps on a training
+batch. The controller's signals are inputs here, computed without gradient: nothing in this
+step updates the controller. The learning-rate-scale signal s_c scales channel c's worker
+update: theta_c <- theta_c + s_c * delta_c, where delta_c is AdamW's step.
+
+Level 2, every step: the controller optimizer steps on a batch of the controller split
+(validation, as in the paper, or a holdout of the training period). Its loss is the forecast
+loss there, which reaches FiLM, gates, context and (through relaxed dropout) the dropout
+rate. The lr scale only acts through the worker update, so it learns from a first-order
+hypergradient (Baydin et al., 2018): d L_ctrl(theta + s * delta) / d s_c = <delta_c, g_c>,
+with g the controller-split gradient w.r.t. the workers, computed in the same backward pass
+and applied, one step later, to the controller's lr-scale output on that training batch.
+
+No parameter is in both optimizers; test windows reach neither. Both learning rates follow a
+cosine schedule; early stopping watches validation MSE and the best state is restored.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from dynonet.base import Forecaster
+from dynonet.config import TrainConfig
+from dynonet.data import Windows
+from dynonet.errors import ConfigError
+from dynonet.evaluation import evaluate
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return the generator that orders batches."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda requested but no CUDA device is available")
+    return torch.device(name)
+
+
+@dataclass
+class TrainState:
+    """Everything early stopping needs; the best weights are kept in memory."""
+
+    best_val: float = math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+    best_weights: dict[str, Tensor] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _channel_view(scale: Tensor, p: Tensor) -> Tensor:
+    return scale.view(-1, *([1] * (p.dim() - 1)))  # (C,) -> broadcast over a channel-first param
+
+
+class BiLevelTrainer:
+    """Trains any registered model: bi-level when it has a controller, plain otherwise."""
+
+    def __init__(self, model: Forecaster, cfg: TrainConfig, generator: torch.Generator):
+        self.model, self.cfg, self.generator = model, cfg, generator
+        self.controller_params = model.controller_parameters()
+        self.channel_params = model.channel_parameters()
+        worker_params = model.worker_parameters()
+        self.worker_opt = (
+            torch.optim.AdamW(worker_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if worker_params else None
+        )
+        self.controller_opt = (
+            torch.optim.AdamW(self.controller_params, lr=cfg.controller_lr, weight_decay=cfg.controller_weight_decay)
+            if self.controller_params and cfg.controller_lr > 0
+            else None
+        )
+        self.schedulers = [
+            torch.optim.lr_scheduler.CosineAnnealingLR(
+                opt, T_max=max(cfg.epochs, 1), eta_min=opt.defaults["lr"] * cfg.min_lr_ratio
+            )
+            for opt in (self.worker_opt, self.controller_opt)
+            if opt is not None
+        ]
+        self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
+        self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
+        self.hyper_x: Tensor | None = None  # the training batch it belongs to
+
+    # -- level 1 -------------------------------------------------------------------------
+    def worker_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        with torch.no_grad():
+            signals = self.model.signals(x)
+        loss = F.mse_loss(self.model(x, signals), y)
+        self.worker_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        if not self.scales_updates:
+            self.worker_opt.step()
+            return loss.detach(), ({} if signals is None else signals.summary())
+        before = [p.detach().clone() for p in self.channel_params]
+        self.worker_opt.step()
+        scale = signals.lr_scale.mean(0)  # (C,)
+        with torch.no_grad():
+            self.deltas = []
+            for p, old in zip(self.channel_params, before):
+                delta = p - old
+                p.copy_(old.addcmul_(delta, _channel_view(scale, p)))
+                self.deltas.append(delta)
+        self.last_x = x
+        return loss.detach(), signals.summary()
+
+    # -- level 2 -------------------------------------------------------------------------
+    def controller_step(self, x: Tensor, y: Tensor) -> Tensor:
+        n = x.shape[0]
+        paired = self.hyper is not None
+        signals = self.model.signals(torch.cat([x, self.hyper_x]) if paired else x)
+        own, previous = signals.split(n)
+        loss = F.mse_loss(self.model(x, own), y)
+        objective = loss + (self.hyper * previous.lr_scale.mean(0)).sum() if paired else loss
+        wanted = self.controller_params + (self.channel_params if self.scales_updates else [])
+        grads = torch.autograd.grad(objective, wanted, allow_unused=True)
+        k = len(self.controller_params)
+        for p, g in zip(self.controller_params, grads[:k]):
+            p.grad = g
+        self.controller_opt.step()
+        if self.scales_updates:
+            self.hyper = sum(
+                (d * g).flatten(1).sum(1) for d, g in zip(self.deltas, grads[k:]) if g is not None
+            ).detach()
+            self.hyper_x = self.last_x
+        return loss.detach()
+
+    # -- epochs --------------------------------------------------------------------------
+    def fit(self, sets: dict[str, Windows], report: Callable[[dict[str, Any]], None] | None = None,
+            progress: Callable[[int, int], Any] | None = None) -> TrainState:
+        """Train up to `cfg.epochs`, early-stop on validation MSE, restore the best weights."""
+        cfg, model, state = self.cfg, self.model, TrainState()
+        if self.worker_opt is None:  # nothing to train (e.g. repeat-last baseline)
+            return state
+        train, ctrl, val = sets["train"], sets["controller"], sets["val"]
+        device = train.view.device
+        ctrl_order = torch.empty(0, dtype=torch.long)
+        ctrl_pos = 0
+        for epoch in range(1, cfg.epochs + 1):
+            t0 = time.perf_counter()
+            model.train()
+            order = torch.randperm(len(train), generator=self.generator).to(device)
+            loss_sum = torch.zeros((), device=device)
+            ctrl_sum = torch.zeros((), device=device)
+            signal_sums: dict[str, Tensor] = {}
+            steps = 0
+            bar = progress(epoch, math.ceil(len(train) / cfg.batch_size)) if progress else None
+            for x, y in train.batches(cfg.batch_size, order):
+                loss, summary = self.worker_step(x, y)
+                loss_sum += loss
+                for k, v in summary.items():
+                    signal_sums[k] = signal_sums.get(k, 0) + v
+                if self.controller_opt is not None:
+                    if ctrl_pos + cfg.batch_size > len(ctrl_order):
+                        ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(device)
+                        ctrl_pos = 0
+                    cx, cy = ctrl.get(ctrl_order[ctrl_pos : ctrl_pos + cfg.batch_size])
+                    ctrl_pos += cfg.batch_size
+                    ctrl_sum += self.controller_step(cx, cy)
+                steps += 1
+                if bar is not None:
+                    bar.update(1)
+                    if steps % 4 == 0:
+                        bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}")
+            if bar is not None:
+                bar.close()
+            lrs = [opt.param_groups[0]["lr"] for opt in (self.worker_opt, self.controller_opt) if opt is not None]
+            for sched in self.schedulers:
+                sched.step()
+            scores = evaluate(model, val, cfg.eval_batch_size)
+            entry = {
+                "epoch": epoch,
+                "train_loss": loss_sum.item() / steps,
+                "controller_loss": ctrl_sum.item() / steps if self.controller_opt is not None else None,
+                "val_mse": scores["mse"],
+                "val_mae": scores["mae"],
+                "lr": lrs[0],
+                "controller_lr": lrs[1] if len(lrs) > 1 else None,
+                "signals": {k: v.item() / steps for k, v in signal_sums.items()},
+                "seconds": time.perf_counter() - t0,
+            }
+            improved = scores["mse"] < state.best_val
+            if improved:
+                state.best_val, state.best_epoch, state.bad_epochs = scores["mse"], epoch, 0
+                state.best_weights = copy.deepcopy(model.state_dict())
+            else:
+                state.bad_epochs += 1
+            entry["best"] = improved
+            state.history.append(entry)
+            if report:
+                report(entry)
+            if state.bad_epochs >= cfg.patience:
+                break
+        if state.best_weights is not None:
+            model.load_state_dict(state.best_weights)
+        return state
+
+
+def make_progress(enabled: bool) -> Callable[[int, int], Any] | None:
+    """A tqdm bar per epoch when stderr is a terminal; None otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return lambda epoch, total: tqdm(total=total, desc=f"epoch {epoch}", leave=False, unit="step")
