@@ -188,7 +188,8 @@ class SeriesData:
 
 def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fraction: float,
                test_fraction: float, source: str) -> dict[str, tuple[int, int]]:
-    """Row ranges of the train/val/test splits (each later split starts L rows early)."""
+    """Row ranges of the train/val/test splits (each later split starts L rows early); a CSV
+    with `test_fraction` 0 has no test split."""
     if ett and n_rows >= ETT_BORDERS[2]:
         b1, b2, b3 = ETT_BORDERS
     else:
@@ -198,10 +199,10 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
         b2 = b3 - n_test
         b1 = b2 - n_val
     splits = {"train": (0, b1), "val": (max(b1 - lookback, 0), b2), "test": (max(b2 - lookback, 0), b3)}
+    if test_fraction == 0 and not ett:  # fit on everything: no test split
+        del splits["test"]
     need = lookback + horizon
     for name, (start, end) in splits.items():
-        if name == "test" and test_fraction == 0 and not ett:
-            continue
         if end - start < need:
             raise DataError(
                 f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows "
