@@ -9,6 +9,7 @@ inside that split and no test row ever reaches training.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -67,7 +68,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
         raise DataError(f"{source}: column {dup!r} appears more than once")
     if date_column not in frame.columns:
         raise DataError(
-            f"{source}: no date column {date_column!r} (columns: {', '.join(map(str, frame.columns[:10]))})"
+            f"{source}: no date column {date_column!r} (columns: {', '.join(map(repr, frame.columns[:10]))})"
         )
     value_columns = [c for c in frame.columns if c != date_column]
     if not value_columns:
@@ -91,7 +92,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
         if len(bad):
             i = bad[0]
             cell = text.iloc[i]
-            what = "missing value" if _missing(cell) else f"{cell!r} is not a finite number"
+            what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
@@ -108,6 +109,11 @@ def _strip(column: pd.Series) -> pd.Series:
     return column
 
 
+def _show(cell: object) -> str:
+    """'text' quoted, numbers (numpy's too) as they print."""
+    return repr(cell) if isinstance(cell, str) else " ".join(str(cell).split())
+
+
 def _missing(cell: object) -> bool:
     if isinstance(cell, str):
         return cell == ""
@@ -120,7 +126,9 @@ def _missing(cell: object) -> bool:
 def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
     """Parse a date column; the first cell that is no date is named by its line."""
     try:
-        dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
+        with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
+            warnings.simplefilter("ignore")
+            dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
     except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
         for i, cell in enumerate(raw):
             try:
@@ -132,7 +140,9 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
         raise DataError(f"{source}: column {column!r}: cannot parse dates ({first})") from None
     if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
         try:
-            iso = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce", format="ISO8601"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                iso = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce", format="ISO8601"))
             dates = dates if iso.hasnans else iso
         except (ValueError, TypeError, OverflowError):
             pass
@@ -211,6 +221,16 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     return splits
 
 
+def infer_freq(dates: pd.DatetimeIndex) -> str | None:
+    """pandas' frequency string of evenly spaced dates ("h", "D", "MS", ...), else None."""
+    if len(dates) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas 3 warns that pandas 4 will return an offset
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(dates)
+    return getattr(freq, "freqstr", freq)
+
+
 def load(cfg: RunConfig) -> SeriesData:
     """Load the data a run config names and split/scale it by the protocol."""
     d = cfg.data
@@ -231,7 +251,7 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source)
     scaler = Scaler.fit(values[slice(*splits["train"])])
-    freq = pd.infer_freq(dates[: min(len(dates), 1000)]) if len(dates) >= 3 else None
+    freq = infer_freq(dates[:1000])
     return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits, freq)
 
 

@@ -35,6 +35,7 @@ import difflib
 import json
 import os
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -45,7 +46,7 @@ import torch
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, atomic_write, load_checkpoint, save_checkpoint, write_json
 from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import Scaler, from_table, read_csv, validate_frame
+from dynonet.data import Scaler, _missing, _show, from_table, infer_freq, read_csv, validate_frame
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
 
 BASE_PRESET = "quickstart"  # every default not named in the constructor comes from this preset
@@ -151,6 +152,7 @@ class DynoNetForecaster:
             return forecast
         long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
         long["unique_id"] = long["unique_id"].map(ids)
+        long = long[list(LONG)]
         return long.sort_values(["unique_id", "ds"], kind="stable", key=_sort_key).reset_index(drop=True)
 
     def _forecast(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
@@ -175,7 +177,7 @@ class DynoNetForecaster:
         self.model_.eval()
         with torch.no_grad():
             y = self.model_(x)[0].double().cpu().numpy()
-        index = pd.date_range(dates[-1], periods=m.horizon + 1, freq=step)[1:]
+        index = pd.DatetimeIndex([dates[-1] + k * step for k in range(1, m.horizon + 1)])
         return pd.DataFrame(scaler.inverse(y), index=index.rename(self.config.data.date_column), columns=wanted)
 
     # -- save / load -----------------------------------------------------------------------
@@ -229,7 +231,7 @@ def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame"
         frame = df.reset_index(drop=True)
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
-                        f"(columns unique_id, ds, y); columns are: {', '.join(map(str, df.columns[:10]))}")
+                        f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
     dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None)
     return dates, columns, values, None
 
@@ -254,8 +256,9 @@ def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[s
     bad = (~np.isfinite(y)).nonzero()[0]
     if len(bad):
         i = int(bad[0])
-        raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): "
-                        f"{rows['y'].iloc[i]!r} is not a finite number")
+        cell = rows["y"].iloc[i]
+        what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
+        raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): {what}")
     names = ids.astype(str)
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     dup = key.duplicated().to_numpy().nonzero()[0]
@@ -296,10 +299,9 @@ def _step(freq: str | None, dates: pd.DatetimeIndex) -> Any:
     """The training data's frequency, else the recent data's, else its median spacing."""
     if freq is not None:
         return pd.tseries.frequencies.to_offset(freq)
-    if len(dates) >= 3:
-        inferred = pd.infer_freq(dates)
-        if inferred is not None:
-            return pd.tseries.frequencies.to_offset(inferred)
+    inferred = infer_freq(dates)
+    if inferred is not None:
+        return pd.tseries.frequencies.to_offset(inferred)
     if len(dates) >= 2:
         return pd.Timedelta(np.median(np.diff(dates.asi8)), unit=dates.unit)
     raise DataError("cannot tell the time step: the training data had no regular frequency and the "
@@ -311,15 +313,16 @@ def _check_grid(window: pd.DatetimeIndex, step: Any, freq: str | None, source: s
     """The lookback window must lie on the training data's time grid, without gaps."""
     if freq is None or len(window) < 2:
         return
-    expected = pd.date_range(end=window[-1], periods=len(window), freq=step)
-    if len(expected) == len(window) and (expected == window).all():
-        return
-    i = int(np.argmax(expected != window)) if len(expected) == len(window) else 0
-    i = max(i, 1)
-    at = offset + i
-    where = f"line {at + first_line}" if first_line is not None else f"row {at}"
-    raise DataError(f"{source}: {where}: date {window[i]} is not one step ({freq}) after {window[i - 1]}; "
-                    f"the last {len(window)} rows must be evenly spaced at the training data's step")
+    with warnings.catch_warnings():  # adding a non-fixed offset element-wise warns about speed
+        warnings.simplefilter("ignore")
+        following = window[:-1] + step
+    bad = np.nonzero(np.asarray(following != window[1:]))[0]
+    if len(bad):
+        i = int(bad[0]) + 1
+        at = offset + i
+        where = f"line {at + first_line}" if first_line is not None else f"row {at}"
+        raise DataError(f"{source}: {where}: date {window[i]} is not one step ({freq}) after {window[i - 1]}; "
+                        f"the last {len(window)} rows must be evenly spaced at the training data's step")
 
 
 def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:
