@@ -9,6 +9,7 @@ inside that split and no test row ever reaches training.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -165,8 +166,18 @@ def load(cfg: RunConfig) -> SeriesData:
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source)
     scaler = Scaler.fit(values[slice(*splits["train"])])
-    freq = pd.infer_freq(dates[: min(len(dates), 1000)]) if len(dates) >= 3 else None
-    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits, freq)
+    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits,
+                      infer_freq(dates))
+
+
+def infer_freq(dates: pd.DatetimeIndex) -> str | None:
+    """The series' frequency as an offset string ('h', '15min', ...), or None if irregular."""
+    if len(dates) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas is changing the return type; accept both
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(dates[:1000])
+    return getattr(freq, "freqstr", freq)
 
 
 class Windows:

@@ -85,11 +85,11 @@ def train_run(cfg: RunConfig, out: Path | None = None, *, log: Log = _quiet, pro
               overwrite: bool = False) -> dict[str, Any]:
     """Train one model under the protocol and score its test split once. Returns metrics.json."""
     t_start = time.perf_counter()
-    if out is not None:
-        prepare_out_dir(out, overwrite)
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
-    cfg, data, model = prepare(cfg, device)
+    cfg, data, model = prepare(cfg, device)  # bad data or config fails here, before any folder exists
+    if out is not None:
+        prepare_out_dir(out, overwrite)
     sets = window_sets(data, cfg, device)
     if "test" not in sets and cfg.data.test_fraction > 0:
         raise DataError(f"{data.source}: test split is empty")
