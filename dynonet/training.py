@@ -176,8 +176,9 @@ class BiLevelTrainer:
                 steps += 1
                 if bar is not None:
                     bar.update(1)
-                    if steps % 4 == 0:
-                        bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}")
+                    if steps % 4 == 0:  # reading values syncs with the device: not every step
+                        bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}",
+                                        **{k: f"{v.item() / steps:.3f}" for k, v in signal_sums.items()})
             if bar is not None:
                 bar.close()
             lrs = [opt.param_groups[0]["lr"] for opt in (self.worker_opt, self.controller_opt) if opt is not None]
