@@ -40,6 +40,10 @@ class Forecaster(nn.Module):
         """True when `signals(x).lr_scale` should scale each channel's parameter update."""
         return False
 
+    def lr_scale_from_state(self, state: Tensor) -> Tensor:
+        """The lr-scale signal recomputed, with gradient, from a stored controller state."""
+        raise NotImplementedError
+
     def worker_parameters(self) -> list[nn.Parameter]:
         """Everything else: stepped on training data."""
         ctrl = {id(p) for p in self.controller_parameters()}

@@ -9,7 +9,7 @@ behaves like the workers-only model; training moves it away from there.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -31,11 +31,7 @@ class Signals:
     lr_scale: Tensor  # (B, C) update scale in [0.01, 5]
     gate: Tensor  # (B, C, h) feature gate in [0, 1]
     context: Tensor  # (B, ctx) shared by every worker
-
-    def split(self, n: int) -> tuple["Signals", "Signals"]:
-        """First n samples, rest."""
-        parts = {f.name: getattr(self, f.name) for f in fields(self)}
-        return Signals(**{k: v[:n] for k, v in parts.items()}), Signals(**{k: v[n:] for k, v in parts.items()})
+    state: Tensor | None = None  # (B, hidden) controller state the signals were read from
 
     def summary(self) -> dict[str, Tensor]:
         """Batch means for logging (0-dim tensors: no host sync until read)."""
@@ -104,6 +100,10 @@ class Controller(nn.Module):
         _, last = self.gru(x)
         return last[0]
 
+    def lr_scale_from(self, state: Tensor) -> Tensor:
+        """(B, hidden) -> (B, C) learning-rate scale."""
+        return LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(self.lr_scale(state))
+
     def forward(self, x: Tensor) -> Signals:
         cfg = self.cfg
         B = x.shape[0]
@@ -114,9 +114,10 @@ class Controller(nn.Module):
             gamma=1 + film[:, 0],
             beta=film[:, 1],
             dropout=DROPOUT_MAX * torch.sigmoid(self.dropout(state)),
-            lr_scale=LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(self.lr_scale(state)),
+            lr_scale=self.lr_scale_from(state),
             gate=torch.sigmoid(self.gate(state)).view(B, C, h),
             context=torch.tanh(self.context(state)),
+            state=state,
         )
         if cfg.fixed_signals:
             neutral = neutral_signals(cfg, B, x.device)

@@ -221,16 +221,6 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     return splits
 
 
-def infer_freq(dates: pd.DatetimeIndex) -> str | None:
-    """pandas' frequency string of evenly spaced dates ("h", "D", "MS", ...), else None."""
-    if len(dates) < 3:
-        return None
-    with warnings.catch_warnings():  # pandas 3 warns that pandas 4 will return an offset
-        warnings.simplefilter("ignore")
-        freq = pd.infer_freq(dates)
-    return getattr(freq, "freqstr", freq)
-
-
 def load(cfg: RunConfig) -> SeriesData:
     """Load the data a run config names and split/scale it by the protocol."""
     d = cfg.data
@@ -251,8 +241,18 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source)
     scaler = Scaler.fit(values[slice(*splits["train"])])
-    freq = infer_freq(dates[:1000])
-    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits, freq)
+    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits,
+                      infer_freq(dates))
+
+
+def infer_freq(dates: pd.DatetimeIndex) -> str | None:
+    """The series' frequency as an offset string ('h', '15min', ...), or None if irregular."""
+    if len(dates) < 3:
+        return None
+    with warnings.catch_warnings():  # pandas is changing the return type; accept both
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(dates[:1000])
+    return getattr(freq, "freqstr", freq)
 
 
 class Windows:

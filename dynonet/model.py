@@ -65,5 +65,8 @@ class DynoNet(Forecaster):
     def scales_channel_updates(self) -> bool:
         return self.controller is not None and "lr_scale" not in self.cfg.fixed_signals
 
+    def lr_scale_from_state(self, state: Tensor) -> Tensor:
+        return self.controller.lr_scale_from(state)
+
     def channel_parameters(self) -> list[nn.Parameter]:
         return self.workers.channel_parameters()

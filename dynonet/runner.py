@@ -99,25 +99,27 @@ def train_run(cfg: RunConfig, out: Path | None = None, *, data: SeriesData | Non
 
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
     """
-    if out is not None:
-        prepare_out_dir(out, overwrite)
-    run = train(cfg, data=data, log=log, progress=progress)
+    ready = (lambda: prepare_out_dir(out, overwrite)) if out is not None else None
+    run = train(cfg, data=data, log=log, progress=progress, ready=ready)
     if out is not None:
         write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
         log(f"run folder: {out}")
     return run.metrics
 
 
-def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet,
-          progress: bool = False) -> TrainedRun:
-    """`train_run` without the run folder: returns the trained model too."""
+def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, progress: bool = False,
+          ready: Callable[[], None] | None = None) -> TrainedRun:
+    """`train_run` without the run folder: returns the trained model too. `ready` is called once
+    data and config have passed their checks, before training starts."""
     t_start = time.perf_counter()
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
-    cfg, data, model = prepare(cfg, device, data)
+    cfg, data, model = prepare(cfg, device, data)  # bad data or config fails here, before any folder exists
     sets = window_sets(data, cfg, device)
     if "test" not in sets and cfg.data.test_fraction > 0:
         raise DataError(f"{data.source}: test split is empty")
+    if ready is not None:
+        ready()
     params = model.param_counts()
     title = f"{model.display_name}_H{cfg.model.horizon}"
     log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "

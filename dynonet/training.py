@@ -11,7 +11,7 @@ loss there, which reaches FiLM, gates, context and (through relaxed dropout) the
 rate. The lr scale only acts through the worker update, so it learns from a first-order
 hypergradient (Baydin et al., 2018): d L_ctrl(theta + s * delta) / d s_c = <delta_c, g_c>,
 with g the controller-split gradient w.r.t. the workers, computed in the same backward pass
-and applied, one step later, to the controller's lr-scale output on that training batch.
+and applied, one step later, to the lr-scale head's output on that training batch.
 
 No parameter is in both optimizers; test windows reach neither. Both learning rates follow a
 cosine schedule; early stopping watches validation MSE and the best state is restored.
@@ -95,7 +95,7 @@ class BiLevelTrainer:
         ]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
-        self.hyper_x: Tensor | None = None  # the training batch it belongs to
+        self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
 
     # -- level 1 -------------------------------------------------------------------------
     def worker_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -116,17 +116,18 @@ class BiLevelTrainer:
                 delta = p - old
                 p.copy_(old.addcmul_(delta, _channel_view(scale, p)))
                 self.deltas.append(delta)
-        self.last_x = x
+        self.last_state = signals.state
         return loss.detach(), signals.summary()
 
     # -- level 2 -------------------------------------------------------------------------
     def controller_step(self, x: Tensor, y: Tensor) -> Tensor:
-        n = x.shape[0]
-        paired = self.hyper is not None
-        signals = self.model.signals(torch.cat([x, self.hyper_x]) if paired else x)
-        own, previous = signals.split(n)
-        loss = F.mse_loss(self.model(x, own), y)
-        objective = loss + (self.hyper * previous.lr_scale.mean(0)).sum() if paired else loss
+        loss = F.mse_loss(self.model(x, self.model.signals(x)), y)
+        objective = loss
+        if self.hyper is not None:
+            # The lr-scale head re-reads the (gradient-free) controller state of the training
+            # batch whose update the hypergradient judges; the encoder learns from `loss`.
+            lr_scale = self.model.lr_scale_from_state(self.hyper_state)  # (B, C)
+            objective = loss + (self.hyper * lr_scale.mean(0)).sum()
         wanted = self.controller_params + (self.channel_params if self.scales_updates else [])
         grads = torch.autograd.grad(objective, wanted, allow_unused=True)
         k = len(self.controller_params)
@@ -137,7 +138,7 @@ class BiLevelTrainer:
             self.hyper = sum(
                 (d * g).flatten(1).sum(1) for d, g in zip(self.deltas, grads[k:]) if g is not None
             ).detach()
-            self.hyper_x = self.last_x
+            self.hyper_state = self.last_state
         return loss.detach()
 
     # -- epochs --------------------------------------------------------------------------
@@ -175,8 +176,9 @@ class BiLevelTrainer:
                 steps += 1
                 if bar is not None:
                     bar.update(1)
-                    if steps % 4 == 0:
-                        bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}")
+                    if steps % 4 == 0:  # reading values syncs with the device: not every step
+                        bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}",
+                                        **{k: f"{v.item() / steps:.3f}" for k, v in signal_sums.items()})
             if bar is not None:
                 bar.close()
             lrs = [opt.param_groups[0]["lr"] for opt in (self.worker_opt, self.controller_opt) if opt is not None]

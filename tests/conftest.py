@@ -1,0 +1,27 @@
+import dataclasses
+
+import pytest
+import torch
+
+from dynonet.config import ModelConfig, RunConfig, TrainConfig, DataConfig
+
+
+@pytest.fixture(autouse=True)
+def _threads():
+    torch.set_num_threads(2)
+
+
+def small_model_cfg(**kw) -> ModelConfig:
+    base = dict(lookback=48, horizon=8, n_channels=3, worker_seq_len=16, worker_hidden=6, context_dim=4,
+                controller_hidden=8, mixer_hidden=4, ma_kernel=5, patch_len=8, patch_stride=4, d_model=8,
+                n_heads=2, n_layers=1, d_ff=16)
+    base.update(kw)
+    return ModelConfig(**base)
+
+
+def small_run_cfg(**train) -> RunConfig:
+    """A tiny CSV-free run on the first rows of bundled ETTh1 (70/10/20 split)."""
+    t = dict(epochs=2, batch_size=32, eval_batch_size=64, patience=5, device="cpu")
+    t.update(train)
+    m = dataclasses.replace(small_model_cfg(), n_channels=0)
+    return RunConfig(m, TrainConfig(**t), DataConfig(dataset="ETTh1", max_rows=600))

@@ -1,0 +1,53 @@
+import json
+
+import pytest
+import torch
+
+from dynonet.checkpoint import META, WEIGHTS, atomic_write, load_checkpoint, save_checkpoint
+from dynonet.config import RunConfig
+from dynonet.errors import CheckpointError
+from dynonet.registry import MODELS, build_model
+
+from conftest import small_model_cfg
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_round_trip_needs_no_flags(tmp_path, name):
+    torch.manual_seed(0)
+    cfg = RunConfig(model=small_model_cfg(model=name))
+    model = build_model(cfg.model).eval()
+    save_checkpoint(tmp_path, model, cfg, {"columns": ["a", "b", "c"]})
+    loaded, cfg2, meta = load_checkpoint(tmp_path)
+    assert cfg2 == cfg and meta["columns"] == ["a", "b", "c"] and "dynonet_version" in meta
+    x = torch.randn(2, 48, 3)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded.eval()(x))
+    assert (tmp_path / WEIGHTS).read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
+
+
+def test_corrupted_or_truncated_checkpoint_is_a_clean_error(tmp_path):
+    cfg = RunConfig(model=small_model_cfg())
+    save_checkpoint(tmp_path, build_model(cfg.model), cfg, {})
+    weights = (tmp_path / WEIGHTS).read_bytes()
+    (tmp_path / WEIGHTS).write_bytes(weights[: len(weights) // 2])
+    with pytest.raises(CheckpointError, match="corrupted"):
+        load_checkpoint(tmp_path)
+    (tmp_path / META).write_text('{"format_version": 1, "config": ')
+    with pytest.raises(CheckpointError, match="corrupted"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(CheckpointError, match="no such run folder"):
+        load_checkpoint(tmp_path / "missing")
+
+
+def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
+    target = tmp_path / "f.json"
+    atomic_write(target, "old")
+
+    class Boom(str):
+        def encode(self):
+            raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError):
+        atomic_write(target, Boom("new"))
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.json"]
+    json.dumps({})

@@ -1,0 +1,58 @@
+import json
+
+import pytest
+
+from dynonet.cli import build_parser, config_from_args, main
+
+SMALL = ["--max-rows", "700", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
+         "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
+         "--batch-size", "64", "--epochs", "2", "--device", "cpu"]
+
+
+def test_flags_override_the_preset():
+    args = build_parser().parse_args(["train", "--preset", "etth1-336", "--epochs", "3", "--no-controller",
+                                      "--controller-data", "holdout", "--fixed-signals", "film,gate"])
+    cfg = config_from_args(args)
+    assert cfg.model.horizon == 336 and cfg.train.epochs == 3 and not cfg.model.controller
+    assert cfg.train.controller_data == "holdout" and cfg.model.fixed_signals == ("film", "gate")
+    assert cfg.train.lr == 2e-3  # untouched fields keep the preset's value
+
+
+def test_train_then_evaluate_smoke(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "quickstart", "--out", str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    assert "TEST RESULTS - DynoNet_H8" in printed and "MSE:" in printed and "OT" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ("config", "seed", "device", "params", "history", "test", "versions", "timings"):
+        assert key in metrics
+    assert metrics["params"]["total"] == sum(v for k, v in metrics["params"].items() if k != "total")
+    assert len(metrics["history"]) == 2 and {"train_loss", "val_mse", "val_mae", "lr", "seconds", "signals"} <= set(
+        metrics["history"][0])
+    assert set(metrics["test"]["per_channel"]) == {"HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"}
+    for png in ("training_curves.png", "channel_metrics.png", "benchmark.png"):
+        assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
+    again = capsys.readouterr().out
+    assert f"MSE: {metrics['test']['mse']:.4f}" in again
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--csv", "missing.csv"], "missing.csv: file not found"),
+    (["evaluate", "--checkpoint", "nowhere"], "nowhere: no such run folder"),
+    (["train", "--fixed-signals", "noise", *SMALL], "unknown signals"),
+])
+def test_bad_input_one_line_error_and_nonzero_exit(tmp_path, monkeypatch, capsys, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "metrics.json").write_text("{}")
+    assert main(["train", "--out", str(out), *SMALL]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert (out / "metrics.json").read_text() == "{}"

@@ -1,0 +1,53 @@
+import dataclasses
+
+import pytest
+import torch
+
+from dynonet.config import SIGNALS
+from dynonet.controller import (DROPOUT_MAX, LR_SCALE_MAX, LR_SCALE_MIN, Controller, neutral_signals)
+from dynonet.errors import ConfigError
+
+from conftest import small_model_cfg
+
+
+@pytest.mark.parametrize("patch", [1, 8, 5])
+def test_untrained_controller_emits_neutral_signals(patch):
+    cfg = small_model_cfg(controller_patch_len=patch)
+    sig = Controller(cfg)(torch.randn(4, cfg.lookback, cfg.n_channels))
+    ref = neutral_signals(cfg, 4, torch.device("cpu"))
+    for name in ("gamma", "beta", "dropout", "lr_scale", "gate"):
+        assert torch.allclose(getattr(sig, name), getattr(ref, name), atol=1e-6), name
+    assert sig.context.shape == (4, cfg.context_dim)
+
+
+def test_signals_stay_in_their_ranges_for_extreme_weights():
+    cfg = small_model_cfg(film_scale=0.1)
+    ctrl = Controller(cfg)
+    for p in ctrl.parameters():
+        torch.nn.init.normal_(p, std=10.0)
+    sig = ctrl(torch.randn(16, cfg.lookback, cfg.n_channels) * 10)
+    assert sig.dropout.min() >= 0 and sig.dropout.max() <= DROPOUT_MAX
+    assert sig.lr_scale.min() >= LR_SCALE_MIN and sig.lr_scale.max() <= LR_SCALE_MAX
+    assert sig.gate.min() >= 0 and sig.gate.max() <= 1
+    assert (sig.gamma - 1).abs().max() <= 0.1 + 1e-6 and sig.beta.abs().max() <= 0.1 + 1e-6
+    assert sig.context.abs().max() <= 1
+
+
+@pytest.mark.parametrize("name", SIGNALS)
+def test_fixed_signal_is_neutral_and_others_are_not(name):
+    cfg = small_model_cfg(fixed_signals=(name,))
+    ctrl = Controller(cfg)
+    for p in ctrl.parameters():
+        torch.nn.init.normal_(p, std=1.0)
+    sig = ctrl(torch.randn(3, cfg.lookback, cfg.n_channels))
+    ref = neutral_signals(cfg, 3, torch.device("cpu"))
+    attrs = {"film": ("gamma", "beta")}.get(name, (name,))
+    for a in attrs:
+        assert torch.equal(getattr(sig, a), getattr(ref, a))
+    assert not torch.allclose(sig.gate if name != "gate" else sig.dropout,
+                              ref.gate if name != "gate" else ref.dropout)
+
+
+def test_unknown_signal_is_a_config_error():
+    with pytest.raises(ConfigError):
+        Controller(dataclasses.replace(small_model_cfg(), fixed_signals=("noise",)))

@@ -1,0 +1,122 @@
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from dynonet.data import ETT_BORDERS, Windows, bundled_path, load, read_csv, window_sets
+from dynonet.errors import DataError
+
+
+def ett_cfg(L=512, H=96, dataset="ETTh1", **train):
+    return RunConfig(ModelConfig(lookback=L, horizon=H), TrainConfig(**train), DataConfig(dataset=dataset))
+
+
+@pytest.mark.parametrize("dataset", ["ETTh1", "ETTh2"])
+def test_bundled_files_are_unmodified(dataset):
+    import hashlib
+
+    digest = hashlib.sha256(bundled_path(dataset).read_bytes()).hexdigest()
+    readme = (bundled_path(dataset).parent / "README.md").read_text()
+    assert digest in readme and "CC BY-ND 4.0" in readme
+
+
+@pytest.mark.parametrize("L", [96, 512])
+def test_ett_borders_and_train_only_scaler(L):
+    data = load(ett_cfg(L=L))
+    assert data.splits == {"train": (0, 8640), "val": (8640 - L, 11520), "test": (11520 - L, 14400)}
+    raw = pd.read_csv(bundled_path("ETTh1")).iloc[:8640, 1:].to_numpy()
+    assert np.allclose(data.scaler.mean, raw.mean(0)) and np.allclose(data.scaler.std, raw.std(0))
+    assert np.allclose(data.values[:8640].mean(0), 0, atol=1e-4)
+    assert data.columns == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+
+
+def test_windows_are_the_right_slices_and_every_window_is_kept():
+    data = load(ett_cfg())
+    sets = window_sets(data, ett_cfg(), torch.device("cpu"))
+    assert len(sets["val"]) == 11520 - (8640 - 512) - 512 - 96 + 1
+    assert len(sets["test"]) == 14400 - (11520 - 512) - 512 - 96 + 1
+    x, y = sets["test"].get(torch.tensor([0, len(sets["test"]) - 1]))
+    series = torch.as_tensor(data.values)
+    assert torch.equal(x[0], series[11520 - 512 : 11520]) and torch.equal(y[0], series[11520 : 11520 + 96])
+    assert torch.equal(y[1][-1], series[14399])  # last test window ends on the last test row
+    n = sum(b[0].shape[0] for b in sets["test"].batches(1000))
+    assert n == len(sets["test"])  # last partial batch kept
+
+
+@pytest.mark.parametrize("mode", ["val", "holdout"])
+def test_no_test_row_reaches_training_or_controller(mode):
+    L, H = 512, 96
+    cfg = ett_cfg(L=L, H=H, controller_data=mode)
+    data = load(cfg)
+    # Mark rows by their index so a window reveals which rows it read.
+    data.values = np.arange(len(data.values), dtype=np.float32)[:, None].repeat(7, 1)
+    sets = window_sets(data, cfg, torch.device("cpu"))
+    test_start = ETT_BORDERS[1]
+    for name in ("train", "controller"):
+        x, y = sets[name].get(torch.arange(len(sets[name])))
+        assert y.max() < test_start, name
+        if mode == "holdout":
+            assert (y.max() < ETT_BORDERS[0]) , name
+    if mode == "holdout":
+        _, ytr = sets["train"].get(torch.arange(len(sets["train"])))
+        xc, yc = sets["controller"].get(torch.arange(len(sets["controller"])))
+        assert ytr.max() < yc.min()  # worker targets never overlap the controller's holdout targets
+
+
+def write(tmp_path, text, name="d.csv"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def good_csv(n=10):
+    dates = pd.date_range("2020-01-01", periods=n, freq="h")
+    return "date,a,b\n" + "".join(f"{d},{i},{2 * i}\n" for i, d in enumerate(dates))
+
+
+def test_read_csv_accepts_a_valid_file(tmp_path):
+    dates, cols, values = read_csv(write(tmp_path, good_csv()))
+    assert cols == ["a", "b"] and values.shape == (10, 2) and len(dates) == 10
+
+
+@pytest.mark.parametrize(
+    "mutate, fragment",
+    [
+        (lambda t: t.replace("date,a,b", "time,a,b"), "no date column 'date'"),
+        (lambda t: "date\n" + "\n".join(l.split(",")[0] for l in t.splitlines()[1:]) + "\n", "no numeric columns"),
+        (lambda t: t.replace(",3,6", ",,6"), "line 5, column 'a': missing value"),
+        (lambda t: t.replace(",3,6", ",nan,6"), "line 5, column 'a'"),
+        (lambda t: t.replace(",3,6", ",3,inf"), "line 5, column 'b'"),
+        (lambda t: t.replace(",3,6", ",3,abc"), "'abc' is not a finite number"),
+        (lambda t: t.replace("2020-01-01 03:00:00", "2020-01-01 02:00:00"), "line 5: duplicate date"),
+        (lambda t: t.replace("2020-01-01 03:00:00", "2019-01-01 01:00:00"), "line 5: date goes backwards"),
+        (lambda t: t.replace("2020-01-01 03:00:00", "yesterday"), "line 5: cannot parse date"),
+        (lambda t: "date,a,b\n", "no data rows"),
+    ],
+)
+def test_bad_csv_gives_one_line_error_naming_the_place(tmp_path, mutate, fragment):
+    path = write(tmp_path, mutate(good_csv()))
+    with pytest.raises(DataError) as e:
+        read_csv(path)
+    msg = str(e.value)
+    assert fragment in msg and str(path) in msg and "\n" not in msg
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        read_csv(tmp_path / "nope.csv")
+
+
+def test_series_too_short_for_lookback_and_horizon(tmp_path):
+    path = write(tmp_path, good_csv(100))
+    cfg = RunConfig(ModelConfig(lookback=64, horizon=24), TrainConfig(), DataConfig(csv=str(path)))
+    with pytest.raises(DataError, match="too few.*lookback 64 \\+ horizon 24"):
+        load(cfg)
+
+
+def test_csv_split_is_70_10_20_with_lookback_overlap(tmp_path):
+    path = write(tmp_path, good_csv(1000))
+    data = load(RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(path))))
+    assert data.splits == {"train": (0, 700), "val": (680, 800), "test": (780, 1000)}
+    assert data.freq == "h"

@@ -1,0 +1,30 @@
+import torch
+
+from dynonet.decomposition import MovingAverage, TimeLinear
+
+
+def test_trend_plus_residual_is_input_and_constant_series_is_all_trend():
+    ma = MovingAverage(25)
+    x = torch.randn(3, 100, 2)
+    trend, resid = ma(x)
+    assert trend.shape == x.shape and torch.allclose(trend + resid, x)
+    trend, resid = ma(torch.full((1, 40, 1), 3.0))
+    assert torch.allclose(trend, torch.full_like(trend, 3.0)) and resid.abs().max() < 1e-6
+
+
+def test_moving_average_matches_reference_with_edge_padding():
+    x = torch.randn(1, 20, 1)
+    k = 5
+    trend, _ = MovingAverage(k)(x)
+    s = x[0, :, 0]
+    padded = torch.cat([s[:1].repeat(2), s, s[-1:].repeat(2)])
+    ref = torch.stack([padded[i : i + k].mean() for i in range(20)])
+    assert torch.allclose(trend[0, :, 0], ref, atol=1e-6)
+
+
+def test_time_linear_is_shared_by_channels():
+    lin = TimeLinear(10, 4)
+    x = torch.randn(2, 10, 1).repeat(1, 1, 3)
+    y = lin(x)
+    assert y.shape == (2, 4, 3)
+    assert torch.allclose(y[..., 0], y[..., 2])

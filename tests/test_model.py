@@ -1,0 +1,47 @@
+import dataclasses
+
+import pytest
+import torch
+
+from dynonet.config import PRESETS
+from dynonet.registry import MODELS, build_model
+
+from conftest import small_model_cfg
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_every_registered_model_maps_window_to_horizon(name):
+    torch.manual_seed(0)
+    cfg = small_model_cfg(model=name)
+    model = build_model(cfg).train()
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    y = model(x)
+    assert y.shape == (4, cfg.horizon, cfg.n_channels) and torch.isfinite(y).all()
+    counts = model.param_counts()
+    assert counts["total"] == sum(p.numel() for p in model.parameters())
+    assert sum(v for k, v in counts.items() if k != "total") == counts["total"]
+    if counts["total"]:
+        y.square().mean().backward()
+        assert all(p.grad is not None for p in model.worker_parameters()), name
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_presets_build_dynonet(preset):
+    cfg = dataclasses.replace(PRESETS[preset].model, n_channels=7)
+    model = build_model(cfg)
+    assert model.param_counts()["total"] > 0
+
+
+def test_h96_preset_is_close_to_94k_parameters():
+    counts = build_model(dataclasses.replace(PRESETS["etth1-96"].model, n_channels=7)).param_counts()
+    assert abs(counts["total"] - 94_000) < 5_000, counts
+    assert {"revin", "controller", "trend", "workers", "mixer"} <= set(counts)
+
+
+def test_no_controller_model_has_no_controller_parameters_and_scale_invariance():
+    torch.manual_seed(0)
+    model = build_model(small_model_cfg(controller=False)).eval()
+    assert model.controller_parameters() == [] and "controller" not in model.param_counts()
+    x = torch.randn(2, 48, 3)
+    with torch.no_grad():  # RevIN makes the forecast follow an affine change of the input
+        assert torch.allclose(model(x * 3 + 5), model(x) * 3 + 5, atol=1e-4)

@@ -1,0 +1,27 @@
+import torch
+
+from dynonet.revin import RevIN
+
+
+def test_round_trip_restores_input():
+    torch.manual_seed(0)
+    revin = RevIN(4)
+    with torch.no_grad():
+        revin.weight.uniform_(0.5, 2.0)
+        revin.bias.uniform_(-1, 1)
+    x = torch.randn(5, 30, 4) * 3 + 7
+    z, stats = revin.normalize(x)
+    assert torch.allclose(revin.denormalize(z, stats), x, atol=1e-4)
+
+
+def test_normalized_window_has_zero_mean_unit_std_without_affine():
+    x = torch.randn(2, 50, 3) * 5 + 2
+    z, _ = RevIN(3, affine=False).normalize(x)
+    assert torch.allclose(z.mean(1), torch.zeros(2, 3), atol=1e-5)
+    assert torch.allclose(z.std(1, unbiased=False), torch.ones(2, 3), atol=1e-3)
+
+
+def test_affine_parameters_are_trainable():
+    revin = RevIN(2)
+    assert all(p.requires_grad for p in revin.parameters())
+    assert sum(p.numel() for p in revin.parameters()) == 4

@@ -1,0 +1,133 @@
+import copy
+
+import pytest
+import torch
+
+from dynonet import training
+from dynonet.data import load, window_sets
+from dynonet.registry import MODELS, build_model
+from dynonet.training import BiLevelTrainer, seed_everything
+
+from conftest import small_run_cfg
+
+
+def setup(model_name="dynonet", **train):
+    cfg = small_run_cfg(**train)
+    cfg = cfg.replace(model={"model": model_name})
+    gen = seed_everything(cfg.train.seed)
+    data = load(cfg)
+    cfg = cfg.replace(model={"n_channels": data.n_channels})
+    model = build_model(cfg.model)
+    return cfg, model, window_sets(data, cfg, torch.device("cpu")), gen
+
+
+def snapshot(params):
+    return [p.detach().clone() for p in params]
+
+
+def changed(before, params):
+    return [not torch.equal(b, p) for b, p in zip(before, params)]
+
+
+def test_optimizers_partition_the_parameters():
+    cfg, model, sets, gen = setup()
+    t = BiLevelTrainer(model, cfg.train, gen)
+    w = {id(p) for g in t.worker_opt.param_groups for p in g["params"]}
+    c = {id(p) for g in t.controller_opt.param_groups for p in g["params"]}
+    assert not (w & c) and (w | c) == {id(p) for p in model.parameters()}
+    assert {id(p) for p in model.revin.parameters()} <= w  # RevIN's affine is trained
+    assert c == {id(p) for p in model.controller.parameters()}
+
+
+def test_each_level_steps_only_its_own_parameters():
+    cfg, model, sets, gen = setup()
+    t = BiLevelTrainer(model, cfg.train, gen)
+    x, y = sets["train"].get(torch.arange(16))
+    ctrl, work = model.controller_parameters(), model.worker_parameters()
+    before_c, before_w = snapshot(ctrl), snapshot(work)
+    t.worker_step(x, y)
+    assert not any(changed(before_c, ctrl)) and all(p.grad is None for p in ctrl)
+    assert all(changed(before_w, work))  # every worker-side parameter moved
+    before_c, before_w = snapshot(ctrl), snapshot(work)
+    cx, cy = sets["controller"].get(torch.arange(16))
+    t.controller_step(cx, cy)
+    assert not any(changed(before_w, work))
+    assert any(changed(before_c, ctrl))
+
+
+def test_every_signal_head_receives_a_learning_signal():
+    cfg, model, sets, gen = setup()
+    t = BiLevelTrainer(model, cfg.train, gen)
+    heads = {"film": model.controller.film, "dropout": model.controller.dropout,
+             "lr_scale": model.controller.lr_scale, "gate": model.controller.gate,
+             "context": model.controller.context}
+    seen = {k: 0.0 for k in heads}
+    for i in range(3):  # the lr-scale hypergradient arrives one step later
+        x, y = sets["train"].get(torch.arange(16 * i, 16 * i + 16))
+        t.worker_step(x, y)
+        cx, cy = sets["controller"].get(torch.arange(16 * i, 16 * i + 16))
+        t.controller_step(cx, cy)
+        for k, head in heads.items():
+            g = head.weight.grad
+            seen[k] += 0.0 if g is None else g.abs().sum().item()
+    assert all(v > 0 for v in seen.values()), seen
+
+
+def test_lr_scale_scales_each_channels_update():
+    cfg, model, sets, gen = setup()
+    t = BiLevelTrainer(model, cfg.train, gen)
+    torch.nn.init.normal_(model.controller.lr_scale.weight, std=2.0)  # different scales per channel
+    x, y = sets["train"].get(torch.arange(16))
+    ref = copy.deepcopy(model)
+    ref_opt = torch.optim.AdamW(ref.worker_parameters(), lr=cfg.train.lr, weight_decay=cfg.train.weight_decay)
+    with torch.no_grad():
+        scale = model.signals(x).lr_scale.mean(0)
+    assert scale.std() > 0.01
+    before = ref.workers.head_bias.detach().clone()
+    torch.nn.functional.mse_loss(ref(x, ref.signals(x)), y).backward()
+    ref_opt.step()
+    t.worker_step(x, y)
+    expected = before + scale[:, None] * (ref.workers.head_bias.detach() - before)
+    assert torch.allclose(model.workers.head_bias.detach(), expected, atol=1e-6)
+
+
+def test_frozen_controller_stays_at_initialization():
+    cfg, model, sets, gen = setup(controller_lr=0.0, epochs=1)
+    before = snapshot(model.controller_parameters())
+    BiLevelTrainer(model, cfg.train, gen).fit(sets)
+    assert not any(changed(before, model.controller_parameters()))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fit_runs_for_every_registered_model(name):
+    cfg, model, sets, gen = setup(name, epochs=1)
+    state = BiLevelTrainer(model, cfg.train, gen).fit(sets)
+    assert len(state.history) == (1 if list(model.parameters()) else 0)
+
+
+def test_early_stopping_restores_the_best_epoch(monkeypatch):
+    cfg, model, sets, gen = setup(epochs=10, patience=2)
+    scores = iter([1.0, 0.5, 0.7, 0.8, 0.1])
+    weights = {}
+
+    def fake_evaluate(m, windows, batch_size, *a, **k):
+        return {"mse": next(scores), "mae": 0.0}
+
+    monkeypatch.setattr(training, "evaluate", fake_evaluate)
+    state = BiLevelTrainer(model, cfg.train, gen).fit(
+        sets, report=lambda e: weights.__setitem__(e["epoch"], copy.deepcopy(model.state_dict())))
+    assert [h["epoch"] for h in state.history] == [1, 2, 3, 4]  # stopped after 2 epochs without a new best
+    assert state.best_epoch == 2
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, weights[2][k]), k
+    assert not torch.equal(weights[2]["trend.linear.weight"], weights[4]["trend.linear.weight"])
+
+
+def test_same_seed_same_numbers():
+    runs = []
+    for _ in range(2):
+        cfg, model, sets, gen = setup(epochs=1)
+        state = BiLevelTrainer(model, cfg.train, gen).fit(sets)
+        runs.append((state.history[0]["val_mse"], model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])

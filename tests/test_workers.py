@@ -1,0 +1,92 @@
+"""The vectorized workers compute exactly what C separate per-channel workers compute."""
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dynonet.controller import Controller, neutral_signals
+from dynonet.workers import Workers, gru_recurrence, relaxed_dropout
+
+from conftest import small_model_cfg
+
+
+def reference_workers(workers: Workers, residual, signals):
+    """Plain per-channel modules (nn.Linear, nn.GRU, LayerNorm) in a Python loop."""
+    cfg = workers.cfg
+    h, outs = cfg.worker_hidden, []
+    for c in range(cfg.n_channels):
+        proj = nn.Linear(1, h)
+        proj.weight.data = workers.in_weight[c].detach()[:, None].clone()
+        proj.bias.data = workers.in_bias[c].detach().clone()
+        x = proj(residual[:, :, c : c + 1])  # (B, T, h)
+        for layer in range(cfg.worker_layers):
+            gru = nn.GRU(h, h, batch_first=True)
+            gru.weight_ih_l0.data = workers.w_ih[layer][c].detach().clone()
+            gru.weight_hh_l0.data = workers.w_hh[layer][c].detach().clone()
+            gru.bias_ih_l0.data = workers.b_ih[layer][c].detach().clone()
+            gru.bias_hh_l0.data = workers.b_hh[layer][c].detach().clone()
+            x, _ = gru(x)
+            x = x * signals.gamma[:, layer, c, None] + signals.beta[:, layer, c, None]
+            x = F.layer_norm(x, (h,), workers.norm_weight[c, layer], workers.norm_bias[c, layer])
+        last = x[:, -1] * signals.gate[:, c]
+        head = nn.Linear(h + cfg.context_dim, cfg.horizon)
+        head.weight.data = workers.head_weight[c].detach().t().clone()
+        head.bias.data = workers.head_bias[c].detach().clone()
+        outs.append(head(torch.cat([last, signals.context], -1)))
+    return torch.stack(outs, -1)  # (B, H, C)
+
+
+@pytest.mark.parametrize("layers", [1, 2])
+def test_vectorized_workers_equal_per_channel_reference(layers):
+    torch.manual_seed(0)
+    cfg = small_model_cfg(worker_layers=layers, film_scale=0.5)
+    workers = Workers(cfg).eval()
+    controller = Controller(cfg)
+    for head in (controller.film, controller.gate):  # move signals off their neutral values
+        nn.init.normal_(head.weight, std=0.5)
+    residual = torch.randn(5, cfg.worker_seq_len, cfg.n_channels)
+    signals = controller(torch.randn(5, cfg.lookback, cfg.n_channels))
+    with torch.no_grad():
+        fast = workers(residual, signals)
+        ref = reference_workers(workers, residual, signals)
+    assert fast.shape == (5, cfg.horizon, cfg.n_channels)
+    assert torch.allclose(fast, ref, atol=1e-5)
+
+
+def test_gru_recurrence_matches_nn_gru_sequence():
+    torch.manual_seed(1)
+    C, B, T, h = 2, 3, 7, 4
+    grus = [nn.GRU(h, h) for _ in range(C)]
+    x = torch.randn(T, C, B, h)
+    w_ih = torch.stack([g.weight_ih_l0 for g in grus])
+    gi = torch.einsum("tcbh,cgh->tcbg", x, w_ih) + torch.stack([g.bias_ih_l0 for g in grus])[:, None]
+    out = gru_recurrence(gi, torch.stack([g.weight_hh_l0 for g in grus]), torch.stack([g.bias_hh_l0 for g in grus]),
+                         sequence=True)
+    ref = torch.stack([grus[c](x[:, c])[0] for c in range(C)], 1)
+    assert torch.allclose(out, ref, atol=1e-6)
+
+
+def test_channels_are_independent():
+    torch.manual_seed(2)
+    cfg = small_model_cfg()
+    workers = Workers(cfg).eval()
+    sig = neutral_signals(cfg, 4, torch.device("cpu"))
+    r = torch.randn(4, cfg.worker_seq_len, cfg.n_channels)
+    r2 = r.clone()
+    r2[..., 1] += 1.0
+    with torch.no_grad():
+        a, b = workers(r, sig), workers(r2, sig)
+    assert torch.allclose(a[..., 0], b[..., 0]) and torch.allclose(a[..., 2], b[..., 2])
+    assert not torch.allclose(a[..., 1], b[..., 1])
+
+
+def test_relaxed_dropout_rate_gets_gradient_and_mean_is_preserved():
+    torch.manual_seed(3)
+    rate = torch.full((1, 2000, 1), 0.3, requires_grad=True)
+    x = torch.ones(1, 2000, 64)
+    y = relaxed_dropout(x, rate)
+    assert 0.9 < y.mean().item() < 1.1  # inverted scaling keeps the expectation
+    assert ((y < 0.05).float().mean().item() - 0.3) ** 2 < 0.01  # about 30% dropped
+    y.square().mean().backward()
+    assert rate.grad.abs().sum() > 0
