@@ -128,16 +128,15 @@ def test_fit_on_long_format_with_integer_ids():
     assert np.isfinite(out["y"]).all()
 
 
-def test_test_fraction_gives_test_scores():
-    f = DynoNetForecaster(horizon=H, lookback=L, test_fraction=0.2, **TINY).fit(make_wide(300))
+def test_test_fraction_gives_test_scores(fitted):
+    assert fitted.metrics_["test"] is None and "test" not in fitted.meta_["splits"]  # default: fit on all rows
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", test_fraction=0.2, **TINY).fit(make_wide(300))
     assert f.metrics_["test"]["windows"] > 0 and np.isfinite(f.metrics_["test"]["mse"])
     assert "test" in f.meta_["splits"]
-    g = DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(300))
-    assert g.metrics_["test"] is None and "test" not in g.meta_["splits"]
 
 
 def test_daily_frequency_is_kept():
-    f = DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(150, "2020-01-01", "D"))
+    f = DynoNetForecaster(horizon=H, lookback=L, model="dlinear", **TINY).fit(make_wide(150, "2020-01-01", "D"))
     fc = f.predict(make_wide(150, "2020-01-01", "D"))
     assert f.freq_ == "D" and str(fc.index[0]) == "2020-05-30 00:00:00"
 
