@@ -54,7 +54,7 @@ def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
         if not items:
             raise argparse.ArgumentTypeError("empty list")
         try:
-            return [kind(x) for x in items]
+            return list(dict.fromkeys(kind(x) for x in items))
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid list {s!r}") from None
     return parse
@@ -110,9 +110,10 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
 
 
 def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The parts of a config that define a run (the device only changes where it ran)."""
+    """The settings shared by every seed of one table cell (the device only changes where it ran)."""
     d = json.loads(json.dumps(cfg))
     d["train"].pop("device", None)
+    d["train"].pop("seed", None)
     d["model"].pop("n_channels", None)
     return d
 
@@ -127,7 +128,7 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
         for k in sorted(set(a.get(section, {})) | set(b.get(section, {}))):
             va, vb = a.get(section, {}).get(k), b.get(section, {}).get(k)
             if va != vb:
-                out.append(f"{section}.{k}: {va!r} there, {vb!r} now")
+                out.append(f"{section}.{k} {va!r} there, {vb!r} now")
     return "; ".join(out[:4])
 
 
@@ -195,17 +196,18 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
     out.mkdir(parents=True, exist_ok=True)
     records = load_records(out)
     done = {_key(r): r for r in records}
+    settings = {_key(r)[:4]: r for r in records}  # one cell of the table: all seeds share settings
     todo = []
     for ds, h, s, v, cfg in plan:
         key = (ds, h, cfg.model.lookback, v, s)
+        there = settings.get(key[:4])
+        if there is not None and _identity(there["config"]) != _identity(cfg.to_dict()):
+            raise DynoNetError(f"{out / RESULTS} holds {v} on {ds} H{h} (seed {there['seed']}) with other settings "
+                               f"({_diff(_identity(there['config']), _identity(cfg.to_dict()))}); "
+                               "choose another --out")
         if key not in done:
             todo.append((ds, h, s, v, cfg))
-            continue
-        if _identity(done[key]["config"]) != _identity(cfg.to_dict()):
-            raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s} with other settings "
-                               f"({_diff(_identity(done[key]['config']), _identity(cfg.to_dict()))}); "
-                               "choose another --out")
-        if not args.resume:
+        elif not args.resume:
             raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s}; "
                                "pass --resume to skip finished runs, or choose another --out")
     log(f"benchmark: {len(plan)} runs planned, {len(plan) - len(todo)} already in {out / RESULTS}, "
@@ -307,10 +309,15 @@ def markdown(records: list[dict[str, Any]], command: str) -> str:
               "machines. They are not part of the measured table above.", "",
               "| dataset | H | published model / protocol | L | MSE | MAE | source |",
               "| --- | --- | --- | --- | --- | --- | --- |"]
+    missing = []
     for d, h in sorted(pub):
-        for p in published_for(d, h):
+        figures = published_for(d, h)
+        missing += [] if figures else [f"{d} H{h}"]
+        for p in figures:
             mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
             lines.append(f"| {d} | {h} | {p['label']} | {p['lookback']} | {p['mse']:.3f} | {mae} | {p['source']} |")
+    if missing:
+        lines += ["", f"No published figures for {', '.join(missing)}."]
     return "\n".join(lines) + "\n"
 
 
