@@ -338,8 +338,11 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
                 ys.append(cell["mse"])
                 es.append(cell["mse_std"] or 0.0)
         ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, color=f"C{i % 10}")
+    lows = [c["mse"] - (c["mse_std"] or 0.0) for c in cells.values()]
+    if lows:
+        ax.set_ylim(bottom=0.9 * min(lows))  # differences between models are small next to the MSE itself
     ax.set_xticks(range(len(cols)), cols)
-    ax.set_ylabel("test MSE (standardized), mean +- std over seeds")
+    ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
     ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
     ax.legend(fontsize=7, ncol=2)
     buf = io.BytesIO()
