@@ -5,3 +5,11 @@ per-channel GRU workers, around a DLinear-style trend branch and RevIN, trained 
 """
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):  # `from dynonet import DynoNetForecaster`, without importing torch on `import dynonet`
+    if name == "DynoNetForecaster":
+        from dynonet.forecaster import DynoNetForecaster
+
+        return DynoNetForecaster
+    raise AttributeError(f"module 'dynonet' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""Command line: `dynonet train | evaluate`. Flags are derived from the config dataclasses."""
+"""Command line: `dynonet train | evaluate | predict`. Flags are derived from the config dataclasses."""
 
 from __future__ import annotations
 
@@ -79,6 +79,16 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
     ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
+    pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
+    pr.add_argument("--csv", type=Path, required=True,
+                    help="recent data: the training CSV's columns, at least `lookback` rows")
+    pr.add_argument("--out", type=Path, required=True, help="forecast CSV to write (original units)")
+    pr.add_argument("--plot", type=Path, default=None, help="also draw recent history + forecast to this PNG")
+    pr.add_argument("--actual", type=Path, default=None,
+                    help="CSV with the true values of the forecast period: drawn on the plot and scored")
+    pr.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     return parser
 
 
@@ -103,11 +113,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_predict(args: argparse.Namespace) -> int:
+    from dynonet.forecaster import predict_csv
+
+    predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
+                log=print)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"train": cmd_train, "evaluate": cmd_evaluate}
-        return (commands.get(args.command) or args.func)(args)  # bench: set_defaults(func=...)
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+        return (commands.get(args.command) or args.func)(args)  # benchmark, bench: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)
         return 2

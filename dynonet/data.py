@@ -13,7 +13,7 @@ import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -32,10 +32,6 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("dynonet") / "datasets" / f"{name}.csv"))
 
 
-def _line(i: int) -> int:
-    return i + 2  # 1-based, after the header line
-
-
 def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a wide CSV: one date column, one numeric column per series.
 
@@ -50,40 +46,111 @@ def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIn
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"{path}: not a readable CSV ({first})") from None
+    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
+        raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
+    return validate_frame(frame, date_column, source=str(path))
+
+
+def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
+                   first_line: int | None = 2) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+    """Validate a wide table (a date column, one numeric column per series), as read from a
+    CSV (cells as text) or given in memory (any dtypes).
+
+    `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
+    position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
+    `source`, the column and the line/row of the first problem found.
+    """
+    def where(i: int) -> str:
+        return f"line {i + first_line}" if first_line is not None else f"row {i}"
+
+    if frame.columns.duplicated().any():
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise DataError(f"{source}: column {dup!r} appears more than once")
     if date_column not in frame.columns:
         raise DataError(
-            f"{path}: no date column {date_column!r} (columns: {', '.join(map(str, frame.columns[:10]))})"
+            f"{source}: no date column {date_column!r} (columns: {', '.join(map(repr, frame.columns[:10]))})"
         )
     value_columns = [c for c in frame.columns if c != date_column]
     if not value_columns:
-        raise DataError(f"{path}: no numeric columns besides {date_column!r}")
+        raise DataError(f"{source}: no numeric columns besides {date_column!r}")
     if len(frame) == 0:
-        raise DataError(f"{path}: no data rows")
+        raise DataError(f"{source}: no data rows")
 
-    raw_dates = frame[date_column].str.strip()
-    dates = pd.to_datetime(raw_dates, errors="coerce")
-    bad = dates.isna().to_numpy().nonzero()[0]
-    if len(bad):
-        i = bad[0]
-        raise DataError(f"{path}: line {_line(i)}: cannot parse date {raw_dates.iloc[i]!r} in column {date_column!r}")
-    step = np.diff(dates.to_numpy().astype("datetime64[ns]").astype(np.int64))
+    raw_dates = _strip(frame[date_column])
+    dates = _parse_dates(raw_dates, date_column, source, where)
+    step = np.diff(dates.asi8)
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
-        raise DataError(f"{path}: line {_line(i)}: {kind} {raw_dates.iloc[i]!r} after {raw_dates.iloc[i - 1]!r}")
+        raise DataError(f"{source}: {where(i)}: {kind} {raw_dates.iloc[i]!r} after {raw_dates.iloc[i - 1]!r}")
 
     numeric = {}
     for col in value_columns:
-        text = frame[col].str.strip()
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        text = _strip(frame[col])
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
         bad = (~np.isfinite(values)).nonzero()[0]
         if len(bad):
             i = bad[0]
             cell = text.iloc[i]
-            what = "missing value" if cell == "" else f"{cell!r} is not a finite number"
-            raise DataError(f"{path}: line {_line(i)}, column {col!r}: {what}")
+            what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
+            raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
-    return pd.DatetimeIndex(dates), list(numeric), np.stack(list(numeric.values()), axis=1)
+    if len(numeric) != len(value_columns):
+        raise DataError(f"{source}: column names {value_columns} are not distinct as text")
+    return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
+
+
+def _strip(column: pd.Series) -> pd.Series:
+    """Text cells without surrounding blanks; anything else as it is."""
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return column
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
+        return column.str.strip()
+    return column
+
+
+def _show(cell: object) -> str:
+    """'text' quoted, numbers (numpy's too) as they print."""
+    return repr(cell) if isinstance(cell, str) else " ".join(str(cell).split())
+
+
+def _missing(cell: object) -> bool:
+    if isinstance(cell, str):
+        return cell == ""
+    try:
+        return bool(pd.isna(cell))
+    except (TypeError, ValueError):  # a list or array in a cell
+        return False
+
+
+def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
+    """Parse a date column; the first cell that is no date is named by its line."""
+    try:
+        with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
+            warnings.simplefilter("ignore")
+            dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
+    except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
+        for i, cell in enumerate(raw):
+            try:
+                if pd.isna(pd.to_datetime(cell)):
+                    raise ValueError
+            except (ValueError, TypeError, OverflowError):
+                raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{source}: column {column!r}: cannot parse dates ({first})") from None
+    if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                iso = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce", format="ISO8601"))
+            dates = dates if iso.hasnans else iso
+        except (ValueError, TypeError, OverflowError):
+            pass
+    bad = dates.isna().nonzero()[0]
+    if len(bad):
+        i = bad[0]
+        raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}")
+    return dates
 
 
 @dataclass(frozen=True)
@@ -131,7 +198,8 @@ class SeriesData:
 
 def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fraction: float,
                test_fraction: float, source: str) -> dict[str, tuple[int, int]]:
-    """Row ranges of the train/val/test splits (each later split starts L rows early)."""
+    """Row ranges of the train/val/test splits (each later split starts L rows early); a CSV
+    with `test_fraction` 0 has no test split."""
     if ett and n_rows >= ETT_BORDERS[2]:
         b1, b2, b3 = ETT_BORDERS
     else:
@@ -141,10 +209,10 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
         b2 = b3 - n_test
         b1 = b2 - n_val
     splits = {"train": (0, b1), "val": (max(b1 - lookback, 0), b2), "test": (max(b2 - lookback, 0), b3)}
+    if test_fraction == 0 and not ett:  # fit on everything: no test split
+        del splits["test"]
     need = lookback + horizon
     for name, (start, end) in splits.items():
-        if name == "test" and test_fraction == 0 and not ett:
-            continue
         if end - start < need:
             raise DataError(
                 f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows "
@@ -155,12 +223,19 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
 
 def load(cfg: RunConfig) -> SeriesData:
     """Load the data a run config names and split/scale it by the protocol."""
-    d, m = cfg.data, cfg.model
+    d = cfg.data
     if d.csv is not None:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
     dates, columns, values = read_csv(path, d.date_column if d.csv is not None else "date")
+    return from_table(cfg, dates, columns, values, source=source, ett=ett)
+
+
+def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, *,
+               source: str, ett: bool = False) -> SeriesData:
+    """Split/scale a validated table (see `validate_frame`) by the protocol, as `load` does."""
+    d, m = cfg.data, cfg.model
     if d.max_rows is not None:
         dates, values, ett = dates[: d.max_rows], values[: d.max_rows], False
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,

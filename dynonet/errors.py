@@ -15,3 +15,7 @@ class ConfigError(DynoNetError):
 
 class CheckpointError(DynoNetError):
     """A run folder or checkpoint that cannot be read or written."""
+
+
+class OutputError(DynoNetError):
+    """An output file that cannot be written (names the path)."""

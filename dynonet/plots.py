@@ -80,3 +80,31 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], path: s
     ax.set_xlabel("test MSE (standardized); grey = published figures, not measured here")
     ax.set_title(title)
     _save(fig, path)
+
+
+def forecast_png(history: Any, forecast: Any, actual: Any | None, title: str, max_series: int = 8) -> bytes:
+    """Recent history, forecast (and the truth, when given) per series, as PNG bytes.
+
+    history / forecast / actual: DataFrames indexed by date, one column per series (original units).
+    """
+    columns = list(forecast.columns)[:max_series]
+    fig, axes = plt.subplots(len(columns), 1, figsize=(11, 1.9 * len(columns) + 0.8), sharex=True, squeeze=False,
+                             layout="constrained")
+    for ax, col in zip(axes[:, 0], columns):
+        ax.plot(history.index, history[col], color="0.35", lw=1, label="recent history")
+        # the forecast line starts at the last observed point, so the two read as one series
+        ax.plot([history.index[-1], *forecast.index], [history[col].iloc[-1], *forecast[col]], color="C0", lw=1.5,
+                label="forecast")
+        if actual is not None and col in actual:
+            ax.plot(actual.index, actual[col], color="C1", lw=1, ls="--", label="actual")
+        ax.axvline(history.index[-1], color="grey", ls=":", lw=1)
+        ax.set_ylabel(str(col), fontsize=8)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3)
+    shown = "" if len(columns) == forecast.shape[1] else f" (first {len(columns)} of {forecast.shape[1]} series)"
+    fig.suptitle(title + shown)
+    for label in axes[-1, 0].get_xticklabels():
+        label.set(rotation=30, ha="right")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()

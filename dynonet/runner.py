@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -39,9 +40,10 @@ def run_name(cfg: RunConfig) -> str:
     return f"{cfg.model.model}_H{cfg.model.horizon}"
 
 
-def prepare(cfg: RunConfig, device: torch.device) -> tuple[RunConfig, SeriesData, Forecaster]:
-    """Load data, fill n_channels into the config, build the model on the device."""
-    data = load(cfg)
+def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
+            ) -> tuple[RunConfig, SeriesData, Forecaster]:
+    """Load data (unless given), fill n_channels into the config, build the model on the device."""
+    data = load(cfg) if data is None else data
     cfg = cfg.replace(model={"n_channels": data.n_channels})
     return cfg, data, build_model(cfg.model).to(device)
 
@@ -81,25 +83,50 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
         raise CheckpointError(f"{out}: cannot write there ({e.strerror})") from None
 
 
-def train_run(cfg: RunConfig, out: Path | None = None, *, log: Log = _quiet, progress: bool = False,
-              overwrite: bool = False) -> dict[str, Any]:
-    """Train one model under the protocol and score its test split once. Returns metrics.json."""
+@dataclass
+class TrainedRun:
+    """What `train` returns: the config (n_channels filled in), data, trained model, metrics.json."""
+
+    cfg: RunConfig
+    data: SeriesData
+    model: Forecaster
+    metrics: dict[str, Any]
+
+
+def train_run(cfg: RunConfig, out: Path | None = None, *, data: SeriesData | None = None, log: Log = _quiet,
+              progress: bool = False, overwrite: bool = False) -> dict[str, Any]:
+    """Train one model under the protocol and score its test split once. Returns metrics.json.
+
+    `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
+    """
+    ready = (lambda: prepare_out_dir(out, overwrite)) if out is not None else None
+    run = train(cfg, data=data, log=log, progress=progress, ready=ready)
+    if out is not None:
+        write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
+        log(f"run folder: {out}")
+    return run.metrics
+
+
+def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, progress: bool = False,
+          ready: Callable[[], None] | None = None) -> TrainedRun:
+    """`train_run` without the run folder: returns the trained model too. `ready` is called once
+    data and config have passed their checks, before training starts."""
     t_start = time.perf_counter()
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
-    cfg, data, model = prepare(cfg, device)  # bad data or config fails here, before any folder exists
-    if out is not None:
-        prepare_out_dir(out, overwrite)
+    cfg, data, model = prepare(cfg, device, data)  # bad data or config fails here, before any folder exists
     sets = window_sets(data, cfg, device)
     if "test" not in sets and cfg.data.test_fraction > 0:
         raise DataError(f"{data.source}: test split is empty")
+    if ready is not None:
+        ready()
     params = model.param_counts()
     title = f"{model.display_name}_H{cfg.model.horizon}"
     log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "
         f"seed={cfg.train.seed} controller data={cfg.train.controller_data}")
     log("trainable parameters:\n" + format_params(params))
     log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
-        + (f", test {len(sets['test'])}" if "test" in sets else ""))
+        + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
 
     trainer = BiLevelTrainer(model, cfg.train, generator)
     state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress))
@@ -128,10 +155,7 @@ def train_run(cfg: RunConfig, out: Path | None = None, *, log: Log = _quiet, pro
     }
     if test is not None:
         log(result_block(title, test))
-    if out is not None:
-        write_artifacts(out, model, cfg, data, metrics)
-        log(f"run folder: {out}")
-    return metrics
+    return TrainedRun(cfg, data, model, metrics)
 
 
 def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
@@ -160,6 +184,9 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = _quiet) -> d
     """Re-score a saved run on its test split; the data is rebuilt from the checkpoint."""
     dev = resolve_device(device)
     model, cfg, meta = load_checkpoint(run_dir, dev)
+    if cfg.data.csv is None and meta.get("source") != cfg.data.dataset:
+        raise DataError(f"{run_dir}: trained on {meta.get('source')!r}, not on a CSV or bundled dataset; "
+                        "nothing to re-score")
     data = load(cfg)
     if data.columns != meta["columns"]:
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")

@@ -1,0 +1,413 @@
+"""Forecast on your own data: a scikit-learn-style front end to the run machinery.
+
+`DynoNetForecaster` trains with the same code as `dynonet train` (`runner.train`), saves
+the same run folder (`checkpoint.py`: safetensors + JSON, atomic writes), and forecasts in
+the data's original units with future timestamps. Tables come in two shapes:
+
+- wide: a `DatetimeIndex` (or a date column, "date" unless `date_column=` says otherwise)
+  and one numeric column per series;
+- long: columns `unique_id`, `ds`, `y` (one row per series and date), pivoted to wide.
+  Forecasts of long input come back long, with the forecast in column `y`.
+
+Example (runs in a few seconds on a CPU)::
+
+    >>> import numpy as np, pandas as pd
+    >>> from dynonet.forecaster import DynoNetForecaster
+    >>> t = np.arange(400)
+    >>> df = pd.DataFrame({"load": np.sin(2 * np.pi * t / 24) + 0.01 * t,
+    ...                    "temp": np.cos(2 * np.pi * t / 24)},
+    ...                   index=pd.date_range("2024-01-01", periods=400, freq="h"))
+    >>> f = DynoNetForecaster(horizon=8, lookback=32, epochs=1, worker_hidden=4).fit(df)
+    >>> forecast = f.predict(df.iloc[-100:])     # the last `lookback` rows are used
+    >>> forecast.shape, str(forecast.index[0])
+    ((8, 2), '2024-01-17 16:00:00')
+    >>> import tempfile; run = tempfile.mkdtemp()
+    >>> f.save(run)
+    >>> g = DynoNetForecaster.load(run)
+    >>> bool(np.allclose(g.predict(df).to_numpy(), f.predict(df).to_numpy()))
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dynonet.base import Forecaster
+from dynonet.checkpoint import META, atomic_write, load_checkpoint, save_checkpoint, write_json
+from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from dynonet.data import Scaler, _missing, _show, from_table, infer_freq, read_csv, validate_frame
+from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
+
+BASE_PRESET = "quickstart"  # every default not named in the constructor comes from this preset
+LONG = ("unique_id", "ds", "y")
+_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+_FIELD_SECTION = {f.name: s for s, cls in _SECTIONS.items() for f in dataclasses.fields(cls)}
+_NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
+
+Log = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+class DynoNetForecaster:
+    """Fit on a DataFrame, forecast the next `horizon` steps, save and load run folders.
+
+    Arguments not listed map one-to-one to config fields (`dynonet.config`, the same names
+    as the CLI flags without dashes), e.g. `worker_hidden=8`, `patience=5`, `val_fraction=0.2`.
+    Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
+    `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (fit on all rows;
+    the last `val_fraction` still serves early stopping and the controller). Pass
+    `test_fraction=0.2` to hold out a test split and read its scores in `metrics_["test"]`.
+
+    `epochs=None` keeps the preset's. After `fit` or `load`: `columns_`, `freq_`, `config`,
+    `metrics_` (None after `load` when the run folder has no metrics.json).
+    """
+
+    def __init__(self, horizon: int = 24, lookback: int = 96, model: str = "dynonet", epochs: int | None = None,
+                 seed: int = 0, device: str = "auto", **overrides: Any):
+        for name, value in (("horizon", horizon), ("lookback", lookback)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        base = PRESETS[BASE_PRESET]
+        changes: dict[str, dict[str, Any]] = {
+            "model": {"model": model, "horizon": int(horizon), "lookback": int(lookback),
+                      "worker_seq_len": min(base.model.worker_seq_len, int(lookback)),
+                      "controller_patch_len": min(base.model.controller_patch_len, int(lookback))},
+            "train": {"seed": seed, "device": device, **({} if epochs is None else {"epochs": epochs})},
+            "data": {"test_fraction": 0.0},
+        }
+        for name, value in overrides.items():
+            if name not in _FIELD_SECTION or name in _NOT_SETTABLE:
+                close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
+                raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+            if name == "fixed_signals" and isinstance(value, str):
+                value = tuple(x for x in value.split(",") if x)
+            changes[_FIELD_SECTION[name]][name] = value
+        self.config: RunConfig = base.replace(**changes)
+        self.model_: Forecaster | None = None
+        self.meta_: dict[str, Any] | None = None
+        self.metrics_: dict[str, Any] | None = None
+
+    def __repr__(self) -> str:
+        m = self.config.model
+        state = f", fitted on {len(self.columns_)} series" if self.model_ is not None else ""
+        return f"DynoNetForecaster(horizon={m.horizon}, lookback={m.lookback}, model={m.model!r}{state})"
+
+    # -- fitted state ----------------------------------------------------------------------
+    @property
+    def columns_(self) -> list[str]:
+        return list(self._fitted()["columns"])
+
+    @property
+    def freq_(self) -> str | None:
+        return self._fitted()["freq"]
+
+    def _fitted(self) -> dict[str, Any]:
+        if self.model_ is None or self.meta_ is None:
+            raise ConfigError("this forecaster is not fitted yet: call fit(df) or DynoNetForecaster.load(path)")
+        return self.meta_
+
+    # -- fit -------------------------------------------------------------------------------
+    def fit(self, df: pd.DataFrame, *, verbose: bool = False) -> "DynoNetForecaster":
+        """Train on a wide or long DataFrame (see the module docstring); returns self.
+
+        Validation follows `data.read_csv`: dates parse and strictly increase, every value is a
+        finite number, and there are enough rows for lookback + horizon in each split.
+        """
+        from dynonet.runner import checkpoint_meta, train
+
+        dates, columns, values, _ = frame_table(df, self.config.data.date_column, source="DataFrame")
+        data = from_table(self.config, dates, columns, values, source="DataFrame")
+        run = train(self.config, data=data, log=print if verbose else _quiet)
+        self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
+        self.meta_ = checkpoint_meta(run.data)
+        return self
+
+    # -- predict ---------------------------------------------------------------------------
+    def predict(self, recent: pd.DataFrame) -> pd.DataFrame:
+        """Forecast the `horizon` steps after the last row of `recent`, in original units.
+
+        `recent` has the same series as the training data (any column order) and at least
+        `lookback` rows, evenly spaced at the training data's step; only the last `lookback`
+        rows are used. Wide input -> a DataFrame indexed by the future timestamps with one
+        column per series; long input -> long output (`unique_id`, `ds`, `y`).
+        """
+        self._fitted()
+        dates, columns, values, ids = frame_table(recent, self.config.data.date_column, source="recent data")
+        forecast = self._forecast(dates, columns, values, "recent data", first_line=None)
+        if ids is None:
+            return forecast
+        long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
+        long["unique_id"] = long["unique_id"].map(ids)
+        long = long[list(LONG)]
+        return long.sort_values(["unique_id", "ds"], kind="stable", key=_sort_key).reset_index(drop=True)
+
+    def _forecast(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
+                  first_line: int | None) -> pd.DataFrame:
+        meta, m = self._fitted(), self.config.model
+        wanted = list(meta["columns"])
+        if set(columns) != set(wanted):
+            missing = [c for c in wanted if c not in columns]
+            extra = [c for c in columns if c not in wanted]
+            raise DataError(f"{source}: columns differ from the model's ({', '.join(wanted)}): "
+                            + "; ".join(([f"missing {', '.join(map(repr, missing))}"] if missing else [])
+                                        + ([f"unexpected {', '.join(map(repr, extra))}"] if extra else [])))
+        values = values[:, [columns.index(c) for c in wanted]]
+        L = m.lookback
+        if len(values) < L:
+            raise DataError(f"{source}: {len(values)} rows, but the model needs the last {L} (its lookback)")
+        step = _step(meta["freq"], dates)
+        _check_grid(dates[-L:], step, meta["freq"], source, len(dates) - L, first_line)
+        scaler = Scaler.from_dict(meta["scaler"])
+        device = next(iter(self.model_.parameters()), torch.empty(0)).device
+        x = torch.as_tensor(scaler.transform(values[-L:]), dtype=torch.float32, device=device)[None]
+        self.model_.eval()
+        with torch.no_grad():
+            y = self.model_(x)[0].double().cpu().numpy()
+        index = pd.DatetimeIndex([dates[-1] + k * step for k in range(1, m.horizon + 1)])
+        return pd.DataFrame(scaler.inverse(y), index=index.rename(self.config.data.date_column), columns=wanted)
+
+    # -- save / load -----------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write a run folder (model.safetensors, checkpoint.json, metrics.json), each file
+        atomically; `dynonet predict --checkpoint PATH` and `load(PATH)` read it."""
+        meta = self._fitted()
+        path = Path(path)
+        if path.exists() and not path.is_dir():
+            raise CheckpointError(f"{path}: exists and is not a folder")
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            save_checkpoint(path, self.model_, self.config, meta)
+            if self.metrics_ is not None:
+                write_json(path / "metrics.json", self.metrics_)
+        except OSError as e:
+            raise CheckpointError(f"{path}: cannot write there ({e.strerror or e})") from None
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "auto") -> "DynoNetForecaster":
+        """Rebuild a forecaster from a run folder of `save` or of `dynonet train`."""
+        from dynonet.training import resolve_device
+
+        path = Path(path)
+        model, cfg, meta = load_checkpoint(path, resolve_device(device))
+        _check_meta(meta, cfg, path / META)
+        self = cls.__new__(cls)
+        self.config, self.model_, self.meta_ = cfg, model.eval(), meta
+        try:
+            self.metrics_ = json.loads((path / "metrics.json").read_text())
+        except (OSError, ValueError):
+            self.metrics_ = None
+        return self
+
+
+# -- tables ------------------------------------------------------------------------------
+def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame"
+                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+    """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
+    names back to the original `unique_id` values for long input, and is None for wide input."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if set(LONG) <= set(df.columns):
+        return _long_table(df, source)
+    if isinstance(df.index, pd.DatetimeIndex):
+        if date_column in df.columns:
+            raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
+        frame = df.reset_index(drop=True)
+        frame.insert(0, date_column, df.index)
+    elif date_column in df.columns:
+        frame = df.reset_index(drop=True)
+    else:
+        raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
+                        f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
+    dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None)
+    return dates, columns, values, None
+
+
+def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+    extra = [c for c in df.columns if c not in LONG]
+    if extra:
+        raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
+                        f"unexpected {', '.join(map(repr, extra[:5]))}")
+    if len(df) == 0:
+        raise DataError(f"{source}: no data rows")
+    rows = df.reset_index(drop=True)
+    ds = pd.to_datetime(rows["ds"], errors="coerce") if not pd.api.types.is_datetime64_any_dtype(rows["ds"]) \
+        else rows["ds"]
+    if ds.isna().any():
+        i = int(ds.isna().to_numpy().nonzero()[0][0])
+        raise DataError(f"{source}: row {i}: cannot parse date {rows['ds'].iloc[i]!r} in column 'ds'")
+    ids = rows["unique_id"]
+    if ids.isna().any():
+        raise DataError(f"{source}: row {int(ids.isna().to_numpy().nonzero()[0][0])}: missing unique_id")
+    y = pd.to_numeric(rows["y"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = (~np.isfinite(y)).nonzero()[0]
+    if len(bad):
+        i = int(bad[0])
+        cell = rows["y"].iloc[i]
+        what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
+        raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): {what}")
+    names = ids.astype(str)
+    key = pd.DataFrame({"unique_id": names, "ds": ds})
+    dup = key.duplicated().to_numpy().nonzero()[0]
+    if len(dup):
+        i = int(dup[0])
+        raise DataError(f"{source}: row {i}: series {ids.iloc[i]!r} has date {ds.iloc[i]} more than once")
+    back = dict(zip(names, ids))
+    if len(back) != ids.nunique():
+        raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
+    wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
+    wide = wide.sort_index()
+    wide = wide[sorted(wide.columns, key=_sort_key_one)]
+    holes = np.argwhere(wide.isna().to_numpy())
+    if len(holes):
+        r, c = holes[0]
+        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date {wide.index[r]} "
+                        "(every series needs every date)")
+    frame = wide.reset_index().rename(columns={"ds": "date"})
+    frame.columns = [str(c) for c in frame.columns]
+    dates, columns, values = validate_frame(frame, "date", source=source, first_line=None)
+    return dates, columns, values, back
+
+
+def _sort_key_one(v: Any) -> tuple[int, Any]:
+    """Numbers as numbers ("2" before "10"), then text."""
+    try:
+        return (0, float(v))
+    except (TypeError, ValueError):
+        return (1, str(v))
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    return col.map(_sort_key_one) if col.name == "unique_id" else col
+
+
+# -- time steps ----------------------------------------------------------------------------
+def _step(freq: str | None, dates: pd.DatetimeIndex) -> Any:
+    """The training data's frequency, else the recent data's, else its median spacing."""
+    if freq is not None:
+        return pd.tseries.frequencies.to_offset(freq)
+    inferred = infer_freq(dates)
+    if inferred is not None:
+        return pd.tseries.frequencies.to_offset(inferred)
+    if len(dates) >= 2:
+        return pd.Timedelta(np.median(np.diff(dates.asi8)), unit=dates.unit)
+    raise DataError("cannot tell the time step: the training data had no regular frequency and the "
+                    "recent data has a single row")
+
+
+def _check_grid(window: pd.DatetimeIndex, step: Any, freq: str | None, source: str, offset: int,
+                first_line: int | None) -> None:
+    """The lookback window must lie on the training data's time grid, without gaps."""
+    if freq is None or len(window) < 2:
+        return
+    with warnings.catch_warnings():  # adding a non-fixed offset element-wise warns about speed
+        warnings.simplefilter("ignore")
+        following = window[:-1] + step
+    bad = np.nonzero(np.asarray(following != window[1:]))[0]
+    if len(bad):
+        i = int(bad[0]) + 1
+        at = offset + i
+        where = f"line {at + first_line}" if first_line is not None else f"row {at}"
+        raise DataError(f"{source}: {where}: date {window[i]} is not one step ({freq}) after {window[i - 1]}; "
+                        f"the last {len(window)} rows must be evenly spaced at the training data's step")
+
+
+def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:
+    """A checkpoint.json that parses but lacks what forecasting needs is corrupted too."""
+    try:
+        columns, scaler, freq = meta["columns"], meta["scaler"], meta["freq"]
+        ok = (isinstance(columns, list) and all(isinstance(c, str) for c in columns)
+              and len(columns) == cfg.model.n_channels
+              and len(scaler["mean"]) == len(scaler["std"]) == len(columns)
+              and np.isfinite(np.asarray(scaler["mean"], dtype=float)).all()
+              and np.isfinite(np.asarray(scaler["std"], dtype=float)).all()
+              and (freq is None or isinstance(freq, str)))
+        if freq is not None:
+            pd.tseries.frequencies.to_offset(freq)
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{where}: corrupted (columns/scaler/freq unreadable: {e})") from None
+    if not ok:
+        raise CheckpointError(f"{where}: corrupted (columns, scaler and model width do not agree)")
+
+
+# -- the `dynonet predict` command ---------------------------------------------------------
+def check_writable(path: Path) -> None:
+    """Fail before any work if `path` cannot be written (its folder is tried with a probe)."""
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise OutputError(f"{path}: cannot write there (folder {folder} does not exist)")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+
+
+def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
+                actual: str | Path | None = None, device: str = "auto", log: Log = _quiet) -> pd.DataFrame:
+    """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
+    plot) atomically. Every input is checked before anything is written."""
+    out = Path(out)
+    targets = [out] + ([Path(plot)] if plot is not None else [])
+    for target in targets:
+        check_writable(target)
+    if plot is not None and Path(plot).resolve() == out.resolve():
+        raise OutputError(f"{out}: --plot and --out name the same file")
+    forecaster = DynoNetForecaster.load(checkpoint, device=device)
+    date_column = forecaster.config.data.date_column
+    dates, columns, values = read_csv(csv, date_column)
+    forecast = forecaster._forecast(dates, columns, values, str(csv), first_line=2)
+    truth = None
+    if actual is not None:
+        truth = _actual(actual, date_column, forecaster.columns_, forecast.index)
+    image = None
+    if plot is not None:
+        from dynonet import plots
+
+        history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
+                               columns=forecaster.columns_)
+        m = forecaster.config.model
+        image = plots.forecast_png(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
+                                   f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}")
+    text = forecast.to_csv(index_label=date_column)
+    atomic_write(out, text)
+    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {forecast.index[0]} .. "
+        f"{forecast.index[-1]} -> {out}")
+    if image is not None:
+        atomic_write(Path(plot), image)
+        log(f"plot: {plot}")
+    if truth is not None:
+        err = (forecast.loc[truth.index] - truth).to_numpy()
+        log(f"vs {actual}: {len(truth)} of {len(forecast)} steps, MAE {np.abs(err).mean():.4f}, "
+            f"MSE {np.square(err).mean():.4f} (original units, averaged over series)")
+    return forecast
+
+
+def _actual(path: str | Path, date_column: str, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
+    dates, cols, values = read_csv(path, date_column)
+    missing = [c for c in columns if c not in cols]
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} of the model's series ({', '.join(columns)})")
+    truth = pd.DataFrame(values[:, [cols.index(c) for c in columns]], index=dates, columns=columns)
+    if truth.index.tz is not None and index.tz is not None:
+        truth.index = truth.index.tz_convert(index.tz)
+    truth = truth[truth.index.isin(index)]
+    if truth.empty:
+        raise DataError(f"{path}: no row in the forecast period {index[0]} .. {index[-1]}")
+    return truth

@@ -1,0 +1,247 @@
+"""dynonet.forecaster: the DataFrame front end (fit / predict / save / load) and its errors."""
+
+from __future__ import annotations
+
+import doctest
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import dynonet.forecaster
+from dynonet.checkpoint import META, WEIGHTS
+from dynonet.config import PRESETS
+from dynonet.errors import CheckpointError, ConfigError, DataError
+from dynonet.forecaster import DynoNetForecaster, frame_table
+
+L, H = 32, 8
+TINY = dict(worker_hidden=4, controller_hidden=8, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
+
+
+def make_wide(n: int = 200, start: str = "2024-01-01", freq: str = "h") -> pd.DataFrame:
+    t = np.arange(n)
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"load": 1000 + 50 * np.sin(2 * np.pi * t / 24) + rng.normal(0, 1, n),
+         "temp": -5 + np.cos(2 * np.pi * t / 24) + 0.01 * t},
+        index=pd.date_range(start, periods=n, freq=freq, name="date"),
+    )
+
+
+def to_long(wide: pd.DataFrame, ids: dict[str, object] | None = None) -> pd.DataFrame:
+    long = wide.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
+    if ids:
+        long["unique_id"] = long["unique_id"].map(ids)
+    return long.sample(frac=1.0, random_state=0).reset_index(drop=True)  # order does not matter
+
+
+@pytest.fixture(scope="module")
+def wide() -> pd.DataFrame:
+    return make_wide()
+
+
+@pytest.fixture(scope="module")
+def fitted(wide: pd.DataFrame) -> DynoNetForecaster:
+    return DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(wide)
+
+
+# -- configuration ---------------------------------------------------------------------------
+def test_defaults_come_from_the_preset_and_overrides_map_to_fields():
+    base = PRESETS["quickstart"]
+    f = DynoNetForecaster()
+    cfg = f.config
+    assert (cfg.model.horizon, cfg.model.lookback, cfg.model.model) == (24, 96, "dynonet")
+    assert cfg.train.epochs == base.train.epochs and cfg.train.lr == base.train.lr
+    assert cfg.data.test_fraction == 0.0
+    g = DynoNetForecaster(horizon=8, lookback=32, epochs=3, worker_hidden=7, patience=2, val_fraction=0.25,
+                          fixed_signals="film,gate")
+    assert g.config.model.worker_hidden == 7 and g.config.train.patience == 2
+    assert g.config.train.epochs == 3 and g.config.data.val_fraction == 0.25
+    assert g.config.model.fixed_signals == ("film", "gate")
+    assert g.config.model.worker_seq_len == 32  # capped at the lookback
+
+
+def test_unknown_or_reserved_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="did you mean 'worker_hidden'"):
+        DynoNetForecaster(worker_hiden=4)
+    with pytest.raises(ConfigError, match="n_channels"):
+        DynoNetForecaster(n_channels=3)
+    with pytest.raises(ConfigError, match="horizon"):
+        DynoNetForecaster(horizon=0)
+
+
+def test_not_fitted():
+    with pytest.raises(ConfigError, match="not fitted"):
+        DynoNetForecaster().predict(make_wide())
+
+
+# -- fit / predict ---------------------------------------------------------------------------
+def test_predict_shape_timestamps_and_original_units(fitted, wide):
+    fc = fitted.predict(wide)
+    assert list(fc.columns) == ["load", "temp"]
+    expected = pd.date_range(wide.index[-1], periods=H + 1, freq="h")[1:]
+    assert fc.index.equals(expected) and fc.index.name == "date"
+    assert fitted.freq_ == "h" and fitted.columns_ == ["load", "temp"]
+    assert np.isfinite(fc.to_numpy()).all()
+    # original units: the "load" series lives around 1000, the standardized scale around 0
+    assert 800 < fc["load"].mean() < 1200
+    assert -10 < fc["temp"].mean() < 5
+
+
+def test_predict_matches_the_scaled_model_by_hand(fitted, wide):
+    import torch
+
+    scaler = dynonet.forecaster.Scaler.from_dict(fitted.meta_["scaler"])
+    x = torch.as_tensor(scaler.transform(wide.to_numpy()[-L:]), dtype=torch.float32)[None]
+    with torch.no_grad():
+        y = fitted.model_(x)[0].double().numpy()
+    np.testing.assert_allclose(fitted.predict(wide).to_numpy(), scaler.inverse(y), rtol=1e-6)
+
+
+def test_only_the_last_lookback_rows_matter_and_column_order_is_free(fitted, wide):
+    full = fitted.predict(wide)
+    pd.testing.assert_frame_equal(fitted.predict(wide.iloc[-L:]), full)
+    pd.testing.assert_frame_equal(fitted.predict(wide[["temp", "load"]]), full)
+    with_column = wide.reset_index()  # a "date" column instead of a DatetimeIndex
+    pd.testing.assert_frame_equal(fitted.predict(with_column), full)
+
+
+def test_long_in_long_out(fitted, wide):
+    long = to_long(wide.iloc[-50:])
+    out = fitted.predict(long)
+    assert list(out.columns) == ["unique_id", "ds", "y"]
+    assert out["unique_id"].tolist() == ["load"] * H + ["temp"] * H
+    wide_fc = fitted.predict(wide)
+    np.testing.assert_allclose(out.loc[out.unique_id == "load", "y"], wide_fc["load"])
+    assert pd.DatetimeIndex(out.loc[out.unique_id == "temp", "ds"]).equals(wide_fc.index.rename("ds"))
+
+
+def test_fit_on_long_format_with_integer_ids():
+    wide = make_wide(180).rename(columns={"load": "10", "temp": "2"})
+    long = to_long(wide, {"10": 10, "2": 2})
+    f = DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(long)
+    assert f.columns_ == ["2", "10"]
+    out = f.predict(long)
+    assert out["unique_id"].tolist() == [2] * H + [10] * H
+    assert np.isfinite(out["y"]).all()
+
+
+def test_test_fraction_gives_test_scores(fitted):
+    assert fitted.metrics_["test"] is None and "test" not in fitted.meta_["splits"]  # default: fit on all rows
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", test_fraction=0.2, **TINY).fit(make_wide(300))
+    assert f.metrics_["test"]["windows"] > 0 and np.isfinite(f.metrics_["test"]["mse"])
+    assert "test" in f.meta_["splits"]
+
+
+def test_daily_frequency_is_kept():
+    f = DynoNetForecaster(horizon=H, lookback=L, model="dlinear", **TINY).fit(make_wide(150, "2020-01-01", "D"))
+    fc = f.predict(make_wide(150, "2020-01-01", "D"))
+    assert f.freq_ == "D" and str(fc.index[0]) == "2020-05-30 00:00:00"
+
+
+# -- save / load -------------------------------------------------------------------------------
+def test_save_load_round_trip(fitted, wide, tmp_path):
+    run = tmp_path / "nested" / "run"
+    fitted.save(run)
+    assert {p.name for p in run.iterdir()} == {META, WEIGHTS, "metrics.json"}  # no temporary files left
+    meta = json.loads((run / META).read_text())
+    assert meta["freq"] == "h" and meta["columns"] == ["load", "temp"]
+    again = DynoNetForecaster.load(run, device="cpu")
+    pd.testing.assert_frame_equal(again.predict(wide), fitted.predict(wide))
+    assert again.metrics_ is not None and "fitted on 2 series" in repr(again)
+
+
+def test_save_to_a_file_path_fails(fitted, tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(CheckpointError, match="not a folder"):
+        fitted.save(tmp_path / "file")
+
+
+@pytest.mark.parametrize("damage", ["truncate_json", "garbage_json", "truncate_weights", "empty_weights",
+                                    "drop_weights", "drop_json", "no_columns", "wrong_scaler", "bad_freq"])
+def test_corrupted_checkpoints_are_checkpoint_errors(fitted, tmp_path, damage):
+    run = tmp_path / "run"
+    fitted.save(run)
+    meta_path, weights = run / META, run / WEIGHTS
+    meta = json.loads(meta_path.read_text())
+    if damage == "truncate_json":
+        meta_path.write_text(meta_path.read_text()[:50])
+    elif damage == "garbage_json":
+        meta_path.write_bytes(b"\xff\xfe\x00garbage")
+    elif damage == "truncate_weights":
+        weights.write_bytes(weights.read_bytes()[:100])
+    elif damage == "empty_weights":
+        weights.write_bytes(b"")
+    elif damage == "drop_weights":
+        weights.unlink()
+    elif damage == "drop_json":
+        meta_path.unlink()
+    elif damage == "no_columns":
+        del meta["columns"]
+        meta_path.write_text(json.dumps(meta))
+    elif damage == "wrong_scaler":
+        meta["scaler"]["mean"] = meta["scaler"]["mean"][:1]
+        meta_path.write_text(json.dumps(meta))
+    elif damage == "bad_freq":
+        meta["freq"] = "not-a-frequency"
+        meta_path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError) as e:
+        DynoNetForecaster.load(run)
+    assert str(run) in str(e.value) and "\n" not in str(e.value)
+
+
+def test_missing_run_folder(tmp_path):
+    with pytest.raises(CheckpointError, match="no such run folder"):
+        DynoNetForecaster.load(tmp_path / "nope")
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_predict_input_errors(fitted, wide):
+    with pytest.raises(DataError, match="missing 'temp'; unexpected 'x'"):
+        fitted.predict(wide.rename(columns={"temp": "x"}))
+    with pytest.raises(DataError, match=f"31 rows, but the model needs the last {L}"):
+        fitted.predict(wide.iloc[-31:])
+    gap = wide.drop(wide.index[-5])
+    with pytest.raises(DataError, match=r"row \d+: date .* is not one step \(h\)"):
+        fitted.predict(gap)
+    with pytest.raises(DataError, match="expected a pandas DataFrame"):
+        fitted.predict(wide.to_numpy())
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda d: d.assign(load=d["load"].where(d.index != d.index[7])), r"row 7, column 'load': missing value"),
+    (lambda d: d.assign(temp=d["temp"].replace(d["temp"].iloc[3], np.inf)), r"row 3, column 'temp': inf is not"),
+    (lambda d: d.iloc[[0, 2, 1, *range(3, len(d))]], r"row 2: date goes backwards"),
+    (lambda d: d.iloc[[0, 1, 1, *range(2, len(d))]], r"row 2: duplicate date"),
+    (lambda d: d.assign(city="Paris"), r"row 0, column 'city': 'Paris' is not a finite number"),
+    (lambda d: d[[]], r"no numeric columns"),
+    (lambda d: d.reset_index(drop=True), r"needs a DatetimeIndex, a 'date' column, or the long format"),
+    (lambda d: d.iloc[:20], r"20 rows are too few"),
+    (lambda d: d.reset_index().assign(date=lambda x: x["date"].astype(str).where(x.index != 4, "soon")),
+     r"row 4: cannot parse date 'soon'"),
+])
+def test_fit_validates_like_read_csv(wide, edit, message):
+    with pytest.raises(DataError, match=message):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(edit(wide))
+
+
+def test_long_format_errors(wide):
+    long = to_long(wide.iloc[:60])
+    with pytest.raises(DataError, match="series 'temp' has no row for date"):
+        frame_table(long.drop(long.index[long.unique_id == "temp"][3]))
+    with pytest.raises(DataError, match="has date .* more than once"):
+        frame_table(pd.concat([long, long.iloc[:1]]))
+    with pytest.raises(DataError, match=r"column 'y' \(series .*\): 'x' is not a finite number"):
+        frame_table(long.assign(y=long["y"].astype(object).where(long.index != 5, "x")))
+    with pytest.raises(DataError, match="unexpected 'price'"):
+        frame_table(long.assign(price=1.0))
+    with pytest.raises(DataError, match="cannot parse date 'never'"):
+        frame_table(long.assign(ds=long["ds"].astype(str).where(long.index != 2, "never")))
+
+
+# -- the runnable example in the module docstring ----------------------------------------------
+def test_docstring_example_runs():
+    result = doctest.testmod(dynonet.forecaster, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,209 @@
+"""`dynonet predict` (and `dynonet train --test-fraction 0`) end to end through cli.main:
+a forecast CSV and plot on success; on bad input one `dynonet: error:` line naming the
+file/column/line, exit status 2, and nothing written."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dynonet.checkpoint import META, WEIGHTS
+from dynonet.cli import main
+
+L, H = 32, 8
+TINY = ["--horizon", str(H), "--lookback", str(L), "--worker-seq-len", str(L), "--worker-hidden", "4",
+        "--controller-hidden", "8", "--context-dim", "4", "--mixer-hidden", "4", "--batch-size", "512",
+        "--epochs", "1", "--device", "cpu"]
+
+
+def series_csv(path: Path, n: int, start: str = "2024-01-01") -> pd.DataFrame:
+    t = np.arange(n)
+    df = pd.DataFrame({"date": pd.date_range(start, periods=n, freq="h").strftime("%Y-%m-%d %H:%M:%S"),
+                       "load": np.round(1000 + 50 * np.sin(2 * np.pi * t / 24), 3),
+                       "temp": np.round(-5 + np.cos(2 * np.pi * t / 24), 3)})
+    df.to_csv(path, index=False)
+    return df
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A run trained on all 200 rows (--test-fraction 0), recent data = its last 40 rows,
+    and `actual.csv` = the 8 rows after them."""
+    d = tmp_path_factory.mktemp("predict")
+    full = series_csv(d / "all.csv", 208)
+    full.iloc[:200].to_csv(d / "data.csv", index=False)
+    full.iloc[160:200].to_csv(d / "recent.csv", index=False)
+    full.iloc[200:].to_csv(d / "actual.csv", index=False)
+    assert main(["train", "--csv", str(d / "data.csv"), "--out", str(d / "run"), "--test-fraction", "0",
+                 "--quiet", *TINY]) == 0
+    return d
+
+
+def predict(setup: Path, *extra: str, csv: str = "recent.csv", run: str = "run") -> int:
+    return main(["predict", "--checkpoint", str(setup / run), "--csv", str(setup / csv), *extra])
+
+
+def one_error_line(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dynonet: error: "), err
+    return lines[0]
+
+
+def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
+    run = setup / "run"
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["test"] is None and metrics["config"]["data"]["test_fraction"] == 0
+    meta = json.loads((run / META).read_text())
+    assert "test" not in meta["splits"] and meta["splits"]["val"][1] == 200  # every row used
+    assert not (run / "channel_metrics.png").exists() and (run / WEIGHTS).exists()
+    assert main(["evaluate", "--checkpoint", str(run)]) == 2
+    assert "no test split" in one_error_line(capsys)
+
+
+def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
+    out, png = setup / "forecast.csv", setup / "forecast.png"
+    assert predict(setup, "--out", str(out), "--plot", str(png), "--actual", str(setup / "actual.csv")) == 0
+    printed = capsys.readouterr().out
+    assert "forecast: 8 steps x 2 series" in printed and "MAE" in printed
+    fc = pd.read_csv(out)
+    assert list(fc.columns) == ["date", "load", "temp"]
+    actual = pd.read_csv(setup / "actual.csv")
+    assert fc["date"].tolist() == actual["date"].tolist()  # the 8 hours after recent.csv
+    assert 800 < fc["load"].mean() < 1200  # original units
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not [p for p in setup.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_predict_without_plot(setup):
+    out = setup / "plain.csv"
+    assert predict(setup, "--out", str(out)) == 0
+    assert len(pd.read_csv(out)) == H
+
+
+# -- bad input: one line, exit 2, nothing written --------------------------------------------
+def write(setup: Path, name: str, text: str) -> str:
+    (setup / name).write_text(text)
+    return name
+
+
+def edit_cell(setup: Path, name: str, line: int, column: int, value: str) -> str:
+    """recent.csv with the cell at (1-based file line, column number) replaced."""
+    lines = recent_text(setup)
+    cells = lines[line - 1].split(",")
+    cells[column] = value
+    lines[line - 1] = ",".join(cells)
+    return write(setup, name, "\n".join(lines) + "\n")
+
+
+def recent_text(setup: Path) -> list[str]:
+    return (setup / "recent.csv").read_text().splitlines()
+
+
+CASES = {
+    "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
+    "no numeric columns": (lambda s: write(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no numeric columns"]),
+    "nan": (lambda s: edit_cell(s, "nan.csv", 6, 2, "nan"),
+            ["nan.csv", "line 6", "column 'temp'", "'nan' is not a finite number"]),
+    "inf": (lambda s: edit_cell(s, "inf.csv", 4, 1, "inf"), ["inf.csv", "line 4", "column 'load'", "'inf'"]),
+    "blank": (lambda s: edit_cell(s, "blank.csv", 9, 2, ""), ["blank.csv", "line 9", "column 'temp'", "missing value"]),
+    "text date": (lambda s: edit_cell(s, "date.csv", 7, 0, "tomorrow"), ["date.csv", "line 7", "'tomorrow'"]),
+    "backwards": (lambda s: write(s, "back.csv", "\n".join([recent_text(s)[0], recent_text(s)[2], recent_text(s)[1]]
+                                                            + recent_text(s)[3:]) + "\n"),
+                  ["back.csv", "line 3", "date goes backwards"]),
+    "duplicate": (lambda s: write(s, "dup.csv", "\n".join(recent_text(s)[:3] + recent_text(s)[2:]) + "\n"),
+                  ["dup.csv", "line 4", "duplicate date"]),
+    "too short": (lambda s: write(s, "short.csv", "\n".join(recent_text(s)[:1] + recent_text(s)[-20:]) + "\n"),
+                  ["short.csv", "20 rows", "lookback"]),
+    "columns differ": (lambda s: write(s, "cols.csv", "\n".join([recent_text(s)[0].replace("temp", "humidity")]
+                                                               + recent_text(s)[1:]) + "\n"),
+                       ["cols.csv", "missing 'temp'", "unexpected 'humidity'"]),
+    "gap": (lambda s: write(s, "gap.csv", "\n".join(recent_text(s)[:30] + recent_text(s)[31:]) + "\n"),
+            ["gap.csv", "line 31", "not one step"]),
+    "not a csv": (lambda s: write(s, "bin.csv", "date,a\n\"unterminated\n"), ["bin.csv"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_bad_csv(setup, capsys, case):
+    make, expected = CASES[case]
+    name = make(setup)
+    out = setup / f"out-{case.replace(' ', '_')}.csv"
+    out.write_text("previous forecast\n")
+    assert predict(setup, "--out", str(out), "--plot", str(out.with_suffix(".png")), csv=name) == 2
+    line = one_error_line(capsys)
+    for part in expected:
+        assert part in line, line
+    assert out.read_text() == "previous forecast\n"  # an existing file is left as it was
+    assert not out.with_suffix(".png").exists()
+
+
+def test_bad_actual(setup, capsys):
+    out = setup / "never.csv"
+    write(setup, "old_actual.csv", "date,load,temp\n2000-01-01 00:00:00,1,2\n")
+    assert predict(setup, "--out", str(out), "--actual", str(setup / "old_actual.csv")) == 2
+    assert "old_actual.csv: no row in the forecast period" in one_error_line(capsys)
+    write(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
+    assert predict(setup, "--out", str(out), "--actual", str(setup / "narrow_actual.csv")) == 2
+    assert "narrow_actual.csv: no column 'temp'" in one_error_line(capsys)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("target", ["missing folder", "a folder", "same as plot"])
+def test_unwritable_output(setup, capsys, target):
+    if target == "missing folder":
+        args, expect = ["--out", str(setup / "no" / "such" / "f.csv")], "does not exist"
+    elif target == "a folder":
+        args, expect = ["--out", str(setup)], "is a folder"
+    else:
+        args, expect = ["--out", str(setup / "x.csv"), "--plot", str(setup / "x.csv")], "same file"
+    assert predict(setup, *args) == 2
+    assert expect in one_error_line(capsys)
+    assert not (setup / "x.csv").exists()
+
+
+@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_read_only_folder(setup, capsys, tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert predict(setup, "--out", str(ro / "f.csv")) == 2
+        assert "cannot write there" in one_error_line(capsys)
+    finally:
+        ro.chmod(0o700)
+
+
+@pytest.mark.parametrize("damage", ["truncated json", "truncated weights", "missing weights", "no folder"])
+def test_corrupted_checkpoint(setup, capsys, tmp_path, damage):
+    run = tmp_path / "run"
+    shutil.copytree(setup / "run", run)
+    if damage == "truncated json":
+        (run / META).write_text((run / META).read_text()[:200])
+        expect = f"{run / META}: corrupted"
+    elif damage == "truncated weights":
+        (run / WEIGHTS).write_bytes((run / WEIGHTS).read_bytes()[:-100])
+        expect = f"{run / WEIGHTS}: corrupted"
+    elif damage == "missing weights":
+        (run / WEIGHTS).unlink()
+        expect = f"{run / WEIGHTS}: missing"
+    else:
+        shutil.rmtree(run)
+        expect = "no such run folder"
+    out = tmp_path / "f.csv"
+    assert main(["predict", "--checkpoint", str(run), "--csv", str(setup / "recent.csv"), "--out", str(out)]) == 2
+    assert expect in one_error_line(capsys)
+    assert not out.exists()
+
+
+def test_train_on_too_short_csv(setup, capsys):
+    write(setup, "tiny.csv", "\n".join(recent_text(setup)[:21]) + "\n")
+    assert main(["train", "--csv", str(setup / "tiny.csv"), "--out", str(setup / "tiny_run"), "--quiet",
+                 "--test-fraction", "0", *TINY]) == 2
+    assert "tiny.csv: 20 rows are too few" in one_error_line(capsys)
