@@ -72,6 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--quiet", action="store_true", help="print only the result block")
     add_config_flags(train)
 
+    from dynonet import benchmark  # imported here: benchmark imports this module's flag helpers
+
+    benchmark.register(sub)  # set_defaults(func=...)
+
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
     ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
@@ -120,7 +124,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}[args.command](args)
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+        return (commands.get(args.command) or args.func)(args)  # benchmark, bench: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)
         return 2

@@ -8,7 +8,7 @@ from dynonet.config import ModelConfig, RunConfig, TrainConfig, DataConfig
 
 @pytest.fixture(autouse=True)
 def _threads():
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tiny tensors: one thread avoids oversubscription on a shared machine
 
 
 def small_model_cfg(**kw) -> ModelConfig:

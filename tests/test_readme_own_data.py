@@ -1,4 +1,4 @@
-"""docs/your_own_data.md: every command runs as written (slow: real training, minutes on 2 cores)."""
+"""README, section "Your own data": every command runs as written (slow: real training, minutes on 2 cores)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,18 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "your_own_data.md"
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def section() -> str:
+    text = README.read_text()
+    start = text.index("## Your own data")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end >= 0 else None]
 
 
 def blocks(kind: str) -> list[str]:
-    return re.findall(rf"```{kind}\n(.*?)```", DOC.read_text(), re.S)
+    return re.findall(rf"```{kind}\n(.*?)```", section(), re.S)
 
 
 def test_doc_has_the_promised_commands():

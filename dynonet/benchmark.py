@@ -1,0 +1,383 @@
+"""`dynonet benchmark`: a grid of datasets x horizons x seeds x variants under one protocol.
+
+Every variant is a named set of config overrides applied to the same preset
+(`{dataset}-{horizon}`), so all rows share lookback, splits, schedule and early stopping.
+Every run is recorded (no selection) in `results.json`, rewritten atomically after each run;
+`results.md` and `results.png` are rebuilt from those records. Published figures appear
+only in their own labelled section of `results.md`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import shlex
+import statistics
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from dynonet.checkpoint import atomic_write, write_json
+from dynonet.config import PRESETS, SIGNALS, RunConfig, preset
+from dynonet.errors import ConfigError, DynoNetError
+
+# The one table of variants: name -> config overrides on the preset.
+VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
+    "dynonet": {},
+    "workers-only": {"model": {"controller": False}},
+    "frozen-controller": {"train": {"controller_lr": 0.0}},
+    **{f"no-{s}": {"model": {"fixed_signals": (s,)}} for s in SIGNALS},
+    "holdout": {"train": {"controller_data": "holdout"}},
+    "linear": {"model": {"model": "linear"}},
+    "dlinear": {"model": {"model": "dlinear"}},
+    "patchtst": {"model": {"model": "patchtst"}},
+    "repeat": {"model": {"model": "repeat"}},
+}
+
+# Set by the grid itself: a config flag for these would silently fight the grid.
+GRID_FIELDS = {"model.model": "--variants", "model.horizon": "--horizons", "data.dataset": "--datasets",
+               "train.seed": "--seeds", "data.csv": "--datasets"}
+RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", "params", "device",
+               "controller_data", "epochs", "best_epoch", "seconds")
+RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
+
+Log = Callable[[str], None]
+
+
+# -- the grid ----------------------------------------------------------------------------
+
+def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
+    def parse(s: str) -> list[Any]:
+        items = [x.strip() for x in s.split(",") if x.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError("empty list")
+        try:
+            return list(dict.fromkeys(kind(x) for x in items))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid list {s!r}") from None
+    return parse
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Config flags given on the command line (`--epochs 1` -> {"train": {"epochs": 1}})."""
+    changes: dict[str, dict[str, Any]] = {}
+    for key, value in vars(args).items():
+        if "." in key and value is not None:
+            if key in GRID_FIELDS:
+                raise ConfigError(f"--{key.split('.', 1)[1].replace('_', '-')} is set by the grid; "
+                                  f"use {GRID_FIELDS[key]}")
+            section, name = key.split(".", 1)
+            changes.setdefault(section, {})[name] = value
+    return changes
+
+
+def command_line(args: argparse.Namespace, variants: list[str], overrides: dict[str, dict[str, Any]]) -> str:
+    """The grid as one reproducible command (what was asked, not how it was typed)."""
+    parts = ["dynonet", "benchmark", "--datasets", ",".join(args.datasets),
+             "--horizons", ",".join(map(str, args.horizons)), "--seeds", ",".join(map(str, args.seeds)),
+             "--variants", ",".join(variants)]
+    for section in overrides.values():
+        for name, value in section.items():
+            flag = "--" + name.replace("_", "-")
+            if isinstance(value, bool):
+                parts.append(flag if value else "--no-" + name.replace("_", "-"))
+            else:
+                parts += [flag, ",".join(value) if isinstance(value, tuple) else str(value)]
+    return " ".join(shlex.quote(p) for p in parts)
+
+
+def preset_name(dataset: str, horizon: int) -> str:
+    """`{dataset}-{H}`; a horizon without a preset (smoke tests) takes the dataset's H96 preset."""
+    for name in (f"{dataset.lower()}-{horizon}", f"{dataset.lower()}-96"):
+        if name in PRESETS:
+            return name
+    raise ConfigError(f"no preset for dataset {dataset!r}; presets: {', '.join(sorted(PRESETS))}")
+
+
+def run_config(dataset: str, horizon: int, seed: int, variant: str,
+               overrides: dict[str, dict[str, Any]]) -> RunConfig:
+    """Preset -> command-line overrides -> the variant's own overrides -> seed."""
+    if variant not in VARIANTS:
+        raise ConfigError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
+    cfg = preset(preset_name(dataset, horizon)).replace(model={"horizon": horizon})
+    if overrides:
+        cfg = cfg.replace(**overrides)
+    if VARIANTS[variant]:
+        cfg = cfg.replace(**VARIANTS[variant])
+    return cfg.replace(train={"seed": seed})
+
+
+def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The settings shared by every seed of one table cell (the device only changes where it ran)."""
+    d = json.loads(json.dumps(cfg))
+    d["train"].pop("device", None)
+    d["train"].pop("seed", None)
+    d["model"].pop("n_channels", None)
+    return d
+
+
+def _key(r: dict[str, Any]) -> tuple[Any, ...]:
+    return (r["dataset"], r["horizon"], r["lookback"], r["model"], r["seed"])
+
+
+def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
+    out = []
+    for section in sorted(set(a) | set(b)):
+        for k in sorted(set(a.get(section, {})) | set(b.get(section, {}))):
+            va, vb = a.get(section, {}).get(k), b.get(section, {}).get(k)
+            if va != vb:
+                out.append(f"{section}.{k} {va!r} there, {vb!r} now")
+    return "; ".join(out[:4])
+
+
+def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) -> dict[str, Any]:
+    test = metrics["test"] or {}
+    return {
+        "dataset": metrics["dataset"],
+        "horizon": cfg.model.horizon,
+        "lookback": cfg.model.lookback,
+        "model": variant,
+        "base_model": cfg.model.model,
+        "preset": preset_name(cfg.data.dataset, cfg.model.horizon),
+        "seed": metrics["seed"],
+        "mse": test.get("mse"),
+        "mae": test.get("mae"),
+        "params": metrics["params"]["total"],
+        "params_by_component": metrics["params"],
+        "device": metrics["device"],
+        "controller_data": metrics["controller_data"],
+        "epochs": metrics["epochs_run"],
+        "best_epoch": metrics["best_epoch"],
+        "best_val_mse": metrics.get("best_val_mse"),
+        "seconds": metrics["timings"]["total_seconds"],
+        "median_epoch_seconds": metrics["timings"].get("median_epoch_seconds"),
+        "variant_overrides": VARIANTS[variant],
+        "config": metrics["config"],
+        "command": command,
+        "date": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def load_records(out: Path) -> list[dict[str, Any]]:
+    path = out / RESULTS
+    if not path.exists():
+        return []
+    try:
+        data = json.loads(path.read_text())
+        records = data["records"]
+        assert isinstance(records, list)
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError) as e:
+        raise DynoNetError(f"{path}: not a benchmark results file ({e})") from None
+    return records
+
+
+def save(out: Path, records: list[dict[str, Any]], command: str) -> None:
+    write_json(out / RESULTS, {"records": records})
+    atomic_write(out / TABLE, markdown(records, command))
+    figure(records, out / FIGURE)
+
+
+def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]:
+    from dynonet.runner import train_run
+
+    overrides = overrides_from_args(args)
+    variants = args.variants or list(VARIANTS)
+    command = command_line(args, variants, overrides)
+    plan = []
+    for ds in args.datasets:
+        for h in args.horizons:
+            for s in args.seeds:
+                for v in variants:
+                    cfg = run_config(ds, h, s, v, overrides)
+                    plan.append((cfg.data.dataset, h, s, v, cfg))
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    records = load_records(out)
+    done = {_key(r): r for r in records}
+    settings = {_key(r)[:4]: r for r in records}  # one cell of the table: all seeds share settings
+    todo = []
+    for ds, h, s, v, cfg in plan:
+        key = (ds, h, cfg.model.lookback, v, s)
+        there = settings.get(key[:4])
+        if there is not None and _identity(there["config"]) != _identity(cfg.to_dict()):
+            raise DynoNetError(f"{out / RESULTS} holds {v} on {ds} H{h} (seed {there['seed']}) with other settings "
+                               f"({_diff(_identity(there['config']), _identity(cfg.to_dict()))}); "
+                               "choose another --out")
+        if key not in done:
+            todo.append((ds, h, s, v, cfg))
+        elif not args.resume:
+            raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s}; "
+                               "pass --resume to skip finished runs, or choose another --out")
+    log(f"benchmark: {len(plan)} runs planned, {len(plan) - len(todo)} already in {out / RESULTS}, "
+        f"{len(todo)} to run")
+    for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
+        run_dir = args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}" if args.keep_runs else None
+        t0 = time.perf_counter()
+        metrics = train_run(cfg, run_dir, overwrite=args.resume)
+        rec = record(v, cfg, metrics, command)
+        records.append(rec)
+        save(out, records, command)
+        log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: mse {_fmt(rec['mse'])} mae {_fmt(rec['mae'])} "
+            f"({rec['epochs']} epochs, {time.perf_counter() - t0:.1f}s)")
+    if not todo and records:
+        save(out, records, command)  # refresh the table and figure
+    log(f"results: {out / RESULTS}, {out / TABLE}, {out / FIGURE}")
+    return records
+
+
+# -- summaries ---------------------------------------------------------------------------
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.4f}"
+
+
+def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(variant, column) -> mean/std/n of MSE and MAE over seeds (std: sample, ddof 1)."""
+    multi_l = len({r["lookback"] for r in records}) > 1
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in records:
+        if r["mse"] is None:
+            continue
+        groups.setdefault((r["model"], column(r, multi_l)), []).append(r)
+    out = {}
+    for key, rs in groups.items():
+        cell: dict[str, Any] = {"n": len(rs)}
+        for m in ("mse", "mae"):
+            vals = [r[m] for r in rs]
+            cell[m] = statistics.fmean(vals)
+            cell[f"{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else None
+        out[key] = cell
+    return out
+
+
+def column(r: dict[str, Any], with_lookback: bool = False) -> str:
+    return f"{r['dataset']} H{r['horizon']}" + (f" L{r['lookback']}" if with_lookback else "")
+
+
+def _order(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    multi_l = len({r["lookback"] for r in records}) > 1
+    rows = [v for v in VARIANTS if any(r["model"] == v for r in records)]
+    rows += sorted({r["model"] for r in records} - set(rows))
+    cols = sorted({(r["dataset"], r["horizon"], r["lookback"]) for r in records})
+    return rows, list(dict.fromkeys(column({"dataset": d, "horizon": h, "lookback": L}, multi_l) for d, h, L in cols))
+
+
+def cell_text(c: dict[str, Any] | None, metric: str) -> str:
+    if c is None:
+        return "-"
+    std = "n/a" if c[f"{metric}_std"] is None else f"{c[f'{metric}_std']:.4f}"
+    return f"{c[metric]:.4f} +- {std} ({c['n']})"
+
+
+def markdown(records: list[dict[str, Any]], command: str) -> str:
+    from dynonet.published import published_for
+
+    rows, cols = _order(records)
+    cells = summarize(records)
+    devices = sorted({r["device"] for r in records})
+    lookbacks = sorted({r["lookback"] for r in records})
+    holdout = sorted({r["model"] for r in records if r["controller_data"] == "holdout"})
+    dates = sorted(r["date"] for r in records)
+    commands = list(dict.fromkeys([r["command"] for r in records] + [command]))
+    lines = [
+        "# DynoNet benchmark (measured)", "",
+        f"- command: {'; '.join(f'`{c}`' for c in commands)}",
+        f"- device: {', '.join(devices) or '-'}",
+        f"- date: written {datetime.now():%Y-%m-%d %H:%M}"
+        + (f"; runs from {dates[0]} to {dates[-1]}" if dates else ""),
+        f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; same preset (`<dataset>-<H>`), splits, "
+        "schedule and early stopping for every row",
+        "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
+        "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
+        + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
+        "- cells: mean +- std (n) over seeds of test MSE / MAE on the standardized scale; "
+        "std is the sample standard deviation (n/a for one seed); every recorded run is included",
+        "",
+    ]
+    for metric in ("mse", "mae"):
+        lines += [f"## Test {metric.upper()}", "",
+                  "| variant | " + " | ".join(cols) + " |",
+                  "| --- |" + " --- |" * len(cols)]
+        for v in rows:
+            lines.append(f"| {v} | " + " | ".join(cell_text(cells.get((v, c)), metric) for c in cols) + " |")
+        lines.append("")
+    pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
+    lines += ["## Published figures (not measured here)", "",
+              "Copied from the shared protocol for orientation only: other code, other lookbacks, other "
+              "machines. They are not part of the measured table above.", "",
+              "| dataset | H | published model / protocol | L | MSE | MAE | source |",
+              "| --- | --- | --- | --- | --- | --- | --- |"]
+    missing = []
+    for d, h in sorted(pub):
+        figures = published_for(d, h)
+        missing += [] if figures else [f"{d} H{h}"]
+        for p in figures:
+            mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
+            lines.append(f"| {d} | {h} | {p['label']} | {p['lookback']} | {p['mse']:.3f} | {mae} | {p['source']} |")
+    if missing:
+        lines += ["", f"No published figures for {', '.join(missing)}."]
+    return "\n".join(lines) + "\n"
+
+
+def figure(records: list[dict[str, Any]], path: Path) -> None:
+    from dynonet import plots
+
+    plt = plots.plt
+    rows, cols = _order(records)
+    cells = summarize(records)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(rows) * len(cols) + 2), 4.5))
+    width = 0.8 / max(len(rows), 1)
+    for i, v in enumerate(rows):
+        xs, ys, es = [], [], []
+        for j, c in enumerate(cols):
+            cell = cells.get((v, c))
+            if cell is not None:
+                xs.append(j - 0.4 + width * (i + 0.5))
+                ys.append(cell["mse"])
+                es.append(cell["mse_std"] or 0.0)
+        ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, color=f"C{i % 10}")
+    lows = [c["mse"] - (c["mse_std"] or 0.0) for c in cells.values()]
+    if lows:
+        ax.set_ylim(bottom=0.9 * min(lows))  # differences between models are small next to the MSE itself
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
+    ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
+    ax.legend(fontsize=7, ncol=2)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write(path, buf.getvalue())
+
+
+# -- command line ------------------------------------------------------------------------
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `dynonet benchmark` to the CLI's subcommands."""
+    from dynonet.cli import add_config_flags
+
+    p = subparsers.add_parser(
+        "benchmark", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        help="grid of datasets x horizons x seeds x variants; every run recorded",
+        description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> with the "
+                    "variant's overrides; record every run in results.json and summarize in results.md/png. "
+                    "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run.")
+    p.add_argument("--datasets", type=_csv(str), default=["ETTh1", "ETTh2"], help="comma-separated")
+    p.add_argument("--horizons", type=_csv(int), default=[96, 192, 336, 720], help="comma-separated")
+    p.add_argument("--seeds", type=_csv(int), default=[0, 1, 2], help="comma-separated")
+    p.add_argument("--variants", type=_csv(str), default=None,
+                   help=f"comma-separated, default all: {','.join(VARIANTS)}")
+    p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="results folder")
+    p.add_argument("--resume", action="store_true", help="skip runs already recorded in --out")
+    p.add_argument("--keep-runs", type=Path, default=None, help="also write each run's folder under this one")
+    add_config_flags(p)
+    p.set_defaults(func=cmd_benchmark)
+
+
+def cmd_benchmark(args: argparse.Namespace) -> int:
+    for v in args.variants or []:
+        if v not in VARIANTS:
+            raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
+    run_grid(args)
+    return 0

@@ -1,0 +1,155 @@
+import json
+import re
+import statistics
+
+import pytest
+import torch
+
+from dynonet import benchmark
+from dynonet.benchmark import RECORD_KEYS, VARIANTS, run_config
+from dynonet.cli import build_parser, main
+
+SMALL = ["--epochs", "1", "--max-rows", "700", "--lookback", "48", "--worker-seq-len", "16",
+         "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
+         "--batch-size", "64", "--device", "cpu"]
+GRID = ["benchmark", "--datasets", "ETTh1", "--horizons", "8", "--seeds", "0,1"]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny models: one thread avoids oversubscription when the machine is busy.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def records(out):
+    return json.loads((out / "results.json").read_text())["records"]
+
+
+def table(md, metric):
+    """{(variant, column): (mean, std or None, n)} parsed from one metric's table."""
+    section = md.split(f"## Test {metric.upper()}\n", 1)[1].split("\n## ", 1)[0]
+    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    cols = [c.strip() for c in lines[0].strip("|").split("|")][1:]
+    cells = {}
+    for ln in lines[2:]:
+        variant, *values = [c.strip() for c in ln.strip("|").split("|")]
+        for col, v in zip(cols, values):
+            m = re.fullmatch(r"([0-9.]+) \+- ([0-9.]+|n/a) \((\d+)\)", v)
+            assert m, v
+            cells[(variant, col)] = (float(m[1]), None if m[2] == "n/a" else float(m[2]), int(m[3]))
+    return cells
+
+
+def test_variant_table_builds_configs_from_one_preset():
+    overrides = {"train": {"epochs": 1, "controller_lr": 5e-4}, "model": {"lookback": 48}}
+    cfgs = {v: run_config("ETTh1", 336, 2, v, overrides) for v in VARIANTS}
+    assert {"dynonet", "workers-only", "frozen-controller", "no-film", "no-dropout", "no-lr_scale", "no-gate",
+            "no-context", "holdout", "linear", "dlinear", "patchtst", "repeat"} == set(VARIANTS)
+    for v, cfg in cfgs.items():  # same preset, lookback, seed, pass-through overrides for all
+        assert (cfg.model.horizon, cfg.model.lookback, cfg.train.seed, cfg.train.epochs) == (336, 48, 2, 1)
+        assert cfg.data.dataset == "ETTh1" and cfg.train.lr == 2e-3
+    assert not cfgs["workers-only"].model.controller and cfgs["dynonet"].model.controller
+    assert cfgs["frozen-controller"].train.controller_lr == 0 and cfgs["dynonet"].train.controller_lr == 5e-4
+    assert cfgs["no-film"].model.fixed_signals == ("film",) and cfgs["no-context"].model.fixed_signals == ("context",)
+    assert cfgs["holdout"].train.controller_data == "holdout" and cfgs["dynonet"].train.controller_data == "val"
+    assert [cfgs[b].model.model for b in ("linear", "dlinear", "patchtst", "repeat")] == [
+        "linear", "dlinear", "patchtst", "repeat"]
+    assert run_config("ETTh2", 8, 0, "dynonet", {}).model.horizon == 8  # no preset: the H96 one, horizon set
+
+
+def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, capsys):
+    out = tmp_path / "res"
+    assert main([*GRID, "--variants", "dynonet,linear,repeat", "--out", str(out), *SMALL]) == 0
+    for name in ("results.json", "results.md", "results.png"):
+        assert (out / name).is_file()
+    assert (out / "results.png").read_bytes()[:4] == b"\x89PNG"
+    recs = records(out)
+    assert sorted((r["model"], r["seed"]) for r in recs) == sorted(
+        (v, s) for v in ("dynonet", "linear", "repeat") for s in (0, 1))
+    for r in recs:
+        assert all(k in r for k in RECORD_KEYS), set(RECORD_KEYS) - set(r)
+        assert (r["dataset"], r["horizon"], r["lookback"], r["controller_data"]) == ("ETTh1", 8, 48, "val")
+        assert r["mse"] > 0 and r["mae"] > 0 and r["seconds"] > 0 and r["device"].startswith("cpu")
+        assert r["config"]["train"]["epochs"] == 1 and r["config"]["data"]["max_rows"] == 700
+    assert {r["model"]: r["params"] for r in recs}["repeat"] == 0
+    assert {r["model"]: r["epochs"] for r in recs if r["model"] != "repeat"} == {"dynonet": 1, "linear": 1}
+
+    md = (out / "results.md").read_text()
+    assert "**" not in md
+    assert "dynonet benchmark --datasets ETTh1 --horizons 8 --seeds 0,1" in md and "cpu" in md
+    assert "lookback L: 48" in md and "validation batches" in md and "unless the variant says holdout" in md
+    for metric in ("mse", "mae"):
+        cells = table(md, metric)
+        assert set(cells) == {(v, "ETTh1 H8") for v in ("dynonet", "linear", "repeat")}
+        for (v, _), (mean, std, n) in cells.items():
+            vals = [r[metric] for r in recs if r["model"] == v]
+            assert n == len(vals) == 2
+            assert mean == pytest.approx(statistics.fmean(vals), abs=5e-5)
+            assert std == pytest.approx(statistics.stdev(vals), abs=5e-5)
+
+
+def test_resume_skips_finished_runs_and_keeps_an_interrupted_grid(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "res"
+    argv = [*GRID, "--variants", "linear,repeat", "--out", str(out), *SMALL]
+    import dynonet.runner
+
+    real, calls = dynonet.runner.train_run, []
+
+    def flaky(cfg, *a, **kw):
+        calls.append((cfg.model.model, cfg.train.seed))
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(cfg, *a, **kw)
+
+    monkeypatch.setattr(dynonet.runner, "train_run", flaky)
+    assert main(argv) == 130  # interrupted at the third run
+    assert [(r["model"], r["seed"]) for r in records(out)] == [("linear", 0), ("repeat", 0)]
+    capsys.readouterr()
+
+    assert main(argv) == 2  # without --resume: refuses to duplicate runs
+    assert "--resume" in capsys.readouterr().err
+
+    calls.clear()
+    assert main([*argv, "--resume"]) == 0
+    assert calls == [("linear", 1), ("repeat", 1)]
+    first = records(out)
+    assert len(first) == 4
+
+    calls.clear()
+    assert main([*argv, "--resume"]) == 0  # all done: nothing runs, nothing changes
+    assert calls == [] and records(out) == first
+    assert table((out / "results.md").read_text(), "mse")[("linear", "ETTh1 H8")][2] == 2
+
+    # the same cell with other settings would mix runs: refused
+    assert main([*argv, "--resume", "--seeds", "2", "--epochs", "2"]) == 2
+    assert "other settings" in capsys.readouterr().err and records(out) == first
+
+
+def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
+    assert main([*GRID, "--horizon", "96", "--out", str(tmp_path)]) == 2
+    assert "use --horizons" in capsys.readouterr().err
+    assert main([*GRID, "--variants", "nope", "--out", str(tmp_path)]) == 2
+    assert "unknown variant 'nope'" in capsys.readouterr().err
+    args = build_parser().parse_args(["benchmark"])
+    assert (args.datasets, args.horizons, args.seeds, args.variants) == (
+        ["ETTh1", "ETTh2"], [96, 192, 336, 720], [0, 1, 2], None)
+
+
+def test_published_figures_only_in_their_labelled_section():
+    recs = []
+    for seed, (mse, mae) in enumerate([(0.40, 0.42), (0.42, 0.43), (0.41, 0.41)]):
+        recs.append({"dataset": "ETTh1", "horizon": 96, "lookback": 512, "model": "dynonet", "seed": seed,
+                     "mse": mse, "mae": mae, "params": 1, "device": "cpu", "controller_data": "val",
+                     "epochs": 3, "best_epoch": 2, "seconds": 1.0, "command": "dynonet benchmark",
+                     "date": "2026-01-01T00:00:00"})
+    md = benchmark.markdown(recs, "dynonet benchmark")
+    measured, published = md.split("## Published figures (not measured here)", 1)
+    assert "published" not in measured.lower()
+    assert "0.386" not in measured and "0.373" not in measured
+    assert table(md, "mse")[("dynonet", "ETTh1 H96")] == (0.41, 0.01, 3)
+    rows = [ln for ln in published.splitlines() if ln.startswith("| ETTh1 | 96 |")]
+    assert len(rows) >= 5 and all("published:" in ln and "PROTOCOL.md" in ln for ln in rows)
+    assert any("| 512 | 0.386 | 0.415 |" in ln for ln in rows) and any("| 336 |" in ln for ln in rows)
