@@ -1,4 +1,4 @@
-"""Command line: `dynonet train | evaluate`. Flags are derived from the config dataclasses."""
+"""Command line: `dynonet train | evaluate | bench speed`. Flags are derived from the config dataclasses."""
 
 from __future__ import annotations
 
@@ -75,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
     ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    from dynonet import bench  # imported here: bench imports this module's flag helpers
+
+    bench.register(sub)
     return parser
 
 
@@ -102,7 +106,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "evaluate": cmd_evaluate}[args.command](args)
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate}
+        return (commands.get(args.command) or args.func)(args)  # bench: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)
         return 2
