@@ -300,6 +300,14 @@ def device_name(device: torch.device) -> str:
     return f"cpu: {model}, {torch.get_num_threads()} torch threads"
 
 
+def load_average() -> list[float] | None:
+    """1/5/15-minute load averages: other work on the machine skews CPU timings."""
+    try:
+        return [float(v) for v in Path("/proc/loadavg").read_text().split()[:3]]
+    except (OSError, ValueError):
+        return None
+
+
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -624,7 +632,9 @@ def cmd_speed(args: argparse.Namespace) -> int:
     dev_name = device_name(device)
     plan = (f"epochs: {args.warmup} warm-up + {args.epochs} measured; {steps} of {steps_full} training steps "
             f"per epoch (worker + controller) + validation pass ({len(sets['val'])} windows)")
-    print(header, dev_name, plan, sep="\n", flush=True)
+    load_before = load_average()
+    print(header, dev_name + (f" (load average {load_before[0]:.2f} at start)" if load_before else ""), plan,
+          sep="\n", flush=True)
 
     floor = None
     if args.floor:
@@ -640,6 +650,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
         results["reference"] = run_reference(ref, cfg, series_cpu, rows, args, device, x1, xb)
 
     report = build_report(args, cfg, data, dev_name, steps, steps_full, results, floor, len(sets["val"]))
+    report["load_average"] = {"start": load_before, "end": load_average()}
     print(format_report(report), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
