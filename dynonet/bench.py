@@ -11,7 +11,8 @@ Two paths train the same model from the same initial weights on the same data:
 
 Speedup = reference epoch seconds / optimized epoch seconds. An epoch is every training step
 (worker and controller updates) plus the validation pass (PROTOCOL.md, section 1); figures
-are medians of the measured epochs after warm-up epochs. `--floor` adds the cost of the
+are medians of the measured epochs after warm-up epochs. The two paths' epochs alternate,
+so that other work on a shared machine slows both alike. `--floor` adds the cost of the
 recurrences alone, which bounds how fast an epoch can get.
 """
 
@@ -334,20 +335,20 @@ def _release_freed_memory() -> None:
 
 
 class PeakMemory:
-    """Peak memory of the code inside `with PeakMemory(device) as m:`.
+    """Peak memory between `start()` and `stop()` (or inside `with PeakMemory(device):`).
 
-    CUDA: `torch.cuda.max_memory_allocated`, reset at entry. CPU: peak resident set size.
+    CUDA: `torch.cuda.max_memory_allocated`, reset at start. CPU: peak resident set size.
     Linux lets a process reset its RSS high-water mark (writing 5 to /proc/self/clear_refs),
     after which VmHWM is the peak of this phase alone; where that fails, the process-lifetime
     peak `ru_maxrss` is reported and marked `per_phase: false`. `increase_mib` is the peak
-    minus the memory in use at entry.
+    minus the memory in use at start.
     """
 
     def __init__(self, device: torch.device):
         self.device = device
         self.result: dict[str, Any] = {}
 
-    def __enter__(self) -> "PeakMemory":
+    def start(self) -> None:
         _release_freed_memory()
         if self.device.type == "cuda":
             sync(self.device)
@@ -362,9 +363,8 @@ class PeakMemory:
                 self.per_phase = _proc_status_kib("VmHWM") is not None
             except OSError:
                 self.per_phase = False
-        return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def stop(self) -> dict[str, Any]:
         if self.device.type == "cuda":
             sync(self.device)
             peak, kind = torch.cuda.max_memory_allocated(self.device), "cuda_max_memory_allocated"
@@ -374,6 +374,20 @@ class PeakMemory:
             peak, kind = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "rss_process_lifetime"
         self.result = {"kind": kind, "per_phase": self.per_phase, "peak_mib": peak / MIB,
                        "increase_mib": (peak - self.base) / MIB}
+        return self.result
+
+    def __enter__(self) -> "PeakMemory":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def peak_of(phases: list[dict[str, Any]]) -> dict[str, Any]:
+    """The largest of several phases' `PeakMemory` results."""
+    worst = max(phases, key=lambda m: m["peak_mib"])
+    return {**worst, "increase_mib": max(m["increase_mib"] for m in phases), "phases": len(phases)}
 
 
 def median_time(fn: Callable[[], Any], device: torch.device, calls: int, budget_s: float,
@@ -448,64 +462,103 @@ def measure_inference(model: nn.Module, x1: Tensor, xb: Tensor, device: torch.de
     return latency * 1e3, n, xb.shape[0] / batch_s, mem.result
 
 
-def run_optimized(model: DynoNet, cfg: RunConfig, sets: dict[str, Windows], args: argparse.Namespace,
-                  device: torch.device, x1: Tensor, xb: Tensor) -> PathResult:
-    """The project's path: `BiLevelTrainer.fit` on `Windows`."""
-    generator = seed_everything(cfg.train.seed)
-    trainer = BiLevelTrainer(model, cfg.train, generator)
-    if args.max_steps:
-        sets = {**sets, "train": StepLimitedWindows(sets["train"], args.max_steps)}
-    with PeakMemory(device) as mem:
-        state = trainer.fit(sets)
-    seconds = [h["seconds"] for h in state.history][args.warmup :]
-    from dynonet.evaluation import evaluate
+class ReferenceRun:
+    """The reference path's training loop: per-sample DataLoader, per-channel nn.GRU,
+    full backward (`ReferenceTrainer`); `epoch()` runs and times one epoch, as `fit` does."""
 
-    val_s, _ = median_time(lambda: evaluate(model, sets["val"], cfg.train.eval_batch_size), device, 3, 30.0, 1)
-    latency, n, thr, mem_inf = measure_inference(model, x1, xb, device, args.latency_calls, args.budget)
-    return PathResult(seconds, val_s, latency, n, thr, mem.result, mem_inf, state.history[-1]["val_mse"])
+    def __init__(self, model: ReferenceDynoNet, cfg: RunConfig, series: Tensor, rows: dict[str, tuple[int, int]],
+                 args: argparse.Namespace, device: torch.device):
+        L, H, t = cfg.model.lookback, cfg.model.horizon, cfg.train
+        pin = device.type == "cuda"
 
+        def loader(split: str, batch: int, shuffle: bool, seed: int, drop_last: bool = False) -> DataLoader:
+            gen = torch.Generator().manual_seed(seed) if shuffle else None
+            return DataLoader(WindowDataset(series, rows[split], L, H), batch_size=batch, shuffle=shuffle,
+                              generator=gen, drop_last=drop_last, num_workers=args.loader_workers, pin_memory=pin)
 
-def run_reference(model: ReferenceDynoNet, cfg: RunConfig, series: Tensor, rows: dict[str, tuple[int, int]],
-                  args: argparse.Namespace, device: torch.device, x1: Tensor, xb: Tensor) -> PathResult:
-    """The reference path: per-sample DataLoader, per-channel nn.GRU, full backward."""
-    seed_everything(cfg.train.seed)
-    L, H, t = cfg.model.lookback, cfg.model.horizon, cfg.train
-    pin = device.type == "cuda"
+        self.model, self.device, self.max_steps = model, device, args.max_steps
+        self.train_loader = loader("train", t.batch_size, True, t.seed)
+        # full controller batches, cycling over epochs, as `fit` draws them
+        self.ctrl_batches = self._endless(loader("controller", t.batch_size, True, t.seed + 1, drop_last=True))
+        self.val_loader = loader("val", t.eval_batch_size, False, 0)
+        self.trainer = ReferenceTrainer(model, t)
+        self.val_mse = math.nan
 
-    def loader(split: str, batch: int, shuffle: bool, seed: int, drop_last: bool = False) -> DataLoader:
-        gen = torch.Generator().manual_seed(seed) if shuffle else None
-        return DataLoader(WindowDataset(series, rows[split], L, H), batch_size=batch, shuffle=shuffle,
-                          generator=gen, drop_last=drop_last, num_workers=args.loader_workers, pin_memory=pin)
-
-    train_loader = loader("train", t.batch_size, True, t.seed)
-    ctrl_loader = loader("controller", t.batch_size, True, t.seed + 1, drop_last=True)  # full batches, as fit
-    val_loader = loader("val", t.eval_batch_size, False, 0)
-    trainer = ReferenceTrainer(model, t)
-
-    def endless(dl: DataLoader) -> Iterator[tuple[Tensor, Tensor]]:
+    @staticmethod
+    def _endless(dl: DataLoader) -> Iterator[tuple[Tensor, Tensor]]:
         while True:
             yield from dl
 
-    ctrl_batches = endless(ctrl_loader)
-    seconds, val_mse = [], math.nan
-    with PeakMemory(device) as mem:
-        for epoch in range(args.warmup + args.epochs):
-            t0 = time.perf_counter()
-            model.train()
-            loss_sum = torch.zeros((), device=device)
-            for x, y in itertools.islice(train_loader, args.max_steps or None):
-                loss_sum += trainer.worker_step(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
-                cx, cy = next(ctrl_batches)
-                trainer.controller_step(cx.to(device, non_blocking=True), cy.to(device, non_blocking=True))
-            for sched in trainer.schedulers:
-                sched.step()
-            val_mse = reference_validate(model, val_loader, device)  # .item() inside: synchronizes
-            loss_sum.item()
-            if epoch >= args.warmup:
-                seconds.append(time.perf_counter() - t0)
-    val_s, _ = median_time(lambda: reference_validate(model, val_loader, device), device, 3, 30.0, 1)
+    def epoch(self) -> float:
+        """One epoch (training steps, lr schedule, validation pass); returns its seconds."""
+        model, device, trainer = self.model, self.device, self.trainer
+        t0 = time.perf_counter()
+        model.train()
+        loss_sum = torch.zeros((), device=device)
+        for x, y in itertools.islice(self.train_loader, self.max_steps or None):
+            loss_sum += trainer.worker_step(x.to(device, non_blocking=True), y.to(device, non_blocking=True))
+            cx, cy = next(self.ctrl_batches)
+            trainer.controller_step(cx.to(device, non_blocking=True), cy.to(device, non_blocking=True))
+        for sched in trainer.schedulers:
+            sched.step()
+        self.val_mse = self.validate()  # .item() inside: synchronizes
+        loss_sum.item()
+        return time.perf_counter() - t0
+
+    def validate(self) -> float:
+        return reference_validate(self.model, self.val_loader, self.device)
+
+
+def train_paths(model: DynoNet, ref: ReferenceDynoNet, cfg: RunConfig, sets: dict[str, Windows],
+                series: Tensor, rows: dict[str, tuple[int, int]], args: argparse.Namespace,
+                device: torch.device, paths: list[str]) -> dict[str, dict[str, Any]]:
+    """Train the paths for warm-up + measured epochs, interleaved: optimized epoch 1,
+    reference epoch 1, optimized epoch 2, ... so that a change in the machine's load (other
+    work on a shared CPU) hits both alike. The optimized path is `BiLevelTrainer.fit`
+    itself; each reference epoch runs in fit's per-epoch `report` callback, after fit has
+    taken that epoch's time. Memory is measured per epoch and path."""
+    out: dict[str, dict[str, Any]] = {p: {"seconds": [], "memory": []} for p in paths}
+    meter = PeakMemory(device)
+    ref_run = ReferenceRun(ref, cfg, series, rows, args, device) if "reference" in paths else None
+
+    def reference_epoch() -> None:
+        meter.start()
+        out["reference"]["seconds"].append(ref_run.epoch())
+        out["reference"]["memory"].append(meter.stop())
+
+    if "optimized" in paths:
+        def after_optimized_epoch(entry: dict[str, Any]) -> None:
+            out["optimized"]["memory"].append(meter.stop())
+            out["optimized"]["seconds"].append(entry["seconds"])
+            if ref_run is not None:
+                reference_epoch()
+            meter.start()  # the next optimized epoch starts when this callback returns
+
+        trainer = BiLevelTrainer(model, cfg.train, seed_everything(cfg.train.seed))
+        if args.max_steps:
+            sets = {**sets, "train": StepLimitedWindows(sets["train"], args.max_steps)}
+        meter.start()
+        state = trainer.fit(sets, report=after_optimized_epoch)
+        out["optimized"]["val_mse"] = state.history[-1]["val_mse"]
+    else:
+        seed_everything(cfg.train.seed)
+        for _ in range(cfg.train.epochs):
+            reference_epoch()
+    if ref_run is not None:
+        out["reference"]["val_mse"] = ref_run.val_mse
+        out["reference"]["validate"] = ref_run.validate
+    for result in out.values():
+        result["seconds"] = result["seconds"][args.warmup :]
+        result["memory"] = peak_of(result["memory"])  # over every epoch, warm-up included
+    return out
+
+
+def finish_path(trained: dict[str, Any], model: nn.Module, validate: Callable[[], Any],
+                args: argparse.Namespace, device: torch.device, x1: Tensor, xb: Tensor) -> PathResult:
+    """Time one validation pass and inference of a trained path."""
+    val_s, _ = median_time(validate, device, 3, 30.0, 1)
     latency, n, thr, mem_inf = measure_inference(model, x1, xb, device, args.latency_calls, args.budget)
-    return PathResult(seconds, val_s, latency, n, thr, mem.result, mem_inf, val_mse)
+    return PathResult(trained["seconds"], val_s, latency, n, thr, trained["memory"], mem_inf, trained["val_mse"])
 
 
 def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torch.device,
@@ -641,13 +694,19 @@ def cmd_speed(args: argparse.Namespace) -> int:
         train_x = sets["train"].get(torch.arange(min(cfg.train.batch_size, len(sets["train"])), device=device))[0]
         floor = measure_floor(model, ref, train_x, device, args.budget)
 
+    paths = ["optimized", "reference"] if args.paths == "both" else [args.paths]
+    print(f"training {' and '.join(paths)} path{'s, epochs interleaved' if len(paths) > 1 else ''} ...", flush=True)
+    trained = train_paths(model, ref, cfg, sets, series_cpu, rows, args, device, paths)
     results: dict[str, PathResult] = {}
-    if args.paths in ("both", "optimized"):
-        print("measuring optimized path (BiLevelTrainer on Windows) ...", flush=True)
-        results["optimized"] = run_optimized(model, cfg, sets, args, device, x1, xb)
-    if args.paths in ("both", "reference"):
-        print("measuring reference path (per-channel nn.GRU, DataLoader, full backward) ...", flush=True)
-        results["reference"] = run_reference(ref, cfg, series_cpu, rows, args, device, x1, xb)
+    if "optimized" in trained:
+        from dynonet.evaluation import evaluate
+
+        results["optimized"] = finish_path(
+            trained["optimized"], model,
+            lambda: evaluate(model, sets["val"], cfg.train.eval_batch_size), args, device, x1, xb)
+    if "reference" in trained:
+        results["reference"] = finish_path(trained["reference"], ref, trained["reference"]["validate"],
+                                           args, device, x1, xb)
 
     report = build_report(args, cfg, data, dev_name, steps, steps_full, results, floor, len(sets["val"]))
     report["load_average"] = {"start": load_before, "end": load_average()}
