@@ -43,6 +43,7 @@ from dynonet.config import PRESETS, RunConfig
 from dynonet.controller import Signals
 from dynonet.data import Scaler, SeriesData, Windows, load, split_rows, window_sets
 from dynonet.errors import ConfigError
+from dynonet.evaluation import evaluate
 from dynonet.model import DynoNet
 from dynonet.training import BiLevelTrainer, resolve_device, seed_everything
 from dynonet.workers import gru_recurrence, relaxed_dropout
@@ -699,8 +700,6 @@ def cmd_speed(args: argparse.Namespace) -> int:
     trained = train_paths(model, ref, cfg, sets, series_cpu, rows, args, device, paths)
     results: dict[str, PathResult] = {}
     if "optimized" in trained:
-        from dynonet.evaluation import evaluate
-
         results["optimized"] = finish_path(
             trained["optimized"], model,
             lambda: evaluate(model, sets["val"], cfg.train.eval_batch_size), args, device, x1, xb)
