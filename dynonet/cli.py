@@ -1,4 +1,4 @@
-"""Command line: `dynonet train | evaluate | predict`. Flags are derived from the config dataclasses."""
+"""Command line: `dynonet train | evaluate | predict | benchmark | bench speed`. Flags are derived from the config dataclasses."""
 
 from __future__ import annotations
 
@@ -89,6 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored")
     pr.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+    from dynonet import bench  # imported here: bench imports this module's flag helpers
+
+    bench.register(sub)
     return parser
 
 
@@ -125,7 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
-        return (commands.get(args.command) or args.func)(args)  # benchmark, bench: set_defaults(func=...)
+        return (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)
         return 2
