@@ -195,9 +195,9 @@ class ReferenceTrainer:
             for opt in (self.worker_opt, self.controller_opt)
         ]
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
-        self.hyper_x: Tensor | None = None
+        self.hyper_state: Tensor | None = None  # controller state of that training batch
         self.deltas: list[list[Tensor]] = []  # per channel, the scaled-before update of each param
-        self.last_x: Tensor | None = None
+        self.last_state: Tensor | None = None
 
     def worker_step(self, x: Tensor, y: Tensor) -> Tensor:
         model = self.model
@@ -219,7 +219,7 @@ class ReferenceTrainer:
                     p.copy_(old + scale[c] * delta)
                     deltas.append(delta)
                 self.deltas.append(deltas)
-        self.last_x = x
+        self.last_state = signals.state.detach()
         return loss.detach()
 
     def controller_step(self, x: Tensor, y: Tensor) -> Tensor:
@@ -228,7 +228,7 @@ class ReferenceTrainer:
         objective = loss
         if self.hyper is not None:
             # first-order hypergradient of the previous step's lr scale (see training.py)
-            objective = loss + (self.hyper * model.signals(self.hyper_x).lr_scale.mean(0)).sum()
+            objective = loss + (self.hyper * model.controller.lr_scale_from(self.hyper_state).mean(0)).sum()
         model.zero_grad(set_to_none=True)
         objective.backward()  # every parameter; the workers' gradients feed the hypergradient
         self.controller_opt.step()
@@ -238,7 +238,7 @@ class ReferenceTrainer:
                     torch.zeros((), device=x.device))
                 for deltas, w in zip(self.deltas, model.workers)
             ])  # (C,)
-        self.hyper_x = self.last_x
+        self.hyper_state = self.last_state
         return loss.detach()
 
 
