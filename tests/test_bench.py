@@ -131,12 +131,13 @@ def test_cli_bench_speed_smoke(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "speedup" in printed and "cpu:" in printed
     r = json.loads(out.read_text())
-    for key in ("device", "preset", "epoch_seconds", "speedup", "latency_ms_batch1", "throughput_windows_per_s",
+    for key in ("device", "preset", "epoch_seconds", "training_step_seconds", "speedup", "latency_ms_batch1",
+                "throughput_windows_per_s",
                 "peak_memory_mib", "floor_seconds", "epoch_seconds_extrapolated_full"):
         assert key in r, key
     assert r["steps_per_epoch"] == 2 and r["truncated_epochs"]
     for path in ("optimized", "reference"):
-        assert r["epoch_seconds"][path] > 0
+        assert r["epoch_seconds"][path] > r["training_step_seconds"][path] > 0
         assert r["latency_ms_batch1"][path] > 0
         assert r["throughput_windows_per_s"][path] > 0
         assert r["peak_memory_mib"][path]["train"] > 0
