@@ -391,10 +391,10 @@ def peak_of(phases: list[dict[str, Any]]) -> dict[str, Any]:
     return {**worst, "increase_mib": max(m["increase_mib"] for m in phases), "phases": len(phases)}
 
 
-def median_time(fn: Callable[[], Any], device: torch.device, calls: int, budget_s: float,
-                min_calls: int = 3) -> tuple[float, int]:
-    """Median seconds of `fn()` over up to `calls` timed calls (after one untimed call);
-    stops early once `budget_s` is spent and at least `min_calls` ran. Returns (median, n)."""
+def timed_calls(fn: Callable[[], Any], device: torch.device, calls: int, budget_s: float,
+                min_calls: int = 3) -> list[float]:
+    """Seconds of each of up to `calls` timed calls of `fn()` (after one untimed call);
+    stops early once `budget_s` is spent and at least `min_calls` ran."""
     fn()
     sync(device)
     times: list[float] = []
@@ -404,6 +404,13 @@ def median_time(fn: Callable[[], Any], device: torch.device, calls: int, budget_
         fn()
         sync(device)
         times.append(time.perf_counter() - t0)
+    return times
+
+
+def median_time(fn: Callable[[], Any], device: torch.device, calls: int, budget_s: float,
+                min_calls: int = 3) -> tuple[float, int]:
+    """Median seconds of `timed_calls` and how many calls it took."""
+    times = timed_calls(fn, device, calls, budget_s, min_calls)
     return statistics.median(times), len(times)
 
 
@@ -586,7 +593,8 @@ def finish_path(trained: dict[str, Any], model: nn.Module, args: argparse.Namesp
 
 def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torch.device,
                   budget_s: float) -> dict[str, float]:
-    """Seconds of the recurrences alone on one training batch x: (B, L, C), forward+backward.
+    """Seconds of the recurrences alone on one training batch x: (B, L, C), forward+backward
+    (minimum over a few calls).
 
     - worker: the vectorized `gru_recurrence` over all channels and layers;
     - worker_reference: the per-channel `nn.GRU` loop;
@@ -637,7 +645,9 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
         with torch.no_grad():
             ctrl.gru(xn)
 
-    result = {name: median_time(fn, device, 5, budget_s, min_calls=3)[0]
+    # The minimum, not the median: a floor is the least-disturbed time, and on a shared CPU
+    # a burst of other work can inflate a few calls many times over.
+    result = {name: min(timed_calls(fn, device, 7, budget_s, min_calls=3))
               for name, fn in (("worker_fwd_bwd", worker_fb), ("worker_reference_fwd_bwd", worker_reference_fb),
                                ("controller_fwd_bwd", controller_fb), ("controller_fwd", controller_fwd))}
     model.zero_grad(set_to_none=True)
@@ -820,7 +830,7 @@ def format_report(r: dict[str, Any]) -> str:
     if "floor_seconds" in r:
         f = r["floor_seconds"]
         lines += [
-            "recurrence floor (one training batch, median):",
+            "recurrence floor (one training batch, fastest of a few calls):",
             f"  worker GRU recurrence fwd+bwd (vectorized)   {f['worker_fwd_bwd']:.3f} s",
             f"  worker nn.GRU loop over channels fwd+bwd     {f['worker_reference_fwd_bwd']:.3f} s",
             f"  controller GRU fwd+bwd                       {f['controller_fwd_bwd']:.3f} s",
