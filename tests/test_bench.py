@@ -14,13 +14,6 @@ from dynonet.model import DynoNet
 from dynonet.training import BiLevelTrainer
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny ops: a second thread only adds synchronization, badly so on a shared 2-core machine.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def small_cfg(**kw) -> ModelConfig:

@@ -15,13 +15,6 @@ SMALL = ["--epochs", "1", "--max-rows", "700", "--lookback", "48", "--worker-seq
 GRID = ["benchmark", "--datasets", "ETTh1", "--horizons", "8", "--seeds", "0,1"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Tiny models: one thread avoids oversubscription when the machine is busy.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def records(out):
