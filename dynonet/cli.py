@@ -49,14 +49,21 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
                 group.add_argument(_flag(f.name), type=tp, choices=meta.get("choices"), **kw)
 
 
+DEFAULT_PRESET = "quickstart"
+
+
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    cfg = preset(args.preset)
+    cfg = preset(args.preset or DEFAULT_PRESET)
+    return cfg.replace(**{k: v for k, v in _flag_changes(args).items() if v})
+
+
+def _flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     changes: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
     for key, value in vars(args).items():
         if "." in key and value is not None:
             section, name = key.split(".", 1)
             changes[section][name] = value
-    return cfg.replace(**{k: v for k, v in changes.items() if v})
+    return changes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,10 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model and score it on the test split",
                            formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    train.add_argument("--preset", default="quickstart", choices=sorted(PRESETS), help="named configuration")
+    train.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                       help=f"named configuration (default: {DEFAULT_PRESET})")
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<preset>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
     train.add_argument("--quiet", action="store_true", help="print only the result block")
+    train.add_argument("--resume", action="store_true",
+                       help="continue the interrupted run in --out from its last finished epoch "
+                            "(its own settings unless the command gives some; they must match)")
     add_config_flags(train)
 
     from dynonet import benchmark  # imported here: benchmark imports this module's flag helpers
@@ -99,10 +110,15 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args: argparse.Namespace) -> int:
     from dynonet.runner import train_run
 
-    cfg = config_from_args(args)
-    out = args.out or Path("runs") / f"{args.preset}-{datetime.now():%Y%m%d-%H%M%S}"
+    explicit = args.preset is not None or any(_flag_changes(args).values())
+    cfg = config_from_args(args) if explicit or not args.resume else None
+    if args.resume and args.out is None:
+        from dynonet.errors import ConfigError
+
+        raise ConfigError("--resume needs --out: the run folder of the interrupted run")
+    out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite)
+    metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite, resume=args.resume)
     if args.quiet and metrics["test"] is not None:
         from dynonet.runner import result_block
 

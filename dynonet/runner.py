@@ -18,10 +18,11 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import load_checkpoint, save_checkpoint, write_json
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
-from dynonet.errors import CheckpointError, DataError
+from dynonet.errors import CheckpointError, ConfigError, DataError
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model
+from dynonet.resume import clear_state, load_state, save_state
 from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
 
 Log = Callable[[str], None]
@@ -93,24 +94,54 @@ class TrainedRun:
     metrics: dict[str, Any]
 
 
-def train_run(cfg: RunConfig, out: Path | None = None, *, data: SeriesData | None = None, log: Log = _quiet,
-              progress: bool = False, overwrite: bool = False) -> dict[str, Any]:
+def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
+    """'section.field: saved -> given' for every setting that differs (n_channels comes from data)."""
+    a, b = saved.to_dict(), given.to_dict()
+    return [f"{sec}.{k}: {a[sec][k]!r} -> {b[sec][k]!r}" for sec in a for k in a[sec]
+            if k != "n_channels" and a[sec][k] != b[sec][k] and not (sec == "train" and k == "device")]
+
+
+def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
+              log: Log = _quiet, progress: bool = False, overwrite: bool = False,
+              resume: bool = False) -> dict[str, Any]:
     """Train one model under the protocol and score its test split once. Returns metrics.json.
 
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
+    With `out`, the training state is saved there after every epoch; `resume` continues from
+    it (`cfg` None: the run's own config; otherwise it must match the run's).
     """
-    ready = (lambda: prepare_out_dir(out, overwrite)) if out is not None else None
-    run = train(cfg, data=data, log=log, progress=progress, ready=ready)
+    saved = None
+    if resume:
+        if out is None:
+            raise ConfigError("--resume needs the run folder (--out) of the interrupted run")
+        saved = load_state(out)
+        saved_cfg = RunConfig.from_dict(saved["config"])
+        if cfg is None:
+            cfg = saved_cfg
+        elif changes := config_changes(saved_cfg, cfg):
+            raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "
+                              f"({'; '.join(changes)}); resume with the same command, or omit the settings")
+        log(f"resuming {out} after epoch {saved['epoch']}")
+    elif cfg is None:
+        raise ConfigError("a config is needed unless resuming")
+    ready = (lambda: prepare_out_dir(out, overwrite or resume)) if out is not None else None
+    checkpoint = None
+    if out is not None:
+        checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict()})  # noqa: E731
+    run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved)
     if out is not None:
         write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
+        clear_state(out)  # finished: nothing left to resume
         log(f"run folder: {out}")
     return run.metrics
 
 
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, progress: bool = False,
-          ready: Callable[[], None] | None = None) -> TrainedRun:
+          ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
+          resume: dict[str, Any] | None = None) -> TrainedRun:
     """`train_run` without the run folder: returns the trained model too. `ready` is called once
-    data and config have passed their checks, before training starts."""
+    data and config have passed their checks, before training starts; `checkpoint` and `resume`
+    as in `BiLevelTrainer.fit`."""
     t_start = time.perf_counter()
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
@@ -129,7 +160,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
         + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
 
     trainer = BiLevelTrainer(model, cfg.train, generator)
-    state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress))
+    state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress),
+                        checkpoint=checkpoint, resume=resume)
     t_train = time.perf_counter() - t_start
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
     seconds = [h["seconds"] for h in state.history]
@@ -144,6 +176,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
         "controller_data": cfg.train.controller_data,
         "params": params,
         "epochs_run": len(state.history),
+        "resumed_after_epoch": None if resume is None else resume["epoch"],
         "best_epoch": state.best_epoch,
         "best_val_mse": None if not state.history else state.best_val,
         "history": state.history,

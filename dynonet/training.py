@@ -37,6 +37,7 @@ from dynonet.config import TrainConfig
 from dynonet.data import Windows
 from dynonet.errors import ConfigError
 from dynonet.evaluation import evaluate
+from dynonet.resume import rng_state, set_rng_state
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -96,6 +97,42 @@ class BiLevelTrainer:
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
         self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
+        self.ctrl_order = torch.empty(0, dtype=torch.long)  # shuffled controller-split windows ...
+        self.ctrl_pos = 0  # ... and how many of them were used
+
+    # -- resume --------------------------------------------------------------------------
+    def state_dict(self, epoch: int, state: TrainState) -> dict[str, Any]:
+        """Everything needed to continue after `epoch` exactly as if training never stopped."""
+        return {
+            "epoch": epoch,
+            "model": self.model.state_dict(),
+            "optimizers": [opt.state_dict() for opt in (self.worker_opt, self.controller_opt) if opt is not None],
+            "schedulers": [sched.state_dict() for sched in self.schedulers],
+            "early_stopping": {"best_val": state.best_val, "best_epoch": state.best_epoch,
+                               "bad_epochs": state.bad_epochs, "history": state.history},
+            "best_weights": state.best_weights,
+            "hypergradient": None if self.hyper is None else [self.hyper, self.hyper_state],
+            "controller_cursor": [self.ctrl_order, self.ctrl_pos],
+            "rng": rng_state(self.generator),
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> tuple[int, TrainState]:
+        """Inverse of `state_dict`: returns the last finished epoch and the early-stopping state."""
+        device = next(self.model.parameters()).device
+        self.model.load_state_dict(saved["model"])
+        for opt, opt_state in zip([o for o in (self.worker_opt, self.controller_opt) if o is not None],
+                                  saved["optimizers"], strict=True):
+            opt.load_state_dict(opt_state)
+        for sched, sched_state in zip(self.schedulers, saved["schedulers"], strict=True):
+            sched.load_state_dict(sched_state)
+        es = saved["early_stopping"]
+        state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"])
+        if saved["hypergradient"] is not None:
+            self.hyper, self.hyper_state = (t.to(device) for t in saved["hypergradient"])
+        order, self.ctrl_pos = saved["controller_cursor"]
+        self.ctrl_order = order.to(device)
+        set_rng_state(saved["rng"], self.generator)
+        return saved["epoch"], state
 
     # -- level 1 -------------------------------------------------------------------------
     def worker_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -143,16 +180,25 @@ class BiLevelTrainer:
 
     # -- epochs --------------------------------------------------------------------------
     def fit(self, sets: dict[str, Windows], report: Callable[[dict[str, Any]], None] | None = None,
-            progress: Callable[[int, int], Any] | None = None) -> TrainState:
-        """Train up to `cfg.epochs`, early-stop on validation MSE, restore the best weights."""
+            progress: Callable[[int, int], Any] | None = None,
+            checkpoint: Callable[[dict[str, Any]], None] | None = None,
+            resume: dict[str, Any] | None = None) -> TrainState:
+        """Train up to `cfg.epochs`, early-stop on validation MSE, restore the best weights.
+
+        `checkpoint` receives `state_dict(...)` after every epoch; `resume` is such a state to
+        continue from.
+        """
         cfg, model, state = self.cfg, self.model, TrainState()
         if self.worker_opt is None:  # nothing to train (e.g. repeat-last baseline)
             return state
         train, ctrl, val = sets["train"], sets["controller"], sets["val"]
         device = train.view.device
-        ctrl_order = torch.empty(0, dtype=torch.long)
-        ctrl_pos = 0
-        for epoch in range(1, cfg.epochs + 1):
+        done = 0
+        if resume is not None:
+            done, state = self.load_state_dict(resume)
+        for epoch in range(done + 1, cfg.epochs + 1):
+            if state.bad_epochs >= cfg.patience:  # resumed from a state that had already stopped
+                break
             t0 = time.perf_counter()
             model.train()
             order = torch.randperm(len(train), generator=self.generator).to(device)
@@ -167,11 +213,11 @@ class BiLevelTrainer:
                 for k, v in summary.items():
                     signal_sums[k] = signal_sums.get(k, 0) + v
                 if self.controller_opt is not None:
-                    if ctrl_pos + cfg.batch_size > len(ctrl_order):
-                        ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(device)
-                        ctrl_pos = 0
-                    cx, cy = ctrl.get(ctrl_order[ctrl_pos : ctrl_pos + cfg.batch_size])
-                    ctrl_pos += cfg.batch_size
+                    if self.ctrl_pos + cfg.batch_size > len(self.ctrl_order):
+                        self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(device)
+                        self.ctrl_pos = 0
+                    cx, cy = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + cfg.batch_size])
+                    self.ctrl_pos += cfg.batch_size
                     ctrl_sum += self.controller_step(cx, cy)
                 steps += 1
                 if bar is not None:
@@ -206,6 +252,8 @@ class BiLevelTrainer:
             state.history.append(entry)
             if report:
                 report(entry)
+            if checkpoint:
+                checkpoint(self.state_dict(epoch, state))
             if state.bad_epochs >= cfg.patience:
                 break
         if state.best_weights is not None:

@@ -1,0 +1,105 @@
+"""Resumable training state: what `dynonet train --resume` continues from.
+
+After every epoch the trainer's full state (model, both optimizers, schedulers, early
+stopping, the controller-split cursor, every RNG) is written to one safetensors file in the
+run folder: the tensors as tensors, everything else as JSON in the file's metadata. One
+file, replaced atomically, so a crash at any moment leaves either the previous epoch's state
+or the new one, never a mix. Nothing is pickled. The file is removed once the run finishes.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save as save_safetensors
+from torch import Tensor
+
+from dynonet.checkpoint import atomic_write
+from dynonet.errors import CheckpointError
+
+STATE_FILE = "resume.safetensors"
+_TENSOR, _DICT = "__tensor__", "__dict__"
+
+
+def _encode(obj: Any, tensors: dict[str, Tensor]) -> Any:
+    """Replace tensors by references; dicts become key/value pairs so int keys survive JSON
+    (an optimizer's state is keyed by parameter index)."""
+    if isinstance(obj, Tensor):
+        key = str(len(tensors))
+        tensors[key] = obj.detach().cpu().clone().contiguous()
+        return {_TENSOR: key}
+    if isinstance(obj, dict):
+        return {_DICT: [[k, _encode(v, tensors)] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return [_encode(v, tensors) for v in obj]
+    return obj
+
+
+def _decode(obj: Any, tensors: dict[str, Tensor]) -> Any:
+    if isinstance(obj, dict):
+        if _TENSOR in obj:
+            return tensors[obj[_TENSOR]]
+        return {k: _decode(v, tensors) for k, v in obj[_DICT]}
+    if isinstance(obj, list):
+        return [_decode(v, tensors) for v in obj]
+    return obj
+
+
+def rng_state(generator: torch.Generator) -> dict[str, Any]:
+    """Every random number generator a training run draws from."""
+    return {
+        "generator": generator.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": _numpy_state(),
+        "python": random.getstate(),
+    }
+
+
+def _numpy_state() -> dict[str, Any]:
+    state = np.random.get_state(legacy=False)
+    state["state"]["key"] = state["state"]["key"].tolist()  # 624 uint32 words, JSON-able
+    return state
+
+
+def set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
+    generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    numpy_state = state["numpy"]
+    numpy_state["state"]["key"] = np.asarray(numpy_state["state"]["key"], dtype=np.uint32)
+    np.random.set_state(numpy_state)
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+
+
+def save_state(run_dir: str | Path, state: dict[str, Any]) -> None:
+    """Atomically replace the run folder's resume state."""
+    tensors: dict[str, Tensor] = {}
+    meta = json.dumps(_encode(state, tensors))
+    atomic_write(Path(run_dir) / STATE_FILE, save_safetensors(tensors, metadata={"state": meta}))
+
+
+def load_state(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / STATE_FILE
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no resumable state (the run finished, or never completed an epoch)")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+            meta = f.metadata()
+        return _decode(json.loads(meta["state"]), tensors)
+    except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
+        first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+        raise CheckpointError(f"{path}: corrupted ({first})") from None
+
+
+def clear_state(run_dir: str | Path) -> None:
+    (Path(run_dir) / STATE_FILE).unlink(missing_ok=True)

@@ -1,0 +1,126 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from dynonet.cli import main
+from dynonet.data import load, window_sets
+from dynonet.registry import build_model
+from dynonet.resume import STATE_FILE, load_state, save_state
+from dynonet.training import BiLevelTrainer, seed_everything
+
+from conftest import small_run_cfg
+
+SMALL = ["--max-rows", "700", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
+         "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
+         "--batch-size", "64", "--device", "cpu", "--quiet"]
+
+
+def test_state_round_trips_tensors_int_keys_and_numbers(tmp_path):
+    state = {"a": torch.arange(3.0), "opt": {0: {"step": torch.tensor(2.0)}, 1: {}}, "inf": float("inf"),
+             "nested": [1, (2, 3), None, "x"], "u8": torch.tensor([1, 2], dtype=torch.uint8)}
+    save_state(tmp_path, state)
+    back = load_state(tmp_path)
+    assert torch.equal(back["a"], state["a"]) and back["u8"].dtype == torch.uint8
+    assert list(back["opt"]) == [0, 1] and torch.equal(back["opt"][0]["step"], torch.tensor(2.0))
+    assert back["inf"] == float("inf") and back["nested"] == [1, [2, 3], None, "x"]
+
+
+def test_truncated_state_is_a_clean_error(tmp_path):
+    save_state(tmp_path, {"a": torch.ones(100)})
+    path = tmp_path / STATE_FILE
+    path.write_bytes(path.read_bytes()[:50])
+    with pytest.raises(Exception, match="corrupted") as e:
+        load_state(tmp_path)
+    assert type(e.value).__name__ == "CheckpointError"
+
+
+def _fresh(epochs):
+    cfg = small_run_cfg(epochs=epochs, patience=50)
+    gen = seed_everything(cfg.train.seed)
+    data = load(cfg)
+    cfg = cfg.replace(model={"n_channels": data.n_channels})
+    model = build_model(cfg.model)
+    return model, BiLevelTrainer(model, cfg.train, gen), window_sets(data, cfg, torch.device("cpu"))
+
+
+def test_resumed_training_equals_uninterrupted_training(tmp_path):
+    model, trainer, sets = _fresh(3)
+    whole = trainer.fit(sets)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    model, trainer, sets = _fresh(3)
+    saved = []
+    # Stop after epoch 1 by raising from the checkpoint hook, like a crash between epochs.
+    def hook(state):
+        save_state(tmp_path, state)
+        saved.append(state["epoch"])
+        if state["epoch"] == 1:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(sets, checkpoint=hook)
+    torch.manual_seed(1234)  # the process that resumes starts from other RNG states
+
+    model, trainer, sets = _fresh(3)
+    resumed = trainer.fit(sets, resume=load_state(tmp_path))
+    assert saved == [1]
+    assert [h["val_mse"] for h in resumed.history] == [h["val_mse"] for h in whole.history]
+    assert resumed.best_epoch == whole.best_epoch
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, expected[k]), k
+
+
+def _train_cmd(out, epochs):
+    return [sys.executable, "-m", "dynonet.cli", "train", "--preset", "quickstart", "--out", str(out),
+            "--epochs", str(epochs), "--patience", "100", *SMALL]
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_metrics(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    epochs = 12
+    whole = tmp_path / "whole"
+    subprocess.run(_train_cmd(whole, epochs), check=True, env=env, capture_output=True)
+
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(_train_cmd(run, epochs), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        state = run / STATE_FILE
+        if state.exists() and load_state(run)["epoch"] >= 3:
+            break
+        time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run / "metrics.json").exists()
+    killed_at = load_state(run)["epoch"]
+    assert 3 <= killed_at < epochs
+
+    done = subprocess.run([sys.executable, "-m", "dynonet.cli", "train", "--out", str(run), "--resume"],
+                          env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    a = json.loads((whole / "metrics.json").read_text())
+    b = json.loads((run / "metrics.json").read_text())
+    assert b["resumed_after_epoch"] == killed_at
+    assert b["test"] == a["test"]
+    assert [h["val_mse"] for h in b["history"]] == [h["val_mse"] for h in a["history"]]
+    assert not (run / STATE_FILE).exists()  # finished: nothing left to resume
+
+
+def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "no resumable state" in capsys.readouterr().err
+    save_state(out, {"epoch": 1, "config": small_run_cfg().to_dict()})
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "7", *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "train.epochs: 2 -> 7" in err and "Traceback" not in err
+    assert main(["train", "--resume", "--epochs", "7"]) == 2
+    assert "--resume needs --out" in capsys.readouterr().err
