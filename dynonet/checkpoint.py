@@ -4,6 +4,7 @@ Nothing is pickled, so loading never runs code from the file. Writes are atomic.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -49,8 +50,12 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
     """Save weights and a JSON description (`meta` holds columns, scaler, freq, ...)."""
     run_dir = Path(run_dir)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    atomic_write(run_dir / WEIGHTS, save_safetensors(state))
+    weights = save_safetensors(state)
+    # Each file is replaced atomically; the JSON, written last, names the weights' hash, so a
+    # crash between the two writes is caught on loading instead of pairing mismatched files.
+    atomic_write(run_dir / WEIGHTS, weights)
     write_json(run_dir / META, {"format_version": FORMAT_VERSION, "dynonet_version": __version__,
+                                "weights_sha256": hashlib.sha256(weights).hexdigest(),
                                 "config": cfg.to_dict(), **meta})
 
 
@@ -80,8 +85,11 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     model = build_model(cfg.model)
     path = Path(run_dir) / WEIGHTS
     try:
-        state = load_safetensors(path.read_bytes())
-        model.load_state_dict(state)
+        raw = path.read_bytes()
+        if meta.get("weights_sha256", hashlib.sha256(raw).hexdigest()) != hashlib.sha256(raw).hexdigest():
+            raise CheckpointError(f"{path}: corrupted or replaced (its hash differs from the one in {META}; "
+                                  "an interrupted save?)")
+        model.load_state_dict(load_safetensors(raw))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except (SafetensorError, RuntimeError, ValueError) as e:

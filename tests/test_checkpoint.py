@@ -39,6 +39,18 @@ def test_corrupted_or_truncated_checkpoint_is_a_clean_error(tmp_path):
         load_checkpoint(tmp_path / "missing")
 
 
+def test_weights_from_another_save_are_refused(tmp_path):
+    """A crash between the two files of a save leaves new weights beside old JSON: caught on load."""
+    cfg = RunConfig(model=small_model_cfg())
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    save_checkpoint(tmp_path / "a", build_model(cfg.model), cfg, {})
+    save_checkpoint(tmp_path / "b", build_model(cfg.model), cfg, {})
+    (tmp_path / "a" / WEIGHTS).write_bytes((tmp_path / "b" / WEIGHTS).read_bytes())
+    with pytest.raises(CheckpointError, match="hash differs"):
+        load_checkpoint(tmp_path / "a")
+
+
 def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
     target = tmp_path / "f.json"
     atomic_write(target, "old")
