@@ -604,17 +604,17 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     cfg = model.cfg
     B, T, C, h = x.shape[0], cfg.worker_seq_len, cfg.n_channels, cfg.worker_hidden
     gen = torch.Generator(device=device).manual_seed(0)
-    gi = torch.randn(T, C, B, 3 * h, device=device, generator=gen).requires_grad_()  # (T, C, B, 3h)
+    residual = torch.randn(T, C, B, 1, device=device, generator=gen).requires_grad_()  # (T, C, B, 1)
     w = model.workers
 
     def worker_fb() -> None:
-        inp = gi
+        inp = residual
         out = None
         for layer in range(cfg.worker_layers):
             last = layer == cfg.worker_layers - 1
-            out = gru_recurrence(inp, w.w_hh[layer], w.b_hh[layer], sequence=not last)
-            if not last:
-                inp = torch.einsum("tcbh,cgh->tcbg", out, w.w_ih[layer + 1])
+            w_ih = w.w_ih[layer][..., :1] if layer == 0 else w.w_ih[layer]  # layer 0 reads 1 feature
+            out = gru_recurrence(inp, w_ih, w.b_ih[layer], w.w_hh[layer], w.b_hh[layer], sequence=not last)
+            inp = out
         out.sum().backward()
 
     seq = torch.randn(B, T, h, device=device, generator=gen).requires_grad_()  # (B, T, h) one channel's input
