@@ -39,6 +39,9 @@ class DynoNet(Forecaster):
         self.controller = Controller(cfg) if cfg.controller else None
         self.decomposition = MovingAverage(cfg.ma_kernel)
         self.trend = TimeLinear(cfg.lookback, cfg.horizon)
+        # trend(MA(z)) is linear in z: the trend branch applies Linear @ MA, an (H, L) matrix,
+        # and the moving average itself runs only over the steps the workers read.
+        self.register_buffer("average", self.decomposition.matrix(cfg.lookback), persistent=False)
         self.workers = Workers(cfg)
         self.mixer = ChannelMixer(cfg.n_channels, cfg.mixer_hidden) if cfg.mixer else None
 
@@ -53,8 +56,8 @@ class DynoNet(Forecaster):
         if signals is None:
             signals = self.signals(x)
         z, stats = self.revin.normalize(x)
-        trend, residual = self.decomposition(z)  # (B, L, C) each
-        y = self.trend(trend) + self.workers(residual[:, -self.cfg.worker_seq_len :], signals)
+        _, residual = self.decomposition(z, last=self.cfg.worker_seq_len)  # (B, T, C)
+        y = self.trend(z, before=self.average) + self.workers(residual, signals)
         if self.mixer is not None:
             y = self.mixer(y)
         return self.revin.denormalize(y, stats)

@@ -21,9 +21,12 @@ class RevIN(nn.Module):
 
     def stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Per-window, per-channel mean and std over time. x: (B, L, C) -> two (B, 1, C)."""
+        # Two passes (mean, then mean squared deviation): stable, and on CPU several times
+        # faster than var_mean's reduction across the strided time axis.
         mean = x.mean(dim=1, keepdim=True)
-        std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps)
-        return mean, std
+        centered = x - mean
+        var = (centered * centered).mean(dim=1, keepdim=True)
+        return mean, torch.sqrt(var + self.eps)
 
     def normalize(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         stats = self.stats(x)

@@ -28,3 +28,20 @@ def test_time_linear_is_shared_by_channels():
     y = lin(x)
     assert y.shape == (2, 4, 3)
     assert torch.allclose(y[..., 0], y[..., 2])
+
+
+def test_last_steps_equal_the_tail_of_the_full_decomposition():
+    ma = MovingAverage(25)
+    x = torch.randn(2, 120, 3)
+    trend, resid = ma(x)
+    for last in (1, 30, 107, 108, 120):
+        t, r = ma(x, last=last)
+        assert torch.allclose(t, trend[:, -last:], atol=1e-6) and torch.allclose(r, resid[:, -last:], atol=1e-6)
+
+
+def test_matrix_applies_the_moving_average_and_folds_into_the_linear_map():
+    ma, lin = MovingAverage(7), TimeLinear(40, 5)
+    x = torch.randn(3, 40, 2)
+    trend, _ = ma(x)
+    assert torch.allclose(torch.einsum("ts,bsc->btc", ma.matrix(40), x), trend, atol=1e-6)
+    assert torch.allclose(lin(x, before=ma.matrix(40)), lin(trend), atol=1e-5)
