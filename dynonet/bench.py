@@ -156,7 +156,8 @@ class ReferenceDynoNet(nn.Module):
                    signals.gate[:, c], signals.context)
             for c, worker in enumerate(self.workers)
         ]
-        y = self.trend(trend) + torch.stack(per_channel, dim=-1)  # (B, H, C)
+        trend_in = trend if self.cfg.trend_input == "average" else z
+        y = self.trend(trend_in) + torch.stack(per_channel, dim=-1)  # (B, H, C)
         if self.mixer is not None:
             y = self.mixer(y)
         return self.revin.denormalize(y, stats)

@@ -42,6 +42,11 @@ class ModelConfig:
         default=(), metadata=_opt(f"signals held at neutral values, comma-separated, of {','.join(SIGNALS)}")
     )
     ma_kernel: int = field(default=25, metadata=_opt("moving-average kernel of the decomposition"))
+    trend_input: str = field(
+        default="average",
+        metadata=_opt("what the trend branch's Linear(L, H) reads: the moving average (DLinear's trend) or "
+                      "the whole window (DLinear with tied trend/seasonal weights)", choices=("average", "window")),
+    )
     mixer: bool = field(default=True, metadata=_opt("zero-initialized cross-channel residual mixer"))
     mixer_hidden: int = field(default=16, metadata=_opt("mixer width"))
     # PatchTST baseline

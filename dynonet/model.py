@@ -41,7 +41,10 @@ class DynoNet(Forecaster):
         self.trend = TimeLinear(cfg.lookback, cfg.horizon)
         # trend(MA(z)) is linear in z: the trend branch applies Linear @ MA, an (H, L) matrix,
         # and the moving average itself runs only over the steps the workers read.
-        self.register_buffer("average", self.decomposition.matrix(cfg.lookback), persistent=False)
+        # trend_input "window": Linear(z) = Linear(MA z) + Linear(z - MA z), DLinear with tied
+        # weights, which keeps the daily cycle that a 25-step average of hourly data removes.
+        average = self.decomposition.matrix(cfg.lookback) if cfg.trend_input == "average" else None
+        self.register_buffer("average", average, persistent=False)
         self.workers = Workers(cfg)
         self.mixer = ChannelMixer(cfg.n_channels, cfg.mixer_hidden) if cfg.mixer else None
 

@@ -42,9 +42,9 @@ def batch(n: int, cfg: ModelConfig, seed: int) -> tuple[torch.Tensor, torch.Tens
     return w[:, : cfg.lookback], w[:, cfg.lookback :]
 
 
-@pytest.mark.parametrize("layers,patch", [(1, 1), (2, 16)])
-def test_reference_forecasts_equal_vectorized(layers, patch):
-    cfg = small_cfg(worker_layers=layers, controller_patch_len=patch)
+@pytest.mark.parametrize("layers,patch,trend_input", [(1, 1, "average"), (2, 16, "average"), (1, 16, "window")])
+def test_reference_forecasts_equal_vectorized(layers, patch, trend_input):
+    cfg = small_cfg(worker_layers=layers, controller_patch_len=patch, trend_input=trend_input)
     torch.manual_seed(0)
     model = randomized(DynoNet(cfg)).eval()
     ref = ReferenceDynoNet(model).eval()
