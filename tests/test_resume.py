@@ -15,10 +15,10 @@ from dynonet.resume import STATE_FILE, load_state, save_state
 from dynonet.training import BiLevelTrainer, seed_everything
 
 from conftest import small_run_cfg
+from test_cli import SMALL as CLI_SMALL
 
-SMALL = ["--max-rows", "700", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
-         "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
-         "--batch-size", "64", "--device", "cpu", "--quiet"]
+_at = CLI_SMALL.index("--epochs")
+SMALL = [*CLI_SMALL[:_at], *CLI_SMALL[_at + 2 :], "--quiet"]  # the CLI tests' small run; epochs set per test
 
 
 def test_state_round_trips_tensors_int_keys_and_numbers(tmp_path):
