@@ -717,6 +717,11 @@ def cmd_speed(args: argparse.Namespace) -> int:
               f"L={m.lookback}, H={m.horizon}, worker T={m.worker_seq_len}, batch {cfg.train.batch_size}, "
               f"controller patch {m.controller_patch_len}")
     dev_name = device_name(device)
+    if device.type == "cpu":
+        from dynonet.runtime import keep_freed_memory
+
+        # `dynonet` applies it at start (both paths share the process); say so with the figures
+        dev_name += ", glibc keeps freed memory" if keep_freed_memory() else ", default allocator"
     plan = (f"epochs: {args.warmup} warm-up + {args.epochs} measured; {steps} of {steps_full} training steps "
             f"per epoch (worker + controller) + validation pass ({len(sets['val'])} windows)")
     load_before = load_average()

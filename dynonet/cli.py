@@ -143,6 +143,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from dynonet.runtime import keep_freed_memory
+
+    keep_freed_memory()  # this process only; see runtime.py
     try:
         commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
         return (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
