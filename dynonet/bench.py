@@ -46,7 +46,8 @@ from dynonet.errors import ConfigError
 from dynonet.evaluation import evaluate
 from dynonet.model import DynoNet
 from dynonet.training import BiLevelTrainer, resolve_device, seed_everything
-from dynonet.workers import gru_recurrence, relaxed_dropout
+from dynonet.recurrence import gru_recurrence
+from dynonet.workers import relaxed_dropout
 
 ETTH1_ROWS = 17420  # length of the bundled ETTh1 file; synthetic data (--channels) uses it too
 MIB = 1024 * 1024
@@ -90,7 +91,7 @@ class ReferenceDynoNet(nn.Module):
 
     Built from a `DynoNet` (`from_model`): every weight is copied, so both compute the same
     forecasts. RevIN, controller, decomposition, trend and mixer are deep copies of the
-    original modules: only the workers differ.
+    original modules: only the workers differ, and the controller runs its `nn.GRU`.
     """
 
     def __init__(self, model: DynoNet):
@@ -99,6 +100,8 @@ class ReferenceDynoNet(nn.Module):
         self.cfg = cfg
         self.revin = copy.deepcopy(model.revin)
         self.controller = copy.deepcopy(model.controller)
+        if self.controller is not None:
+            self.controller.fused = False  # the plain path: nn.GRU and autograd
         self.decomposition = copy.deepcopy(model.decomposition)
         self.trend = copy.deepcopy(model.trend)
         self.mixer = copy.deepcopy(model.mixer)

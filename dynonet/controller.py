@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.config import SIGNALS, ModelConfig
+from dynonet.recurrence import gru_recurrence
 
 DROPOUT_MAX = 0.7
 LR_SCALE_MIN, LR_SCALE_MAX = 0.01, 5.0
@@ -83,7 +84,10 @@ class Controller(nn.Module):
         # A patch embedding shortens the recurrence from L to L/p steps: the controller's cost
         # no longer grows step by step with the lookback.
         self.embed = nn.Linear(C * p, hid) if p > 1 else None
-        self.gru = nn.GRU(hid if p > 1 else C, hid, batch_first=True)
+        self.gru = nn.GRU(hid if p > 1 else C, hid, batch_first=True)  # holds the weights
+        # Run the recurrence with the workers' GRU (hand-written backward through time, as one
+        # "channel"): the same equations as nn.GRU, several times faster to train on a CPU.
+        self.fused = True
         self.film = _head(hid, 2 * cfg.worker_layers * C * h)
         self.dropout = _head(hid, C, _logit(cfg.dropout / DROPOUT_MAX))
         self.lr_scale = _head(hid, C, _logit((1 - LR_SCALE_MIN) / (LR_SCALE_MAX - LR_SCALE_MIN)))
@@ -97,8 +101,11 @@ class Controller(nn.Module):
             B, L, C = x.shape
             x = x[:, L % p :].reshape(B, L // p, p * C)  # (B, L/p, p*C); oldest L % p steps dropped
             x = self.embed(x)
-        _, last = self.gru(x)
-        return last[0]
+        if not self.fused:
+            return self.gru(x)[1][0]
+        g = self.gru
+        weights = [w.unsqueeze(0) for w in (g.weight_ih_l0, g.bias_ih_l0, g.weight_hh_l0, g.bias_hh_l0)]
+        return gru_recurrence(x.transpose(0, 1).unsqueeze(1), *weights, sequence=False)[0]  # (B, hidden)
 
     def lr_scale_from(self, state: Tensor) -> Tensor:
         """(B, hidden) -> (B, C) learning-rate scale."""

@@ -51,3 +51,21 @@ def test_fixed_signal_is_neutral_and_others_are_not(name):
 def test_unknown_signal_is_a_config_error():
     with pytest.raises(ConfigError):
         Controller(dataclasses.replace(small_model_cfg(), fixed_signals=("noise",)))
+
+
+@pytest.mark.parametrize("patch", [1, 8])
+def test_fused_recurrence_equals_nn_gru_forward_and_backward(patch):
+    torch.manual_seed(5)
+    cfg = small_model_cfg(controller_patch_len=patch)
+    controller = Controller(cfg)
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    results = []
+    for fused in (True, False):
+        controller.fused = fused
+        state = controller.encode(x)
+        grads = torch.autograd.grad((state * torch.arange(state.numel()).view_as(state)).sum(),
+                                    list(controller.gru.parameters()))
+        results.append((state, grads))
+    (a, ga), (b, gb) = results
+    assert torch.allclose(a, b, atol=1e-6)
+    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(ga, gb))

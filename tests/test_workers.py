@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from dynonet.controller import Controller, neutral_signals
-from dynonet.workers import Workers, gru_recurrence, relaxed_dropout
+from dynonet.workers import Workers, relaxed_dropout
 
 from conftest import small_model_cfg
 
@@ -52,48 +52,6 @@ def test_vectorized_workers_equal_per_channel_reference(layers):
         ref = reference_workers(workers, residual, signals)
     assert fast.shape == (5, cfg.horizon, cfg.n_channels)
     assert torch.allclose(fast, ref, atol=1e-5)
-
-
-def test_gru_recurrence_matches_nn_gru_sequence():
-    torch.manual_seed(1)
-    C, B, T, h = 2, 3, 7, 4
-    grus = [nn.GRU(h, h) for _ in range(C)]
-    x = torch.randn(T, C, B, h)
-    stacked = [torch.stack([getattr(g, n) for g in grus]) for n in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0",
-                                                                    "bias_hh_l0")]
-    with torch.no_grad():
-        out = gru_recurrence(x, *stacked, sequence=True)
-    ref = torch.stack([grus[c](x[:, c])[0] for c in range(C)], 1)
-    assert torch.allclose(out, ref, atol=1e-6)
-
-
-@pytest.mark.parametrize("sequence", [True, False])
-def test_gru_backward_matches_autograd_through_nn_gru(sequence):
-    """The hand-written backward through time equals autograd's through per-channel nn.GRU."""
-    torch.manual_seed(3)
-    C, B, T, d, h = 3, 4, 6, 2, 5
-    grus = [nn.GRU(d, h).double() for _ in range(C)]
-    names = ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0")
-    params = [torch.stack([getattr(g, n) for g in grus]).detach().requires_grad_() for n in names]
-    x = torch.randn(T, C, B, d, dtype=torch.double, requires_grad=True)
-    out = gru_recurrence(x, *params, sequence=sequence)
-    seq_out = [grus[c](x[:, c])[0] for c in range(C)]  # each (T, B, h)
-    ref = torch.stack(seq_out, 1) if sequence else torch.stack([o[-1] for o in seq_out])
-    assert torch.allclose(out, ref)
-    probe = torch.randn_like(out)
-    ours = torch.autograd.grad((out * probe).sum(), [x, *params])
-    theirs = torch.autograd.grad((ref * probe).sum(), [x, *[getattr(g, n) for n in names for g in grus]])
-    assert torch.allclose(ours[0], theirs[0])
-    for i, name in enumerate(names):
-        assert torch.allclose(ours[1 + i], torch.stack(theirs[1 + i * C : 1 + (i + 1) * C])), name
-
-
-def test_gru_backward_passes_gradcheck():
-    torch.manual_seed(4)
-    C, B, T, d, h = 2, 3, 4, 1, 3
-    args = [torch.randn(*shape, dtype=torch.double, requires_grad=True)
-            for shape in ((T, C, B, d), (C, 3 * h, d), (C, 3 * h), (C, 3 * h, h), (C, 3 * h))]
-    assert torch.autograd.gradcheck(lambda *a: gru_recurrence(*a, sequence=True), args)
 
 
 def test_channels_are_independent():

@@ -1,0 +1,119 @@
+"""C independent GRUs over time as one vectorized recurrence, with a hand-written backward.
+
+Used by the per-channel workers (C channels) and by the controller (one "channel"). The
+equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients against
+autograd through `nn.GRU`, and `gradcheck`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+
+def fused_gru_weights(w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor) -> Tensor:
+    """Pack PyTorch's GRU weights so that one batched matmul with [h ; x ; 1] gives every gate.
+
+    w_ih: (C, 3h, d), b_ih: (C, 3h), w_hh: (C, 3h, h), b_hh: (C, 3h), gates ordered (r, z, n).
+    Returns weight (C, 4h, h + d + 1) (the last column is the bias) whose output rows are
+    [r ; z ; W_in x + b_in ; W_hn h + b_hn]: the n gate's two halves stay apart because r
+    multiplies only the hidden one.
+    """
+    C, three_h, d = w_ih.shape
+    h = three_h // 3
+    w_h = torch.cat([w_hh[:, : 2 * h], w_hh.new_zeros(C, h, h), w_hh[:, 2 * h :]], 1)  # (C, 4h, h)
+    w_x = torch.cat([w_ih, w_ih.new_zeros(C, h, d)], 1)  # (C, 4h, d)
+    bias = torch.cat([b_ih[:, : 2 * h] + b_hh[:, : 2 * h], b_ih[:, 2 * h :], b_hh[:, 2 * h :]], 1)
+    return torch.cat([w_h, w_x, bias.unsqueeze(-1)], 2)
+
+
+# The recurrence keeps its tensors feature-major, (C, features, B): every gate is then a
+# contiguous block of h * B numbers per channel, which elementwise kernels stream through far
+# faster than rows of h = 16 numbers.
+
+
+def _gru_loop(x: Tensor, weight: Tensor, keep: bool) -> tuple[Tensor, Tensor | None, Tensor]:
+    """Forward pass. x: (T, C, B, d). Returns hx (C, h + d + 1, T + 1, B) holding
+    [h_{t-1} ; x_t ; 1] at t (h_T at T), the gate activations (T, C, 4h, B) = [r ; z ; n ; W_hn h + b_hn] when `keep`
+    (for the backward pass), and the last state (C, h, B). Every op writes in place."""
+    T, C, B, d = x.shape
+    h_dim = weight.shape[1] // 4
+    hx = x.new_empty(C, h_dim + d + 1, T + 1, B)
+    hx[:, h_dim : h_dim + d, :T] = x.permute(1, 3, 0, 2)
+    hx[:, h_dim : h_dim + d, T] = 0
+    hx[:, h_dim + d] = 1  # the bias row
+    hx[:, :h_dim, 0] = 0
+    acts = x.new_empty(T if keep else 1, C, 4 * h_dim, B)  # each step's block contiguous: a fast matmul output
+    h = hx[:, :h_dim, 0]
+    for t in range(T):
+        a = acts[t if keep else 0]  # (C, 4h, B)
+        torch.bmm(weight, hx[:, :, t], out=a)
+        rz, n_x, gh_n = a[:, : 2 * h_dim], a[:, 2 * h_dim : 3 * h_dim], a[:, 3 * h_dim :]
+        torch.sigmoid(rz, out=rz)
+        r, z = rz[:, :h_dim], rz[:, h_dim:]
+        n = torch.tanh(torch.addcmul(n_x, r, gh_n), out=n_x)
+        h = torch.lerp(n, h, z, out=hx[:, :h_dim, t + 1])  # (1 - z) * n + z * h
+    return hx, (acts if keep else None), h
+
+
+class _GRUSequence(torch.autograd.Function):
+    """C independent GRUs over T steps with a hand-written backward pass through time.
+
+    Autograd would record about eight small ops per step and replay each backwards; here the
+    forward keeps the gate activations, the backward is one loop of a dozen elementwise ops and
+    a matmul per step, and the weight and input gradients are single batched matmuls at the end.
+    """
+
+    @staticmethod
+    def forward(ctx, x: Tensor, weight: Tensor, sequence: bool) -> Tensor:
+        hx, acts, h = _gru_loop(x, weight, keep=True)
+        ctx.save_for_backward(hx, acts, weight)
+        ctx.sequence = sequence
+        h_dim = h.shape[1]
+        # (T, C, B, h) or (C, B, h), as views of the feature-major buffers
+        return hx[:, :h_dim, 1:].permute(2, 0, 3, 1) if sequence else h.transpose(1, 2)
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad: Tensor) -> tuple[Tensor, Tensor, None]:
+        hx, acts, weight = ctx.saved_tensors
+        T, C, four_h, B = acts.shape
+        h_dim = four_h // 4
+        w_h = weight[:, :, :h_dim].transpose(1, 2)  # (C, h, 4h): the part that maps back to h_{t-1}
+        d_pre = acts.new_empty(C, four_h, T, B)  # dL/d(matmul output) of every step
+        if ctx.sequence:
+            grad = grad.permute(1, 0, 3, 2)  # (C, T, h, B)
+            dh = grad.new_zeros(C, h_dim, B)
+        else:
+            dh = grad.transpose(1, 2)  # (C, h, B)
+        for t in range(T - 1, -1, -1):
+            if ctx.sequence:
+                dh = dh + grad[:, t]
+            r, z, n, gh_n = acts[t].split(h_dim, dim=1)
+            d_r, d_z, d_n, d_gh = d_pre[:, :, t].split(h_dim, dim=1)
+            # h = (1 - z) n + z h_prev;  n = tanh(n_x + r * gh_n);  r, z = sigmoid(.)
+            torch.addcmul(dh, dh, z, value=-1, out=d_n)  # dL/dn
+            d_n.addcmul_(d_n * n, n, value=-1)  # through tanh
+            torch.mul(d_n, r, out=d_gh)
+            g = d_gh * gh_n  # dL/dr * r
+            torch.addcmul(g, g, r, value=-1, out=d_r)
+            torch.mul((hx[:, :h_dim, t] - n).mul_(dh), torch.addcmul(z, z, z, value=-1), out=d_z)
+            dh = torch.baddbmm(dh * z, w_h, d_pre[:, :, t])  # dL/dh_{t-1}, (C, h, B)
+        flat_pre = d_pre.view(C, four_h, T * B)
+        flat_hx = hx[:, :, :T].reshape(C, hx.shape[1], T * B)  # a view: T and B stay adjacent
+        d_weight = torch.bmm(flat_pre, flat_hx.transpose(1, 2))  # (C, 4h, h + d + 1)
+        dx = torch.bmm(weight[:, :, h_dim:-1].transpose(1, 2), flat_pre)  # (C, d, T * B)
+        return dx.view(C, -1, T, B).permute(2, 0, 3, 1), d_weight, None
+
+
+def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool) -> Tensor:
+    """Run C independent GRUs (PyTorch's GRU equations) over x: (T, C, B, d).
+
+    w_ih: (C, 3h, d), b_ih: (C, 3h), w_hh: (C, 3h, h), b_hh: (C, 3h), gates ordered (r, z, n).
+    Returns the outputs (T, C, B, h) if `sequence`, else the last state (C, B, h).
+    """
+    weight = fused_gru_weights(w_ih, b_ih, w_hh, b_hh)
+    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+        return _GRUSequence.apply(x, weight, sequence)
+    hx, _, h = _gru_loop(x, weight, keep=False)  # inference: nothing kept for a backward
+    return hx[:, : h.shape[1], 1:].permute(2, 0, 3, 1) if sequence else h.transpose(1, 2)
