@@ -643,11 +643,11 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     xn = xn.detach().requires_grad_(ctrl.embed is not None)
 
     def controller_fb() -> None:
-        ctrl.gru(xn)[1].sum().backward()
+        ctrl.recurrence(xn).sum().backward()
 
     def controller_fwd() -> None:
         with torch.no_grad():
-            ctrl.gru(xn)
+            ctrl.recurrence(xn)
 
     # The minimum, not the median: a floor is the least-disturbed time, and on a shared CPU
     # a burst of other work can inflate a few calls many times over.

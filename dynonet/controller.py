@@ -19,6 +19,7 @@ from dynonet.recurrence import gru_recurrence
 
 DROPOUT_MAX = 0.7
 LR_SCALE_MIN, LR_SCALE_MAX = 0.01, 5.0
+SMALL_INFERENCE_BATCH = 16
 GATE_NEUTRAL = 0.5  # sigmoid(0); a constant gate is absorbed by the worker's output projection
 
 
@@ -101,7 +102,13 @@ class Controller(nn.Module):
             B, L, C = x.shape
             x = x[:, L % p :].reshape(B, L // p, p * C)  # (B, L/p, p*C); oldest L % p steps dropped
             x = self.embed(x)
-        if not self.fused:
+        return self.recurrence(x)
+
+    def recurrence(self, x: Tensor) -> Tensor:
+        """The GRU alone: (B, steps, features) -> (B, hidden) last state."""
+        # Forecasting a few windows without gradient: nn.GRU's fused inference cell has less
+        # overhead per step (measured: 4 vs 8 ms for one 512-step window; 92 vs 61 ms for 512).
+        if not self.fused or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
             return self.gru(x)[1][0]
         g = self.gru
         weights = [w.unsqueeze(0) for w in (g.weight_ih_l0, g.bias_ih_l0, g.weight_hh_l0, g.bias_hh_l0)]

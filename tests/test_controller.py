@@ -69,3 +69,15 @@ def test_fused_recurrence_equals_nn_gru_forward_and_backward(patch):
     (a, ga), (b, gb) = results
     assert torch.allclose(a, b, atol=1e-6)
     assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(ga, gb))
+
+
+@pytest.mark.parametrize("batch", [1, 40])  # small inference batches take nn.GRU's cell, larger ones the fused loop
+def test_inference_paths_equal_nn_gru(batch):
+    torch.manual_seed(6)
+    cfg = small_model_cfg()
+    controller = Controller(cfg)
+    x = torch.randn(batch, cfg.lookback, cfg.n_channels)
+    with torch.no_grad():
+        fast = controller.encode(x)
+        controller.fused = False
+        assert torch.allclose(fast, controller.encode(x), atol=1e-6)
