@@ -34,8 +34,9 @@ def fused_gru_weights(w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor) ->
 
 def _gru_loop(x: Tensor, weight: Tensor, keep: bool) -> tuple[Tensor, Tensor | None, Tensor]:
     """Forward pass. x: (T, C, B, d). Returns hx (C, h + d + 1, T + 1, B) holding
-    [h_{t-1} ; x_t ; 1] at t (h_T at T), the gate activations (T, C, 4h, B) = [r ; z ; n ; W_hn h + b_hn] when `keep`
-    (for the backward pass), and the last state (C, h, B). Every op writes in place."""
+    [h_{t-1} ; x_t ; 1] at t (h_T at T); when `keep` (for the backward pass), the gate
+    activations (T, C, 4h, B) = [r ; z ; n ; W_hn h + b_hn]; and the last state (C, h, B).
+    Every op writes in place."""
     T, C, B, d = x.shape
     h_dim = weight.shape[1] // 4
     hx = x.new_empty(C, h_dim + d + 1, T + 1, B)
