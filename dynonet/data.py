@@ -132,7 +132,10 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
         for i, cell in enumerate(raw):
             try:
-                if pd.isna(pd.to_datetime(cell)):
+                with warnings.catch_warnings():  # a number cast to a date may warn before failing
+                    warnings.simplefilter("ignore")
+                    parsed = pd.to_datetime(cell)
+                if pd.isna(parsed):
                     raise ValueError
             except (ValueError, TypeError, OverflowError):
                 raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}") from None
