@@ -22,7 +22,7 @@ from dynonet.errors import CheckpointError, ConfigError, DataError
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model
-from dynonet.resume import clear_state, load_state, save_state
+from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
 
 Log = Callable[[str], None]
@@ -74,6 +74,9 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not overwrite:
+        if (out / STATE_FILE).exists():
+            raise CheckpointError(f"{out}: holds an interrupted run; pass --resume to continue it, "
+                                  "--overwrite to start over, or choose another --out")
         raise CheckpointError(f"{out}: folder is not empty; pass --overwrite or choose another --out")
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -124,3 +124,5 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
     assert "train.epochs: 2 -> 7" in err and "Traceback" not in err
     assert main(["train", "--resume", "--epochs", "7"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), *SMALL]) == 2  # forgot --resume: told about it
+    assert "pass --resume to continue it" in capsys.readouterr().err
