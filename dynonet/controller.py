@@ -84,7 +84,7 @@ class Controller(nn.Module):
             from dynonet.errors import ConfigError
 
             raise ConfigError(f"controller patch length {cfg.controller_patch_len} exceeds lookback {cfg.lookback}; "
-                              f"pass --controller-patch-len {cfg.lookback} or less")
+                              f"set controller_patch_len (--controller-patch-len) to {cfg.lookback} or less")
         self.cfg = cfg
         C, h, hid, p = cfg.n_channels, cfg.worker_hidden, cfg.controller_hidden, cfg.controller_patch_len
         # A patch embedding shortens the recurrence from L to L/p steps: the controller's cost

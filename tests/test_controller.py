@@ -84,5 +84,5 @@ def test_inference_paths_equal_nn_gru(batch):
 
 
 def test_patch_longer_than_the_lookback_is_a_config_error():
-    with pytest.raises(ConfigError, match="--controller-patch-len 48 or less"):
+    with pytest.raises(ConfigError, match=r"\(--controller-patch-len\) to 48 or less"):
         Controller(small_model_cfg(controller_patch_len=64))
