@@ -43,6 +43,10 @@ class DynoNet(Forecaster):
         # and the moving average itself runs only over the steps the workers read.
         # trend_input "window": Linear(z) = Linear(MA z) + Linear(z - MA z), DLinear with tied
         # weights, which keeps the daily cycle that a 25-step average of hourly data removes.
+        if cfg.trend_input not in ("average", "window"):
+            from dynonet.errors import ConfigError
+
+            raise ConfigError(f"trend_input {cfg.trend_input!r}: choose 'average' or 'window'")
         average = self.decomposition.matrix(cfg.lookback) if cfg.trend_input == "average" else None
         self.register_buffer("average", average, persistent=False)
         self.workers = Workers(cfg)

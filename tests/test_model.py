@@ -45,3 +45,10 @@ def test_no_controller_model_has_no_controller_parameters_and_scale_invariance()
     x = torch.randn(2, 48, 3)
     with torch.no_grad():  # RevIN makes the forecast follow an affine change of the input
         assert torch.allclose(model(x * 3 + 5), model(x) * 3 + 5, atol=1e-4)
+
+
+def test_unknown_trend_input_is_a_config_error():
+    from dynonet.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="trend_input 'moving'"):
+        build_model(small_model_cfg(trend_input="moving"))
