@@ -132,6 +132,43 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
     return "; ".join(out[:4])
 
 
+def _check_same_cell(there: dict[str, Any] | None, config: dict[str, Any], where: str, hint: str) -> None:
+    """Every seed of one table cell must share its settings; refuse to mix them."""
+    if there is not None and _identity(there["config"]) != _identity(config):
+        raise DynoNetError(f"{where} holds {there['model']} on {there['dataset']} H{there['horizon']} "
+                           f"(seed {there['seed']}) with other settings "
+                           f"({_diff(_identity(there['config']), _identity(config))}); {hint}")
+
+
+def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, Any]]:
+    """Add the records of other results folders (grid shards run side by side) to `out`.
+
+    A run recorded in two places must be the same record; a cell must keep one set of settings.
+    """
+    records = load_records(out)
+    done = {_key(r): r for r in records}
+    settings = {_key(r)[:4]: r for r in records}
+    added = 0
+    for src in sources:
+        if not (src / RESULTS).exists():
+            raise DynoNetError(f"{src / RESULTS}: no such results file")
+        for r in load_records(src):
+            if _key(r) in done:
+                if done[_key(r)] != r:
+                    raise DynoNetError(f"{src / RESULTS}: {r['model']} on {r['dataset']} H{r['horizon']} seed "
+                                       f"{r['seed']} is recorded differently in {out / RESULTS}")
+                continue
+            _check_same_cell(settings.get(_key(r)[:4]), r["config"], f"{out / RESULTS}",
+                             f"nothing merged from {src / RESULTS}")
+            records.append(r)
+            done[_key(r)] = settings[_key(r)[:4]] = r
+            added += 1
+    out.mkdir(parents=True, exist_ok=True)
+    save(out, records, None)
+    log(f"merged {added} runs into {out / RESULTS} ({len(records)} in all); {out / TABLE}, {out / FIGURE}")
+    return records
+
+
 def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) -> dict[str, Any]:
     test = metrics["test"] or {}
     return {
@@ -173,7 +210,7 @@ def load_records(out: Path) -> list[dict[str, Any]]:
     return records
 
 
-def save(out: Path, records: list[dict[str, Any]], command: str) -> None:
+def save(out: Path, records: list[dict[str, Any]], command: str | None) -> None:
     write_json(out / RESULTS, {"records": records})
     atomic_write(out / TABLE, markdown(records, command))
     figure(records, out / FIGURE)
@@ -200,11 +237,7 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
     todo = []
     for ds, h, s, v, cfg in plan:
         key = (ds, h, cfg.model.lookback, v, s)
-        there = settings.get(key[:4])
-        if there is not None and _identity(there["config"]) != _identity(cfg.to_dict()):
-            raise DynoNetError(f"{out / RESULTS} holds {v} on {ds} H{h} (seed {there['seed']}) with other settings "
-                               f"({_diff(_identity(there['config']), _identity(cfg.to_dict()))}); "
-                               "choose another --out")
+        _check_same_cell(settings.get(key[:4]), cfg.to_dict(), f"{out / RESULTS}", "choose another --out")
         if key not in done:
             todo.append((ds, h, s, v, cfg))
         elif not args.resume:
@@ -271,7 +304,7 @@ def cell_text(c: dict[str, Any] | None, metric: str) -> str:
     return f"{c[metric]:.4f} +- {std} ({c['n']})"
 
 
-def markdown(records: list[dict[str, Any]], command: str) -> str:
+def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     from dynonet.published import published_for
 
     rows, cols = _order(records)
@@ -280,7 +313,7 @@ def markdown(records: list[dict[str, Any]], command: str) -> str:
     lookbacks = sorted({r["lookback"] for r in records})
     holdout = sorted({r["model"] for r in records if r["controller_data"] == "holdout"})
     dates = sorted(r["date"] for r in records)
-    commands = list(dict.fromkeys([r["command"] for r in records] + [command]))
+    commands = list(dict.fromkeys([r["command"] for r in records] + ([command] if command else [])))
     lines = [
         "# DynoNet benchmark (measured)", "",
         f"- command: {'; '.join(f'`{c}`' for c in commands)}",
@@ -371,6 +404,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="results folder")
     p.add_argument("--resume", action="store_true", help="skip runs already recorded in --out")
     p.add_argument("--keep-runs", type=Path, default=None, help="also write each run's folder under this one")
+    p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FOLDER",
+                   help="train nothing: add the runs recorded in these results folders (grid shards run "
+                        "side by side) to --out and rebuild its table and figure")
     add_config_flags(p)
     p.set_defaults(func=cmd_benchmark)
 
@@ -379,5 +415,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     for v in args.variants or []:
         if v not in VARIANTS:
             raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
-    run_grid(args)
+    if args.merge:
+        merge(args.out, args.merge)
+    else:
+        run_grid(args)
     return 0

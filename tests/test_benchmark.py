@@ -121,6 +121,30 @@ def test_resume_skips_finished_runs_and_keeps_an_interrupted_grid(tmp_path, monk
     assert "other settings" in capsys.readouterr().err and records(out) == first
 
 
+def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, capsys):
+    a, b, out = tmp_path / "a", tmp_path / "b", tmp_path / "all"
+    shard = [*GRID, "--variants", "repeat", *SMALL]
+    assert main([*shard, "--seeds", "0", "--out", str(a)]) == 0
+    assert main([*shard, "--seeds", "1", "--out", str(b)]) == 0
+    assert main([*GRID, "--merge", str(a), str(b), "--out", str(out)]) == 0
+    merged = records(out)
+    assert merged == records(a) + records(b)
+    assert table((out / "results.md").read_text(), "mse")[("repeat", "ETTh1 H8")][2] == 2
+    assert (out / "results.png").is_file()
+
+    assert main([*GRID, "--merge", str(a), "--out", str(out)]) == 0  # already there: nothing changes
+    assert records(out) == merged
+    assert main([*GRID, "--merge", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert "no such results file" in capsys.readouterr().err
+
+    c = tmp_path / "c"  # the same cell with other settings: refused, nothing written
+    assert main([*shard, "--seeds", "2", "--epochs", "2", "--out", str(c)]) == 0
+    capsys.readouterr()
+    assert main([*GRID, "--merge", str(c), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and "train.epochs" in err and records(out) == merged
+
+
 def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert main([*GRID, "--horizon", "96", "--out", str(tmp_path)]) == 2
     assert "use --horizons" in capsys.readouterr().err
