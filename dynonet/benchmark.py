@@ -267,7 +267,8 @@ def _fmt(x: float | None) -> str:
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(variant, column) -> mean/std/n of MSE and MAE over seeds (std: sample, ddof 1)."""
+    """(variant, column) -> mean/std/n over seeds of test MSE and MAE and best validation MSE
+    (std: sample, ddof 1), and the parameter count."""
     multi_l = len({r["lookback"] for r in records}) > 1
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
@@ -276,11 +277,12 @@ def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
         groups.setdefault((r["model"], column(r, multi_l)), []).append(r)
     out = {}
     for key, rs in groups.items():
-        cell: dict[str, Any] = {"n": len(rs)}
-        for m in ("mse", "mae"):
-            vals = [r[m] for r in rs]
-            cell[m] = statistics.fmean(vals)
+        cell: dict[str, Any] = {"n": len(rs), "params": max(r["params"] for r in rs)}
+        for m in ("mse", "mae", "best_val_mse"):
+            vals = [r[m] for r in rs if r.get(m) is not None]
+            cell[m] = statistics.fmean(vals) if vals else None
             cell[f"{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else None
+            cell[f"{m}_n"] = len(vals)
         out[key] = cell
     return out
 
@@ -298,10 +300,10 @@ def _order(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
 
 
 def cell_text(c: dict[str, Any] | None, metric: str) -> str:
-    if c is None:
+    if c is None or c[metric] is None:
         return "-"
     std = "n/a" if c[f"{metric}_std"] is None else f"{c[f'{metric}_std']:.4f}"
-    return f"{c[metric]:.4f} +- {std} ({c['n']})"
+    return f"{c[metric]:.4f} +- {std} ({c[f'{metric}_n']})"
 
 
 def markdown(records: list[dict[str, Any]], command: str | None) -> str:
@@ -329,13 +331,21 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         "std is the sample standard deviation (n/a for one seed); every recorded run is included",
         "",
     ]
-    for metric in ("mse", "mae"):
-        lines += [f"## Test {metric.upper()}", "",
-                  "| variant | " + " | ".join(cols) + " |",
-                  "| --- |" + " --- |" * len(cols)]
+    header = ["| variant | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
+    for metric, title in (("mse", "Test MSE"), ("mae", "Test MAE"), ("best_val_mse", "Best validation MSE")):
+        lines += [f"## {title}", ""]
+        if metric == "best_val_mse":
+            lines += ["What early stopping (and every choice of settings) sees. A controller trained on "
+                      "validation batches has seen these windows, so its row here is not a clean comparison.", ""]
+        lines += header
         for v in rows:
             lines.append(f"| {v} | " + " | ".join(cell_text(cells.get((v, c)), metric) for c in cols) + " |")
         lines.append("")
+    lines += ["## Parameters", "", *header]
+    for v in rows:
+        lines.append(f"| {v} | " + " | ".join(
+            "-" if (v, c) not in cells else f"{cells[(v, c)]['params']:,}" for c in cols) + " |")
+    lines.append("")
     pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
     lines += ["## Published figures (not measured here)", "",
               "Copied from the shared protocol for orientation only: other code, other lookbacks, other "

@@ -23,13 +23,16 @@ def records(out):
 
 def table(md, metric):
     """{(variant, column): (mean, std or None, n)} parsed from one metric's table."""
-    section = md.split(f"## Test {metric.upper()}\n", 1)[1].split("\n## ", 1)[0]
+    title = {"mse": "Test MSE", "mae": "Test MAE", "best_val_mse": "Best validation MSE"}[metric]
+    section = md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
     lines = [ln for ln in section.splitlines() if ln.startswith("|")]
     cols = [c.strip() for c in lines[0].strip("|").split("|")][1:]
     cells = {}
     for ln in lines[2:]:
         variant, *values = [c.strip() for c in ln.strip("|").split("|")]
         for col, v in zip(cols, values):
+            if v == "-":
+                continue
             m = re.fullmatch(r"([0-9.]+) \+- ([0-9.]+|n/a) \((\d+)\)", v)
             assert m, v
             cells[(variant, col)] = (float(m[1]), None if m[2] == "n/a" else float(m[2]), int(m[3]))
@@ -74,14 +77,19 @@ def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, c
     assert "**" not in md
     assert "dynonet benchmark --datasets ETTh1 --horizons 8 --seeds 0,1" in md and "cpu" in md
     assert "lookback L: 48" in md and "validation batches" in md and "unless the variant says holdout" in md
-    for metric in ("mse", "mae"):
+    for metric in ("mse", "mae", "best_val_mse"):
         cells = table(md, metric)
-        assert set(cells) == {(v, "ETTh1 H8") for v in ("dynonet", "linear", "repeat")}
+        scored = ("dynonet", "linear") if metric == "best_val_mse" else ("dynonet", "linear", "repeat")
+        assert set(cells) == {(v, "ETTh1 H8") for v in scored}  # repeat trains nothing: no validation
         for (v, _), (mean, std, n) in cells.items():
             vals = [r[metric] for r in recs if r["model"] == v]
             assert n == len(vals) == 2
             assert mean == pytest.approx(statistics.fmean(vals), abs=5e-5)
             assert std == pytest.approx(statistics.stdev(vals), abs=5e-5)
+    params = md.split("## Parameters\n", 1)[1].split("\n## ", 1)[0]
+    for v in ("dynonet", "linear", "repeat"):
+        count = next(r["params"] for r in recs if r["model"] == v)
+        assert f"| {v} | {count:,} |" in params
 
 
 def test_resume_skips_finished_runs_and_keeps_an_interrupted_grid(tmp_path, monkeypatch, capsys):
