@@ -667,10 +667,13 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
 # Command
 # =========================================================================================
 def bench_config(args: argparse.Namespace) -> RunConfig:
-    """The preset with the config flags applied, trained for exactly warm-up + measured epochs."""
+    """The preset with the config flags applied and the controller on (the published system), trained
+    for exactly warm-up + measured epochs."""
     from dynonet.cli import config_from_args
 
     cfg = config_from_args(args)
+    if getattr(args, "model.controller", None) is None:  # the full, bi-level system unless told otherwise
+        cfg = cfg.replace(model={"controller": True})
     if cfg.model.model != "dynonet":
         raise ConfigError("bench speed measures the DynoNet model only (--model dynonet)")
     if not cfg.model.controller:

@@ -23,13 +23,14 @@ from dynonet.checkpoint import atomic_write, write_json
 from dynonet.config import PRESETS, SIGNALS, RunConfig, preset
 from dynonet.errors import ConfigError, DynoNetError
 
-# The one table of variants: name -> config overrides on the preset.
+# The one table of variants: name -> config overrides on the preset. The controller variants
+# switch the controller on themselves, whatever the preset holds.
 VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
-    "dynonet": {},
+    "dynonet": {"model": {"controller": True}},  # the full system
     "workers-only": {"model": {"controller": False}},
-    "frozen-controller": {"train": {"controller_lr": 0.0}},
-    **{f"no-{s}": {"model": {"fixed_signals": (s,)}} for s in SIGNALS},
-    "holdout": {"train": {"controller_data": "holdout"}},
+    "frozen-controller": {"model": {"controller": True}, "train": {"controller_lr": 0.0}},
+    **{f"no-{s}": {"model": {"controller": True, "fixed_signals": (s,)}} for s in SIGNALS},
+    "holdout": {"model": {"controller": True}, "train": {"controller_data": "holdout"}},
     "linear": {"model": {"model": "linear"}},
     "dlinear": {"model": {"model": "dlinear"}},
     "patchtst": {"model": {"model": "patchtst"}},

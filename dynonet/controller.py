@@ -70,16 +70,21 @@ def _head(d_in: int, d_out: int, bias: float = 0.0) -> nn.Linear:
     return head
 
 
+def check_fixed_signals(cfg: ModelConfig) -> None:
+    """Unknown signal names are a config error, with or without a controller to hold them."""
+    unknown = set(cfg.fixed_signals) - set(SIGNALS)
+    if unknown:
+        from dynonet.errors import ConfigError
+
+        raise ConfigError(f"unknown signals {sorted(unknown)}; choose from {', '.join(SIGNALS)}")
+
+
 class Controller(nn.Module):
     """GRU over the window (optionally over patches of it) -> `Signals`."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        unknown = set(cfg.fixed_signals) - set(SIGNALS)
-        if unknown:
-            from dynonet.errors import ConfigError
-
-            raise ConfigError(f"unknown signals {sorted(unknown)}; choose from {', '.join(SIGNALS)}")
+        check_fixed_signals(cfg)
         if cfg.controller_patch_len > cfg.lookback:
             from dynonet.errors import ConfigError
 

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from dynonet.base import Forecaster
 from dynonet.config import ModelConfig
-from dynonet.controller import Controller, Signals, neutral_signals
+from dynonet.controller import Controller, Signals, check_fixed_signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.revin import RevIN
 from dynonet.workers import Workers
@@ -35,6 +35,7 @@ class DynoNet(Forecaster):
             from dynonet.errors import ConfigError
 
             raise ConfigError(f"worker_seq_len {cfg.worker_seq_len} exceeds lookback {cfg.lookback}")
+        check_fixed_signals(cfg)
         self.revin = RevIN(cfg.n_channels)
         self.controller = Controller(cfg) if cfg.controller else None
         self.decomposition = MovingAverage(cfg.ma_kernel)

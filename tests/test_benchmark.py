@@ -8,6 +8,7 @@ import torch
 from dynonet import benchmark
 from dynonet.benchmark import RECORD_KEYS, VARIANTS, run_config
 from dynonet.cli import build_parser, main
+from dynonet.config import SIGNALS
 
 SMALL = ["--epochs", "1", "--max-rows", "700", "--lookback", "48", "--worker-seq-len", "16",
          "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
@@ -47,7 +48,11 @@ def test_variant_table_builds_configs_from_one_preset():
     for v, cfg in cfgs.items():  # same preset, lookback, seed, pass-through overrides for all
         assert (cfg.model.horizon, cfg.model.lookback, cfg.train.seed, cfg.train.epochs) == (336, 48, 2, 1)
         assert cfg.data.dataset == "ETTh1" and cfg.train.lr == 2e-3
-    assert not cfgs["workers-only"].model.controller and cfgs["dynonet"].model.controller
+    assert not cfgs["workers-only"].model.controller
+    full = ("dynonet", "frozen-controller", "holdout", *(f"no-{s}" for s in SIGNALS))
+    assert all(cfgs[v].model.controller for v in full)  # whatever the preset says
+    off = {"model": {**overrides["model"], "controller": False}, "train": overrides["train"]}
+    assert all(run_config("ETTh1", 96, 0, v, off).model.controller for v in full)
     assert cfgs["frozen-controller"].train.controller_lr == 0 and cfgs["dynonet"].train.controller_lr == 5e-4
     assert cfgs["no-film"].model.fixed_signals == ("film",) and cfgs["no-context"].model.fixed_signals == ("context",)
     assert cfgs["holdout"].train.controller_data == "holdout" and cfgs["dynonet"].train.controller_data == "val"

@@ -32,8 +32,9 @@ def test_presets_build_dynonet(preset):
     assert model.param_counts()["total"] > 0
 
 
-def test_h96_preset_is_close_to_94k_and_under_100k_parameters():
-    counts = build_model(dataclasses.replace(PRESETS["etth1-96"].model, n_channels=7)).param_counts()
+def test_full_h96_model_is_close_to_94k_and_under_100k_parameters():
+    cfg = dataclasses.replace(PRESETS["etth1-96"].model, n_channels=7, controller=True)
+    counts = build_model(cfg).param_counts()
     assert abs(counts["total"] - 94_000) < 0.07 * 94_000 and counts["total"] < 100_000, counts
     assert {"revin", "controller", "trend", "workers", "mixer"} <= set(counts)
 

@@ -76,7 +76,7 @@ def test_resumed_training_equals_uninterrupted_training(tmp_path):
 
 
 def _train_cmd(out, epochs):
-    return [sys.executable, "-m", "dynonet.cli", "train", "--preset", "quickstart", "--out", str(out),
+    return [sys.executable, "-m", "dynonet.cli", "train", "--preset", "quickstart", "--controller", "--out", str(out),
             "--epochs", str(epochs), "--patience", "100", *SMALL]
 
 
