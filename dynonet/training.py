@@ -143,7 +143,8 @@ class BiLevelTrainer:
         loss.backward()
         if not self.scales_updates:
             self.worker_opt.step()
-            return loss.detach(), ({} if signals is None else signals.summary())
+            # without a controller the signals are constants: nothing to report
+            return loss.detach(), ({} if signals is None or not self.controller_params else signals.summary())
         before = [p.detach().clone() for p in self.channel_params]
         self.worker_opt.step()
         scale = signals.lr_scale.mean(0)  # (C,)

@@ -1,4 +1,5 @@
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -96,6 +97,15 @@ def test_frozen_controller_stays_at_initialization():
     before = snapshot(model.controller_parameters())
     BiLevelTrainer(model, cfg.train, gen).fit(sets)
     assert not any(changed(before, model.controller_parameters()))
+
+
+@pytest.mark.parametrize("controller", [True, False])
+def test_history_reports_signals_only_when_a_controller_makes_them(controller):
+    cfg, _, sets, gen = setup(epochs=1)
+    model = build_model(dataclasses.replace(cfg.model, controller=controller))
+    (entry,) = BiLevelTrainer(model, cfg.train, gen).fit(sets).history
+    assert (set(entry["signals"]) == {"gamma", "beta_abs", "dropout", "lr_scale", "gate"}) is controller
+    assert bool(entry["signals"]) is controller
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
