@@ -69,7 +69,7 @@ class DynoNetForecaster:
     as the CLI flags without dashes), e.g. `worker_hidden=8`, `patience=5`, `val_fraction=0.2`.
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
     `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (fit on all rows;
-    the last `val_fraction` still serves early stopping and the controller). Pass
+    the last `val_fraction` still serves early stopping, and the controller if `controller=True`). Pass
     `test_fraction=0.2` to hold out a test split and read its scores in `metrics_["test"]`.
 
     `epochs=None` keeps the preset's. After `fit` or `load`: `columns_`, `freq_`, `config`,
