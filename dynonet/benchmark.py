@@ -147,22 +147,23 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
     A run recorded in two places must be the same record; a cell must keep one set of settings.
     """
     records = load_records(out)
-    done = {_key(r): r for r in records}
-    settings = {_key(r)[:4]: r for r in records}
+    done = {_key(r): (r, out / RESULTS) for r in records}  # run -> (record, the file it came from)
+    settings = {_key(r)[:4]: (r, out / RESULTS) for r in records}
     added = 0
     for src in sources:
         if not (src / RESULTS).exists():
             raise DynoNetError(f"{src / RESULTS}: no such results file")
         for r in load_records(src):
             if _key(r) in done:
-                if done[_key(r)] != r:
+                there, where = done[_key(r)]
+                if there != r:
                     raise DynoNetError(f"{src / RESULTS}: {r['model']} on {r['dataset']} H{r['horizon']} seed "
-                                       f"{r['seed']} is recorded differently in {out / RESULTS}")
+                                       f"{r['seed']} is recorded differently in {where}; nothing merged")
                 continue
-            _check_same_cell(settings.get(_key(r)[:4]), r["config"], f"{out / RESULTS}",
-                             f"nothing merged from {src / RESULTS}")
+            there, where = settings.get(_key(r)[:4], (None, None))
+            _check_same_cell(there, r["config"], f"{where}", f"{src / RESULTS} differs; nothing merged")
             records.append(r)
-            done[_key(r)] = settings[_key(r)[:4]] = r
+            done[_key(r)] = settings[_key(r)[:4]] = (r, src / RESULTS)
             added += 1
     out.mkdir(parents=True, exist_ok=True)
     save(out, records, None)
@@ -427,6 +428,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         if v not in VARIANTS:
             raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
     if args.merge:
+        trains = [flag for flag, given in (("--variants", args.variants), ("--resume", args.resume),
+                                           ("--keep-runs", args.keep_runs), ("config flags", overrides_from_args(args)))
+                  if given]
+        if trains:
+            raise ConfigError(f"--merge trains nothing and takes only --out; drop {', '.join(trains)}")
         merge(args.out, args.merge)
     else:
         run_grid(args)

@@ -157,6 +157,22 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     err = capsys.readouterr().err
     assert "other settings" in err and "train.epochs" in err and records(out) == merged
 
+    # a conflict between two sources names the earlier source; nothing is written
+    d = tmp_path / "d"
+    assert main([*shard, "--seeds", "0", "--epochs", "3", "--out", str(d)]) == 0
+    capsys.readouterr()
+    assert main([*GRID, "--merge", str(c), str(d), "--out", str(tmp_path / "new")]) == 2
+    assert str(c / "results.json") in capsys.readouterr().err and not (tmp_path / "new").exists()
+    changed = json.loads((a / "results.json").read_text())
+    changed["records"][0]["mse"] += 1.0
+    (d / "results.json").write_text(json.dumps(changed))  # seed 0 again, another score
+    assert main([*GRID, "--merge", str(a), str(d), "--out", str(tmp_path / "new")]) == 2
+    assert f"recorded differently in {a / 'results.json'}" in capsys.readouterr().err
+
+    # merging trains nothing: training flags are refused, not ignored
+    assert main([*GRID, "--merge", str(a), "--epochs", "3", "--out", str(out)]) == 2
+    assert "takes only --out" in capsys.readouterr().err and records(out) == merged
+
 
 def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert main([*GRID, "--horizon", "96", "--out", str(tmp_path)]) == 2
