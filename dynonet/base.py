@@ -12,7 +12,9 @@ class Forecaster(nn.Module):
     """Maps a window (B, L, C) to a forecast (B, H, C), both on the data's scale.
 
     Models with a controller override `signals`, `controller_parameters` and
-    `channel_parameters`; the defaults describe a plain single-level model.
+    `channel_parameters`; models with a linear trend path that trend-first training can fit
+    alone override `trend_path` and `zero_residual`. The defaults describe a plain
+    single-level model.
     """
 
     display_name = "model"
@@ -42,6 +44,16 @@ class Forecaster(nn.Module):
 
     def lr_scale_from_state(self, state: Tensor) -> Tensor:
         """The lr-scale signal recomputed, with gradient, from a stored controller state."""
+        raise NotImplementedError
+
+    def trend_path(self) -> "Forecaster | None":
+        """The model's linear trend path as a model of its own, sharing this model's parameters,
+        or None when there is no such path (then trend-first training has no first stage)."""
+        return None
+
+    def zero_residual(self) -> None:
+        """Make everything outside `trend_path()` add nothing, so that the model's forecast
+        equals its trend path's; called once the trend path is fitted."""
         raise NotImplementedError
 
     def worker_parameters(self) -> list[nn.Parameter]:

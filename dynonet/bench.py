@@ -683,8 +683,9 @@ def bench_config(args: argparse.Namespace) -> RunConfig:
     if args.epochs < 1 or args.warmup < 0:
         raise ConfigError("--epochs must be >= 1 and --warmup >= 0")
     n = args.warmup + args.epochs
-    # patience above the epoch count: every epoch runs, none is cut by early stopping
-    return cfg.replace(train={"epochs": n, "patience": n + 1, "device": args.device})
+    # patience above the epoch count: every epoch runs, none is cut by early stopping; no
+    # trend-first stage, whose epochs train only the linear trend path (the reference has none)
+    return cfg.replace(train={"epochs": n, "patience": n + 1, "device": args.device, "trend_first": False})
 
 
 def _fmt(v: float | None, spec: str) -> str:

@@ -188,6 +188,7 @@ def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) 
         "device": metrics["device"],
         "controller_data": metrics["controller_data"],
         "epochs": metrics["epochs_run"],
+        "epochs_by_stage": metrics["epochs_by_stage"],
         "best_epoch": metrics["best_epoch"],
         "best_val_mse": metrics.get("best_val_mse"),
         "seconds": metrics["timings"]["total_seconds"],

@@ -19,11 +19,31 @@ class ChannelMixer(nn.Module):
     def __init__(self, n_channels: int, hidden: int):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(n_channels, hidden), nn.GELU(), nn.Linear(hidden, n_channels))
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the identity (the first layer keeps its weights)."""
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
 
     def forward(self, y: Tensor) -> Tensor:
         return y + self.net(y)  # y: (B, H, C)
+
+
+class TrendPath(Forecaster):
+    """DynoNet's RevIN + trend branch alone: a RevIN + Linear(L, H) model that shares DynoNet's
+    parameters, which trend-first training fits before the workers."""
+
+    display_name = "DynoNet trend path"
+
+    def __init__(self, owner: "DynoNet"):
+        super().__init__(owner.cfg)
+        self.revin, self.trend = owner.revin, owner.trend
+        self.register_buffer("average", owner.average, persistent=False)
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        z, stats = self.revin.normalize(x)
+        return self.revin.denormalize(self.trend(z, before=self.average), stats)
 
 
 class DynoNet(Forecaster):
@@ -69,6 +89,17 @@ class DynoNet(Forecaster):
         if self.mixer is not None:
             y = self.mixer(y)
         return self.revin.denormalize(y, stats)
+
+    def trend_path(self) -> TrendPath:
+        return TrendPath(self)
+
+    def zero_residual(self) -> None:
+        # The workers' head is their only path to the forecast; the mixer starts as the identity.
+        with torch.no_grad():
+            self.workers.head_weight.zero_()
+            self.workers.head_bias.zero_()
+        if self.mixer is not None:
+            self.mixer.reset()
 
     def controller_parameters(self) -> list[nn.Parameter]:
         return [] if self.controller is None else list(self.controller.parameters())

@@ -31,6 +31,11 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str)
         axes[0].plot(epochs, [h["controller_loss"] for h in history], label="controller-split loss", alpha=0.7)
     best = min(history, key=lambda h: h["val_mse"])
     axes[0].axvline(best["epoch"], color="grey", ls=":", label=f"best epoch {best['epoch']}")
+    trend = [h["epoch"] for h in history if h.get("stage") == "trend"]
+    if trend:
+        for ax in axes:
+            ax.axvspan(trend[0] - 0.5, trend[-1] + 0.5, color="C7", alpha=0.12, lw=0)
+        axes[0].plot([], [], color="C7", alpha=0.3, lw=6, label="trend-first stage")
     axes[0].set_title("loss")
     axes[0].legend()
     axes[1].plot(epochs, [h["val_mae"] for h in history], color="C2")

@@ -65,7 +65,8 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
 
 def epoch_line(e: dict[str, Any]) -> str:
     sig = " ".join(f"{k}={v:.3f}" for k, v in e["signals"].items())
-    return (f"epoch {e['epoch']:3d}  train {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
+    stage = "  trend" if e.get("stage") == "trend" else ""
+    return (f"epoch {e['epoch']:3d}{stage}  train {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
             f"mae {e['val_mae']:.4f}  lr {e['lr']:.2e}  {e['seconds']:.1f}s{'  *' if e['best'] else ''}"
             + (f"  [{sig}]" if sig else ""))
 
@@ -179,6 +180,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
         "controller_data": cfg.train.controller_data,
         "params": params,
         "epochs_run": len(state.history),
+        "epochs_by_stage": {stage: sum(h.get("stage") == stage for h in state.history)
+                            for stage in ("trend", "full")},
         "resumed_after_epoch": None if resume is None else resume["epoch"],
         "best_epoch": state.best_epoch,
         "best_val_mse": None if not state.history else state.best_val,

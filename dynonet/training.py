@@ -15,6 +15,13 @@ and applied, one step later, to the lr-scale head's output on that training batc
 
 No parameter is in both optimizers; test windows reach neither. Both learning rates follow a
 cosine schedule; early stopping watches validation MSE and the best state is restored.
+
+Trend-first (`train.trend_first`, for models with a `trend_path`): a first stage fits the
+trend path (RevIN + Linear) alone, with its own optimizer, schedule and early stopping. Its
+best state is restored and frozen, everything else is set to add nothing (`zero_residual`),
+and the two-level training above continues from there, with the fitted trend path's
+validation MSE as the best so far: the finished model is never worse on validation than the
+linear model it started as. Each stage has up to `epochs` epochs.
 """
 
 from __future__ import annotations
@@ -65,6 +72,8 @@ class TrainState:
     bad_epochs: int = 0
     best_weights: dict[str, Tensor] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    stage: str = "full"  # "trend" while trend-first training fits the trend path alone
+    stage_start: int = 0  # epochs finished before the current stage began
 
 
 def _channel_view(scale: Tensor, p: Tensor) -> Tensor:
@@ -77,8 +86,16 @@ class BiLevelTrainer:
     def __init__(self, model: Forecaster, cfg: TrainConfig, generator: torch.Generator):
         self.model, self.cfg, self.generator = model, cfg, generator
         self.controller_params = model.controller_parameters()
-        self.channel_params = model.channel_parameters()
-        worker_params = model.worker_parameters()
+        self.trend = model.trend_path() if cfg.trend_first else None
+        self.trend_params = list(self.trend.parameters()) if self.trend is not None else []
+        trend_ids = {id(p) for p in self.trend_params}
+        # with a trend stage, the trend path is frozen once fitted: the other optimizer never holds it
+        worker_params = [p for p in model.worker_parameters() if id(p) not in trend_ids]
+        self.channel_params = [p for p in model.channel_parameters() if id(p) not in trend_ids]
+        self.trend_opt = (
+            torch.optim.AdamW(self.trend_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if self.trend_params else None
+        )
+        self.trend_scheduler = self._cosine(self.trend_opt) if self.trend_opt is not None else None
         self.worker_opt = (
             torch.optim.AdamW(worker_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if worker_params else None
         )
@@ -87,18 +104,17 @@ class BiLevelTrainer:
             if self.controller_params and cfg.controller_lr > 0
             else None
         )
-        self.schedulers = [
-            torch.optim.lr_scheduler.CosineAnnealingLR(
-                opt, T_max=max(cfg.epochs, 1), eta_min=opt.defaults["lr"] * cfg.min_lr_ratio
-            )
-            for opt in (self.worker_opt, self.controller_opt)
-            if opt is not None
-        ]
+        self.schedulers = [self._cosine(opt) for opt in (self.worker_opt, self.controller_opt) if opt is not None]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
         self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
         self.ctrl_order = torch.empty(0, dtype=torch.long)  # shuffled controller-split windows ...
         self.ctrl_pos = 0  # ... and how many of them were used
+
+    def _cosine(self, opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=max(self.cfg.epochs, 1), eta_min=opt.defaults["lr"] * self.cfg.min_lr_ratio
+        )
 
     # -- resume --------------------------------------------------------------------------
     def state_dict(self, epoch: int, state: TrainState) -> dict[str, Any]:
@@ -110,6 +126,9 @@ class BiLevelTrainer:
             "schedulers": [sched.state_dict() for sched in self.schedulers],
             "early_stopping": {"best_val": state.best_val, "best_epoch": state.best_epoch,
                                "bad_epochs": state.bad_epochs, "history": state.history},
+            "stage": [state.stage, state.stage_start],
+            "trend_stage": None if self.trend_opt is None else [self.trend_opt.state_dict(),
+                                                                 self.trend_scheduler.state_dict()],
             "best_weights": state.best_weights,
             "hypergradient": None if self.hyper is None else [self.hyper, self.hyper_state],
             "controller_cursor": [self.ctrl_order, self.ctrl_pos],
@@ -125,14 +144,45 @@ class BiLevelTrainer:
             opt.load_state_dict(opt_state)
         for sched, sched_state in zip(self.schedulers, saved["schedulers"], strict=True):
             sched.load_state_dict(sched_state)
+        if (saved["trend_stage"] is None) != (self.trend_opt is None):
+            raise ConfigError("the saved training state and this trainer disagree on trend-first training")
+        if self.trend_opt is not None:
+            self.trend_opt.load_state_dict(saved["trend_stage"][0])
+            self.trend_scheduler.load_state_dict(saved["trend_stage"][1])
         es = saved["early_stopping"]
-        state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"])
+        stage, stage_start = saved["stage"]
+        state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"],
+                           stage, stage_start)
+        if stage == "full":
+            self._freeze_trend(True)
         if saved["hypergradient"] is not None:
             self.hyper, self.hyper_state = (t.to(device) for t in saved["hypergradient"])
         order, self.ctrl_pos = saved["controller_cursor"]
         self.ctrl_order = order.to(device)
         set_rng_state(saved["rng"], self.generator)
         return saved["epoch"], state
+
+    # -- trend stage ---------------------------------------------------------------------
+    def trend_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        loss = F.mse_loss(self.trend(x), y)
+        self.trend_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.trend_opt.step()
+        return loss.detach(), {}
+
+    def _freeze_trend(self, frozen: bool) -> None:
+        for p in self.trend_params:
+            p.requires_grad_(not frozen)
+
+    def _begin_full_stage(self, state: TrainState, epoch: int) -> None:
+        """The trend path's best state, frozen; the rest adds nothing yet, so that state is
+        the best so far of the full model too."""
+        if state.best_weights is not None:
+            self.model.load_state_dict(state.best_weights)
+        self._freeze_trend(True)
+        self.model.zero_residual()
+        state.best_weights = copy.deepcopy(self.model.state_dict())
+        state.bad_epochs, state.stage, state.stage_start = 0, "full", epoch
 
     # -- level 1 -------------------------------------------------------------------------
     def worker_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
@@ -184,68 +234,31 @@ class BiLevelTrainer:
             progress: Callable[[int, int], Any] | None = None,
             checkpoint: Callable[[dict[str, Any]], None] | None = None,
             resume: dict[str, Any] | None = None) -> TrainState:
-        """Train up to `cfg.epochs`, early-stop on validation MSE, restore the best weights.
+        """Train up to `cfg.epochs` per stage, early-stop on validation MSE, restore the best weights.
 
         `checkpoint` receives `state_dict(...)` after every epoch; `resume` is such a state to
         continue from.
         """
-        cfg, model, state = self.cfg, self.model, TrainState()
-        if self.worker_opt is None:  # nothing to train (e.g. repeat-last baseline)
+        cfg, model = self.cfg, self.model
+        state = TrainState(stage="trend" if self.trend_opt is not None else "full")
+        if self.worker_opt is None and self.trend_opt is None:  # nothing to train (e.g. repeat-last baseline)
             return state
-        train, ctrl, val = sets["train"], sets["controller"], sets["val"]
-        device = train.view.device
-        done = 0
+        epoch = 0
         if resume is not None:
-            done, state = self.load_state_dict(resume)
-        for epoch in range(done + 1, cfg.epochs + 1):
-            if state.bad_epochs >= cfg.patience:  # resumed from a state that had already stopped
-                break
-            t0 = time.perf_counter()
-            model.train()
-            order = torch.randperm(len(train), generator=self.generator).to(device)
-            loss_sum = torch.zeros((), device=device)
-            ctrl_sum = torch.zeros((), device=device)
-            signal_sums: dict[str, Tensor] = {}
-            steps = 0
-            bar = progress(epoch, math.ceil(len(train) / cfg.batch_size)) if progress else None
-            for x, y in train.batches(cfg.batch_size, order):
-                loss, summary = self.worker_step(x, y)
-                loss_sum += loss
-                for k, v in summary.items():
-                    signal_sums[k] = signal_sums.get(k, 0) + v
-                if self.controller_opt is not None:
-                    if self.ctrl_pos + cfg.batch_size > len(self.ctrl_order):
-                        self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(device)
-                        self.ctrl_pos = 0
-                    cx, cy = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + cfg.batch_size])
-                    self.ctrl_pos += cfg.batch_size
-                    ctrl_sum += self.controller_step(cx, cy)
-                steps += 1
-                if bar is not None:
-                    bar.update(1)
-                    if steps % 4 == 0:  # reading values syncs with the device: not every step
-                        bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}",
-                                        **{k: f"{v.item() / steps:.3f}" for k, v in signal_sums.items()})
-            if bar is not None:
-                bar.close()
-            lrs = [opt.param_groups[0]["lr"] for opt in (self.worker_opt, self.controller_opt) if opt is not None]
-            for sched in self.schedulers:
-                sched.step()
-            scores = evaluate(model, val, cfg.eval_batch_size)
-            entry = {
-                "epoch": epoch,
-                "train_loss": loss_sum.item() / steps,
-                "controller_loss": ctrl_sum.item() / steps if self.controller_opt is not None else None,
-                "val_mse": scores["mse"],
-                "val_mae": scores["mae"],
-                "lr": lrs[0],
-                "controller_lr": lrs[1] if len(lrs) > 1 else None,
-                "signals": {k: v.item() / steps for k, v in signal_sums.items()},
-                "seconds": time.perf_counter() - t0,
-            }
-            improved = scores["mse"] < state.best_val
+            epoch, state = self.load_state_dict(resume)
+        while True:
+            if epoch - state.stage_start >= cfg.epochs or state.bad_epochs >= cfg.patience:
+                if state.stage == "full":
+                    break
+                self._begin_full_stage(state, epoch)
+                if self.worker_opt is None:
+                    break
+                continue
+            epoch += 1
+            entry = self._epoch(epoch, state.stage, sets, progress)
+            improved = entry["val_mse"] < state.best_val
             if improved:
-                state.best_val, state.best_epoch, state.bad_epochs = scores["mse"], epoch, 0
+                state.best_val, state.best_epoch, state.bad_epochs = entry["val_mse"], epoch, 0
                 state.best_weights = copy.deepcopy(model.state_dict())
             else:
                 state.bad_epochs += 1
@@ -255,11 +268,69 @@ class BiLevelTrainer:
                 report(entry)
             if checkpoint:
                 checkpoint(self.state_dict(epoch, state))
-            if state.bad_epochs >= cfg.patience:
-                break
         if state.best_weights is not None:
             model.load_state_dict(state.best_weights)
+        self._freeze_trend(False)  # hand back an ordinary module
         return state
+
+    def _epoch(self, epoch: int, stage: str, sets: dict[str, Windows],
+               progress: Callable[[int, int], Any] | None) -> dict[str, Any]:
+        """One pass over the training windows in `stage`, then validation; the history entry."""
+        cfg, model = self.cfg, self.model
+        train, ctrl, val = sets["train"], sets["controller"], sets["val"]
+        device = train.view.device
+        t0 = time.perf_counter()
+        model.train()
+        trend_stage = stage == "trend"
+        step = self.trend_step if trend_stage else self.worker_step
+        with_controller = self.controller_opt is not None and not trend_stage
+        order = torch.randperm(len(train), generator=self.generator).to(device)
+        loss_sum = torch.zeros((), device=device)
+        ctrl_sum = torch.zeros((), device=device)
+        signal_sums: dict[str, Tensor] = {}
+        steps = 0
+        bar = progress(epoch, math.ceil(len(train) / cfg.batch_size)) if progress else None
+        for x, y in train.batches(cfg.batch_size, order):
+            loss, summary = step(x, y)
+            loss_sum += loss
+            for k, v in summary.items():
+                signal_sums[k] = signal_sums.get(k, 0) + v
+            if with_controller:
+                if self.ctrl_pos + cfg.batch_size > len(self.ctrl_order):
+                    self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(device)
+                    self.ctrl_pos = 0
+                cx, cy = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + cfg.batch_size])
+                self.ctrl_pos += cfg.batch_size
+                ctrl_sum += self.controller_step(cx, cy)
+            steps += 1
+            if bar is not None:
+                bar.update(1)
+                if steps % 4 == 0:  # reading values syncs with the device: not every step
+                    bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}",
+                                    **{k: f"{v.item() / steps:.3f}" for k, v in signal_sums.items()})
+        if bar is not None:
+            bar.close()
+        if trend_stage:
+            optimizers, schedulers = [self.trend_opt], [self.trend_scheduler]
+        else:
+            optimizers = [o for o in (self.worker_opt, self.controller_opt) if o is not None]
+            schedulers = self.schedulers
+        lrs = [opt.param_groups[0]["lr"] for opt in optimizers]
+        for sched in schedulers:
+            sched.step()
+        scores = evaluate(self.trend if trend_stage else model, val, cfg.eval_batch_size)
+        return {
+            "epoch": epoch,
+            "stage": stage,
+            "train_loss": loss_sum.item() / steps,
+            "controller_loss": ctrl_sum.item() / steps if with_controller else None,
+            "val_mse": scores["mse"],
+            "val_mae": scores["mae"],
+            "lr": lrs[0],
+            "controller_lr": lrs[1] if len(lrs) > 1 else None,
+            "signals": {k: v.item() / steps for k, v in signal_sums.items()},
+            "seconds": time.perf_counter() - t0,
+        }
 
 
 def make_progress(enabled: bool) -> Callable[[int, int], Any] | None:

@@ -76,7 +76,10 @@ def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, c
         assert r["mse"] > 0 and r["mae"] > 0 and r["seconds"] > 0 and r["device"].startswith("cpu")
         assert r["config"]["train"]["epochs"] == 1 and r["config"]["data"]["max_rows"] == 700
     assert {r["model"]: r["params"] for r in recs}["repeat"] == 0
-    assert {r["model"]: r["epochs"] for r in recs if r["model"] != "repeat"} == {"dynonet": 1, "linear": 1}
+    # the presets train trend-first: DynoNet's trend path has a stage of its own, Linear has none
+    assert {r["model"]: r["epochs"] for r in recs if r["model"] != "repeat"} == {"dynonet": 2, "linear": 1}
+    assert {r["model"]: r["epochs_by_stage"] for r in recs if r["model"] != "repeat"} == {
+        "dynonet": {"trend": 1, "full": 1}, "linear": {"trend": 0, "full": 1}}
 
     md = (out / "results.md").read_text()
     assert "**" not in md

@@ -27,8 +27,11 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     for key in ("config", "seed", "device", "params", "history", "test", "versions", "timings"):
         assert key in metrics
     assert metrics["params"]["total"] == sum(v for k, v in metrics["params"].items() if k != "total")
-    assert len(metrics["history"]) == 2 and {"train_loss", "val_mse", "val_mae", "lr", "seconds", "signals"} <= set(
-        metrics["history"][0])
+    # the preset trains trend-first: 2 epochs of the trend path alone, then 2 of the whole model
+    assert [h["stage"] for h in metrics["history"]] == ["trend", "trend", "full", "full"]
+    assert metrics["epochs_by_stage"] == {"trend": 2, "full": 2}
+    assert {"train_loss", "val_mse", "val_mae", "lr", "seconds", "signals"} <= set(metrics["history"][0])
+    assert "epoch   1  trend  train" in printed and "epoch   3  train" in printed
     assert set(metrics["test"]["per_channel"]) == {"HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"}
     for png in ("training_curves.png", "channel_metrics.png", "benchmark.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"

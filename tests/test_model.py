@@ -53,3 +53,19 @@ def test_unknown_trend_input_is_a_config_error():
 
     with pytest.raises(ConfigError, match="trend_input 'moving'"):
         build_model(small_model_cfg(trend_input="moving"))
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("trend_input", ["average", "window"])
+def test_zero_residual_makes_the_model_its_trend_path(name, trend_input):
+    torch.manual_seed(0)
+    model = build_model(small_model_cfg(model=name, trend_input=trend_input)).eval()
+    path = model.trend_path()
+    if path is None:
+        return  # no trend path: trend-first training has no first stage for this model
+    assert {id(p) for p in path.parameters()} < {id(p) for p in model.parameters()}  # shared, not copies
+    x = torch.randn(4, 48, 3) * 2 + 1
+    with torch.no_grad():
+        assert not torch.allclose(model(x), path(x), atol=1e-3)  # the workers add something at init
+        model.zero_residual()
+        assert torch.equal(model(x), path(x))

@@ -126,3 +126,34 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
     assert "--resume needs --out" in capsys.readouterr().err
     assert main(["train", "--out", str(out), *SMALL]) == 2  # forgot --resume: told about it
     assert "pass --resume to continue it" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("stop_after", [1, 2, 3])  # in the trend stage, at its end, in the full stage
+def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after):
+    def fresh():
+        cfg = small_run_cfg(epochs=2, patience=50, trend_first=True)
+        gen = seed_everything(cfg.train.seed)
+        data = load(cfg)
+        cfg = cfg.replace(model={"n_channels": data.n_channels, "controller": True})
+        model = build_model(cfg.model)
+        return model, BiLevelTrainer(model, cfg.train, gen), window_sets(data, cfg, torch.device("cpu"))
+
+    model, trainer, sets = fresh()
+    whole = trainer.fit(sets)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def hook(state):
+        save_state(tmp_path, state)
+        if state["epoch"] == stop_after:
+            raise KeyboardInterrupt
+    model, trainer, sets = fresh()
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(sets, checkpoint=hook)
+    torch.manual_seed(1234)
+
+    model, trainer, sets = fresh()
+    resumed = trainer.fit(sets, resume=load_state(tmp_path))
+    assert [h["stage"] for h in resumed.history] == ["trend", "trend", "full", "full"]
+    assert [h["val_mse"] for h in resumed.history] == [h["val_mse"] for h in whole.history]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, expected[k]), k

@@ -141,3 +141,59 @@ def test_same_seed_same_numbers():
         runs.append((state.history[0]["val_mse"], model.state_dict()))
     assert runs[0][0] == runs[1][0]
     assert all(torch.equal(runs[0][1][k], runs[1][1][k]) for k in runs[0][1])
+
+
+def test_trend_first_trains_the_trend_path_alone_then_freezes_it():
+    cfg, model, sets, gen = setup(epochs=2, patience=5, trend_first=True)
+    t = BiLevelTrainer(model, cfg.train, gen)
+    trend = {id(p) for p in model.trend_path().parameters()}
+    opts = [{id(p) for g in o.param_groups for p in g["params"]} for o in (t.trend_opt, t.worker_opt, t.controller_opt)]
+    assert opts[0] == trend and not (opts[0] & opts[1]) and not (opts[1] & opts[2])
+    assert opts[0] | opts[1] | opts[2] == {id(p) for p in model.parameters()}
+
+    trend_params = [p for p in model.parameters() if id(p) in trend]
+    others = [p for p in model.parameters() if id(p) not in trend]
+    seen = {}
+
+    def report(entry):
+        seen[entry["epoch"]] = (entry["stage"], snapshot(trend_params), snapshot(others))
+
+    state = t.fit(sets, report=report)
+    assert [seen[e][0] for e in sorted(seen)] == ["trend", "trend", "full", "full"]
+    init_others = seen[1][2]
+    assert all(changed(seen[1][1], seen[2][1]))  # the trend path learns in its stage ...
+    assert not any(changed(init_others, seen[2][2]))  # ... alone
+    assert not any(changed(seen[3][1], seen[4][1]))  # then it is frozen
+    assert any(changed(seen[3][2], seen[4][2]))  # and the rest learns
+    assert all(p.requires_grad for p in model.parameters())  # handed back as an ordinary module
+    assert len(state.history) == 4
+
+
+def test_trend_first_never_ends_worse_than_the_fitted_trend_path(monkeypatch):
+    cfg, model, sets, gen = setup(epochs=10, patience=2, trend_first=True)
+    # trend stage: 1.0, 0.5, 0.6, 0.7 (stops, best 0.5 at epoch 2); full stage: only worse
+    scores = iter([1.0, 0.5, 0.6, 0.7, 0.55, 0.9])
+    monkeypatch.setattr(training, "evaluate", lambda m, w, b, *a, **k: {"mse": next(scores), "mae": 0.0})
+    weights = {}
+    state = BiLevelTrainer(model, cfg.train, gen).fit(
+        sets, report=lambda e: weights.__setitem__(e["epoch"], copy.deepcopy(model.state_dict())))
+    assert [h["stage"] for h in state.history] == ["trend"] * 4 + ["full"] * 2
+    assert state.best_epoch == 2 and state.best_val == 0.5
+    path = model.trend_path()
+    for name, value in path.state_dict().items():  # the trend path of epoch 2 (same names as in the model) ...
+        assert torch.equal(value, weights[2][name]), name
+    x, _ = sets["val"].get(torch.arange(8))
+    model.eval()
+    with torch.no_grad():  # ... and nothing else: the restored model forecasts as that path
+        assert torch.equal(model(x), path(x))
+
+
+def test_trend_first_changes_nothing_for_a_model_without_a_trend_path():
+    runs = []
+    for trend_first in (False, True):
+        cfg, model, sets, gen = setup("linear", epochs=2, trend_first=trend_first)
+        t = BiLevelTrainer(model, cfg.train, gen)
+        assert t.trend_opt is None
+        state = t.fit(sets)
+        runs.append(([h["val_mse"] for h in state.history], [h["stage"] for h in state.history]))
+    assert runs[0] == runs[1] and runs[0][1] == ["full", "full"]
