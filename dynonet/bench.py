@@ -680,6 +680,9 @@ def bench_config(args: argparse.Namespace) -> RunConfig:
         raise ConfigError("bench speed needs the controller (the reference path is bi-level)")
     if cfg.train.controller_lr <= 0:
         raise ConfigError("bench speed needs --controller-lr > 0 (both levels are measured)")
+    if getattr(args, "train.trend_first", None):
+        raise ConfigError("bench speed times the bi-level epochs, which the reference path has too; "
+                          "drop --trend-first (its first stage trains only the linear trend path)")
     if args.epochs < 1 or args.warmup < 0:
         raise ConfigError("--epochs must be >= 1 and --warmup >= 0")
     n = args.warmup + args.epochs

@@ -6,10 +6,11 @@ import json
 import pytest
 import torch
 
-from dynonet.bench import ReferenceDynoNet, ReferenceTrainer, WindowDataset
-from dynonet.cli import main
+from dynonet.bench import ReferenceDynoNet, ReferenceTrainer, WindowDataset, bench_config
+from dynonet.cli import build_parser, main
 from dynonet.config import ModelConfig, TrainConfig
 from dynonet.data import Windows
+from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
 from dynonet.training import BiLevelTrainer
 
@@ -151,3 +152,15 @@ def test_cli_bench_synthetic_channels(tmp_path):
     r = json.loads(out.read_text())
     assert r["data"]["channels"] == 5 and r["data"]["synthetic"]
     assert r["speedup"] is None and "reference" not in r["epoch_seconds"]
+
+
+def test_bench_speed_measures_the_bilevel_epochs_only():
+    """The presets train trend-first; the speed benchmark times the full system's epochs,
+    never the trend path's stage (the reference path has none), and says so if asked to."""
+    args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", "--epochs", "2", "--warmup", "1"])
+    cfg = bench_config(args)
+    assert cfg.model.controller and not cfg.train.trend_first
+    assert cfg.train.epochs == 3 and cfg.train.patience == 4
+    args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", "--trend-first"])
+    with pytest.raises(ConfigError, match="drop --trend-first"):
+        bench_config(args)
