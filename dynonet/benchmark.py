@@ -31,10 +31,9 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "frozen-controller": {"model": {"controller": True}, "train": {"controller_lr": 0.0}},
     **{f"no-{s}": {"model": {"controller": True, "fixed_signals": (s,)}} for s in SIGNALS},
     "holdout": {"model": {"controller": True}, "train": {"controller_data": "holdout"}},
-    "linear": {"model": {"model": "linear"}},
-    "dlinear": {"model": {"model": "dlinear"}},
-    "patchtst": {"model": {"model": "patchtst"}},
-    "repeat": {"model": {"model": "repeat"}},
+    # no trend path, so no trend-first stage: their records say so
+    **{name: {"model": {"model": name}, "train": {"trend_first": False}}
+       for name in ("linear", "dlinear", "patchtst", "repeat")},
 }
 
 # Set by the grid itself: a config flag for these would silently fight the grid.
@@ -111,8 +110,13 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
 
 
 def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The settings shared by every seed of one table cell (the device only changes where it ran)."""
-    d = json.loads(json.dumps(cfg))
+    """The settings shared by every seed of one table cell (the device only changes where it ran).
+    A setting that a record's version did not have yet counts with its default value."""
+    try:
+        full = RunConfig.from_dict(cfg).to_dict()
+    except TypeError as e:
+        raise DynoNetError(f"a recorded config this version cannot read ({e})") from None
+    d = json.loads(json.dumps(full))
     d["train"].pop("device", None)
     d["train"].pop("seed", None)
     d["model"].pop("n_channels", None)

@@ -39,11 +39,11 @@ class TrendPath(Forecaster):
     def __init__(self, owner: "DynoNet"):
         super().__init__(owner.cfg)
         self.revin, self.trend = owner.revin, owner.trend
-        self.register_buffer("average", owner.average, persistent=False)
+        self._average = lambda: owner.average  # the owner's buffer, wherever `.to()` has moved it
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
         z, stats = self.revin.normalize(x)
-        return self.revin.denormalize(self.trend(z, before=self.average), stats)
+        return self.revin.denormalize(self.trend(z, before=self._average()), stats)
 
 
 class DynoNet(Forecaster):

@@ -24,6 +24,7 @@ def _save(fig: Any, path: str | Path) -> None:
 
 def training_curves(history: list[dict[str, Any]], path: str | Path, title: str) -> None:
     epochs = [h["epoch"] for h in history]
+    trend = [h["epoch"] for h in history if h.get("stage") == "trend"]  # the trend-first stage
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
     axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss (MSE)")
     axes[0].plot(epochs, [h["val_mse"] for h in history], label="validation MSE")
@@ -31,7 +32,6 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str)
         axes[0].plot(epochs, [h["controller_loss"] for h in history], label="controller-split loss", alpha=0.7)
     best = min(history, key=lambda h: h["val_mse"])
     axes[0].axvline(best["epoch"], color="grey", ls=":", label=f"best epoch {best['epoch']}")
-    trend = [h["epoch"] for h in history if h.get("stage") == "trend"]
     if trend:
         for ax in axes:
             ax.axvspan(trend[0] - 0.5, trend[-1] + 0.5, color="C7", alpha=0.12, lw=0)
@@ -40,7 +40,7 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str)
     axes[0].legend()
     axes[1].plot(epochs, [h["val_mae"] for h in history], color="C2")
     axes[1].set_title("validation MAE")
-    axes[2].plot(epochs, [h["lr"] for h in history], label="workers")
+    axes[2].plot(epochs, [h["lr"] for h in history], label="trend path, then workers" if trend else "workers")
     if any(h.get("controller_lr") for h in history):
         axes[2].plot(epochs, [h["controller_lr"] for h in history], label="controller")
     axes[2].set_yscale("log")
@@ -49,7 +49,7 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str)
     for key in sorted({k for h in history for k in h.get("signals", {})}):
         axes[3].plot(epochs, [h["signals"].get(key) for h in history], label=key)
     axes[3].set_title("mean control signals (training batches)")
-    if history and history[0].get("signals"):
+    if any(h.get("signals") for h in history):
         axes[3].legend()
     for ax in axes:
         ax.set_xlabel("epoch")

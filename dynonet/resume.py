@@ -1,7 +1,7 @@
 """Resumable training state: what `dynonet train --resume` continues from.
 
-After every epoch the trainer's full state (model, both optimizers, schedulers, early
-stopping, the controller-split cursor, every RNG) is written to one safetensors file in the
+After every epoch the trainer's full state (model, every optimizer and schedule, early
+stopping and the training stage, the controller-split cursor, every RNG) is written to one safetensors file in the
 run folder: the tensors as tensors, everything else as JSON in the file's metadata. One
 file, replaced atomically, so a crash at any moment leaves either the previous epoch's state
 or the new one, never a mix. Nothing is pickled. The file is removed once the run finishes.

@@ -1,7 +1,7 @@
 """Bi-level, first-order training (not MAML).
 
-Level 1, every step: the worker optimizer (workers, trend, mixer, RevIN) steps on a training
-batch. The controller's signals are inputs here, computed without gradient: nothing in this
+Level 1, every step: the worker optimizer (workers, trend, mixer, RevIN; with trend-first,
+only workers and mixer) steps on a training batch. The controller's signals are inputs here, computed without gradient: nothing in this
 step updates the controller. The learning-rate-scale signal s_c scales channel c's worker
 update: theta_c <- theta_c + s_c * delta_c, where delta_c is AdamW's step.
 
@@ -144,13 +144,14 @@ class BiLevelTrainer:
             opt.load_state_dict(opt_state)
         for sched, sched_state in zip(self.schedulers, saved["schedulers"], strict=True):
             sched.load_state_dict(sched_state)
-        if (saved["trend_stage"] is None) != (self.trend_opt is None):
+        trend_stage = saved.get("trend_stage")  # absent in states of versions before trend-first
+        if (trend_stage is None) != (self.trend_opt is None):
             raise ConfigError("the saved training state and this trainer disagree on trend-first training")
         if self.trend_opt is not None:
-            self.trend_opt.load_state_dict(saved["trend_stage"][0])
-            self.trend_scheduler.load_state_dict(saved["trend_stage"][1])
+            self.trend_opt.load_state_dict(trend_stage[0])
+            self.trend_scheduler.load_state_dict(trend_stage[1])
         es = saved["early_stopping"]
-        stage, stage_start = saved["stage"]
+        stage, stage_start = saved.get("stage", ["full", 0])
         state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"],
                            stage, stage_start)
         if stage == "full":
@@ -243,34 +244,36 @@ class BiLevelTrainer:
         state = TrainState(stage="trend" if self.trend_opt is not None else "full")
         if self.worker_opt is None and self.trend_opt is None:  # nothing to train (e.g. repeat-last baseline)
             return state
-        epoch = 0
-        if resume is not None:
-            epoch, state = self.load_state_dict(resume)
-        while True:
-            if epoch - state.stage_start >= cfg.epochs or state.bad_epochs >= cfg.patience:
-                if state.stage == "full":
-                    break
-                self._begin_full_stage(state, epoch)
-                if self.worker_opt is None:
-                    break
-                continue
-            epoch += 1
-            entry = self._epoch(epoch, state.stage, sets, progress)
-            improved = entry["val_mse"] < state.best_val
-            if improved:
-                state.best_val, state.best_epoch, state.bad_epochs = entry["val_mse"], epoch, 0
-                state.best_weights = copy.deepcopy(model.state_dict())
-            else:
-                state.bad_epochs += 1
-            entry["best"] = improved
-            state.history.append(entry)
-            if report:
-                report(entry)
-            if checkpoint:
-                checkpoint(self.state_dict(epoch, state))
-        if state.best_weights is not None:
-            model.load_state_dict(state.best_weights)
-        self._freeze_trend(False)  # hand back an ordinary module
+        try:
+            epoch = 0
+            if resume is not None:
+                epoch, state = self.load_state_dict(resume)
+            while True:
+                if epoch - state.stage_start >= cfg.epochs or state.bad_epochs >= cfg.patience:
+                    if state.stage == "full":
+                        break
+                    self._begin_full_stage(state, epoch)
+                    if self.worker_opt is None:
+                        break
+                    continue
+                epoch += 1
+                entry = self._epoch(epoch, state.stage, sets, progress)
+                improved = entry["val_mse"] < state.best_val
+                if improved:
+                    state.best_val, state.best_epoch, state.bad_epochs = entry["val_mse"], epoch, 0
+                    state.best_weights = copy.deepcopy(model.state_dict())
+                else:
+                    state.bad_epochs += 1
+                entry["best"] = improved
+                state.history.append(entry)
+                if report:
+                    report(entry)
+                if checkpoint:
+                    checkpoint(self.state_dict(epoch, state))
+            if state.best_weights is not None:
+                model.load_state_dict(state.best_weights)
+        finally:
+            self._freeze_trend(False)  # hand back an ordinary module, also after an interruption
         return state
 
     def _epoch(self, epoch: int, stage: str, sets: dict[str, Windows],

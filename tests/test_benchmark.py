@@ -202,3 +202,18 @@ def test_published_figures_only_in_their_labelled_section():
     rows = [ln for ln in published.splitlines() if ln.startswith("| ETTh1 | 96 |")]
     assert len(rows) >= 5 and all("published:" in ln and "PROTOCOL.md" in ln for ln in rows)
     assert any("| 512 | 0.386 | 0.415 |" in ln for ln in rows) and any("| 336 |" in ln for ln in rows)
+
+
+def test_a_record_from_before_a_new_setting_counts_with_its_default(tmp_path, capsys):
+    """Records written before a config field existed (here `trend_first`) still belong to their
+    cell: a missing field counts with its default, which is what those runs used."""
+    out = tmp_path / "res"
+    argv = [*GRID, "--seeds", "0", "--variants", "linear", "--out", str(out), *SMALL]
+    assert main(argv) == 0
+    data = json.loads((out / "results.json").read_text())
+    for r in data["records"]:
+        assert r["config"]["train"].pop("trend_first") is False  # baselines have no trend-first stage
+    (out / "results.json").write_text(json.dumps(data))
+    assert main([*argv, "--seeds", "0,1", "--resume"]) == 0
+    assert "1 already in" in capsys.readouterr().out
+    assert len(records(out)) == 2

@@ -158,11 +158,11 @@ def test_trend_first_trains_the_trend_path_alone_then_freezes_it():
     def report(entry):
         seen[entry["epoch"]] = (entry["stage"], snapshot(trend_params), snapshot(others))
 
+    init_others = snapshot(others)
     state = t.fit(sets, report=report)
     assert [seen[e][0] for e in sorted(seen)] == ["trend", "trend", "full", "full"]
-    init_others = seen[1][2]
     assert all(changed(seen[1][1], seen[2][1]))  # the trend path learns in its stage ...
-    assert not any(changed(init_others, seen[2][2]))  # ... alone
+    assert not any(changed(init_others, seen[2][2]))  # ... alone, from the start
     assert not any(changed(seen[3][1], seen[4][1]))  # then it is frozen
     assert any(changed(seen[3][2], seen[4][2]))  # and the rest learns
     assert all(p.requires_grad for p in model.parameters())  # handed back as an ordinary module
@@ -197,3 +197,14 @@ def test_trend_first_changes_nothing_for_a_model_without_a_trend_path():
         state = t.fit(sets)
         runs.append(([h["val_mse"] for h in state.history], [h["stage"] for h in state.history]))
     assert runs[0] == runs[1] and runs[0][1] == ["full", "full"]
+
+
+def test_a_training_state_from_before_trend_first_still_resumes():
+    cfg, model, sets, gen = setup(epochs=2)
+    t = BiLevelTrainer(model, cfg.train, gen)
+    state = t.fit(sets)
+    saved = t.state_dict(2, state)
+    del saved["stage"], saved["trend_stage"]  # what earlier versions wrote
+    cfg, model, sets, gen = setup(epochs=3)
+    epoch, resumed = BiLevelTrainer(model, cfg.train, gen).load_state_dict(saved)
+    assert epoch == 2 and resumed.stage == "full" and resumed.best_val == state.best_val
