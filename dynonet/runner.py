@@ -157,8 +157,10 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
         ready()
     params = model.param_counts()
     title = f"{model.display_name}_H{cfg.model.horizon}"
+    # which split the controller trains on; None for a model without a controller
+    controller_data = cfg.train.controller_data if model.controller_parameters() else None
     log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "
-        f"seed={cfg.train.seed} controller data={cfg.train.controller_data}")
+        f"seed={cfg.train.seed} controller data={controller_data or 'none (no controller)'}")
     log("trainable parameters:\n" + format_params(params))
     log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
         + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
@@ -179,7 +181,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
         "seed": cfg.train.seed,
         "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)"),
-        "controller_data": cfg.train.controller_data,
+        "controller_data": controller_data,
         "params": params,
         "epochs_run": len(state.history),
         "epochs_by_stage": {stage: sum(h.get("stage") == stage for h in state.history)
