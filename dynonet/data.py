@@ -285,18 +285,19 @@ class Windows:
             yield self.get(index)
 
 
-def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device) -> dict[str, Windows]:
+def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
+                controller: bool = True) -> dict[str, Windows]:
     """Windows for training, validation, test and the controller's split.
 
     With `controller_data="holdout"` the last `holdout_fraction` of the training period is
     taken away from the workers and given to the controller, so validation stays untouched
-    by any optimizer.
+    by any optimizer; for a model without a controller (`controller=False`) nothing is held out.
     """
     L, H = cfg.model.lookback, cfg.model.horizon
     series = torch.as_tensor(data.values, device=device)
     train = data.splits["train"]
     sets = {name: Windows(series, rows, L, H) for name, rows in data.splits.items() if rows[1] - rows[0] >= L + H}
-    if cfg.train.controller_data == "holdout":
+    if controller and cfg.train.controller_data == "holdout":
         n_hold = int(round((train[1] - train[0]) * cfg.train.holdout_fraction))
         cut = train[1] - n_hold
         if cut - train[0] < L + H or n_hold < H + 1:

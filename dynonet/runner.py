@@ -150,15 +150,15 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
     cfg, data, model = prepare(cfg, device, data)  # bad data or config fails here, before any folder exists
-    sets = window_sets(data, cfg, device)
+    # which split the controller trains on; None for a model without a controller
+    controller_data = cfg.train.controller_data if model.controller_parameters() else None
+    sets = window_sets(data, cfg, device, controller=controller_data is not None)
     if "test" not in sets and cfg.data.test_fraction > 0:
         raise DataError(f"{data.source}: test split is empty")
     if ready is not None:
         ready()
     params = model.param_counts()
     title = f"{model.display_name}_H{cfg.model.horizon}"
-    # which split the controller trains on; None for a model without a controller
-    controller_data = cfg.train.controller_data if model.controller_parameters() else None
     log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "
         f"seed={cfg.train.seed} controller data={controller_data or 'none (no controller)'}")
     log("trainable parameters:\n" + format_params(params))
@@ -236,7 +236,7 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = _quiet) -> d
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
     if not np.allclose(data.scaler.mean, Scaler.from_dict(meta["scaler"]).mean, rtol=1e-6, atol=1e-9):
         raise DataError(f"{data.source}: training rows differ from those the checkpoint was trained on")
-    sets = window_sets(data, cfg, dev)
+    sets = window_sets(data, cfg, dev, controller=False)  # only the test windows are needed
     if "test" not in sets:
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
     scores = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler)

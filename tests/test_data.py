@@ -64,6 +64,16 @@ def test_no_test_row_reaches_training_or_controller(mode):
         assert ytr.max() < yc.min()  # worker targets never overlap the controller's holdout targets
 
 
+def test_nothing_is_held_out_for_a_model_without_a_controller():
+    cfg = ett_cfg(L=512, H=96, controller_data="holdout")
+    data = load(cfg)
+    plain = window_sets(data, cfg.replace(train={"controller_data": "val"}), torch.device("cpu"))
+    held = window_sets(data, cfg, torch.device("cpu"))
+    unheld = window_sets(data, cfg, torch.device("cpu"), controller=False)
+    assert len(held["train"]) < len(plain["train"]) == len(unheld["train"])
+    assert unheld["controller"] is unheld["val"]
+
+
 def write(tmp_path, text, name="d.csv"):
     p = tmp_path / name
     p.write_text(text)
