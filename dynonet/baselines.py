@@ -65,15 +65,19 @@ class _BatchNormTokens(nn.Module):
 
 
 class _EncoderLayer(nn.Module):
+    """Post-norm encoder layer as in the reference code: no dropout on the attention weights
+    (its `attn_dropout` is 0), `dropout` after the attention's output projection and again on
+    each residual branch."""
+
     def __init__(self, d: int, heads: int, d_ff: int, dropout: float):
         super().__init__()
-        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.attn = nn.MultiheadAttention(d, heads, batch_first=True)
         self.ff = nn.Sequential(nn.Linear(d, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d))
         self.norm_attn, self.norm_ff = _BatchNormTokens(d), _BatchNormTokens(d)
-        self.drop = nn.Dropout(dropout)
+        self.drop_proj, self.drop = nn.Dropout(dropout), nn.Dropout(dropout)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = self.norm_attn(x + self.drop(self.attn(x, x, x, need_weights=False)[0]))
+    def forward(self, x: Tensor) -> Tensor:  # (N, P, d)
+        x = self.norm_attn(x + self.drop(self.drop_proj(self.attn(x, x, x, need_weights=False)[0])))
         return self.norm_ff(x + self.drop(self.ff(x)))
 
 
