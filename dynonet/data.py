@@ -266,7 +266,7 @@ class Windows:
 
     def __init__(self, series: Tensor, rows: tuple[int, int], lookback: int, horizon: int):
         start, end = rows
-        self.lookback = lookback
+        self.rows, self.lookback = rows, lookback
         self.view = series[start:end].unfold(0, lookback + horizon, 1)  # (N, C, L+H)
 
     def __len__(self) -> int:
