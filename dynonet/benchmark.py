@@ -298,7 +298,9 @@ def column(r: dict[str, Any], with_lookback: bool = False) -> str:
     return f"{r['dataset']} H{r['horizon']}" + (f" L{r['lookback']}" if with_lookback else "")
 
 
-def _order(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+def table_axes(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """Rows (variants, in the grid's order) and columns (dataset, horizon and, when the records
+    mix lookbacks, lookback) of the results tables."""
     multi_l = len({r["lookback"] for r in records}) > 1
     rows = [v for v in VARIANTS if any(r["model"] == v for r in records)]
     rows += sorted({r["model"] for r in records} - set(rows))
@@ -316,7 +318,7 @@ def cell_text(c: dict[str, Any] | None, metric: str) -> str:
 def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     from dynonet.published import published_for
 
-    rows, cols = _order(records)
+    rows, cols = table_axes(records)
     cells = summarize(records)
     devices = sorted({r["device"] for r in records})
     lookbacks = sorted({r["lookback"] for r in records})
@@ -375,7 +377,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
     from dynonet import plots
 
     plt = plots.plt
-    rows, cols = _order(records)
+    rows, cols = table_axes(records)
     cells = summarize(records)
     fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(rows) * len(cols) + 2), 4.5))
     width = 0.8 / max(len(rows), 1)
