@@ -255,7 +255,8 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
     for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
         run_dir = args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}" if args.keep_runs else None
         t0 = time.perf_counter()
-        metrics = train_run(cfg, run_dir, overwrite=args.resume)
+        # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
+        metrics = train_run(cfg, run_dir, progress=True, overwrite=args.resume)
         rec = record(v, cfg, metrics, command)
         records.append(rec)
         save(out, records, command)
