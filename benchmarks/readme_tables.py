@@ -18,7 +18,10 @@ LABELS = {
 
 
 def main(path: str, variants: list[str] | None) -> None:
-    records = json.load(open(path))["records"]
+    try:
+        records = json.load(open(path))["records"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        sys.exit(f"readme_tables: {path}: not a benchmark results.json ({type(e).__name__}: {e})")
     rows, cols = table_axes(records)
     rows = variants or rows
     cells = summarize(records)
@@ -45,4 +48,6 @@ def main(path: str, variants: list[str] | None) -> None:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2:
+        sys.exit("usage: python benchmarks/readme_tables.py RESULTS.json [variant,variant,...]")
     main(sys.argv[1], sys.argv[2].split(",") if len(sys.argv) > 2 else None)
