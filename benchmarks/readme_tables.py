@@ -6,6 +6,7 @@ validation MSE, mean +- std over seeds, the lowest mean per column in bold.
 
 import json
 import sys
+from pathlib import Path
 
 from dynonet.benchmark import summarize, table_axes
 
@@ -19,14 +20,16 @@ LABELS = {
 
 def main(path: str, variants: list[str] | None) -> None:
     try:
-        records = json.load(open(path))["records"]
+        records = json.loads(Path(path).read_text())["records"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         sys.exit(f"readme_tables: {path}: not a benchmark results.json ({type(e).__name__}: {e})")
     rows, cols = table_axes(records)
     rows = variants or rows
     cells = summarize(records)
+    seeds = ", ".join(str(s) for s in sorted({r["seed"] for r in records}))
+    n_seeds = len({r["seed"] for r in records})
     for metric, title in (("mse", "Test MSE"), ("best_val_mse", "Best validation MSE")):
-        print(f"{title}, mean +- std over seeds 0-2 (lowest mean per column in bold):\n")
+        print(f"{title}, mean +- std over seeds {seeds} (lowest mean per column in bold):\n")
         print("| variant | " + " | ".join(cols) + " |")
         print("| --- |" + " --- |" * len(cols))
         means = {c: [cells[(v, c)][metric] for v in rows if cells.get((v, c), {}).get(metric) is not None]
@@ -40,7 +43,7 @@ def main(path: str, variants: list[str] | None) -> None:
                     continue
                 std = cell[f"{metric}_std"]
                 text = f"{cell[metric]:.4f} +- " + ("n/a" if std is None else f"{std:.4f}")
-                if cell[f"{metric}_n"] != 3:
+                if cell[f"{metric}_n"] != n_seeds:
                     text += f" ({cell[f'{metric}_n']} seeds)"
                 out.append(f"**{text}**" if cell[metric] == min(means[c]) else text)
             print(f"| {LABELS.get(v, f'`{v}`')} | " + " | ".join(out) + " |")

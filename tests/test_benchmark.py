@@ -219,3 +219,23 @@ def test_a_record_from_before_a_new_setting_counts_with_its_default(tmp_path, ca
     assert main([*argv, "--seeds", "0,1", "--resume"]) == 0
     assert "1 already in" in capsys.readouterr().out
     assert len(records(out)) == 2
+
+
+def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path):
+    """benchmarks/readme_tables.py (the README's tables) computes what it prints from the records."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "readme_tables.py"
+    base = {"dataset": "ETTh1", "horizon": 96, "lookback": 512, "mae": 0.4, "params": 1}
+    recs = [{**base, "model": "linear", "seed": s, "mse": m, "best_val_mse": 0.6} for s, m in ((0, 0.30), (1, 0.32))]
+    recs.append({**base, "model": "dlinear", "seed": 0, "mse": 0.35, "best_val_mse": 0.5})
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"records": recs}))
+    out = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, check=True).stdout
+    test_table = out.split("Best validation")[0]
+    assert "**0.3100 +- 0.0141**" in test_table and "0.3500 +- n/a (1 seeds)" in test_table
+    assert "**0.5000 +- n/a (1 seeds)**" in out.split("Best validation")[1]
+    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.json")], capture_output=True, text=True)
+    assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "missing.json" in bad.stderr
