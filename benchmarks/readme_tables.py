@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from dynonet.benchmark import summarize, table_axes
+from dynonet.benchmark import metric_table, seed_list
 
 LABELS = {
     "dynonet": "`dynonet` (full: controller trained on validation)",
@@ -21,34 +21,13 @@ LABELS = {
 def main(path: str, variants: list[str] | None) -> None:
     try:
         records = json.loads(Path(path).read_text())["records"]
+        seeds = ", ".join(map(str, seed_list(records)))
     except (OSError, ValueError, KeyError, TypeError) as e:
         sys.exit(f"readme_tables: {path}: not a benchmark results.json ({type(e).__name__}: {e})")
-    rows, cols = table_axes(records)
-    rows = variants or rows
-    cells = summarize(records)
-    seeds = ", ".join(str(s) for s in sorted({r["seed"] for r in records}))
-    n_seeds = len({r["seed"] for r in records})
+    labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
     for metric, title in (("mse", "Test MSE"), ("best_val_mse", "Best validation MSE")):
-        print(f"{title}, mean +- std over seeds {seeds} (lowest mean per column in bold):\n")
-        print("| variant | " + " | ".join(cols) + " |")
-        print("| --- |" + " --- |" * len(cols))
-        means = {c: [cells[(v, c)][metric] for v in rows if cells.get((v, c), {}).get(metric) is not None]
-                 for c in cols}
-        for v in rows:
-            out = []
-            for c in cols:
-                cell = cells.get((v, c))
-                if cell is None or cell[metric] is None:
-                    out.append("-")
-                    continue
-                std = cell[f"{metric}_std"]
-                text = f"{cell[metric]:.4f} +- " + ("n/a" if std is None else f"{std:.4f}")
-                if cell[f"{metric}_n"] != n_seeds:
-                    text += f" ({cell[f'{metric}_n']} seeds)"
-                out.append(f"**{text}**" if cell[metric] == min(means[c]) else text)
-            print(f"| {LABELS.get(v, f'`{v}`')} | " + " | ".join(out) + " |")
-        print()
-
+        print(f"{title}, mean +- std over seeds {seeds} (lowest mean per column in bold, compared before rounding):\n")
+        print("\n".join(metric_table(records, metric, variants, labels)) + "\n")
 
 if __name__ == "__main__":
     if len(sys.argv) < 2:

@@ -309,11 +309,37 @@ def table_axes(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     return rows, list(dict.fromkeys(column({"dataset": d, "horizon": h, "lookback": L}, multi_l) for d, h, L in cols))
 
 
-def cell_text(c: dict[str, Any] | None, metric: str) -> str:
+def seed_list(records: list[dict[str, Any]]) -> list[int]:
+    return sorted({r["seed"] for r in records})
+
+
+def cell_text(c: dict[str, Any] | None, metric: str, n_seeds: int) -> str:
+    """"mean +- std", with "(k seeds)" where the cell has fewer seeds than the table."""
     if c is None or c[metric] is None:
         return "-"
     std = "n/a" if c[f"{metric}_std"] is None else f"{c[f'{metric}_std']:.4f}"
-    return f"{c[metric]:.4f} +- {std} ({c[f'{metric}_n']})"
+    short = f" ({c[f'{metric}_n']} seeds)" if c[f"{metric}_n"] != n_seeds else ""
+    return f"{c[metric]:.4f} +- {std}{short}"
+
+
+def metric_table(records: list[dict[str, Any]], metric: str, rows: list[str] | None = None,
+                 labels: dict[str, str] | None = None) -> list[str]:
+    """One metric's Markdown table (the lines): a row per variant (`rows`, default all, in the
+    grid's order; `labels` renames them), a column per dataset and horizon, mean +- std over
+    seeds in each cell and the lowest mean of each column in bold."""
+    all_rows, cols = table_axes(records)
+    rows, labels = rows or all_rows, labels or {}
+    cells, n_seeds = summarize(records), len(seed_list(records))
+    lines = ["| variant | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
+    lowest = {c: min((cells[(v, c)][metric] for v in rows if cells.get((v, c), {}).get(metric) is not None),
+                     default=None) for c in cols}
+    for v in rows:
+        out = []
+        for c in cols:
+            text = cell_text(cells.get((v, c)), metric, n_seeds)
+            out.append(f"**{text}**" if text != "-" and cells[(v, c)][metric] == lowest[c] else text)
+        lines.append(f"| {labels.get(v, v)} | " + " | ".join(out) + " |")
+    return lines
 
 
 def markdown(records: list[dict[str, Any]], command: str | None) -> str:
@@ -337,8 +363,9 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
         "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
         + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
-        "- cells: mean +- std (n) over seeds of test MSE / MAE on the standardized scale; "
-        "std is the sample standard deviation (n/a for one seed); every recorded run is included",
+        f"- cells: mean +- std over seeds {', '.join(map(str, seed_list(records)))} of test MSE / MAE on the "
+        "standardized scale, (k seeds) where a cell has fewer; std is the sample standard deviation "
+        "(n/a for one seed); lowest mean per column in bold (compared before rounding); every recorded run is included",
         "",
     ]
     header = ["| variant | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
@@ -347,10 +374,7 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         if metric == "best_val_mse":
             lines += ["What early stopping (and every choice of settings) sees. A controller trained on "
                       "validation batches has seen these windows, so its row here is not a clean comparison.", ""]
-        lines += header
-        for v in rows:
-            lines.append(f"| {v} | " + " | ".join(cell_text(cells.get((v, c)), metric) for c in cols) + " |")
-        lines.append("")
+        lines += [*metric_table(records, metric), ""]
     lines += ["## Parameters", "", *header]
     for v in rows:
         lines.append(f"| {v} | " + " | ".join(

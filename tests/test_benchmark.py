@@ -22,11 +22,17 @@ def records(out):
     return json.loads((out / "results.json").read_text())["records"]
 
 
-def table(md, metric):
-    """{(variant, column): (mean, std or None, n)} parsed from one metric's table."""
+def section(md, metric):
+    """One metric's table in a results.md."""
     title = {"mse": "Test MSE", "mae": "Test MAE", "best_val_mse": "Best validation MSE"}[metric]
-    section = md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
-    lines = [ln for ln in section.splitlines() if ln.startswith("|")]
+    return md.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def table(md, metric):
+    """{(variant, column): (mean, std or None, n)} parsed from one metric's table; n is the
+    table's seed count (from its header) unless the cell says it has fewer."""
+    n_seeds = len(re.search(r"over seeds ([0-9, ]+) of", md)[1].split(","))
+    lines = [ln for ln in section(md, metric).splitlines() if ln.startswith("|")]
     cols = [c.strip() for c in lines[0].strip("|").split("|")][1:]
     cells = {}
     for ln in lines[2:]:
@@ -34,9 +40,11 @@ def table(md, metric):
         for col, v in zip(cols, values):
             if v == "-":
                 continue
-            m = re.fullmatch(r"([0-9.]+) \+- ([0-9.]+|n/a) \((\d+)\)", v)
+            text = v.removeprefix("**").removesuffix("**")  # the lowest mean is in bold
+            m = re.fullmatch(r"([0-9.]+) \+- ([0-9.]+|n/a)(?: \((\d+) seeds\))?", text)
             assert m, v
-            cells[(variant, col)] = (float(m[1]), None if m[2] == "n/a" else float(m[2]), int(m[3]))
+            cells[(variant, col)] = (float(m[1]), None if m[2] == "n/a" else float(m[2]),
+                                     int(m[3]) if m[3] else n_seeds)
     return cells
 
 
@@ -84,7 +92,6 @@ def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, c
         "dynonet": {"trend": 1, "full": 1}, "linear": {"trend": 0, "full": 1}}
 
     md = (out / "results.md").read_text()
-    assert "**" not in md
     assert "dynonet benchmark --datasets ETTh1 --horizons 8 --seeds 0,1" in md and "cpu" in md
     assert "lookback L: 48" in md and "validation batches" in md and "unless the variant says holdout" in md
     for metric in ("mse", "mae", "best_val_mse"):
@@ -96,6 +103,9 @@ def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, c
             assert n == len(vals) == 2
             assert mean == pytest.approx(statistics.fmean(vals), abs=5e-5)
             assert std == pytest.approx(statistics.stdev(vals), abs=5e-5)
+        column = {v: mean for (v, _), (mean, _, _) in cells.items()}
+        bold = [ln.split("|")[1].strip() for ln in section(md, metric).splitlines() if "**" in ln]
+        assert bold == [min(column, key=column.get)]  # the lowest mean, and only it, in bold
     params = md.split("## Parameters\n", 1)[1].split("\n## ", 1)[0]
     for v in ("dynonet", "linear", "repeat"):
         count = next(r["params"] for r in recs if r["model"] == v)
