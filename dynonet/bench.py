@@ -636,7 +636,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "against a plain reference path (per-channel nn.GRU, per-sample DataLoader, full "
                     "backward) in one process: epoch time, batch-1 latency, throughput, peak memory.",
     )
-    add_config_flags(speed)
+    add_config_flags(speed, "etth1-96")
     speed.add_argument("--preset", default="etth1-96", choices=sorted(PRESETS), help="named configuration")
     speed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="compute device")
     speed.add_argument("--epochs", type=int, default=3, help="measured epochs (median reported)")

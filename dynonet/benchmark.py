@@ -22,6 +22,7 @@ from typing import Any, Callable
 from dynonet.checkpoint import atomic_write, write_json
 from dynonet.config import PRESETS, SIGNALS, RunConfig, preset
 from dynonet.errors import ConfigError, DynoNetError
+from dynonet.registry import MODELS
 
 # The one table of variants: name -> config overrides on the preset. The controller variants
 # switch the controller on themselves, whatever the preset holds.
@@ -31,9 +32,9 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "frozen-controller": {"model": {"controller": True}, "train": {"controller_lr": 0.0}},
     **{f"no-{s}": {"model": {"controller": True, "fixed_signals": (s,)}} for s in SIGNALS},
     "holdout": {"model": {"controller": True}, "train": {"controller_data": "holdout"}},
-    # no trend path, so no trend-first stage: their records say so
-    **{name: {"model": {"model": name}, "train": {"trend_first": False}}
-       for name in ("linear", "dlinear", "patchtst", "repeat")},
+    # every other registered model is a baseline row; no trend path, so no trend-first stage
+    # (their records say so)
+    **{name: {"model": {"model": name}, "train": {"trend_first": False}} for name in MODELS if name != "dynonet"},
 }
 
 # Set by the grid itself: a config flag for these would silently fight the grid.
@@ -61,15 +62,14 @@ def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """Config flags given on the command line (`--epochs 1` -> {"train": {"epochs": 1}})."""
-    changes: dict[str, dict[str, Any]] = {}
-    for key, value in vars(args).items():
-        if "." in key and value is not None:
-            if key in GRID_FIELDS:
-                raise ConfigError(f"--{key.split('.', 1)[1].replace('_', '-')} is set by the grid; "
-                                  f"use {GRID_FIELDS[key]}")
-            section, name = key.split(".", 1)
-            changes.setdefault(section, {})[name] = value
+    """Config flags given on the command line, refusing those the grid sets itself."""
+    from dynonet.cli import flag_changes
+
+    changes = flag_changes(args)
+    for key in (f"{section}.{name}" for section, fields in changes.items() for name in fields):
+        if key in GRID_FIELDS:
+            raise ConfigError(f"--{key.split('.', 1)[1].replace('_', '-')} is set by the grid; "
+                              f"use {GRID_FIELDS[key]}")
     return changes
 
 
@@ -445,13 +445,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seeds", type=_csv(int), default=[0, 1, 2], help="comma-separated")
     p.add_argument("--variants", type=_csv(str), default=None,
                    help=f"comma-separated, default all: {','.join(VARIANTS)}")
-    p.add_argument("--out", type=Path, default=Path("benchmarks/results"), help="results folder")
+    p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
+                   help="results folder (benchmarks/results/ holds the committed, measured grid)")
     p.add_argument("--resume", action="store_true", help="skip runs already recorded in --out")
     p.add_argument("--keep-runs", type=Path, default=None, help="also write each run's folder under this one")
     p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FOLDER",
                    help="train nothing: add the runs recorded in these results folders (grid shards run "
                         "side by side) to --out and rebuild its table and figure")
-    add_config_flags(p)
+    add_config_flags(p, "etth1-96")
     p.set_defaults(func=cmd_benchmark)
 
 

@@ -29,8 +29,10 @@ def _base_type(tp: Any) -> Any:
     return typing.get_origin(tp) or tp
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per config field (default None = 'keep the preset's value')."""
+def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
+    """One flag per config field; a flag not given keeps the preset's value (its help shows the
+    value in the preset named `shown`). Flags not given are absent from the parsed namespace."""
+    base = preset(shown)
     for section, cls in SECTIONS.items():
         group = parser.add_argument_group(f"{section} settings (override the preset)")
         hints = typing.get_type_hints(cls)
@@ -39,8 +41,9 @@ def add_config_flags(parser: argparse.ArgumentParser) -> None:
             if meta.get("cli") is False:
                 continue
             tp = _base_type(hints[f.name])
-            kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": None, "metavar": f.name.upper(),
-                                  "help": f"{meta.get('help', '')} (default: {f.default})"}
+            value = getattr(getattr(base, section), f.name)
+            kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
+                                  "metavar": f.name.upper(), "help": f"{meta.get('help', '')} ({shown}: {value})"}
             if tp is bool:
                 group.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
             elif tp is tuple:
@@ -53,16 +56,17 @@ DEFAULT_PRESET = "quickstart"
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    cfg = preset(args.preset or DEFAULT_PRESET)
-    return cfg.replace(**{k: v for k, v in _flag_changes(args).items() if v})
+    """The preset (`--preset`, default quickstart) with the config flags given applied."""
+    return preset(args.preset or DEFAULT_PRESET).replace(**flag_changes(args))
 
 
-def _flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    changes: dict[str, dict[str, Any]] = {s: {} for s in SECTIONS}
+def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """The config flags given on the command line: `--epochs 1` -> {"train": {"epochs": 1}}."""
+    changes: dict[str, dict[str, Any]] = {}
     for key, value in vars(args).items():
-        if "." in key and value is not None:
+        if "." in key:
             section, name = key.split(".", 1)
-            changes[section][name] = value
+            changes.setdefault(section, {})[name] = value
     return changes
 
 
@@ -71,8 +75,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dynonet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a model and score it on the test split",
-                           formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    train = sub.add_parser("train", help="train a model and score it on the test split")
     train.add_argument("--preset", default=None, choices=sorted(PRESETS),
                        help=f"named configuration (default: {DEFAULT_PRESET})")
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<preset>-<time>)")
@@ -81,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--resume", action="store_true",
                        help="continue the interrupted run in --out from its last finished epoch "
                             "(its own settings unless the command gives some; they must match)")
-    add_config_flags(train)
+    add_config_flags(train, DEFAULT_PRESET)
 
     from dynonet import benchmark  # imported here: benchmark imports this module's flag helpers
 
@@ -110,15 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_train(args: argparse.Namespace) -> int:
     from dynonet.runner import train_run
 
-    explicit = args.preset is not None or any(_flag_changes(args).values())
-    cfg = config_from_args(args) if explicit or not args.resume else None
     if args.resume and args.out is None:
         from dynonet.errors import ConfigError
 
         raise ConfigError("--resume needs --out: the run folder of the interrupted run")
+    # Resuming: a --preset is compared whole with the run's settings, flags alone one by one.
+    resumed_with_flags = args.resume and args.preset is None
+    cfg = None if resumed_with_flags else config_from_args(args)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite, resume=args.resume)
+    metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite, resume=args.resume,
+                        flags=flag_changes(args) if resumed_with_flags else None)
     if args.quiet and metrics["test"] is not None:
         from dynonet.runner import result_block
 

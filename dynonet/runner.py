@@ -37,10 +37,6 @@ def versions() -> dict[str, str]:
             "pandas": pd.__version__, "python": platform.python_version()}
 
 
-def run_name(cfg: RunConfig) -> str:
-    return f"{cfg.model.model}_H{cfg.model.horizon}"
-
-
 def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
             ) -> tuple[RunConfig, SeriesData, Forecaster]:
     """Load data (unless given), fill n_channels into the config, build the model on the device."""
@@ -107,22 +103,27 @@ def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
 
 def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
               log: Log = _quiet, progress: bool = False, overwrite: bool = False,
-              resume: bool = False) -> dict[str, Any]:
+              resume: bool = False, flags: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train one model under the protocol and score its test split once. Returns metrics.json.
 
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
     With `out`, the training state is saved there after every epoch; `resume` continues from
-    it (`cfg` None: the run's own config; otherwise it must match the run's).
+    it (`cfg` None: the run's own config, with `flags` applied if given; either must match
+    the run's config).
     """
     saved = None
     if resume:
         if out is None:
             raise ConfigError("--resume needs the run folder (--out) of the interrupted run")
         saved = load_state(out)
-        saved_cfg = RunConfig.from_dict(saved["config"])
+        try:
+            saved_cfg = RunConfig.from_dict(saved["config"])
+        except (TypeError, KeyError) as e:
+            raise ConfigError(f"{out}: the interrupted run's settings are not readable by dynonet "
+                              f"{__version__} ({e}); start the run again") from None
         if cfg is None:
-            cfg = saved_cfg
-        elif changes := config_changes(saved_cfg, cfg):
+            cfg = saved_cfg.replace(**(flags or {}))
+        if changes := config_changes(saved_cfg, cfg):
             raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "
                               f"({'; '.join(changes)}); resume with the same command, or omit the settings")
         log(f"resuming {out} after epoch {saved['epoch']}")

@@ -122,10 +122,20 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
     assert main(["train", "--out", str(out), "--resume", "--epochs", "7", *SMALL]) == 2
     err = capsys.readouterr().err
     assert "train.epochs: 2 -> 7" in err and "Traceback" not in err
+    # flags alone are compared with the run's own settings, not with a preset's
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "7"]) == 2
+    err = capsys.readouterr().err
+    assert "train.epochs: 2 -> 7" in err and err.count(" -> ") == 1, err
     assert main(["train", "--resume", "--epochs", "7"]) == 2
     assert "--resume needs --out" in capsys.readouterr().err
     assert main(["train", "--out", str(out), *SMALL]) == 2  # forgot --resume: told about it
     assert "pass --resume to continue it" in capsys.readouterr().err
+    foreign = small_run_cfg().to_dict()
+    foreign["model"]["a_setting_from_another_version"] = 1
+    save_state(out, {"epoch": 1, "config": foreign})
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "not readable" in err and err.count("\n") == 1, err
 
 
 @pytest.mark.parametrize("stop_after", [1, 2, 3])  # in the trend stage, at its end, in the full stage
