@@ -10,7 +10,6 @@ only in their own labelled section of `results.md`.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import shlex
 import statistics
@@ -422,10 +421,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
     ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
     ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
     ax.legend(fontsize=7, ncol=2)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    atomic_write(path, buf.getvalue())
+    atomic_write(path, plots.png(fig))
 
 
 # -- command line ------------------------------------------------------------------------

@@ -13,6 +13,10 @@ class ConfigError(DynoNetError):
     """An invalid combination of settings."""
 
 
+class TrainingError(DynoNetError):
+    """Training that cannot go on (a loss that is no longer finite)."""
+
+
 class CheckpointError(DynoNetError):
     """A run folder or checkpoint that cannot be read or written."""
 

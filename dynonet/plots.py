@@ -1,10 +1,10 @@
 """The seed's figures: training curves, per-channel metrics, and a comparison with
-published figures (labelled as published, with their lookback)."""
+published figures (labelled as published, with their lookback). Each returns PNG bytes, so a
+caller renders everything before it writes anything."""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -12,17 +12,16 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from dynonet.checkpoint import atomic_write  # noqa: E402
 
-
-def _save(fig: Any, path: str | Path) -> None:
+def png(fig: Any, tight: bool = True) -> bytes:
+    """The figure as PNG bytes; the figure is closed."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=110, **({"bbox_inches": "tight"} if tight else {}))
     plt.close(fig)
-    atomic_write(path, buf.getvalue())
+    return buf.getvalue()
 
 
-def training_curves(history: list[dict[str, Any]], path: str | Path, title: str) -> None:
+def training_curves(history: list[dict[str, Any]], title: str) -> bytes:
     epochs = [h["epoch"] for h in history]
     trend = [h["epoch"] for h in history if h.get("stage") == "trend"]  # the trend-first stage
     fig, axes = plt.subplots(1, 4, figsize=(18, 4))
@@ -54,10 +53,10 @@ def training_curves(history: list[dict[str, Any]], path: str | Path, title: str)
     for ax in axes:
         ax.set_xlabel("epoch")
     fig.suptitle(title)
-    _save(fig, path)
+    return png(fig)
 
 
-def channel_metrics(per_channel: dict[str, dict[str, float]], path: str | Path, title: str) -> None:
+def channel_metrics(per_channel: dict[str, dict[str, float]], title: str) -> bytes:
     names = sorted(per_channel, key=lambda c: per_channel[c]["mse"])
     fig, axes = plt.subplots(1, 2, figsize=(12, 4))
     for ax, metric in zip(axes, ("mse", "mae")):
@@ -67,10 +66,10 @@ def channel_metrics(per_channel: dict[str, dict[str, float]], path: str | Path, 
             ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
         ax.set_title(f"test {metric.upper()} per channel (standardized)")
     fig.suptitle(title)
-    _save(fig, path)
+    return png(fig)
 
 
-def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], path: str | Path, title: str) -> None:
+def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: str) -> bytes:
     """Measured run(s) on top, then published rows in grey, each labelled with its lookback."""
     rows = [(f"measured: {measured['label']} (L={measured['lookback']})", measured["mse"], "C0")]
     rows += [(f"{p['label']} (L={p['lookback']})", p["mse"], "0.6") for p in published]
@@ -84,7 +83,7 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], path: s
     ax.set_xlim(min(values) * 0.9, max(values) * 1.08)
     ax.set_xlabel("test MSE (standardized); grey = published figures, not measured here")
     ax.set_title(title)
-    _save(fig, path)
+    return png(fig)
 
 
 def forecast_png(history: Any, forecast: Any, actual: Any | None, title: str, max_series: int = 8) -> bytes:
@@ -109,7 +108,4 @@ def forecast_png(history: Any, forecast: Any, actual: Any | None, title: str, ma
     fig.suptitle(title + shown)
     for label in axes[-1, 0].get_xticklabels():
         label.set(rotation=30, ha="right")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110)
-    plt.close(fig)
-    return buf.getvalue()
+    return png(fig, tight=False)  # the constrained layout already fits the figure

@@ -15,10 +15,10 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import load_checkpoint, save_checkpoint, write_json
+from dynonet.checkpoint import atomic_write, load_checkpoint, save_checkpoint, write_json
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
-from dynonet.errors import CheckpointError, ConfigError, DataError
+from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model
@@ -133,7 +133,14 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     checkpoint = None
     if out is not None:
         checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict()})  # noqa: E731
-    run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved)
+    try:
+        run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved)
+    except TrainingError:
+        if out is not None:  # a diverged run resumes into the same divergence: leave nothing to resume
+            clear_state(out)
+            if out.is_dir() and not any(out.iterdir()):
+                out.rmdir()
+        raise
     if out is not None:
         write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
         clear_state(out)  # finished: nothing left to resume
@@ -211,18 +218,22 @@ def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:
     from dynonet import plots
 
-    save_checkpoint(out, model, cfg, checkpoint_meta(data))
-    write_json(out / "metrics.json", metrics)
+    # Every figure is rendered before anything is written: a failure leaves no partial run folder.
     title = f"{metrics['name']} on {data.source}, seed {cfg.train.seed}"
+    figures = {}
     if metrics["history"]:
-        plots.training_curves(metrics["history"], out / "training_curves.png", title)
+        figures["training_curves.png"] = plots.training_curves(metrics["history"], title)
     if metrics["test"] is not None:
-        plots.channel_metrics(metrics["test"]["per_channel"], out / "channel_metrics.png", title)
+        figures["channel_metrics.png"] = plots.channel_metrics(metrics["test"]["per_channel"], title)
         published = published_for(data.source, cfg.model.horizon) if cfg.data.csv is None else []
         measured = {"label": f"{metrics['name']}, seed {cfg.train.seed}", "lookback": cfg.model.lookback,
                     "mse": metrics["test"]["mse"]}
-        plots.benchmark(measured, published, out / "benchmark.png",
-                        f"{data.source} H={cfg.model.horizon}: this run vs published figures")
+        figures["benchmark.png"] = plots.benchmark(measured, published,
+                                                   f"{data.source} H={cfg.model.horizon}: this run vs published figures")
+    save_checkpoint(out, model, cfg, checkpoint_meta(data))
+    write_json(out / "metrics.json", metrics)
+    for name, image in figures.items():
+        atomic_write(out / name, image)
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = _quiet) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from torch import Tensor
 from dynonet.base import Forecaster
 from dynonet.config import TrainConfig
 from dynonet.data import Windows
-from dynonet.errors import ConfigError
+from dynonet.errors import ConfigError, TrainingError
 from dynonet.evaluation import evaluate
 from dynonet.resume import rng_state, set_rng_state
 
@@ -258,6 +258,9 @@ class BiLevelTrainer:
                     continue
                 epoch += 1
                 entry = self._epoch(epoch, state.stage, sets, progress)
+                if not (math.isfinite(entry["train_loss"]) and math.isfinite(entry["val_mse"])):
+                    raise TrainingError(f"epoch {epoch}: the loss is no longer finite (train {entry['train_loss']}, "
+                                        f"validation {entry['val_mse']}): training diverged; lower --lr")
                 improved = entry["val_mse"] < state.best_val
                 if improved:
                     state.best_val, state.best_epoch, state.bad_epochs = entry["val_mse"], epoch, 0

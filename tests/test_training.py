@@ -208,3 +208,14 @@ def test_a_training_state_from_before_trend_first_still_resumes():
     cfg, model, sets, gen = setup(epochs=3)
     epoch, resumed = BiLevelTrainer(model, cfg.train, gen).load_state_dict(saved)
     assert epoch == 2 and resumed.stage == "full" and resumed.best_val == state.best_val
+
+
+def test_diverged_training_is_a_one_line_error_and_leaves_no_run_folder(tmp_path, capsys):
+    from dynonet.cli import main
+    from test_cli import SMALL
+
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--lr", "1e30", "--out", str(out), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "diverged" in err and err.count("\n") == 1
+    assert not out.exists()  # nothing to resume, no half-written run
