@@ -61,12 +61,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 
 
 def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
-    """The config flags given on the command line: `--epochs 1` -> {"train": {"epochs": 1}}."""
+    """The config flags given on the command line: `--epochs 1` -> {"train": {"epochs": 1}}.
+    A CSV path is made absolute, so the checkpoint that records it works from any folder."""
     changes: dict[str, dict[str, Any]] = {}
     for key, value in vars(args).items():
         if "." in key:
             section, name = key.split(".", 1)
-            changes.setdefault(section, {})[name] = value
+            changes.setdefault(section, {})[name] = str(Path(value).absolute()) if key == "data.csv" else value
     return changes
 
 

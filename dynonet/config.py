@@ -8,14 +8,83 @@ and nowhere else.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
+import numbers
+import typing
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
+
+from dynonet.errors import ConfigError
 
 SIGNALS = ("film", "dropout", "lr_scale", "gate", "context")
+DROPOUT_MAX = 0.7  # the controller's dropout head ranges over [0, DROPOUT_MAX)
 
 
 def _opt(help: str, **kw: Any) -> dict[str, Any]:
     return {"help": help, **kw}
+
+
+# Validation: every config checks its fields when built (from flags, JSON or code), so a bad
+# value is a one-line ConfigError naming the flag, not a traceback from deep inside torch.
+# A rule: (fields, what is allowed, test); the test sees a value of the field's type.
+Rule = tuple[tuple[str, ...], str, Callable[[Any], bool]]
+# field type -> (what is allowed, test, conversion): a JSON 2.5 for an int field fails here,
+# a NumPy integer becomes an int.
+_TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
+    bool: ("true or false", lambda v: isinstance(v, bool), bool),
+    int: ("an integer", lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), int),
+    float: ("a finite number",
+            lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v), float),
+    str: ("a string", lambda v: isinstance(v, str), str),
+    tuple: ("a list of names", lambda v: isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v), tuple),
+}
+
+
+def _name(cls: type, name: str) -> str:
+    """How the user sets a field: its flag (`batch_size` -> `--batch-size`), else its name."""
+    if cls.__dataclass_fields__[name].metadata.get("cli") is False:
+        return name
+    return "--" + name.replace("_", "-")
+
+
+@functools.cache
+def _field_types(cls: type) -> dict[str, tuple[Any, bool]]:
+    """field -> (base type as in `_TYPES`, None allowed)."""
+    out = {}
+    for name, tp in typing.get_type_hints(cls).items():
+        args = typing.get_args(tp)
+        optional = type(None) in args
+        if optional:
+            tp = next(a for a in args if a is not type(None))
+        out[name] = (typing.get_origin(tp) or tp, optional)
+    return out
+
+
+def _validate(cfg: Any, rules: tuple[Rule, ...]) -> None:
+    """Check (and normalize) the types, choices and `rules` of a config dataclass."""
+    cls = type(cfg)
+    for f in dataclasses.fields(cls):
+        v = getattr(cfg, f.name)
+        tp, optional = _field_types(cls)[f.name]
+        if v is None and optional:
+            continue
+        allowed, ok, convert = _TYPES[tp]
+        if not ok(v):
+            raise ConfigError(f"{_name(cls, f.name)} must be {allowed}{' or null' if optional else ''} (got {v!r})")
+        object.__setattr__(cfg, f.name, convert(v))  # frozen: the one place a field is rewritten
+        choices = f.metadata.get("choices")
+        if choices and v not in choices:
+            raise ConfigError(f"unknown {f.name} {v!r}: {_name(cls, f.name)} must be one of {', '.join(choices)}")
+    for names, allowed, ok in rules:
+        for name in names:
+            v = getattr(cfg, name)
+            if v is not None and not ok(v):
+                raise ConfigError(f"{_name(cls, name)} must be {allowed} (got {v!r})")
+
+
+_POSITIVE = "a positive integer", lambda v: v >= 1
+_NON_NEGATIVE = "0 or more", lambda v: v >= 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +127,25 @@ class ModelConfig:
     d_ff: int = field(default=128, metadata=_opt("PatchTST feed-forward width"))
     attn_dropout: float = field(default=0.3, metadata=_opt("PatchTST dropout"))
 
+    def __post_init__(self) -> None:
+        _validate(self, _MODEL_RULES)
+        if self.d_model % self.n_heads:
+            raise ConfigError(f"--d-model must be divisible by --n-heads (got {self.d_model} and {self.n_heads})")
+        if unknown := sorted(set(self.fixed_signals) - set(SIGNALS)):
+            raise ConfigError(f"--fixed-signals: unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
+        if self.controller and self.dropout == 0:  # its dropout head starts at logit(dropout / DROPOUT_MAX)
+            raise ConfigError(f"--dropout must be in (0, {DROPOUT_MAX}) with --controller (got {self.dropout!r})")
+
+
+_MODEL_RULES: tuple[Rule, ...] = (
+    (("lookback", "horizon", "worker_seq_len", "worker_hidden", "worker_layers", "context_dim",
+      "controller_hidden", "controller_patch_len", "ma_kernel", "mixer_hidden", "patch_len", "patch_stride",
+      "d_model", "n_heads", "n_layers", "d_ff"), *_POSITIVE),
+    (("n_channels", "film_scale"), *_NON_NEGATIVE),  # n_channels: 0 until set from the data
+    (("dropout",), f"in [0, {DROPOUT_MAX})", lambda v: 0 <= v < DROPOUT_MAX),
+    (("attn_dropout",), "in [0, 1)", lambda v: 0 <= v < 1),
+)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -86,6 +174,18 @@ class TrainConfig:
     seed: int = field(default=0, metadata=_opt("seeds every random number generator"))
     device: str = field(default="auto", metadata=_opt("compute device", choices=("auto", "cpu", "cuda")))
 
+    def __post_init__(self) -> None:
+        _validate(self, _TRAIN_RULES)
+
+
+_TRAIN_RULES: tuple[Rule, ...] = (
+    (("epochs", "batch_size", "eval_batch_size", "patience"), *_POSITIVE),
+    (("lr", "weight_decay", "controller_lr", "controller_weight_decay"), *_NON_NEGATIVE),
+    (("holdout_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
+    (("min_lr_ratio",), "in [0, 1]", lambda v: 0 <= v <= 1),
+    (("seed",), "in [0, 2**32)", lambda v: 0 <= v < 2**32),  # NumPy's seed range
+)
+
 
 @dataclass(frozen=True)
 class DataConfig:
@@ -97,6 +197,19 @@ class DataConfig:
     test_fraction: float = field(default=0.2, metadata=_opt("CSV: share of rows for the test split"))
     val_fraction: float = field(default=0.1, metadata=_opt("CSV: share of rows for the validation split"))
     max_rows: int | None = field(default=None, metadata=_opt("use only the first N rows (smoke tests)"))
+
+    def __post_init__(self) -> None:
+        _validate(self, _DATA_RULES)
+        if self.test_fraction + self.val_fraction >= 1:
+            raise ConfigError(f"--test-fraction + --val-fraction must be below 1, leaving rows to train on "
+                              f"(got {self.test_fraction} + {self.val_fraction})")
+
+
+_DATA_RULES: tuple[Rule, ...] = (
+    (("test_fraction",), "in [0, 1)", lambda v: 0 <= v < 1),
+    (("val_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
+    (("max_rows",), *_POSITIVE),  # or None: all rows
+)
 
 
 @dataclass(frozen=True)
@@ -125,14 +238,16 @@ class RunConfig:
 def _ett(dataset: str, horizon: int) -> RunConfig:
     # Published code's H96 script: L=512, worker lookback 96, batch 512, AdamW 2e-3 / wd 1e-4,
     # controller at 0.05x lr and 10x wd, cosine to 1%, 100 epochs. Widths from the seed paper's
-    # table (controller hidden 32, worker hidden 16); together ~94K parameters at H96.
+    # table (controller hidden 32, worker hidden 16); 99,947 parameters at H96 with the controller
+    # on, 78,181 as the preset runs (controller off).
     # L=512 kept on validation MSE: RevIN + Linear had its lowest at 512 against 96/192/336/720
     # at every ETTh1 horizon (seeds 0-2, 2026-11-25, benchmarks/lookback/).
     # Chosen on validation MSE (ETTh1 H96, seeds 0-2, 2026-11-23, benchmarks/): the patch
     # controller (0.6561 +- 0.0056) against the raw 512-step one (0.6670 +- 0.0021), and the
     # trend branch over the whole window (0.6561) against its moving average (0.6683 +- 0.0072).
     # The controller is off: trained on validation it scores that validation, not a clean one;
-    # trained on a holdout (validation stays clean) it is worse than none (0.6865 vs 0.6675);
+    # trained on a holdout (validation stays clean) it is worse than none (0.6664 vs 0.6534,
+    # validation MSE under the presets' trend-first training, ETTh1 H96, seeds 0-2);
     # and on test it helps in some cells and hurts in others (README "Results"). `--controller`
     # turns it on; the benchmark's `dynonet` variant always runs the full system.
     # Trend-first training: joint training stops early on the workers' overfitting, before the
@@ -156,8 +271,6 @@ PRESETS["quickstart"] = _ett("ETTh1", 96).replace(train={"epochs": 8, "patience"
 
 
 def preset(name: str) -> RunConfig:
-    from dynonet.errors import ConfigError
-
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")
     return PRESETS[name]

@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from dynonet.config import SIGNALS, ModelConfig
+from dynonet.config import DROPOUT_MAX, ModelConfig
 from dynonet.recurrence import gru_recurrence
 
-DROPOUT_MAX = 0.7
 LR_SCALE_MIN, LR_SCALE_MAX = 0.01, 5.0
 SMALL_INFERENCE_BATCH = 16
 GATE_NEUTRAL = 0.5  # sigmoid(0); a constant gate is absorbed by the worker's output projection
@@ -70,21 +69,11 @@ def _head(d_in: int, d_out: int, bias: float = 0.0) -> nn.Linear:
     return head
 
 
-def check_fixed_signals(cfg: ModelConfig) -> None:
-    """Unknown signal names are a config error, with or without a controller to hold them."""
-    unknown = set(cfg.fixed_signals) - set(SIGNALS)
-    if unknown:
-        from dynonet.errors import ConfigError
-
-        raise ConfigError(f"unknown signals {sorted(unknown)}; choose from {', '.join(SIGNALS)}")
-
-
 class Controller(nn.Module):
     """GRU over the window (optionally over patches of it) -> `Signals`."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        check_fixed_signals(cfg)
         if cfg.controller_patch_len > cfg.lookback:
             from dynonet.errors import ConfigError
 

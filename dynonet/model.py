@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from dynonet.base import Forecaster
 from dynonet.config import ModelConfig
-from dynonet.controller import Controller, Signals, check_fixed_signals, neutral_signals
+from dynonet.controller import Controller, Signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.revin import RevIN
 from dynonet.workers import Workers
@@ -55,7 +55,6 @@ class DynoNet(Forecaster):
             from dynonet.errors import ConfigError
 
             raise ConfigError(f"worker_seq_len {cfg.worker_seq_len} exceeds lookback {cfg.lookback}")
-        check_fixed_signals(cfg)
         self.revin = RevIN(cfg.n_channels)
         self.controller = Controller(cfg) if cfg.controller else None
         self.decomposition = MovingAverage(cfg.ma_kernel)
@@ -64,10 +63,6 @@ class DynoNet(Forecaster):
         # and the moving average itself runs only over the steps the workers read.
         # trend_input "window": Linear(z) = Linear(MA z) + Linear(z - MA z), DLinear with tied
         # weights, which keeps the daily cycle that a 25-step average of hourly data removes.
-        if cfg.trend_input not in ("average", "window"):
-            from dynonet.errors import ConfigError
-
-            raise ConfigError(f"trend_input {cfg.trend_input!r}: choose 'average' or 'window'")
         average = self.decomposition.matrix(cfg.lookback) if cfg.trend_input == "average" else None
         self.register_buffer("average", average, persistent=False)
         self.workers = Workers(cfg)

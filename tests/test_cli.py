@@ -18,6 +18,12 @@ def test_flags_override_the_preset():
     assert cfg.train.lr == 2e-3  # untouched fields keep the preset's value
 
 
+def test_csv_path_is_recorded_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    cfg = config_from_args(build_parser().parse_args(["train", "--csv", "data/my.csv"]))
+    assert cfg.data.csv == str(tmp_path / "data" / "my.csv")  # the checkpoint works from any folder
+
+
 def test_train_then_evaluate_smoke(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--preset", "quickstart", "--out", str(out), *SMALL]) == 0
@@ -59,3 +65,19 @@ def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
     assert main(["train", "--out", str(out), *SMALL]) == 2
     assert "not empty" in capsys.readouterr().err
     assert (out / "metrics.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("bad, flag", [
+    (["--batch-size", "0"], "--batch-size"),
+    (["--horizon", "-3"], "--horizon"),
+    (["--dropout", "2", "--controller"], "--dropout"),
+    (["--epochs", "0"], "--epochs"),
+    (["--test-fraction", "1.5"], "--test-fraction"),
+])
+def test_bad_config_value_is_one_line_naming_the_flag(tmp_path, monkeypatch, capsys, bad, flag):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "quickstart", "--out", str(out), *SMALL, *bad]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dynonet: error: {flag} must be") and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists() and not (tmp_path / "runs").exists()

@@ -51,13 +51,6 @@ def test_no_controller_model_has_no_controller_parameters_and_scale_invariance()
         assert torch.allclose(model(x * 3 + 5), model(x) * 3 + 5, atol=1e-4)
 
 
-def test_unknown_trend_input_is_a_config_error():
-    from dynonet.errors import ConfigError
-
-    with pytest.raises(ConfigError, match="trend_input 'moving'"):
-        build_model(small_model_cfg(trend_input="moving"))
-
-
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("trend_input", ["average", "window"])
 def test_zero_residual_makes_the_model_its_trend_path(name, trend_input):

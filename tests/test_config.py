@@ -1,0 +1,103 @@
+"""Config validation: a bad value is a ConfigError naming its flag, wherever the config comes from."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig
+from dynonet.errors import ConfigError
+
+BASE = PRESETS["quickstart"]
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+BAD = [
+    *[("model", name, 0) for name in (
+        "lookback", "horizon", "worker_seq_len", "worker_hidden", "worker_layers", "context_dim",
+        "controller_hidden", "controller_patch_len", "ma_kernel", "mixer_hidden", "patch_len", "patch_stride",
+        "d_model", "n_heads", "n_layers", "d_ff")],
+    ("model", "horizon", -3),
+    ("model", "lookback", 2.5),  # a JSON config with a fractional int
+    ("model", "controller", 1),
+    ("model", "dropout", 2.0),
+    ("model", "dropout", 0.7),
+    ("model", "dropout", -0.1),
+    ("model", "attn_dropout", 1.0),
+    ("model", "film_scale", -0.1),
+    ("model", "trend_input", "both"),
+    ("model", "fixed_signals", ("noise",)),
+    ("model", "n_heads", 3),  # d_model 16
+    *[("train", name, 0) for name in ("epochs", "batch_size", "eval_batch_size", "patience")],
+    *[("train", name, -1.0) for name in ("lr", "weight_decay", "controller_lr", "controller_weight_decay")],
+    ("train", "lr", float("nan")),
+    ("train", "lr", "fast"),
+    ("train", "holdout_fraction", 0.0),
+    ("train", "holdout_fraction", 1.0),
+    ("train", "min_lr_ratio", 1.5),
+    ("train", "seed", -1),
+    ("train", "controller_data", "test"),
+    ("train", "device", "gpu"),
+    ("data", "dataset", "ETTm1"),
+    ("data", "test_fraction", 1.5),
+    ("data", "test_fraction", -0.1),
+    ("data", "val_fraction", 0.0),
+    ("data", "val_fraction", 0.9),  # + test_fraction 0.2 leaves nothing to train on
+    ("data", "max_rows", 0),
+]
+
+
+@pytest.mark.parametrize("section, name, value", BAD)
+def test_bad_value_is_a_config_error_naming_the_flag(section, name, value):
+    flag = "--" + name.replace("_", "-")
+    with pytest.raises(ConfigError) as e:
+        BASE.replace(**{section: {name: value}})
+    assert flag in str(e.value) and "\n" not in str(e.value)
+    d = BASE.to_dict()
+    d[section][name] = value
+    with pytest.raises(ConfigError, match=flag):  # a checkpoint or JSON record: the same check
+        RunConfig.from_dict(d)
+
+
+def test_fields_without_a_flag_are_named_as_fields():
+    with pytest.raises(ConfigError, match=r"^n_channels must be 0 or more \(got -1\)$"):
+        ModelConfig(n_channels=-1)
+
+
+def test_message_says_what_is_allowed():
+    with pytest.raises(ConfigError, match=r"^--batch-size must be a positive integer \(got 0\)$"):
+        TrainConfig(batch_size=0)
+    with pytest.raises(ConfigError, match=r"^unknown device 'gpu': --device must be one of auto, cpu, cuda$"):
+        TrainConfig(device="gpu")
+
+
+def test_dropout_zero_only_without_the_controller():
+    assert ModelConfig(controller=False, dropout=0.0).dropout == 0.0
+    with pytest.raises(ConfigError, match="--dropout"):  # the controller's head starts at logit(dropout / max)
+        ModelConfig(controller=True, dropout=0.0)
+
+
+def test_edge_values_are_accepted_and_types_normalized():
+    m = ModelConfig(n_channels=0, film_scale=0.0, attn_dropout=0.0, lookback=np.int64(64), fixed_signals=["film"])
+    assert type(m.lookback) is int and m.fixed_signals == ("film",)
+    t = TrainConfig(lr=0, controller_lr=0.0, min_lr_ratio=1.0, seed=2**32 - 1)
+    assert type(t.lr) is float
+    assert DataConfig(test_fraction=0.0, val_fraction=0.5, max_rows=None).max_rows is None
+
+
+def test_presets_and_recorded_configs_are_valid():
+    assert all(isinstance(cfg, RunConfig) for cfg in PRESETS.values())  # built (and checked) at import
+    # Old benchmark records and speed reports are read back with `from_dict`: they must still load.
+    records = [r["config"] for f in BENCHMARKS.glob("**/results.json") for r in json.loads(f.read_text())["records"]]
+    records += [json.loads(f.read_text())["config"] for f in BENCHMARKS.glob("speed-*.json")]
+    assert records
+    for d in records:
+        RunConfig.from_dict(d)
+
+
+def test_replace_revalidates():
+    cfg = dataclasses.replace(ModelConfig(), n_channels=7)
+    assert cfg.n_channels == 7
+    with pytest.raises(ConfigError, match="--horizon"):
+        dataclasses.replace(cfg, horizon=0)
