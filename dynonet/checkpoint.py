@@ -19,31 +19,54 @@ from safetensors.torch import save as save_safetensors
 from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.config import RunConfig
-from dynonet.errors import CheckpointError
+from dynonet.errors import CheckpointError, OutputError
 from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "checkpoint.json"
 
 
+def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
+    """Write every file to a temporary file beside it (flushed to disk), then rename each into
+    place: a failure while writing leaves none of them, and no temporary file, behind. An OS
+    error is an `OutputError` naming the file."""
+    staged: list[tuple[str, Path]] = []
+    try:
+        for path, data in files:
+            path = Path(path)
+            try:
+                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+                staged.append((tmp, path))
+                with os.fdopen(fd, "wb") as f:
+                    f.write(data.encode() if isinstance(data, str) else data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as e:
+                raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+        while staged:
+            tmp, path = staged[0]
+            try:
+                os.replace(tmp, path)
+            except OSError as e:
+                raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+            staged.pop(0)
+    finally:
+        for tmp, _ in staged:
+            Path(tmp).unlink(missing_ok=True)
+
+
 def atomic_write(path: str | Path, data: bytes | str) -> None:
     """Write via a temporary file in the same folder and rename: never a half-written file."""
-    path = Path(path)
-    raw = data.encode() if isinstance(data, str) else data
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(raw)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_together([(path, data)])
+
+
+def json_text(obj: Any) -> str:
+    """How every JSON file here is written: indented, NumPy numbers as floats."""
+    return json.dumps(obj, indent=2, default=float) + "\n"
 
 
 def write_json(path: str | Path, obj: Any) -> None:
-    atomic_write(path, json.dumps(obj, indent=2, default=float) + "\n")
+    atomic_write(path, json_text(obj))
 
 
 def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta: dict[str, Any]) -> None:

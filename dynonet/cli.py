@@ -12,11 +12,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dynonet import __version__
-from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig, preset
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, at_lookback, preset
 from dynonet.errors import DynoNetError
-
-SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
-
 
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
@@ -52,12 +49,14 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
                 group.add_argument(_flag(f.name), type=tp, choices=meta.get("choices"), **kw)
 
 
-DEFAULT_PRESET = "quickstart"
-
-
 def config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The preset (`--preset`, default quickstart) with the config flags given applied."""
-    return preset(args.preset or DEFAULT_PRESET).replace(**flag_changes(args))
+    """The preset (`--preset`, default quickstart) with the config flags given applied; a
+    --lookback below the preset's worker steps or controller patch caps them, unless given."""
+    base = preset(args.preset or DEFAULT_PRESET)
+    changes = flag_changes(args)
+    if "lookback" in changes.get("model", {}):
+        changes["model"] = {**at_lookback(base.model, changes["model"]["lookback"]), **changes["model"]}
+    return base.replace(**changes)
 
 
 def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

@@ -270,6 +270,17 @@ PRESETS: dict[str, RunConfig] = {
 PRESETS["quickstart"] = _ett("ETTh1", 96).replace(train={"epochs": 8, "patience": 3})
 
 
+DEFAULT_PRESET = "quickstart"  # what `dynonet train` and `DynoNetForecaster` start from
+SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
+
+
+def at_lookback(model: ModelConfig, lookback: int) -> dict[str, int]:
+    """Model changes for another lookback: the workers' steps and the controller's patch are
+    capped at it (a preset's 96 residual steps cannot exceed a 64-step window)."""
+    return {"lookback": lookback, "worker_seq_len": min(model.worker_seq_len, lookback),
+            "controller_patch_len": min(model.controller_patch_len, lookback)}
+
+
 def preset(name: str) -> RunConfig:
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")

@@ -23,7 +23,6 @@ from torch import Tensor
 from dynonet.config import RunConfig
 from dynonet.errors import DataError
 
-BUNDLED = ("ETTh1", "ETTh2")
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
 
@@ -39,8 +38,12 @@ def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIn
     column and line of the first problem found.
     """
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise DataError(f"{path}: is a directory, not a file")
+    if not path.exists():
         raise DataError(f"{path}: file not found")
+    if not path.is_file():
+        raise DataError(f"{path}: not a regular file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
@@ -60,9 +63,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
     `source`, the column and the line/row of the first problem found.
     """
-    def where(i: int) -> str:
-        return f"line {i + first_line}" if first_line is not None else f"row {i}"
-
+    where = line_namer(first_line)
     if frame.columns.duplicated().any():
         dup = frame.columns[frame.columns.duplicated()][0]
         raise DataError(f"{source}: column {dup!r} appears more than once")
@@ -98,6 +99,13 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     if len(numeric) != len(value_columns):
         raise DataError(f"{source}: column names {value_columns} are not distinct as text")
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
+
+
+def line_namer(first_line: int | None) -> Callable[[int], str]:
+    """How errors name row i: "line {i + first_line}" of a file, or "row {i}" of a table."""
+    def where(i: int) -> str:
+        return f"line {i + first_line}" if first_line is not None else f"row {i}"
+    return where
 
 
 def _strip(column: pd.Series) -> pd.Series:
@@ -192,7 +200,7 @@ class SeriesData:
     values: np.ndarray  # (T, C) standardized, float32
     scaler: Scaler
     splits: dict[str, tuple[int, int]]  # row ranges [start, end), the L-step overlap included
-    freq: str | None
+    freq: str  # the one step between all rows, as an offset string ('h', '15min', 'MS', 'B', ...)
 
     @property
     def n_channels(self) -> int:
@@ -232,30 +240,76 @@ def load(cfg: RunConfig) -> SeriesData:
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
     dates, columns, values = read_csv(path, d.date_column if d.csv is not None else "date")
-    return from_table(cfg, dates, columns, values, source=source, ett=ett)
+    return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2))
 
 
 def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, *,
-               source: str, ett: bool = False) -> SeriesData:
-    """Split/scale a validated table (see `validate_frame`) by the protocol, as `load` does."""
+               source: str, ett: bool = False,
+               where: Callable[[int], str] | None = line_namer(None)) -> SeriesData:
+    """Split/scale a validated table (see `validate_frame`) by the protocol, as `load` does.
+
+    The rows must be evenly spaced (`regular_freq`); `where` names row i in that error
+    (`line_namer`), None leaves the place to the two dates named.
+    """
     d, m = cfg.data, cfg.model
     if d.max_rows is not None:
         dates, values, ett = dates[: d.max_rows], values[: d.max_rows], False
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source)
+    freq = regular_freq(dates, source, where)
     scaler = Scaler.fit(values[slice(*splits["train"])])
-    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits,
-                      infer_freq(dates))
+    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits, freq)
 
 
-def infer_freq(dates: pd.DatetimeIndex) -> str | None:
-    """The series' frequency as an offset string ('h', '15min', ...), or None if irregular."""
-    if len(dates) < 3:
-        return None
+def regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], str] | None = None) -> str:
+    """The one frequency that steps from every date to the next, as an offset string ('h',
+    '15min', 'D', 'B', 'MS', ...; calendar steps such as months count as one step).
+
+    `dates` strictly increase and number at least 2. When no frequency fits them all, raises
+    `DataError` at the first date off the most common step, or off a calendar frequency
+    (pandas' inference on a leading stretch, e.g. business days or months) that fits a longer
+    leading stretch; `where(i)` names row i ("line 12", "row 10") in the message.
+    """
+    if len(dates) < 2:
+        raise DataError(f"{source}: a single row has no time step")
+    full = _infer(dates) if len(dates) >= 3 else None
+    if full is not None and _first_break(dates, full) == len(dates):
+        return full.freqstr
+    deltas, counts = np.unique(np.diff(dates.asi8), return_counts=True)
+    common_step = pd.Timedelta(int(deltas[counts.argmax()]), unit=dates.unit)
+    candidates = [pd.tseries.frequencies.to_offset(common_step)]  # a fixed step ('24h' for days)
+    if common_step % pd.Timedelta(days=1) == pd.Timedelta(0):  # or whole calendar days ('D'), named first
+        candidates.insert(0, pd.offsets.Day(common_step.days))
+    k = 8
+    while k < len(dates):  # calendar frequencies of ever longer leading stretches
+        lead = _infer(dates[:k])
+        if lead is not None and not isinstance(lead, pd.offsets.Tick) and lead not in candidates:
+            candidates.append(lead)
+        k *= 2
+    reach = [_first_break(dates, c) for c in candidates]
+    best = int(np.argmax(reach))  # the first of the longest-reaching: a common step on a tie
+    i, step = reach[best], candidates[best]
+    if i == len(dates):
+        return step.freqstr
+    place = f"{where(i)}: " if where is not None else ""
+    raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
+                    "rows must be evenly spaced in time")
+
+
+def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
     with warnings.catch_warnings():  # pandas is changing the return type; accept both
         warnings.simplefilter("ignore")
-        freq = pd.infer_freq(dates[:1000])
-    return getattr(freq, "freqstr", freq)
+        freq = pd.infer_freq(dates)
+    return None if freq is None else pd.tseries.frequencies.to_offset(freq)
+
+
+def _first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
+    """The first i with dates[i] != dates[i - 1] + step; len(dates) if there is none."""
+    with warnings.catch_warnings():  # adding a calendar offset element-wise warns about speed
+        warnings.simplefilter("ignore")
+        following = dates[:-1] + step
+    bad = np.nonzero(np.asarray(following != dates[1:]))[0]
+    return int(bad[0]) + 1 if len(bad) else len(dates)
 
 
 class Windows:
@@ -296,7 +350,7 @@ def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
     L, H = cfg.model.lookback, cfg.model.horizon
     series = torch.as_tensor(data.values, device=device)
     train = data.splits["train"]
-    sets = {name: Windows(series, rows, L, H) for name, rows in data.splits.items() if rows[1] - rows[0] >= L + H}
+    sets = {name: Windows(series, rows, L, H) for name, rows in data.splits.items()}  # each >= L + H rows (split_rows)
     if controller and cfg.train.controller_data == "holdout":
         n_hold = int(round((train[1] - train[0]) * cfg.train.holdout_fraction))
         cut = train[1] - n_hold

@@ -44,15 +44,14 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, atomic_write, load_checkpoint, save_checkpoint, write_json
-from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import Scaler, _missing, _show, from_table, infer_freq, read_csv, validate_frame
+from dynonet.checkpoint import META, load_checkpoint, save_checkpoint, write_json, write_together
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, at_lookback
+from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
+                          validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
 
-BASE_PRESET = "quickstart"  # every default not named in the constructor comes from this preset
 LONG = ("unique_id", "ds", "y")
-_SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
-_FIELD_SECTION = {f.name: s for s, cls in _SECTIONS.items() for f in dataclasses.fields(cls)}
+_FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
 
 Log = Callable[[str], None]
@@ -81,11 +80,9 @@ class DynoNetForecaster:
         for name, value in (("horizon", horizon), ("lookback", lookback)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
-        base = PRESETS[BASE_PRESET]
+        base = PRESETS[DEFAULT_PRESET]  # every default not named in the constructor comes from it
         changes: dict[str, dict[str, Any]] = {
-            "model": {"model": model, "horizon": int(horizon), "lookback": int(lookback),
-                      "worker_seq_len": min(base.model.worker_seq_len, int(lookback)),
-                      "controller_patch_len": min(base.model.controller_patch_len, int(lookback))},
+            "model": {"model": model, "horizon": int(horizon), **at_lookback(base.model, int(lookback))},
             "train": {"seed": seed, "device": device, **({} if epochs is None else {"epochs": epochs})},
             "data": {"test_fraction": 0.0},
         }
@@ -113,6 +110,7 @@ class DynoNetForecaster:
 
     @property
     def freq_(self) -> str | None:
+        """The training data's step; None only from run folders of versions before it was required."""
         return self._fitted()["freq"]
 
     def _fitted(self) -> dict[str, Any]:
@@ -124,13 +122,16 @@ class DynoNetForecaster:
     def fit(self, df: pd.DataFrame, *, verbose: bool = False) -> "DynoNetForecaster":
         """Train on a wide or long DataFrame (see the module docstring); returns self.
 
-        Validation follows `data.read_csv`: dates parse and strictly increase, every value is a
+        Validation follows `data.read_csv` and `dynonet train`: dates parse, strictly increase and
+        are evenly spaced (one step, e.g. hourly or monthly, between all rows), every value is a
         finite number, and there are enough rows for lookback + horizon in each split.
         """
         from dynonet.runner import checkpoint_meta, train
 
-        dates, columns, values, _ = frame_table(df, self.config.data.date_column, source="DataFrame")
-        data = from_table(self.config, dates, columns, values, source="DataFrame")
+        dates, columns, values, ids = frame_table(df, self.config.data.date_column, source="DataFrame")
+        # long input: a row of the pivoted table is no row of the caller's; the dates say where
+        data = from_table(self.config, dates, columns, values, source="DataFrame",
+                          where=line_namer(None) if ids is None else None)
         run = train(self.config, data=data, log=print if verbose else _quiet)
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_ = checkpoint_meta(run.data)
@@ -169,8 +170,7 @@ class DynoNetForecaster:
         L = m.lookback
         if len(values) < L:
             raise DataError(f"{source}: {len(values)} rows, but the model needs the last {L} (its lookback)")
-        step = _step(meta["freq"], dates)
-        _check_grid(dates[-L:], step, meta["freq"], source, len(dates) - L, first_line)
+        step = _lookback_step(meta["freq"], dates, L, source, first_line)
         scaler = Scaler.from_dict(meta["scaler"])
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
         x = torch.as_tensor(scaler.transform(values[-L:]), dtype=torch.float32, device=device)[None]
@@ -295,23 +295,29 @@ def _sort_key(col: pd.Series) -> pd.Series:
 
 
 # -- time steps ----------------------------------------------------------------------------
-def _step(freq: str | None, dates: pd.DatetimeIndex) -> Any:
-    """The training data's frequency, else the recent data's, else its median spacing."""
+def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, source: str,
+                   first_line: int | None) -> pd.DateOffset:
+    """The time step, after checking that the last `lookback` dates are evenly spaced at it.
+
+    `freq` is the training data's step; a run folder written before evenly spaced training
+    data was required may hold None, and then the step is the one the recent rows keep.
+    """
     if freq is not None:
-        return pd.tseries.frequencies.to_offset(freq)
-    inferred = infer_freq(dates)
-    if inferred is not None:
-        return pd.tseries.frequencies.to_offset(inferred)
-    if len(dates) >= 2:
-        return pd.Timedelta(np.median(np.diff(dates.asi8)), unit=dates.unit)
-    raise DataError("cannot tell the time step: the training data had no regular frequency and the "
-                    "recent data has a single row")
+        step = pd.tseries.frequencies.to_offset(freq)
+        _check_grid(dates[-lookback:], step, freq, source, len(dates) - lookback, first_line)
+        return step
+    basis = dates[-max(lookback, 2):]
+    if len(basis) < 2:
+        raise DataError(f"{source}: cannot tell the time step: the training data had no regular frequency "
+                        "and the recent data has a single row")
+    offset, where = len(dates) - len(basis), line_namer(first_line)
+    return pd.tseries.frequencies.to_offset(regular_freq(basis, source, lambda i: where(offset + i)))
 
 
-def _check_grid(window: pd.DatetimeIndex, step: Any, freq: str | None, source: str, offset: int,
+def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source: str, offset: int,
                 first_line: int | None) -> None:
     """The lookback window must lie on the training data's time grid, without gaps."""
-    if freq is None or len(window) < 2:
+    if len(window) < 2:
         return
     with warnings.catch_warnings():  # adding a non-fixed offset element-wise warns about speed
         warnings.simplefilter("ignore")
@@ -362,7 +368,8 @@ def check_writable(path: Path) -> None:
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
                 actual: str | Path | None = None, device: str = "auto", log: Log = _quiet) -> pd.DataFrame:
     """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
-    plot) atomically. Every input is checked before anything is written."""
+    plot) atomically. Every input is checked, and the plot drawn, before anything is written;
+    then both files are written out in full before either takes its name (`write_together`)."""
     out = Path(out)
     targets = [out] + ([Path(plot)] if plot is not None else [])
     for target in targets:
@@ -376,7 +383,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     truth = None
     if actual is not None:
         truth = _actual(actual, date_column, forecaster.columns_, forecast.index)
-    image = None
+    files = [(out, forecast.to_csv(index_label=date_column).encode())]
     if plot is not None:
         from dynonet import plots
 
@@ -385,12 +392,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         m = forecaster.config.model
         image = plots.forecast_png(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
                                    f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}")
-    text = forecast.to_csv(index_label=date_column)
-    atomic_write(out, text)
+        files.append((Path(plot), image))
+    write_together(files)
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {forecast.index[0]} .. "
         f"{forecast.index[-1]} -> {out}")
-    if image is not None:
-        atomic_write(Path(plot), image)
+    if plot is not None:
         log(f"plot: {plot}")
     if truth is not None:
         err = (forecast.loc[truth.index] - truth).to_numpy()

@@ -15,7 +15,7 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import atomic_write, load_checkpoint, save_checkpoint, write_json
+from dynonet.checkpoint import json_text, load_checkpoint, save_checkpoint, write_together
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
@@ -161,8 +161,6 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, 
     # which split the controller trains on; None for a model without a controller
     controller_data = cfg.train.controller_data if model.controller_parameters() else None
     sets = window_sets(data, cfg, device, controller=controller_data is not None)
-    if "test" not in sets and cfg.data.test_fraction > 0:
-        raise DataError(f"{data.source}: test split is empty")
     if ready is not None:
         ready()
     params = model.param_counts()
@@ -231,9 +229,7 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
         figures["benchmark.png"] = plots.benchmark(measured, published,
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
     save_checkpoint(out, model, cfg, checkpoint_meta(data))
-    write_json(out / "metrics.json", metrics)
-    for name, image in figures.items():
-        atomic_write(out / name, image)
+    write_together([(out / "metrics.json", json_text(metrics)), *((out / name, png) for name, png in figures.items())])
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = _quiet) -> dict[str, Any]:

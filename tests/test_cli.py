@@ -18,6 +18,13 @@ def test_flags_override_the_preset():
     assert cfg.train.lr == 2e-3  # untouched fields keep the preset's value
 
 
+def test_a_short_lookback_caps_the_workers_steps_unless_they_are_given():
+    cfg = config_from_args(build_parser().parse_args(["train", "--lookback", "64", "--controller-patch-len", "80"]))
+    assert (cfg.model.lookback, cfg.model.worker_seq_len, cfg.model.controller_patch_len) == (64, 64, 80)
+    cfg = config_from_args(build_parser().parse_args(["train", "--lookback", "64", "--worker-seq-len", "32"]))
+    assert (cfg.model.worker_seq_len, cfg.model.controller_patch_len) == (32, 16)  # given; the preset's 16 fits
+
+
 def test_csv_path_is_recorded_absolute(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     cfg = config_from_args(build_parser().parse_args(["train", "--csv", "data/my.csv"]))

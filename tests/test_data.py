@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import ETT_BORDERS, Windows, bundled_path, load, read_csv, window_sets
+from dynonet.data import ETT_BORDERS, Windows, bundled_path, load, read_csv, regular_freq, window_sets
 from dynonet.errors import DataError
 
 
@@ -130,3 +130,74 @@ def test_csv_split_is_70_10_20_with_lookback_overlap(tmp_path):
     data = load(RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(path))))
     assert data.splits == {"train": (0, 700), "val": (680, 800), "test": (780, 1000)}
     assert data.freq == "h"
+
+
+# -- evenly spaced rows ------------------------------------------------------------------------
+def csv_of(dates) -> str:
+    return "date,a,b\n" + "".join(f"{d},{i},{2 * i}\n" for i, d in enumerate(dates))
+
+
+def small_cfg(path, L=20, H=5):
+    return RunConfig(ModelConfig(lookback=L, horizon=H), TrainConfig(), DataConfig(csv=str(path)))
+
+
+def test_a_gap_in_the_middle_is_a_one_line_error_naming_file_line_dates_and_step(tmp_path):
+    dates = pd.date_range("2020-01-01", periods=400, freq="h").delete(range(200, 210))  # 10 rows missing
+    path = write(tmp_path, csv_of(dates))
+    with pytest.raises(DataError) as e:
+        load(small_cfg(path))
+    msg = str(e.value)
+    # row 200 of the data is line 202 of the file (the header is line 1)
+    assert msg == (f"{path}: line 202: date 2020-01-09 18:00:00 is not one step (h) after 2020-01-09 07:00:00; "
+                   "rows must be evenly spaced in time")
+
+
+def test_an_uneven_row_past_the_first_thousand_is_caught(tmp_path):
+    dates = pd.date_range("2020-01-01", periods=3000, freq="15min")
+    dates = dates.delete(2500)
+    with pytest.raises(DataError, match=r"line 2502: .* is not one step \(15min\)"):
+        load(small_cfg(write(tmp_path, csv_of(dates))))
+
+
+def test_an_uneven_step_is_reported_against_the_most_common_step(tmp_path):
+    dates = pd.DatetimeIndex(["2020-01-01 00:00", "2020-01-01 05:00"]).append(
+        pd.date_range("2020-01-01 06:00", periods=300, freq="h"))
+    with pytest.raises(DataError, match=r"line 3: date 2020-01-01 05:00:00 is not one step \(h\) after "
+                                        r"2020-01-01 00:00:00"):
+        load(small_cfg(write(tmp_path, csv_of(dates))))
+
+
+@pytest.mark.parametrize("freq", ["MS", "ME", "B", "W-SUN", "D", "90min"])
+def test_calendar_and_fixed_frequencies_pass(tmp_path, freq):
+    dates = pd.date_range("2001-01-01", periods=300, freq=freq)
+    data = load(small_cfg(write(tmp_path, csv_of(dates))))
+    assert pd.tseries.frequencies.to_offset(data.freq) == pd.tseries.frequencies.to_offset(freq)
+
+
+def test_a_constant_step_pandas_does_not_name_still_passes():
+    across_dst = pd.date_range("2020-03-01", periods=60, freq="24h", tz="Europe/Paris")  # 24 h, not calendar days
+    assert regular_freq(across_dst, "x") == "24h"
+    odd = pd.date_range("2020-01-01", periods=50, freq=pd.Timedelta(hours=1, seconds=0.5))
+    assert pd.Timedelta(pd.tseries.frequencies.to_offset(regular_freq(odd, "x"))) == pd.Timedelta("1h 0.5s")
+
+
+@pytest.mark.parametrize("freq, gap, expected", [
+    ("MS", 150, r"line 152: date 2013-08-01 00:00:00 is not one step \(MS\) after 2013-06-01 00:00:00"),
+    ("B", 150, r"line 152: date 2001-07-31 00:00:00 is not one step \(B\) after 2001-07-27 00:00:00"),  # Fri -> Tue
+])
+def test_a_gap_in_calendar_data_is_named_at_its_calendar_step(tmp_path, freq, gap, expected):
+    dates = pd.date_range("2001-01-01", periods=300, freq=freq).delete(gap)
+    with pytest.raises(DataError, match=expected):
+        load(small_cfg(write(tmp_path, csv_of(dates))))
+
+
+@pytest.mark.parametrize("dataset", ["ETTh1", "ETTh2"])
+def test_bundled_data_is_evenly_spaced_hourly(dataset):
+    data = load(ett_cfg(dataset=dataset))
+    assert data.freq == "h" and len(data.dates) == 17420
+    assert (np.diff(data.dates.asi8) == np.diff(data.dates.asi8)[0]).all()
+
+
+def test_a_directory_is_not_a_file(tmp_path):
+    with pytest.raises(DataError, match="is a directory, not a file"):
+        read_csv(tmp_path)

@@ -13,7 +13,7 @@ import pytest
 import dynonet.forecaster
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.config import PRESETS
-from dynonet.errors import CheckpointError, ConfigError, DataError
+from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
 from dynonet.forecaster import DynoNetForecaster, frame_table
 
 L, H = 32, 8
@@ -219,6 +219,8 @@ def test_predict_input_errors(fitted, wide):
     (lambda d: d[[]], r"no numeric columns"),
     (lambda d: d.reset_index(drop=True), r"needs a DatetimeIndex, a 'date' column, or the long format"),
     (lambda d: d.iloc[:20], r"20 rows are too few"),
+    (lambda d: d.drop(d.index[100:110]),
+     r"^DataFrame: row 100: date 2024-01-05 14:00:00 is not one step \(h\) after 2024-01-05 03:00:00; "),
     (lambda d: d.reset_index().assign(date=lambda x: x["date"].astype(str).where(x.index != 4, "soon")),
      r"row 4: cannot parse date 'soon'"),
 ])
@@ -239,6 +241,74 @@ def test_long_format_errors(wide):
         frame_table(long.assign(price=1.0))
     with pytest.raises(DataError, match="cannot parse date 'never'"):
         frame_table(long.assign(ds=long["ds"].astype(str).where(long.index != 2, "never")))
+
+
+def test_fit_on_long_format_with_a_gap_names_the_dates():
+    long = to_long(make_wide().drop(make_wide().index[100:110]))
+    with pytest.raises(DataError, match=r"^DataFrame: date 2024-01-05 14:00:00 is not one step \(h\) after "
+                                        r"2024-01-05 03:00:00; rows must be evenly spaced in time$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(long)
+
+
+def test_a_run_folder_without_freq_still_loads_and_checks_the_recent_rows(fitted, wide, tmp_path):
+    """Versions before evenly spaced data was required could write `"freq": null`."""
+    run = tmp_path / "run"
+    fitted.save(run)
+    meta = json.loads((run / META).read_text())
+    meta["freq"] = None
+    (run / META).write_text(json.dumps(meta))
+    old = DynoNetForecaster.load(run, device="cpu")
+    assert old.freq_ is None
+    pd.testing.assert_frame_equal(old.predict(wide), fitted.predict(wide))
+    with pytest.raises(DataError, match=r"row \d+: date .* is not one step \(h\)"):
+        old.predict(wide.drop(wide.index[-5]))
+
+
+# -- predict_csv: both files or neither --------------------------------------------------------
+@pytest.fixture()
+def predict_setup(fitted, wide, tmp_path):
+    fitted.save(tmp_path / "run")
+    wide.iloc[-L:].to_csv(tmp_path / "recent.csv")
+    (tmp_path / "out.csv").write_text("previous forecast\n")
+    return tmp_path
+
+
+def test_predict_csv_writes_both_files(predict_setup):
+    d = predict_setup
+    dynonet.forecaster.predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
+    assert len(pd.read_csv(d / "out.csv")) == H and (d / "out.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failing_plot_leaves_no_forecast_behind(predict_setup, monkeypatch):
+    import dynonet.plots
+
+    d = predict_setup
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(dynonet.plots, "forecast_png", broken)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        dynonet.forecaster.predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
+    assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypatch):
+    d = predict_setup
+    real = dynonet.checkpoint.tempfile.mkstemp
+
+    def no_png(*args, **kwargs):
+        if kwargs.get("prefix", "").startswith(".out.png") and kwargs.get("suffix") == ".tmp":  # not the probe
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dynonet.checkpoint.tempfile, "mkstemp", no_png)
+    with pytest.raises(OutputError, match=r"out.png: cannot write there \(No space left on device\)"):
+        dynonet.forecaster.predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
+    assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]
 
 
 # -- the runnable example in the module docstring ----------------------------------------------
