@@ -22,6 +22,8 @@ from dynonet.revin import RevIN
 
 
 class RevINLinear(Forecaster):
+    """RevIN + one Linear(L, H) over time, shared by channels."""
+
     display_name = "RevIN+Linear"
 
     def __init__(self, cfg: ModelConfig):
@@ -35,6 +37,8 @@ class RevINLinear(Forecaster):
 
 
 class DLinear(Forecaster):
+    """DLinear: moving-average trend and remainder, each through its own Linear(L, H)."""
+
     display_name = "DLinear"
 
     def __init__(self, cfg: ModelConfig):
@@ -49,6 +53,8 @@ class DLinear(Forecaster):
 
 
 class RepeatLast(Forecaster):
+    """The last observed value of each channel, repeated over the horizon."""
+
     display_name = "RepeatLast"
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
@@ -82,6 +88,8 @@ class _EncoderLayer(nn.Module):
 
 
 class PatchTST(Forecaster):
+    """PatchTST, channel-independent: RevIN, patch tokens, Transformer encoder, flatten head."""
+
     display_name = "PatchTST"
 
     def __init__(self, cfg: ModelConfig):

@@ -10,7 +10,7 @@ Two paths train the same model from the same initial weights on the same data:
   full backward through everything at both levels (`ReferenceTrainer`).
 
 Speedup = reference epoch seconds / optimized epoch seconds. An epoch is every training step
-(worker and controller updates) plus the validation pass (PROTOCOL.md, section 1); figures
+(worker and controller updates) plus the validation pass (docs/PROTOCOL.md, section 1); figures
 are medians of the measured epochs after warm-up epochs. The two paths' epochs alternate,
 so that other work on a shared machine slows both alike. `--floor` adds the cost of the
 recurrences alone, which bounds how fast an epoch can get.

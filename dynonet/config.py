@@ -214,6 +214,8 @@ _DATA_RULES: tuple[Rule, ...] = (
 
 @dataclass(frozen=True)
 class RunConfig:
+    """One run: model, training and data settings (what a checkpoint records)."""
+
     model: ModelConfig = ModelConfig()
     train: TrainConfig = TrainConfig()
     data: DataConfig = DataConfig()
@@ -282,6 +284,7 @@ def at_lookback(model: ModelConfig, lookback: int) -> dict[str, int]:
 
 
 def preset(name: str) -> RunConfig:
+    """The named preset (`PRESETS`); an unknown name is a ConfigError listing the names."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose from {', '.join(sorted(PRESETS))}")
     return PRESETS[name]

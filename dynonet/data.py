@@ -1,7 +1,7 @@
 """Data: bundled ETT files or a user's CSV, validated, split, z-scored on the training rows,
 and cut into windows on the device from one tensor.
 
-Splits follow the protocol (`PROTOCOL.md`): ETT hourly uses the standard borders
+Splits follow the protocol (`docs/PROTOCOL.md`): ETT hourly uses the standard borders
 train [0, 8640), validation [8640 - L, 11520), test [11520 - L, 14400); any other CSV is split
 70/10/20 chronologically with the same L-step overlap, so every target row of a split lies
 inside that split and no test row ever reaches training.

@@ -47,6 +47,9 @@ class TrendPath(Forecaster):
 
 
 class DynoNet(Forecaster):
+    """RevIN -> trend branch Linear(L, H) + per-channel GRU workers on the residual, modulated by
+    the controller's signals (neutral without it) -> channel mixer -> RevIN^-1."""
+
     display_name = "DynoNet"
 
     def __init__(self, cfg: ModelConfig):

@@ -1,4 +1,4 @@
-"""Published reference figures, copied from PROTOCOL.md (ETTh1/ETTh2, test MSE/MAE on the
+"""Published reference figures, copied from docs/PROTOCOL.md (ETTh1/ETTh2, test MSE/MAE on the
 standardized scale). Always shown labelled as published, with source and lookback; never
 mixed with measured numbers."""
 

@@ -11,6 +11,8 @@ from torch import Tensor, nn
 
 
 class RevIN(nn.Module):
+    """Per-window, per-channel normalization with a learnable affine, undone on the forecast."""
+
     def __init__(self, n_channels: int, affine: bool = True, eps: float = 1e-5):
         super().__init__()
         self.eps = eps

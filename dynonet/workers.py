@@ -36,6 +36,8 @@ def relaxed_dropout(x: Tensor, rate: Tensor, temperature: float = DROPOUT_TEMPER
 
 
 class Workers(nn.Module):
+    """Every channel's GRU worker: residual (B, T, C) + signals -> forecast (B, H, C)."""
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
