@@ -396,11 +396,7 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     ctrl = model.controller
     with torch.no_grad():
         mean, std = model.revin.stats(x)
-        xn = (x - mean) / std  # (B, L, C)
-        p = cfg.controller_patch_len
-        if ctrl.embed is not None:
-            L = xn.shape[1]
-            xn = ctrl.embed(xn[:, L % p :].reshape(B, L // p, p * C))  # (B, L/p, hidden)
+        xn = ctrl.steps((x - mean) / std)  # what the controller's GRU reads
     xn = xn.detach().requires_grad_(ctrl.embed is not None)
 
     def controller_fb() -> None:

@@ -21,6 +21,7 @@ from typing import Any, Callable
 from dynonet.checkpoint import atomic_write, write_json
 from dynonet.config import PRESETS, SIGNALS, RunConfig, preset
 from dynonet.errors import ConfigError, DynoNetError
+from dynonet.runtime import Log
 from dynonet.registry import MODELS
 
 # The one table of variants: name -> config overrides on the preset. The controller variants
@@ -43,7 +44,6 @@ RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", 
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
 
-Log = Callable[[str], None]
 
 
 # -- the grid ----------------------------------------------------------------------------

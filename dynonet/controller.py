@@ -96,12 +96,15 @@ class Controller(nn.Module):
 
     def encode(self, x: Tensor) -> Tensor:
         """x: (B, L, C) normalized window -> (B, hidden) last GRU state."""
+        return self.recurrence(self.steps(x))
+
+    def steps(self, x: Tensor) -> Tensor:
+        """What the GRU reads: x (B, L, C) itself, or its embedded patches (B, L/p, hidden)."""
+        if self.embed is None:
+            return x
         p = self.cfg.controller_patch_len
-        if self.embed is not None:
-            B, L, C = x.shape
-            x = x[:, L % p :].reshape(B, L // p, p * C)  # (B, L/p, p*C); oldest L % p steps dropped
-            x = self.embed(x)
-        return self.recurrence(x)
+        B, L, C = x.shape
+        return self.embed(x[:, L % p :].reshape(B, L // p, p * C))  # oldest L % p steps dropped
 
     def recurrence(self, x: Tensor) -> Tensor:
         """The GRU alone: (B, steps, features) -> (B, hidden) last state."""

@@ -37,7 +37,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -49,16 +49,12 @@ from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, at_look
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
+from dynonet.runtime import Log, quiet
 
 LONG = ("unique_id", "ds", "y")
 _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
 
-Log = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 class DynoNetForecaster:
@@ -132,7 +128,7 @@ class DynoNetForecaster:
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
         data = from_table(self.config, dates, columns, values, source="DataFrame",
                           where=line_namer(None) if ids is None else None)
-        run = train(self.config, data=data, log=print if verbose else _quiet)
+        run = train(self.config, data=data, log=print if verbose else quiet)
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_ = checkpoint_meta(run.data)
         return self
@@ -366,7 +362,7 @@ def check_writable(path: Path) -> None:
 
 
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
-                actual: str | Path | None = None, device: str = "auto", log: Log = _quiet) -> pd.DataFrame:
+                actual: str | Path | None = None, device: str = "auto", log: Log = quiet) -> pd.DataFrame:
     """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
     plot) atomically. Every input is checked, and the plot drawn, before anything is written;
     then both files are written out in full before either takes its name (`write_together`)."""

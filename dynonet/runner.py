@@ -19,17 +19,13 @@ from dynonet.checkpoint import json_text, load_checkpoint, save_checkpoint, writ
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
+from dynonet.runtime import Log, quiet
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
 
-Log = Callable[[str], None]
-
-
-def _quiet(_: str) -> None:
-    pass
 
 
 def versions() -> dict[str, str]:
@@ -102,7 +98,7 @@ def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
 
 
 def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
-              log: Log = _quiet, progress: bool = False, overwrite: bool = False,
+              log: Log = quiet, progress: bool = False, overwrite: bool = False,
               resume: bool = False, flags: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train one model under the protocol and score its test split once. Returns metrics.json.
 
@@ -148,7 +144,7 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     return run.metrics
 
 
-def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = _quiet, progress: bool = False,
+def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
           ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
           resume: dict[str, Any] | None = None) -> TrainedRun:
     """`train_run` without the run folder: returns the trained model too. `ready` is called once
@@ -232,7 +228,7 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
     write_together([(out / "metrics.json", json_text(metrics)), *((out / name, png) for name, png in figures.items())])
 
 
-def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = _quiet) -> dict[str, Any]:
+def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = quiet) -> dict[str, Any]:
     """Re-score a saved run on its test split; the data is rebuilt from the checkpoint."""
     dev = resolve_device(device)
     model, cfg, meta = load_checkpoint(run_dir, dev)

@@ -8,6 +8,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from typing import Callable
+
+Log = Callable[[str], None]  # where progress lines go: print, a logger, or `quiet`
+
+
+def quiet(_: str) -> None:
+    """A `Log` that drops every line (the library's default: no output unless asked)."""
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
