@@ -1,10 +1,16 @@
-"""Print the README's results tables from a benchmark's results.json: test MSE and best
+"""The README's results tables, computed from a benchmark's results.json: test MSE and best
 validation MSE, mean +- std over seeds, the lowest mean per column in bold.
 
     python benchmarks/readme_tables.py benchmarks/results/results.json [variant,variant,...]
+    python benchmarks/readme_tables.py --update README.md   # rewrite every marked block
+    python benchmarks/readme_tables.py --check README.md    # exit 1 if a block is stale
+
+A marked block in the README is `<!-- tables: RESULTS.json [variant,...] -->`, the tables,
+`<!-- /tables -->`; the path is relative to the README's folder.
 """
 
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -12,24 +18,62 @@ from dynonet.benchmark import metric_table, seed_list
 
 LABELS = {
     "dynonet": "`dynonet` (full: controller trained on validation)",
-    "workers-only": "`workers-only` (the presets: no controller)",
+    "workers-only": "`workers-only` (no controller)",
     "frozen-controller": "`frozen-controller` (controller lr 0)",
     "linear": "`linear` (RevIN + Linear)",
 }
+BLOCK = re.compile(r"(<!-- tables: (\S+)(?: (\S+))? -->\n)(.*?)(<!-- /tables -->)", re.S)
 
 
-def main(path: str, variants: list[str] | None) -> None:
+def fail(message: str) -> None:
+    sys.exit(f"readme_tables: {message}")
+
+
+def tables(path: str | Path, variants: list[str] | None = None) -> str:
+    """The README's two tables (test MSE, best validation MSE) for the records in `path`."""
     try:
         records = json.loads(Path(path).read_text())["records"]
         seeds = ", ".join(map(str, seed_list(records)))
+        # trained as the presets train (trend-first, controller off): say so
+        presets = all(r["config"]["train"].get("trend_first", False) for r in records if r["model"] == "workers-only")
     except (OSError, ValueError, KeyError, TypeError) as e:
-        sys.exit(f"readme_tables: {path}: not a benchmark results.json ({type(e).__name__}: {e})")
+        fail(f"{path}: not a benchmark results.json ({type(e).__name__}: {e})")
     labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
+    if presets:
+        labels["workers-only"] = "`workers-only` (the presets: no controller)"
+    out = []
     for metric, title in (("mse", "Test MSE"), ("best_val_mse", "Best validation MSE")):
-        print(f"{title}, mean +- std over seeds {seeds} (lowest mean per column in bold, compared before rounding):\n")
-        print("\n".join(metric_table(records, metric, variants, labels)) + "\n")
+        out.append(f"{title}, mean +- std over seeds {seeds} (lowest mean per column in bold, compared before "
+                   "rounding):\n")
+        out.append("\n".join(metric_table(records, metric, variants, labels)) + "\n")
+    return "\n".join(out)
+
+
+def updated(readme: Path) -> tuple[str, str]:
+    """(the README as it is, the README with every marked block recomputed)."""
+    try:
+        text = readme.read_text()
+    except OSError as e:
+        fail(f"{readme}: cannot read ({e.strerror})")
+
+    def block(m: re.Match) -> str:
+        variants = m[3].split(",") if m[3] else None
+        return m[1] + "\n" + tables(readme.parent / m[2], variants) + "\n" + m[5]
+
+    return text, BLOCK.sub(block, text)
+
 
 if __name__ == "__main__":
-    if len(sys.argv) < 2:
-        sys.exit("usage: python benchmarks/readme_tables.py RESULTS.json [variant,variant,...]")
-    main(sys.argv[1], sys.argv[2].split(",") if len(sys.argv) > 2 else None)
+    args = sys.argv[1:]
+    if len(args) == 2 and args[0] in ("--update", "--check"):
+        readme = Path(args[1])
+        old, new = updated(readme)
+        if args[0] == "--check":
+            sys.exit(0 if old == new else f"readme_tables: {readme}: tables differ from their results.json; "
+                                           f"run python {sys.argv[0]} --update {readme}")
+        if old != new:
+            readme.write_text(new)
+    elif len(args) in (1, 2) and not args[0].startswith("--"):
+        print(tables(args[0], args[1].split(",") if len(args) > 1 else None), end="")
+    else:
+        fail("usage: readme_tables.py RESULTS.json [variant,...] | --update README.md | --check README.md")
