@@ -19,6 +19,11 @@ class Forecaster(nn.Module):
 
     display_name = "model"
 
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        """Raise ConfigError for settings this model cannot run with (checked before any data
+        is read; settings of other models are not this model's concern)."""
+
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg

@@ -18,6 +18,7 @@ from dynonet.base import Forecaster
 from dynonet.config import ModelConfig
 from dynonet.controller import Signals
 from dynonet.decomposition import MovingAverage, TimeLinear
+from dynonet.errors import ConfigError
 from dynonet.revin import RevIN
 
 
@@ -91,6 +92,11 @@ class PatchTST(Forecaster):
     """PatchTST, channel-independent: RevIN, patch tokens, Transformer encoder, flatten head."""
 
     display_name = "PatchTST"
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        if cfg.patch_len > cfg.lookback:
+            raise ConfigError(f"--patch-len {cfg.patch_len} exceeds --lookback {cfg.lookback}")
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

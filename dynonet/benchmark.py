@@ -113,7 +113,7 @@ def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
     A setting that a record's version did not have yet counts with its default value."""
     try:
         full = RunConfig.from_dict(cfg).to_dict()
-    except TypeError as e:
+    except ConfigError as e:
         raise DynoNetError(f"a recorded config this version cannot read ({e})") from None
     d = json.loads(json.dumps(full))
     d["train"].pop("device", None)

@@ -19,17 +19,27 @@ from safetensors.torch import save as save_safetensors
 from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.config import RunConfig
-from dynonet.errors import CheckpointError, OutputError
+from dynonet.errors import CheckpointError, ConfigError, OutputError
 from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "checkpoint.json"
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+
+
 def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
-    """Write every file to a temporary file beside it (flushed to disk), then rename each into
-    place: a failure while writing leaves none of them, and no temporary file, behind. An OS
-    error is an `OutputError` naming the file."""
+    """Write every file to a temporary file beside it (flushed to disk), then rename them into
+    place in order. A failure while writing leaves none of them, and no temporary file, behind;
+    only a failed rename (rare: the folder was writable a moment before) can leave the files
+    before it replaced. An OS error is an `OutputError` naming the file."""
     staged: list[tuple[str, Path]] = []
     try:
         for path, data in files:
@@ -38,6 +48,7 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
                 fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
                 staged.append((tmp, path))
                 with os.fdopen(fd, "wb") as f:
+                    os.fchmod(f.fileno(), _FILE_MODE)
                     f.write(data.encode() if isinstance(data, str) else data)
                     f.flush()
                     os.fsync(f.fileno())
@@ -69,17 +80,18 @@ def write_json(path: str | Path, obj: Any) -> None:
     atomic_write(path, json_text(obj))
 
 
-def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta: dict[str, Any]) -> None:
-    """Save weights and a JSON description (`meta` holds columns, scaler, freq, ...)."""
+def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta: dict[str, Any],
+                    extra: list[tuple[str | Path, bytes | str]] = ()) -> None:
+    """Save weights and a JSON description (`meta` holds columns, scaler, freq, ...), and the
+    `extra` files (metrics, figures) of the same run, all written together."""
     run_dir = Path(run_dir)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     weights = save_safetensors(state)
-    # Each file is replaced atomically; the JSON, written last, names the weights' hash, so a
-    # crash between the two writes is caught on loading instead of pairing mismatched files.
-    atomic_write(run_dir / WEIGHTS, weights)
-    write_json(run_dir / META, {"format_version": FORMAT_VERSION, "dynonet_version": __version__,
-                                "weights_sha256": hashlib.sha256(weights).hexdigest(),
-                                "config": cfg.to_dict(), **meta})
+    # The JSON, renamed after the weights, names their hash: a crash between the two renames
+    # is caught on loading instead of pairing mismatched files.
+    description = {"format_version": FORMAT_VERSION, "dynonet_version": __version__,
+                   "weights_sha256": hashlib.sha256(weights).hexdigest(), "config": cfg.to_dict(), **meta}
+    write_together([(run_dir / WEIGHTS, weights), (run_dir / META, json_text(description)), *extra])
 
 
 def read_meta(run_dir: str | Path) -> dict[str, Any]:
@@ -103,8 +115,8 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     meta = read_meta(run_dir)
     try:
         cfg = RunConfig.from_dict(meta["config"])
-    except (KeyError, TypeError) as e:
-        raise CheckpointError(f"{Path(run_dir) / META}: config unreadable ({e})") from None
+    except (KeyError, ConfigError) as e:
+        raise CheckpointError(f"{Path(run_dir) / META}: settings unreadable ({e})") from None
     model = build_model(cfg.model)
     path = Path(run_dir) / WEIGHTS
     try:

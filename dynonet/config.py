@@ -225,10 +225,17 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
-        """Inverse of `to_dict`; unknown keys are an error (a checkpoint from another version)."""
-        m = dict(d["model"])
-        m["fixed_signals"] = tuple(m.get("fixed_signals", ()))
-        return cls(ModelConfig(**m), TrainConfig(**d["train"]), DataConfig(**d["data"]))
+        """Inverse of `to_dict`. A missing setting takes its default (a record from an earlier
+        version); anything else unreadable, an unknown setting included, is a ConfigError."""
+        sections = {}
+        for name, section in (("model", ModelConfig), ("train", TrainConfig), ("data", DataConfig)):
+            values = d.get(name) if isinstance(d, dict) else None
+            if not isinstance(values, dict):
+                raise ConfigError(f"settings: {name!r} is not a section of settings")
+            if unknown := sorted(set(values) - {f.name for f in dataclasses.fields(section)}):
+                raise ConfigError(f"settings: unknown {name} setting(s) {', '.join(unknown)} (another version?)")
+            sections[name] = section(**values)
+        return cls(**sections)
 
     def replace(self, **sections: dict[str, Any]) -> "RunConfig":
         """`cfg.replace(train={"epochs": 3})` -> a copy with those fields changed."""

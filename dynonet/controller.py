@@ -74,12 +74,7 @@ class Controller(nn.Module):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
-        if cfg.controller_patch_len > cfg.lookback:
-            from dynonet.errors import ConfigError
-
-            raise ConfigError(f"controller patch length {cfg.controller_patch_len} exceeds lookback {cfg.lookback}; "
-                              f"set controller_patch_len (--controller-patch-len) to {cfg.lookback} or less")
-        self.cfg = cfg
+        self.cfg = cfg  # DynoNet.check_config keeps the patch within the lookback
         C, h, hid, p = cfg.n_channels, cfg.worker_hidden, cfg.controller_hidden, cfg.controller_patch_len
         # A patch embedding shortens the recurrence from L to L/p steps: the controller's cost
         # no longer grows step by step with the lookback.

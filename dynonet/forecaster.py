@@ -44,11 +44,12 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, load_checkpoint, save_checkpoint, write_json, write_together
+from dynonet.checkpoint import META, json_text, load_checkpoint, save_checkpoint, write_together
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, at_lookback
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
+from dynonet.registry import check_config
 from dynonet.runtime import Log, quiet
 
 LONG = ("unique_id", "ds", "y")
@@ -90,6 +91,7 @@ class DynoNetForecaster:
                 value = tuple(x for x in value.split(",") if x)
             changes[_FIELD_SECTION[name]][name] = value
         self.config: RunConfig = base.replace(**changes)
+        check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
@@ -186,9 +188,8 @@ class DynoNetForecaster:
             raise CheckpointError(f"{path}: exists and is not a folder")
         try:
             path.mkdir(parents=True, exist_ok=True)
-            save_checkpoint(path, self.model_, self.config, meta)
-            if self.metrics_ is not None:
-                write_json(path / "metrics.json", self.metrics_)
+            metrics = [] if self.metrics_ is None else [(path / "metrics.json", json_text(self.metrics_))]
+            save_checkpoint(path, self.model_, self.config, meta, extra=metrics)
         except OSError as e:
             raise CheckpointError(f"{path}: cannot write there ({e.strerror or e})") from None
 

@@ -9,6 +9,7 @@ from dynonet.base import Forecaster
 from dynonet.config import ModelConfig
 from dynonet.controller import Controller, Signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
+from dynonet.errors import ConfigError
 from dynonet.revin import RevIN
 from dynonet.workers import Workers
 
@@ -54,10 +55,7 @@ class DynoNet(Forecaster):
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        if cfg.worker_seq_len > cfg.lookback:
-            from dynonet.errors import ConfigError
-
-            raise ConfigError(f"worker_seq_len {cfg.worker_seq_len} exceeds lookback {cfg.lookback}")
+        self.check_config(cfg)
         self.revin = RevIN(cfg.n_channels)
         self.controller = Controller(cfg) if cfg.controller else None
         self.decomposition = MovingAverage(cfg.ma_kernel)
@@ -70,6 +68,15 @@ class DynoNet(Forecaster):
         self.register_buffer("average", average, persistent=False)
         self.workers = Workers(cfg)
         self.mixer = ChannelMixer(cfg.n_channels, cfg.mixer_hidden) if cfg.mixer else None
+
+    @classmethod
+    def check_config(cls, cfg: ModelConfig) -> None:
+        for name, value in (("worker_seq_len", cfg.worker_seq_len),
+                            ("controller_patch_len", cfg.controller_patch_len if cfg.controller else 0)):
+            if value > cfg.lookback:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag} {value} exceeds --lookback {cfg.lookback}; set {flag} to "
+                                  f"{cfg.lookback} or less")
 
     def signals(self, x: Tensor) -> Signals:
         if self.controller is None:

@@ -19,10 +19,16 @@ MODELS: dict[str, Callable[[ModelConfig], Forecaster]] = {
 }
 
 
-def build_model(cfg: ModelConfig) -> Forecaster:
-    """Instantiate the model named by `cfg.model` (cfg.n_channels must be set)."""
+def check_config(cfg: ModelConfig) -> None:
+    """The model named by `cfg.model` exists and can run with `cfg` (before any data is read)."""
     if cfg.model not in MODELS:
         raise ConfigError(f"unknown model {cfg.model!r}; choose from {', '.join(MODELS)}")
+    MODELS[cfg.model].check_config(cfg)
+
+
+def build_model(cfg: ModelConfig) -> Forecaster:
+    """Instantiate the model named by `cfg.model` (cfg.n_channels must be set)."""
+    check_config(cfg)
     if cfg.n_channels < 1:
         raise ConfigError("n_channels must be set from the data before building a model")
     return MODELS[cfg.model](cfg)

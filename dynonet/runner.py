@@ -15,14 +15,14 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import json_text, load_checkpoint, save_checkpoint, write_together
+from dynonet.checkpoint import json_text, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
 from dynonet.runtime import Log, quiet
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
-from dynonet.registry import build_model
+from dynonet.registry import build_model, check_config
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
 
@@ -36,6 +36,7 @@ def versions() -> dict[str, str]:
 def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
             ) -> tuple[RunConfig, SeriesData, Forecaster]:
     """Load data (unless given), fill n_channels into the config, build the model on the device."""
+    check_config(cfg.model)  # a setting the model cannot run with fails before the data is read
     data = load(cfg) if data is None else data
     cfg = cfg.replace(model={"n_channels": data.n_channels})
     return cfg, data, build_model(cfg.model).to(device)
@@ -114,7 +115,7 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
         saved = load_state(out)
         try:
             saved_cfg = RunConfig.from_dict(saved["config"])
-        except (TypeError, KeyError) as e:
+        except (ConfigError, KeyError) as e:
             raise ConfigError(f"{out}: the interrupted run's settings are not readable by dynonet "
                               f"{__version__} ({e}); start the run again") from None
         if cfg is None:
@@ -132,10 +133,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     try:
         run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved)
     except TrainingError:
-        if out is not None:  # a diverged run resumes into the same divergence: leave nothing to resume
-            clear_state(out)
-            if out.is_dir() and not any(out.iterdir()):
-                out.rmdir()
+        if out is not None and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()  # diverged before any epoch was saved: leave no empty run folder
         raise
     if out is not None:
         write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
@@ -224,8 +223,8 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
                     "mse": metrics["test"]["mse"]}
         figures["benchmark.png"] = plots.benchmark(measured, published,
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
-    save_checkpoint(out, model, cfg, checkpoint_meta(data))
-    write_together([(out / "metrics.json", json_text(metrics)), *((out / name, png) for name, png in figures.items())])
+    save_checkpoint(out, model, cfg, checkpoint_meta(data),
+                    extra=[(out / "metrics.json", json_text(metrics)), *((out / n, png) for n, png in figures.items())])
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = quiet) -> dict[str, Any]:

@@ -39,6 +39,33 @@ def test_corrupted_or_truncated_checkpoint_is_a_clean_error(tmp_path):
         load_checkpoint(tmp_path / "missing")
 
 
+@pytest.mark.parametrize("settings", [
+    "not settings",
+    {"model": "x", "train": {}, "data": {}},
+    {"model": {"a_setting_from_another_version": 1}, "train": {}, "data": {}},
+    {"model": {"batch_size": 0}, "train": {}, "data": {}},
+    {"model": {}, "train": {"batch_size": 0}, "data": {}},
+])
+def test_unreadable_settings_in_a_checkpoint_name_the_file(tmp_path, settings):
+    cfg = RunConfig(model=small_model_cfg())
+    save_checkpoint(tmp_path, build_model(cfg.model), cfg, {})
+    meta = json.loads((tmp_path / META).read_text())
+    (tmp_path / META).write_text(json.dumps({**meta, "config": settings}))
+    with pytest.raises(CheckpointError, match=rf"{META}: settings unreadable") as e:
+        load_checkpoint(tmp_path)
+    assert "\n" not in str(e.value)
+
+
+def test_checkpoint_files_are_readable_like_other_files(tmp_path):
+    import os
+    import stat
+
+    atomic_write(tmp_path / "f.json", "{}")
+    (tmp_path / "g.json").write_text("{}")
+    mode = lambda name: stat.S_IMODE(os.stat(tmp_path / name).st_mode)  # noqa: E731
+    assert mode("f.json") == mode("g.json")  # what the umask gives, not mkstemp's 0600
+
+
 def test_weights_from_another_save_are_refused(tmp_path):
     """A crash between the two files of a save leaves new weights beside old JSON: caught on load."""
     cfg = RunConfig(model=small_model_cfg())

@@ -82,7 +82,3 @@ def test_inference_paths_equal_nn_gru(batch):
         controller.fused = False
         assert torch.allclose(fast, controller.encode(x), atol=1e-6)
 
-
-def test_patch_longer_than_the_lookback_is_a_config_error():
-    with pytest.raises(ConfigError, match=r"\(--controller-patch-len\) to 48 or less"):
-        Controller(small_model_cfg(controller_patch_len=64))

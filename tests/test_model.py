@@ -67,3 +67,27 @@ def test_zero_residual_makes_the_model_its_trend_path(name, trend_input):
             p.normal_()
         model.zero_residual()
         assert torch.equal(model(x), path(x))
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"worker_seq_len": 64}, "--worker-seq-len 64 exceeds --lookback 48"),
+    ({"controller_patch_len": 64}, "--controller-patch-len 64 exceeds --lookback 48"),
+    ({"model": "patchtst", "patch_len": 64}, "--patch-len 64 exceeds --lookback 48"),
+    ({"model": "forecastnet"}, "unknown model 'forecastnet'"),
+])
+def test_settings_a_model_cannot_run_with_fail_before_any_data_is_read(changes, message):
+    from dynonet.errors import ConfigError
+    from dynonet.registry import check_config
+
+    cfg = small_model_cfg(**changes)
+    with pytest.raises(ConfigError, match=message):
+        check_config(cfg)
+    with pytest.raises(ConfigError, match=message):
+        build_model(cfg)
+
+
+def test_another_models_settings_are_not_checked():
+    from dynonet.registry import check_config
+
+    check_config(small_model_cfg(model="linear", worker_seq_len=64, patch_len=64))  # a linear model reads neither
+    check_config(small_model_cfg(controller=False, controller_patch_len=64))  # no controller, no patches
