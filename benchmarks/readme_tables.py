@@ -22,7 +22,9 @@ LABELS = {
     "frozen-controller": "`frozen-controller` (controller lr 0)",
     "linear": "`linear` (RevIN + Linear)",
 }
-BLOCK = re.compile(r"(<!-- tables: (\S+)(?: (\S+))? -->\n)(.*?)(<!-- /tables -->)", re.S)
+OPEN = "<!-- tables: "
+# a block's content never holds another opening marker: an unclosed block cannot swallow the next
+BLOCK = re.compile(r"(<!-- tables: (\S+)(?: (\S+))? -->\n)((?:(?!<!-- tables: ).)*?)(<!-- /tables -->)", re.S)
 
 
 def fail(message: str) -> None:
@@ -38,6 +40,8 @@ def tables(path: str | Path, variants: list[str] | None = None) -> str:
         presets = all(r["config"]["train"].get("trend_first", False) for r in records if r["model"] == "workers-only")
     except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"{path}: not a benchmark results.json ({type(e).__name__}: {e})")
+    if unknown := [v for v in variants or [] if v not in {r["model"] for r in records}]:
+        fail(f"{path}: no records of {', '.join(unknown)}")
     labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
     if presets:
         labels["workers-only"] = "`workers-only` (the presets: no controller)"
@@ -60,7 +64,10 @@ def updated(readme: Path) -> tuple[str, str]:
         variants = m[3].split(",") if m[3] else None
         return m[1] + "\n" + tables(readme.parent / m[2], variants) + "\n" + m[5]
 
-    return text, BLOCK.sub(block, text)
+    new, n = BLOCK.subn(block, text)
+    if n != text.count(OPEN):
+        fail(f"{readme}: {text.count(OPEN) - n} of its {text.count(OPEN)} table blocks have no closing <!-- /tables -->")
+    return text, new
 
 
 if __name__ == "__main__":
@@ -72,7 +79,10 @@ if __name__ == "__main__":
             sys.exit(0 if old == new else f"readme_tables: {readme}: tables differ from their results.json; "
                                            f"run python {sys.argv[0]} --update {readme}")
         if old != new:
-            readme.write_text(new)
+            try:
+                readme.write_text(new)
+            except OSError as e:
+                fail(f"{readme}: cannot write ({e.strerror})")
     elif len(args) in (1, 2) and not args[0].startswith("--"):
         print(tables(args[0], args[1].split(",") if len(args) > 1 else None), end="")
     else:

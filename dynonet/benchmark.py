@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dynonet.checkpoint import atomic_write, write_json
-from dynonet.config import PRESETS, SIGNALS, RunConfig, preset
-from dynonet.errors import ConfigError, DynoNetError
+from dynonet.config import PRESETS, SIGNALS, RunConfig, at_lookback, preset
+from dynonet.errors import ConfigError, DynoNetError, OutputError
 from dynonet.runtime import Log
-from dynonet.registry import MODELS
+from dynonet.registry import MODELS, check_config
 
 # The one table of variants: name -> config overrides on the preset. The controller variants
 # switch the controller on themselves, whatever the preset holds.
@@ -102,6 +102,9 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
         raise ConfigError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     cfg = preset(preset_name(dataset, horizon)).replace(model={"horizon": horizon})
     if overrides:
+        if "lookback" in overrides.get("model", {}):  # as `dynonet train` does: given flags win
+            overrides = {**overrides, "model": {**at_lookback(cfg.model, overrides["model"]["lookback"]),
+                                                **overrides["model"]}}
         cfg = cfg.replace(**overrides)
     if VARIANTS[variant]:
         cfg = cfg.replace(**VARIANTS[variant])
@@ -120,6 +123,13 @@ def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
     d["train"].pop("seed", None)
     d["model"].pop("n_channels", None)
     return d
+
+
+def make_folder(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputError(f"{out}: cannot make the results folder there ({e.strerror or e})") from None
 
 
 def _key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -168,7 +178,7 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
             records.append(r)
             done[_key(r)] = settings[_key(r)[:4]] = (r, src / RESULTS)
             added += 1
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     save(out, records, None)
     log(f"merged {added} runs into {out / RESULTS} ({len(records)} in all); {out / TABLE}, {out / FIGURE}")
     return records
@@ -234,9 +244,10 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
             for s in args.seeds:
                 for v in variants:
                     cfg = run_config(ds, h, s, v, overrides)
+                    check_config(cfg.model)  # every run can start: fail before any folder is made
                     plan.append((cfg.data.dataset, h, s, v, cfg))
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     records = load_records(out)
     done = {_key(r): r for r in records}
     settings = {_key(r)[:4]: r for r in records}  # one cell of the table: all seeds share settings

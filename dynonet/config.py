@@ -15,6 +15,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from dynonet.errors import ConfigError
 
 SIGNALS = ("film", "dropout", "lr_scale", "gate", "context")
@@ -32,7 +34,7 @@ Rule = tuple[tuple[str, ...], str, Callable[[Any], bool]]
 # field type -> (what is allowed, test, conversion): a JSON 2.5 for an int field fails here,
 # a NumPy integer becomes an int.
 _TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
-    bool: ("true or false", lambda v: isinstance(v, bool), bool),
+    bool: ("true or false", lambda v: isinstance(v, (bool, np.bool_)), bool),
     int: ("an integer", lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool), int),
     float: ("a finite number",
             lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v), float),

@@ -270,6 +270,23 @@ def regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], st
     (pandas' inference on a leading stretch, e.g. business days or months) that fits a longer
     leading stretch; `where(i)` names row i ("line 12", "row 10") in the message.
     """
+    try:
+        return _regular_freq(dates, source, where)
+    except DataError:
+        # Time-zone-aware calendar data (daily at midnight across a DST change) steps evenly in
+        # local wall time, not in absolute time (pandas 2 counts a day as 24 hours).
+        if dates.tz is None:
+            raise
+        wall = dates.tz_localize(None)
+        if wall.is_monotonic_increasing and wall.is_unique:
+            try:
+                return _regular_freq(wall, source, where)
+            except DataError:
+                pass
+        raise
+
+
+def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], str] | None) -> str:
     if len(dates) < 2:
         raise DataError(f"{source}: a single row has no time step")
     full = _infer(dates) if len(dates) >= 3 else None

@@ -249,3 +249,21 @@ def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path):
     assert "**0.5000 +- n/a (1 seeds)**" in out.split("Best validation")[1]
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.json")], capture_output=True, text=True)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "missing.json" in bad.stderr
+    bad = subprocess.run([sys.executable, str(script), str(path), "linear,nope"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "no records of nope" in bad.stderr
+
+    # README blocks: --update fills them from the records, --check notices a hand edit, and an
+    # unclosed block is refused instead of swallowing the text up to the next block's end
+    block = "<!-- tables: results.json linear,dlinear -->\n<!-- /tables -->\n"
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n" + block + "middle\n" + block)
+    run = lambda *a: subprocess.run([sys.executable, str(script), *a], capture_output=True, text=True)  # noqa: E731
+    assert run("--check", str(readme)).returncode == 1
+    assert run("--update", str(readme)).returncode == 0 and run("--check", str(readme)).returncode == 0
+    text = readme.read_text()
+    assert text.count("**0.3100 +- 0.0141**") == 2 and "middle" in text
+    readme.write_text(text.replace("0.3100 +- 0.0141", "0.3000 +- 0.0141", 1))
+    assert run("--check", str(readme)).returncode == 1
+    readme.write_text(text.replace("<!-- /tables -->", "", 1))
+    bad = run("--update", str(readme))
+    assert bad.returncode == 1 and "no closing" in bad.stderr and "middle" in readme.read_text()

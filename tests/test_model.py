@@ -40,6 +40,9 @@ def test_full_h96_model_is_under_100k_parameters():
     assert {"revin", "controller", "trend", "workers", "mixer"} <= set(counts)
     assert counts["trend"] == cfg.lookback * cfg.horizon + cfg.horizon  # one Linear(L, H) shared by channels
     assert counts["revin"] == 2 * cfg.n_channels
+    # the figures README and the preset comment quote (a change to the architecture shows here)
+    assert counts["total"] == 99_947
+    assert build_model(dataclasses.replace(cfg, controller=False)).param_counts()["total"] == 78_181
 
 
 def test_no_controller_model_has_no_controller_parameters_and_scale_invariance():
