@@ -21,8 +21,8 @@ from typing import Any, Callable
 from dynonet.checkpoint import atomic_write, write_json
 from dynonet.config import PRESETS, SIGNALS, RunConfig, at_lookback, preset
 from dynonet.errors import ConfigError, DynoNetError, OutputError
-from dynonet.runtime import Log
 from dynonet.registry import MODELS, check_config
+from dynonet.runtime import Log
 
 # The one table of variants: name -> config overrides on the preset. The controller variants
 # switch the controller on themselves, whatever the preset holds.

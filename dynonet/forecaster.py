@@ -57,7 +57,6 @@ _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
 
 
-
 class DynoNetForecaster:
     """Fit on a DataFrame, forecast the next `horizon` steps, save and load run folders.
 

@@ -19,13 +19,12 @@ from dynonet.checkpoint import json_text, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
-from dynonet.runtime import Log, quiet
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model, check_config
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
+from dynonet.runtime import Log, quiet
 from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
-
 
 
 def versions() -> dict[str, str]:
