@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dynonet.checkpoint import atomic_write, write_json
-from dynonet.config import PRESETS, SIGNALS, RunConfig, at_lookback, preset
+from dynonet.config import PRESETS, SIGNALS, RunConfig, override, preset
 from dynonet.errors import ConfigError, DynoNetError, OutputError
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
@@ -102,10 +102,7 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
         raise ConfigError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
     cfg = preset(preset_name(dataset, horizon)).replace(model={"horizon": horizon})
     if overrides:
-        if "lookback" in overrides.get("model", {}):  # as `dynonet train` does: given flags win
-            overrides = {**overrides, "model": {**at_lookback(cfg.model, overrides["model"]["lookback"]),
-                                                **overrides["model"]}}
-        cfg = cfg.replace(**overrides)
+        cfg = override(cfg, overrides)
     if VARIANTS[variant]:
         cfg = cfg.replace(**VARIANTS[variant])
     return cfg.replace(train={"seed": seed})

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dynonet import __version__
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, at_lookback, preset
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override, preset
 from dynonet.errors import DynoNetError
 
 def _flag(name: str) -> str:
@@ -52,11 +52,7 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The preset (`--preset`, default quickstart) with the config flags given applied; a
     --lookback below the preset's worker steps or controller patch caps them, unless given."""
-    base = preset(args.preset or DEFAULT_PRESET)
-    changes = flag_changes(args)
-    if "lookback" in changes.get("model", {}):
-        changes["model"] = {**at_lookback(base.model, changes["model"]["lookback"]), **changes["model"]}
-    return base.replace(**changes)
+    return override(preset(args.preset or DEFAULT_PRESET), flag_changes(args))
 
 
 def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

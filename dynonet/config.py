@@ -285,11 +285,17 @@ DEFAULT_PRESET = "quickstart"  # what `dynonet train` and `DynoNetForecaster` st
 SECTIONS = {"model": ModelConfig, "train": TrainConfig, "data": DataConfig}
 
 
-def at_lookback(model: ModelConfig, lookback: int) -> dict[str, int]:
-    """Model changes for another lookback: the workers' steps and the controller's patch are
-    capped at it (a preset's 96 residual steps cannot exceed a 64-step window)."""
-    return {"lookback": lookback, "worker_seq_len": min(model.worker_seq_len, lookback),
-            "controller_patch_len": min(model.controller_patch_len, lookback)}
+def override(cfg: RunConfig, changes: dict[str, dict[str, Any]]) -> RunConfig:
+    """`cfg` with `changes` ({"train": {"epochs": 3}, ...}) applied. A new lookback caps the
+    workers' steps and the controller's patch at it, unless `changes` sets them too (a
+    preset's 96 residual steps cannot exceed a 64-step window)."""
+    model = changes.get("model", {})
+    if "lookback" in model:
+        L = model["lookback"]
+        capped = {"worker_seq_len": min(cfg.model.worker_seq_len, L),
+                  "controller_patch_len": min(cfg.model.controller_patch_len, L)}
+        changes = {**changes, "model": {**capped, **model}}
+    return cfg.replace(**changes)
 
 
 def preset(name: str) -> RunConfig:

@@ -45,7 +45,7 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, json_text, load_checkpoint, save_checkpoint, write_together
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, at_lookback
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
@@ -78,7 +78,7 @@ class DynoNetForecaster:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
         base = PRESETS[DEFAULT_PRESET]  # every default not named in the constructor comes from it
         changes: dict[str, dict[str, Any]] = {
-            "model": {"model": model, "horizon": int(horizon), **at_lookback(base.model, int(lookback))},
+            "model": {"model": model, "horizon": int(horizon), "lookback": int(lookback)},
             "train": {"seed": seed, "device": device, **({} if epochs is None else {"epochs": epochs})},
             "data": {"test_fraction": 0.0},
         }
@@ -89,7 +89,7 @@ class DynoNetForecaster:
             if name == "fixed_signals" and isinstance(value, str):
                 value = tuple(x for x in value.split(",") if x)
             changes[_FIELD_SECTION[name]][name] = value
-        self.config: RunConfig = base.replace(**changes)
+        self.config: RunConfig = override(base, changes)
         check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
