@@ -100,9 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="CSV with the true values of the forecast period: drawn on the plot and scored")
     pr.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
 
-    from dynonet import bench  # imported here: bench imports this module's flag helpers
+    from dynonet import speed  # imported here: speed imports this module's flag helpers
 
-    bench.register(sub)
+    speed.register(sub)
     return parser
 
 

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from dynonet.bench import bench_config
+from dynonet.speed import bench_config
 from dynonet.cli import build_parser, main
 from dynonet.errors import ConfigError
 
