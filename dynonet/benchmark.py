@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dynonet.checkpoint import atomic_write, write_json
-from dynonet.config import PRESETS, SIGNALS, RunConfig, override, preset
+from dynonet.config import PRESETS, SIGNALS, RunConfig, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError, OutputError
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
@@ -67,7 +67,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     changes = flag_changes(args)
     for key in (f"{section}.{name}" for section, fields in changes.items() for name in fields):
         if key in GRID_FIELDS:
-            raise ConfigError(f"--{key.split('.', 1)[1].replace('_', '-')} is set by the grid; "
+            raise ConfigError(f"{flag(key.split('.', 1)[1])} is set by the grid; "
                               f"use {GRID_FIELDS[key]}")
     return changes
 
@@ -79,11 +79,11 @@ def command_line(args: argparse.Namespace, variants: list[str], overrides: dict[
              "--variants", ",".join(variants)]
     for section in overrides.values():
         for name, value in section.items():
-            flag = "--" + name.replace("_", "-")
+            option = flag(name)
             if isinstance(value, bool):
-                parts.append(flag if value else "--no-" + name.replace("_", "-"))
+                parts.append(option if value else "--no-" + option[2:])
             else:
-                parts += [flag, ",".join(value) if isinstance(value, tuple) else str(value)]
+                parts += [option, ",".join(value) if isinstance(value, tuple) else str(value)]
     return " ".join(shlex.quote(p) for p in parts)
 
 

@@ -12,12 +12,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from dynonet import __version__
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override, preset
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override, preset
 from dynonet.errors import DynoNetError
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
-
 
 def _base_type(tp: Any) -> Any:
     """int | None -> int; tuple[str, ...] -> tuple."""
@@ -42,11 +38,11 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
             kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
                                   "metavar": f.name.upper(), "help": f"{meta.get('help', '')} ({shown}: {value})"}
             if tp is bool:
-                group.add_argument(_flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
+                group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
             elif tp is tuple:
-                group.add_argument(_flag(f.name), type=lambda s: tuple(x for x in s.split(",") if x), **kw)
+                group.add_argument(flag(f.name), type=lambda s: tuple(x for x in s.split(",") if x), **kw)
             else:
-                group.add_argument(_flag(f.name), type=tp, choices=meta.get("choices"), **kw)
+                group.add_argument(flag(f.name), type=tp, choices=meta.get("choices"), **kw)
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:

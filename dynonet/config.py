@@ -43,11 +43,16 @@ _TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
 }
 
 
+def flag(name: str) -> str:
+    """A field's command-line flag: `batch_size` -> `--batch-size`."""
+    return "--" + name.replace("_", "-")
+
+
 def _name(cls: type, name: str) -> str:
-    """How the user sets a field: its flag (`batch_size` -> `--batch-size`), else its name."""
+    """How the user sets a field: its flag, or its name if it has none."""
     if cls.__dataclass_fields__[name].metadata.get("cli") is False:
         return name
-    return "--" + name.replace("_", "-")
+    return flag(name)
 
 
 @functools.cache

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import ModelConfig
+from dynonet.config import ModelConfig, flag
 from dynonet.controller import Controller, Signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -74,8 +74,7 @@ class DynoNet(Forecaster):
         for name, value in (("worker_seq_len", cfg.worker_seq_len),
                             ("controller_patch_len", cfg.controller_patch_len if cfg.controller else 0)):
             if value > cfg.lookback:
-                flag = "--" + name.replace("_", "-")
-                raise ConfigError(f"{flag} {value} exceeds --lookback {cfg.lookback}; set {flag} to "
+                raise ConfigError(f"{flag(name)} {value} exceeds --lookback {cfg.lookback}; set {flag(name)} to "
                                   f"{cfg.lookback} or less")
 
     def signals(self, x: Tensor) -> Signals:
