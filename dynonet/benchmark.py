@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from dynonet.checkpoint import atomic_write, write_json
 from dynonet.config import PRESETS, SIGNALS, RunConfig, flag, override, preset
-from dynonet.errors import ConfigError, DynoNetError, OutputError
+from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
 
@@ -210,6 +210,36 @@ def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) 
     }
 
 
+def failed_record(variant: str, cfg: RunConfig, error: TrainingError, command: str) -> dict[str, Any]:
+    """The record of a run that stopped without a model to score (training diverged): no
+    scores, and the reason. Tables leave it out of their means and list it below them."""
+    run = error.run
+    return {
+        "dataset": run.get("dataset", cfg.data.dataset),
+        "horizon": cfg.model.horizon,
+        "lookback": cfg.model.lookback,
+        "model": variant,
+        "base_model": cfg.model.model,
+        "preset": preset_name(cfg.data.dataset, cfg.model.horizon),
+        "seed": cfg.train.seed,
+        "mse": None,
+        "mae": None,
+        "params": run.get("params", {}).get("total"),
+        "params_by_component": run.get("params"),
+        "device": run.get("device", cfg.train.device),
+        "controller_data": run.get("controller_data"),
+        "epochs": run.get("epochs_run"),
+        "best_epoch": None,
+        "best_val_mse": None,
+        "seconds": run.get("seconds"),
+        "error": str(error),
+        "variant_overrides": VARIANTS[variant],
+        "config": cfg.to_dict(),
+        "command": command,
+        "date": datetime.now().isoformat(timespec="seconds"),
+    }
+
+
 def load_records(out: Path) -> list[dict[str, Any]]:
     path = out / RESULTS
     if not path.exists():
@@ -262,15 +292,22 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
     for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
         run_dir = args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}" if args.keep_runs else None
         t0 = time.perf_counter()
-        # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
-        metrics = train_run(cfg, run_dir, progress=True, overwrite=args.resume)
-        rec = record(v, cfg, metrics, command)
+        try:
+            # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
+            metrics = train_run(cfg, run_dir, progress=True, overwrite=args.resume)
+        except TrainingError as e:  # a diverged run is a result too: recorded, and the grid goes on
+            rec = failed_record(v, cfg, e, command)
+        else:
+            rec = record(v, cfg, metrics, command)
         records.append(rec)
         save(out, records, command)
-        log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: mse {_fmt(rec['mse'])} mae {_fmt(rec['mae'])} "
+        outcome = f"failed: {rec['error']}" if rec.get("error") else f"mse {_fmt(rec['mse'])} mae {_fmt(rec['mae'])}"
+        log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: {outcome} "
             f"({rec['epochs']} epochs, {time.perf_counter() - t0:.1f}s)")
     if not todo and records:
         save(out, records, command)  # refresh the table and figure
+    if failed := sum(bool(r.get("error")) for r in records):
+        log(f"{failed} recorded runs stopped without scores; {out / TABLE} lists them")
     log(f"results: {out / RESULTS}, {out / TABLE}, {out / FIGURE}")
     return records
 
@@ -372,7 +409,8 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
         f"- cells: mean +- std over seeds {', '.join(map(str, seed_list(records)))} of test MSE / MAE on the "
         "standardized scale, (k seeds) where a cell has fewer; std is the sample standard deviation "
-        "(n/a for one seed); lowest mean per column in bold (compared before rounding); every recorded run is included",
+        "(n/a for one seed); lowest mean per column in bold (compared before rounding); every recorded run with "
+        "scores is included" + ("; runs without scores are listed below the tables" if any(r.get("error") for r in records) else ""),
         "",
     ]
     header = ["| variant | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
@@ -382,6 +420,14 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
             lines += ["What early stopping (and every choice of settings) sees. A controller trained on "
                       "validation batches has seen these windows, so its row here is not a clean comparison.", ""]
         lines += [*metric_table(records, metric), ""]
+    failed = [r for r in records if r.get("error")]
+    if failed:
+        lines += ["## Runs without scores", "",
+                  "Recorded runs that stopped before a model could be scored; the cells above leave them out "
+                  "(their seed counts say so).", "",
+                  "| variant | dataset | H | seed | reason |", "| --- | --- | --- | --- | --- |"]
+        lines += [f"| {r['model']} | {r['dataset']} | {r['horizon']} | {r['seed']} | {r['error']} |" for r in failed]
+        lines.append("")
     lines += ["## Parameters", "", *header]
     for v in rows:
         lines.append(f"| {v} | " + " | ".join(

@@ -14,7 +14,12 @@ class ConfigError(DynoNetError):
 
 
 class TrainingError(DynoNetError):
-    """Training that cannot go on (a loss that is no longer finite)."""
+    """Training that cannot go on (a loss that is no longer finite). `run`: what the runner
+    knew of the run when it stopped (device, parameters, epochs run), for its record."""
+
+    def __init__(self, message: str, run: dict | None = None):
+        super().__init__(message)
+        self.run = run or {}
 
 
 class CheckpointError(DynoNetError):

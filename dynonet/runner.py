@@ -166,8 +166,16 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
 
     trainer = BiLevelTrainer(model, cfg.train, generator)
-    state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress),
-                        checkpoint=checkpoint, resume=resume)
+    device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
+                                 f" ({torch.get_num_threads()} threads)")
+    epochs_run: list[dict[str, Any]] = []  # what `report` has seen, for the record of a run that stops
+    try:
+        state = trainer.fit(sets, report=lambda e: (epochs_run.append(e), log(epoch_line(e))),
+                            progress=make_progress(progress), checkpoint=checkpoint, resume=resume)
+    except TrainingError as e:
+        raise TrainingError(str(e), run={"dataset": data.source, "device": device_name, "params": params,
+                                         "controller_data": controller_data, "epochs_run": len(epochs_run),
+                                         "seconds": time.perf_counter() - t_start}) from None
     t_train = time.perf_counter() - t_start
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
@@ -179,8 +187,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "dataset": data.source,
         "config": cfg.to_dict(),
         "seed": cfg.train.seed,
-        "device": str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
-                                 f" ({torch.get_num_threads()} threads)"),
+        "device": device_name,
         "controller_data": controller_data,
         "params": params,
         "epochs_run": len(state.history),

@@ -112,6 +112,29 @@ def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, c
         assert f"| {v} | {count:,} |" in params
 
 
+def test_a_diverged_run_is_recorded_and_the_grid_goes_on(tmp_path, capsys):
+    out = tmp_path / "res"
+    # a learning rate this large makes Linear diverge in its first epoch; repeat trains nothing
+    assert main([*GRID, "--variants", "linear,repeat", "--out", str(out), *SMALL, "--lr", "1e30"]) == 0
+    recs = records(out)
+    assert sorted((r["model"], r["seed"]) for r in recs) == [("linear", 0), ("linear", 1), ("repeat", 0), ("repeat", 1)]
+    for r in recs:
+        assert all(k in r for k in RECORD_KEYS), set(RECORD_KEYS) - set(r)
+    diverged = [r for r in recs if r["model"] == "linear"]
+    for r in diverged:
+        assert r["mse"] is None and r["mae"] is None and "diverged" in r["error"]
+        assert r["params"] == 48 * 8 + 8 + 2 * 7 and r["epochs"] == 0 and r["device"].startswith("cpu")
+    assert all(r["mse"] > 0 and "error" not in r for r in recs if r["model"] == "repeat")
+    assert "2 recorded runs stopped without scores" in capsys.readouterr().out
+    md = (out / "results.md").read_text()
+    assert set(table(md, "mse")) == {("repeat", "ETTh1 H8")}  # no mean over runs that have no scores
+    failed = md.split("## Runs without scores\n", 1)[1].split("\n## ", 1)[0]
+    assert [ln.split("|")[1:5] for ln in failed.splitlines() if ln.startswith("| linear")] == [
+        [" linear ", " ETTh1 ", " 8 ", f" {s} "] for s in (0, 1)]
+    assert main([*GRID, "--variants", "linear,repeat", "--out", str(out), *SMALL, "--lr", "1e30", "--resume"]) == 0
+    assert records(out) == recs  # recorded runs, failed or not, are not run again
+
+
 def test_resume_skips_finished_runs_and_keeps_an_interrupted_grid(tmp_path, monkeypatch, capsys):
     out = tmp_path / "res"
     argv = [*GRID, "--variants", "linear,repeat", "--out", str(out), *SMALL]
