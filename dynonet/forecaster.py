@@ -34,6 +34,7 @@ import dataclasses
 import difflib
 import json
 import os
+import re
 import tempfile
 import warnings
 from pathlib import Path
@@ -48,13 +49,19 @@ from dynonet.checkpoint import META, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
-from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
+from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import Log, quiet
 
 LONG = ("unique_id", "ds", "y")
 _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
+
+
+def _keywords(e: ConfigError | TrainingError) -> ConfigError | TrainingError:
+    """The error with the settings named as this API takes them (`batch_size`), not as the CLI's
+    flags (`--batch-size`) that config and training errors name."""
+    return type(e)(re.sub(r"--([a-z][a-z-]*)", lambda m: m[1].replace("-", "_"), str(e)))
 
 
 class DynoNetForecaster:
@@ -89,8 +96,11 @@ class DynoNetForecaster:
             if name == "fixed_signals" and isinstance(value, str):
                 value = tuple(x for x in value.split(",") if x)
             changes[_FIELD_SECTION[name]][name] = value
-        self.config: RunConfig = override(base, changes)
-        check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
+        try:
+            self.config: RunConfig = override(base, changes)
+            check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
+        except ConfigError as e:
+            raise _keywords(e) from None
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
@@ -129,7 +139,10 @@ class DynoNetForecaster:
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
         data = from_table(self.config, dates, columns, values, source="DataFrame",
                           where=line_namer(None) if ids is None else None)
-        run = train(self.config, data=data, log=print if verbose else quiet)
+        try:
+            run = train(self.config, data=data, log=print if verbose else quiet)
+        except (ConfigError, TrainingError) as e:
+            raise _keywords(e) from None
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_ = checkpoint_meta(run.data)
         return self

@@ -13,7 +13,7 @@ import pytest
 import dynonet.forecaster
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.config import PRESETS
-from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError
+from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError, TrainingError
 from dynonet.forecaster import DynoNetForecaster, frame_table
 
 L, H = 32, 8
@@ -70,6 +70,23 @@ def test_unknown_or_reserved_settings_are_config_errors():
         DynoNetForecaster(n_channels=3)
     with pytest.raises(ConfigError, match="horizon"):
         DynoNetForecaster(horizon=0)
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"batch_size": 0}, "batch_size must be a positive integer (got 0)"),
+    ({"worker_seq_len": 200}, "worker_seq_len 200 exceeds lookback 96; set worker_seq_len to 96 or less"),
+    ({"model": "patchtst", "patch_len": 300}, "patch_len 300 exceeds lookback 96"),
+])
+def test_bad_settings_are_named_as_keyword_arguments_not_cli_flags(settings, message):
+    with pytest.raises(ConfigError) as e:
+        DynoNetForecaster(**settings)
+    assert str(e.value) == message
+
+
+def test_a_diverged_fit_names_the_keyword_to_change(wide):
+    with pytest.raises(TrainingError) as e:
+        DynoNetForecaster(horizon=H, lookback=L, **{**TINY, "lr": 1e30}).fit(wide)
+    assert str(e.value).endswith("training diverged; lower lr")
 
 
 def test_not_fitted():
