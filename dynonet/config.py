@@ -123,6 +123,11 @@ class ModelConfig:
         metadata=_opt("what the trend branch's Linear(L, H) reads: the moving average (DLinear's trend) or "
                       "the whole window (DLinear with tied trend/seasonal weights)", choices=("average", "window")),
     )
+    trend_modulation: bool = field(
+        default=False,
+        metadata=_opt("the controller also scales and shifts each channel's trend-branch forecast "
+                      "(within 1 +- film_scale and +- film_scale)"),
+    )
     mixer: bool = field(default=True, metadata=_opt("zero-initialized cross-channel residual mixer"))
     mixer_hidden: int = field(default=16, metadata=_opt("mixer width"))
     # PatchTST baseline

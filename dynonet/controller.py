@@ -33,6 +33,9 @@ class Signals:
     gate: Tensor  # (B, C, h) feature gate in [0, 1]
     context: Tensor  # (B, ctx) shared by every worker
     state: Tensor | None = None  # (B, hidden) controller state the signals were read from
+    # (B, C) scale and shift of the trend branch's forecast; None: not modulated (neutral)
+    trend_gamma: Tensor | None = None
+    trend_beta: Tensor | None = None
 
     def summary(self) -> dict[str, Tensor]:
         """Batch means for logging (0-dim tensors: no host sync until read)."""
@@ -42,6 +45,8 @@ class Signals:
             "dropout": self.dropout.mean(),
             "lr_scale": self.lr_scale.mean(),
             "gate": self.gate.mean(),
+            **({} if self.trend_gamma is None else {"trend_gamma": self.trend_gamma.mean(),
+                                                    "trend_beta_abs": self.trend_beta.abs().mean()}),
         }
 
 
@@ -88,6 +93,7 @@ class Controller(nn.Module):
         self.lr_scale = _head(hid, C, _logit((1 - LR_SCALE_MIN) / (LR_SCALE_MAX - LR_SCALE_MIN)))
         self.gate = _head(hid, C * h)
         self.context = nn.Linear(hid, cfg.context_dim)
+        self.trend = _head(hid, 2 * C) if cfg.trend_modulation else None
 
     def encode(self, x: Tensor) -> Tensor:
         """x: (B, L, C) normalized window -> (B, hidden) last GRU state."""
@@ -130,6 +136,9 @@ class Controller(nn.Module):
             context=torch.tanh(self.context(state)),
             state=state,
         )
+        if self.trend is not None:
+            trend = torch.tanh(self.trend(state)).view(B, 2, C) * cfg.film_scale
+            signals.trend_gamma, signals.trend_beta = 1 + trend[:, 0], trend[:, 1]
         if cfg.fixed_signals:
             neutral = neutral_signals(cfg, B, x.device)
             for name in cfg.fixed_signals:

@@ -89,7 +89,10 @@ class DynoNet(Forecaster):
             signals = self.signals(x)
         z, stats = self.revin.normalize(x)
         _, residual = self.decomposition(z, last=self.cfg.worker_seq_len)  # (B, T, C)
-        y = self.trend(z, before=self.average) + self.workers(residual, signals)
+        trend = self.trend(z, before=self.average)  # (B, H, C)
+        if signals.trend_gamma is not None:
+            trend = torch.addcmul(signals.trend_beta[:, None], trend, signals.trend_gamma[:, None])
+        y = trend + self.workers(residual, signals)
         if self.mixer is not None:
             y = self.mixer(y)
         return self.revin.denormalize(y, stats)

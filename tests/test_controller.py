@@ -82,3 +82,44 @@ def test_inference_paths_equal_nn_gru(batch):
         controller.fused = False
         assert torch.allclose(fast, controller.encode(x), atol=1e-6)
 
+
+
+def test_trend_modulation_starts_neutral_stays_in_range_and_moves_the_forecast():
+    from dynonet.registry import build_model
+
+    torch.manual_seed(0)
+    cfg = small_model_cfg(trend_modulation=True, film_scale=0.2)
+    model = build_model(cfg).eval()
+    x = torch.randn(5, cfg.lookback, cfg.n_channels)
+    sig = model.signals(x)
+    assert sig.trend_gamma.shape == sig.trend_beta.shape == (5, cfg.n_channels)
+    assert torch.equal(sig.trend_gamma, torch.ones(5, 3)) and torch.equal(sig.trend_beta, torch.zeros(5, 3))
+    # neutral at initialization: the same forecast as with the trend left alone
+    plain = dataclasses.replace(sig, trend_gamma=None, trend_beta=None)
+    with torch.no_grad():
+        assert torch.equal(model(x, sig), model(x, plain))
+    assert {"trend_gamma", "trend_beta_abs"} <= set(sig.summary())
+    assert "trend_gamma" not in neutral_signals(cfg, 5, torch.device("cpu")).summary()
+
+    torch.nn.init.normal_(model.controller.trend.weight, std=10.0)
+    sig = model.signals(x * 10)
+    assert (sig.trend_gamma - 1).abs().max() <= 0.2 + 1e-6 and sig.trend_beta.abs().max() <= 0.2 + 1e-6
+    assert not torch.allclose(sig.trend_gamma, torch.ones_like(sig.trend_gamma))
+    # the trend branch's forecast, itself, moves by exactly the signal: y = gamma * trend + beta
+    with torch.no_grad():
+        delta = model(x, sig) - model(x, dataclasses.replace(sig, trend_gamma=None, trend_beta=None))
+        z, stats = model.revin.normalize(x)
+        trend = model.trend(z, before=model.average)
+        expected = model.revin.denormalize(trend * (sig.trend_gamma[:, None] - 1) + sig.trend_beta[:, None], stats)
+        expected -= model.revin.denormalize(torch.zeros_like(trend), stats)
+    assert torch.allclose(delta, expected, atol=1e-4)
+    # the controller's trend head learns from the forecast's loss
+    model.train()
+    model(x).square().mean().backward()
+    assert model.controller.trend.weight.grad.abs().sum() > 0
+
+
+def test_without_trend_modulation_the_controller_has_no_trend_head():
+    cfg = small_model_cfg()
+    sig = Controller(cfg)(torch.randn(2, cfg.lookback, cfg.n_channels))
+    assert Controller(cfg).trend is None and sig.trend_gamma is None and sig.trend_beta is None
