@@ -49,7 +49,8 @@ class TrendPath(Forecaster):
 
 class DynoNet(Forecaster):
     """RevIN -> trend branch Linear(L, H) + per-channel GRU workers on the residual, modulated by
-    the controller's signals (neutral without it) -> channel mixer -> RevIN^-1."""
+    the controller's signals (neutral without it) -> channel mixer -> RevIN^-1. With
+    `trend_modulation` the controller also scales and shifts the trend branch's forecast."""
 
     display_name = "DynoNet"
 
