@@ -181,63 +181,48 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
     return records
 
 
+def _record(variant: str, cfg: RunConfig, command: str, **run: Any) -> dict[str, Any]:
+    """One run's record: what the grid asked for, then what the run reports (`run`)."""
+    return {"dataset": cfg.data.dataset, "horizon": cfg.model.horizon, "lookback": cfg.model.lookback,
+            "model": variant, "base_model": cfg.model.model,
+            "preset": preset_name(cfg.data.dataset, cfg.model.horizon), "seed": cfg.train.seed,
+            **run, "variant_overrides": VARIANTS[variant], "command": command,
+            "date": datetime.now().isoformat(timespec="seconds")}
+
+
 def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) -> dict[str, Any]:
     test = metrics["test"] or {}
-    return {
-        "dataset": metrics["dataset"],
-        "horizon": cfg.model.horizon,
-        "lookback": cfg.model.lookback,
-        "model": variant,
-        "base_model": cfg.model.model,
-        "preset": preset_name(cfg.data.dataset, cfg.model.horizon),
-        "seed": metrics["seed"],
-        "mse": test.get("mse"),
-        "mae": test.get("mae"),
-        "params": metrics["params"]["total"],
-        "params_by_component": metrics["params"],
-        "device": metrics["device"],
-        "controller_data": metrics["controller_data"],
-        "epochs": metrics["epochs_run"],
-        "epochs_by_stage": metrics["epochs_by_stage"],
-        "best_epoch": metrics["best_epoch"],
-        "best_val_mse": metrics.get("best_val_mse"),
-        "seconds": metrics["timings"]["total_seconds"],
-        "median_epoch_seconds": metrics["timings"].get("median_epoch_seconds"),
-        "variant_overrides": VARIANTS[variant],
-        "config": metrics["config"],
-        "command": command,
-        "date": datetime.now().isoformat(timespec="seconds"),
-    }
+    return _record(
+        variant, cfg, command,
+        dataset=metrics["dataset"],
+        mse=test.get("mse"),
+        mae=test.get("mae"),
+        params=metrics["params"]["total"],
+        params_by_component=metrics["params"],
+        device=metrics["device"],
+        controller_data=metrics["controller_data"],
+        epochs=metrics["epochs_run"],
+        epochs_by_stage=metrics["epochs_by_stage"],
+        best_epoch=metrics["best_epoch"],
+        best_val_mse=metrics.get("best_val_mse"),
+        seconds=metrics["timings"]["total_seconds"],
+        median_epoch_seconds=metrics["timings"].get("median_epoch_seconds"),
+        config=metrics["config"],
+    )
 
 
 def failed_record(variant: str, cfg: RunConfig, error: TrainingError, command: str) -> dict[str, Any]:
     """The record of a run that stopped without a model to score (training diverged): no
     scores, and the reason. Tables leave it out of their means and list it below them."""
     run = error.run
-    return {
-        "dataset": run.get("dataset", cfg.data.dataset),
-        "horizon": cfg.model.horizon,
-        "lookback": cfg.model.lookback,
-        "model": variant,
-        "base_model": cfg.model.model,
-        "preset": preset_name(cfg.data.dataset, cfg.model.horizon),
-        "seed": cfg.train.seed,
-        "mse": None,
-        "mae": None,
-        "params": run.get("params", {}).get("total"),
-        "params_by_component": run.get("params"),
-        "device": run.get("device", cfg.train.device),
-        "controller_data": run.get("controller_data"),
-        "epochs": run.get("epochs_run"),
-        "best_epoch": None,
-        "best_val_mse": None,
-        "seconds": run.get("seconds"),
-        "error": str(error),
-        "variant_overrides": VARIANTS[variant],
-        "config": cfg.to_dict(),
-        "command": command,
-        "date": datetime.now().isoformat(timespec="seconds"),
-    }
+    params = run.get("params", {})
+    return _record(
+        variant, cfg, command,
+        dataset=run.get("dataset", cfg.data.dataset), mse=None, mae=None, params=params.get("total"), params_by_component=params,
+        device=run.get("device", cfg.train.device), controller_data=run.get("controller_data"),
+        epochs=run.get("epochs_run"), best_epoch=None, best_val_mse=None, seconds=run.get("seconds"),
+        error=str(error), config=cfg.to_dict(),
+    )
 
 
 def load_records(out: Path) -> list[dict[str, Any]]:
