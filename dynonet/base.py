@@ -18,6 +18,9 @@ class Forecaster(nn.Module):
     """
 
     display_name = "model"
+    # Settings ("section.field") this model never reads: two runs that differ only there are the
+    # same experiment (a benchmark cell compares the rest). tests/test_model.py checks each claim.
+    unread: frozenset[str] = frozenset()
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:

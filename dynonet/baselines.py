@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import ModelConfig
+from dynonet.config import DYNONET_SETTINGS, PATCHTST_SETTINGS, ModelConfig
 from dynonet.controller import Signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -26,6 +26,7 @@ class RevINLinear(Forecaster):
     """RevIN + one Linear(L, H) over time, shared by channels."""
 
     display_name = "RevIN+Linear"
+    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS | {"model.ma_kernel"}
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
@@ -41,6 +42,7 @@ class DLinear(Forecaster):
     """DLinear: moving-average trend and remainder, each through its own Linear(L, H)."""
 
     display_name = "DLinear"
+    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
@@ -57,6 +59,7 @@ class RepeatLast(Forecaster):
     """The last observed value of each channel, repeated over the horizon."""
 
     display_name = "RepeatLast"
+    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS | {"model.ma_kernel"}
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
         return x[:, -1:].expand(-1, self.cfg.horizon, -1)
@@ -92,6 +95,7 @@ class PatchTST(Forecaster):
     """PatchTST, channel-independent: RevIN, patch tokens, Transformer encoder, flatten head."""
 
     display_name = "PatchTST"
+    unread = DYNONET_SETTINGS | {"model.ma_kernel"}
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:

@@ -109,17 +109,17 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
 
 
 def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The settings shared by every seed of one table cell (the device only changes where it ran).
-    A setting that a record's version did not have yet counts with its default value."""
+    """The settings shared by every seed of one table cell: all that the run's model reads
+    (the device only changes where it ran). A setting that a record's version did not have yet
+    counts with its default value."""
     try:
         full = RunConfig.from_dict(cfg).to_dict()
     except ConfigError as e:
         raise DynoNetError(f"a recorded config this version cannot read ({e})") from None
-    d = json.loads(json.dumps(full))
-    d["train"].pop("device", None)
-    d["train"].pop("seed", None)
-    d["model"].pop("n_channels", None)
-    return d
+    model = MODELS.get(full["model"]["model"])
+    skip = {"train.device", "train.seed", "model.n_channels"} | (model.unread if model else set())
+    return {section: {k: v for k, v in values.items() if f"{section}.{k}" not in skip}
+            for section, values in json.loads(json.dumps(full)).items()}
 
 
 def make_folder(out: Path) -> None:

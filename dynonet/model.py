@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import ModelConfig, flag
+from dynonet.config import PATCHTST_SETTINGS, ModelConfig, flag
 from dynonet.controller import Controller, Signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -53,6 +53,7 @@ class DynoNet(Forecaster):
     `trend_modulation` the controller also scales and shifts the trend branch's forecast."""
 
     display_name = "DynoNet"
+    unread = PATCHTST_SETTINGS
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

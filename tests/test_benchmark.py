@@ -254,6 +254,24 @@ def test_a_record_from_before_a_new_setting_counts_with_its_default(tmp_path, ca
     assert len(records(out)) == 2
 
 
+def test_a_cell_compares_only_the_settings_its_model_reads(tmp_path, capsys):
+    """A baseline recorded when DynoNet's settings differed (the preset had the controller on)
+    is the same experiment; a setting the model does read still splits the cell."""
+    out = tmp_path / "res"
+    argv = [*GRID, "--seeds", "0", "--variants", "linear", "--out", str(out), *SMALL]
+    assert main(argv) == 0
+    data = json.loads((out / "results.json").read_text())
+    data["records"][0]["config"]["model"].update(controller=True, worker_hidden=99, patch_len=4)
+    data["records"][0]["config"]["train"]["controller_lr"] = 0.5
+    (out / "results.json").write_text(json.dumps(data))
+    assert main([*argv, "--seeds", "0,1", "--resume"]) == 0
+    assert "1 already in" in capsys.readouterr().out and len(records(out)) == 2
+    assert main([*argv, "--seeds", "2", "--resume", "--lookback", "40"]) == 0  # another cell (L is in its key)
+    capsys.readouterr()
+    assert main([*argv, "--seeds", "3", "--resume", "--lr", "0.01"]) == 2  # Linear reads the learning rate
+    assert "train.lr" in capsys.readouterr().err and len(records(out)) == 3
+
+
 def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path):
     """benchmarks/readme_tables.py (the README's tables) computes what it prints from the records."""
     import subprocess

@@ -94,3 +94,39 @@ def test_another_models_settings_are_not_checked():
 
     check_config(small_model_cfg(model="linear", worker_seq_len=64, patch_len=64))  # a linear model reads neither
     check_config(small_model_cfg(controller=False, controller_patch_len=64))  # no controller, no patches
+
+
+def _changed(cfg, name):
+    """Another valid value of setting `name` of `cfg` (ModelConfig)."""
+    v = getattr(cfg, name)
+    field = cfg.__dataclass_fields__[name]
+    if isinstance(v, bool):
+        return not v
+    if isinstance(v, (int, float)):
+        return v * 2 if v else 0.1
+    if isinstance(v, tuple):
+        return () if v else ("film",)
+    return next(c for c in field.metadata["choices"] if c != v)
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_settings_a_model_declares_unread_change_nothing_it_computes(name):
+    """`Forecaster.unread` lets a benchmark cell ignore those settings: each claim is checked
+    by changing the setting and comparing the built model's weights and forecast."""
+    cls = MODELS[name]
+    cfg = small_model_cfg(model=name)
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    torch.manual_seed(0)
+    model = build_model(cfg).eval()
+    unread_model = sorted(s.split(".", 1)[1] for s in cls.unread if s.startswith("model."))
+    assert unread_model or name == "dynonet" or not cls.unread
+    for field in unread_model:
+        torch.manual_seed(0)
+        other = build_model(dataclasses.replace(cfg, **{field: _changed(cfg, field)})).eval()
+        a, b = model.state_dict(), other.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), field
+        with torch.no_grad():
+            assert torch.equal(model(x), other(x)), field
+    if any(s.startswith("train.controller") for s in cls.unread):
+        assert model.controller_parameters() == []  # so no controller optimizer or split reads them
+    assert not {"model.model", "model.lookback", "model.horizon"} & cls.unread
