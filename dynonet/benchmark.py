@@ -218,7 +218,8 @@ def failed_record(variant: str, cfg: RunConfig, error: TrainingError, command: s
     params = run.get("params", {})
     return _record(
         variant, cfg, command,
-        dataset=run.get("dataset", cfg.data.dataset), mse=None, mae=None, params=params.get("total"), params_by_component=params,
+        dataset=run.get("dataset", cfg.data.dataset), mse=None, mae=None,
+        params=params.get("total"), params_by_component=params,
         device=run.get("device", cfg.train.device), controller_data=run.get("controller_data"),
         epochs=run.get("epochs_run"), best_epoch=None, best_val_mse=None, seconds=run.get("seconds"),
         error=str(error), config=cfg.to_dict(),
