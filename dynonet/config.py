@@ -19,7 +19,9 @@ import numpy as np
 
 from dynonet.errors import ConfigError
 
-SIGNALS = ("film", "dropout", "lr_scale", "gate", "context")
+SIGNALS = ("film", "dropout", "lr_scale", "gate", "context")  # each has its `no-<signal>` ablation
+# what --fixed-signals may hold: also the opt-in trend modulation (--trend-modulation)
+FIXABLE_SIGNALS = (*SIGNALS, "trend")
 DROPOUT_MAX = 0.7  # the controller's dropout head ranges over [0, DROPOUT_MAX)
 
 
@@ -115,7 +117,7 @@ class ModelConfig:
     film_scale: float = field(default=0.1, metadata=_opt("FiLM range: gamma in 1 +- s, beta in +- s"))
     dropout: float = field(default=0.1, metadata=_opt("initial (neutral) worker dropout rate"))
     fixed_signals: tuple[str, ...] = field(
-        default=(), metadata=_opt(f"signals held at neutral values, comma-separated, of {','.join(SIGNALS)}")
+        default=(), metadata=_opt(f"signals held at neutral values, comma-separated, of {','.join(FIXABLE_SIGNALS)}")
     )
     ma_kernel: int = field(default=25, metadata=_opt("moving-average kernel of the decomposition"))
     trend_input: str = field(
@@ -143,8 +145,8 @@ class ModelConfig:
         _validate(self, _MODEL_RULES)
         if self.d_model % self.n_heads:
             raise ConfigError(f"--d-model must be divisible by --n-heads (got {self.d_model} and {self.n_heads})")
-        if unknown := sorted(set(self.fixed_signals) - set(SIGNALS)):
-            raise ConfigError(f"--fixed-signals: unknown signals {unknown}; choose from {', '.join(SIGNALS)}")
+        if unknown := sorted(set(self.fixed_signals) - set(FIXABLE_SIGNALS)):
+            raise ConfigError(f"--fixed-signals: unknown signals {unknown}; choose from {', '.join(FIXABLE_SIGNALS)}")
         if self.controller and self.dropout == 0:  # its dropout head starts at logit(dropout / DROPOUT_MAX)
             raise ConfigError(f"--dropout must be in (0, {DROPOUT_MAX}) with --controller (got {self.dropout!r})")
 

@@ -142,6 +142,6 @@ class Controller(nn.Module):
         if cfg.fixed_signals:
             neutral = neutral_signals(cfg, B, x.device)
             for name in cfg.fixed_signals:
-                for attr in {"film": ("gamma", "beta")}.get(name, (name,)):
+                for attr in {"film": ("gamma", "beta"), "trend": ("trend_gamma", "trend_beta")}.get(name, (name,)):
                     setattr(signals, attr, getattr(neutral, attr))
         return signals

@@ -46,7 +46,7 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, json_text, load_checkpoint, save_checkpoint, write_together
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError, TrainingError
@@ -58,10 +58,15 @@ _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
 
 
+_FLAGS = re.compile("|".join(sorted((re.escape(flag(f)) + r"\b" for f in _FIELD_SECTION), key=len, reverse=True)))
+
+
 def _keywords(e: ConfigError | TrainingError) -> ConfigError | TrainingError:
     """The error with the settings named as this API takes them (`batch_size`), not as the CLI's
     flags (`--batch-size`) that config and training errors name."""
-    return type(e)(re.sub(r"--([a-z][a-z-]*)", lambda m: m[1].replace("-", "_"), str(e)))
+    named = type(e)(_FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), str(e)))
+    named.__dict__.update(e.__dict__)  # e.g. TrainingError.run
+    return named
 
 
 class DynoNetForecaster:

@@ -73,6 +73,9 @@ class DynoNet(Forecaster):
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
+        if cfg.trend_modulation and not cfg.controller:
+            raise ConfigError("--trend-modulation needs the controller (--controller): without it there is "
+                              "nothing to modulate the trend branch")
         for name, value in (("worker_seq_len", cfg.worker_seq_len),
                             ("controller_patch_len", cfg.controller_patch_len if cfg.controller else 0)):
             if value > cfg.lookback:

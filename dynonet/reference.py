@@ -133,7 +133,10 @@ class ReferenceDynoNet(nn.Module):
             for c, worker in enumerate(self.workers)
         ]
         trend_in = trend if self.cfg.trend_input == "average" else z
-        y = self.trend(trend_in) + torch.stack(per_channel, dim=-1)  # (B, H, C)
+        trend_out = self.trend(trend_in)  # (B, H, C)
+        if signals.trend_gamma is not None:
+            trend_out = trend_out * signals.trend_gamma[:, None] + signals.trend_beta[:, None]
+        y = trend_out + torch.stack(per_channel, dim=-1)  # (B, H, C)
         if self.mixer is not None:
             y = self.mixer(y)
         return self.revin.denormalize(y, stats)

@@ -174,7 +174,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                             progress=make_progress(progress), checkpoint=checkpoint, resume=resume)
     except TrainingError as e:
         raise TrainingError(str(e), run={"dataset": data.source, "device": device_name, "params": params,
-                                         "controller_data": controller_data, "epochs_run": len(epochs_run),
+                                         "controller_data": controller_data,
+                                         "epochs_run": (resume["epoch"] if resume else 0) + len(epochs_run),
                                          "seconds": time.perf_counter() - t_start}) from None
     t_train = time.perf_counter() - t_start
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None

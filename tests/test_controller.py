@@ -123,3 +123,19 @@ def test_without_trend_modulation_the_controller_has_no_trend_head():
     cfg = small_model_cfg()
     sig = Controller(cfg)(torch.randn(2, cfg.lookback, cfg.n_channels))
     assert Controller(cfg).trend is None and sig.trend_gamma is None and sig.trend_beta is None
+
+
+def test_trend_modulation_can_be_held_neutral_and_needs_the_controller():
+    from dynonet.errors import ConfigError as Err
+    from dynonet.registry import build_model, check_config
+
+    cfg = small_model_cfg(trend_modulation=True, fixed_signals=("trend",))
+    ctrl = Controller(cfg)
+    for p in ctrl.parameters():
+        torch.nn.init.normal_(p, std=1.0)
+    sig = ctrl(torch.randn(3, cfg.lookback, cfg.n_channels))
+    assert sig.trend_gamma is None and sig.trend_beta is None  # not modulated: the neutral value
+    assert not torch.allclose(sig.gate, neutral_signals(cfg, 3, torch.device("cpu")).gate)
+    with pytest.raises(Err, match="--trend-modulation needs the controller"):
+        check_config(small_model_cfg(trend_modulation=True, controller=False))
+    build_model(small_model_cfg(model="linear", trend_modulation=True, controller=False))  # not Linear's concern

@@ -76,6 +76,7 @@ def test_unknown_or_reserved_settings_are_config_errors():
     ({"batch_size": 0}, "batch_size must be a positive integer (got 0)"),
     ({"worker_seq_len": 200}, "worker_seq_len 200 exceeds lookback 96; set worker_seq_len to 96 or less"),
     ({"model": "patchtst", "patch_len": 300}, "patch_len 300 exceeds lookback 96"),
+    ({"device": "--gpu"}, "unknown device '--gpu': device must be one of auto, cpu, cuda"),  # a value is kept as given
 ])
 def test_bad_settings_are_named_as_keyword_arguments_not_cli_flags(settings, message):
     with pytest.raises(ConfigError) as e:
@@ -87,6 +88,7 @@ def test_a_diverged_fit_names_the_keyword_to_change(wide):
     with pytest.raises(TrainingError) as e:
         DynoNetForecaster(horizon=H, lookback=L, **{**TINY, "lr": 1e30}).fit(wide)
     assert str(e.value).endswith("training diverged; lower lr")
+    assert e.value.run["epochs_run"] == 0 and e.value.run["params"]["total"] > 0
 
 
 def test_not_fitted():

@@ -26,7 +26,7 @@ def randomized(model: DynoNet) -> DynoNet:
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.startswith(("controller.film", "controller.gate", "controller.dropout",
-                                "controller.lr_scale", "mixer", "revin")):
+                                "controller.lr_scale", "controller.trend", "mixer", "revin")):
                 p.add_(0.3 * torch.randn_like(p))
     return model
 
@@ -37,9 +37,12 @@ def batch(n: int, cfg: ModelConfig, seed: int) -> tuple[torch.Tensor, torch.Tens
     return w[:, : cfg.lookback], w[:, cfg.lookback :]
 
 
-@pytest.mark.parametrize("layers,patch,trend_input", [(1, 1, "average"), (2, 16, "average"), (1, 16, "window")])
-def test_reference_forecasts_equal_vectorized(layers, patch, trend_input):
-    cfg = small_cfg(worker_layers=layers, controller_patch_len=patch, trend_input=trend_input)
+@pytest.mark.parametrize("layers,patch,trend_input,modulation",
+                         [(1, 1, "average", False), (2, 16, "average", False), (1, 16, "window", False),
+                          (1, 16, "window", True)])
+def test_reference_forecasts_equal_vectorized(layers, patch, trend_input, modulation):
+    cfg = small_cfg(worker_layers=layers, controller_patch_len=patch, trend_input=trend_input,
+                    trend_modulation=modulation)
     torch.manual_seed(0)
     model = randomized(DynoNet(cfg)).eval()
     ref = ReferenceDynoNet(model).eval()
@@ -58,11 +61,11 @@ def test_reference_state_dict_round_trips():
         assert torch.equal(state[k], expected[k]), k
 
 
-@pytest.mark.parametrize("layers", [1, 2])
-def test_reference_training_steps_equal_bilevel_trainer(layers):
+@pytest.mark.parametrize("layers,modulation", [(1, False), (2, False), (1, True)])
+def test_reference_training_steps_equal_bilevel_trainer(layers, modulation):
     """Two rounds of (worker step, controller step): the second pairs the lr-scale
     hypergradient of the first. Dropout noise is drawn in the same order by both paths."""
-    cfg = small_cfg(worker_layers=layers)
+    cfg = small_cfg(worker_layers=layers, trend_modulation=modulation)
     # large lr and weight decay: a mistake in either shows above the tolerance
     tcfg = TrainConfig(batch_size=16, lr=1e-2, weight_decay=0.5, controller_lr=1e-2, controller_weight_decay=0.5,
                        epochs=3)
@@ -95,6 +98,8 @@ def test_reference_training_steps_equal_bilevel_trainer(layers):
     for name in ("workers.w_hh.0", "workers.head_weight", "trend.linear.weight", "controller.gru.weight_hh_l0",
                  "controller.film.weight", "controller.lr_scale.bias"):
         assert not torch.allclose(expected[name], initial[name]), name
+    if modulation:
+        assert not torch.allclose(expected["controller.trend.weight"], initial["controller.trend.weight"])
 
 
 def test_window_dataset_matches_windows():
