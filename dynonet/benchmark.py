@@ -414,10 +414,17 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
                   "| variant | dataset | H | seed | reason |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {r['model']} | {r['dataset']} | {r['horizon']} | {r['seed']} | {r['error']} |" for r in failed]
         lines.append("")
+    # from every run that got as far as building its model, scored or not
+    multi_l = len(lookbacks) > 1
+    params: dict[tuple[str, str], int] = {}
+    for r in records:
+        if r.get("params") is not None:
+            key = (r["model"], column(r, multi_l))
+            params[key] = max(params.get(key, 0), r["params"])
     lines += ["## Parameters", "", *header]
     for v in rows:
         lines.append(f"| {v} | " + " | ".join(
-            "-" if (v, c) not in cells else f"{cells[(v, c)]['params']:,}" for c in cols) + " |")
+            "-" if (v, c) not in params else f"{params[(v, c)]:,}" for c in cols) + " |")
     lines.append("")
     pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
     lines += ["## Published figures (not measured here)", "",

@@ -123,7 +123,7 @@ def test_a_diverged_run_is_recorded_and_the_grid_goes_on(tmp_path, capsys):
     diverged = [r for r in recs if r["model"] == "linear"]
     for r in diverged:
         assert r["mse"] is None and r["mae"] is None and "diverged" in r["error"]
-        assert r["params"] == 48 * 8 + 8 + 2 * 7 and r["epochs"] == 0 and r["device"].startswith("cpu")
+        assert r["params"] == 48 * 8 + 8 + 2 * 7 == 406 and r["epochs"] == 0 and r["device"].startswith("cpu")
     assert all(r["mse"] > 0 and "error" not in r for r in recs if r["model"] == "repeat")
     assert "2 recorded runs stopped without scores" in capsys.readouterr().out
     md = (out / "results.md").read_text()
@@ -131,6 +131,8 @@ def test_a_diverged_run_is_recorded_and_the_grid_goes_on(tmp_path, capsys):
     failed = md.split("## Runs without scores\n", 1)[1].split("\n## ", 1)[0]
     assert [ln.split("|")[1:5] for ln in failed.splitlines() if ln.startswith("| linear")] == [
         [" linear ", " ETTh1 ", " 8 ", f" {s} "] for s in (0, 1)]
+    params = md.split("## Parameters\n", 1)[1].split("\n## ", 1)[0]
+    assert "| linear | 406 |" in params  # a run without scores still built its model
     assert main([*GRID, "--variants", "linear,repeat", "--out", str(out), *SMALL, "--lr", "1e30", "--resume"]) == 0
     assert records(out) == recs  # recorded runs, failed or not, are not run again
 
