@@ -168,14 +168,12 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     trainer = BiLevelTrainer(model, cfg.train, generator)
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
-    epochs_run: list[dict[str, Any]] = []  # what `report` has seen, for the record of a run that stops
     try:
-        state = trainer.fit(sets, report=lambda e: (epochs_run.append(e), log(epoch_line(e))),
-                            progress=make_progress(progress), checkpoint=checkpoint, resume=resume)
-    except TrainingError as e:
-        raise TrainingError(str(e), run={"dataset": data.source, "device": device_name, "params": params,
+        state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress),
+                            checkpoint=checkpoint, resume=resume)
+    except TrainingError as e:  # what a record of the stopped run needs (the trainer gives its epochs)
+        raise TrainingError(str(e), run={**e.run, "dataset": data.source, "device": device_name, "params": params,
                                          "controller_data": controller_data,
-                                         "epochs_run": (resume["epoch"] if resume else 0) + len(epochs_run),
                                          "seconds": time.perf_counter() - t_start}) from None
     t_train = time.perf_counter() - t_start
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None

@@ -260,7 +260,8 @@ class BiLevelTrainer:
                 entry = self._epoch(epoch, state.stage, sets, progress)
                 if not (math.isfinite(entry["train_loss"]) and math.isfinite(entry["val_mse"])):
                     raise TrainingError(f"epoch {epoch}: the loss is no longer finite (train {entry['train_loss']}, "
-                                        f"validation {entry['val_mse']}): training diverged; lower --lr")
+                                        f"validation {entry['val_mse']}): training diverged; lower --lr",
+                                        run={"epochs_run": epoch - 1})
                 improved = entry["val_mse"] < state.best_val
                 if improved:
                     state.best_val, state.best_epoch, state.bad_epochs = entry["val_mse"], epoch, 0
