@@ -190,7 +190,19 @@ class TrainConfig:
     holdout_fraction: float = field(
         default=0.2, metadata=_opt("share of the training period held out for the controller")
     )
-    min_lr_ratio: float = field(default=0.01, metadata=_opt("cosine schedule floor, as a share of lr"))
+    schedule: str = field(
+        default="cosine",
+        metadata=_opt("learning-rate schedule of each stage: cosine over --epochs; cosine with warm restarts "
+                      "(first cycle --restart-epochs, each next twice as long); or plateau: after "
+                      "--plateau-patience epochs without a new best, return to the best weights and "
+                      "multiply the lr by --plateau-factor", choices=("cosine", "restarts", "plateau")),
+    )
+    restart_epochs: int = field(default=10, metadata=_opt("--schedule restarts: epochs of the first cycle"))
+    plateau_patience: int = field(
+        default=5, metadata=_opt("--schedule plateau: epochs without a new best before the lr drops")
+    )
+    plateau_factor: float = field(default=0.5, metadata=_opt("--schedule plateau: lr multiplier at each drop"))
+    min_lr_ratio: float = field(default=0.01, metadata=_opt("lr floor of every schedule, as a share of lr"))
     patience: int = field(default=20, metadata=_opt("epochs without a new best validation MSE"))
     trend_first: bool = field(
         default=False,
@@ -205,7 +217,8 @@ class TrainConfig:
 
 
 _TRAIN_RULES: tuple[Rule, ...] = (
-    (("epochs", "batch_size", "eval_batch_size", "patience"), *_POSITIVE),
+    (("epochs", "batch_size", "eval_batch_size", "patience", "restart_epochs", "plateau_patience"), *_POSITIVE),
+    (("plateau_factor",), "in (0, 1)", lambda v: 0 < v < 1),
     (("lr", "weight_decay", "controller_lr", "controller_weight_decay"), *_NON_NEGATIVE),
     (("holdout_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
     (("min_lr_ratio",), "in [0, 1]", lambda v: 0 <= v <= 1),

@@ -13,8 +13,9 @@ hypergradient (Baydin et al., 2018): d L_ctrl(theta + s * delta) / d s_c = <delt
 with g the controller-split gradient w.r.t. the workers, computed in the same backward pass
 and applied, one step later, to the lr-scale head's output on that training batch.
 
-No parameter is in both optimizers; test windows reach neither. Both learning rates follow a
-cosine schedule; early stopping watches validation MSE and the best state is restored.
+No parameter is in both optimizers; test windows reach neither. Both learning rates follow
+`train.schedule` (cosine by default); early stopping watches validation MSE and the best state
+is restored.
 
 Trend-first (`train.trend_first`, for models with a `trend_path`): a first stage fits the
 trend path (RevIN + Linear) alone, with its own optimizer, schedule and early stopping. Its
@@ -95,7 +96,7 @@ class BiLevelTrainer:
         self.trend_opt = (
             torch.optim.AdamW(self.trend_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if self.trend_params else None
         )
-        self.trend_scheduler = self._cosine(self.trend_opt) if self.trend_opt is not None else None
+        self.trend_scheduler = self._scheduler(self.trend_opt) if self.trend_opt is not None else None
         self.worker_opt = (
             torch.optim.AdamW(worker_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if worker_params else None
         )
@@ -104,17 +105,41 @@ class BiLevelTrainer:
             if self.controller_params and cfg.controller_lr > 0
             else None
         )
-        self.schedulers = [self._cosine(opt) for opt in (self.worker_opt, self.controller_opt) if opt is not None]
+        self.schedulers = [sched for opt in (self.worker_opt, self.controller_opt) if opt is not None
+                           if (sched := self._scheduler(opt)) is not None]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
         self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
         self.ctrl_order = torch.empty(0, dtype=torch.long)  # shuffled controller-split windows ...
         self.ctrl_pos = 0  # ... and how many of them were used
 
-    def _cosine(self, opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
-        return torch.optim.lr_scheduler.CosineAnnealingLR(
-            opt, T_max=max(self.cfg.epochs, 1), eta_min=opt.defaults["lr"] * self.cfg.min_lr_ratio
-        )
+    def _scheduler(self, opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
+        """The per-epoch schedule of `opt`; None for "plateau", which `_back_off` drives."""
+        cfg, floor = self.cfg, opt.defaults["lr"] * self.cfg.min_lr_ratio
+        if cfg.schedule == "plateau":
+            return None
+        if cfg.schedule == "restarts":
+            return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.restart_epochs, T_mult=2,
+                                                                        eta_min=floor)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=floor)
+
+    def _back_off(self, state: TrainState) -> None:
+        """Plateau schedule: back to the best weights, at a lower lr (not below the floor).
+
+        Written here rather than with torch's ReduceLROnPlateau so that "best" and "epochs
+        without a new best" are early stopping's own, including the trend stage's best that
+        the full stage starts from. Adam's moment estimates are kept.
+        """
+        if state.best_weights is not None:
+            self.model.load_state_dict(state.best_weights)
+        for opt in self._stage_optimizers(state.stage):
+            for group in opt.param_groups:
+                group["lr"] = max(group["lr"] * self.cfg.plateau_factor, opt.defaults["lr"] * self.cfg.min_lr_ratio)
+
+    def _stage_optimizers(self, stage: str) -> list[torch.optim.Optimizer]:
+        if stage == "trend":
+            return [self.trend_opt]
+        return [opt for opt in (self.worker_opt, self.controller_opt) if opt is not None]
 
     # -- resume --------------------------------------------------------------------------
     def state_dict(self, epoch: int, state: TrainState) -> dict[str, Any]:
@@ -127,8 +152,9 @@ class BiLevelTrainer:
             "early_stopping": {"best_val": state.best_val, "best_epoch": state.best_epoch,
                                "bad_epochs": state.bad_epochs, "history": state.history},
             "stage": [state.stage, state.stage_start],
-            "trend_stage": None if self.trend_opt is None else [self.trend_opt.state_dict(),
-                                                                 self.trend_scheduler.state_dict()],
+            "trend_stage": None if self.trend_opt is None else [
+                self.trend_opt.state_dict(), None if self.trend_scheduler is None else self.trend_scheduler.state_dict()
+            ],
             "best_weights": state.best_weights,
             "hypergradient": None if self.hyper is None else [self.hyper, self.hyper_state],
             "controller_cursor": [self.ctrl_order, self.ctrl_pos],
@@ -149,7 +175,10 @@ class BiLevelTrainer:
             raise ConfigError("the saved training state and this trainer disagree on trend-first training")
         if self.trend_opt is not None:
             self.trend_opt.load_state_dict(trend_stage[0])
-            self.trend_scheduler.load_state_dict(trend_stage[1])
+            if (trend_stage[1] is None) != (self.trend_scheduler is None):
+                raise ConfigError("the saved training state and this trainer disagree on the lr schedule")
+            if self.trend_scheduler is not None:
+                self.trend_scheduler.load_state_dict(trend_stage[1])
         es = saved["early_stopping"]
         stage, stage_start = saved.get("stage", ["full", 0])
         state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"],
@@ -268,6 +297,8 @@ class BiLevelTrainer:
                     state.best_weights = copy.deepcopy(model.state_dict())
                 else:
                     state.bad_epochs += 1
+                    if cfg.schedule == "plateau" and state.bad_epochs % cfg.plateau_patience == 0:
+                        self._back_off(state)
                 entry["best"] = improved
                 state.history.append(entry)
                 if report:
@@ -317,11 +348,8 @@ class BiLevelTrainer:
                                     **{k: f"{v.item() / steps:.3f}" for k, v in signal_sums.items()})
         if bar is not None:
             bar.close()
-        if trend_stage:
-            optimizers, schedulers = [self.trend_opt], [self.trend_scheduler]
-        else:
-            optimizers = [o for o in (self.worker_opt, self.controller_opt) if o is not None]
-            schedulers = self.schedulers
+        optimizers = self._stage_optimizers(stage)
+        schedulers = [s for s in [self.trend_scheduler] if s is not None] if trend_stage else self.schedulers
         lrs = [opt.param_groups[0]["lr"] for opt in optimizers]
         for sched in schedulers:
             sched.step()

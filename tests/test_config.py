@@ -29,7 +29,11 @@ BAD = [
     ("model", "trend_input", "both"),
     ("model", "fixed_signals", ("noise",)),
     ("model", "n_heads", 3),  # d_model 16
-    *[("train", name, 0) for name in ("epochs", "batch_size", "eval_batch_size", "patience")],
+    *[("train", name, 0) for name in ("epochs", "batch_size", "eval_batch_size", "patience", "restart_epochs",
+                                      "plateau_patience")],
+    ("train", "plateau_factor", 1.0),
+    ("train", "plateau_factor", 0.0),
+    ("train", "schedule", "linear"),
     *[("train", name, -1.0) for name in ("lr", "weight_decay", "controller_lr", "controller_weight_decay")],
     ("train", "lr", float("nan")),
     ("train", "lr", "fast"),

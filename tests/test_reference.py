@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from dynonet.config import ModelConfig, TrainConfig
+from dynonet.errors import ConfigError
 from dynonet.data import Windows
 from dynonet.model import DynoNet
 from dynonet.reference import ReferenceDynoNet, ReferenceTrainer, WindowDataset
@@ -110,3 +111,10 @@ def test_window_dataset_matches_windows():
     for i in (0, 7, len(ds) - 1):
         x, y = win.get(torch.tensor([i]))
         assert torch.equal(ds[i][0], x[0]) and torch.equal(ds[i][1], y[0])
+
+
+@pytest.mark.parametrize("train", [{"schedule": "plateau"}, {"schedule": "restarts"}])
+def test_reference_trainer_refuses_what_it_does_not_implement(train):
+    ref = ReferenceDynoNet(DynoNet(small_cfg()))
+    with pytest.raises(ConfigError, match="cosine"):
+        ReferenceTrainer(ref, TrainConfig(**train))

@@ -138,10 +138,15 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
     assert "not readable" in err and err.count("\n") == 1, err
 
 
+# plateau: high lr and patience 1, so that it backs off (asserted below) and the lowered lr must resume
+SCHEDULES = {"cosine": {}, "restarts": {"restart_epochs": 1}, "plateau": {"plateau_patience": 1, "lr": 1.0}}
+
+
+@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
 @pytest.mark.parametrize("stop_after", [1, 2, 3])  # in the trend stage, at its end, in the full stage
-def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after):
+def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after, schedule):
     def fresh():
-        cfg = small_run_cfg(epochs=2, patience=50, trend_first=True)
+        cfg = small_run_cfg(epochs=2, patience=50, trend_first=True, schedule=schedule, **SCHEDULES[schedule])
         gen = seed_everything(cfg.train.seed)
         data = load(cfg)
         cfg = cfg.replace(model={"n_channels": data.n_channels, "controller": True})
@@ -164,6 +169,8 @@ def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after):
     model, trainer, sets = fresh()
     resumed = trainer.fit(sets, resume=load_state(tmp_path))
     assert [h["stage"] for h in resumed.history] == ["trend", "trend", "full", "full"]
+    if schedule == "plateau":
+        assert len({h["lr"] for h in whole.history}) > 1
     assert [h["val_mse"] for h in resumed.history] == [h["val_mse"] for h in whole.history]
     for k, v in model.state_dict().items():
         assert torch.equal(v, expected[k]), k

@@ -133,6 +133,33 @@ def test_early_stopping_restores_the_best_epoch(monkeypatch):
     assert not torch.equal(weights[2]["trend.linear.weight"], weights[4]["trend.linear.weight"])
 
 
+def test_plateau_schedule_returns_to_the_best_weights_at_a_lower_lr(monkeypatch):
+    cfg, model, sets, gen = setup(model_name="linear", epochs=7, patience=10, schedule="plateau",
+                                  plateau_patience=2, plateau_factor=0.25, min_lr_ratio=0.1)
+    scores = iter([1.0, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99])
+    after = {}
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: {"mse": next(scores), "mae": 0.0})
+    state = BiLevelTrainer(model, cfg.train, gen).fit(
+        sets, report=lambda e: after.__setitem__(e["epoch"], copy.deepcopy(model.state_dict())))
+    lr = cfg.train.lr
+    # 2 epochs without a new best (3, 4): back to epoch 2's weights, lr x 0.25; again after 6,
+    # where 0.25 x 0.25 would fall below the floor of 0.1 x lr
+    assert [h["lr"] for h in state.history] == pytest.approx([lr] * 4 + [lr / 4] * 2 + [lr / 10])
+    for epoch in (4, 6):
+        assert all(torch.equal(v, after[2][k]) for k, v in after[epoch].items())
+    assert any(not torch.equal(v, after[2][k]) for k, v in after[3].items())
+
+
+def test_restarts_schedule_restarts_the_lr_after_each_cycle():
+    cfg, model, sets, gen = setup(model_name="linear", epochs=8, patience=100, schedule="restarts",
+                                  restart_epochs=2)
+    lrs = [h["lr"] for h in BiLevelTrainer(model, cfg.train, gen).fit(sets).history]
+    lr = cfg.train.lr
+    # cycles of 2, then 4 epochs: each starts at the full lr and decays within
+    assert [e for e, v in enumerate(lrs, 1) if v == pytest.approx(lr)] == [1, 3, 7]
+    assert lrs[3] < lrs[2] and lrs[4] < lrs[3]
+
+
 def test_same_seed_same_numbers():
     runs = []
     for _ in range(2):
