@@ -203,6 +203,11 @@ class TrainConfig:
     )
     plateau_factor: float = field(default=0.5, metadata=_opt("--schedule plateau: lr multiplier at each drop"))
     min_lr_ratio: float = field(default=0.01, metadata=_opt("lr floor of every schedule, as a share of lr"))
+    ema_decay: float = field(
+        default=0.0,
+        metadata=_opt("keep an exponential moving average of the weights, updated every step with this decay "
+                      "(0: off); validation, early stopping and the finished model use the average"),
+    )
     patience: int = field(default=20, metadata=_opt("epochs without a new best validation MSE"))
     trend_first: bool = field(
         default=False,
@@ -222,6 +227,7 @@ _TRAIN_RULES: tuple[Rule, ...] = (
     (("lr", "weight_decay", "controller_lr", "controller_weight_decay"), *_NON_NEGATIVE),
     (("holdout_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
     (("min_lr_ratio",), "in [0, 1]", lambda v: 0 <= v <= 1),
+    (("ema_decay",), "in [0, 1)", lambda v: 0 <= v < 1),
     (("seed",), "in [0, 2**32)", lambda v: 0 <= v < 2**32),  # NumPy's seed range
 )
 

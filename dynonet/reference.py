@@ -163,8 +163,8 @@ class ReferenceTrainer:
     def __init__(self, model: ReferenceDynoNet, cfg: Any):
         if model.cfg.fixed_signals:
             raise ConfigError("the reference path does not implement fixed_signals")
-        if cfg.schedule != "cosine":
-            raise ConfigError("the reference path implements only the cosine schedule")
+        if cfg.schedule != "cosine" or cfg.ema_decay:
+            raise ConfigError("the reference path implements only the cosine schedule, without weight averaging")
         self.model, self.cfg = model, cfg
         self.worker_opt = torch.optim.AdamW(model.worker_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.controller_opt = torch.optim.AdamW(

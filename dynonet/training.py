@@ -15,7 +15,8 @@ and applied, one step later, to the lr-scale head's output on that training batc
 
 No parameter is in both optimizers; test windows reach neither. Both learning rates follow
 `train.schedule` (cosine by default); early stopping watches validation MSE and the best state
-is restored.
+is restored. With `train.ema_decay` > 0, an exponential moving average of all weights is kept
+over the steps of each stage, and it is what validation scores and what the run keeps.
 
 Trend-first (`train.trend_first`, for models with a `trend_path`): a first stage fits the
 trend path (RevIN + Linear) alone, with its own optimizer, schedule and early stopping. Its
@@ -108,6 +109,8 @@ class BiLevelTrainer:
         self.schedulers = [sched for opt in (self.worker_opt, self.controller_opt) if opt is not None
                            if (sched := self._scheduler(opt)) is not None]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
+        self.ema = None if cfg.ema_decay == 0 else torch.optim.swa_utils.AveragedModel(
+            model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
         self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
         self.ctrl_order = torch.empty(0, dtype=torch.long)  # shuffled controller-split windows ...
@@ -132,9 +135,20 @@ class BiLevelTrainer:
         """
         if state.best_weights is not None:
             self.model.load_state_dict(state.best_weights)
+            self._restart_average()
         for opt in self._stage_optimizers(state.stage):
             for group in opt.param_groups:
                 group["lr"] = max(group["lr"] * self.cfg.plateau_factor, opt.defaults["lr"] * self.cfg.min_lr_ratio)
+
+    def _scored(self) -> Forecaster:
+        """What validation scores and early stopping keeps: the weight average, if there is one."""
+        return self.model if self.ema is None else self.ema.module
+
+    def _restart_average(self) -> None:
+        """After the live weights jump (a new stage, a plateau's return to the best), the
+        average starts again from them: its next update copies them."""
+        if self.ema is not None:
+            self.ema.n_averaged.zero_()
 
     def _stage_optimizers(self, stage: str) -> list[torch.optim.Optimizer]:
         if stage == "trend":
@@ -156,6 +170,7 @@ class BiLevelTrainer:
                 self.trend_opt.state_dict(), None if self.trend_scheduler is None else self.trend_scheduler.state_dict()
             ],
             "best_weights": state.best_weights,
+            "ema": None if self.ema is None else self.ema.state_dict(),
             "hypergradient": None if self.hyper is None else [self.hyper, self.hyper_state],
             "controller_cursor": [self.ctrl_order, self.ctrl_pos],
             "rng": rng_state(self.generator),
@@ -179,6 +194,10 @@ class BiLevelTrainer:
                 raise ConfigError("the saved training state and this trainer disagree on the lr schedule")
             if self.trend_scheduler is not None:
                 self.trend_scheduler.load_state_dict(trend_stage[1])
+        if (saved.get("ema") is None) != (self.ema is None):  # absent in states of versions before it
+            raise ConfigError("the saved training state and this trainer disagree on weight averaging")
+        if self.ema is not None:
+            self.ema.load_state_dict(saved["ema"])
         es = saved["early_stopping"]
         stage, stage_start = saved.get("stage", ["full", 0])
         state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"],
@@ -211,6 +230,7 @@ class BiLevelTrainer:
             self.model.load_state_dict(state.best_weights)
         self._freeze_trend(True)
         self.model.zero_residual()
+        self._restart_average()
         state.best_weights = copy.deepcopy(self.model.state_dict())
         state.bad_epochs, state.stage, state.stage_start = 0, "full", epoch
 
@@ -294,7 +314,7 @@ class BiLevelTrainer:
                 improved = entry["val_mse"] < state.best_val
                 if improved:
                     state.best_val, state.best_epoch, state.bad_epochs = entry["val_mse"], epoch, 0
-                    state.best_weights = copy.deepcopy(model.state_dict())
+                    state.best_weights = copy.deepcopy(self._scored().state_dict())
                 else:
                     state.bad_epochs += 1
                     if cfg.schedule == "plateau" and state.bad_epochs % cfg.plateau_patience == 0:
@@ -330,6 +350,8 @@ class BiLevelTrainer:
         bar = progress(epoch, math.ceil(len(train) / cfg.batch_size)) if progress else None
         for x, y in train.batches(cfg.batch_size, order):
             loss, summary = step(x, y)
+            if self.ema is not None:
+                self.ema.update_parameters(model)
             loss_sum += loss
             for k, v in summary.items():
                 signal_sums[k] = signal_sums.get(k, 0) + v
@@ -353,7 +375,8 @@ class BiLevelTrainer:
         lrs = [opt.param_groups[0]["lr"] for opt in optimizers]
         for sched in schedulers:
             sched.step()
-        scores = evaluate(self.trend if trend_stage else model, val, cfg.eval_batch_size)
+        scored = self._scored()
+        scores = evaluate(scored.trend_path() if trend_stage else scored, val, cfg.eval_batch_size)
         return {
             "epoch": epoch,
             "stage": stage,

@@ -34,6 +34,8 @@ BAD = [
     ("train", "plateau_factor", 1.0),
     ("train", "plateau_factor", 0.0),
     ("train", "schedule", "linear"),
+    ("train", "ema_decay", 1.0),
+    ("train", "ema_decay", -0.1),
     *[("train", name, -1.0) for name in ("lr", "weight_decay", "controller_lr", "controller_weight_decay")],
     ("train", "lr", float("nan")),
     ("train", "lr", "fast"),

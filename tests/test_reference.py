@@ -113,7 +113,7 @@ def test_window_dataset_matches_windows():
         assert torch.equal(ds[i][0], x[0]) and torch.equal(ds[i][1], y[0])
 
 
-@pytest.mark.parametrize("train", [{"schedule": "plateau"}, {"schedule": "restarts"}])
+@pytest.mark.parametrize("train", [{"schedule": "plateau"}, {"schedule": "restarts"}, {"ema_decay": 0.9}])
 def test_reference_trainer_refuses_what_it_does_not_implement(train):
     ref = ReferenceDynoNet(DynoNet(small_cfg()))
     with pytest.raises(ConfigError, match="cosine"):

@@ -139,14 +139,16 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
 
 
 # plateau: high lr and patience 1, so that it backs off (asserted below) and the lowered lr must resume
-SCHEDULES = {"cosine": {}, "restarts": {"restart_epochs": 1}, "plateau": {"plateau_patience": 1, "lr": 1.0}}
+TRAINING = {"cosine": {}, "restarts": {"schedule": "restarts", "restart_epochs": 1},
+            "plateau": {"schedule": "plateau", "plateau_patience": 1, "lr": 1.0},
+            "weight-average": {"ema_decay": 0.9}}
 
 
-@pytest.mark.parametrize("schedule", sorted(SCHEDULES))
+@pytest.mark.parametrize("training", sorted(TRAINING))
 @pytest.mark.parametrize("stop_after", [1, 2, 3])  # in the trend stage, at its end, in the full stage
-def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after, schedule):
+def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after, training):
     def fresh():
-        cfg = small_run_cfg(epochs=2, patience=50, trend_first=True, schedule=schedule, **SCHEDULES[schedule])
+        cfg = small_run_cfg(epochs=2, patience=50, trend_first=True, **TRAINING[training])
         gen = seed_everything(cfg.train.seed)
         data = load(cfg)
         cfg = cfg.replace(model={"n_channels": data.n_channels, "controller": True})
@@ -169,7 +171,7 @@ def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after, sched
     model, trainer, sets = fresh()
     resumed = trainer.fit(sets, resume=load_state(tmp_path))
     assert [h["stage"] for h in resumed.history] == ["trend", "trend", "full", "full"]
-    if schedule == "plateau":
+    if training == "plateau":
         assert len({h["lr"] for h in whole.history}) > 1
     assert [h["val_mse"] for h in resumed.history] == [h["val_mse"] for h in whole.history]
     for k, v in model.state_dict().items():

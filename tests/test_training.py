@@ -160,6 +160,51 @@ def test_restarts_schedule_restarts_the_lr_after_each_cycle():
     assert lrs[3] < lrs[2] and lrs[4] < lrs[3]
 
 
+def test_weight_average_is_what_validation_scores_and_the_run_keeps(monkeypatch):
+    decay = 0.5
+    cfg, model, sets, gen = setup(model_name="linear", epochs=2, patience=10, ema_decay=decay)
+    trainer = BiLevelTrainer(model, cfg.train, gen)
+    live, scored = [], []
+    step = trainer.worker_step
+
+    def recording_step(x, y):
+        out = step(x, y)
+        live.append(copy.deepcopy(model.state_dict()))
+        return out
+
+    def recording_evaluate(m, *a, **k):
+        scored.append(copy.deepcopy(m.state_dict()))
+        return {"mse": [0.5, 0.7][len(scored) - 1], "mae": 0.0}  # epoch 1 stays the best
+
+    monkeypatch.setattr(trainer, "worker_step", recording_step)
+    monkeypatch.setattr(training, "evaluate", recording_evaluate)
+    trainer.fit(sets)
+    steps_per_epoch = len(live) // 2
+    assert steps_per_epoch > 1
+    average = live[0]
+    for i, weights in enumerate(live[1:], 2):
+        average = {k: decay * average[k] + (1 - decay) * weights[k] for k in average}
+        if i == steps_per_epoch:
+            expected = average  # the average at the end of epoch 1
+    for k, v in model.state_dict().items():
+        assert torch.allclose(v, expected[k], atol=1e-6), k
+        assert torch.allclose(scored[0][k], expected[k], atol=1e-6), k
+    assert any(not torch.allclose(v, live[steps_per_epoch - 1][k]) for k, v in expected.items())
+
+
+def test_weight_average_starts_again_when_the_full_stage_begins(monkeypatch):
+    cfg, model, sets, gen = setup(epochs=3, patience=10, trend_first=True, ema_decay=0.9)
+    trainer = BiLevelTrainer(model, cfg.train, gen)
+    scores = iter([0.5, 0.7, 0.8, 0.4, 0.45, 0.46])  # trend stage: epoch 1 best; full stage: epoch 4
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: {"mse": next(scores), "mae": 0.0})
+    averages = {}
+    trainer.fit(sets, report=lambda e: averages.__setitem__(e["epoch"], copy.deepcopy(trainer.ema.module.state_dict())))
+    trend = [k for k in averages[1] if k.startswith(("trend.", "revin."))]
+    assert trend and all(torch.equal(model.state_dict()[k], averages[1][k]) for k in trend)  # frozen as fitted
+    assert any(not torch.equal(averages[3][k], averages[1][k]) for k in trend)  # the average had moved on
+    assert all(torch.equal(v, averages[4][k]) for k, v in model.state_dict().items())
+
+
 def test_same_seed_same_numbers():
     runs = []
     for _ in range(2):
