@@ -14,7 +14,8 @@ import re
 import sys
 from pathlib import Path
 
-from dynonet.benchmark import metric_table, seed_list
+from dynonet.benchmark import cell_settings, metric_table, seed_list
+from dynonet.config import PRESETS
 
 LABELS = {
     "dynonet": "`dynonet` (full: controller trained on validation)",
@@ -36,8 +37,10 @@ def tables(path: str | Path, variants: list[str] | None = None) -> str:
     try:
         records = json.loads(Path(path).read_text())["records"]
         seeds = ", ".join(map(str, seed_list(records)))
-        # trained as the presets train (trend-first, controller off): say so
-        presets = all(r["config"]["train"].get("trend_first", False) for r in records if r["model"] == "workers-only")
+        # trained exactly as the presets now train (every setting its model reads): say so
+        presets = all(cell_settings(r["config"]) == cell_settings(PRESETS[f"{r['dataset'].lower()}-{r['horizon']}"]
+                                                                  .to_dict())
+                      for r in records if r["model"] == "workers-only")
     except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"{path}: not a benchmark results.json ({type(e).__name__}: {e})")
     if unknown := [v for v in variants or [] if v not in {r["model"] for r in records}]:

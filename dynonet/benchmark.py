@@ -108,7 +108,7 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
     return cfg.replace(train={"seed": seed})
 
 
-def _identity(cfg: dict[str, Any]) -> dict[str, Any]:
+def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     """The settings shared by every seed of one table cell: all that the run's model reads
     (the device only changes where it ran). A setting that a record's version did not have yet
     counts with its default value."""
@@ -145,10 +145,10 @@ def _diff(a: dict[str, Any], b: dict[str, Any]) -> str:
 
 def _check_same_cell(there: dict[str, Any] | None, config: dict[str, Any], where: str, hint: str) -> None:
     """Every seed of one table cell must share its settings; refuse to mix them."""
-    if there is not None and _identity(there["config"]) != _identity(config):
+    if there is not None and cell_settings(there["config"]) != cell_settings(config):
         raise DynoNetError(f"{where} holds {there['model']} on {there['dataset']} H{there['horizon']} "
                            f"(seed {there['seed']}) with other settings "
-                           f"({_diff(_identity(there['config']), _identity(config))}); {hint}")
+                           f"({_diff(cell_settings(there['config']), cell_settings(config))}); {hint}")
 
 
 def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, Any]]:
