@@ -6,7 +6,9 @@ validation MSE, mean +- std over seeds, the lowest mean per column in bold.
     python benchmarks/readme_tables.py --check README.md    # exit 1 if a block is stale
 
 A marked block in the README is `<!-- tables: RESULTS.json [variant,...] -->`, the tables,
-`<!-- /tables -->`; the path is relative to the README's folder.
+`<!-- /tables -->`; the path is relative to the README's folder. To compare grids run with
+different settings, name each: `<!-- tables: cosine=A/results.json,restarts=B/results.json
+variant,... -->` gives a row per variant and grid.
 """
 
 import json
@@ -32,27 +34,50 @@ def fail(message: str) -> None:
     sys.exit(f"readme_tables: {message}")
 
 
-def tables(path: str | Path, variants: list[str] | None = None) -> str:
-    """The README's two tables (test MSE, best validation MSE) for the records in `path`."""
+def _records(path: Path) -> list[dict]:
     try:
-        records = json.loads(Path(path).read_text())["records"]
-        seeds = ", ".join(map(str, seed_list(records)))
-        # trained exactly as the presets now train (every setting its model reads): say so
-        presets = all(cell_settings(r["config"]) == cell_settings(PRESETS[f"{r['dataset'].lower()}-{r['horizon']}"]
-                                                                  .to_dict())
-                      for r in records if r["model"] == "workers-only")
+        records = json.loads(path.read_text())["records"]
     except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"{path}: not a benchmark results.json ({type(e).__name__}: {e})")
-    if unknown := [v for v in variants or [] if v not in {r["model"] for r in records}]:
-        fail(f"{path}: no records of {', '.join(unknown)}")
-    labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
-    if presets:
-        labels["workers-only"] = "`workers-only` (the presets: no controller)"
+    return records
+
+
+def _as_presets(records: list[dict]) -> bool:
+    """Whether every workers-only run trained exactly as the presets now train (every setting its model reads)."""
+    return all(cell_settings(r["config"]) == cell_settings(PRESETS[f"{r['dataset'].lower()}-{r['horizon']}"].to_dict())
+               for r in records if r["model"] == "workers-only")
+
+
+def tables(spec: str, variants: list[str] | None = None, root: Path = Path(".")) -> str:
+    """The README's two tables (test MSE, best validation MSE) for the records in `spec`: one
+    results.json, or several as `label=path,...` (then a row per variant and label)."""
+    sources = [part.split("=", 1) if "=" in part else (None, part) for part in spec.split(",")]
+    named = len(sources) > 1 or sources[0][0] is not None
+    if named and (not variants or any(label is None for label, _ in sources)):
+        fail(f"{spec}: compare grids as label=path,... and name the variants")
+    grids = [(label, path, _records(root / path)) for label, path in sources]
+    for _, path, found in grids:
+        if unknown := [v for v in variants or [] if v not in {r["model"] for r in found}]:
+            fail(f"{path}: no records of {', '.join(unknown)}")
+    if not named:
+        records, rows = grids[0][2], variants
+        labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
+        if _as_presets(records):
+            labels["workers-only"] = "`workers-only` (the presets: no controller)"
+    else:
+        records, rows, labels = [], [], {}
+        for v in variants:
+            for label, _, found in grids:
+                runs = [r for r in found if r["model"] == v]
+                row = f"`{v}`, {label}" + (" (the presets)" if v == "workers-only" and _as_presets(runs) else "")
+                rows.append(row)
+                records += [{**r, "model": row} for r in runs]  # relabelled for display only
+    seeds = ", ".join(map(str, seed_list(records)))
     out = []
     for metric, title in (("mse", "Test MSE"), ("best_val_mse", "Best validation MSE")):
         out.append(f"{title}, mean +- std over seeds {seeds} (lowest mean per column in bold, compared before "
                    "rounding):\n")
-        out.append("\n".join(metric_table(records, metric, variants, labels)) + "\n")
+        out.append("\n".join(metric_table(records, metric, rows, labels)) + "\n")
     return "\n".join(out)
 
 
@@ -65,7 +90,7 @@ def updated(readme: Path) -> tuple[str, str]:
 
     def block(m: re.Match) -> str:
         variants = m[3].split(",") if m[3] else None
-        return m[1] + "\n" + tables(readme.parent / m[2], variants) + "\n" + m[5]
+        return m[1] + "\n" + tables(m[2], variants, readme.parent) + "\n" + m[5]
 
     new, n = BLOCK.subn(block, text)
     if n != text.count(OPEN):

@@ -22,3 +22,19 @@ def test_readme_results_tables_are_computed_from_the_committed_records():
     done = subprocess.run([sys.executable, str(script), "--check", str(ROOT / "README.md")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_compared_grids_show_the_same_figures_as_each_grid_alone():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
+    readme_tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(readme_tables)
+    path = "benchmarks/results/results.json"
+    alone = readme_tables.tables(path, ["workers-only", "linear"], ROOT).splitlines()
+    compared = readme_tables.tables(f"a={path},b={path}", ["workers-only", "linear"], ROOT).splitlines()
+    figures = lambda line: line.split(" | ", 1)[1]  # noqa: E731 - the cells after the row label
+    rows_alone = [figures(line) for line in alone if line.startswith("| `")]
+    rows_compared = [figures(line) for line in compared if line.startswith("| `")]
+    assert rows_compared == [row for row in rows_alone for _ in range(2)]  # each variant twice: grid a, grid b
+    assert "| `workers-only`, a (the presets) |" in compared[4]
