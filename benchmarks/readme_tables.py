@@ -56,9 +56,10 @@ def tables(spec: str, variants: list[str] | None = None, root: Path = Path("."))
     if named and (not variants or any(label is None for label, _ in sources)):
         fail(f"{spec}: compare grids as label=path,... and name the variants")
     grids = [(label, path, _records(root / path)) for label, path in sources]
-    for _, path, found in grids:
-        if unknown := [v for v in variants or [] if v not in {r["model"] for r in found}]:
-            fail(f"{path}: no records of {', '.join(unknown)}")
+    held = [{r["model"] for r in found} for _, _, found in grids]
+    # every variant named is in some grid (a row per grid that has it)
+    if unknown := [v for v in variants or [] if all(v not in models for models in held)]:
+        fail(f"{spec}: no records of {', '.join(unknown)}")
     if not named:
         records, rows = grids[0][2], variants
         labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
@@ -69,6 +70,8 @@ def tables(spec: str, variants: list[str] | None = None, root: Path = Path("."))
         for v in variants:
             for label, _, found in grids:
                 runs = [r for r in found if r["model"] == v]
+                if not runs:
+                    continue
                 row = f"`{v}`, {label}" + (" (the presets)" if v == "workers-only" and _as_presets(runs) else "")
                 rows.append(row)
                 records += [{**r, "model": row} for r in runs]  # relabelled for display only
