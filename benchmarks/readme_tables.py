@@ -16,7 +16,7 @@ import re
 import sys
 from pathlib import Path
 
-from dynonet.benchmark import cell_settings, metric_table, seed_list
+from dynonet.benchmark import cell_settings, metric_table, preset_name, seed_list
 from dynonet.config import PRESETS
 
 LABELS = {
@@ -44,7 +44,7 @@ def _records(path: Path) -> list[dict]:
 
 def _as_presets(records: list[dict]) -> bool:
     """Whether every workers-only run trained exactly as the presets now train (every setting its model reads)."""
-    return all(cell_settings(r["config"]) == cell_settings(PRESETS[f"{r['dataset'].lower()}-{r['horizon']}"].to_dict())
+    return all(cell_settings(r["config"]) == cell_settings(PRESETS[preset_name(r["dataset"], r["horizon"])].to_dict())
                for r in records if r["model"] == "workers-only")
 
 

@@ -108,6 +108,10 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
     return cfg.replace(train={"seed": seed})
 
 
+# the settings only one lr schedule reads
+SCHEDULE_SETTINGS = {"restarts": ("restart_epochs",), "plateau": ("plateau_patience", "plateau_factor")}
+
+
 def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     """The settings shared by every seed of one table cell: all that the run's model reads
     (the device only changes where it ran). A setting that a record's version did not have yet
@@ -118,6 +122,8 @@ def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
         raise DynoNetError(f"a recorded config this version cannot read ({e})") from None
     model = MODELS.get(full["model"]["model"])
     skip = {"train.device", "train.seed", "model.n_channels"} | (model.unread if model else set())
+    skip |= {f"train.{name}" for schedule, names in SCHEDULE_SETTINGS.items() if full["train"]["schedule"] != schedule
+             for name in names}
     return {section: {k: v for k, v in values.items() if f"{section}.{k}" not in skip}
             for section, values in json.loads(json.dumps(full)).items()}
 

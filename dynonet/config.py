@@ -199,7 +199,9 @@ class TrainConfig:
     )
     restart_epochs: int = field(default=10, metadata=_opt("--schedule restarts: epochs of the first cycle"))
     plateau_patience: int = field(
-        default=5, metadata=_opt("--schedule plateau: epochs without a new best before the lr drops")
+        default=5, metadata=_opt("--schedule plateau: epochs without a new best before the weights return to "
+                                 "the best so far (in the full stage, before any new best: its start) and "
+                                 "the lr of every optimizer drops; below --patience")
     )
     plateau_factor: float = field(default=0.5, metadata=_opt("--schedule plateau: lr multiplier at each drop"))
     min_lr_ratio: float = field(default=0.01, metadata=_opt("lr floor of every schedule, as a share of lr"))
@@ -219,6 +221,9 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _validate(self, _TRAIN_RULES)
+        if self.schedule == "plateau" and self.plateau_patience >= self.patience:
+            raise ConfigError(f"--plateau-patience must be below --patience with --schedule plateau, or early "
+                              f"stopping ends the stage first (got {self.plateau_patience} and {self.patience})")
 
 
 _TRAIN_RULES: tuple[Rule, ...] = (

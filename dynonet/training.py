@@ -106,8 +106,8 @@ class BiLevelTrainer:
             if self.controller_params and cfg.controller_lr > 0
             else None
         )
-        self.schedulers = [sched for opt in (self.worker_opt, self.controller_opt) if opt is not None
-                           if (sched := self._scheduler(opt)) is not None]
+        optimizers = [opt for opt in (self.worker_opt, self.controller_opt) if opt is not None]
+        self.schedulers = [sched for sched in map(self._scheduler, optimizers) if sched is not None]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.ema = None if cfg.ema_decay == 0 else torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -118,9 +118,9 @@ class BiLevelTrainer:
 
     def _scheduler(self, opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
         """The per-epoch schedule of `opt`; None for "plateau", which `_back_off` drives."""
-        cfg, floor = self.cfg, opt.defaults["lr"] * self.cfg.min_lr_ratio
-        if cfg.schedule == "plateau":
+        if self.cfg.schedule == "plateau":
             return None
+        cfg, floor = self.cfg, opt.defaults["lr"] * self.cfg.min_lr_ratio
         if cfg.schedule == "restarts":
             return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.restart_epochs, T_mult=2,
                                                                         eta_min=floor)
@@ -131,11 +131,12 @@ class BiLevelTrainer:
 
         Written here rather than with torch's ReduceLROnPlateau so that "best" and "epochs
         without a new best" are early stopping's own, including the trend stage's best that
-        the full stage starts from. Adam's moment estimates are kept.
+        the full stage starts from. Adam's moment estimates are kept; a hypergradient waiting
+        for the controller judged an update that is now undone, so it is dropped.
         """
-        if state.best_weights is not None:
-            self.model.load_state_dict(state.best_weights)
-            self._restart_average()
+        self.model.load_state_dict(state.best_weights)
+        self._restart_average()
+        self.hyper = self.hyper_state = None
         for opt in self._stage_optimizers(state.stage):
             for group in opt.param_groups:
                 group["lr"] = max(group["lr"] * self.cfg.plateau_factor, opt.defaults["lr"] * self.cfg.min_lr_ratio)
@@ -151,6 +152,7 @@ class BiLevelTrainer:
             self.ema.n_averaged.zero_()
 
     def _stage_optimizers(self, stage: str) -> list[torch.optim.Optimizer]:
+        """The optimizers that step in `stage` (the controller's too, in the full stage)."""
         if stage == "trend":
             return [self.trend_opt]
         return [opt for opt in (self.worker_opt, self.controller_opt) if opt is not None]
@@ -171,6 +173,7 @@ class BiLevelTrainer:
             ],
             "best_weights": state.best_weights,
             "ema": None if self.ema is None else self.ema.state_dict(),
+            "schedule": self.cfg.schedule,
             "hypergradient": None if self.hyper is None else [self.hyper, self.hyper_state],
             "controller_cursor": [self.ctrl_order, self.ctrl_pos],
             "rng": rng_state(self.generator),
@@ -179,6 +182,12 @@ class BiLevelTrainer:
     def load_state_dict(self, saved: dict[str, Any]) -> tuple[int, TrainState]:
         """Inverse of `state_dict`: returns the last finished epoch and the early-stopping state."""
         device = next(self.model.parameters()).device
+        # what the state was trained with; checked before anything is loaded (absent before these options)
+        if saved.get("schedule", "cosine") != self.cfg.schedule:
+            raise ConfigError(f"the saved training state used the {saved.get('schedule', 'cosine')} schedule, "
+                              f"this trainer {self.cfg.schedule}")
+        if (saved.get("ema") is None) != (self.ema is None):
+            raise ConfigError("the saved training state and this trainer disagree on weight averaging")
         self.model.load_state_dict(saved["model"])
         for opt, opt_state in zip([o for o in (self.worker_opt, self.controller_opt) if o is not None],
                                   saved["optimizers"], strict=True):
@@ -190,12 +199,8 @@ class BiLevelTrainer:
             raise ConfigError("the saved training state and this trainer disagree on trend-first training")
         if self.trend_opt is not None:
             self.trend_opt.load_state_dict(trend_stage[0])
-            if (trend_stage[1] is None) != (self.trend_scheduler is None):
-                raise ConfigError("the saved training state and this trainer disagree on the lr schedule")
             if self.trend_scheduler is not None:
                 self.trend_scheduler.load_state_dict(trend_stage[1])
-        if (saved.get("ema") is None) != (self.ema is None):  # absent in states of versions before it
-            raise ConfigError("the saved training state and this trainer disagree on weight averaging")
         if self.ema is not None:
             self.ema.load_state_dict(saved["ema"])
         es = saved["early_stopping"]
@@ -317,7 +322,8 @@ class BiLevelTrainer:
                     state.best_weights = copy.deepcopy(self._scored().state_dict())
                 else:
                     state.bad_epochs += 1
-                    if cfg.schedule == "plateau" and state.bad_epochs % cfg.plateau_patience == 0:
+                    if (cfg.schedule == "plateau" and state.bad_epochs % cfg.plateau_patience == 0
+                            and state.bad_epochs < cfg.patience):  # not when early stopping ends the stage
                         self._back_off(state)
                 entry["best"] = improved
                 state.history.append(entry)
@@ -350,8 +356,6 @@ class BiLevelTrainer:
         bar = progress(epoch, math.ceil(len(train) / cfg.batch_size)) if progress else None
         for x, y in train.batches(cfg.batch_size, order):
             loss, summary = step(x, y)
-            if self.ema is not None:
-                self.ema.update_parameters(model)
             loss_sum += loss
             for k, v in summary.items():
                 signal_sums[k] = signal_sums.get(k, 0) + v
@@ -362,6 +366,8 @@ class BiLevelTrainer:
                 cx, cy = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + cfg.batch_size])
                 self.ctrl_pos += cfg.batch_size
                 ctrl_sum += self.controller_step(cx, cy)
+            if self.ema is not None:  # after both levels have stepped
+                self.ema.update_parameters(model)
             steps += 1
             if bar is not None:
                 bar.update(1)
@@ -371,7 +377,10 @@ class BiLevelTrainer:
         if bar is not None:
             bar.close()
         optimizers = self._stage_optimizers(stage)
-        schedulers = [s for s in [self.trend_scheduler] if s is not None] if trend_stage else self.schedulers
+        if not trend_stage:
+            schedulers = self.schedulers
+        else:
+            schedulers = [] if self.trend_scheduler is None else [self.trend_scheduler]
         lrs = [opt.param_groups[0]["lr"] for opt in optimizers]
         for sched in schedulers:
             sched.step()

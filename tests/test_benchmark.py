@@ -310,3 +310,14 @@ def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path):
     readme.write_text(text.replace("<!-- /tables -->", "", 1))
     bad = run("--update", str(readme))
     assert bad.returncode == 1 and "no closing" in bad.stderr and "middle" in readme.read_text()
+
+
+def test_a_cell_ignores_the_settings_of_lr_schedules_it_does_not_use():
+    from dynonet.config import PRESETS
+
+    base = PRESETS["etth1-96"]
+    settings = lambda **train: benchmark.cell_settings(base.replace(train=train).to_dict())  # noqa: E731
+    assert settings(restart_epochs=5, plateau_factor=0.1) == settings()
+    assert settings(schedule="restarts", restart_epochs=5) != settings(schedule="restarts")
+    assert settings(schedule="plateau", plateau_factor=0.1) != settings(schedule="plateau")
+    assert settings(schedule="plateau") != settings()

@@ -108,3 +108,10 @@ def test_replace_revalidates():
     assert cfg.n_channels == 7
     with pytest.raises(ConfigError, match="--horizon"):
         dataclasses.replace(cfg, horizon=0)
+
+
+def test_plateau_patience_must_leave_room_before_early_stopping():
+    with pytest.raises(ConfigError, match="--plateau-patience must be below --patience"):
+        TrainConfig(schedule="plateau", plateau_patience=5, patience=5)
+    TrainConfig(schedule="cosine", plateau_patience=5, patience=5)  # read only by the plateau schedule
+

@@ -6,6 +6,7 @@ import torch
 
 from dynonet import training
 from dynonet.data import load, window_sets
+from dynonet.errors import ConfigError
 from dynonet.registry import MODELS, build_model
 from dynonet.training import BiLevelTrainer, seed_everything
 
@@ -203,6 +204,30 @@ def test_weight_average_starts_again_when_the_full_stage_begins(monkeypatch):
     assert trend and all(torch.equal(model.state_dict()[k], averages[1][k]) for k in trend)  # frozen as fitted
     assert any(not torch.equal(averages[3][k], averages[1][k]) for k in trend)  # the average had moved on
     assert all(torch.equal(v, averages[4][k]) for k, v in model.state_dict().items())
+
+
+def test_plateau_back_off_restarts_the_weight_average(monkeypatch):
+    cfg, model, sets, gen = setup(model_name="linear", epochs=5, patience=10, schedule="plateau",
+                                  plateau_patience=2, ema_decay=0.9)
+    trainer = BiLevelTrainer(model, cfg.train, gen)
+    scores = iter([0.5, 0.7, 0.8, 0.9, 0.95])  # back off after epoch 3
+    monkeypatch.setattr(training, "evaluate", lambda *a, **k: {"mse": next(scores), "mae": 0.0})
+    averaged = {}
+    trainer.fit(sets, report=lambda e: averaged.__setitem__(e["epoch"], int(trainer.ema.n_averaged)))
+    steps = averaged[1]
+    assert averaged[2] == 2 * steps and averaged[3] == 0 and averaged[4] == steps
+
+
+def test_a_saved_state_of_another_schedule_is_refused_before_anything_loads():
+    cfg, model, sets, gen = setup(model_name="linear", epochs=1)
+    trainer = BiLevelTrainer(model, cfg.train, gen)
+    saved = trainer.state_dict(1, trainer.fit(sets))
+    for changes in ({"schedule": "restarts"}, {"ema_decay": 0.5}):
+        cfg, model, sets, gen = setup(model_name="linear", epochs=1, **changes)
+        before = copy.deepcopy(model.state_dict())
+        with pytest.raises(ConfigError):
+            BiLevelTrainer(model, cfg.train, gen).load_state_dict(saved)
+        assert all(torch.equal(v, before[k]) for k, v in model.state_dict().items())
 
 
 def test_same_seed_same_numbers():
