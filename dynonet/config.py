@@ -114,6 +114,16 @@ class ModelConfig:
     controller_patch_len: int = field(
         default=1, metadata=_opt("controller reads patches of this many steps (1: raw steps)")
     )
+    controller_encoder: str = field(
+        default="joint",
+        metadata=_opt("how the controller reads the window: one GRU over every channel's steps together "
+                      "(joint, the seed's), or one GRU shared by the channels that reads each channel alone, "
+                      "its per-channel states then attending to each other across channels (attention) "
+                      "before heads shared by the channels", choices=("joint", "attention")),
+    )
+    controller_heads: int = field(
+        default=4, metadata=_opt("attention heads of --controller-encoder attention (divides --controller-hidden)")
+    )
     film_scale: float = field(default=0.1, metadata=_opt("FiLM range: gamma in 1 +- s, beta in +- s"))
     dropout: float = field(default=0.1, metadata=_opt("initial (neutral) worker dropout rate"))
     fixed_signals: tuple[str, ...] = field(
@@ -153,8 +163,8 @@ class ModelConfig:
 
 _MODEL_RULES: tuple[Rule, ...] = (
     (("lookback", "horizon", "worker_seq_len", "worker_hidden", "worker_layers", "context_dim",
-      "controller_hidden", "controller_patch_len", "ma_kernel", "mixer_hidden", "patch_len", "patch_stride",
-      "d_model", "n_heads", "n_layers", "d_ff"), *_POSITIVE),
+      "controller_hidden", "controller_patch_len", "controller_heads", "ma_kernel", "mixer_hidden", "patch_len",
+      "patch_stride", "d_model", "n_heads", "n_layers", "d_ff"), *_POSITIVE),
     (("n_channels", "film_scale"), *_NON_NEGATIVE),  # n_channels: 0 until set from the data
     (("dropout",), f"in [0, {DROPOUT_MAX})", lambda v: 0 <= v < DROPOUT_MAX),
     (("attn_dropout",), "in [0, 1)", lambda v: 0 <= v < 1),
@@ -165,8 +175,9 @@ _MODEL_RULES: tuple[Rule, ...] = (
 # optimizer and split) and of PatchTST alone: the other models never read them.
 DYNONET_SETTINGS = frozenset(
     [f"model.{f}" for f in ("worker_seq_len", "worker_hidden", "worker_layers", "context_dim", "controller",
-                            "controller_hidden", "controller_patch_len", "film_scale", "dropout", "fixed_signals",
-                            "trend_input", "trend_modulation", "mixer", "mixer_hidden")]
+                            "controller_hidden", "controller_patch_len", "controller_encoder", "controller_heads",
+                            "film_scale", "dropout", "fixed_signals", "trend_input", "trend_modulation", "mixer",
+                            "mixer_hidden")]
     + [f"train.{f}" for f in ("controller_lr", "controller_weight_decay", "controller_data", "holdout_fraction")]
 )
 PATCHTST_SETTINGS = frozenset(f"model.{f}" for f in ("patch_len", "patch_stride", "d_model", "n_heads", "n_layers",

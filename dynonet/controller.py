@@ -1,6 +1,12 @@
 """The controller: a small hypernetwork that reads the whole (normalized) window of all
 channels and emits bounded modulation signals for the per-channel workers.
 
+It reads the window in one of two ways (`controller_encoder`). "joint", the seed's: one GRU
+over every channel's steps together, one state per window, from which each head emits every
+channel's signals. "attention": one GRU shared by the channels reads each channel's patches
+alone; the per-channel states, tagged with a learned channel embedding, attend to each other
+across channels (one token per channel), and heads shared by the channels read each token.
+
 Every signal is squashed into its range by a sigmoid/tanh and its head starts with zero
 weights, so at initialization each signal sits exactly at its neutral value and the model
 behaves like the workers-only model; training moves it away from there.
@@ -32,7 +38,8 @@ class Signals:
     lr_scale: Tensor  # (B, C) update scale in [0.01, 5]
     gate: Tensor  # (B, C, h) feature gate in [0, 1]
     context: Tensor  # (B, ctx) shared by every worker
-    state: Tensor | None = None  # (B, hidden) controller state the signals were read from
+    # controller state the signals were read from: (B, hidden), or (B, C, hidden) per channel
+    state: Tensor | None = None
     # (B, C) scale and shift of the trend branch's forecast; None: not modulated (neutral)
     trend_gamma: Tensor | None = None
     trend_beta: Tensor | None = None
@@ -75,69 +82,97 @@ def _head(d_in: int, d_out: int, bias: float = 0.0) -> nn.Linear:
 
 
 class Controller(nn.Module):
-    """GRU over the window (optionally over patches of it) -> `Signals`."""
+    """Window (B, L, C) -> `Signals`: a GRU over the window (or over patches of it), jointly
+    over the channels or per channel with attention across them (`controller_encoder`)."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg  # DynoNet.check_config keeps the patch within the lookback
         C, h, hid, p = cfg.n_channels, cfg.worker_hidden, cfg.controller_hidden, cfg.controller_patch_len
+        per_channel = cfg.controller_encoder == "attention"
         # A patch embedding shortens the recurrence from L to L/p steps: the controller's cost
-        # no longer grows step by step with the lookback.
-        self.embed = nn.Linear(C * p, hid) if p > 1 else None
-        self.gru = nn.GRU(hid if p > 1 else C, hid, batch_first=True)  # holds the weights
+        # no longer grows step by step with the lookback. Per channel, a patch is p values.
+        width = p if per_channel else C * p
+        self.embed = nn.Linear(width, hid) if p > 1 or per_channel else None
+        self.gru = nn.GRU(hid if self.embed is not None else C, hid, batch_first=True)  # holds the weights
         # Run the recurrence with the workers' GRU (hand-written backward through time, as one
         # "channel"): the same equations as nn.GRU, several times faster to train on a CPU.
         self.fused = True
-        self.film = _head(hid, 2 * cfg.worker_layers * C * h)
-        self.dropout = _head(hid, C, _logit(cfg.dropout / DROPOUT_MAX))
-        self.lr_scale = _head(hid, C, _logit((1 - LR_SCALE_MIN) / (LR_SCALE_MAX - LR_SCALE_MIN)))
-        self.gate = _head(hid, C * h)
+        self.attention = nn.MultiheadAttention(hid, cfg.controller_heads, batch_first=True) if per_channel else None
+        self.norm = nn.LayerNorm(hid) if per_channel else None
+        # Zero: the channels start alike and the shared heads tell them apart as it learns.
+        self.channel_embedding = nn.Parameter(torch.zeros(C, hid)) if per_channel else None
+        # A joint head emits every channel's values from one state; a per-channel head, shared
+        # by the channels, emits one channel's values from its token.
+        n = 1 if per_channel else C
+        self.film = _head(hid, 2 * cfg.worker_layers * n * h)
+        self.dropout = _head(hid, n, _logit(cfg.dropout / DROPOUT_MAX))
+        self.lr_scale = _head(hid, n, _logit((1 - LR_SCALE_MIN) / (LR_SCALE_MAX - LR_SCALE_MIN)))
+        self.gate = _head(hid, n * h)
         self.context = nn.Linear(hid, cfg.context_dim)
-        self.trend = _head(hid, 2 * C) if cfg.trend_modulation else None
+        self.trend = _head(hid, 2 * n) if cfg.trend_modulation else None
 
     def encode(self, x: Tensor) -> Tensor:
-        """x: (B, L, C) normalized window -> (B, hidden) last GRU state."""
-        return self.recurrence(self.steps(x))
+        """x: (B, L, C) normalized window -> state: (B, hidden) joint, (B, C, hidden) per channel."""
+        state = self.recurrence(self.steps(x))  # (B, hidden) or (B * C, hidden)
+        if self.attention is None:
+            return state
+        tokens = state.view(x.shape[0], x.shape[2], -1) + self.channel_embedding  # (B, C, hidden)
+        mixed = self.attention(tokens, tokens, tokens, need_weights=False)[0]
+        return self.norm(tokens + mixed)
 
     def steps(self, x: Tensor) -> Tensor:
-        """What the GRU reads: x (B, L, C) itself, or its embedded patches (B, L/p, hidden)."""
+        """What the GRU reads: x (B, L, C) itself, its embedded patches (B, L/p, hidden), or,
+        per channel, each channel's embedded patches (B * C, L/p, hidden)."""
         if self.embed is None:
             return x
         p = self.cfg.controller_patch_len
         B, L, C = x.shape
-        return self.embed(x[:, L % p :].reshape(B, L // p, p * C))  # oldest L % p steps dropped
+        x = x[:, L % p :]  # the oldest L % p steps dropped
+        if self.attention is None:
+            return self.embed(x.reshape(B, L // p, p * C))
+        return self.embed(x.transpose(1, 2).reshape(B * C, L // p, p))
 
     def recurrence(self, x: Tensor) -> Tensor:
-        """The GRU alone: (B, steps, features) -> (B, hidden) last state."""
+        """The GRU alone: (N, steps, features) -> (N, hidden) last state."""
         # Forecasting a few windows without gradient: nn.GRU's fused inference cell has less
         # overhead per step (measured: 4 vs 8 ms for one 512-step window; 92 vs 61 ms for 512).
         if not self.fused or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
             return self.gru(x)[1][0]
         g = self.gru
         weights = [w.unsqueeze(0) for w in (g.weight_ih_l0, g.bias_ih_l0, g.weight_hh_l0, g.bias_hh_l0)]
-        return gru_recurrence(x.transpose(0, 1).unsqueeze(1), *weights, sequence=False)[0]  # (B, hidden)
+        return gru_recurrence(x.transpose(0, 1).unsqueeze(1), *weights, sequence=False)[0]  # (N, hidden)
+
+    def _read(self, head: nn.Linear, state: Tensor, *lead: int) -> Tensor:
+        """A head's output as (B, *lead, C, k), from a joint or a per-channel state."""
+        out = head(state)  # (B, lead * C * k) joint, (B, C, lead * k) per channel
+        C = self.cfg.n_channels
+        if state.dim() == 2:
+            return out.view(state.shape[0], *lead, C, -1)
+        return out.view(state.shape[0], C, *lead, -1).movedim(1, -2)
 
     def lr_scale_from(self, state: Tensor) -> Tensor:
-        """(B, hidden) -> (B, C) learning-rate scale."""
-        return LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(self.lr_scale(state))
+        """Controller state -> (B, C) learning-rate scale."""
+        logit = self._read(self.lr_scale, state)[..., 0]
+        return LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(logit)
 
     def forward(self, x: Tensor) -> Signals:
         cfg = self.cfg
         B = x.shape[0]
-        C, h, n = cfg.n_channels, cfg.worker_hidden, cfg.worker_layers
-        state = self.encode(x)  # (B, hidden)
-        film = torch.tanh(self.film(state)).view(B, 2, n, C, h) * cfg.film_scale
+        state = self.encode(x)  # (B, hidden) or (B, C, hidden)
+        film = torch.tanh(self._read(self.film, state, 2, cfg.worker_layers)) * cfg.film_scale  # (B, 2, n, C, h)
+        pooled = state if state.dim() == 2 else state.mean(1)  # (B, hidden): the context is shared
         signals = Signals(
             gamma=1 + film[:, 0],
             beta=film[:, 1],
-            dropout=DROPOUT_MAX * torch.sigmoid(self.dropout(state)),
+            dropout=DROPOUT_MAX * torch.sigmoid(self._read(self.dropout, state)[..., 0]),
             lr_scale=self.lr_scale_from(state),
-            gate=torch.sigmoid(self.gate(state)).view(B, C, h),
-            context=torch.tanh(self.context(state)),
+            gate=torch.sigmoid(self._read(self.gate, state)),
+            context=torch.tanh(self.context(pooled)),
             state=state,
         )
         if self.trend is not None:
-            trend = torch.tanh(self.trend(state)).view(B, 2, C) * cfg.film_scale
+            trend = torch.tanh(self._read(self.trend, state, 2)[..., 0]) * cfg.film_scale  # (B, 2, C)
             signals.trend_gamma, signals.trend_beta = 1 + trend[:, 0], trend[:, 1]
         if cfg.fixed_signals:
             neutral = neutral_signals(cfg, B, x.device)

@@ -76,6 +76,9 @@ class DynoNet(Forecaster):
         if cfg.trend_modulation and not cfg.controller:
             raise ConfigError("--trend-modulation needs the controller (--controller): without it there is "
                               "nothing to modulate the trend branch")
+        if cfg.controller and cfg.controller_encoder == "attention" and cfg.controller_hidden % cfg.controller_heads:
+            raise ConfigError(f"--controller-hidden must be divisible by --controller-heads with --controller-encoder "
+                              f"attention (got {cfg.controller_hidden} and {cfg.controller_heads})")
         for name, value in (("worker_seq_len", cfg.worker_seq_len),
                             ("controller_patch_len", cfg.controller_patch_len if cfg.controller else 0)):
             if value > cfg.lookback:

@@ -10,9 +10,13 @@ from dynonet.errors import ConfigError
 from conftest import small_model_cfg
 
 
+ENCODERS = ("joint", "attention")
+
+
+@pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("patch", [1, 8, 5])
-def test_untrained_controller_emits_neutral_signals(patch):
-    cfg = small_model_cfg(controller_patch_len=patch)
+def test_untrained_controller_emits_neutral_signals(patch, encoder):
+    cfg = small_model_cfg(controller_patch_len=patch, controller_encoder=encoder, controller_heads=2)
     sig = Controller(cfg)(torch.randn(4, cfg.lookback, cfg.n_channels))
     ref = neutral_signals(cfg, 4, torch.device("cpu"))
     for name in ("gamma", "beta", "dropout", "lr_scale", "gate"):
@@ -20,8 +24,9 @@ def test_untrained_controller_emits_neutral_signals(patch):
     assert sig.context.shape == (4, cfg.context_dim)
 
 
-def test_signals_stay_in_their_ranges_for_extreme_weights():
-    cfg = small_model_cfg(film_scale=0.1)
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_signals_stay_in_their_ranges_for_extreme_weights(encoder):
+    cfg = small_model_cfg(film_scale=0.1, controller_encoder=encoder, controller_heads=2)
     ctrl = Controller(cfg)
     for p in ctrl.parameters():
         torch.nn.init.normal_(p, std=10.0)
@@ -31,11 +36,15 @@ def test_signals_stay_in_their_ranges_for_extreme_weights():
     assert sig.gate.min() >= 0 and sig.gate.max() <= 1
     assert (sig.gamma - 1).abs().max() <= 0.1 + 1e-6 and sig.beta.abs().max() <= 0.1 + 1e-6
     assert sig.context.abs().max() <= 1
+    ref = neutral_signals(cfg, 16, torch.device("cpu"))
+    for name in ("gamma", "beta", "dropout", "lr_scale", "gate", "context"):
+        assert getattr(sig, name).shape == getattr(ref, name).shape, name
 
 
+@pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("name", SIGNALS)
-def test_fixed_signal_is_neutral_and_others_are_not(name):
-    cfg = small_model_cfg(fixed_signals=(name,))
+def test_fixed_signal_is_neutral_and_others_are_not(name, encoder):
+    cfg = small_model_cfg(fixed_signals=(name,), controller_encoder=encoder, controller_heads=2)
     ctrl = Controller(cfg)
     for p in ctrl.parameters():
         torch.nn.init.normal_(p, std=1.0)
@@ -53,10 +62,11 @@ def test_unknown_signal_is_a_config_error():
         Controller(dataclasses.replace(small_model_cfg(), fixed_signals=("noise",)))
 
 
+@pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("patch", [1, 8])
-def test_fused_recurrence_equals_nn_gru_forward_and_backward(patch):
+def test_fused_recurrence_equals_nn_gru_forward_and_backward(patch, encoder):
     torch.manual_seed(5)
-    cfg = small_model_cfg(controller_patch_len=patch)
+    cfg = small_model_cfg(controller_patch_len=patch, controller_encoder=encoder, controller_heads=2)
     controller = Controller(cfg)
     x = torch.randn(4, cfg.lookback, cfg.n_channels)
     results = []
@@ -68,13 +78,15 @@ def test_fused_recurrence_equals_nn_gru_forward_and_backward(patch):
         results.append((state, grads))
     (a, ga), (b, gb) = results
     assert torch.allclose(a, b, atol=1e-6)
-    assert all(torch.allclose(p, q, atol=1e-5) for p, q in zip(ga, gb))
+    # float32 rounding, relative to the largest gradient (the per-channel state passes LayerNorm)
+    assert all((p - q).abs().max() <= 1e-5 * q.abs().max() for p, q in zip(ga, gb))
 
 
+@pytest.mark.parametrize("encoder", ENCODERS)
 @pytest.mark.parametrize("batch", [1, 40])  # small inference batches take nn.GRU's cell, larger ones the fused loop
-def test_inference_paths_equal_nn_gru(batch):
+def test_inference_paths_equal_nn_gru(batch, encoder):
     torch.manual_seed(6)
-    cfg = small_model_cfg()
+    cfg = small_model_cfg(controller_encoder=encoder, controller_heads=2)
     controller = Controller(cfg)
     x = torch.randn(batch, cfg.lookback, cfg.n_channels)
     with torch.no_grad():
@@ -84,11 +96,12 @@ def test_inference_paths_equal_nn_gru(batch):
 
 
 
-def test_trend_modulation_starts_neutral_stays_in_range_and_moves_the_forecast():
+@pytest.mark.parametrize("encoder", ENCODERS)
+def test_trend_modulation_starts_neutral_stays_in_range_and_moves_the_forecast(encoder):
     from dynonet.registry import build_model
 
     torch.manual_seed(0)
-    cfg = small_model_cfg(trend_modulation=True, film_scale=0.2)
+    cfg = small_model_cfg(trend_modulation=True, film_scale=0.2, controller_encoder=encoder, controller_heads=2)
     model = build_model(cfg).eval()
     x = torch.randn(5, cfg.lookback, cfg.n_channels)
     sig = model.signals(x)
@@ -139,3 +152,74 @@ def test_trend_modulation_can_be_held_neutral_and_needs_the_controller():
     with pytest.raises(Err, match="--trend-modulation needs the controller"):
         check_config(small_model_cfg(trend_modulation=True, controller=False))
     build_model(small_model_cfg(model="linear", trend_modulation=True, controller=False))  # not Linear's concern
+
+
+def _randomized(ctrl: Controller, seed: int = 0) -> Controller:
+    torch.manual_seed(seed)
+    for p in ctrl.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    return ctrl.eval()
+
+
+def test_attention_encoder_equals_a_plain_per_channel_loop():
+    """The batched per-channel encoder against a plain one: nn.GRU on each channel's patches
+    alone, then attention over the channel tokens written out by hand."""
+    cfg = small_model_cfg(controller_encoder="attention", controller_heads=2, controller_patch_len=5)
+    ctrl = _randomized(Controller(cfg))
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    B, L, C = x.shape
+    p, hid, heads = 5, cfg.controller_hidden, 2
+    states = []
+    for c in range(C):
+        patches = x[:, L % p :, c].reshape(B, L // p, p)
+        states.append(ctrl.gru(ctrl.embed(patches))[1][0] + ctrl.channel_embedding[c])  # (B, hidden)
+    tokens = torch.stack(states, 1)  # (B, C, hidden)
+    attn = ctrl.attention
+    q, k, v = (tokens @ w.T + b for w, b in zip(attn.in_proj_weight.chunk(3), attn.in_proj_bias.chunk(3)))
+    split = lambda t: t.view(B, C, heads, hid // heads).transpose(1, 2)  # noqa: E731  (B, heads, C, d)
+    weights = torch.softmax(split(q) @ split(k).transpose(-1, -2) / (hid // heads) ** 0.5, -1)
+    mixed = (weights @ split(v)).transpose(1, 2).reshape(B, C, hid) @ attn.out_proj.weight.T + attn.out_proj.bias
+    expected = torch.nn.functional.layer_norm(tokens + mixed, (hid,), ctrl.norm.weight, ctrl.norm.bias)
+    with torch.no_grad():
+        assert torch.allclose(ctrl.encode(x), expected, atol=1e-5)
+        sig = ctrl(x)
+    # each channel's signals come from its own token through the shared heads
+    for c in range(C):
+        assert torch.allclose(sig.gate[:, c], torch.sigmoid(ctrl.gate(expected[:, c])), atol=1e-5)
+        assert torch.allclose(sig.gamma[:, 0, c], 1 + 0.1 * torch.tanh(ctrl.film(expected[:, c])[:, :6]), atol=1e-5)
+        assert torch.allclose(sig.beta[:, 0, c], 0.1 * torch.tanh(ctrl.film(expected[:, c])[:, 6:]), atol=1e-5)
+
+
+def test_attention_encoder_mixes_channels_and_tells_them_apart_by_their_embedding():
+    cfg = small_model_cfg(controller_encoder="attention", controller_heads=2)
+    ctrl = _randomized(Controller(cfg))
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    perm = torch.tensor([2, 0, 1])
+    with torch.no_grad():
+        base = ctrl(x)
+        # channel 0's input moves channel 1's signals: attention across channels
+        moved = x.clone()
+        moved[:, :, 0] += 1.0
+        assert not torch.allclose(ctrl(moved).gate[:, 1], base.gate[:, 1], atol=1e-4)
+        # with equal channel embeddings the encoder is channel-equivariant ...
+        ctrl.channel_embedding.zero_()
+        plain = ctrl(x)
+        assert torch.allclose(ctrl(x[:, :, perm]).gate, plain.gate[:, perm], atol=1e-5)
+        # ... and the embedding breaks that symmetry
+        ctrl.channel_embedding.normal_()
+        assert not torch.allclose(ctrl(x[:, :, perm]).gate, ctrl(x).gate[:, perm], atol=1e-4)
+
+
+def test_attention_encoder_has_fewer_parameters_and_needs_divisible_heads():
+    from dynonet.registry import check_config
+
+    cfg = small_model_cfg(n_channels=7, worker_hidden=16, controller_hidden=32)
+    joint = sum(p.numel() for p in Controller(cfg).parameters())
+    per_channel = sum(p.numel() for p in Controller(dataclasses.replace(cfg, controller_encoder="attention")).parameters())
+    assert per_channel < joint  # its heads are shared by the channels
+    with pytest.raises(ConfigError, match="--controller-hidden must be divisible by --controller-heads"):
+        check_config(small_model_cfg(controller_encoder="attention", controller_hidden=8, controller_heads=3))
+    check_config(small_model_cfg(controller_encoder="attention", controller_hidden=8, controller_heads=3,
+                                 controller=False))  # no controller: nothing to check
+    with pytest.raises(ConfigError, match="--controller-encoder must be one of joint, attention"):
+        small_model_cfg(controller_encoder="transformer")

@@ -27,7 +27,8 @@ def randomized(model: DynoNet) -> DynoNet:
     with torch.no_grad():
         for name, p in model.named_parameters():
             if name.startswith(("controller.film", "controller.gate", "controller.dropout",
-                                "controller.lr_scale", "controller.trend", "mixer", "revin")):
+                                "controller.lr_scale", "controller.trend", "controller.channel_embedding", "mixer",
+                                "revin")):
                 p.add_(0.3 * torch.randn_like(p))
     return model
 
@@ -38,12 +39,13 @@ def batch(n: int, cfg: ModelConfig, seed: int) -> tuple[torch.Tensor, torch.Tens
     return w[:, : cfg.lookback], w[:, cfg.lookback :]
 
 
-@pytest.mark.parametrize("layers,patch,trend_input,modulation",
-                         [(1, 1, "average", False), (2, 16, "average", False), (1, 16, "window", False),
-                          (1, 16, "window", True)])
-def test_reference_forecasts_equal_vectorized(layers, patch, trend_input, modulation):
+@pytest.mark.parametrize("layers,patch,trend_input,modulation,encoder",
+                         [(1, 1, "average", False, "joint"), (2, 16, "average", False, "joint"),
+                          (1, 16, "window", False, "joint"), (1, 16, "window", True, "joint"),
+                          (1, 16, "window", True, "attention")])
+def test_reference_forecasts_equal_vectorized(layers, patch, trend_input, modulation, encoder):
     cfg = small_cfg(worker_layers=layers, controller_patch_len=patch, trend_input=trend_input,
-                    trend_modulation=modulation)
+                    trend_modulation=modulation, controller_encoder=encoder, controller_heads=2)
     torch.manual_seed(0)
     model = randomized(DynoNet(cfg)).eval()
     ref = ReferenceDynoNet(model).eval()
@@ -62,11 +64,13 @@ def test_reference_state_dict_round_trips():
         assert torch.equal(state[k], expected[k]), k
 
 
-@pytest.mark.parametrize("layers,modulation", [(1, False), (2, False), (1, True)])
-def test_reference_training_steps_equal_bilevel_trainer(layers, modulation):
+@pytest.mark.parametrize("layers,modulation,encoder",
+                         [(1, False, "joint"), (2, False, "joint"), (1, True, "joint"), (1, False, "attention")])
+def test_reference_training_steps_equal_bilevel_trainer(layers, modulation, encoder):
     """Two rounds of (worker step, controller step): the second pairs the lr-scale
     hypergradient of the first. Dropout noise is drawn in the same order by both paths."""
-    cfg = small_cfg(worker_layers=layers, trend_modulation=modulation)
+    cfg = small_cfg(worker_layers=layers, trend_modulation=modulation, controller_encoder=encoder,
+                    controller_heads=2)
     # large lr and weight decay: a mistake in either shows above the tolerance
     tcfg = TrainConfig(batch_size=16, lr=1e-2, weight_decay=0.5, controller_lr=1e-2, controller_weight_decay=0.5,
                        epochs=3)
@@ -93,11 +97,19 @@ def test_reference_training_steps_equal_bilevel_trainer(layers, modulation):
         assert torch.allclose(ctrl_ours, ctrl_theirs, atol=1e-6)
         assert torch.allclose(ours.hyper, theirs.hyper, rtol=1e-4, atol=1e-7)
     state, expected = ref.vectorized_state_dict(), model.state_dict()
+    if encoder == "attention":
+        # The key bias adds the same score to every key of a query, which softmax ignores: its
+        # true gradient is zero, and AdamW scales each path's rounding noise up to a full step.
+        for sd in (state, expected):
+            query, _, value = sd["controller.attention.in_proj_bias"].chunk(3)
+            sd["controller.attention.in_proj_bias"] = torch.cat([query, value])
     for k in expected:
         assert torch.allclose(state[k], expected[k], atol=1e-5), k
     # the comparison means something: both levels changed their weights
     for name in ("workers.w_hh.0", "workers.head_weight", "trend.linear.weight", "controller.gru.weight_hh_l0",
-                 "controller.film.weight", "controller.lr_scale.bias"):
+                 "controller.film.weight", "controller.lr_scale.bias",
+                 *(["controller.attention.out_proj.weight", "controller.channel_embedding"] if encoder == "attention"
+                   else [])):
         assert not torch.allclose(expected[name], initial[name]), name
     if modulation:
         assert not torch.allclose(expected["controller.trend.weight"], initial["controller.trend.weight"])
