@@ -23,6 +23,8 @@ LABELS = {
     "dynonet": "`dynonet` (full: controller trained on validation)",
     "workers-only": "`workers-only` (no controller)",
     "frozen-controller": "`frozen-controller` (controller lr 0)",
+    "holdout": "`holdout` (controller trained on a holdout of the training period)",
+    "frozen-holdout": "`frozen-holdout` (the same holdout, controller lr 0)",
     "linear": "`linear` (RevIN + Linear)",
 }
 OPEN = "<!-- tables: "

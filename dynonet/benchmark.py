@@ -32,6 +32,9 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "frozen-controller": {"model": {"controller": True}, "train": {"controller_lr": 0.0}},
     **{f"no-{s}": {"model": {"controller": True, "fixed_signals": (s,)}} for s in SIGNALS},
     "holdout": {"model": {"controller": True}, "train": {"controller_data": "holdout"}},
+    # holdout's control: the same shortened training period, the controller frozen at init, so
+    # validation (clean in both) judges what training the controller adds
+    "frozen-holdout": {"model": {"controller": True}, "train": {"controller_lr": 0.0, "controller_data": "holdout"}},
     # every other registered model is a baseline row; no trend path, so no trend-first stage
     # (their records say so)
     **{name: {"model": {"model": name}, "train": {"trend_first": False}} for name in MODELS if name != "dynonet"},

@@ -52,18 +52,21 @@ def test_variant_table_builds_configs_from_one_preset():
     overrides = {"train": {"epochs": 1, "controller_lr": 5e-4}, "model": {"lookback": 48}}
     cfgs = {v: run_config("ETTh1", 336, 2, v, overrides) for v in VARIANTS}
     assert {"dynonet", "workers-only", "frozen-controller", "no-film", "no-dropout", "no-lr_scale", "no-gate",
-            "no-context", "holdout", "linear", "dlinear", "patchtst", "repeat"} == set(VARIANTS)
+            "no-context", "holdout", "frozen-holdout", "linear", "dlinear", "patchtst", "repeat"} == set(VARIANTS)
     for v, cfg in cfgs.items():  # same preset, lookback, seed, pass-through overrides for all
         assert (cfg.model.horizon, cfg.model.lookback, cfg.train.seed, cfg.train.epochs) == (336, 48, 2, 1)
         assert cfg.data.dataset == "ETTh1" and cfg.train.lr == 2e-3
     assert not cfgs["workers-only"].model.controller
-    full = ("dynonet", "frozen-controller", "holdout", *(f"no-{s}" for s in SIGNALS))
+    full = ("dynonet", "frozen-controller", "holdout", "frozen-holdout", *(f"no-{s}" for s in SIGNALS))
     assert all(cfgs[v].model.controller for v in full)  # whatever the preset says
     off = {"model": {**overrides["model"], "controller": False}, "train": overrides["train"]}
     assert all(run_config("ETTh1", 96, 0, v, off).model.controller for v in full)
     assert cfgs["frozen-controller"].train.controller_lr == 0 and cfgs["dynonet"].train.controller_lr == 5e-4
     assert cfgs["no-film"].model.fixed_signals == ("film",) and cfgs["no-context"].model.fixed_signals == ("context",)
     assert cfgs["holdout"].train.controller_data == "holdout" and cfgs["dynonet"].train.controller_data == "val"
+    # holdout's control: the same split, the controller frozen
+    assert cfgs["frozen-holdout"].train.controller_data == "holdout" and cfgs["frozen-holdout"].train.controller_lr == 0
+    assert cfgs["holdout"].train.controller_lr == 5e-4
     assert [cfgs[b].model.model for b in ("linear", "dlinear", "patchtst", "repeat")] == [
         "linear", "dlinear", "patchtst", "repeat"]
     assert run_config("ETTh2", 8, 0, "dynonet", {}).model.horizon == 8  # no preset: the H96 one, horizon set
