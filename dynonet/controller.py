@@ -7,9 +7,10 @@ channel's signals. "attention": one GRU shared by the channels reads each channe
 alone; the per-channel states, tagged with a learned channel embedding, attend to each other
 across channels (one token per channel), and heads shared by the channels read each token.
 
-Every signal is squashed into its range by a sigmoid/tanh and its head starts with zero
-weights, so at initialization each signal sits exactly at its neutral value and the model
-behaves like the workers-only model; training moves it away from there.
+Every modulation signal is squashed into its range by a sigmoid/tanh and its head starts with
+zero weights, so at initialization each sits exactly at its neutral value; training moves it
+away from there. The context vector's head is a plain Linear: an untrained controller's context
+is a fixed random feature of the window (the workers-only model's is zero).
 """
 
 from __future__ import annotations
@@ -135,8 +136,8 @@ class Controller(nn.Module):
 
     def recurrence(self, x: Tensor) -> Tensor:
         """The GRU alone: (N, steps, features) -> (N, hidden) last state."""
-        # Forecasting a few windows without gradient: nn.GRU's fused inference cell has less
-        # overhead per step (measured: 4 vs 8 ms for one 512-step window; 92 vs 61 ms for 512).
+        # Forecasting a few sequences (windows, or windows x channels per channel) without
+        # gradient: nn.GRU's fused inference cell has less overhead per step (measured: 4 vs 8 ms for one 512-step window; 92 vs 61 ms for 512).
         if not self.fused or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
             return self.gru(x)[1][0]
         g = self.gru

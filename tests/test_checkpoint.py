@@ -11,11 +11,18 @@ from dynonet.registry import MODELS, build_model
 from conftest import small_model_cfg
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+ROUND_TRIPS = {name: {"model": name} for name in sorted(MODELS)} | {
+    "dynonet-attention-controller": {"model": "dynonet", "controller_encoder": "attention", "controller_heads": 2}}
+
+
+@pytest.mark.parametrize("name", ROUND_TRIPS)
 def test_round_trip_needs_no_flags(tmp_path, name):
     torch.manual_seed(0)
-    cfg = RunConfig(model=small_model_cfg(model=name))
+    cfg = RunConfig(model=small_model_cfg(**ROUND_TRIPS[name]))
     model = build_model(cfg.model).eval()
+    with torch.no_grad():  # every weight off its initial value: zero-initialized heads too
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))
     save_checkpoint(tmp_path, model, cfg, {"columns": ["a", "b", "c"]})
     loaded, cfg2, meta = load_checkpoint(tmp_path)
     assert cfg2 == cfg and meta["columns"] == ["a", "b", "c"] and "dynonet_version" in meta
