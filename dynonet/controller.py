@@ -137,7 +137,8 @@ class Controller(nn.Module):
     def recurrence(self, x: Tensor) -> Tensor:
         """The GRU alone: (N, steps, features) -> (N, hidden) last state."""
         # Forecasting a few sequences (windows, or windows x channels per channel) without
-        # gradient: nn.GRU's fused inference cell has less overhead per step (measured: 4 vs 8 ms for one 512-step window; 92 vs 61 ms for 512).
+        # gradient: nn.GRU's fused inference cell has less overhead per step (measured: 4 vs
+        # 8 ms for one 512-step window; 92 vs 61 ms for 512).
         if not self.fused or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
             return self.gru(x)[1][0]
         g = self.gru
