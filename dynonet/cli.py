@@ -9,7 +9,7 @@ import types
 import typing
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from dynonet import __version__
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override, preset
@@ -62,8 +62,16 @@ def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return changes
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (argparse prints the whole usage block first);
+    subcommands' parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dynonet", description="DynoNet: input-adaptive time-series forecasting")
+    parser = Parser(prog="dynonet", description="DynoNet: input-adaptive time-series forecasting")
     parser.add_argument("--version", action="version", version=f"dynonet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 

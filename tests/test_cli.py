@@ -88,3 +88,19 @@ def test_bad_config_value_is_one_line_naming_the_flag(tmp_path, monkeypatch, cap
     err = capsys.readouterr().err
     assert err.startswith(f"dynonet: error: {flag} must be") and err.count("\n") == 1 and "Traceback" not in err
     assert not out.exists() and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--controller-encoder", "transformer"], "argument --controller-encoder: invalid choice: 'transformer'"),
+    (["train", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
+    (["benchmark", "--schedule", "foo"], "argument --schedule: invalid choice: 'foo'"),
+    (["bench", "speed", "--paths", "foo"], "argument --paths: invalid choice: 'foo'"),
+    (["nosuch"], "invalid choice: 'nosuch'"),
+])
+def test_usage_errors_are_one_line_with_exit_2(tmp_path, monkeypatch, capsys, argv, fragment):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and fragment in err and err.count("\n") == 1 and "--help" in err
+    assert not any(tmp_path.iterdir())  # nothing written
