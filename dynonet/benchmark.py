@@ -112,7 +112,8 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
 
 
 # the settings only one lr schedule reads
-SCHEDULE_SETTINGS = {"restarts": ("restart_epochs",), "plateau": ("plateau_patience", "plateau_factor")}
+SCHEDULE_SETTINGS = {"restarts": ("restart_epochs",), "plateau": ("plateau_patience", "plateau_factor"),
+                     "exponential": ("hold_epochs", "lr_decay")}
 
 
 def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:

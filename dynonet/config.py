@@ -206,7 +206,9 @@ class TrainConfig:
         metadata=_opt("learning-rate schedule of each stage: cosine over --epochs; cosine with warm restarts "
                       "(first cycle --restart-epochs, each next twice as long); or plateau: after "
                       "--plateau-patience epochs without a new best, return to the best weights and "
-                      "multiply the lr by --plateau-factor", choices=("cosine", "restarts", "plateau")),
+                      "multiply the lr by --plateau-factor; or exponential: --hold-epochs at the full lr, then "
+                      "times --lr-decay each epoch (PatchTST's published recipe)",
+                      choices=("cosine", "restarts", "plateau", "exponential")),
     )
     restart_epochs: int = field(default=10, metadata=_opt("--schedule restarts: epochs of the first cycle"))
     plateau_patience: int = field(
@@ -215,6 +217,8 @@ class TrainConfig:
                                  "the lr of every optimizer drops; below --patience")
     )
     plateau_factor: float = field(default=0.5, metadata=_opt("--schedule plateau: lr multiplier at each drop"))
+    hold_epochs: int = field(default=4, metadata=_opt("--schedule exponential: epochs at the full lr"))
+    lr_decay: float = field(default=0.9, metadata=_opt("--schedule exponential: lr multiplier per later epoch"))
     min_lr_ratio: float = field(default=0.01, metadata=_opt("lr floor of every schedule, as a share of lr"))
     ema_decay: float = field(
         default=0.0,
@@ -239,7 +243,8 @@ class TrainConfig:
 
 _TRAIN_RULES: tuple[Rule, ...] = (
     (("epochs", "batch_size", "eval_batch_size", "patience", "restart_epochs", "plateau_patience"), *_POSITIVE),
-    (("plateau_factor",), "in (0, 1)", lambda v: 0 < v < 1),
+    (("plateau_factor", "lr_decay"), "in (0, 1)", lambda v: 0 < v < 1),
+    (("hold_epochs",), *_NON_NEGATIVE),
     (("lr", "weight_decay", "controller_lr", "controller_weight_decay"), *_NON_NEGATIVE),
     (("holdout_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
     (("min_lr_ratio",), "in [0, 1]", lambda v: 0 <= v <= 1),

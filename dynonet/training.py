@@ -82,6 +82,19 @@ def _channel_view(scale: Tensor, p: Tensor) -> Tensor:
     return scale.view(-1, *([1] * (p.dim() - 1)))  # (C,) -> broadcast over a channel-first param
 
 
+class _ExponentialDecay:
+    """LambdaLR factor of the exponential schedule at epoch e (from 0): 1 for the first
+    `hold_epochs`, then `lr_decay` once more each epoch, not below `min_lr_ratio`. With 4 and
+    0.9 it is PatchTST's published `type3` adjustment (set after each epoch for the next:
+    epochs 1-4 at the full lr, epoch 5 at 0.9 of it)."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.hold, self.decay, self.floor = cfg.hold_epochs, cfg.lr_decay, cfg.min_lr_ratio
+
+    def __call__(self, epoch: int) -> float:
+        return max(self.decay ** max(epoch - self.hold + 1, 0), self.floor)
+
+
 class BiLevelTrainer:
     """Trains any registered model: bi-level when it has a controller, plain otherwise."""
 
@@ -124,6 +137,8 @@ class BiLevelTrainer:
         if cfg.schedule == "restarts":
             return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.restart_epochs, T_mult=2,
                                                                         eta_min=floor)
+        if cfg.schedule == "exponential":
+            return torch.optim.lr_scheduler.LambdaLR(opt, _ExponentialDecay(cfg))
         return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=floor)
 
     def _back_off(self, state: TrainState) -> None:

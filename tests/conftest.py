@@ -6,6 +6,22 @@ import torch
 from dynonet.config import ModelConfig, RunConfig, TrainConfig, DataConfig
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--device", default="cpu", choices=("cpu", "cuda"),
+                     help="device of the tests that take the `device` fixture (the fused recurrence and "
+                          "the reference-path equalities); CI runs them on the CPU")
+
+
+@pytest.fixture
+def device(request: pytest.FixtureRequest) -> torch.device:
+    """The device named by `pytest --device` (cpu by default): `pytest --device cuda
+    tests/test_recurrence.py tests/test_reference.py` checks the CUDA path on a GPU machine."""
+    name = request.config.getoption("--device")
+    if name == "cuda" and not torch.cuda.is_available():
+        pytest.fail("--device cuda: no CUDA device is available")
+    return torch.device(name)
+
+
 @pytest.fixture(autouse=True)
 def _threads():
     torch.set_num_threads(1)  # tiny tensors: one thread avoids oversubscription on a shared machine

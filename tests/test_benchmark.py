@@ -324,3 +324,5 @@ def test_a_cell_ignores_the_settings_of_lr_schedules_it_does_not_use():
     assert settings(schedule="restarts", restart_epochs=5) != settings(schedule="restarts")
     assert settings(schedule="plateau", plateau_factor=0.1) != settings(schedule="plateau")
     assert settings(schedule="plateau") != settings()
+    assert settings(lr_decay=0.5, hold_epochs=0) == settings()
+    assert settings(schedule="exponential", lr_decay=0.5) != settings(schedule="exponential")

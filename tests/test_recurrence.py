@@ -7,11 +7,11 @@ from torch import nn
 from dynonet.recurrence import gru_recurrence
 
 
-def test_gru_recurrence_matches_nn_gru_sequence():
+def test_gru_recurrence_matches_nn_gru_sequence(device):
     torch.manual_seed(1)
     C, B, T, h = 2, 3, 7, 4
-    grus = [nn.GRU(h, h) for _ in range(C)]
-    x = torch.randn(T, C, B, h)
+    grus = [nn.GRU(h, h).to(device) for _ in range(C)]
+    x = torch.randn(T, C, B, h, device=device)
     stacked = [torch.stack([getattr(g, n) for g in grus]) for n in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0",
                                                                     "bias_hh_l0")]
     with torch.no_grad():
@@ -21,14 +21,14 @@ def test_gru_recurrence_matches_nn_gru_sequence():
 
 
 @pytest.mark.parametrize("sequence", [True, False])
-def test_gru_backward_matches_autograd_through_nn_gru(sequence):
+def test_gru_backward_matches_autograd_through_nn_gru(sequence, device):
     """The hand-written backward through time equals autograd's through per-channel nn.GRU."""
     torch.manual_seed(3)
     C, B, T, d, h = 3, 4, 6, 2, 5
-    grus = [nn.GRU(d, h).double() for _ in range(C)]
+    grus = [nn.GRU(d, h).double().to(device) for _ in range(C)]
     names = ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0")
     params = [torch.stack([getattr(g, n) for g in grus]).detach().requires_grad_() for n in names]
-    x = torch.randn(T, C, B, d, dtype=torch.double, requires_grad=True)
+    x = torch.randn(T, C, B, d, dtype=torch.double, device=device, requires_grad=True)
     out = gru_recurrence(x, *params, sequence=sequence)
     seq_out = [grus[c](x[:, c])[0] for c in range(C)]  # each (T, B, h)
     ref = torch.stack(seq_out, 1) if sequence else torch.stack([o[-1] for o in seq_out])
@@ -41,9 +41,9 @@ def test_gru_backward_matches_autograd_through_nn_gru(sequence):
         assert torch.allclose(ours[1 + i], torch.stack(theirs[1 + i * C : 1 + (i + 1) * C])), name
 
 
-def test_gru_backward_passes_gradcheck():
+def test_gru_backward_passes_gradcheck(device):
     torch.manual_seed(4)
     C, B, T, d, h = 2, 3, 4, 1, 3
-    args = [torch.randn(*shape, dtype=torch.double, requires_grad=True)
+    args = [torch.randn(*shape, dtype=torch.double, device=device, requires_grad=True)
             for shape in ((T, C, B, d), (C, 3 * h, d), (C, 3 * h), (C, 3 * h, h), (C, 3 * h))]
     assert torch.autograd.gradcheck(lambda *a: gru_recurrence(*a, sequence=True), args)

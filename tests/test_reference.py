@@ -33,9 +33,10 @@ def randomized(model: DynoNet) -> DynoNet:
     return model
 
 
-def batch(n: int, cfg: ModelConfig, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+def batch(n: int, cfg: ModelConfig, seed: int, device: torch.device | str = "cpu"
+          ) -> tuple[torch.Tensor, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
-    w = torch.randn(n, cfg.lookback + cfg.horizon, cfg.n_channels, generator=g).cumsum(1)  # random walks
+    w = torch.randn(n, cfg.lookback + cfg.horizon, cfg.n_channels, generator=g).cumsum(1).to(device)  # random walks
     return w[:, : cfg.lookback], w[:, cfg.lookback :]
 
 
@@ -43,13 +44,14 @@ def batch(n: int, cfg: ModelConfig, seed: int) -> tuple[torch.Tensor, torch.Tens
                          [(1, 1, "average", False, "joint"), (2, 16, "average", False, "joint"),
                           (1, 16, "window", False, "joint"), (1, 16, "window", True, "joint"),
                           (1, 16, "window", True, "attention")])
-def test_reference_forecasts_equal_vectorized(layers, patch, trend_input, modulation, encoder):
+def test_reference_forecasts_equal_vectorized(layers, patch, trend_input, modulation, encoder, device):
     cfg = small_cfg(worker_layers=layers, controller_patch_len=patch, trend_input=trend_input,
                     trend_modulation=modulation, controller_encoder=encoder, controller_heads=2)
     torch.manual_seed(0)
     model = randomized(DynoNet(cfg)).eval()
-    ref = ReferenceDynoNet(model).eval()
-    x, _ = batch(16, cfg, 0)
+    ref = ReferenceDynoNet(model).eval().to(device)
+    model.to(device)
+    x, _ = batch(16, cfg, 0, device)
     with torch.no_grad():
         assert torch.allclose(ref(x), model(x), atol=1e-5)
 
@@ -66,7 +68,7 @@ def test_reference_state_dict_round_trips():
 
 @pytest.mark.parametrize("layers,modulation,encoder",
                          [(1, False, "joint"), (2, False, "joint"), (1, True, "joint"), (1, False, "attention")])
-def test_reference_training_steps_equal_bilevel_trainer(layers, modulation, encoder):
+def test_reference_training_steps_equal_bilevel_trainer(layers, modulation, encoder, device):
     """Two rounds of (worker step, controller step): the second pairs the lr-scale
     hypergradient of the first. Dropout noise is drawn in the same order by both paths."""
     cfg = small_cfg(worker_layers=layers, trend_modulation=modulation, controller_encoder=encoder,
@@ -76,15 +78,16 @@ def test_reference_training_steps_equal_bilevel_trainer(layers, modulation, enco
                        epochs=3)
     torch.manual_seed(0)
     model = randomized(DynoNet(cfg))
-    ref = ReferenceDynoNet(model)
+    ref = ReferenceDynoNet(model).to(device)
+    model.to(device)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     ours = BiLevelTrainer(model, tcfg, torch.Generator().manual_seed(0))
     theirs = ReferenceTrainer(ref, tcfg)
     model.train()
     ref.train()
     for step in range(2):
-        x, y = batch(16, cfg, 10 + step)
-        cx, cy = batch(16, cfg, 20 + step)
+        x, y = batch(16, cfg, 10 + step, device)
+        cx, cy = batch(16, cfg, 20 + step, device)
         torch.manual_seed(100 + step)
         loss_ours = ours.worker_step(x, y)[0]
         torch.manual_seed(100 + step)
@@ -125,7 +128,8 @@ def test_window_dataset_matches_windows():
         assert torch.equal(ds[i][0], x[0]) and torch.equal(ds[i][1], y[0])
 
 
-@pytest.mark.parametrize("train", [{"schedule": "plateau"}, {"schedule": "restarts"}, {"ema_decay": 0.9}])
+@pytest.mark.parametrize("train", [{"schedule": "plateau"}, {"schedule": "restarts"}, {"schedule": "exponential"},
+                                   {"ema_decay": 0.9}])
 def test_reference_trainer_refuses_what_it_does_not_implement(train):
     ref = ReferenceDynoNet(DynoNet(small_cfg()))
     with pytest.raises(ConfigError, match="cosine"):

@@ -142,7 +142,8 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
 # restarts: cycles of 2 epochs, so stopping after epoch 1 or 4 leaves the schedule mid-cycle
 TRAINING = {"cosine": {}, "restarts": {"schedule": "restarts", "restart_epochs": 2},
             "plateau": {"schedule": "plateau", "plateau_patience": 1, "lr": 1.0},
-            "weight-average": {"ema_decay": 0.9}}
+            "weight-average": {"ema_decay": 0.9},
+            "exponential": {"schedule": "exponential", "hold_epochs": 1, "lr_decay": 0.5}}
 
 
 @pytest.mark.parametrize("training", sorted(TRAINING))

@@ -161,6 +161,13 @@ def test_restarts_schedule_restarts_the_lr_after_each_cycle():
     assert lrs[3] < lrs[2] and lrs[4] < lrs[3]
 
 
+def test_exponential_schedule_holds_then_decays_each_epoch_to_the_floor():
+    cfg, model, sets, gen = setup(model_name="linear", epochs=8, patience=100, schedule="exponential",
+                                  hold_epochs=2, lr_decay=0.5, min_lr_ratio=0.1)
+    lrs = [h["lr"] for h in BiLevelTrainer(model, cfg.train, gen).fit(sets).history]
+    assert lrs == pytest.approx([cfg.train.lr * f for f in (1, 1, 0.5, 0.25, 0.125, 0.1, 0.1, 0.1)])
+
+
 def test_weight_average_is_what_validation_scores_and_the_run_keeps(monkeypatch):
     decay = 0.5
     cfg, model, sets, gen = setup(model_name="linear", epochs=2, patience=10, ema_decay=decay)
