@@ -7,6 +7,8 @@ autograd through `nn.GRU`, and `gradcheck`.
 
 from __future__ import annotations
 
+import warnings
+
 import torch
 from torch import Tensor
 
@@ -128,12 +130,45 @@ class _GRUSequence(torch.autograd.Function):
         return dx.view(C, -1, T, B).permute(2, 0, 3, 1), d_weight, None
 
 
-def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool) -> Tensor:
+# On a GPU the step loop above launches a dozen kernels per step, and at a few channels
+# cuDNN's GRU (one kernel sequence per channel) is faster; its cost grows with the channels,
+# the loop's does not. Measured crossover: benchmarks/speed-cuda-*.txt.
+PER_CHANNEL_MAX_CHANNELS = 64
+
+
+def _per_channel(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool) -> Tensor:
+    """The same C GRUs as one `nn.GRU` call each (cuDNN on a GPU, ATen's GRU on a CPU).
+    `torch._VF.gru` is the op `nn.GRU.forward` calls, here with weights sliced from the stacks."""
+    T, C, B, _ = x.shape
+    h0 = x.new_zeros(1, B, w_hh.shape[-1])
+    # cuDNN keeps what its backward needs only in training mode
+    train = torch.is_grad_enabled() and any(t.requires_grad for t in (x, w_ih, b_ih, w_hh, b_hh))
+    with warnings.catch_warnings():
+        # cuDNN copies weights that are not in one flat buffer (a few KB here) and says so each call
+        warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous", UserWarning)
+        outs = [
+            torch._VF.gru(x[:, c], h0, (w_ih[c], w_hh[c], b_ih[c], b_hh[c]), True, 1, 0.0, train, False, False)
+            for c in range(C)
+        ]  # each ((T, B, h), (1, B, h))
+    return torch.stack([o for o, _ in outs], 1) if sequence else torch.cat([last for _, last in outs])
+
+
+def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool,
+                   backend: str = "auto") -> Tensor:
     """Run C independent GRUs (PyTorch's GRU equations) over x: (T, C, B, d).
 
     w_ih: (C, 3h, d), b_ih: (C, 3h), w_hh: (C, 3h, h), b_hh: (C, 3h), gates ordered (r, z, n).
     Returns the outputs (T, C, B, h) if `sequence`, else the last state (C, B, h).
+    `backend`: "fused" (one batched recurrence for all channels, hand-written backward),
+    "per-channel" (one `nn.GRU` call per channel), or "auto": per-channel on a CUDA device for
+    up to `PER_CHANNEL_MAX_CHANNELS` channels, fused otherwise.
     """
+    if backend == "auto":
+        backend = "per-channel" if x.is_cuda and x.shape[1] <= PER_CHANNEL_MAX_CHANNELS else "fused"
+    if backend == "per-channel":
+        return _per_channel(x, w_ih, b_ih, w_hh, b_hh, sequence)
+    if backend != "fused":
+        raise ValueError(f"unknown recurrence backend {backend!r}")
     weight = fused_gru_weights(w_ih, b_ih, w_hh, b_hh)
     if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
         return _GRUSequence.apply(x, weight, sequence)

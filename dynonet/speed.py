@@ -361,7 +361,8 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     """Seconds of the recurrences alone on one training batch x: (B, L, C), forward+backward
     (minimum over a few calls).
 
-    - worker: the vectorized `gru_recurrence` over all channels and layers;
+    - worker: `gru_recurrence` over all channels and layers, as the model runs it, and with
+      each backend (fused, per-channel);
     - worker_reference: the per-channel `nn.GRU` loop;
     - controller: the controller's GRU (after its patch embedding), forward+backward, and
       forward only without gradient (what the worker step runs).
@@ -372,13 +373,14 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     residual = torch.randn(T, C, B, 1, device=device, generator=gen).requires_grad_()  # (T, C, B, 1)
     w = model.workers
 
-    def worker_fb() -> None:
+    def worker_fb(backend: str = "auto") -> None:
         inp = residual
         out = None
         for layer in range(cfg.worker_layers):
             last = layer == cfg.worker_layers - 1
             w_ih = w.w_ih[layer][..., :1] if layer == 0 else w.w_ih[layer]  # layer 0 reads 1 feature
-            out = gru_recurrence(inp, w_ih, w.b_ih[layer], w.w_hh[layer], w.b_hh[layer], sequence=not last)
+            out = gru_recurrence(inp, w_ih, w.b_ih[layer], w.w_hh[layer], w.b_hh[layer], sequence=not last,
+                                 backend=backend)
             inp = out
         out.sum().backward()
 
@@ -409,7 +411,9 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     # The minimum, not the median: a floor is the least-disturbed time, and on a shared CPU
     # a burst of other work can inflate a few calls many times over.
     result = {name: min(timed_calls(fn, device, 7, budget_s, min_calls=3))
-              for name, fn in (("worker_fwd_bwd", worker_fb), ("worker_reference_fwd_bwd", worker_reference_fb),
+              for name, fn in (("worker_fwd_bwd", worker_fb), ("worker_fused_fwd_bwd", lambda: worker_fb("fused")),
+                               ("worker_per_channel_fwd_bwd", lambda: worker_fb("per-channel")),
+                               ("worker_reference_fwd_bwd", worker_reference_fb),
                                ("controller_fwd_bwd", controller_fb), ("controller_fwd", controller_fwd))}
     model.zero_grad(set_to_none=True)
     ref.zero_grad(set_to_none=True)
@@ -604,7 +608,9 @@ def format_report(r: dict[str, Any]) -> str:
         f = r["floor_seconds"]
         lines += [
             "recurrence floor (one training batch, fastest of a few calls):",
-            f"  worker GRU recurrence fwd+bwd (vectorized)   {f['worker_fwd_bwd']:.3f} s",
+            f"  worker GRU recurrence fwd+bwd (as run)       {f['worker_fwd_bwd']:.3f} s",
+            f"    with the fused backend                     {f['worker_fused_fwd_bwd']:.3f} s",
+            f"    with the per-channel backend               {f['worker_per_channel_fwd_bwd']:.3f} s",
             f"  worker nn.GRU loop over channels fwd+bwd     {f['worker_reference_fwd_bwd']:.3f} s",
             f"  controller GRU fwd+bwd                       {f['controller_fwd_bwd']:.3f} s",
             f"  controller GRU fwd (no grad)                 {f['controller_fwd']:.3f} s",

@@ -1,4 +1,5 @@
 import dataclasses
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -13,13 +14,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 @pytest.fixture
-def device(request: pytest.FixtureRequest) -> torch.device:
+def device(request: pytest.FixtureRequest) -> Iterator[torch.device]:
     """The device named by `pytest --device` (cpu by default): `pytest --device cuda
     tests/test_recurrence.py tests/test_reference.py` checks the CUDA path on a GPU machine."""
     name = request.config.getoption("--device")
     if name == "cuda" and not torch.cuda.is_available():
         pytest.fail("--device cuda: no CUDA device is available")
-    return torch.device(name)
+    # cuDNN's GRU rounds through TF32 by default (about 1e-4): these tests compare float32 paths
+    tf32 = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield torch.device(name)
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = tf32
 
 
 @pytest.fixture(autouse=True)

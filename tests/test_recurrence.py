@@ -7,7 +7,11 @@ from torch import nn
 from dynonet.recurrence import gru_recurrence
 
 
-def test_gru_recurrence_matches_nn_gru_sequence(device):
+BACKENDS = pytest.mark.parametrize("backend", ["fused", "per-channel"])
+
+
+@BACKENDS
+def test_gru_recurrence_matches_nn_gru_sequence(device, backend):
     torch.manual_seed(1)
     C, B, T, h = 2, 3, 7, 4
     grus = [nn.GRU(h, h).to(device) for _ in range(C)]
@@ -15,13 +19,14 @@ def test_gru_recurrence_matches_nn_gru_sequence(device):
     stacked = [torch.stack([getattr(g, n) for g in grus]) for n in ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0",
                                                                     "bias_hh_l0")]
     with torch.no_grad():
-        out = gru_recurrence(x, *stacked, sequence=True)
+        out = gru_recurrence(x, *stacked, sequence=True, backend=backend)
     ref = torch.stack([grus[c](x[:, c])[0] for c in range(C)], 1)
     assert torch.allclose(out, ref, atol=1e-6)
 
 
+@BACKENDS
 @pytest.mark.parametrize("sequence", [True, False])
-def test_gru_backward_matches_autograd_through_nn_gru(sequence, device):
+def test_gru_backward_matches_autograd_through_nn_gru(sequence, device, backend):
     """The hand-written backward through time equals autograd's through per-channel nn.GRU."""
     torch.manual_seed(3)
     C, B, T, d, h = 3, 4, 6, 2, 5
@@ -29,7 +34,7 @@ def test_gru_backward_matches_autograd_through_nn_gru(sequence, device):
     names = ("weight_ih_l0", "bias_ih_l0", "weight_hh_l0", "bias_hh_l0")
     params = [torch.stack([getattr(g, n) for g in grus]).detach().requires_grad_() for n in names]
     x = torch.randn(T, C, B, d, dtype=torch.double, device=device, requires_grad=True)
-    out = gru_recurrence(x, *params, sequence=sequence)
+    out = gru_recurrence(x, *params, sequence=sequence, backend=backend)
     seq_out = [grus[c](x[:, c])[0] for c in range(C)]  # each (T, B, h)
     ref = torch.stack(seq_out, 1) if sequence else torch.stack([o[-1] for o in seq_out])
     assert torch.allclose(out, ref)
@@ -41,9 +46,34 @@ def test_gru_backward_matches_autograd_through_nn_gru(sequence, device):
         assert torch.allclose(ours[1 + i], torch.stack(theirs[1 + i * C : 1 + (i + 1) * C])), name
 
 
-def test_gru_backward_passes_gradcheck(device):
+@BACKENDS
+def test_gru_backward_passes_gradcheck(device, backend):
     torch.manual_seed(4)
     C, B, T, d, h = 2, 3, 4, 1, 3
     args = [torch.randn(*shape, dtype=torch.double, device=device, requires_grad=True)
             for shape in ((T, C, B, d), (C, 3 * h, d), (C, 3 * h), (C, 3 * h, h), (C, 3 * h))]
-    assert torch.autograd.gradcheck(lambda *a: gru_recurrence(*a, sequence=True), args)
+    assert torch.autograd.gradcheck(lambda *a: gru_recurrence(*a, sequence=True, backend=backend), args)
+
+
+@pytest.mark.parametrize("sequence", [True, False])
+def test_backends_agree_without_gradient(device, sequence):
+    """Inference takes other code (the fused backend keeps one state slot, cuDNN skips its
+    training buffers): both backends still give the same numbers."""
+    torch.manual_seed(5)
+    C, B, T, d, h = 3, 4, 6, 2, 5
+    args = [torch.randn(*shape, dtype=torch.double, device=device)
+            for shape in ((T, C, B, d), (C, 3 * h, d), (C, 3 * h), (C, 3 * h, h), (C, 3 * h))]
+    with torch.no_grad():
+        fused = gru_recurrence(*args, sequence=sequence, backend="fused")
+        per_channel = gru_recurrence(*args, sequence=sequence, backend="per-channel")
+    assert torch.allclose(fused, per_channel)
+
+
+def test_auto_backend_is_fused_on_the_cpu_and_unknown_backends_are_refused(monkeypatch):
+    import dynonet.recurrence as rec
+
+    x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s) for s in ((4, 2, 3, 1), (2, 6, 1), (2, 6), (2, 6, 2), (2, 6)))
+    monkeypatch.setattr(rec, "_per_channel", lambda *a: pytest.fail("per-channel backend on the CPU"))
+    rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
+    with pytest.raises(ValueError, match="unknown recurrence backend 'cudnn'"):
+        rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True, backend="cudnn")
