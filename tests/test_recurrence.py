@@ -21,7 +21,10 @@ def test_gru_recurrence_matches_nn_gru_sequence(device, backend):
     with torch.no_grad():
         out = gru_recurrence(x, *stacked, sequence=True, backend=backend)
     ref = torch.stack([grus[c](x[:, c])[0] for c in range(C)], 1)
-    assert torch.allclose(out, ref, atol=1e-6)
+    if device.type == "cpu":
+        assert torch.allclose(out, ref, atol=1e-6)
+    else:  # cuDNN's float32 kernels round differently from the fused loop's ops (float64: below)
+        assert ((out - ref).norm() / ref.norm()).item() < 1e-4
 
 
 @BACKENDS
