@@ -3,7 +3,8 @@
 #   OUT=<folder> bash benchmarks/device_check.sh [seconds]
 # 1. `dynonet bench speed` alone on the GPU (optimized against reference path, one run);
 # 2. side by side until the deadline: PatchTST under its paper's recipe on all eight cells
-#    (one shard per cell, seeds 0-2), a full `dynonet train --preset etth1-96`, and the
+#    (one shard per cell, seeds $PT_SEEDS, 0,1,2 unless set; each run took about 250 s on
+#    an H200 shared by the 9 processes, so one lease finishes one seed), a full `dynonet train --preset etth1-96`, and the
 #    device-parametrized tests (`pytest --device cuda`);
 # 3. the shards merged into $OUT/patchtst-paper/, every log in $OUT/logs.tar.gz.
 # Nothing is installed: the machine's python3 (with torch) imports the package from here.
@@ -16,6 +17,7 @@ DEVICE=${DEVICE:-cuda}
 EXTRA=${EXTRA:-}
 SPEED_EXTRA=${SPEED_EXTRA:-}
 PY=${PY:-python3}
+PT_SEEDS=${PT_SEEDS:-0,1,2}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 MPLBACKEND=Agg OMP_NUM_THREADS=1
 start=$(date +%s)
 left() { local s=$((DEADLINE - ($(date +%s) - start))); echo $((s > 10 ? s : 10)); }
@@ -36,7 +38,7 @@ RECIPE="--lr 1e-4 --weight-decay 0 --batch-size 128 --epochs 100 --patience 100 
         --hold-epochs 4 --lr-decay 0.9 --min-lr-ratio 0"
 for ds in ETTh1 ETTh2; do
     for h in 96 192 336 720; do
-        timeout $(($(left) - 30)) $PY -m dynonet benchmark --datasets $ds --horizons $h --variants patchtst \
+        timeout $(($(left) - 30)) $PY -m dynonet benchmark --datasets $ds --horizons $h --seeds "$PT_SEEDS" --variants patchtst \
             $RECIPE --device "$DEVICE" $EXTRA --out "$WORK/pt-$ds-$h" > "$LOGS/patchtst-$ds-$h.log" 2>&1 &
     done
 done
