@@ -20,7 +20,8 @@ PY=${PY:-python3}
 PT_SEEDS=${PT_SEEDS:-0,1,2}
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 MPLBACKEND=Agg OMP_NUM_THREADS=1
 start=$(date +%s)
-left() { local s=$((DEADLINE - ($(date +%s) - start))); echo $((s > 10 ? s : 10)); }
+# seconds to the deadline less $1, at least 10 (a timeout of 0 or less would not limit)
+left() { local s=$((DEADLINE - ($(date +%s) - start) - ${1:-0})); echo $((s > 10 ? s : 10)); }
 LOGS=$OUT/logs WORK=$(mktemp -d)
 mkdir -p "$LOGS"
 
@@ -38,11 +39,11 @@ RECIPE="--lr 1e-4 --weight-decay 0 --batch-size 128 --epochs 100 --patience 100 
         --hold-epochs 4 --lr-decay 0.9 --min-lr-ratio 0"
 for ds in ETTh1 ETTh2; do
     for h in 96 192 336 720; do
-        timeout $(($(left) - 30)) $PY -m dynonet benchmark --datasets $ds --horizons $h --seeds "$PT_SEEDS" --variants patchtst \
+        timeout $(left 30) $PY -m dynonet benchmark --datasets $ds --horizons $h --seeds "$PT_SEEDS" --variants patchtst \
             $RECIPE --device "$DEVICE" $EXTRA --out "$WORK/pt-$ds-$h" > "$LOGS/patchtst-$ds-$h.log" 2>&1 &
     done
 done
-timeout $(($(left) - 30)) $PY -m dynonet train --preset etth1-96 --device "$DEVICE" $EXTRA --out "$WORK/train" \
+timeout $(left 30) $PY -m dynonet train --preset etth1-96 --device "$DEVICE" $EXTRA --out "$WORK/train" \
     > "$LOGS/train-etth1-96.log" 2>&1 &
 timeout 150 $PY -m pytest -q -p no:cacheprovider --device "$DEVICE" tests/test_recurrence.py tests/test_reference.py \
     > "$LOGS/pytest-$DEVICE.log" 2>&1

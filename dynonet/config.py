@@ -207,7 +207,7 @@ class TrainConfig:
                       "(first cycle --restart-epochs, each next twice as long); or plateau: after "
                       "--plateau-patience epochs without a new best, return to the best weights and "
                       "multiply the lr by --plateau-factor; or exponential: --hold-epochs at the full lr, then "
-                      "times --lr-decay each epoch (PatchTST's published recipe)",
+                      "times --lr-decay each epoch (PatchTST's published recipe, with --min-lr-ratio 0)",
                       choices=("cosine", "restarts", "plateau", "exponential")),
     )
     restart_epochs: int = field(default=10, metadata=_opt("--schedule restarts: epochs of the first cycle"))

@@ -138,8 +138,9 @@ class Controller(nn.Module):
         """The GRU alone: (N, steps, features) -> (N, hidden) last state."""
         # Forecasting a few sequences (windows, or windows x channels per channel) without
         # gradient: nn.GRU's fused inference cell has less overhead per step (measured: 4 vs
-        # 8 ms for one 512-step window; 92 vs 61 ms for 512).
-        if not self.fused or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
+        # 8 ms for one 512-step window; 92 vs 61 ms for 512). On a GPU nn.GRU is cuDNN, which
+        # beats the step loop there (see `recurrence.PER_CHANNEL_MAX_CHANNELS`).
+        if not self.fused or x.is_cuda or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
             return self.gru(x)[1][0]
         g = self.gru
         weights = [w.unsqueeze(0) for w in (g.weight_ih_l0, g.bias_ih_l0, g.weight_hh_l0, g.bias_hh_l0)]

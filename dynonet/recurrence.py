@@ -1,13 +1,15 @@
-"""C independent GRUs over time as one vectorized recurrence, with a hand-written backward.
+"""C independent GRUs over time as one vectorized recurrence, with a hand-written backward,
+or, on a GPU at a few channels, as one cuDNN GRU call per channel.
 
 Used by the per-channel workers (C channels) and by the controller (one "channel"). The
-equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients against
-autograd through `nn.GRU`, and `gradcheck`.
+equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients of both
+backends against autograd through `nn.GRU`, and `gradcheck`.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -133,7 +135,10 @@ class _GRUSequence(torch.autograd.Function):
 # On a GPU the step loop above launches a dozen kernels per step, and at a few channels
 # cuDNN's GRU (one kernel sequence per channel) is faster; its cost grows with the channels,
 # the loop's does not. On an H200 (benchmarks/speed-cuda-*.txt, worker fwd+bwd on one batch):
-# 0.011 s against 0.024 s at 7 channels, 0.097 s against 0.032 s at 64; the lines cross near 16.
+# 0.011 s against 0.024 s at 7 channels, 0.094 s against 0.023 s at 64; a straight line
+# through each pair crosses near 16 (interpolated, not timed there). cuDNN rounds through
+# TF32 unless `torch.backends.cudnn.allow_tf32` is off (PyTorch's default is on); the loop's
+# matmuls follow `torch.backends.cuda.matmul`, off by default.
 PER_CHANNEL_MAX_CHANNELS = 16
 
 
@@ -155,7 +160,7 @@ def _per_channel(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tens
 
 
 def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool,
-                   backend: str = "auto") -> Tensor:
+                   backend: Literal["auto", "fused", "per-channel"] = "auto") -> Tensor:
     """Run C independent GRUs (PyTorch's GRU equations) over x: (T, C, B, d).
 
     w_ih: (C, 3h, d), b_ih: (C, 3h), w_hh: (C, 3h, h), b_hh: (C, 3h), gates ordered (r, z, n).

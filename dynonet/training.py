@@ -88,7 +88,7 @@ class _ExponentialDecay:
     0.9 it is PatchTST's published `type3` adjustment (set after each epoch for the next:
     epochs 1-4 at the full lr, epoch 5 at 0.9 of it)."""
 
-    def __init__(self, cfg: TrainConfig):
+    def __init__(self, cfg: TrainConfig) -> None:
         self.hold, self.decay, self.floor = cfg.hold_epochs, cfg.lr_decay, cfg.min_lr_ratio
 
     def __call__(self, epoch: int) -> float:

@@ -1,9 +1,10 @@
-"""The fused recurrence computes what nn.GRU computes, forward and backward."""
+"""Both recurrence backends compute what nn.GRU computes, forward and backward."""
 
 import pytest
 import torch
 from torch import nn
 
+import dynonet.recurrence as rec
 from dynonet.recurrence import gru_recurrence
 
 
@@ -72,11 +73,20 @@ def test_backends_agree_without_gradient(device, sequence):
     assert torch.allclose(fused, per_channel)
 
 
-def test_auto_backend_is_fused_on_the_cpu_and_unknown_backends_are_refused(monkeypatch):
-    import dynonet.recurrence as rec
-
-    x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s) for s in ((4, 2, 3, 1), (2, 6, 1), (2, 6), (2, 6, 2), (2, 6)))
-    monkeypatch.setattr(rec, "_per_channel", lambda *a: pytest.fail("per-channel backend on the CPU"))
+@pytest.mark.parametrize("channels", [2, rec.PER_CHANNEL_MAX_CHANNELS, rec.PER_CHANNEL_MAX_CHANNELS + 1])
+def test_auto_backend_is_per_channel_on_cuda_at_few_channels_else_fused(device, channels, monkeypatch):
+    C, h = channels, 2
+    x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s, device=device)
+                                 for s in ((4, C, 3, 1), (C, 3 * h, 1), (C, 3 * h), (C, 3 * h, h), (C, 3 * h)))
+    picked = []
+    real = rec._per_channel
+    monkeypatch.setattr(rec, "_per_channel", lambda *a: picked.append("per-channel") or real(*a))
     rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
+    expected = device.type == "cuda" and channels <= rec.PER_CHANNEL_MAX_CHANNELS
+    assert picked == (["per-channel"] if expected else [])
+
+
+def test_unknown_backends_are_refused():
+    x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s) for s in ((4, 2, 3, 1), (2, 6, 1), (2, 6), (2, 6, 2), (2, 6)))
     with pytest.raises(ValueError, match="unknown recurrence backend 'cudnn'"):
         rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True, backend="cudnn")

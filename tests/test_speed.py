@@ -34,6 +34,8 @@ def test_cli_bench_speed_smoke(tmp_path, capsys):
         assert r["peak_memory_mib"][path]["inference"] > 0
     assert r["speedup"] > 0
     assert r["floor_seconds"]["step_floor"] > 0
+    for backend in ("fused", "per_channel"):
+        assert r["floor_seconds"][f"worker_{backend}_fwd_bwd"] > 0
 
 
 def test_cli_bench_synthetic_channels(tmp_path):
