@@ -4,8 +4,8 @@
 # 1. `dynonet bench speed` alone on the GPU (optimized against reference path, one run);
 # 2. side by side until the deadline: PatchTST under its paper's recipe on all eight cells
 #    (one shard per cell, seeds $PT_SEEDS, 0,1,2 unless set; each run took about 250 s on
-#    an H200 shared by the 9 processes, so one lease finishes one seed), a full `dynonet train --preset etth1-96`, and the
-#    device-parametrized tests (`pytest --device cuda`);
+#    an H200 shared by the 9 processes, so one lease finishes one seed), a full
+#    `dynonet train --preset etth1-96`, and the device-parametrized tests (`pytest --device cuda`);
 # 3. the shards merged into $OUT/patchtst-paper/, every log in $OUT/logs.tar.gz.
 # Nothing is installed: the machine's python3 (with torch) imports the package from here.
 # DEVICE=cpu EXTRA="--max-rows 2000 --epochs 1" SPEED_EXTRA="--max-steps 2 --epochs 1" does a

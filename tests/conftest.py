@@ -9,7 +9,7 @@ from dynonet.config import ModelConfig, RunConfig, TrainConfig, DataConfig
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--device", default="cpu", choices=("cpu", "cuda"),
-                     help="device of the tests that take the `device` fixture (the fused recurrence and "
+                     help="device of the tests that take the `device` fixture (the recurrence backends and "
                           "the reference-path equalities); CI runs them on the CPU")
 
 

@@ -31,7 +31,8 @@ def test_gru_recurrence_matches_nn_gru_sequence(device, backend):
 @BACKENDS
 @pytest.mark.parametrize("sequence", [True, False])
 def test_gru_backward_matches_autograd_through_nn_gru(sequence, device, backend):
-    """The hand-written backward through time equals autograd's through per-channel nn.GRU."""
+    """Each backend's backward (fused: hand-written through time; per-channel: nn.GRU's op)
+    equals autograd's through per-channel nn.GRU modules."""
     torch.manual_seed(3)
     C, B, T, d, h = 3, 4, 6, 2, 5
     grus = [nn.GRU(d, h).double().to(device) for _ in range(C)]
