@@ -37,6 +37,17 @@ class RevINLinear(Forecaster):
         z, stats = self.revin.normalize(x)
         return self.revin.denormalize(self.linear(z), stats)
 
+    def trend_path(self) -> "RevINLinear":
+        # the whole model is a linear path: trend-first training (and its closed-form fit,
+        # `--trend-fit ridge`) fits it as DynoNet's first stage, and there is no second stage
+        return self
+
+    def zero_residual(self) -> None:
+        pass  # nothing outside the linear path
+
+    def time_linear(self) -> tuple[TimeLinear, Tensor | None]:
+        return self.linear, None
+
 
 class DLinear(Forecaster):
     """DLinear: moving-average trend and remainder, each through its own Linear(L, H)."""

@@ -38,6 +38,9 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     # every other registered model is a baseline row; no trend path, so no trend-first stage
     # (their records say so)
     **{name: {"model": {"model": name}, "train": {"trend_first": False}} for name in MODELS if name != "dynonet"},
+    # RevIN + Linear fitted exactly (ridge least squares, penalty chosen on validation): the
+    # baseline for DynoNet runs with --trend-fit ridge, whose first stage is this same fit
+    "linear-ridge": {"model": {"model": "linear"}, "train": {"trend_first": True, "trend_fit": "ridge"}},
 }
 
 # Set by the grid itself: a config flag for these would silently fight the grid.
@@ -128,6 +131,8 @@ def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
     skip = {"train.device", "train.seed", "model.n_channels"} | (model.unread if model else set())
     skip |= {f"train.{name}" for schedule, names in SCHEDULE_SETTINGS.items() if full["train"]["schedule"] != schedule
              for name in names}
+    if not full["train"]["trend_first"]:
+        skip.add("train.trend_fit")
     return {section: {k: v for k, v in values.items() if f"{section}.{k}" not in skip}
             for section, values in json.loads(json.dumps(full)).items()}
 

@@ -231,6 +231,12 @@ class TrainConfig:
         metadata=_opt("fit the model's linear trend path (RevIN + Linear) alone first, freeze it, then train "
                       "the rest from a start that forecasts exactly as that fitted path (models without one: no effect)"),
     )
+    trend_fit: str = field(
+        default="adamw",
+        metadata=_opt("with --trend-first: fit the linear trend path by AdamW epochs with early stopping, or "
+                      "in closed form by ridge least squares on the training windows, the penalty chosen "
+                      "on validation MSE (RevIN's affine stays the identity)", choices=("adamw", "ridge")),
+    )
     seed: int = field(default=0, metadata=_opt("seeds every random number generator"))
     device: str = field(default="auto", metadata=_opt("compute device", choices=("auto", "cpu", "cuda")))
 

@@ -46,6 +46,10 @@ class TrendPath(Forecaster):
         z, stats = self.revin.normalize(x)
         return self.revin.denormalize(self.trend(z, before=self._average()), stats)
 
+    def time_linear(self) -> tuple[TimeLinear, Tensor | None]:
+        """The trend branch's Linear and the moving average before it (None: the whole window)."""
+        return self.trend, self._average()
+
 
 class DynoNet(Forecaster):
     """RevIN -> trend branch Linear(L, H) + per-channel GRU workers on the residual, modulated by

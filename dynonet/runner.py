@@ -58,8 +58,10 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
 def epoch_line(e: dict[str, Any]) -> str:
     sig = " ".join(f"{k}={v:.3f}" for k, v in e["signals"].items())
     stage = "  trend" if e.get("stage") == "trend" else ""
+    # the closed-form trend fit (`--trend-fit ridge`) has a penalty where epochs have an lr
+    step = f"lr {e['lr']:.2e}" if e.get("lr") is not None else f"ridge penalty {e['penalty']:g}"
     return (f"epoch {e['epoch']:3d}{stage}  train {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
-            f"mae {e['val_mae']:.4f}  lr {e['lr']:.2e}  {e['seconds']:.1f}s{'  *' if e['best'] else ''}"
+            f"mae {e['val_mae']:.4f}  {step}  {e['seconds']:.1f}s{'  *' if e['best'] else ''}"
             + (f"  [{sig}]" if sig else ""))
 
 

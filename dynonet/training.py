@@ -23,7 +23,9 @@ trend path (RevIN + Linear) alone, with its own optimizer, schedule and early st
 best state is restored and frozen, everything else is set to add nothing (`zero_residual`),
 and the two-level training above continues from there, with the fitted trend path's
 validation MSE as the best so far: the finished model is never worse on validation than the
-linear model it started as. Each stage has up to `epochs` epochs.
+linear model it started as. Each stage has up to `epochs` epochs. With `train.trend_fit` "ridge"
+the first stage is instead the trend path's exact least-squares fit (`least_squares.py`),
+recorded as epoch 0.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ from dynonet.config import TrainConfig
 from dynonet.data import Windows
 from dynonet.errors import ConfigError, TrainingError
 from dynonet.evaluation import evaluate
+from dynonet.least_squares import fit_ridge
 from dynonet.resume import rng_state, set_rng_state
 
 
@@ -254,6 +257,20 @@ class BiLevelTrainer:
         state.best_weights = copy.deepcopy(self.model.state_dict())
         state.bad_epochs, state.stage, state.stage_start = 0, "full", epoch
 
+    def _fit_trend_closed_form(self, state: TrainState, sets: dict[str, Windows],
+                               report: Callable[[dict[str, Any]], None] | None) -> None:
+        """The trend stage as one ridge least-squares fit (`trend_fit="ridge"`), recorded as
+        epoch 0 of the history; then the full stage begins from it, as after AdamW epochs."""
+        fit = fit_ridge(self.trend, sets["train"], sets["val"], self.cfg.eval_batch_size)
+        entry = {"epoch": 0, "stage": "trend", **fit, "controller_loss": None, "lr": None,
+                 "controller_lr": None, "signals": {}, "best": True}
+        state.best_val, state.best_epoch = entry["val_mse"], 0
+        state.best_weights = copy.deepcopy(self.model.state_dict())
+        state.history.append(entry)
+        if report:
+            report(entry)
+        self._begin_full_stage(state, 0)
+
     # -- level 1 -------------------------------------------------------------------------
     def worker_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         with torch.no_grad():
@@ -317,7 +334,11 @@ class BiLevelTrainer:
             epoch = 0
             if resume is not None:
                 epoch, state = self.load_state_dict(resume)
+            elif state.stage == "trend" and cfg.trend_fit == "ridge":
+                self._fit_trend_closed_form(state, sets, report)
             while True:
+                if state.stage == "full" and self.worker_opt is None:  # a linear model: fitted in its trend stage
+                    break
                 if epoch - state.stage_start >= cfg.epochs or state.bad_epochs >= cfg.patience:
                     if state.stage == "full":
                         break

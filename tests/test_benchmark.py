@@ -52,7 +52,8 @@ def test_variant_table_builds_configs_from_one_preset():
     overrides = {"train": {"epochs": 1, "controller_lr": 5e-4}, "model": {"lookback": 48}}
     cfgs = {v: run_config("ETTh1", 336, 2, v, overrides) for v in VARIANTS}
     assert {"dynonet", "workers-only", "frozen-controller", "no-film", "no-dropout", "no-lr_scale", "no-gate",
-            "no-context", "holdout", "frozen-holdout", "linear", "dlinear", "patchtst", "repeat"} == set(VARIANTS)
+            "no-context", "holdout", "frozen-holdout", "linear", "dlinear", "patchtst", "repeat",
+            "linear-ridge"} == set(VARIANTS)
     for v, cfg in cfgs.items():  # same preset, lookback, seed, pass-through overrides for all
         assert (cfg.model.horizon, cfg.model.lookback, cfg.train.seed, cfg.train.epochs) == (336, 48, 2, 1)
         assert cfg.data.dataset == "ETTh1" and cfg.train.lr == 2e-3
@@ -69,6 +70,9 @@ def test_variant_table_builds_configs_from_one_preset():
     assert cfgs["holdout"].train.controller_lr == 5e-4
     assert [cfgs[b].model.model for b in ("linear", "dlinear", "patchtst", "repeat")] == [
         "linear", "dlinear", "patchtst", "repeat"]
+    assert not any(cfgs[b].train.trend_first for b in ("linear", "dlinear", "patchtst", "repeat"))
+    ridge = cfgs["linear-ridge"]  # the linear baseline of DynoNet runs with --trend-fit ridge
+    assert ridge.model.model == "linear" and ridge.train.trend_first and ridge.train.trend_fit == "ridge"
     assert run_config("ETTh2", 8, 0, "dynonet", {}).model.horizon == 8  # no preset: the H96 one, horizon set
 
 

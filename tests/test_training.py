@@ -295,12 +295,43 @@ def test_trend_first_never_ends_worse_than_the_fitted_trend_path(monkeypatch):
 def test_trend_first_changes_nothing_for_a_model_without_a_trend_path():
     runs = []
     for trend_first in (False, True):
-        cfg, model, sets, gen = setup("linear", epochs=2, trend_first=trend_first)
+        cfg, model, sets, gen = setup("dlinear", epochs=2, trend_first=trend_first)
         t = BiLevelTrainer(model, cfg.train, gen)
         assert t.trend_opt is None
         state = t.fit(sets)
         runs.append(([h["val_mse"] for h in state.history], [h["stage"] for h in state.history]))
     assert runs[0] == runs[1] and runs[0][1] == ["full", "full"]
+
+
+def test_trend_first_trains_the_linear_baseline_as_plain_training_does():
+    """RevIN + Linear is its own trend path: trend-first fits it in the trend stage and has
+    nothing left for a second one; the numbers are those of plain training."""
+    runs = []
+    for trend_first in (False, True):
+        cfg, model, sets, gen = setup("linear", epochs=2, trend_first=trend_first)
+        state = BiLevelTrainer(model, cfg.train, gen).fit(sets)
+        runs.append(([h["val_mse"] for h in state.history], [h["stage"] for h in state.history], model.state_dict()))
+    assert runs[0][0] == runs[1][0]
+    assert runs[0][1] == ["full", "full"] and runs[1][1] == ["trend", "trend"]
+    assert all(torch.equal(runs[0][2][k], runs[1][2][k]) for k in runs[0][2])
+
+
+@pytest.mark.parametrize("model_name", ["dynonet", "linear"])
+def test_ridge_trend_fit_is_epoch_zero_then_the_workers_train_from_it(model_name):
+    cfg, model, sets, gen = setup(model_name, epochs=2, patience=5, trend_first=True, trend_fit="ridge")
+    path = model.trend_path()
+    state = BiLevelTrainer(model, cfg.train, gen).fit(sets)
+    first = state.history[0]
+    assert first["epoch"] == 0 and first["stage"] == "trend" and first["fit"] == "ridge"
+    assert first["val_mse"] == min(first["val_mse_by_penalty"].values())
+    stages = [h["stage"] for h in state.history]
+    assert stages == (["trend", "full", "full"] if model_name == "dynonet" else ["trend"])
+    assert state.best_val == min(h["val_mse"] for h in state.history)
+    if state.best_epoch == 0:  # the workers never improved on it: the model is the fitted path
+        x, _ = sets["val"].get(torch.arange(8))
+        model.eval()
+        with torch.no_grad():
+            assert torch.allclose(model(x), path(x), atol=1e-6)
 
 
 def test_a_training_state_from_before_trend_first_still_resumes():
