@@ -53,6 +53,20 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     assert f"MSE: {metrics['test']['mse']:.4f}" in again
 
 
+def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--preset", "quickstart", "--trend-fit", "ridge", "--out", str(out), *SMALL]) == 0
+    printed = capsys.readouterr().out
+    metrics = json.loads((out / "metrics.json").read_text())
+    first = metrics["history"][0]
+    assert f"epoch   0  trend  train {first['train_loss']:.4f}" in printed
+    assert f"ridge penalty {first['penalty']:g}" in printed and "epoch   1  train" in printed
+    assert metrics["epochs_by_stage"] == {"trend": 1, "full": 2} and metrics["config"]["train"]["trend_fit"] == "ridge"
+    assert (out / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
+    assert f"MSE: {metrics['test']['mse']:.4f}" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "--csv", "missing.csv"], "missing.csv: file not found"),
     (["evaluate", "--checkpoint", "nowhere"], "nowhere: no such run folder"),
@@ -92,6 +106,7 @@ def test_bad_config_value_is_one_line_naming_the_flag(tmp_path, monkeypatch, cap
 
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "--controller-encoder", "transformer"], "argument --controller-encoder: invalid choice: 'transformer'"),
+    (["train", "--trend-fit", "exact"], "argument --trend-fit: invalid choice: 'exact'"),
     (["train", "--epochs", "x"], "argument --epochs: invalid int value: 'x'"),
     (["benchmark", "--schedule", "foo"], "argument --schedule: invalid choice: 'foo'"),
     (["bench", "speed", "--paths", "foo"], "argument --paths: invalid choice: 'foo'"),

@@ -178,3 +178,33 @@ def test_trend_first_resumes_across_the_stage_change(tmp_path, stop_after, train
     assert [h["val_mse"] for h in resumed.history] == [h["val_mse"] for h in whole.history]
     for k, v in model.state_dict().items():
         assert torch.equal(v, expected[k]), k
+
+
+@pytest.mark.parametrize("stop_after", [1, 2])
+def test_a_run_with_the_closed_form_trend_fit_resumes(tmp_path, stop_after):
+    def fresh():
+        cfg = small_run_cfg(epochs=3, patience=50, trend_first=True, trend_fit="ridge")
+        gen = seed_everything(cfg.train.seed)
+        data = load(cfg)
+        cfg = cfg.replace(model={"n_channels": data.n_channels, "controller": True})
+        model = build_model(cfg.model)
+        return model, BiLevelTrainer(model, cfg.train, gen), window_sets(data, cfg, torch.device("cpu"))
+
+    model, trainer, sets = fresh()
+    whole = trainer.fit(sets)
+    expected = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def hook(state):
+        save_state(tmp_path, state)
+        if state["epoch"] == stop_after:
+            raise KeyboardInterrupt
+    model, trainer, sets = fresh()
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(sets, checkpoint=hook)
+
+    model, trainer, sets = fresh()
+    resumed = trainer.fit(sets, resume=load_state(tmp_path))
+    assert [h["stage"] for h in resumed.history] == ["trend"] + ["full"] * 3  # the fit once, then 3 epochs
+    assert [h["val_mse"] for h in resumed.history] == [h["val_mse"] for h in whole.history]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, expected[k]), k
