@@ -41,7 +41,7 @@ def training_curves(history: list[dict[str, Any]], title: str) -> bytes:
     axes[1].set_title("validation MAE")
     stepped = [h for h in history if h.get("lr") is not None]  # not the closed-form trend fit
     axes[2].plot([h["epoch"] for h in stepped], [h["lr"] for h in stepped],
-                 label="trend path, then workers" if trend else "workers")
+                 label="trend path, then workers" if any(h.get("stage") == "trend" for h in stepped) else "workers")
     if any(h.get("controller_lr") for h in history):
         axes[2].plot(epochs, [h["controller_lr"] for h in history], label="controller")
     axes[2].set_yscale("log")
