@@ -26,6 +26,7 @@ LABELS = {
     "holdout": "`holdout` (controller trained on a holdout of the training period)",
     "frozen-holdout": "`frozen-holdout` (the same holdout, controller lr 0)",
     "linear": "`linear` (RevIN + Linear)",
+    "linear-ridge": "`linear-ridge` (RevIN + Linear, closed-form ridge fit)",
 }
 OPEN = "<!-- tables: "
 # a block's content never holds another opening marker: an unclosed block cannot swallow the next

@@ -396,6 +396,8 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     lookbacks = sorted({r["lookback"] for r in records})
     holdout = sorted({r["model"] for r in records if r["controller_data"] == "holdout"})
     dates = sorted(r["date"] for r in records)
+    trained = [r.get("config", {}).get("train", {}) for r in records]
+    ridge = sorted({r["model"] for r, t in zip(records, trained) if t.get("trend_first") and t.get("trend_fit") == "ridge"})
     commands = list(dict.fromkeys([r["command"] for r in records] + ([command] if command else [])))
     lines = [
         "# DynoNet benchmark (measured)", "",
@@ -408,6 +410,10 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
         "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
         + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
+        *([f"- closed-form trend fit (`--trend-fit ridge`) in: {', '.join(ridge)}. Their linear path is the exact "
+           "weighted ridge least-squares fit on the training windows, the penalty chosen on validation MSE, "
+           "recorded as epoch 0 (one of their epochs); the rest of such a model trains from it as usual"]
+          if ridge else []),
         f"- cells: mean +- std over seeds {', '.join(map(str, seed_list(records)))} of test MSE / MAE on the "
         "standardized scale, (k seeds) where a cell has fewer; std is the sample standard deviation "
         "(n/a for one seed); lowest mean per column in bold (compared before rounding); every recorded run with "

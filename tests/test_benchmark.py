@@ -76,6 +76,22 @@ def test_variant_table_builds_configs_from_one_preset():
     assert run_config("ETTh2", 8, 0, "dynonet", {}).model.horizon == 8  # no preset: the H96 one, horizon set
 
 
+def test_a_grid_with_the_closed_form_trend_fit_records_and_says_so(tmp_path):
+    out = tmp_path / "res"
+    assert main([*GRID, "--variants", "linear-ridge,workers-only,linear,dlinear", "--trend-fit", "ridge",
+                 "--out", str(out), *SMALL]) == 0
+    recs = {(r["model"], r["seed"]): r for r in records(out)}
+    for seed in (0, 1):  # the fit has nothing random: every seed gives the same model
+        fit = recs[("linear-ridge", seed)]
+        assert (fit["epochs"], fit["best_epoch"]) == (1, 0) and fit["config"]["train"]["trend_fit"] == "ridge"
+        assert fit["mse"] == recs[("linear-ridge", 0)]["mse"]
+        # DynoNet's first stage is that same fit: the workers start from its validation MSE
+        assert recs[("workers-only", seed)]["best_val_mse"] <= fit["best_val_mse"]
+        assert recs[("linear", seed)]["config"]["train"]["trend_first"] is False  # AdamW, as always
+    table = (out / "results.md").read_text()
+    assert "closed-form trend fit (`--trend-fit ridge`) in: linear-ridge, workers-only." in table
+
+
 def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, capsys):
     out = tmp_path / "res"
     assert main([*GRID, "--variants", "dynonet,linear,repeat", "--out", str(out), *SMALL]) == 0
