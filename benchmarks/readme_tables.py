@@ -45,10 +45,17 @@ def _records(path: Path) -> list[dict]:
     return records
 
 
-def _as_presets(records: list[dict]) -> bool:
-    """Whether every workers-only run trained exactly as the presets now train (every setting its model reads)."""
-    return all(cell_settings(r["config"]) == cell_settings(PRESETS[preset_name(r["dataset"], r["horizon"])].to_dict())
-               for r in records if r["model"] == "workers-only")
+def _presets_note(records: list[dict]) -> str:
+    """" (the presets)", " (the presets on ETTh1)" or "": the datasets on which every workers-only
+    run trained exactly as the presets now train (every setting its model reads)."""
+    runs = [r for r in records if r["model"] == "workers-only"]
+    datasets = sorted({r["dataset"] for r in runs})
+    as_presets = [d for d in datasets if all(
+        cell_settings(r["config"]) == cell_settings(PRESETS[preset_name(d, r["horizon"])].to_dict())
+        for r in runs if r["dataset"] == d)]
+    if not as_presets:
+        return ""
+    return " (the presets)" if as_presets == datasets else f" (the presets on {', '.join(as_presets)})"
 
 
 def tables(spec: str, variants: list[str] | None = None, root: Path = Path(".")) -> str:
@@ -66,8 +73,8 @@ def tables(spec: str, variants: list[str] | None = None, root: Path = Path("."))
     if not named:
         records, rows = grids[0][2], variants
         labels = {v: LABELS.get(v, f"`{v}`") for v in {r["model"] for r in records}}
-        if _as_presets(records):
-            labels["workers-only"] = "`workers-only` (the presets: no controller)"
+        if note := _presets_note(records):
+            labels["workers-only"] = f"`workers-only`{note[:-1]}: no controller)"
     else:
         records, rows, labels = [], [], {}
         for v in variants:
@@ -75,7 +82,7 @@ def tables(spec: str, variants: list[str] | None = None, root: Path = Path("."))
                 runs = [r for r in found if r["model"] == v]
                 if not runs:
                     continue
-                row = f"`{v}`, {label}" + (" (the presets)" if v == "workers-only" and _as_presets(runs) else "")
+                row = f"`{v}`, {label}" + (_presets_note(runs) if v == "workers-only" else "")
                 rows.append(row)
                 records += [{**r, "model": row} for r in runs]  # relabelled for display only
     seeds = ", ".join(map(str, seed_list(records)))
