@@ -28,6 +28,7 @@ from dynonet.evaluation import evaluate
 from dynonet.revin import RevIN
 
 PENALTIES = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0)
+MAX_ROWS = 2**15
 
 
 class LinearPath(Protocol):
@@ -49,7 +50,9 @@ def gram(path: LinearPath, windows: Windows, batch_size: int) -> tuple[Tensor, T
     G = torch.zeros(L + 1, L + 1, dtype=torch.float64, device=windows.view.device)
     R = torch.zeros(L + 1, linear.linear.out_features, dtype=torch.float64, device=windows.view.device)
     total = torch.zeros((), dtype=torch.float64, device=windows.view.device)
-    for x, y in windows.batches(batch_size):
+    # a batch is (windows x channels) rows of L+1 float64s: at most 2^15 rows (~134 MB at L=512)
+    per_batch = max(1, min(batch_size, MAX_ROWS // windows.view.shape[1]))
+    for x, y in windows.batches(per_batch):
         mean, std = path.revin.stats(x)  # (B, 1, C) each
         z = ((x - mean) / std).transpose(1, 2).flatten(0, 1).double()  # (B*C, L)
         if before is not None:
