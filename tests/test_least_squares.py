@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from dynonet.data import load, window_sets
+from dynonet.evaluation import evaluate
 from dynonet.least_squares import fit_ridge
 from dynonet.registry import build_model
 
@@ -55,6 +56,7 @@ def test_fit_equals_a_plain_least_squares_solve(model_name, trend_input, penalty
     assert torch.allclose(linear.linear.weight.double(), B[:-1].t(), atol=1e-4, rtol=1e-3)
     assert torch.allclose(linear.linear.bias.double(), B[-1], atol=1e-4, rtol=1e-3)
     assert torch.equal(path.revin.weight, torch.ones_like(path.revin.weight))
+    assert fit["train_loss"] == pytest.approx(evaluate(path, sets["train"], 64)["mse"], rel=1e-4)  # the model's own MSE
 
 
 def test_the_fit_minimizes_the_training_loss_the_optimizer_would():
@@ -78,5 +80,4 @@ def test_the_penalty_with_the_lowest_validation_mse_is_kept():
     by_penalty = {float(k): v for k, v in fit["val_mse_by_penalty"].items()}
     assert set(by_penalty) == {1e-3, 1.0, 1e3} and len(set(by_penalty.values())) == 3
     assert fit["val_mse"] == min(by_penalty.values()) and by_penalty[fit["penalty"]] == fit["val_mse"]
-    from dynonet.evaluation import evaluate
     assert evaluate(path, sets["val"], 64)["mse"] == pytest.approx(fit["val_mse"], rel=1e-6)  # the kept fit is loaded
