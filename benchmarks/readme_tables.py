@@ -46,16 +46,19 @@ def _records(path: Path) -> list[dict]:
 
 
 def _presets_note(records: list[dict]) -> str:
-    """" (the presets)", " (the presets on ETTh1)" or "": the datasets on which every workers-only
-    run trained exactly as the presets now train (every setting its model reads)."""
+    """" (the presets)", " (the presets at ETTh1 H96, H192, ETTh2 H720)" or "": the cells in which
+    every workers-only run trained exactly as the presets now train (every setting its model reads)."""
     runs = [r for r in records if r["model"] == "workers-only"]
-    datasets = sorted({r["dataset"] for r in runs})
-    as_presets = [d for d in datasets if all(
-        cell_settings(r["config"]) == cell_settings(PRESETS[preset_name(d, r["horizon"])].to_dict())
-        for r in runs if r["dataset"] == d)]
+    cells = sorted({(r["dataset"], r["horizon"]) for r in runs})
+    as_presets = [(d, h) for d, h in cells if all(
+        cell_settings(r["config"]) == cell_settings(PRESETS[preset_name(d, h)].to_dict())
+        for r in runs if (r["dataset"], r["horizon"]) == (d, h))]
     if not as_presets:
         return ""
-    return " (the presets)" if as_presets == datasets else f" (the presets on {', '.join(as_presets)})"
+    if as_presets == cells:
+        return " (the presets)"
+    by_dataset = {d: [f"H{h}" for dd, h in as_presets if dd == d] for d, _ in as_presets}
+    return f" (the presets at {', '.join(f'{d} ' + ', '.join(hs) for d, hs in by_dataset.items())})"
 
 
 def tables(spec: str, variants: list[str] | None = None, root: Path = Path(".")) -> str:
