@@ -320,8 +320,15 @@ def test_trend_first_trains_the_linear_baseline_as_plain_training_does():
 def test_ridge_trend_fit_is_epoch_zero_then_the_workers_train_from_it(model_name):
     cfg, model, sets, gen = setup(model_name, epochs=2, patience=5, trend_first=True, trend_fit="ridge")
     path = model.trend_path()
-    state = BiLevelTrainer(model, cfg.train, gen).fit(sets)
+    fitted = {}
+
+    def report(entry):
+        if entry["epoch"] == 0:
+            fitted.update({k: v.clone() for k, v in path.state_dict().items()})
+    state = BiLevelTrainer(model, cfg.train, gen).fit(sets, report=report)
     first = state.history[0]
+    # the fitted path stays as fitted: frozen through the workers' stage, whichever epoch is kept
+    assert fitted and all(torch.equal(v, path.state_dict()[k]) for k, v in fitted.items())
     assert first["epoch"] == 0 and first["stage"] == "trend" and first["fit"] == "ridge"
     assert first["val_mse"] == min(first["val_mse_by_penalty"].values())
     stages = [h["stage"] for h in state.history]
