@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from dynonet.config import ModelConfig
 from dynonet.controller import Signals
+from dynonet.decomposition import TimeLinear
 
 
 class Forecaster(nn.Module):
@@ -58,6 +59,11 @@ class Forecaster(nn.Module):
         """The model's linear trend path as a model of its own, sharing this model's parameters,
         or None when there is no such path (then trend-first training has no first stage)."""
         return None
+
+    def time_linear(self) -> tuple[TimeLinear, Tensor | None]:
+        """On a trend path: its Linear over time and the fixed (L, L) map applied before it (None:
+        the identity), which the closed-form fit (`--trend-fit ridge`) solves for."""
+        raise NotImplementedError
 
     def zero_residual(self) -> None:
         """Make everything outside `trend_path()` add nothing, so that the model's forecast

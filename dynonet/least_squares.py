@@ -15,6 +15,7 @@ the weighted mean square residual, so it does not depend on how many windows the
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any, Protocol
 
@@ -53,7 +54,8 @@ def gram(path: LinearPath, windows: Windows, batch_size: int) -> tuple[Tensor, T
     total = torch.zeros((), dtype=torch.float64, device=windows.view.device)
     targets = torch.zeros((), dtype=torch.float64, device=windows.view.device)
     count = 0
-    # a batch is (windows x channels) rows of L+1 float64s: at most 2^15 rows (~134 MB at L=512)
+    # a batch is (windows x channels) rows of L+1 float64s: at most 2^15 rows, a few hundred MB
+    # at L=512 for the batch's few such arrays
     per_batch = max(1, min(batch_size, MAX_ROWS // windows.view.shape[1]))
     for x, y in windows.batches(per_batch):
         mean, std = path.revin.stats(x)  # (B, 1, C) each
@@ -99,12 +101,14 @@ def fit_ridge(path: LinearPath, train: Windows, val: Windows, batch_size: int,
         linear.linear.weight.copy_(B[:L].t())
         linear.linear.bias.copy_(B[L])
         val_scores = evaluate(path, val, batch_size)
+        if not math.isfinite(val_scores["mse"]):
+            continue
         scores[penalty] = val_scores["mse"]
         if best is None or val_scores["mse"] < best[1]:
             best = (penalty, val_scores["mse"], B, val_scores["mae"])
     if best is None:
-        raise TrainingError("the least-squares fit of the linear path failed for every penalty "
-                            "(the training windows may be constant)")
+        raise TrainingError("the least-squares fit of the linear path is not finite for any penalty "
+                            "(non-finite values in the data?)")
     penalty, val_mse, B, val_mae = best
     linear.linear.weight.copy_(B[:L].t())
     linear.linear.bias.copy_(B[L])

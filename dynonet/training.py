@@ -343,8 +343,6 @@ class BiLevelTrainer:
                     if state.stage == "full":
                         break
                     self._begin_full_stage(state, epoch)
-                    if self.worker_opt is None:
-                        break
                     continue
                 epoch += 1
                 entry = self._epoch(epoch, state.stage, sets, progress)
