@@ -181,7 +181,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
     seconds = [h["seconds"] for h in state.history if h.get("stage", "full") == "full"]
-    trend_seconds = [h["seconds"] for h in state.history if h.get("stage") == "trend"]
+    # the closed-form fit (`--trend-fit ridge`) is not an epoch: its time is reported on its own
+    trend_seconds = [h["seconds"] for h in state.history if h.get("stage") == "trend" and "fit" not in h]
+    fit_seconds = [h["seconds"] for h in state.history if "fit" in h]
     metrics = {
         "name": title,
         "model": cfg.model.model,
@@ -201,7 +203,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "test": test,
         "timings": {"total_seconds": time.perf_counter() - t_start, "train_seconds": t_train,
                     "median_epoch_seconds": float(np.median(seconds)) if seconds else None,
-                    "median_trend_epoch_seconds": float(np.median(trend_seconds)) if trend_seconds else None},
+                    "median_trend_epoch_seconds": float(np.median(trend_seconds)) if trend_seconds else None,
+                    "trend_fit_seconds": fit_seconds[0] if fit_seconds else None},
         "versions": versions(),
         "argv": sys.argv,
     }

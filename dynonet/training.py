@@ -110,8 +110,10 @@ class BiLevelTrainer:
         # with a trend stage, the trend path is frozen once fitted: the other optimizer never holds it
         worker_params = [p for p in model.worker_parameters() if id(p) not in trend_ids]
         self.channel_params = [p for p in model.channel_parameters() if id(p) not in trend_ids]
+        # the trend stage's own optimizer; none when the stage is the closed-form fit
         self.trend_opt = (
-            torch.optim.AdamW(self.trend_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if self.trend_params else None
+            torch.optim.AdamW(self.trend_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+            if self.trend_params and cfg.trend_fit == "adamw" else None
         )
         self.trend_scheduler = self._scheduler(self.trend_opt) if self.trend_opt is not None else None
         self.worker_opt = (
@@ -214,7 +216,8 @@ class BiLevelTrainer:
             sched.load_state_dict(sched_state)
         trend_stage = saved.get("trend_stage")  # absent in states of versions before trend-first
         if (trend_stage is None) != (self.trend_opt is None):
-            raise ConfigError("the saved training state and this trainer disagree on trend-first training")
+            raise ConfigError("the saved training state and this trainer disagree on the trend stage "
+                              "(trend-first, its path trained by AdamW epochs)")
         if self.trend_opt is not None:
             self.trend_opt.load_state_dict(trend_stage[0])
             if self.trend_scheduler is not None:
@@ -327,14 +330,14 @@ class BiLevelTrainer:
         continue from.
         """
         cfg, model = self.cfg, self.model
-        state = TrainState(stage="trend" if self.trend_opt is not None else "full")
-        if self.worker_opt is None and self.trend_opt is None:  # nothing to train (e.g. repeat-last baseline)
+        state = TrainState(stage="trend" if self.trend_params else "full")
+        if self.worker_opt is None and not self.trend_params:  # nothing to train (e.g. repeat-last baseline)
             return state
         try:
             epoch = 0
             if resume is not None:
                 epoch, state = self.load_state_dict(resume)
-            elif state.stage == "trend" and cfg.trend_fit == "ridge":
+            elif state.stage == "trend" and self.trend_opt is None:
                 self._fit_trend_closed_form(state, sets, report)
             while True:
                 if state.stage == "full" and self.worker_opt is None:  # a linear model: fitted in its trend stage

@@ -62,6 +62,9 @@ def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
     assert f"epoch   0  trend  train {first['train_loss']:.4f}" in printed
     assert f"ridge penalty {first['penalty']:g}" in printed and "epoch   1  train" in printed
     assert metrics["epochs_by_stage"] == {"trend": 1, "full": 2} and metrics["config"]["train"]["trend_fit"] == "ridge"
+    # the fit's time is its own, not a trend epoch's
+    assert metrics["timings"]["trend_fit_seconds"] == first["seconds"]
+    assert metrics["timings"]["median_trend_epoch_seconds"] is None
     assert (out / "training_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     assert f"MSE: {metrics['test']['mse']:.4f}" in capsys.readouterr().out

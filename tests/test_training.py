@@ -325,7 +325,9 @@ def test_ridge_trend_fit_is_epoch_zero_then_the_workers_train_from_it(model_name
     def report(entry):
         if entry["epoch"] == 0:
             fitted.update({k: v.clone() for k, v in path.state_dict().items()})
-    state = BiLevelTrainer(model, cfg.train, gen).fit(sets, report=report)
+    trainer = BiLevelTrainer(model, cfg.train, gen)
+    assert trainer.trend_opt is None  # the fit needs no optimizer
+    state = trainer.fit(sets, report=report)
     first = state.history[0]
     # the fitted path stays as fitted: frozen through the workers' stage, whichever epoch is kept
     assert fitted and all(torch.equal(v, path.state_dict()[k]) for k, v in fitted.items())
