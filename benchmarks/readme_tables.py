@@ -1,12 +1,13 @@
-"""The README's results tables, computed from a benchmark's results.json: test MSE and best
-validation MSE, mean +- std over seeds, the lowest mean per column in bold.
+"""The results tables of the README and docs/RESULTS.md, computed from a benchmark's
+results.json: test MSE and best validation MSE, mean +- std over seeds, the lowest mean per
+column in bold.
 
     python benchmarks/readme_tables.py benchmarks/results/results.json [variant,variant,...]
     python benchmarks/readme_tables.py --update README.md   # rewrite every marked block
     python benchmarks/readme_tables.py --check README.md    # exit 1 if a block is stale
 
-A marked block in the README is `<!-- tables: RESULTS.json [variant,...] -->`, the tables,
-`<!-- /tables -->`; the path is relative to the README's folder. To compare grids run with
+A marked block in such a file is `<!-- tables: RESULTS.json [variant,...] -->`, the tables,
+`<!-- /tables -->`; the path is relative to the file's folder. To compare grids run with
 different settings, name each: `<!-- tables: cosine=A/results.json,restarts=B/results.json
 variant,... -->` gives a row per variant and grid.
 """
