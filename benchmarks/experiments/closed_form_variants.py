@@ -19,7 +19,10 @@ picks the penalty; the test MSE of that fit is printed beside it (nothing is cho
   (the window mean): `seasonal24`, `seasonal168` (repeat the last day or week), `last` (the
   last value);
 - `lag decay T`: the penalty on lag j grows as exp(age_j / T) (mean 1), age = L - 1 - j: old
-  lags shrink more.
+  lags shrink more;
+- `no RevIN`: the same Linear(L, H) on the windows as they are (the data z-scored with the
+  training rows' statistics, not each window by its own), so it sees each window's level, as
+  DLinear does.
 """
 import sys
 
@@ -46,7 +49,8 @@ def windows(values: torch.Tensor, hours: torch.Tensor, rows: tuple[int, int], H:
             "t": ((y - m) / sd).reshape(-1, H), "m": m.reshape(-1, 1), "sd": sd.reshape(-1, 1),
             "y": y.reshape(-1, H), "channel": torch.arange(C).repeat(N),
             "hour": (hours[start + L:start + L + N] // 6).repeat_interleave(C),
-            "onehot": torch.eye(C).repeat(N, 1)}
+            "onehot": torch.eye(C).repeat(N, 1),
+            "raw": torch.cat([x.reshape(-1, L), torch.ones(N * C, 1)], 1)}  # (N*C, L+1), not normalized
 
 
 def solve(a: torch.Tensor, t: torch.Tensor, w: torch.Tensor, n_bias: int, lag_weights: torch.Tensor | None = None,
@@ -62,19 +66,21 @@ def solve(a: torch.Tensor, t: torch.Tensor, w: torch.Tensor, n_bias: int, lag_we
     return [torch.linalg.solve(G + lam * pen, R if prior is None else R + lam * pen @ prior) for lam in LAMBDAS]
 
 
-def step_errors(sets: dict, fits: dict[int, list[torch.Tensor]], group: str | None, extra: str | None) -> dict:
-    """Per-step MSE (H,) on val and test for each penalty index."""
+def step_errors(sets: dict, fits: dict[int, list[torch.Tensor]], group: str | None, extra: str | None,
+                raw: bool = False) -> dict:
+    """Per-step MSE (H,) on val and test for each penalty index; `raw`: the fit reads the
+    windows without RevIN and forecasts the data directly."""
     out = {}
     for split in ("val", "test"):
         d = sets[split]
-        a = d["a"] if extra is None else torch.cat([d["a"], d[extra]], 1)
+        a = d["raw"] if raw else d["a"] if extra is None else torch.cat([d["a"], d[extra]], 1)
         keys = torch.zeros(len(a), dtype=torch.long) if group is None else d[group]
         rows = []
         for i in range(len(LAMBDAS)):
             pred = torch.empty_like(d["y"])
             for k, Bs in fits.items():
                 r = keys == k
-                pred[r] = (a[r] @ Bs[i]) * d["sd"][r] + d["m"][r]
+                pred[r] = a[r] @ Bs[i] if raw else (a[r] @ Bs[i]) * d["sd"][r] + d["m"][r]
             rows.append(((pred - d["y"]) ** 2).mean(0))
         out[split] = torch.stack(rows)  # (n_lambdas, H)
     return out
@@ -107,8 +113,9 @@ def main(dataset: str) -> None:
             decay = torch.exp(age / tau)
             variants[f"lag decay {tau}"] = ({0: solve(tr["a"], tr["t"], w, 1, lag_weights=decay / decay.mean())},
                                             None, None)
+        variants["no RevIN"] = ({0: solve(tr["raw"], tr["y"], torch.ones_like(w), 1)}, None, None)
         for name, (fits, group, extra) in variants.items():
-            err = step_errors(sets, fits, group, extra)
+            err = step_errors(sets, fits, group, extra, raw=name == "no RevIN")
             i = int(err["val"].mean(1).argmin())
             print(f"{dataset} H{H} {name}: penalty {LAMBDAS[i]:g} val {err['val'][i].mean():.4f} "
                   f"test {err['test'][i].mean():.4f}", flush=True)
