@@ -164,6 +164,11 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     return dates
 
 
+# The model computes in float32 and squares deviations of its input (RevIN's variance, the
+# MSE): a scaled value beyond this would overflow float32's 3.4e38 once squared.
+MAX_SCALED = 1e18
+
+
 @dataclass(frozen=True)
 class Scaler:
     """Per-channel z-scoring with statistics of the training rows only."""
@@ -178,6 +183,18 @@ class Scaler:
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         return (values - self.mean) / self.std
+
+    def scale(self, values: np.ndarray, source: str, columns: list[str], where: Callable[[int], str]) -> np.ndarray:
+        """`transform` as the model's float32 input; a value too far from the training rows
+        for float32 arithmetic is a `DataError` naming its row (`where`) and column."""
+        z = self.transform(values)
+        far = np.abs(z) > MAX_SCALED
+        if far.any():
+            i, c = (int(k) for k in np.argwhere(far)[0])
+            raise DataError(f"{source}: {where(i)}, column {columns[c]!r}: {_show(values[i, c])} lies "
+                            f"{abs(z[i, c]):.1e} training standard deviations from the training mean, too "
+                            "far to compute with in float32")
+        return z.astype(np.float32)
 
     def inverse(self, values: np.ndarray) -> np.ndarray:
         return values * self.std + self.mean
@@ -258,7 +275,8 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
                         test_fraction=d.test_fraction, source=source)
     freq = regular_freq(dates, source, where)
     scaler = Scaler.fit(values[slice(*splits["train"])])
-    return SeriesData(source, columns, dates, scaler.transform(values).astype(np.float32), scaler, splits, freq)
+    scaled = scaler.scale(values, source, columns, where or (lambda i: f"date {dates[i]}"))
+    return SeriesData(source, columns, dates, scaled, scaler, splits, freq)
 
 
 def regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], str] | None = None) -> str:

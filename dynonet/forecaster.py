@@ -188,12 +188,20 @@ class DynoNetForecaster:
         step = _lookback_step(meta["freq"], dates, L, source, first_line)
         scaler = Scaler.from_dict(meta["scaler"])
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
-        x = torch.as_tensor(scaler.transform(values[-L:]), dtype=torch.float32, device=device)[None]
+        last = len(values) - L  # row 0 of the window is this row of `source`
+        # a file's lines; in memory the date (a long table's rows are not the pivoted table's)
+        where = (lambda i: f"date {dates[i + last]}") if first_line is None else line_namer(first_line + last)
+        x = torch.as_tensor(scaler.scale(values[-L:], source, wanted, where), device=device)[None]
         self.model_.eval()
         with torch.no_grad():
             y = self.model_(x)[0].double().cpu().numpy()
+        y = scaler.inverse(y)  # (H, C)
+        if not np.isfinite(y).all():  # never a file of inf/nan passed off as a forecast
+            c = int(np.nonzero(~np.isfinite(y).all(axis=0))[0][0])
+            raise DataError(f"{source}: the forecast of column {wanted[c]!r} is not finite; its last {L} values "
+                            "are too far from the training data's range")
         index = pd.DatetimeIndex([dates[-1] + k * step for k in range(1, m.horizon + 1)])
-        return pd.DataFrame(scaler.inverse(y), index=index.rename(self.config.data.date_column), columns=wanted)
+        return pd.DataFrame(y, index=index.rename(self.config.data.date_column), columns=wanted)
 
     # -- save / load -----------------------------------------------------------------------
     def save(self, path: str | Path) -> None:
@@ -390,6 +398,15 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         check_writable(target)
     if plot is not None and Path(plot).resolve() == out.resolve():
         raise OutputError(f"{out}: --plot and --out name the same file")
+    # an output never replaces what this command reads, nor a file of the run
+    inputs = {Path(csv).resolve(): "--csv"} | ({Path(actual).resolve(): "--actual"} if actual is not None else {})
+    run_folder = Path(checkpoint).resolve()
+    for target in targets:
+        where = target.resolve()
+        if where in inputs:
+            raise OutputError(f"{target}: is the {inputs[where]} file this command reads; give another name")
+        if where.parent == run_folder and where.exists():
+            raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
     dates, columns, values = read_csv(csv, date_column)

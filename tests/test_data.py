@@ -125,6 +125,14 @@ def test_series_too_short_for_lookback_and_horizon(tmp_path):
         load(cfg)
 
 
+def test_a_value_too_far_out_for_float32_is_named_by_line_and_column(tmp_path):
+    # fine as a float64 number, but ~1e29 training standard deviations out: its square overflows float32
+    path = write(tmp_path, good_csv(1000).replace("\n2020-02-07 12:00:00,900,", "\n2020-02-07 12:00:00,1e30,"))
+    with pytest.raises(DataError) as e:
+        load(RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(path))))
+    assert "line 902, column 'a': 1e+30 lies" in str(e.value) and str(path) in str(e.value)
+
+
 def test_csv_split_is_70_10_20_with_lookback_overlap(tmp_path):
     path = write(tmp_path, good_csv(1000))
     data = load(RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(path))))

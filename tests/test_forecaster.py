@@ -227,6 +227,9 @@ def test_predict_input_errors(fitted, wide):
         fitted.predict(gap)
     with pytest.raises(DataError, match="expected a pandas DataFrame"):
         fitted.predict(wide.to_numpy())
+    far = wide.assign(load=wide["load"].where(wide.index != wide.index[-1], 1e30))
+    with pytest.raises(DataError, match=rf"date {wide.index[-1]}, column 'load': 1e\+30 lies .* training standard"):
+        fitted.predict(far)
 
 
 @pytest.mark.parametrize("edit, message", [
@@ -236,6 +239,7 @@ def test_predict_input_errors(fitted, wide):
     (lambda d: d.iloc[[0, 1, 1, *range(2, len(d))]], r"row 2: duplicate date"),
     (lambda d: d.assign(city="Paris"), r"row 0, column 'city': 'Paris' is not a finite number"),
     (lambda d: d[[]], r"no numeric columns"),
+    (lambda d: d.assign(load=d["load"].where(d.index != d.index[190], 1e30)), r"row 190, column 'load': 1e\+30 lies"),
     (lambda d: d.reset_index(drop=True), r"needs a DatetimeIndex, a 'date' column, or the long format"),
     (lambda d: d.iloc[:20], r"20 rows are too few"),
     (lambda d: d.drop(d.index[100:110]),

@@ -127,6 +127,8 @@ CASES = {
     "gap": (lambda s: write(s, "gap.csv", "\n".join(recent_text(s)[:30] + recent_text(s)[31:]) + "\n"),
             ["gap.csv", "line 31", "not one step"]),
     "not a csv": (lambda s: write(s, "bin.csv", "date,a\n\"unterminated\n"), ["bin.csv"]),
+    "too far out": (lambda s: edit_cell(s, "far.csv", 41, 1, "1e30"),  # the last line, in the model's window
+                    ["far.csv", "line 41, column 'load'", "1e+30 lies", "training standard deviations"]),
 }
 
 
@@ -155,17 +157,28 @@ def test_bad_actual(setup, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("target", ["missing folder", "a folder", "same as plot"])
+@pytest.mark.parametrize("target", ["missing folder", "a folder", "same as plot", "the input", "the actual",
+                                    "a file of the run"])
 def test_unwritable_output(setup, capsys, target):
     if target == "missing folder":
         args, expect = ["--out", str(setup / "no" / "such" / "f.csv")], "does not exist"
     elif target == "a folder":
         args, expect = ["--out", str(setup)], "is a folder"
-    else:
+    elif target == "same as plot":
         args, expect = ["--out", str(setup / "x.csv"), "--plot", str(setup / "x.csv")], "same file"
+    elif target == "the input":
+        args, expect = ["--out", str(setup / "recent.csv")], "is the --csv file this command reads"
+    elif target == "the actual":
+        args, expect = ["--out", str(setup / "x.csv"), "--plot", str(setup / "actual.csv"), "--actual",
+                        str(setup / "actual.csv")], "is the --actual file this command reads"
+    else:
+        args, expect = ["--out", str(setup / "run" / "checkpoint.json")], "is a file of the run folder"
+    protected = [setup / "recent.csv", setup / "actual.csv", setup / "run" / "checkpoint.json"]
+    before = [p.read_bytes() if p.exists() else None for p in protected]
     assert predict(setup, *args) == 2
     assert expect in one_error_line(capsys)
     assert not (setup / "x.csv").exists()
+    assert [p.read_bytes() if p.exists() else None for p in protected] == before
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
