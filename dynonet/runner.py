@@ -134,8 +134,12 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     try:
         run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved)
     except TrainingError:
-        if out is not None and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()  # diverged before any epoch was saved: leave no empty run folder
+        if out is not None and out.is_dir():
+            # a diverged run cannot be resumed (it would diverge again): leave nothing that
+            # blocks the retry with other settings that the error suggests
+            clear_state(out)
+            if not any(out.iterdir()):
+                out.rmdir()
         raise
     if out is not None:
         write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
@@ -218,6 +222,9 @@ def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1])}
 
 
+FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold
+
+
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:
     from dynonet import plots
 
@@ -235,6 +242,8 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
     save_checkpoint(out, model, cfg, checkpoint_meta(data),
                     extra=[(out / "metrics.json", json_text(metrics)), *((out / n, png) for n, png in figures.items())])
+    for name in FIGURES - figures.keys():  # an earlier run's figure (--overwrite) would describe that run
+        (out / name).unlink(missing_ok=True)
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = quiet) -> dict[str, Any]:

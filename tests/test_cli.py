@@ -82,6 +82,17 @@ def test_bad_input_one_line_error_and_nonzero_exit(tmp_path, monkeypatch, capsys
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_overwrite_leaves_no_figure_of_the_earlier_run(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--quiet", *SMALL]) == 0
+    assert (out / "channel_metrics.png").exists() and (out / "training_curves.png").exists()
+    # repeat-last trains nothing (no curves); with --test-fraction 0 there is no test to plot
+    assert main(["train", "--out", str(out), "--quiet", "--overwrite", "--model", "repeat", *SMALL,
+                 "--test-fraction", "0"]) == 0
+    assert not any((out / name).exists() for name in ("training_curves.png", "channel_metrics.png", "benchmark.png"))
+    assert json.loads((out / "metrics.json").read_text())["model"] == "repeat"
+
+
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()

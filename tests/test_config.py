@@ -91,8 +91,10 @@ def test_edge_values_are_accepted_and_types_normalized():
     m = ModelConfig(n_channels=0, film_scale=0.0, attn_dropout=0.0, lookback=np.int64(64), fixed_signals=["film"],
                     controller=np.bool_(True))
     assert type(m.lookback) is int and m.fixed_signals == ("film",) and m.controller is True
-    t = TrainConfig(lr=0, controller_lr=0.0, min_lr_ratio=1.0, seed=2**32 - 1)
+    t = TrainConfig(lr=1, controller_lr=0.0, min_lr_ratio=1.0, seed=2**32 - 1)
     assert type(t.lr) is float
+    with pytest.raises(ConfigError, match="--lr must be above 0"):  # it would train nothing
+        TrainConfig(lr=0)
     assert DataConfig(test_fraction=0.0, val_fraction=0.5, max_rows=None).max_rows is None
 
 

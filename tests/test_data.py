@@ -103,6 +103,9 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: t.replace("2020-01-01 03:00:00", "2019-01-01 01:00:00"), "line 5: date goes backwards"),
         (lambda t: t.replace("2020-01-01 03:00:00", "yesterday"), "line 5: cannot parse date"),
         (lambda t: "date,a,b\n", "no data rows"),
+        (lambda t: "".join(f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(t.splitlines())),
+         "line 1: column 1 has no name (a saved index?"),  # what DataFrame.to_csv writes by default
+        (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
     ],
 )
 def test_bad_csv_gives_one_line_error_naming_the_place(tmp_path, mutate, fragment):

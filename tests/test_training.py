@@ -363,3 +363,22 @@ def test_diverged_training_is_a_one_line_error_and_leaves_no_run_folder(tmp_path
     err = capsys.readouterr().err
     assert "diverged" in err and err.count("\n") == 1
     assert not out.exists()  # nothing to resume, no half-written run
+
+
+def test_a_run_diverging_after_saved_epochs_leaves_nothing_that_blocks_the_retry(tmp_path, capsys, monkeypatch):
+    from dynonet.cli import main
+    from test_cli import SMALL
+
+    real = BiLevelTrainer._epoch
+
+    def epoch(self, n, stage, sets, progress):  # the third epoch's loss is no longer finite
+        entry = real(self, n, stage, sets, progress)
+        return {**entry, "train_loss": float("nan")} if n == 3 else entry
+
+    monkeypatch.setattr(BiLevelTrainer, "_epoch", epoch)
+    out = tmp_path / "run"
+    assert main(["train", *SMALL, "--out", str(out), "--quiet"]) == 2
+    assert "epoch 3" in capsys.readouterr().err
+    assert not out.exists()  # epochs 1-2 were saved for --resume, which would diverge again
+    monkeypatch.undo()
+    assert main(["train", *SMALL, "--lr", "1e-3", "--out", str(out), "--quiet"]) == 0  # the retry it suggests
