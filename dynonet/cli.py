@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"named configuration (default: {DEFAULT_PRESET})")
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<preset>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
-    train.add_argument("--quiet", action="store_true", help="print only the result block")
+    train.add_argument("--quiet", action="store_true", help="print only the test results (overall and per channel) and the run folder")
     train.add_argument("--resume", action="store_true",
                        help="continue the interrupted run in --out from its last finished epoch "
                             "(its own settings unless the command gives some; they must match)")
@@ -124,10 +124,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite, resume=args.resume,
                         flags=flag_changes(args) if resumed_with_flags else None)
-    if args.quiet and metrics["test"] is not None:
+    if args.quiet:
         from dynonet.runner import result_block
 
-        print(result_block(metrics["name"], metrics["test"]))
+        if metrics["test"] is not None:
+            print(result_block(metrics["name"], metrics["test"]))
+        print(f"run folder: {out}")
     return 0
 
 
@@ -158,8 +160,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"dynonet: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("dynonet: interrupted", file=sys.stderr)
+        print(f"dynonet: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
+
+
+def _resume_hint(args: argparse.Namespace) -> str:
+    """How to continue what was interrupted, where something can be continued."""
+    from dynonet.resume import STATE_FILE
+
+    out = getattr(args, "out", None)
+    if args.command == "train" and out is not None and (Path(out) / STATE_FILE).exists():
+        return f"; `dynonet train --out {out} --resume` continues after the last finished epoch"
+    if args.command == "benchmark" and not getattr(args, "merge", None):
+        return "; the same command with --resume skips the runs already recorded"
+    return ""
 
 
 if __name__ == "__main__":

@@ -235,7 +235,10 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
         figures["training_curves.png"] = plots.training_curves(metrics["history"], title)
     if metrics["test"] is not None:
         figures["channel_metrics.png"] = plots.channel_metrics(metrics["test"]["per_channel"], title)
-        published = published_for(data.source, cfg.model.horizon) if cfg.data.csv is None else []
+    # published figures hold for the bundled data under the protocol's splits only (not --max-rows)
+    protocol = cfg.data.csv is None and cfg.data.max_rows is None
+    published = published_for(data.source, cfg.model.horizon) if protocol else []
+    if metrics["test"] is not None and published:
         measured = {"label": f"{metrics['name']}, seed {cfg.train.seed}", "lookback": cfg.model.lookback,
                     "mse": metrics["test"]["mse"]}
         figures["benchmark.png"] = plots.benchmark(measured, published,

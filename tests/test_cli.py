@@ -46,11 +46,20 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     assert {"train_loss", "val_mse", "val_mae", "lr", "seconds", "signals"} <= set(metrics["history"][0])
     assert "epoch   1  trend  train" in printed and "epoch   3  train" in printed
     assert set(metrics["test"]["per_channel"]) == {"HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"}
-    for png in ("training_curves.png", "channel_metrics.png", "benchmark.png"):
+    for png in ("training_curves.png", "channel_metrics.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
+    assert not (out / "benchmark.png").exists()  # no published figure is for 700 rows and H=8
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     again = capsys.readouterr().out
     assert f"MSE: {metrics['test']['mse']:.4f}" in again
+
+
+def test_a_protocol_run_is_drawn_next_to_the_published_figures(tmp_path):
+    out = tmp_path / "run"
+    # RevIN + Linear fitted in closed form: the bundled ETTh1 at H96 under the protocol, in seconds
+    assert main(["train", "--preset", "etth1-96", "--model", "linear", "--trend-fit", "ridge", "--device", "cpu",
+                 "--out", str(out), "--quiet"]) == 0
+    assert (out / "benchmark.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
@@ -91,6 +100,25 @@ def test_overwrite_leaves_no_figure_of_the_earlier_run(tmp_path):
                  "--test-fraction", "0"]) == 0
     assert not any((out / name).exists() for name in ("training_curves.png", "channel_metrics.png", "benchmark.png"))
     assert json.loads((out / "metrics.json").read_text())["model"] == "repeat"
+
+
+def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatch):
+    from dynonet.training import BiLevelTrainer
+
+    real = BiLevelTrainer._epoch
+
+    def epoch(self, n, *rest):  # Ctrl-C during the second epoch
+        if n == 2:
+            raise KeyboardInterrupt
+        return real(self, n, *rest)
+
+    monkeypatch.setattr(BiLevelTrainer, "_epoch", epoch)
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), "--quiet", *SMALL]) == 130
+    assert capsys.readouterr().err == (f"dynonet: interrupted; `dynonet train --out {out} --resume` continues "
+                                       "after the last finished epoch\n")
+    monkeypatch.undo()
+    assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
 
 
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
