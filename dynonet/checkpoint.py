@@ -97,7 +97,8 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
 def read_meta(run_dir: str | Path) -> dict[str, Any]:
     path = Path(run_dir) / META
     if not Path(run_dir).is_dir():
-        raise CheckpointError(f"{run_dir}: no such run folder")
+        raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder (the folder `dynonet train --out` writes)"
+                                                if Path(run_dir).exists() else "no such run folder"))
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:
@@ -128,6 +129,8 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0][:200]
+        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+        # torch's "Error(s) in loading state_dict for X:" heads the line that says what is wrong
+        first = lines[1 if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else 0][:200]
         raise CheckpointError(f"{path}: corrupted or incompatible ({first})") from None
     return model.to(device), cfg, meta

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, Sequence
 
 from dynonet import __version__
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override, preset
-from dynonet.errors import DynoNetError
+from dynonet.errors import ConfigError, DynoNetError
 
 def _base_type(tp: Any) -> Any:
     """int | None -> int; tuple[str, ...] -> tuple."""
@@ -48,7 +48,16 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The preset (`--preset`, default quickstart) with the config flags given applied; a
     --lookback below the preset's worker steps or controller patch caps them, unless given."""
-    return override(preset(args.preset or DEFAULT_PRESET), flag_changes(args))
+    changes = flag_changes(args)
+    data = changes.get("data", {})
+    # flags that would otherwise be ignored without a word
+    if "csv" in data and "dataset" in data:
+        raise ConfigError("--csv and --dataset both name the data to train on; give one")
+    fractions = [f"--{k.replace('_', '-')}" for k in ("test_fraction", "val_fraction") if k in data]
+    if fractions and "csv" not in data and "max_rows" not in data:
+        raise ConfigError(f"{' and '.join(fractions)}: the bundled datasets are split at the protocol's fixed "
+                          "borders; the fractions apply to --csv data (or to the first --max-rows rows)")
+    return override(preset(args.preset or DEFAULT_PRESET), changes)
 
 
 def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -114,8 +123,6 @@ def cmd_train(args: argparse.Namespace) -> int:
     from dynonet.runner import train_run
 
     if args.resume and args.out is None:
-        from dynonet.errors import ConfigError
-
         raise ConfigError("--resume needs --out: the run folder of the interrupted run")
     # Resuming: a --preset is compared whole with the run's settings, flags alone one by one.
     resumed_with_flags = args.resume and args.preset is None

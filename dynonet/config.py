@@ -267,8 +267,9 @@ class DataConfig:
     dataset: str = field(default="ETTh1", metadata=_opt("bundled dataset", choices=("ETTh1", "ETTh2")))
     csv: str | None = field(default=None, metadata=_opt("train on this CSV instead of a bundled dataset"))
     date_column: str = field(default="date", metadata=_opt("name of the CSV's date column"))
-    test_fraction: float = field(default=0.2, metadata=_opt("CSV: share of rows for the test split"))
-    val_fraction: float = field(default=0.1, metadata=_opt("CSV: share of rows for the validation split"))
+    test_fraction: float = field(default=0.2, metadata=_opt(
+        "share of rows for the test split (--csv data, or the first --max-rows rows; ETT: fixed borders)"))
+    val_fraction: float = field(default=0.1, metadata=_opt("share of rows for the validation split (as --test-fraction)"))
     max_rows: int | None = field(default=None, metadata=_opt("use only the first N rows (smoke tests)"))
 
     def __post_init__(self) -> None:

@@ -90,7 +90,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
-        raise DataError(f"{source}: {where(i)}: {kind} {raw_dates.iloc[i]!r} after {raw_dates.iloc[i - 1]!r}")
+        raise DataError(f"{source}: {where(i)}: {kind} {_show(raw_dates.iloc[i])} after {_show(raw_dates.iloc[i - 1])}")
 
     numeric = {}
     for col in value_columns:

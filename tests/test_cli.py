@@ -146,6 +146,19 @@ def test_bad_config_value_is_one_line_naming_the_flag(tmp_path, monkeypatch, cap
     assert not out.exists() and not (tmp_path / "runs").exists()
 
 
+@pytest.mark.parametrize("flags, fragment", [
+    (["--csv", "x.csv", "--dataset", "ETTh2"], "--csv and --dataset both name the data to train on"),
+    (["--test-fraction", "0.5"], "--test-fraction: the bundled datasets are split at the protocol's fixed borders"),
+    (["--val-fraction", "0.2", "--test-fraction", "0.5"], "--test-fraction and --val-fraction: the bundled"),
+])
+def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys, flags, fragment):
+    out = tmp_path / "run"
+    assert main(["train", "--out", str(out), *flags]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"dynonet: error: {fragment}") and err.count("\n") == 1
+    assert not out.exists()
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["train", "--controller-encoder", "transformer"], "argument --controller-encoder: invalid choice: 'transformer'"),
     (["train", "--trend-fit", "exact"], "argument --trend-fit: invalid choice: 'exact'"),

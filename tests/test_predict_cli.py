@@ -193,7 +193,8 @@ def test_read_only_folder(setup, capsys, tmp_path):
         ro.chmod(0o700)
 
 
-@pytest.mark.parametrize("damage", ["truncated json", "truncated weights", "missing weights", "no folder"])
+@pytest.mark.parametrize("damage", ["truncated json", "truncated weights", "missing weights", "no folder", "a file",
+                                    "other widths"])
 def test_corrupted_checkpoint(setup, capsys, tmp_path, damage):
     run = tmp_path / "run"
     shutil.copytree(setup / "run", run)
@@ -206,9 +207,18 @@ def test_corrupted_checkpoint(setup, capsys, tmp_path, damage):
     elif damage == "missing weights":
         (run / WEIGHTS).unlink()
         expect = f"{run / WEIGHTS}: missing"
-    else:
+    elif damage == "no folder":
         shutil.rmtree(run)
         expect = "no such run folder"
+    elif damage == "a file":
+        shutil.rmtree(run)
+        run.write_text("date,load\n")
+        expect = "a file, not a run folder"
+    else:  # settings edited by hand: the weights no longer fit the model they describe
+        meta = json.loads((run / META).read_text())
+        meta["config"]["model"]["worker_hidden"] += 1
+        (run / META).write_text(json.dumps(meta))
+        expect = f"{run / WEIGHTS}: corrupted or incompatible (size mismatch for "
     out = tmp_path / "f.csv"
     assert main(["predict", "--checkpoint", str(run), "--csv", str(setup / "recent.csv"), "--out", str(out)]) == 2
     assert expect in one_error_line(capsys)
