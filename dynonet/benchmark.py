@@ -68,9 +68,10 @@ def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Config flags given on the command line, refusing those the grid sets itself."""
-    from dynonet.cli import flag_changes
+    from dynonet.cli import flag_changes, refuse_ignored_flags
 
     changes = flag_changes(args)
+    refuse_ignored_flags(changes)  # the grid's datasets are the bundled ones
     for key in (f"{section}.{name}" for section, fields in changes.items() for name in fields):
         if key in GRID_FIELDS:
             raise ConfigError(f"{flag(key.split('.', 1)[1])} is set by the grid; "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import shlex
 import sys
 import types
 import typing
@@ -49,15 +50,19 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The preset (`--preset`, default quickstart) with the config flags given applied; a
     --lookback below the preset's worker steps or controller patch caps them, unless given."""
     changes = flag_changes(args)
+    refuse_ignored_flags(changes)
+    return override(preset(args.preset or DEFAULT_PRESET), changes)
+
+
+def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:
+    """Flags that would have no effect are a ConfigError, not ignored without a word."""
     data = changes.get("data", {})
-    # flags that would otherwise be ignored without a word
     if "csv" in data and "dataset" in data:
         raise ConfigError("--csv and --dataset both name the data to train on; give one")
     fractions = [f"--{k.replace('_', '-')}" for k in ("test_fraction", "val_fraction") if k in data]
     if fractions and "csv" not in data and "max_rows" not in data:
         raise ConfigError(f"{' and '.join(fractions)}: the bundled datasets are split at the protocol's fixed "
                           "borders; the fractions apply to --csv data (or to the first --max-rows rows)")
-    return override(preset(args.preset or DEFAULT_PRESET), changes)
 
 
 def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
@@ -128,6 +133,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     resumed_with_flags = args.resume and args.preset is None
     cfg = None if resumed_with_flags else config_from_args(args)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
+    args.out = out  # the folder a Ctrl-C hint names
     log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
     metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite, resume=args.resume,
                         flags=flag_changes(args) if resumed_with_flags else None)
@@ -177,7 +183,7 @@ def _resume_hint(args: argparse.Namespace) -> str:
 
     out = getattr(args, "out", None)
     if args.command == "train" and out is not None and (Path(out) / STATE_FILE).exists():
-        return f"; `dynonet train --out {out} --resume` continues after the last finished epoch"
+        return f"; `dynonet train --out {shlex.quote(str(out))} --resume` continues after the last finished epoch"
     if args.command == "benchmark" and not getattr(args, "merge", None):
         return "; the same command with --resume skips the runs already recorded"
     return ""

@@ -52,10 +52,10 @@ def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIn
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
     # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
-    names = [n.strip() for n in pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]]
-    if "" in names:
-        raise DataError(f"{path}: line 1: column {names.index('') + 1} has no name (a saved index? write the "
-                        "CSV with index=False)")
+    names = list(pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0])
+    if (blank := next((i for i, n in enumerate(names) if not n.strip()), None)) is not None:
+        raise DataError(f"{path}: line 1: column {blank + 1} has no name"
+                        + (" (a saved index? write the CSV with index=False)" if blank == 0 else ""))
     if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     return validate_frame(frame, date_column, source=str(path))

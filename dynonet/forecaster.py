@@ -399,13 +399,15 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if plot is not None and Path(plot).resolve() == out.resolve():
         raise OutputError(f"{out}: --plot and --out name the same file")
     # an output never replaces what this command reads, nor a file of the run
+    from dynonet.runner import RUN_FILES
+
     inputs = {Path(csv).resolve(): "--csv"} | ({Path(actual).resolve(): "--actual"} if actual is not None else {})
     run_folder = Path(checkpoint).resolve()
     for target in targets:
         where = target.resolve()
         if where in inputs:
             raise OutputError(f"{target}: is the {inputs[where]} file this command reads; give another name")
-        if where.parent == run_folder and where.exists():
+        if where.parent == run_folder and where.name in RUN_FILES:
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column

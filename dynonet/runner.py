@@ -15,7 +15,7 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import json_text, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
@@ -65,10 +65,12 @@ def epoch_line(e: dict[str, Any]) -> str:
             + (f"  [{sig}]" if sig else ""))
 
 
-def prepare_out_dir(out: Path, overwrite: bool) -> None:
+def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
+    """Make `out` ready for a run: refuse a folder that is not empty unless `overwrite` or
+    `resume`; a run that starts over does not keep an earlier run's resume state."""
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"{out}: exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()) and not overwrite:
+    if out.is_dir() and any(out.iterdir()) and not (overwrite or resume):
         if (out / STATE_FILE).exists():
             raise CheckpointError(f"{out}: holds an interrupted run; pass --resume to continue it, "
                                   "--overwrite to start over, or choose another --out")
@@ -80,6 +82,8 @@ def prepare_out_dir(out: Path, overwrite: bool) -> None:
         probe.unlink()
     except OSError as e:
         raise CheckpointError(f"{out}: cannot write there ({e.strerror})") from None
+    if not resume:
+        clear_state(out)  # else a Ctrl-C before this run's first epoch would offer to resume that one
 
 
 @dataclass
@@ -127,7 +131,7 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
         log(f"resuming {out} after epoch {saved['epoch']}")
     elif cfg is None:
         raise ConfigError("a config is needed unless resuming")
-    ready = (lambda: prepare_out_dir(out, overwrite or resume)) if out is not None else None
+    ready = (lambda: prepare_out_dir(out, overwrite, resume)) if out is not None else None
     checkpoint = None
     if out is not None:
         checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict()})  # noqa: E731
@@ -222,7 +226,8 @@ def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1])}
 
 
-FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold
+FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
+RUN_FILES = {WEIGHTS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
 
 
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:

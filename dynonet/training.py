@@ -215,6 +215,8 @@ class BiLevelTrainer:
         for sched, sched_state in zip(self.schedulers, saved["schedulers"], strict=True):
             sched.load_state_dict(sched_state)
         trend_stage = saved.get("trend_stage")  # absent in states of versions before trend-first
+        if self.cfg.trend_fit == "ridge":  # earlier versions saved the closed-form fit's unused optimizer
+            trend_stage = None
         if (trend_stage is None) != (self.trend_opt is None):
             raise ConfigError("the saved training state and this trainer disagree on the trend stage "
                               "(trend-first, its path trained by AdamW epochs)")

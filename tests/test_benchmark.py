@@ -242,6 +242,9 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert "use --horizons" in capsys.readouterr().err
     assert main([*GRID, "--variants", "nope", "--out", str(tmp_path)]) == 2
     assert "unknown variant 'nope'" in capsys.readouterr().err
+    assert main(["benchmark", "--datasets", "ETTh1", "--test-fraction", "0.3", "--out", str(tmp_path / "g")]) == 2
+    assert "--test-fraction: the bundled datasets are split at the protocol's fixed borders" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
     args = build_parser().parse_args(["benchmark"])
     assert (args.datasets, args.horizons, args.seeds, args.variants) == (
         ["ETTh1", "ETTh2"], [96, 192, 336, 720], [0, 1, 2], None)

@@ -54,12 +54,20 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     assert f"MSE: {metrics['test']['mse']:.4f}" in again
 
 
-def test_a_protocol_run_is_drawn_next_to_the_published_figures(tmp_path):
+def test_a_protocol_run_is_drawn_next_to_the_published_figures_and_overwrite_removes_them(tmp_path, capsys):
     out = tmp_path / "run"
     # RevIN + Linear fitted in closed form: the bundled ETTh1 at H96 under the protocol, in seconds
     assert main(["train", "--preset", "etth1-96", "--model", "linear", "--trend-fit", "ridge", "--device", "cpu",
                  "--out", str(out), "--quiet"]) == 0
-    assert (out / "benchmark.png").read_bytes()[:4] == b"\x89PNG"
+    figures = ("training_curves.png", "channel_metrics.png", "benchmark.png")
+    assert all((out / name).read_bytes()[:4] == b"\x89PNG" for name in figures)
+    capsys.readouterr()
+    # repeat-last trains nothing (no curves); with --test-fraction 0 there is no test to plot or compare
+    assert main(["train", "--out", str(out), "--quiet", "--overwrite", "--model", "repeat", *SMALL,
+                 "--test-fraction", "0"]) == 0
+    assert capsys.readouterr().out == f"run folder: {out}\n"  # --quiet without a test split
+    assert not any((out / name).exists() for name in figures)
+    assert json.loads((out / "metrics.json").read_text())["model"] == "repeat"
 
 
 def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
@@ -91,17 +99,6 @@ def test_bad_input_one_line_error_and_nonzero_exit(tmp_path, monkeypatch, capsys
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
 
 
-def test_overwrite_leaves_no_figure_of_the_earlier_run(tmp_path):
-    out = tmp_path / "run"
-    assert main(["train", "--out", str(out), "--quiet", *SMALL]) == 0
-    assert (out / "channel_metrics.png").exists() and (out / "training_curves.png").exists()
-    # repeat-last trains nothing (no curves); with --test-fraction 0 there is no test to plot
-    assert main(["train", "--out", str(out), "--quiet", "--overwrite", "--model", "repeat", *SMALL,
-                 "--test-fraction", "0"]) == 0
-    assert not any((out / name).exists() for name in ("training_curves.png", "channel_metrics.png", "benchmark.png"))
-    assert json.loads((out / "metrics.json").read_text())["model"] == "repeat"
-
-
 def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatch):
     from dynonet.training import BiLevelTrainer
 
@@ -113,11 +110,20 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
         return real(self, n, *rest)
 
     monkeypatch.setattr(BiLevelTrainer, "_epoch", epoch)
-    out = tmp_path / "run"
-    assert main(["train", "--out", str(out), "--quiet", *SMALL]) == 130
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--quiet", *SMALL]) == 130  # into the default folder, runs/<preset>-<time>
+    out = next((tmp_path / "runs").iterdir()).relative_to(tmp_path)
     assert capsys.readouterr().err == (f"dynonet: interrupted; `dynonet train --out {out} --resume` continues "
                                        "after the last finished epoch\n")
-    monkeypatch.undo()
+    spaced = tmp_path / "my run"
+    assert main(["train", "--quiet", "--out", str(spaced), *SMALL]) == 130
+    assert f"--out '{spaced}' --resume" in capsys.readouterr().err  # a command that can be pasted
+    # starting over in that folder: an interruption before its first epoch offers nothing to resume
+    calls = []
+    monkeypatch.setattr(BiLevelTrainer, "_epoch", lambda self, n, *rest: calls.append(n) or epoch(self, 2, *rest))
+    assert main(["train", "--quiet", "--overwrite", "--out", str(spaced), *SMALL]) == 130
+    assert calls == [1] and capsys.readouterr().err == "dynonet: interrupted\n"
+    monkeypatch.setattr(BiLevelTrainer, "_epoch", real)
     assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
 
 

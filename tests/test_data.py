@@ -106,6 +106,7 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: "".join(f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(t.splitlines())),
          "line 1: column 1 has no name (a saved index?"),  # what DataFrame.to_csv writes by default
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
+        (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
     ],
 )
 def test_bad_csv_gives_one_line_error_naming_the_place(tmp_path, mutate, fragment):

@@ -181,6 +181,15 @@ def test_unwritable_output(setup, capsys, target):
     assert [p.read_bytes() if p.exists() else None for p in protected] == before
 
 
+def test_a_forecast_kept_in_the_run_folder_can_be_written_again(setup, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(setup / "run", run)
+    for _ in range(2):  # the second time the file exists: it is the user's, not the run's
+        assert main(["predict", "--checkpoint", str(run), "--csv", str(setup / "recent.csv"),
+                     "--out", str(run / "forecast.csv")]) == 0
+    assert (run / "forecast.csv").read_text().startswith("date,")
+
+
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root writes into read-only folders")
 def test_read_only_folder(setup, capsys, tmp_path):
     ro = tmp_path / "ro"

@@ -343,6 +343,17 @@ def test_ridge_trend_fit_is_epoch_zero_then_the_workers_train_from_it(model_name
             assert torch.allclose(model(x), path(x), atol=1e-6)
 
 
+def test_a_ridge_state_saved_with_the_unused_trend_optimizer_of_earlier_versions_still_resumes():
+    cfg, model, sets, gen = setup("dynonet", epochs=1, trend_first=True, trend_fit="ridge")
+    t = BiLevelTrainer(model, cfg.train, gen)
+    saved = t.state_dict(1, t.fit(sets))
+    assert saved["trend_stage"] is None
+    saved["trend_stage"] = [torch.optim.AdamW(model.trend_path().parameters()).state_dict(), None]  # as written then
+    cfg, model, sets, gen = setup("dynonet", epochs=2, trend_first=True, trend_fit="ridge")
+    epoch, state = BiLevelTrainer(model, cfg.train, gen).load_state_dict(saved)
+    assert epoch == 1 and state.stage == "full"
+
+
 def test_a_training_state_from_before_trend_first_still_resumes():
     cfg, model, sets, gen = setup(epochs=2)
     t = BiLevelTrainer(model, cfg.train, gen)
