@@ -232,9 +232,11 @@ class SeriesData:
 
 
 def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fraction: float,
-               test_fraction: float, source: str) -> dict[str, tuple[int, int]]:
+               test_fraction: float, source: str,
+               where: Callable[[int], str] = line_namer(None)) -> dict[str, tuple[int, int]]:
     """Row ranges of the train/val/test splits (each later split starts L rows early); a CSV
-    with `test_fraction` 0 has no test split."""
+    with `test_fraction` 0 has no test split. `where` names row i in the error of a split too
+    short for one window."""
     if ett and n_rows >= ETT_BORDERS[2]:
         b1, b2, b3 = ETT_BORDERS
     else:
@@ -250,8 +252,9 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     for name, (start, end) in splits.items():
         if end - start < need:
             raise DataError(
-                f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows "
-                f"(rows {start}-{end}), lookback {lookback} + horizon {horizon} needs {need}"
+                f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows"
+                + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
+                + f", lookback {lookback} + horizon {horizon} needs {need}"
             )
     return splits
 
@@ -279,7 +282,8 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     if d.max_rows is not None:
         dates, values, ett = dates[: d.max_rows], values[: d.max_rows], False
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
-                        test_fraction=d.test_fraction, source=source)
+                        test_fraction=d.test_fraction, source=source,
+                        where=where or (lambda i: f"date {dates[i]}"))
     freq = regular_freq(dates, source, where)
     scaler = Scaler.fit(values[slice(*splits["train"])])
     scaled = scaler.scale(values, source, columns, where or (lambda i: f"date {dates[i]}"))
