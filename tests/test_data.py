@@ -126,7 +126,8 @@ def test_series_too_short_for_lookback_and_horizon(tmp_path):
     path = write(tmp_path, good_csv(100))
     cfg = RunConfig(ModelConfig(lookback=64, horizon=24), TrainConfig(), DataConfig(csv=str(path)))
     # the split named by the file's lines, as every other CSV error is
-    with pytest.raises(DataError, match="too few: the train split has 70 rows \\(line 2 to line 71\\), lookback 64 \\+ horizon 24"):
+    expected = "too few: the train split has 70 rows \\(line 2 to line 71\\), lookback 64 \\+ horizon 24"
+    with pytest.raises(DataError, match=expected):
         load(cfg)
 
 
