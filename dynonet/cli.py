@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
     ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ev.add_argument("--csv", type=Path, default=None,
+                    help="the run's CSV where it is now, if it has moved since training (default: the path "
+                         "recorded in checkpoint.json); its training rows must be the run's")
 
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
@@ -149,7 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from dynonet.runner import evaluate_run
 
-    evaluate_run(args.checkpoint, device=args.device, log=print)
+    evaluate_run(args.checkpoint, device=args.device, csv=args.csv, log=print)
     return 0
 
 

@@ -254,10 +254,16 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
         (out / name).unlink(missing_ok=True)
 
 
-def evaluate_run(run_dir: Path, *, device: str = "auto", log: Log = quiet) -> dict[str, Any]:
-    """Re-score a saved run on its test split; the data is rebuilt from the checkpoint."""
+def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None = None,
+                 log: Log = quiet) -> dict[str, Any]:
+    """Re-score a saved run on its test split; the data is rebuilt from the checkpoint (from
+    `csv` instead of the recorded path, for a CSV that has moved)."""
     dev = resolve_device(device)
     model, cfg, meta = load_checkpoint(run_dir, dev)
+    if csv is not None:
+        if cfg.data.csv is None:
+            raise ConfigError(f"{run_dir}: trained on the bundled {cfg.data.dataset}, not on a CSV; omit --csv")
+        cfg = cfg.replace(data={"csv": str(Path(csv).absolute())})
     if cfg.data.csv is None and meta.get("source") != cfg.data.dataset:
         raise DataError(f"{run_dir}: trained on {meta.get('source')!r}, not on a CSV or bundled dataset; "
                         "nothing to re-score")

@@ -52,6 +52,8 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     again = capsys.readouterr().out
     assert f"MSE: {metrics['test']['mse']:.4f}" in again
+    assert main(["evaluate", "--checkpoint", str(out), "--csv", "elsewhere.csv"]) == 2
+    assert "trained on the bundled ETTh1, not on a CSV; omit --csv" in capsys.readouterr().err
 
 
 def test_a_protocol_run_is_drawn_next_to_the_published_figures_and_overwrite_removes_them(tmp_path, capsys):

@@ -67,6 +67,23 @@ def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
     assert "no test split" in one_error_line(capsys)
 
 
+def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
+    series_csv(tmp_path / "data.csv", 300)
+    run = tmp_path / "run"
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(run), "--quiet", *TINY]) == 0
+    mse = json.loads((run / "metrics.json").read_text())["test"]["mse"]
+    (tmp_path / "data.csv").rename(tmp_path / "moved.csv")
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(run)]) == 2
+    assert f"{tmp_path / 'data.csv'}: file not found" in one_error_line(capsys)
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
+    assert f"MSE: {mse:.4f}" in capsys.readouterr().out
+    series_csv(tmp_path / "other.csv", 300, start="2023-01-01").assign(load=lambda d: d["load"] + 1).to_csv(
+        tmp_path / "other.csv", index=False)
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "other.csv")]) == 2
+    assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
+
+
 def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
     out, png = setup / "forecast.csv", setup / "forecast.png"
     assert predict(setup, "--out", str(out), "--plot", str(png), "--actual", str(setup / "actual.csv")) == 0
