@@ -275,18 +275,19 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
                where: Callable[[int], str] | None = line_namer(None)) -> SeriesData:
     """Split/scale a validated table (see `validate_frame`) by the protocol, as `load` does.
 
-    The rows must be evenly spaced (`regular_freq`); `where` names row i in that error
-    (`line_namer`), None leaves the place to the two dates named.
+    `where` names row i in errors (`line_namer`); None (a long table, whose rows are not the
+    caller's) names rows by their date, and leaves an uneven step (`regular_freq`) to the two
+    dates it names.
     """
     d, m = cfg.data, cfg.model
     if d.max_rows is not None:
         dates, values, ett = dates[: d.max_rows], values[: d.max_rows], False
+    row = where or (lambda i: f"date {dates[i]}")
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
-                        test_fraction=d.test_fraction, source=source,
-                        where=where or (lambda i: f"date {dates[i]}"))
+                        test_fraction=d.test_fraction, source=source, where=row)
     freq = regular_freq(dates, source, where)
     scaler = Scaler.fit(values[slice(*splits["train"])])
-    scaled = scaler.scale(values, source, columns, where or (lambda i: f"date {dates[i]}"))
+    scaled = scaler.scale(values, source, columns, row)
     return SeriesData(source, columns, dates, scaled, scaler, splits, freq)
 
 
