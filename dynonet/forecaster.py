@@ -45,7 +45,7 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, json_text, load_checkpoint, save_checkpoint, write_together
+from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint, write_together
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
@@ -204,17 +204,28 @@ class DynoNetForecaster:
         return pd.DataFrame(y, index=index.rename(self.config.data.date_column), columns=wanted)
 
     # -- save / load -----------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
+    def save(self, path: str | Path, overwrite: bool = False) -> None:
         """Write a run folder (model.safetensors, checkpoint.json, metrics.json), each file
-        atomically; `dynonet predict --checkpoint PATH` and `load(PATH)` read it."""
+        atomically; `dynonet predict --checkpoint PATH` and `load(PATH)` read it.
+
+        Like `dynonet train --out`, a folder that is not empty is refused unless `overwrite`;
+        then an earlier run's files that this save does not write are removed, and other
+        files are left alone."""
+        from dynonet.runner import RUN_FILES
+
         meta = self._fitted()
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise CheckpointError(f"{path}: exists and is not a folder")
+        if path.is_dir() and any(path.iterdir()) and not overwrite:
+            raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")
         try:
             path.mkdir(parents=True, exist_ok=True)
             metrics = [] if self.metrics_ is None else [(path / "metrics.json", json_text(self.metrics_))]
             save_checkpoint(path, self.model_, self.config, meta, extra=metrics)
+            written = {META, WEIGHTS} | {p.name for p, _ in metrics}
+            for name in RUN_FILES - written:  # they would describe the earlier run
+                (path / name).unlink(missing_ok=True)
         except OSError as e:
             raise CheckpointError(f"{path}: cannot write there ({e.strerror or e})") from None
 

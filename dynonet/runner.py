@@ -272,6 +272,9 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
     if not np.allclose(data.scaler.mean, Scaler.from_dict(meta["scaler"]).mean, rtol=1e-6, atol=1e-9):
         raise DataError(f"{data.source}: training rows differ from those the checkpoint was trained on")
+    if data.freq != meta.get("freq"):
+        raise DataError(f"{data.source}: time step {data.freq} differs from the checkpoint's {meta.get('freq')} "
+                        f"({run_dir / META})")
     sets = window_sets(data, cfg, dev, controller=False)  # only the test windows are needed
     if "test" not in sets:
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")

@@ -172,6 +172,24 @@ def test_save_load_round_trip(fitted, wide, tmp_path):
     assert again.metrics_ is not None and "fitted on 2 series" in repr(again)
 
 
+def test_save_refuses_a_folder_in_use_unless_overwrite(fitted, tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "notes.txt").write_text("mine")
+    with pytest.raises(CheckpointError, match="folder is not empty; pass overwrite=True"):
+        fitted.save(run)
+    assert [p.name for p in run.iterdir()] == ["notes.txt"]
+    for name in ("resume.safetensors", "metrics.json", "benchmark.png"):  # an earlier run's files
+        (run / name).write_text("stale")
+    fitted.metrics_, kept = None, fitted.metrics_
+    try:
+        fitted.save(run, overwrite=True)
+    finally:
+        fitted.metrics_ = kept
+    assert {p.name for p in run.iterdir()} == {META, WEIGHTS, "notes.txt"}
+    assert (run / "notes.txt").read_text() == "mine"
+
+
 def test_save_to_a_file_path_fails(fitted, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(CheckpointError, match="not a folder"):

@@ -82,6 +82,11 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
         tmp_path / "other.csv", index=False)
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "other.csv")]) == 2
     assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
+    # a step edited in checkpoint.json by hand: `predict` refuses it, and so does `evaluate`
+    meta = json.loads((run / META).read_text())
+    (run / META).write_text(json.dumps({**meta, "freq": "15min"}))
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 2
+    assert f"time step h differs from the checkpoint's 15min ({run / META})" in one_error_line(capsys)
 
 
 def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
