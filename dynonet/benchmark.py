@@ -467,12 +467,13 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
 
 
 def figure(records: list[dict[str, Any]], path: Path) -> None:
+    """results.png: test MSE per cell, mean +- std over seeds, one bar per variant."""
     from dynonet import plots
 
-    plt = plots.plt
     rows, cols = table_axes(records)
     cells = summarize(records)
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.35 * len(rows) * len(cols) + 2), 4.5))
+    fig = plots.Figure(figsize=(max(6.0, 0.35 * len(rows) * len(cols) + 2), 4.5))
+    ax = fig.subplots()
     width = 0.8 / max(len(rows), 1)
     for i, v in enumerate(rows):
         xs, ys, es = [], [], []

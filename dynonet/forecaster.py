@@ -51,7 +51,7 @@ from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_
                           validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError, TrainingError
 from dynonet.registry import check_config
-from dynonet.runtime import Log, quiet
+from dynonet.runtime import Log, host_rng_kept, quiet, resolve_device
 
 LONG = ("unique_id", "ds", "y")
 _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
@@ -145,7 +145,8 @@ class DynoNetForecaster:
         data = from_table(self.config, dates, columns, values, source="DataFrame",
                           where=line_namer(None) if ids is None else None)
         try:
-            run = train(self.config, data=data, log=print if verbose else quiet)
+            with host_rng_kept():  # training seeds the global generators; the caller keeps its own
+                run = train(self.config, data=data, log=print if verbose else quiet)
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
@@ -232,8 +233,6 @@ class DynoNetForecaster:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "DynoNetForecaster":
         """Rebuild a forecaster from a run folder of `save` or of `dynonet train`."""
-        from dynonet.training import resolve_device
-
         path = Path(path)
         model, cfg, meta = load_checkpoint(path, resolve_device(device))
         _check_meta(meta, cfg, path / META)

@@ -1,30 +1,30 @@
 """The seed's figures: training curves, per-channel metrics, and a comparison with
 published figures (labelled as published, with their lookback). Each returns PNG bytes, so a
-caller renders everything before it writes anything."""
+caller renders everything before it writes anything. Figures are built outside pyplot, so
+neither the host's matplotlib backend nor its open figures are touched (a notebook keeps its own)."""
 
 from __future__ import annotations
 
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
 
 
-def png(fig: Any, tight: bool = True) -> bytes:
-    """The figure as PNG bytes; the figure is closed."""
+def png(fig: Figure, tight: bool = True) -> bytes:
+    """The figure as PNG bytes (rendered by Agg, whatever backend the host has chosen)."""
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, **({"bbox_inches": "tight"} if tight else {}))
-    plt.close(fig)
     return buf.getvalue()
 
 
 def training_curves(history: list[dict[str, Any]], title: str) -> bytes:
+    """Loss, validation MAE, learning rates and mean control signals per epoch (metrics.json's
+    history); the trend-first stage is shaded."""
     epochs = [h["epoch"] for h in history]
     trend = [h["epoch"] for h in history if h.get("stage") == "trend"]  # the trend-first stage
-    fig, axes = plt.subplots(1, 4, figsize=(18, 4))
+    fig = Figure(figsize=(18, 4))
+    axes = fig.subplots(1, 4)
     axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss (MSE)")
     axes[0].plot(epochs, [h["val_mse"] for h in history], label="validation MSE")
     if any(h.get("controller_loss") is not None for h in history):
@@ -59,8 +59,10 @@ def training_curves(history: list[dict[str, Any]], title: str) -> bytes:
 
 
 def channel_metrics(per_channel: dict[str, dict[str, float]], title: str) -> bytes:
+    """Test MSE and MAE per channel (standardized scale), sorted by MSE."""
     names = sorted(per_channel, key=lambda c: per_channel[c]["mse"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    fig = Figure(figsize=(12, 4))
+    axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("mse", "mae")):
         values = [per_channel[c][metric] for c in names]
         ax.barh(names, values, color="C0" if metric == "mse" else "C1")
@@ -75,7 +77,8 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: 
     """Measured run(s) on top, then published rows in grey, each labelled with its lookback."""
     rows = [(f"measured: {measured['label']} (L={measured['lookback']})", measured["mse"], "C0")]
     rows += [(f"{p['label']} (L={p['lookback']})", p["mse"], "0.6") for p in published]
-    fig, ax = plt.subplots(figsize=(10, 0.45 * len(rows) + 1.5))
+    fig = Figure(figsize=(10, 0.45 * len(rows) + 1.5))
+    ax = fig.subplots()
     labels, values, colors = zip(*rows)
     ax.barh(range(len(rows)), values, color=colors)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
@@ -94,8 +97,8 @@ def forecast_png(history: Any, forecast: Any, actual: Any | None, title: str, ma
     history / forecast / actual: DataFrames indexed by date, one column per series (original units).
     """
     columns = list(forecast.columns)[:max_series]
-    fig, axes = plt.subplots(len(columns), 1, figsize=(11, 1.9 * len(columns) + 0.8), sharex=True, squeeze=False,
-                             layout="constrained")
+    fig = Figure(figsize=(11, 1.9 * len(columns) + 0.8), layout="constrained")
+    axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)
     for ax, col in zip(axes[:, 0], columns):
         ax.plot(history.index, history[col], color="0.35", lw=1, label="recent history")
         # the forecast line starts at the last observed point, so the two read as one series

@@ -23,8 +23,8 @@ from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model, check_config
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
-from dynonet.runtime import Log, quiet
-from dynonet.training import BiLevelTrainer, make_progress, resolve_device, seed_everything
+from dynonet.runtime import Log, quiet, resolve_device, seed_everything
+from dynonet.training import BiLevelTrainer, make_progress
 
 
 def versions() -> dict[str, str]:

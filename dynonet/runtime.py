@@ -1,20 +1,59 @@
-"""Process-wide runtime settings that the command line applies to its own process.
+"""Process-wide runtime state: the device, the random generators, the allocator.
 
-They are not applied on `import dynonet`: a library should not change its host's allocator.
+A library should not change its host's state: nothing here is applied on `import dynonet`.
+The command line seeds and tunes its own process; `DynoNetForecaster.fit` seeds inside
+`host_rng_kept`, which gives the caller's generators back afterwards.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import random
 import sys
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+
+from dynonet.errors import ConfigError
 
 Log = Callable[[str], None]  # where progress lines go: print, a logger, or `quiet`
 
 
 def quiet(_: str) -> None:
     """A `Log` that drops every line (the library's default: no output unless asked)."""
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when available, else CPU; 'cuda' without a CUDA device is a ConfigError."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("--device cuda requested but no CUDA device is available")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (the one `seed` setting); return the generator that orders batches."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+@contextmanager
+def host_rng_kept() -> Iterator[None]:
+    """Run a block that seeds the global generators (Python, NumPy, torch CPU and CUDA), then
+    restore the states they had: a caller's own random streams go on as if it had not run."""
+    python_state, numpy_state = random.getstate(), np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+            yield
+    finally:
+        random.setstate(python_state)
+        np.random.set_state(numpy_state)
 
 # glibc mallopt parameters (malloc.h)
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3

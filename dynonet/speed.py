@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import ctypes.util
 import gc
 import itertools
 import json
@@ -41,7 +42,8 @@ from dynonet.config import PRESETS, RunConfig
 from dynonet.data import Scaler, SeriesData, Windows, load, split_rows, window_sets
 from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
-from dynonet.training import BiLevelTrainer, resolve_device, seed_everything
+from dynonet.runtime import resolve_device, seed_everything
+from dynonet.training import BiLevelTrainer
 from dynonet.recurrence import gru_recurrence
 from dynonet.reference import ReferenceDynoNet, ReferenceTrainer, WindowDataset, reference_validate
 
@@ -95,7 +97,7 @@ def _release_freed_memory() -> None:
     holds no memory left over from the previous phase."""
     gc.collect()
     try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
 

@@ -32,13 +32,11 @@ from __future__ import annotations
 
 import copy
 import math
-import random
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -50,22 +48,6 @@ from dynonet.errors import ConfigError, TrainingError
 from dynonet.evaluation import evaluate
 from dynonet.least_squares import fit_ridge
 from dynonet.resume import rng_state, set_rng_state
-
-
-def seed_everything(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and torch; return the generator that orders batches."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda requested but no CUDA device is available")
-    return torch.device(name)
 
 
 @dataclass

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import doctest
 import json
+import random
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 import dynonet.forecaster
 from dynonet.checkpoint import META, WEIGHTS
@@ -82,6 +84,14 @@ def test_bad_settings_are_named_as_keyword_arguments_not_cli_flags(settings, mes
     with pytest.raises(ConfigError) as e:
         DynoNetForecaster(**settings)
     assert str(e.value) == message
+
+
+def test_fit_gives_the_caller_its_random_streams_back(wide):
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    expected = (random.random(), np.random.rand(), torch.rand(1).item())
+    random.seed(7), np.random.seed(7), torch.manual_seed(7)
+    DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(wide)  # seeds everything with its own seed inside
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expected
 
 
 def test_a_diverged_fit_names_the_keyword_to_change(wide):

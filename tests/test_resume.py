@@ -13,7 +13,8 @@ from dynonet.data import load, window_sets
 from dynonet.errors import CheckpointError
 from dynonet.registry import build_model
 from dynonet.resume import STATE_FILE, load_state, save_state
-from dynonet.training import BiLevelTrainer, seed_everything
+from dynonet.runtime import seed_everything
+from dynonet.training import BiLevelTrainer
 
 from conftest import small_run_cfg
 from test_cli import SMALL as CLI_SMALL

@@ -8,7 +8,8 @@ from dynonet import training
 from dynonet.data import load, window_sets
 from dynonet.errors import ConfigError
 from dynonet.registry import MODELS, build_model
-from dynonet.training import BiLevelTrainer, seed_everything
+from dynonet.runtime import seed_everything
+from dynonet.training import BiLevelTrainer
 
 from conftest import small_run_cfg
 

@@ -18,7 +18,8 @@ from dynonet.config import preset
 from dynonet.data import window_sets
 from dynonet.evaluation import evaluate
 from dynonet.runner import prepare
-from dynonet.training import BiLevelTrainer, seed_everything
+from dynonet.runtime import seed_everything
+from dynonet.training import BiLevelTrainer
 
 name, seed, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 t0 = time.perf_counter()

@@ -16,7 +16,8 @@ from dynonet.config import preset
 from dynonet.data import Windows, window_sets
 from dynonet.evaluation import evaluate
 from dynonet.runner import prepare
-from dynonet.training import BiLevelTrainer, seed_everything
+from dynonet.runtime import seed_everything
+from dynonet.training import BiLevelTrainer
 
 name, model_name, seed = sys.argv[1], sys.argv[2], int(sys.argv[3])
 ema = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0

@@ -13,7 +13,8 @@ from dynonet.config import preset
 from dynonet.data import window_sets
 from dynonet.evaluation import evaluate
 from dynonet.runner import prepare, train
-from dynonet.training import BiLevelTrainer, seed_everything
+from dynonet.runtime import seed_everything
+from dynonet.training import BiLevelTrainer
 
 name, seed = sys.argv[1], int(sys.argv[2])
 extra = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}

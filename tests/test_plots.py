@@ -1,0 +1,39 @@
+"""dynonet.plots: every figure renders to PNG bytes without touching the host's matplotlib."""
+
+from __future__ import annotations
+
+import importlib
+
+import matplotlib
+import pandas as pd
+import pytest
+
+import dynonet.plots as plots
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture()
+def host_backend():
+    """A host that chose its own backend before dynonet.plots was imported."""
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    yield "svg"
+    matplotlib.use(before)
+
+
+def test_figures_render_and_leave_the_host_backend_alone(host_backend):
+    importlib.reload(plots)  # the import itself must not switch the backend either
+    history = [{"epoch": e, "train_loss": 1.0 / (e + 1), "val_mse": 0.5 + 0.01 * e, "val_mae": 0.4, "lr": 1e-3,
+                "stage": "trend" if e == 0 else "full", "signals": {"gamma": 1.0}} for e in range(3)]
+    dates = pd.date_range("2024-01-01", periods=6, freq="h")
+    figures = [
+        plots.training_curves(history, "t"),
+        plots.channel_metrics({"a": {"mse": 0.3, "mae": 0.4}, "b": {"mse": 0.2, "mae": 0.3}}, "t"),
+        plots.benchmark({"label": "run", "lookback": 96, "mse": 0.4},
+                        [{"label": "published", "lookback": 512, "mse": 0.38}], "t"),
+        plots.forecast_png(pd.DataFrame({"x": range(4)}, index=dates[:4]),
+                           pd.DataFrame({"x": [4.0, 5.0]}, index=dates[4:]), None, "t"),
+    ]
+    assert all(f.startswith(PNG) and len(f) > 1000 for f in figures)
+    assert matplotlib.get_backend() == host_backend
