@@ -401,7 +401,7 @@ def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
     if controller and cfg.train.controller_data == "holdout":
         n_hold = int(round((train[1] - train[0]) * cfg.train.holdout_fraction))
         cut = train[1] - n_hold
-        if cut - train[0] < L + H or n_hold < H + 1:
+        if cut - train[0] < L + H or n_hold < H:  # each part holds at least one window
             raise DataError(
                 f"{data.source}: training period of {train[1] - train[0]} rows is too short to hold out "
                 f"{cfg.train.holdout_fraction:.0%} for the controller with lookback {L} and horizon {H}"

@@ -20,12 +20,14 @@ def evaluate(model: Forecaster, windows: Windows, batch_size: int,
     model.eval()
     sq = abs_ = None
     count = 0
-    for x, y in windows.batches(batch_size):
-        err = model(x) - y  # (B, H, C)
-        s, a = err.square().sum(dim=(0, 1)), err.abs().sum(dim=(0, 1))  # (C,)
-        sq, abs_ = (s, a) if sq is None else (sq + s, abs_ + a)
-        count += err.shape[0] * err.shape[1]
-    model.train(was_training)
+    try:
+        for x, y in windows.batches(batch_size):
+            err = model(x) - y  # (B, H, C)
+            s, a = err.square().sum(dim=(0, 1)), err.abs().sum(dim=(0, 1))  # (C,)
+            sq, abs_ = (s, a) if sq is None else (sq + s, abs_ + a)
+            count += err.shape[0] * err.shape[1]
+    finally:  # an error (out of memory, Ctrl-C) leaves the model in the mode it came in
+        model.train(was_training)
     mse_c = (sq / count).double().cpu().numpy()
     mae_c = (abs_ / count).double().cpu().numpy()
     scores: dict[str, Any] = {"mse": float(mse_c.mean()), "mae": float(mae_c.mean()), "windows": len(windows)}

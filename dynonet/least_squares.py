@@ -9,8 +9,9 @@ least squares weighted by std^2. Its exact minimizer, plus a ridge penalty on W,
 (memory O(L^2), not O(windows x L)).
 
 The penalty is chosen on validation MSE from `PENALTIES`, as early stopping chooses an epoch:
-the same validation windows, the same `evaluate`. The penalty is per output step, relative to
-the weighted mean square residual, so it does not depend on how many windows there are.
+the same validation windows, the same `evaluate`. It is added to the Gram matrices divided by
+the total weight (weighted means over windows and channels, not sums), so its strength does
+not depend on how many windows there are.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from dynonet.evaluation import evaluate
 from dynonet.revin import RevIN
 
 PENALTIES = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0, 10.0)
-MAX_ROWS = 2**15
+MAX_GRAM_ROWS = 2**15  # (window, channel) rows per Gram batch: bounds the memory of one batch
 
 
 class LinearPath(Protocol):
@@ -56,7 +57,7 @@ def gram(path: LinearPath, windows: Windows, batch_size: int) -> tuple[Tensor, T
     count = 0
     # a batch is (windows x channels) rows of L+1 float64s: at most 2^15 rows, a few hundred MB
     # at L=512 for the batch's few such arrays
-    per_batch = max(1, min(batch_size, MAX_ROWS // windows.view.shape[1]))
+    per_batch = max(1, min(batch_size, MAX_GRAM_ROWS // windows.view.shape[1]))
     for x, y in windows.batches(per_batch):
         mean, std = path.revin.stats(x)  # (B, 1, C) each
         z = ((x - mean) / std).transpose(1, 2).flatten(0, 1).double()  # (B*C, L)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Callable
-
 from dynonet.base import Forecaster
 from dynonet.baselines import DLinear, PatchTST, RepeatLast, RevINLinear
 from dynonet.config import ModelConfig
 from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
 
-MODELS: dict[str, Callable[[ModelConfig], Forecaster]] = {
+MODELS: dict[str, type[Forecaster]] = {  # each class: check_config, display_name, unread
     "dynonet": DynoNet,
     "linear": RevINLinear,
     "dlinear": DLinear,

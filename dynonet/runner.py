@@ -270,7 +270,13 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     data = load(cfg)
     if data.columns != meta["columns"]:
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
-    if not np.allclose(data.scaler.mean, Scaler.from_dict(meta["scaler"]).mean, rtol=1e-6, atol=1e-9):
+    splits = {name: list(rows) for name, rows in data.splits.items()}
+    if "splits" in meta and splits != meta["splits"]:
+        raise DataError(f"{data.source}: its splits {splits} differ from the checkpoint's {meta['splits']} "
+                        "(rows added or removed?)")
+    saved = Scaler.from_dict(meta["scaler"])
+    if not (np.allclose(data.scaler.mean, saved.mean, rtol=1e-6, atol=1e-9)
+            and np.allclose(data.scaler.std, saved.std, rtol=1e-6, atol=1e-9)):
         raise DataError(f"{data.source}: training rows differ from those the checkpoint was trained on")
     if data.freq != meta.get("freq"):
         raise DataError(f"{data.source}: time step {data.freq} differs from the checkpoint's {meta.get('freq')} "

@@ -111,6 +111,10 @@ class BiLevelTrainer:
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.ema = None if cfg.ema_decay == 0 else torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
+        # What a worker step leaves for the controller step after it (lr scale on): each channel
+        # parameter's AdamW step, and the controller state of the training batch.
+        self.deltas: list[Tensor] = []
+        self.last_state: Tensor | None = None
         self.hyper: Tensor | None = None  # (C,) lr-scale hypergradient waiting for the next step
         self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
         self.ctrl_order = torch.empty(0, dtype=torch.long)  # shuffled controller-split windows ...
@@ -223,6 +227,7 @@ class BiLevelTrainer:
 
     # -- trend stage ---------------------------------------------------------------------
     def trend_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """One AdamW step of the trend path alone (the trend-first stage); (loss, no signals)."""
         loss = F.mse_loss(self.trend(x), y)
         self.trend_opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -260,6 +265,8 @@ class BiLevelTrainer:
 
     # -- level 1 -------------------------------------------------------------------------
     def worker_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
+        """One worker-optimizer step on a training batch, each channel's update scaled by its
+        lr-scale signal; (loss, mean signals of the batch)."""
         with torch.no_grad():
             signals = self.model.signals(x)
         loss = F.mse_loss(self.model(x, signals), y)
@@ -283,6 +290,8 @@ class BiLevelTrainer:
 
     # -- level 2 -------------------------------------------------------------------------
     def controller_step(self, x: Tensor, y: Tensor) -> Tensor:
+        """One controller-optimizer step on a controller-split batch; with the lr scale on, also
+        the hypergradient of the last worker step's update, for the next controller step."""
         loss = F.mse_loss(self.model(x, self.model.signals(x)), y)
         objective = loss
         if self.hyper is not None:

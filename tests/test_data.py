@@ -64,6 +64,17 @@ def test_no_test_row_reaches_training_or_controller(mode):
         assert ytr.max() < yc.min()  # worker targets never overlap the controller's holdout targets
 
 
+@pytest.mark.parametrize("n_hold, windows", [(96, 1), (95, 0)])
+def test_the_smallest_holdout_holds_one_window(n_hold, windows):
+    cfg = ett_cfg(L=512, H=96, controller_data="holdout").replace(train={"holdout_fraction": n_hold / 8640})
+    if windows == 0:
+        with pytest.raises(DataError, match="too short to hold out"):
+            window_sets(load(cfg), cfg, torch.device("cpu"))
+        return
+    sets = window_sets(load(cfg), cfg, torch.device("cpu"))
+    assert len(sets["controller"]) == windows and len(sets["train"]) == 8640 - n_hold - 512 - 96 + 1
+
+
 def test_nothing_is_held_out_for_a_model_without_a_controller():
     cfg = ett_cfg(L=512, H=96, controller_data="holdout")
     data = load(cfg)

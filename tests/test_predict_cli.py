@@ -82,6 +82,15 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
         tmp_path / "other.csv", index=False)
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "other.csv")]) == 2
     assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
+    # the same means, another spread; then rows added, which moves the split borders
+    moved = pd.read_csv(tmp_path / "moved.csv")
+    stretched = moved.assign(load=lambda d: 2 * d["load"] - d["load"].iloc[:210].mean())
+    stretched.to_csv(tmp_path / "stretched.csv", index=False)
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "stretched.csv")]) == 2
+    assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
+    series_csv(tmp_path / "longer.csv", 310)
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "longer.csv")]) == 2
+    assert "longer.csv: its splits {'train': [0, 217]" in one_error_line(capsys)
     # a step edited in checkpoint.json by hand: `predict` refuses it, and so does `evaluate`
     meta = json.loads((run / META).read_text())
     (run / META).write_text(json.dumps({**meta, "freq": "15min"}))
