@@ -19,7 +19,7 @@ from safetensors.torch import save as save_safetensors
 from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.config import RunConfig
-from dynonet.errors import CheckpointError, ConfigError, OutputError
+from dynonet.errors import CheckpointError, ConfigError, OutputError, first_line
 from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
@@ -129,8 +129,5 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
-        lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
-        # torch's "Error(s) in loading state_dict for X:" heads the line that says what is wrong
-        first = lines[1 if len(lines) > 1 and lines[0].startswith("Error(s) in loading") else 0][:200]
-        raise CheckpointError(f"{path}: corrupted or incompatible ({first})") from None
+        raise CheckpointError(f"{path}: corrupted or incompatible ({first_line(e)})") from None
     return model.to(device), cfg, meta

@@ -6,21 +6,13 @@ import argparse
 import dataclasses
 import shlex
 import sys
-import types
-import typing
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NoReturn, Sequence
 
 from dynonet import __version__
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override, preset
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError
-
-def _base_type(tp: Any) -> Any:
-    """int | None -> int; tuple[str, ...] -> tuple."""
-    if isinstance(tp, types.UnionType) or typing.get_origin(tp) is typing.Union:
-        return next(a for a in typing.get_args(tp) if a is not type(None))
-    return typing.get_origin(tp) or tp
 
 
 def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
@@ -29,12 +21,12 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
     base = preset(shown)
     for section, cls in SECTIONS.items():
         group = parser.add_argument_group(f"{section} settings (override the preset)")
-        hints = typing.get_type_hints(cls)
+        types_ = field_types(cls)
         for f in dataclasses.fields(cls):
             meta = f.metadata
             if meta.get("cli") is False:
                 continue
-            tp = _base_type(hints[f.name])
+            tp, _ = types_[f.name]
             value = getattr(getattr(base, section), f.name)
             kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
                                   "metavar": f.name.upper(), "help": f"{meta.get('help', '')} ({shown}: {value})"}
@@ -59,7 +51,7 @@ def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:
     data = changes.get("data", {})
     if "csv" in data and "dataset" in data:
         raise ConfigError("--csv and --dataset both name the data to train on; give one")
-    fractions = [f"--{k.replace('_', '-')}" for k in ("test_fraction", "val_fraction") if k in data]
+    fractions = [flag(k) for k in ("test_fraction", "val_fraction") if k in data]
     if fractions and "csv" not in data and "max_rows" not in data:
         raise ConfigError(f"{' and '.join(fractions)}: the bundled datasets are split at the protocol's fixed "
                           "borders; the fractions apply to --csv data (or to the first --max-rows rows)")

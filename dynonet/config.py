@@ -58,8 +58,8 @@ def _name(cls: type, name: str) -> str:
 
 
 @functools.cache
-def _field_types(cls: type) -> dict[str, tuple[Any, bool]]:
-    """field -> (base type as in `_TYPES`, None allowed)."""
+def field_types(cls: type) -> dict[str, tuple[Any, bool]]:
+    """field -> (base type: `int | None` -> int, `tuple[str, ...]` -> tuple; None allowed)."""
     out = {}
     for name, tp in typing.get_type_hints(cls).items():
         args = typing.get_args(tp)
@@ -75,7 +75,7 @@ def _validate(cfg: Any, rules: tuple[Rule, ...]) -> None:
     cls = type(cfg)
     for f in dataclasses.fields(cls):
         v = getattr(cfg, f.name)
-        tp, optional = _field_types(cls)[f.name]
+        tp, optional = field_types(cls)[f.name]
         if v is None and optional:
             continue
         allowed, ok, convert = _TYPES[tp]

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from dynonet.config import RunConfig
-from dynonet.errors import DataError
+from dynonet.errors import DataError, first_line
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -47,8 +47,7 @@ def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIn
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path}: not a readable CSV ({first})") from None
+        raise DataError(f"{path}: not a readable CSV ({first_line(e)})") from None
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
     # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
@@ -154,8 +153,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                     raise ValueError
             except (ValueError, TypeError, OverflowError):
                 raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}") from None
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"{source}: column {column!r}: cannot parse dates ({first})") from None
+        raise DataError(f"{source}: column {column!r}: cannot parse dates ({first_line(e)})") from None
     if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
         try:
             with warnings.catch_warnings():

@@ -1,5 +1,7 @@
 """Errors a user can cause. The CLI prints them as one line and exits non-zero."""
 
+from __future__ import annotations
+
 
 class DynoNetError(Exception):
     """Base class: a problem with the user's input, not a bug."""
@@ -28,3 +30,12 @@ class CheckpointError(DynoNetError):
 
 class OutputError(DynoNetError):
     """An output file that cannot be written (names the path)."""
+
+
+def first_line(e: BaseException, limit: int = 200) -> str:
+    """The first non-blank line of an exception's message (its type name if blank), for a
+    one-line error that quotes a library's reason; torch's "Error(s) in loading state_dict"
+    heading is skipped for the line under it that says what is wrong."""
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
+    skip = len(lines) > 1 and lines[0].startswith("Error(s) in loading")
+    return lines[1 if skip else 0][:limit]
