@@ -9,6 +9,7 @@ inside that split and no test row ever reaches training.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
 from importlib import resources
@@ -46,17 +47,27 @@ def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIn
         raise DataError(f"{path}: not a regular file")
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
+        names = [n.strip() for n in pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         raise DataError(f"{path}: not a readable CSV ({first_line(e)})") from None
+    if len(names) == 1 and (sep := next((c for c in ";\t|" if c in names[0]), None)):
+        raise DataError(f"{path}: line 1: one column {names[0]!r}; the file must be comma-separated "
+                        f"(it looks separated by {sep!r})")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
-    # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
-    names = list(pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0])
-    if (blank := next((i for i, n in enumerate(names) if not n.strip()), None)) is not None:
-        raise DataError(f"{path}: line 1: column {blank + 1} has no name"
-                        + (" (a saved index? write the CSV with index=False)" if blank == 0 else ""))
+    if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None:
+        hint = ""
+        if blank == 0:  # pandas' to_csv writes an unnamed index so
+            hint = (" (a saved index? write the CSV with index=False)" if date_column in names else
+                    f" (the dates? name it: df.rename_axis({date_column!r}).to_csv(...))")
+        raise DataError(f"{path}: line 1: column {blank + 1} has no name{hint}")
     if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
+    frame.columns = names  # blanks around a name are not part of it, as around a cell
+    if date_column not in names:
+        raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
+                        "--date-column names another)")
     return validate_frame(frame, date_column, source=str(path))
 
 
@@ -100,11 +111,18 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
             i = bad[0]
             cell = text.iloc[i]
             what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
+            if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
+                what += " (thousands separators? write numbers without them)"
+            elif len(bad) == len(values) and not _missing(cell):
+                what += " (no cell of this column is a number: every column besides the dates must be a series)"
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
         raise DataError(f"{source}: column names {value_columns} are not distinct as text")
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
+
+
+THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def line_namer(first_line: int | None) -> Callable[[int], str]:
@@ -144,6 +162,8 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
             warnings.simplefilter("ignore")
             dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
     except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
+        if (dates := _several_offsets(raw)) is not None:
+            return dates
         for i, cell in enumerate(raw):
             try:
                 with warnings.catch_warnings():  # a number cast to a date may warn before failing
@@ -167,6 +187,26 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
         i = bad[0]
         raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}")
     return dates
+
+
+OFFSET = re.compile(r"\s*(Z|[+-]\d\d(:?\d\d)?)$")  # a date's UTC offset, written at its end
+
+
+def _several_offsets(raw: pd.Series) -> pd.DatetimeIndex | None:
+    """Dates written with more than one UTC offset (a time zone's daylight-saving changes, as
+    pandas writes them). Calendar data, every date at one wall-clock time (daily at midnight),
+    keeps its wall-clock dates; finer data is read in UTC, where its steps are even. None when
+    the cells do not all parse so."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            utc = pd.DatetimeIndex(pd.to_datetime(raw, utc=True, errors="coerce"))
+            wall = pd.DatetimeIndex(pd.to_datetime(raw.str.replace(OFFSET, "", regex=True), errors="coerce"))
+    except (ValueError, TypeError, OverflowError, AttributeError):  # AttributeError: cells are not text
+        return None
+    if utc.hasnans or wall.hasnans:
+        return None
+    return wall if (wall - wall.normalize()).nunique() == 1 else utc
 
 
 # The model computes in float32 and squares deviations of its input (RevIN's variance, the

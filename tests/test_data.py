@@ -116,6 +116,15 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: "date,a,b\n", "no data rows"),
         (lambda t: "".join(f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(t.splitlines())),
          "line 1: column 1 has no name (a saved index?"),  # what DataFrame.to_csv writes by default
+        (lambda t: t.replace("date,a,b", ",a,b"),  # a date index saved without a name
+         "line 1: column 1 has no name (the dates? name it: df.rename_axis('date').to_csv(...))"),
+        (lambda t: t.replace(",", ";"), "line 1: one column 'date;a;b'; the file must be comma-separated (it looks "
+                                        "separated by ';')"),
+        (lambda t: t.replace(",3,6", ',"1,003",6'), "line 5, column 'a': '1,003' is not a finite number "
+                                                     "(thousands separators?"),
+        (lambda t: "\n".join(f"{l},x" if i else f"{l},city" for i, l in enumerate(t.splitlines())),
+         "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number"),
+        (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another)"),
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
         (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
     ],
@@ -126,6 +135,23 @@ def test_bad_csv_gives_one_line_error_naming_the_place(tmp_path, mutate, fragmen
         read_csv(path)
     msg = str(e.value)
     assert fragment in msg and str(path) in msg and "\n" not in msg
+
+
+def test_blanks_around_header_names_are_not_part_of_them(tmp_path):
+    dates, cols, values = read_csv(write(tmp_path, good_csv().replace("date,a,b", " date , a,b ")))
+    assert cols == ["a", "b"] and len(dates) == 10
+
+
+@pytest.mark.parametrize("freq, tz, kept", [("h", "Europe/Berlin", "UTC"), ("D", "America/New_York", None)])
+def test_dates_written_with_several_utc_offsets(tmp_path, freq, tz, kept):
+    """What pandas writes for time-zone-aware dates across a daylight-saving change: hourly
+    data is read in UTC (even steps), daily data at its wall-clock dates."""
+    local = pd.date_range("2023-03-01", periods=24 * 40 if freq == "h" else 40, freq=freq, tz=tz)
+    pd.DataFrame({"a": range(len(local))}, index=local.rename("date")).to_csv(tmp_path / "d.csv")
+    assert len(set(local.strftime("%z"))) == 2  # the file holds two offsets
+    dates, _, _ = read_csv(tmp_path / "d.csv")
+    expected = local.tz_convert("UTC") if kept else local.tz_localize(None)
+    assert dates.equals(expected) and regular_freq(dates, "x") == freq
 
 
 def test_missing_file(tmp_path):
