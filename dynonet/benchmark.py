@@ -43,9 +43,12 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
     "linear-ridge": {"model": {"model": "linear"}, "train": {"trend_first": True, "trend_fit": "ridge"}},
 }
 
-# Set by the grid itself: a config flag for these would silently fight the grid.
-GRID_FIELDS = {"model.model": "--variants", "model.horizon": "--horizons", "data.dataset": "--datasets",
-               "train.seed": "--seeds", "data.csv": "--datasets"}
+# Set by the grid itself: a config flag for these would silently fight the grid. They are
+# refused with what to use instead, and left out of `dynonet benchmark --help`.
+_BUNDLED = "the grid runs the bundled datasets (--datasets); train on a CSV with `dynonet train --csv`"
+GRID_FIELDS = {"model.model": "set by the grid; use --variants", "model.horizon": "set by the grid; use --horizons",
+               "data.dataset": "set by the grid; use --datasets", "train.seed": "set by the grid; use --seeds",
+               "data.csv": _BUNDLED, "data.date_column": _BUNDLED}
 RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", "params", "device",
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
@@ -74,8 +77,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     refuse_ignored_flags(changes)  # the grid's datasets are the bundled ones
     for key in (f"{section}.{name}" for section, fields in changes.items() for name in fields):
         if key in GRID_FIELDS:
-            raise ConfigError(f"{flag(key.split('.', 1)[1])} is set by the grid; "
-                              f"use {GRID_FIELDS[key]}")
+            raise ConfigError(f"{flag(key.split('.', 1)[1])}: {GRID_FIELDS[key]}")
     return changes
 
 
@@ -518,7 +520,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FOLDER",
                    help="train nothing: add the runs recorded in these results folders (grid shards run "
                         "side by side) to --out and rebuild its table and figure")
-    add_config_flags(p, "etth1-96")
+    add_config_flags(p, "etth1-96", hidden=set(GRID_FIELDS))
     p.set_defaults(func=cmd_benchmark)
 
 

@@ -15,9 +15,10 @@ from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, field_t
 from dynonet.errors import ConfigError, DynoNetError
 
 
-def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
+def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: set[str] = frozenset()) -> None:
     """One flag per config field; a flag not given keeps the preset's value (its help shows the
-    value in the preset named `shown`). Flags not given are absent from the parsed namespace."""
+    value in the preset named `shown`). Flags not given are absent from the parsed namespace.
+    Fields in `hidden` ("data.csv") still parse, for a clear refusal, but are not in --help."""
     base = preset(shown)
     for section, cls in SECTIONS.items():
         group = parser.add_argument_group(f"{section} settings (override the preset)")
@@ -30,6 +31,8 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str) -> None:
             value = getattr(getattr(base, section), f.name)
             kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
                                   "metavar": f.name.upper(), "help": f"{meta.get('help', '')} ({shown}: {value})"}
+            if f"{section}.{f.name}" in hidden:
+                kw["help"] = argparse.SUPPRESS
             if tp is bool:
                 group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
             elif tp is tuple:

@@ -245,6 +245,13 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert main(["benchmark", "--datasets", "ETTh1", "--test-fraction", "0.3", "--out", str(tmp_path / "g")]) == 2
     assert "--test-fraction: the bundled datasets are split at the protocol's fixed borders" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
+    for given in (["--csv", "mine.csv"], ["--date-column", "time"]):  # a user's CSV is for `dynonet train`
+        assert main(["benchmark", *given, "--out", str(tmp_path / "g")]) == 2
+        assert f"{given[0]}: the grid runs the bundled datasets (--datasets); train on a CSV with `dynonet " \
+               "train --csv`" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
+    shown = build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help()
+    assert "--csv CSV" not in shown and "--horizon HORIZON" not in shown and "--horizons" in shown and "--epochs" in shown
     args = build_parser().parse_args(["benchmark"])
     assert (args.datasets, args.horizons, args.seeds, args.variants) == (
         ["ETTh1", "ETTh2"], [96, 192, 336, 720], [0, 1, 2], None)
