@@ -32,11 +32,13 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("dynonet") / "datasets" / f"{name}.csv"))
 
 
-def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+def read_csv(path: str | Path, date_column: str = "date", *,
+             used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a wide CSV: one date column, one numeric column per series.
 
     Returns (dates, column names, values (T, C) float64). Raises `DataError` with the file,
-    column and line of the first problem found.
+    column and line of the first problem found. With `used`, only the last `used` rows must
+    hold numbers (what a forecast reads); earlier cells may be blank, and come back as NaN.
     """
     path = Path(path)
     if path.is_dir():
@@ -68,17 +70,17 @@ def read_csv(path: str | Path, date_column: str = "date") -> tuple[pd.DatetimeIn
     if date_column not in names:
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         "--date-column names another)")
-    return validate_frame(frame, date_column, source=str(path))
+    return validate_frame(frame, date_column, source=str(path), used=used)
 
 
 def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
-                   first_line: int | None = 2) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+                   first_line: int | None = 2, used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Validate a wide table (a date column, one numeric column per series), as read from a
     CSV (cells as text) or given in memory (any dtypes).
 
     `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
-    position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
-    `source`, the column and the line/row of the first problem found.
+    position instead ("row 0"). `used` as in `read_csv`. Returns what `read_csv` returns;
+    raises `DataError` naming `source`, the column and the line/row of the first problem found.
     """
     where = line_namer(first_line)
     if frame.columns.duplicated().any():
@@ -106,14 +108,15 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     for col in value_columns:
         text = _strip(frame[col])
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        bad = (~np.isfinite(values)).nonzero()[0]
+        start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
+        bad = (~np.isfinite(values[start:])).nonzero()[0] + start
         if len(bad):
             i = bad[0]
             cell = text.iloc[i]
             what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
             if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
                 what += " (thousands separators? write numbers without them)"
-            elif len(bad) == len(values) and not _missing(cell):
+            elif len(bad) == len(values) - start and not _missing(cell):
                 what += " (no cell of this column is a number: every column besides the dates must be a series)"
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values

@@ -163,7 +163,8 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids = frame_table(recent, self.config.data.date_column, source="recent data")
+        dates, columns, values, ids = frame_table(recent, self.config.data.date_column, source="recent data",
+                                                  used=self.config.model.lookback)
         forecast = self._forecast(dates, columns, values, "recent data", first_line=None)
         if ids is None:
             return forecast
@@ -246,10 +247,11 @@ class DynoNetForecaster:
 
 
 # -- tables ------------------------------------------------------------------------------
-def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame"
+def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame", used: int | None = None
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
-    names back to the original `unique_id` values for long input, and is None for wide input."""
+    names back to the original `unique_id` values for long input, and is None for wide input.
+    With `used`, only the last `used` rows of wide input must hold numbers (`validate_frame`)."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
@@ -264,7 +266,7 @@ def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame"
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
-    dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None)
+    dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None, used=used)
     return dates, columns, values, None
 
 
@@ -421,7 +423,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
-    dates, columns, values = read_csv(csv, date_column)
+    dates, columns, values = read_csv(csv, date_column, used=forecaster.config.model.lookback)
     forecast = forecaster._forecast(dates, columns, values, str(csv), first_line=2)
     truth = None
     if actual is not None:

@@ -15,6 +15,7 @@ import pytest
 
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.cli import main
+from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
 TINY = ["--horizon", str(H), "--lookback", str(L), "--worker-seq-len", str(L), "--worker-hidden", "4",
@@ -140,10 +141,11 @@ def recent_text(setup: Path) -> list[str]:
 CASES = {
     "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
     "no numeric columns": (lambda s: write(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no numeric columns"]),
-    "nan": (lambda s: edit_cell(s, "nan.csv", 6, 2, "nan"),
-            ["nan.csv", "line 6", "column 'temp'", "'nan' is not a finite number"]),
-    "inf": (lambda s: edit_cell(s, "inf.csv", 4, 1, "inf"), ["inf.csv", "line 4", "column 'load'", "'inf'"]),
-    "blank": (lambda s: edit_cell(s, "blank.csv", 9, 2, ""), ["blank.csv", "line 9", "column 'temp'", "missing value"]),
+    # lines 10-41 hold the model's window (the last L = 32 rows)
+    "nan": (lambda s: edit_cell(s, "nan.csv", 16, 2, "nan"),
+            ["nan.csv", "line 16", "column 'temp'", "'nan' is not a finite number"]),
+    "inf": (lambda s: edit_cell(s, "inf.csv", 10, 1, "inf"), ["inf.csv", "line 10", "column 'load'", "'inf'"]),
+    "blank": (lambda s: edit_cell(s, "blank.csv", 19, 2, ""), ["blank.csv", "line 19", "column 'temp'", "missing value"]),
     "text date": (lambda s: edit_cell(s, "date.csv", 7, 0, "tomorrow"), ["date.csv", "line 7", "'tomorrow'"]),
     "backwards": (lambda s: write(s, "back.csv", "\n".join([recent_text(s)[0], recent_text(s)[2], recent_text(s)[1]]
                                                             + recent_text(s)[3:]) + "\n"),
@@ -161,6 +163,20 @@ CASES = {
     "too far out": (lambda s: edit_cell(s, "far.csv", 41, 1, "1e30"),  # the last line, in the model's window
                     ["far.csv", "line 41, column 'load'", "1e+30 lies", "training standard deviations"]),
 }
+
+
+def test_rows_before_the_window_are_not_read(setup, capsys):
+    """Only the last L rows are read: a blank or a gap before them changes nothing."""
+    edit_cell(setup, "early.csv", 9, 1, "")  # line 9: the row just before the window
+    lines = (setup / "early.csv").read_text().splitlines()
+    write(setup, "early.csv", "\n".join(lines[:3] + lines[4:] + [""]))  # and a gap at line 4
+    assert predict(setup, "--out", str(setup / "early-fc.csv"), csv="early.csv") == 0
+    assert predict(setup, "--out", str(setup / "clean-fc.csv")) == 0
+    assert (setup / "early-fc.csv").read_text() == (setup / "clean-fc.csv").read_text()
+    recent = pd.read_csv(setup / "early.csv", parse_dates=["date"], index_col="date")
+    model = DynoNetForecaster.load(setup / "run", device="cpu")  # the Python API reads the same rows
+    pd.testing.assert_frame_equal(model.predict(recent), pd.read_csv(setup / "clean-fc.csv", parse_dates=["date"],
+                                                                     index_col="date"), check_freq=False)
 
 
 @pytest.mark.parametrize("case", list(CASES))
