@@ -267,6 +267,8 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     if cfg.data.csv is None and meta.get("source") != cfg.data.dataset:
         raise DataError(f"{run_dir}: trained on {meta.get('source')!r}, not on a CSV or bundled dataset; "
                         "nothing to re-score")
+    if csv is None and cfg.data.csv is not None and not Path(cfg.data.csv).exists():
+        raise DataError(f"{cfg.data.csv}: file not found (the run's CSV; moved? give its new path with --csv)")
     data = load(cfg)
     if data.columns != meta["columns"]:
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")

@@ -76,7 +76,8 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
     (tmp_path / "data.csv").rename(tmp_path / "moved.csv")
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(run)]) == 2
-    assert f"{tmp_path / 'data.csv'}: file not found" in one_error_line(capsys)
+    assert f"{tmp_path / 'data.csv'}: file not found (the run's CSV; moved? give its new path with --csv)" in \
+        one_error_line(capsys)
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
     assert f"MSE: {mse:.4f}" in capsys.readouterr().out
     series_csv(tmp_path / "other.csv", 300, start="2023-01-01").assign(load=lambda d: d["load"] + 1).to_csv(
