@@ -48,7 +48,7 @@ VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
 _BUNDLED = "the grid runs the bundled datasets (--datasets); train on a CSV with `dynonet train --csv`"
 GRID_FIELDS = {"model.model": "set by the grid; use --variants", "model.horizon": "set by the grid; use --horizons",
                "data.dataset": "set by the grid; use --datasets", "train.seed": "set by the grid; use --seeds",
-               "data.csv": _BUNDLED, "data.date_column": _BUNDLED}
+               "data.csv": _BUNDLED, "data.date_column": _BUNDLED, "data.date_format": _BUNDLED}
 RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", "params", "device",
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
@@ -74,10 +74,10 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     from dynonet.cli import flag_changes, refuse_ignored_flags
 
     changes = flag_changes(args)
-    refuse_ignored_flags(changes)  # the grid's datasets are the bundled ones
     for key in (f"{section}.{name}" for section, fields in changes.items() for name in fields):
         if key in GRID_FIELDS:
             raise ConfigError(f"{flag(key.split('.', 1)[1])}: {GRID_FIELDS[key]}")
+    refuse_ignored_flags(changes)  # the grid's datasets are the bundled ones
     return changes
 
 

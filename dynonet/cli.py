@@ -30,7 +30,8 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: set[st
             tp, _ = types_[f.name]
             value = getattr(getattr(base, section), f.name)
             kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
-                                  "metavar": f.name.upper(), "help": f"{meta.get('help', '')} ({shown}: {value})"}
+                                  "metavar": f.name.upper(),
+                                  "help": f"{meta.get('help', '')} ({shown}: {value})".replace("%", "%%")}  # argparse formats help with %
             if f"{section}.{f.name}" in hidden:
                 kw["help"] = argparse.SUPPRESS
             if tp is bool:
@@ -58,6 +59,10 @@ def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:
     if fractions and "csv" not in data and "max_rows" not in data:
         raise ConfigError(f"{' and '.join(fractions)}: the bundled datasets are split at the protocol's fixed "
                           "borders; the fractions apply to --csv data (or to the first --max-rows rows)")
+    dates = [flag(k) for k in ("date_column", "date_format") if k in data]
+    if dates and "csv" not in data:
+        raise ConfigError(f"{' and '.join(dates)}: the bundled datasets' dates are read as they are; "
+                          "these apply to --csv data")
 
 
 def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:

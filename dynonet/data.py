@@ -32,13 +32,14 @@ def bundled_path(name: str) -> Path:
     return Path(str(resources.files("dynonet") / "datasets" / f"{name}.csv"))
 
 
-def read_csv(path: str | Path, date_column: str = "date", *,
+def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
              used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a wide CSV: one date column, one numeric column per series.
 
     Returns (dates, column names, values (T, C) float64). Raises `DataError` with the file,
-    column and line of the first problem found. With `used`, only the last `used` rows must
-    hold numbers (what a forecast reads); earlier cells may be blank, and come back as NaN.
+    column and line of the first problem found. Dates follow `date_format` (strftime codes)
+    if given, else pandas infers it. With `used`, only the last `used` rows must hold numbers
+    (what a forecast reads); earlier cells may be blank, and come back as NaN.
     """
     path = Path(path)
     if path.is_dir():
@@ -70,17 +71,19 @@ def read_csv(path: str | Path, date_column: str = "date", *,
     if date_column not in names:
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         "--date-column names another)")
-    return validate_frame(frame, date_column, source=str(path), used=used)
+    return validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used)
 
 
 def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
-                   first_line: int | None = 2, used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+                   first_line: int | None = 2, date_format: str | None = None,
+                   used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Validate a wide table (a date column, one numeric column per series), as read from a
     CSV (cells as text) or given in memory (any dtypes).
 
     `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
-    position instead ("row 0"). `used` as in `read_csv`. Returns what `read_csv` returns;
-    raises `DataError` naming `source`, the column and the line/row of the first problem found.
+    position instead ("row 0"). `date_format` and `used` as in `read_csv`. Returns what
+    `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
+    first problem found.
     """
     where = line_namer(first_line)
     if frame.columns.duplicated().any():
@@ -97,7 +100,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
         raise DataError(f"{source}: no data rows")
 
     raw_dates = _strip(frame[date_column])
-    dates = _parse_dates(raw_dates, date_column, source, where)
+    dates = _parse_dates(raw_dates, date_column, source, where, date_format)
     step = np.diff(dates.asi8)
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
@@ -158,8 +161,19 @@ def _missing(cell: object) -> bool:
         return False
 
 
-def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
+def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
+                 date_format: str | None = None) -> pd.DatetimeIndex:
     """Parse a date column; the first cell that is no date is named by its line."""
+    if date_format is not None:
+        try:
+            dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
+        except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
+            raise DataError(f"{source}: column {column!r}: cannot parse dates with --date-format {date_format!r} "
+                            f"({first_line(e)})") from None
+        if len(bad := dates.isna().nonzero()[0]):
+            raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
+                            f"match --date-format {date_format!r}")
+        return dates
     try:
         with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
             warnings.simplefilter("ignore")
@@ -175,7 +189,8 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                 if pd.isna(parsed):
                     raise ValueError
             except (ValueError, TypeError, OverflowError):
-                raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}") from None
+                raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}"
+                                + _format_hint(cell)) from None
         raise DataError(f"{source}: column {column!r}: cannot parse dates ({first_line(e)})") from None
     if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
         try:
@@ -188,8 +203,16 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     bad = dates.isna().nonzero()[0]
     if len(bad):
         i = bad[0]
-        raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}")
+        raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}"
+                        + _format_hint(raw.iloc[i]))
     return dates
+
+
+def _format_hint(cell: object) -> str:
+    """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on."""
+    if isinstance(cell, str) and re.match(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}", cell):
+        return " (day first? give the format, e.g. --date-format %d/%m/%Y)"
+    return ""
 
 
 OFFSET = re.compile(r"\s*(Z|[+-]\d\d(:?\d\d)?)$")  # a date's UTC offset, written at its end
@@ -307,7 +330,8 @@ def load(cfg: RunConfig) -> SeriesData:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
-    dates, columns, values = read_csv(path, d.date_column if d.csv is not None else "date")
+    dates, columns, values = (read_csv(path, d.date_column, date_format=d.date_format) if d.csv is not None
+                              else read_csv(path))
     return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2))
 
 

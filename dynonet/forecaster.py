@@ -46,10 +46,10 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint, write_together
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
 from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
-from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError, TrainingError
+from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import Log, host_rng_kept, quiet, resolve_device
 
@@ -61,9 +61,9 @@ _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the dat
 _FLAGS = re.compile("|".join(sorted((re.escape(flag(f)) + r"\b" for f in _FIELD_SECTION), key=len, reverse=True)))
 
 
-def _keywords(e: ConfigError | TrainingError) -> ConfigError | TrainingError:
+def _keywords(e: DynoNetError) -> DynoNetError:
     """The error with the settings named as this API takes them (`batch_size`), not as the CLI's
-    flags (`--batch-size`) that config and training errors name."""
+    flags (`--batch-size`) that config, training and date errors name."""
     named = type(e)(_FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), str(e)))
     named.__dict__.update(e.__dict__)  # e.g. TrainingError.run
     return named
@@ -140,7 +140,7 @@ class DynoNetForecaster:
         """
         from dynonet.runner import checkpoint_meta, train
 
-        dates, columns, values, ids = frame_table(df, self.config.data.date_column, source="DataFrame")
+        dates, columns, values, ids = frame_table(df, self.config.data, source="DataFrame")
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
         data = from_table(self.config, dates, columns, values, source="DataFrame",
                           where=line_namer(None) if ids is None else None)
@@ -163,7 +163,7 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids = frame_table(recent, self.config.data.date_column, source="recent data",
+        dates, columns, values, ids = frame_table(recent, self.config.data, source="recent data",
                                                   used=self.config.model.lookback)
         forecast = self._forecast(dates, columns, values, "recent data", first_line=None)
         if ids is None:
@@ -247,11 +247,14 @@ class DynoNetForecaster:
 
 
 # -- tables ------------------------------------------------------------------------------
-def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame", used: int | None = None
+def frame_table(df: Any, data: DataConfig = DataConfig(), *, source: str = "DataFrame", used: int | None = None
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
     names back to the original `unique_id` values for long input, and is None for wide input.
-    With `used`, only the last `used` rows of wide input must hold numbers (`validate_frame`)."""
+    Wide input's dates are its DatetimeIndex or the `data.date_column` column (parsed with
+    `data.date_format`, if set). With `used`, only the last `used` rows of wide input must
+    hold numbers (`validate_frame`)."""
+    date_column = data.date_column
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
@@ -266,7 +269,11 @@ def frame_table(df: Any, date_column: str = "date", *, source: str = "DataFrame"
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
-    dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None, used=used)
+    try:
+        dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None,
+                                                date_format=data.date_format, used=used)
+    except DataError as e:
+        raise _keywords(e) from None
     return dates, columns, values, None
 
 
@@ -423,12 +430,14 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
-    dates, columns, values = read_csv(csv, date_column, used=forecaster.config.model.lookback)
+    dates, columns, values = read_csv(csv, date_column, date_format=forecaster.config.data.date_format,
+                                      used=forecaster.config.model.lookback)
     forecast = forecaster._forecast(dates, columns, values, str(csv), first_line=2)
     truth = None
     if actual is not None:
-        truth = _actual(actual, date_column, forecaster.columns_, forecast.index)
-    files = [(out, forecast.to_csv(index_label=date_column).encode())]
+        truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
+    # dates written as the input writes them (ISO 8601 unless --date-format says otherwise)
+    files = [(out, forecast.to_csv(index_label=date_column, date_format=forecaster.config.data.date_format).encode())]
     if plot is not None:
         from dynonet import plots
 
@@ -450,8 +459,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     return forecast
 
 
-def _actual(path: str | Path, date_column: str, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
-    dates, cols, values = read_csv(path, date_column)
+def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
+    dates, cols, values = read_csv(path, data.date_column, date_format=data.date_format)
     missing = [c for c in columns if c not in cols]
     if missing:
         raise DataError(f"{path}: no column {missing[0]!r} of the model's series ({', '.join(columns)})")

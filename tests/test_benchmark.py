@@ -245,7 +245,7 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert main(["benchmark", "--datasets", "ETTh1", "--test-fraction", "0.3", "--out", str(tmp_path / "g")]) == 2
     assert "--test-fraction: the bundled datasets are split at the protocol's fixed borders" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
-    for given in (["--csv", "mine.csv"], ["--date-column", "time"]):  # a user's CSV is for `dynonet train`
+    for given in (["--csv", "mine.csv"], ["--date-column", "time"], ["--date-format", "%d"]):  # CSVs: `dynonet train`
         assert main(["benchmark", *given, "--out", str(tmp_path / "g")]) == 2
         assert f"{given[0]}: the grid runs the bundled datasets (--datasets); train on a CSV with `dynonet " \
                "train --csv`" in capsys.readouterr().err

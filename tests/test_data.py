@@ -154,6 +154,19 @@ def test_dates_written_with_several_utc_offsets(tmp_path, freq, tz, kept):
     assert dates.equals(expected) and regular_freq(dates, "x") == freq
 
 
+def test_day_first_dates_need_their_format(tmp_path):
+    text = "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(pd.date_range("2023-01-01", periods=20)))
+    path = write(tmp_path, text)
+    with pytest.raises(DataError, match=r"line 14: cannot parse date '13/01/2023' in column 'date' \(day first\? "
+                                        r"give the format, e.g. --date-format %d/%m/%Y\)"):
+        read_csv(path)
+    dates, _, _ = read_csv(path, date_format="%d/%m/%Y")
+    assert dates.equals(pd.date_range("2023-01-01", periods=20))
+    with pytest.raises(DataError, match=r"line 2: date '01/01/2023' in column 'date' does not match --date-format "
+                                        r"'%Y-%m-%d'"):
+        read_csv(path, date_format="%Y-%m-%d")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         read_csv(tmp_path / "nope.csv")

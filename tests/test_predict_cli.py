@@ -180,6 +180,21 @@ def test_rows_before_the_window_are_not_read(setup, capsys):
                                                                      index_col="date"), check_freq=False)
 
 
+def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
+    df = series_csv(tmp_path / "iso.csv", 200)
+    df.assign(date=pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y %H:%M")).to_csv(tmp_path / "d.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "d.csv"), "--date-format", "%d/%m/%Y %H:%M", "--out",
+                 str(tmp_path / "run"), "--test-fraction", "0", "--quiet", *TINY]) == 0
+    (tmp_path / "recent.csv").write_text("".join((tmp_path / "d.csv").read_text().splitlines(True)[:1] +
+                                                 (tmp_path / "d.csv").read_text().splitlines(True)[-L:]))
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "recent.csv"),
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    assert pd.read_csv(tmp_path / "f.csv")["date"].tolist()[:2] == ["09/01/2024 08:00", "09/01/2024 09:00"]
+    capsys.readouterr()
+    assert main(["train", "--date-format", "%d/%m/%Y", "--out", str(tmp_path / "bundled")]) == 2
+    assert "--date-format: the bundled datasets' dates are read as they are" in one_error_line(capsys)
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_csv(setup, capsys, case):
     make, expected = CASES[case]
