@@ -385,7 +385,7 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
     if len(dates) < 2:
         raise DataError(f"{source}: a single row has no time step")
     full = _infer(dates) if len(dates) >= 3 else None
-    if full is not None and _first_break(dates, full) == len(dates):
+    if full is not None and first_break(dates, full) == len(dates):
         return full.freqstr
     deltas, counts = np.unique(np.diff(dates.asi8), return_counts=True)
     common_step = pd.Timedelta(int(deltas[counts.argmax()]), unit=dates.unit)
@@ -398,7 +398,7 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
         if lead is not None and not isinstance(lead, pd.offsets.Tick) and lead not in candidates:
             candidates.append(lead)
         k *= 2
-    reach = [_first_break(dates, c) for c in candidates]
+    reach = [first_break(dates, c) for c in candidates]
     best = int(np.argmax(reach))  # the first of the longest-reaching: a common step on a tie
     i, step = reach[best], candidates[best]
     if i == len(dates):
@@ -415,7 +415,7 @@ def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
     return None if freq is None else pd.tseries.frequencies.to_offset(freq)
 
 
-def _first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
+def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
     """The first i with dates[i] != dates[i - 1] + step; len(dates) if there is none."""
     with warnings.catch_warnings():  # adding a calendar offset element-wise warns about speed
         warnings.simplefilter("ignore")

@@ -36,7 +36,6 @@ import json
 import os
 import re
 import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +46,7 @@ import torch
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint, write_together
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
-from dynonet.data import (Scaler, _missing, _show, from_table, line_namer, read_csv, regular_freq,
+from dynonet.data import (Scaler, _missing, _show, first_break, from_table, line_namer, read_csv, regular_freq,
                           validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import check_config
@@ -358,16 +357,8 @@ def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, sou
 def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source: str, offset: int,
                 first_line: int | None) -> None:
     """The lookback window must lie on the training data's time grid, without gaps."""
-    if len(window) < 2:
-        return
-    with warnings.catch_warnings():  # adding a non-fixed offset element-wise warns about speed
-        warnings.simplefilter("ignore")
-        following = window[:-1] + step
-    bad = np.nonzero(np.asarray(following != window[1:]))[0]
-    if len(bad):
-        i = int(bad[0]) + 1
-        at = offset + i
-        where = f"line {at + first_line}" if first_line is not None else f"row {at}"
+    if len(window) >= 2 and (i := first_break(window, step)) < len(window):
+        where = line_namer(first_line)(offset + i)
         raise DataError(f"{source}: {where}: date {window[i]} is not one step ({freq}) after {window[i - 1]}; "
                         f"the last {len(window)} rows must be evenly spaced at the training data's step")
 
