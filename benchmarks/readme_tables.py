@@ -7,7 +7,8 @@ column in bold.
     python benchmarks/readme_tables.py --check README.md    # exit 1 if a block is stale
 
 A marked block in such a file is `<!-- tables: RESULTS.json [variant,...] -->`, the tables,
-`<!-- /tables -->`; the path is relative to the file's folder. To compare grids run with
+`<!-- /tables -->`; the path is relative to the file's folder. `<!-- tables: presets -->` is
+the presets' table of `select_presets.py` (what validation picks, from every record here). To compare grids run with
 different settings, name each: `<!-- tables: cosine=A/results.json,restarts=B/results.json
 variant,... -->` gives a row per variant and grid.
 """
@@ -19,6 +20,9 @@ from pathlib import Path
 
 from dynonet.benchmark import cell_settings, metric_table, preset_name, seed_list
 from dynonet.config import PRESETS
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from select_presets import presets_table  # noqa: E402
 
 LABELS = {
     "dynonet": "`dynonet` (full: controller trained on validation)",
@@ -106,6 +110,8 @@ def updated(readme: Path) -> tuple[str, str]:
         fail(f"{readme}: cannot read ({e.strerror})")
 
     def block(m: re.Match) -> str:
+        if m[2] == "presets":
+            return m[1] + "\n" + presets_table(Path(__file__).resolve().parent) + "\n" + m[5]
         variants = m[3].split(",") if m[3] else None
         return m[1] + "\n" + tables(m[2], variants, readme.parent) + "\n" + m[5]
 

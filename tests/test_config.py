@@ -120,3 +120,38 @@ def test_plateau_patience_must_leave_room_before_early_stopping():
         TrainConfig(schedule="plateau", plateau_patience=5, patience=5)
     TrainConfig(schedule="cosine", plateau_patience=5, patience=5)  # read only by the plateau schedule
 
+
+
+# -- the presets are what validation picks -----------------------------------------------------
+def _select_presets():
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "select_presets.py"
+    spec = importlib.util.spec_from_file_location("select_presets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_presets_are_what_validation_picks_from_the_recorded_runs(capsys):
+    assert _select_presets().main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_selection_reads_validation_never_test(tmp_path):
+    select = _select_presets()
+    base = PRESETS["etth1-96"]
+
+    def run(seed, val, test, params, **model):
+        cfg = base.replace(model=model, train={"seed": seed}) if model else base.replace(train={"seed": seed})
+        return {"model": "workers-only", "dataset": "ETTh1", "horizon": 96, "seed": seed, "best_val_mse": val,
+                "mse": test, "params": params, "config": cfg.to_dict()}
+
+    records = ([run(s, 0.70, 0.30, 78_000) for s in range(3)]  # the best test MSE: not picked for it
+               + [run(s, 0.60, 0.50, 70_000, worker_hidden=8) for s in range(3)]  # the lowest validation MSE
+               + [run(s, 0.50, 0.40, 200_000, worker_hidden=64) for s in range(3)]  # lower, but over 100K
+               + [run(s, 0.40, 0.40, 78_000, worker_seq_len=64) for s in range(2)])  # only seeds 0-1
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "grid" / "results.json").write_text(json.dumps({"records": records}))
+    entries = select.candidates(tmp_path)[("ETTh1", 96)]
+    assert len(entries) == 3 and [e["val"] for e in entries] == pytest.approx([0.5, 0.6, 0.7])
+    assert select.pick(entries)["settings"]["model"]["worker_hidden"] == 8

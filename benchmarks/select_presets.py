@@ -1,0 +1,124 @@
+"""What validation picks for each preset, from the recorded benchmark runs.
+
+For each preset cell (dataset, H), the recorded runs of the presets' model (`workers-only`:
+DynoNet without the controller) under `benchmarks/` are grouped by their settings (every
+setting the model reads, `dynonet.benchmark.cell_settings`). Among the groups with all of
+seeds 0, 1 and 2, the one with the lowest mean best validation MSE is what the preset should
+train as; where some group has fewer than 100K parameters, larger ones are not picked (the
+issue's size aim), and of equal validation MSE the one with fewer parameters is. Test MSE is printed beside it and is never read for the choice.
+
+    python benchmarks/select_presets.py          # the candidates of every cell, the pick marked
+    python benchmarks/select_presets.py --check  # exit 1 unless every preset trains as picked
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from dynonet.benchmark import cell_settings, preset_name  # noqa: E402
+from dynonet.config import PRESETS  # noqa: E402
+
+SEEDS = {0, 1, 2}
+MAX_PARAMS = 100_000
+
+
+def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
+    """(dataset, H) -> one entry per settings group with seeds 0-2: its folders, settings,
+    mean validation and test MSE."""
+    groups: dict[tuple[str, int, str], dict[str, Any]] = {}
+    for path in sorted(root.glob("**/results.json")):
+        for r in json.loads(path.read_text())["records"]:
+            if r["model"] != "workers-only" or r.get("best_val_mse") is None or r["seed"] not in SEEDS:
+                continue
+            settings = cell_settings(r["config"])
+            key = (r["dataset"], r["horizon"], json.dumps(settings, sort_keys=True))
+            g = groups.setdefault(key, {"settings": settings, "runs": {}, "folders": set()})
+            g["runs"].setdefault(r["seed"], r)  # a seed recorded twice (same settings) counts once
+            g["folders"].add(str(path.parent.relative_to(root)))
+    cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    for (dataset, horizon, _), g in groups.items():
+        if set(g["runs"]) != SEEDS:
+            continue
+        runs = [g["runs"][s] for s in sorted(SEEDS)]
+        cells.setdefault((dataset, horizon), []).append({
+            "settings": g["settings"], "folders": sorted(g["folders"]),
+            "params": runs[0]["params"],
+            "val": statistics.mean(r["best_val_mse"] for r in runs), "test": statistics.mean(r["mse"] for r in runs),
+            "val_std": statistics.stdev(r["best_val_mse"] for r in runs),
+            "test_std": statistics.stdev(r["mse"] for r in runs)})
+    for entries in cells.values():
+        entries.sort(key=lambda e: e["val"])
+    return cells
+
+
+def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lowest validation MSE, among those within MAX_PARAMS where any is; on a tie (the
+    same model: e.g. workers that never beat the linear start), the fewest parameters."""
+    small = [e for e in entries if e["params"] <= MAX_PARAMS]
+    return min(small or entries, key=lambda e: (e["val"], e["params"]))
+
+
+def presets_table(root: Path) -> str:
+    """The picks as a Markdown table (what the README quotes): per preset cell, test and
+    validation MSE of the picked settings and what they are."""
+    cells = candidates(root)
+    keys = sorted(cells)
+    picks = [pick(cells[k]) for k in keys]
+    row = lambda label, values: f"| {label} | " + " | ".join(values) + " |"  # noqa: E731
+    lines = [row("the presets (seeds 0-2)", [f"{d} H{h}" for d, h in keys]),
+             row("---", ["---"] * len(keys)),
+             row("test MSE, mean +- std", [f"{p['test']:.4f} +- {p['test_std']:.4f}" for p in picks]),
+             row("validation MSE, mean +- std", [f"{p['val']:.4f} +- {p['val_std']:.4f}" for p in picks]),
+             row("trend path fit", ["ridge" if p["settings"]["train"]["trend_fit"] == "ridge" else "AdamW"
+                                    for p in picks]),
+             row("mixer", ["on" if p["settings"]["model"]["mixer"] else "off" for p in picks]),
+             row("schedule", [p["settings"]["train"]["schedule"] for p in picks]),
+             row("parameters", [f"{p['params']:,}" for p in picks]),
+             row("records", [", ".join(f"`{f}/`" for f in p["folders"]) for p in picks])]
+    return "\n".join(lines) + "\n"
+
+
+def differences(settings: dict[str, Any], reference: dict[str, Any]) -> str:
+    """'train.trend_fit=ridge, model.mixer=False': where `settings` departs from `reference`."""
+    out = [f"{section}.{k}={v}" for section, values in settings.items() for k, v in values.items()
+           if reference.get(section, {}).get(k) != v]
+    return ", ".join(out) or "the preset's settings"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 unless every preset trains as picked")
+    args = parser.parse_args(argv)
+    cells = candidates(Path(__file__).resolve().parent)
+    wrong = []
+    for (dataset, horizon), entries in sorted(cells.items()):
+        name = preset_name(dataset, horizon)
+        preset = cell_settings(PRESETS[name].to_dict())
+        picked = pick(entries)
+        if picked["settings"] != preset:
+            wrong.append(f"{name}: validation picks {differences(picked['settings'], preset)}")
+        if not args.check:
+            print(f"{name} (val / test MSE, mean of seeds 0-2; lowest validation first):")
+            for e in entries:
+                mark = "*" if e is picked else " "
+                print(f" {mark} {e['val']:.4f} / {e['test']:.4f}  {e['params']:>7,} params  "
+                      f"{differences(e['settings'], preset)}"
+                      f"  [{', '.join(e['folders'])}]")
+    missing = sorted(n for n in PRESETS if n != "quickstart" and
+                     not any(preset_name(d, h) == n for d, h in cells))
+    if args.check:
+        for line in wrong + [f"{n}: no candidate with seeds 0-2 recorded" for n in missing]:
+            print(line, file=sys.stderr)
+        return 1 if wrong or missing else 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
