@@ -141,6 +141,7 @@ def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_folder(out: Path) -> None:
+    """Create the results folder; one that cannot be made is an OutputError."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -209,6 +210,7 @@ def _record(variant: str, cfg: RunConfig, command: str, **run: Any) -> dict[str,
 
 
 def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) -> dict[str, Any]:
+    """The results.json record of one finished run (every RECORD_KEYS field, plus its config)."""
     test = metrics["test"] or {}
     return _record(
         variant, cfg, command,
@@ -245,6 +247,7 @@ def failed_record(variant: str, cfg: RunConfig, error: TrainingError, command: s
 
 
 def load_records(out: Path) -> list[dict[str, Any]]:
+    """The records of `out`/results.json ([] if there is no such file yet); another file there is a DynoNetError."""
     path = out / RESULTS
     if not path.exists():
         return []
@@ -258,12 +261,14 @@ def load_records(out: Path) -> list[dict[str, Any]]:
 
 
 def save(out: Path, records: list[dict[str, Any]], command: str | None) -> None:
+    """Write results.json, results.md and results.png for `records`."""
     write_json(out / RESULTS, {"records": records})
     atomic_write(out / TABLE, markdown(records, command))
     figure(records, out / FIGURE)
 
 
 def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]:
+    """Train every (dataset, horizon, seed, variant) not yet recorded in --out, saving after each run."""
     from dynonet.runner import train_run
 
     overrides = overrides_from_args(args)
@@ -344,6 +349,7 @@ def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
 
 
 def column(r: dict[str, Any], with_lookback: bool = False) -> str:
+    """A record's table column: 'ETTh1 H96' (with its lookback where a table mixes several)."""
     return f"{r['dataset']} H{r['horizon']}" + (f" L{r['lookback']}" if with_lookback else "")
 
 
@@ -358,6 +364,7 @@ def table_axes(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
 
 
 def seed_list(records: list[dict[str, Any]]) -> list[int]:
+    """The seeds present in `records`, sorted."""
     return sorted({r["seed"] for r in records})
 
 
@@ -391,6 +398,7 @@ def metric_table(records: list[dict[str, Any]], metric: str, rows: list[str] | N
 
 
 def markdown(records: list[dict[str, Any]], command: str | None) -> str:
+    """results.md: the tables of test MSE / MAE, validation MSE and parameters, then published figures."""
     from dynonet.published import published_for
 
     rows, cols = table_axes(records)
@@ -525,6 +533,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
+    """`dynonet benchmark`: run the grid (or merge shards) and write the results."""
     for v in args.variants or []:
         if v not in VARIANTS:
             raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")

@@ -77,6 +77,7 @@ def json_text(obj: Any) -> str:
 
 
 def write_json(path: str | Path, obj: Any) -> None:
+    """Write `obj` as indented JSON, atomically."""
     atomic_write(path, json_text(obj))
 
 
@@ -95,6 +96,7 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
 
 
 def read_meta(run_dir: str | Path) -> dict[str, Any]:
+    """checkpoint.json of a run folder, parsed; no folder, or a missing, unreadable or other-format file, is a CheckpointError."""
     path = Path(run_dir) / META
     if not Path(run_dir).is_dir():
         raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder (the folder `dynonet train --out` writes)"

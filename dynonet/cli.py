@@ -85,6 +85,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The `dynonet` argument parser with every subcommand."""
     parser = Parser(prog="dynonet", description="DynoNet: input-adaptive time-series forecasting")
     parser.add_argument("--version", action="version", version=f"dynonet {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -128,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    """`dynonet train`: one run into its folder."""
     from dynonet.runner import train_run
 
     if args.resume and args.out is None:
@@ -150,6 +152,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    """`dynonet evaluate`: re-score a saved run on its test split."""
     from dynonet.runner import evaluate_run
 
     evaluate_run(args.checkpoint, device=args.device, csv=args.csv, log=print)
@@ -157,6 +160,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
+    """`dynonet predict`: forecast from a CSV with a saved run."""
     from dynonet.forecaster import predict_csv
 
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
@@ -165,6 +169,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The `dynonet` command: returns the exit status (2 with a one-line error for bad input)."""
     args = build_parser().parse_args(argv)
     from dynonet.runtime import keep_freed_memory
 

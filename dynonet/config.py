@@ -297,6 +297,7 @@ class RunConfig:
     data: DataConfig = DataConfig()
 
     def to_dict(self) -> dict[str, Any]:
+        """Every setting as plain JSON types, by section (what checkpoint.json records)."""
         return dataclasses.asdict(self)
 
     @classmethod

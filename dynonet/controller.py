@@ -160,6 +160,7 @@ class Controller(nn.Module):
         return LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(logit)
 
     def forward(self, x: Tensor) -> Signals:
+        """x: (B, L, C) normalized window -> the signals for the workers (one per sample and channel)."""
         cfg = self.cfg
         B = x.shape[0]
         state = self.encode(x)  # (B, hidden) or (B, C, hidden)

@@ -249,10 +249,12 @@ class Scaler:
 
     @classmethod
     def fit(cls, values: np.ndarray) -> "Scaler":
+        """Mean and std per column of `values` (T, C), the training rows; a constant column gets std 1."""
         std = values.std(axis=0)
         return cls(values.mean(axis=0), np.where(std > 0, std, 1.0))
 
     def transform(self, values: np.ndarray) -> np.ndarray:
+        """(values - mean) / std."""
         return (values - self.mean) / self.std
 
     def scale(self, values: np.ndarray, source: str, columns: list[str], where: Callable[[int], str]) -> np.ndarray:
@@ -268,13 +270,16 @@ class Scaler:
         return z.astype(np.float32)
 
     def inverse(self, values: np.ndarray) -> np.ndarray:
+        """Back to original units: values * std + mean."""
         return values * self.std + self.mean
 
     def to_dict(self) -> dict[str, list[float]]:
+        """The statistics as JSON lists (what checkpoint.json records)."""
         return {"mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
     def from_dict(cls, d: dict[str, list[float]]) -> "Scaler":
+        """Inverse of `to_dict`."""
         return cls(np.asarray(d["mean"], dtype=np.float64), np.asarray(d["std"], dtype=np.float64))
 
 
@@ -292,6 +297,7 @@ class SeriesData:
 
     @property
     def n_channels(self) -> int:
+        """Number of series."""
         return len(self.columns)
 
 

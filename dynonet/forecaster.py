@@ -117,6 +117,7 @@ class DynoNetForecaster:
     # -- fitted state ----------------------------------------------------------------------
     @property
     def columns_(self) -> list[str]:
+        """The series the model was fitted on, in its order."""
         return list(self._fitted()["columns"])
 
     @property

@@ -90,6 +90,7 @@ class DynoNet(Forecaster):
                                   f"{cfg.lookback} or less")
 
     def signals(self, x: Tensor) -> Signals:
+        """The controller's signals for x: (B, L, C); neutral ones without a controller."""
         if self.controller is None:
             return neutral_signals(self.cfg, x.shape[0], x.device)
         mean, std = self.revin.stats(x)

@@ -69,6 +69,7 @@ def _numpy_state() -> dict[str, Any]:
 
 
 def set_rng_state(state: dict[str, Any], generator: torch.Generator) -> None:
+    """Restore what `rng_state` saved: Python, NumPy, torch (CPU, CUDA) and the batch-order generator."""
     generator.set_state(state["generator"])
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
@@ -88,6 +89,7 @@ def save_state(run_dir: str | Path, state: dict[str, Any]) -> None:
 
 
 def load_state(run_dir: str | Path) -> dict[str, Any]:
+    """The training state that `save_state` wrote in `run_dir`; a damaged file is a CheckpointError."""
     path = Path(run_dir) / STATE_FILE
     if not path.is_file():
         raise CheckpointError(f"{path}: no resumable state (the run finished, or never completed an epoch)")
@@ -101,4 +103,5 @@ def load_state(run_dir: str | Path) -> dict[str, Any]:
 
 
 def clear_state(run_dir: str | Path) -> None:
+    """Remove the resume state of `run_dir`, if any (a finished or restarted run has none)."""
     (Path(run_dir) / STATE_FILE).unlink(missing_ok=True)

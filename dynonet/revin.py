@@ -31,6 +31,7 @@ class RevIN(nn.Module):
         return mean, torch.sqrt(var + self.eps)
 
     def normalize(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        """x: (B, L, C) -> the normalized window and its (mean, std), which `denormalize` needs."""
         stats = self.stats(x)
         z = (x - stats[0]) / stats[1]
         if self.affine:
@@ -38,6 +39,7 @@ class RevIN(nn.Module):
         return z, stats
 
     def denormalize(self, y: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:
+        """y: (B, H, C) on the normalized scale -> the data's scale, with the window's (mean, std)."""
         if self.affine:
             y = (y - self.bias) / (self.weight + self.eps * self.eps)
         return y * stats[1] + stats[0]

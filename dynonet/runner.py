@@ -28,6 +28,7 @@ from dynonet.training import BiLevelTrainer, make_progress
 
 
 def versions() -> dict[str, str]:
+    """The versions a run records next to its results (dynonet, torch, NumPy, pandas, Python)."""
     return {"dynonet": __version__, "torch": torch.__version__, "numpy": np.__version__,
             "pandas": pd.__version__, "python": platform.python_version()}
 
@@ -42,10 +43,12 @@ def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
 
 
 def format_params(counts: dict[str, int]) -> str:
+    """Parameter counts (`param_counts()`), one indented line per component."""
     return "\n".join(f"  {name:<14}{n:>10,}" for name, n in counts.items())
 
 
 def result_block(title: str, scores: dict[str, Any]) -> str:
+    """The printed block of test scores: overall MSE / MAE, then per channel."""
     bar = "=" * 60
     lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {scores['mse']:.4f}", f"MAE: {scores['mae']:.4f}", bar]
     if "per_channel" in scores:
@@ -56,6 +59,7 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
 
 
 def epoch_line(e: dict[str, Any]) -> str:
+    """One history entry as the line printed after each epoch."""
     sig = " ".join(f"{k}={v:.3f}" for k, v in e["signals"].items())
     stage = "  trend" if e.get("stage") == "trend" else ""
     # the closed-form trend fit (`--trend-fit ridge`) has a penalty where epochs have an lr
@@ -222,6 +226,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
 
 
 def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
+    """What a checkpoint records about its data: columns, scaler, step, source, splits, last date."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1])}
 
@@ -231,6 +236,7 @@ RUN_FILES = {WEIGHTS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
 
 
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:
+    """Write the run folder: weights, checkpoint.json, metrics.json and the figures, all or none."""
     from dynonet import plots
 
     # Every figure is rendered before anything is written: a failure leaves no partial run folder.
