@@ -203,6 +203,10 @@ class DynoNetForecaster:
             raise DataError(f"{source}: the forecast of column {wanted[c]!r} is not finite; its last {L} values "
                             "are too far from the training data's range")
         index = pd.DatetimeIndex([dates[-1] + k * step for k in range(1, m.horizon + 1)])
+        try:  # the index says its step, as pandas' own date ranges do
+            index.freq = step
+        except ValueError:  # e.g. daily dates across a daylight-saving change: 23 or 25 hours apart
+            pass
         return pd.DataFrame(y, index=index.rename(self.config.data.date_column), columns=wanted)
 
     # -- save / load -----------------------------------------------------------------------

@@ -111,7 +111,7 @@ def test_predict_shape_timestamps_and_original_units(fitted, wide):
     fc = fitted.predict(wide)
     assert list(fc.columns) == ["load", "temp"]
     expected = pd.date_range(wide.index[-1], periods=H + 1, freq="h")[1:]
-    assert fc.index.equals(expected) and fc.index.name == "date"
+    assert fc.index.equals(expected) and fc.index.name == "date" and fc.index.freq == "h"
     assert fitted.freq_ == "h" and fitted.columns_ == ["load", "temp"]
     assert np.isfinite(fc.to_numpy()).all()
     # original units: the "load" series lives around 1000, the standardized scale around 0
