@@ -4,7 +4,7 @@ For each preset cell (dataset, H), the recorded runs of the presets' model (`wor
 DynoNet without the controller) under `benchmarks/` are grouped by their settings (every
 setting the model reads, `dynonet.benchmark.cell_settings`). Among the groups with all of
 seeds 0, 1 and 2, the one with the lowest mean best validation MSE is what the preset should
-train as; where some group has fewer than 100K parameters, larger ones are not picked (the
+train as; where some group has at most 100K parameters, larger ones are not picked (the
 issue's size aim), and of equal validation MSE the one with fewer parameters is. Test MSE is printed beside it and is never read for the choice.
 
     python benchmarks/select_presets.py          # the candidates of every cell, the pick marked
@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from dynonet.benchmark import cell_settings, preset_name  # noqa: E402
+from dynonet.benchmark import cell_settings  # noqa: E402
 from dynonet.config import PRESETS  # noqa: E402
 
 SEEDS = {0, 1, 2}
@@ -35,9 +35,13 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
     groups: dict[tuple[str, int, str], dict[str, Any]] = {}
     for path in sorted(root.glob("**/results.json")):
         for r in json.loads(path.read_text())["records"]:
-            if r["model"] != "workers-only" or r.get("best_val_mse") is None or r["seed"] not in SEEDS:
+            name = preset_of(r["dataset"], r["horizon"])
+            if (r["model"] != "workers-only" or r.get("best_val_mse") is None or r["seed"] not in SEEDS
+                    or name not in PRESETS):  # e.g. a smoke test's horizon
                 continue
             settings = cell_settings(r["config"])
+            if settings["data"] != cell_settings(PRESETS[name].to_dict())["data"]:  # other rows or splits
+                continue
             key = (r["dataset"], r["horizon"], json.dumps(settings, sort_keys=True))
             g = groups.setdefault(key, {"settings": settings, "runs": {}, "folders": set()})
             g["runs"].setdefault(r["seed"], r)  # a seed recorded twice (same settings) counts once
@@ -92,6 +96,11 @@ def differences(settings: dict[str, Any], reference: dict[str, Any]) -> str:
     return ", ".join(out) or "the preset's settings"
 
 
+def preset_of(dataset: str, horizon: int) -> str:
+    """The preset a (dataset, H) cell belongs to (it may not exist)."""
+    return f"{dataset.lower()}-{horizon}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 unless every preset trains as picked")
@@ -99,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     cells = candidates(Path(__file__).resolve().parent)
     wrong = []
     for (dataset, horizon), entries in sorted(cells.items()):
-        name = preset_name(dataset, horizon)
+        name = preset_of(dataset, horizon)
         preset = cell_settings(PRESETS[name].to_dict())
         picked = pick(entries)
         if picked["settings"] != preset:
@@ -112,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
                       f"{differences(e['settings'], preset)}"
                       f"  [{', '.join(e['folders'])}]")
     missing = sorted(n for n in PRESETS if n != "quickstart" and
-                     not any(preset_name(d, h) == n for d, h in cells))
+                     not any(preset_of(d, h) == n for d, h in cells))
     if args.check:
         for line in wrong + [f"{n}: no candidate with seeds 0-2 recorded" for n in missing]:
             print(line, file=sys.stderr)

@@ -166,8 +166,11 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     """Parse a date column; the first cell that is no date is named by its line."""
     if date_format is not None:
         try:
-            dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
-        except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
+            try:
+                dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
+            except ValueError:  # %z with several offsets (a daylight-saving change): read in UTC
+                dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
+        except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with --date-format {date_format!r} "
                             f"({first_line(e)})") from None
         if len(bad := dates.isna().nonzero()[0]):

@@ -145,7 +145,8 @@ class DynoNetForecaster:
         data = from_table(self.config, dates, columns, values, source="DataFrame",
                           where=line_namer(None) if ids is None else None)
         try:
-            with host_rng_kept():  # training seeds the global generators; the caller keeps its own
+            # training seeds the global generators; the caller keeps its own
+            with host_rng_kept(cuda=resolve_device(self.config.train.device).type == "cuda"):
                 run = train(self.config, data=data, log=print if verbose else quiet)
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
@@ -223,9 +224,9 @@ class DynoNetForecaster:
         path = Path(path)
         if path.exists() and not path.is_dir():
             raise CheckpointError(f"{path}: exists and is not a folder")
-        if path.is_dir() and any(path.iterdir()) and not overwrite:
-            raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")
         try:
+            if path.is_dir() and any(path.iterdir()) and not overwrite:
+                raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")
             path.mkdir(parents=True, exist_ok=True)
             metrics = [] if self.metrics_ is None else [(path / "metrics.json", json_text(self.metrics_))]
             save_checkpoint(path, self.model_, self.config, meta, extra=metrics)
@@ -463,6 +464,10 @@ def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.Da
     truth = pd.DataFrame(values[:, [cols.index(c) for c in columns]], index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:
         truth.index = truth.index.tz_convert(index.tz)
+    elif truth.index.tz is not None:  # daily dates across a time change are read at wall clock
+        truth.index = truth.index.tz_localize(None)
+    elif index.tz is not None:
+        truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     truth = truth[truth.index.isin(index)]
     if truth.empty:
         raise DataError(f"{path}: no row in the forecast period {index[0]} .. {index[-1]}")

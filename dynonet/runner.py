@@ -286,7 +286,7 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     if not (np.allclose(data.scaler.mean, saved.mean, rtol=1e-6, atol=1e-9)
             and np.allclose(data.scaler.std, saved.std, rtol=1e-6, atol=1e-9)):
         raise DataError(f"{data.source}: training rows differ from those the checkpoint was trained on")
-    if data.freq != meta.get("freq"):
+    if meta.get("freq") is not None and data.freq != meta["freq"]:  # None: a folder from before steps were kept
         raise DataError(f"{data.source}: time step {data.freq} differs from the checkpoint's {meta.get('freq')} "
                         f"({run_dir / META})")
     sets = window_sets(data, cfg, dev, controller=False)  # only the test windows are needed

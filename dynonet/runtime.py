@@ -44,12 +44,15 @@ def seed_everything(seed: int) -> torch.Generator:
 
 
 @contextmanager
-def host_rng_kept() -> Iterator[None]:
-    """Run a block that seeds the global generators (Python, NumPy, torch CPU and CUDA), then
-    restore the states they had: a caller's own random streams go on as if it had not run."""
+def host_rng_kept(cuda: bool = False) -> Iterator[None]:
+    """Run a block that seeds the global generators (Python, NumPy, torch), then restore the
+    states they had: a caller's own random streams go on as if it had not run. The CUDA
+    generators are kept too when the block trains on CUDA (`cuda`) or CUDA is already in use;
+    otherwise reading them would start CUDA on every GPU for nothing."""
     python_state, numpy_state = random.getstate(), np.random.get_state()
+    gpus = range(torch.cuda.device_count()) if cuda or torch.cuda.is_initialized() else []
     try:
-        with torch.random.fork_rng(devices=range(torch.cuda.device_count())):
+        with torch.random.fork_rng(devices=gpus):
             yield
     finally:
         random.setstate(python_state)

@@ -155,3 +155,13 @@ def test_selection_reads_validation_never_test(tmp_path):
     entries = select.candidates(tmp_path)[("ETTh1", 96)]
     assert len(entries) == 3 and [e["val"] for e in entries] == pytest.approx([0.5, 0.6, 0.7])
     assert select.pick(entries)["settings"]["model"]["worker_hidden"] == 8
+    # where no candidate is within 100K parameters, the lowest validation MSE of all
+    assert select.pick([e for e in entries if e["params"] > 100_000])["settings"]["model"]["worker_hidden"] == 64
+    # on equal validation MSE (the same model), the fewer parameters
+    tie = [{**entries[1], "params": 90_000, "tag": "big"}, {**entries[1], "params": 80_000, "tag": "small"}]
+    assert select.pick(tie)["tag"] == "small"
+    # runs of other rows or splits, or of a horizon with no preset, are no candidates
+    records = [{**r, "config": base.replace(data={"max_rows": 3000}, train={"seed": r["seed"]}).to_dict()}
+               for r in records] + [{**r, "horizon": 48} for r in records]
+    (tmp_path / "grid" / "results.json").write_text(json.dumps({"records": records}))
+    assert select.candidates(tmp_path) == {}

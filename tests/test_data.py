@@ -154,6 +154,13 @@ def test_dates_written_with_several_utc_offsets(tmp_path, freq, tz, kept):
     assert dates.equals(expected) and regular_freq(dates, "x") == freq
 
 
+def test_a_date_format_with_utc_offsets_across_a_time_change(tmp_path):
+    local = pd.date_range("2023-03-20", periods=24 * 10, freq="h", tz="Europe/Berlin")
+    text = "date,a\n" + "".join(f"{d:%d.%m.%Y %H:%M%z},{i}\n" for i, d in enumerate(local))
+    dates, _, _ = read_csv(write(tmp_path, text), date_format="%d.%m.%Y %H:%M%z")
+    assert dates.equals(local.tz_convert("UTC")) and regular_freq(dates, "x") == "h"
+
+
 def test_day_first_dates_need_their_format(tmp_path):
     text = "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(pd.date_range("2023-01-01", periods=20)))
     path = write(tmp_path, text)

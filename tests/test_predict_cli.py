@@ -98,6 +98,9 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
     (run / META).write_text(json.dumps({**meta, "freq": "15min"}))
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 2
     assert f"time step h differs from the checkpoint's 15min ({run / META})" in one_error_line(capsys)
+    (run / META).write_text(json.dumps({**meta, "freq": None}))  # a run folder from before steps were kept
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
+    assert f"MSE: {mse:.4f}" in capsys.readouterr().out
 
 
 def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
@@ -178,6 +181,21 @@ def test_rows_before_the_window_are_not_read(setup, capsys):
     model = DynoNetForecaster.load(setup / "run", device="cpu")  # the Python API reads the same rows
     pd.testing.assert_frame_equal(model.predict(recent), pd.read_csv(setup / "clean-fc.csv", parse_dates=["date"],
                                                                      index_col="date"), check_freq=False)
+
+
+def test_daily_dates_with_utc_offsets_match_across_a_time_change(tmp_path, capsys):
+    """recent.csv within one UTC offset, actual.csv across a daylight-saving change (read at
+    wall-clock dates): the forecast's days still meet the actual ones."""
+    days = pd.date_range("2023-01-01", periods=320, freq="D", tz="America/New_York")
+    df = pd.DataFrame({"load": 100 + 10 * np.sin(np.arange(320) / 3)}, index=days.rename("date"))
+    df.iloc[:260].to_csv(tmp_path / "train.csv")
+    df.iloc[260 - L:300].to_csv(tmp_path / "recent.csv")  # to Oct 27: -04:00 throughout
+    df.iloc[300:].to_csv(tmp_path / "actual.csv")  # Oct 28 to Nov 16: -04:00, then -05:00
+    assert main(["train", "--csv", str(tmp_path / "train.csv"), "--out", str(tmp_path / "run"), "--test-fraction",
+                 "0", "--quiet", *TINY]) == 0
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "recent.csv"), "--out",
+                 str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv")]) == 0
+    assert f"{H} of {H} steps" in capsys.readouterr().out
 
 
 def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
