@@ -354,10 +354,9 @@ def _ett(dataset: str, horizon: int) -> RunConfig:
 # `python benchmarks/select_presets.py` lists them all, and tests/test_config.py checks these
 # against it). 2026-11-30: how the trend stage fits the linear path (AdamW epochs or the
 # closed-form ridge fit), the cross-channel mixer (off: benchmarks/no-mixer/), and at ETTh1
-# H336 the warm-restart schedule (benchmarks/schedule/restarts/). Validation MSE of the picks:
-#   ETTh1 H96-H720: 0.6494, 0.8990, 1.1345, 1.3855; ETTh2: 0.2033, 0.2695, 0.3585, 0.6040.
-# Five margins over the runner-up are below the seed noise of 0.0022 (ETTh1 H96 0.0010, H336
-# 0.0014, H720 0.0002; ETTh2 H96 0.0003, H336 0.0002): validation picks, it does not prove.
+# H336 the warm-restart schedule (benchmarks/schedule/restarts/). The script prints every
+# candidate's validation MSE: five picks win by less than the seed noise (README, Results), so
+# validation picks them, it does not prove them.
 PICKED: dict[tuple[str, int], dict[str, dict[str, Any]]] = {
     ("ETTh1", 96): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
     ("ETTh1", 192): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
