@@ -19,7 +19,7 @@ from safetensors.torch import save as save_safetensors
 from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.config import RunConfig
-from dynonet.errors import CheckpointError, ConfigError, OutputError, first_line
+from dynonet.errors import CheckpointError, ConfigError, OutputError, first_message_line
 from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
@@ -131,5 +131,5 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
-        raise CheckpointError(f"{path}: corrupted or incompatible ({first_line(e)})") from None
+        raise CheckpointError(f"{path}: corrupted or incompatible ({first_message_line(e)})") from None
     return model.to(device), cfg, meta

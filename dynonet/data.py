@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from dynonet.config import RunConfig
-from dynonet.errors import DataError, first_line
+from dynonet.errors import DataError, first_message_line
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -53,7 +53,7 @@ def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | 
         # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
         names = [n.strip() for n in pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
-        raise DataError(f"{path}: not a readable CSV ({first_line(e)})") from None
+        raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
     if len(names) == 1 and (sep := next((c for c in ";\t|" if c in names[0]), None)):
         raise DataError(f"{path}: line 1: one column {names[0]!r}; the file must be comma-separated "
                         f"(it looks separated by {sep!r})")
@@ -172,7 +172,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                 dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
         except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with --date-format {date_format!r} "
-                            f"({first_line(e)})") from None
+                            f"({first_message_line(e)})") from None
         if len(bad := dates.isna().nonzero()[0]):
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
                             f"match --date-format {date_format!r}")
@@ -194,7 +194,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
             except (ValueError, TypeError, OverflowError):
                 raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}"
                                 + _format_hint(cell)) from None
-        raise DataError(f"{source}: column {column!r}: cannot parse dates ({first_line(e)})") from None
+        raise DataError(f"{source}: column {column!r}: cannot parse dates ({first_message_line(e)})") from None
     if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
         try:
             with warnings.catch_warnings():

@@ -32,7 +32,7 @@ class OutputError(DynoNetError):
     """An output file that cannot be written (names the path)."""
 
 
-def first_line(e: BaseException, limit: int = 200) -> str:
+def first_message_line(e: BaseException, limit: int = 200) -> str:
     """The first non-blank line of an exception's message (its type name if blank), for a
     one-line error that quotes a library's reason; torch's "Error(s) in loading state_dict"
     heading is skipped for the line under it that says what is wrong."""

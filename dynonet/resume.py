@@ -21,7 +21,7 @@ from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
 from dynonet.checkpoint import atomic_write
-from dynonet.errors import CheckpointError, first_line
+from dynonet.errors import CheckpointError, first_message_line
 
 STATE_FILE = "resume.safetensors"
 _TENSOR, _DICT = "__tensor__", "__dict__"
@@ -99,7 +99,7 @@ def load_state(run_dir: str | Path) -> dict[str, Any]:
             meta = f.metadata()
         return _decode(json.loads(meta["state"]), tensors)
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
-        raise CheckpointError(f"{path}: corrupted ({first_line(e)})") from None
+        raise CheckpointError(f"{path}: corrupted ({first_message_line(e)})") from None
 
 
 def clear_state(run_dir: str | Path) -> None:
