@@ -360,7 +360,7 @@ def _ett(dataset: str, horizon: int) -> RunConfig:
 PICKED: dict[tuple[str, int], dict[str, dict[str, Any]]] = {
     ("ETTh1", 96): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
     ("ETTh1", 192): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
-    ("ETTh1", 336): {"model": {"mixer": True}, "train": {"trend_fit": "adamw", "schedule": "restarts"}},
+    ("ETTh1", 336): {"model": {"mixer": False}, "train": {"trend_fit": "adamw", "schedule": "restarts"}},
     ("ETTh1", 720): {"model": {"mixer": True}, "train": {"trend_fit": "ridge"}},
     ("ETTh2", 96): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
     ("ETTh2", 192): {"model": {"mixer": False}, "train": {"trend_fit": "ridge"}},
