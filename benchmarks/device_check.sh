@@ -43,7 +43,7 @@ for ds in ETTh1 ETTh2; do
             $RECIPE --device "$DEVICE" $EXTRA --out "$WORK/pt-$ds-$h" > "$LOGS/patchtst-$ds-$h.log" 2>&1 &
     done
 done
-timeout $(left 30) $PY -m dynonet train --preset etth1-96 --device "$DEVICE" $EXTRA --out "$WORK/train" \
+timeout $(left 30) $PY -m dynonet train --preset etth1-96 --device "$DEVICE" $EXTRA --verbose --out "$WORK/train" \
     > "$LOGS/train-etth1-96.log" 2>&1 &
 timeout 150 $PY -m pytest -q -p no:cacheprovider --device "$DEVICE" tests/test_recurrence.py tests/test_reference.py \
     > "$LOGS/pytest-$DEVICE.log" 2>&1

@@ -95,7 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"named configuration (default: {DEFAULT_PRESET})")
     train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<preset>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
-    train.add_argument("--quiet", action="store_true", help="print only the test results (overall and per channel) and the run folder")
+    talk = train.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", action="store_true", help="print only the test results (overall and per channel) "
+                      "and the run folder (the default when output is not a terminal)")
+    talk.add_argument("--verbose", action="store_true", help="print the parameters and every epoch even when output "
+                      "is not a terminal (a pipe, a log file)")
     train.add_argument("--resume", action="store_true",
                        help="continue the interrupted run in --out from its last finished epoch "
                             "(its own settings unless the command gives some; they must match)")
@@ -139,10 +143,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     cfg = None if resumed_with_flags else config_from_args(args)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     args.out = out  # the folder a Ctrl-C hint names
-    log = (lambda s: None) if args.quiet else (lambda s: print(s, flush=True))
-    metrics = train_run(cfg, out, log=log, progress=not args.quiet, overwrite=args.overwrite, resume=args.resume,
+    quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
+    log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
+    metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
                         flags=flag_changes(args) if resumed_with_flags else None)
-    if args.quiet:
+    if quiet:
         from dynonet.runner import result_block
 
         if metrics["test"] is not None:

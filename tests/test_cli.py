@@ -31,9 +31,16 @@ def test_csv_path_is_recorded_absolute(tmp_path, monkeypatch):
     assert cfg.data.csv == str(tmp_path / "data" / "my.csv")  # the checkpoint works from any folder
 
 
+def test_train_is_quiet_by_default_when_output_is_not_a_terminal(tmp_path, capsys):
+    assert main(["train", "--preset", "quickstart", "--out", str(tmp_path / "run"), *SMALL]) == 0  # capsys: no tty
+    printed = capsys.readouterr().out
+    assert printed.startswith("=" * 60 + "\nTEST RESULTS - DynoNet_H8") and "epoch" not in printed
+    assert printed.endswith(f"run folder: {tmp_path / 'run'}\n")
+
+
 def test_train_then_evaluate_smoke(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--preset", "quickstart", "--out", str(out), *SMALL]) == 0
+    assert main(["train", "--preset", "quickstart", "--out", str(out), "--verbose", *SMALL]) == 0
     printed = capsys.readouterr().out
     assert "TEST RESULTS - DynoNet_H8" in printed and "MSE:" in printed and "OT" in printed
     metrics = json.loads((out / "metrics.json").read_text())
@@ -74,7 +81,7 @@ def test_a_protocol_run_is_drawn_next_to_the_published_figures_and_overwrite_rem
 
 def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "--preset", "quickstart", "--trend-fit", "ridge", "--out", str(out), *SMALL]) == 0
+    assert main(["train", "--preset", "quickstart", "--trend-fit", "ridge", "--out", str(out), "--verbose", *SMALL]) == 0
     printed = capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     first = metrics["history"][0]
