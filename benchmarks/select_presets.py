@@ -44,8 +44,12 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
                 continue
             key = (r["dataset"], r["horizon"], json.dumps(settings, sort_keys=True))
             g = groups.setdefault(key, {"settings": settings, "runs": {}, "folders": set()})
-            g["runs"].setdefault(r["seed"], r)  # a seed recorded twice (same settings) counts once
-            g["folders"].add(str(path.parent.relative_to(root)))
+            folder = str(path.parent.relative_to(root))
+            there = g["runs"].setdefault(r["seed"], {**r, "folder": folder})
+            if there["best_val_mse"] != r["best_val_mse"]:  # a copy of a record counts once; a rerun is ambiguous
+                sys.exit(f"select_presets: {r['dataset']} H{r['horizon']} seed {r['seed']} is recorded twice with the "
+                         f"same settings and different results ({there['folder']}/, {folder}/); keep one")
+            g["folders"].add(folder)
     cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for (dataset, horizon, _), g in groups.items():
         if set(g["runs"]) != SEEDS:
@@ -80,8 +84,8 @@ def presets_table(root: Path) -> str:
              row("---", ["---"] * len(keys)),
              row("test MSE, mean +- std", [f"{p['test']:.4f} +- {p['test_std']:.4f}" for p in picks]),
              row("validation MSE, mean +- std", [f"{p['val']:.4f} +- {p['val_std']:.4f}" for p in picks]),
-             row("trend path fit", ["ridge" if p["settings"]["train"]["trend_fit"] == "ridge" else "AdamW"
-                                    for p in picks]),
+             row("trend path fit", [{"ridge": "ridge", "adamw": "AdamW"}.get(p["settings"]["train"].get("trend_fit"),
+                                                                             "joint training") for p in picks]),
              row("mixer", ["on" if p["settings"]["model"]["mixer"] else "off" for p in picks]),
              row("schedule", [p["settings"]["train"]["schedule"] for p in picks]),
              row("parameters", [f"{p['params']:,}" for p in picks]),

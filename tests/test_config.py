@@ -160,6 +160,14 @@ def test_selection_reads_validation_never_test(tmp_path):
     # on equal validation MSE (the same model), the fewer parameters
     tie = [{**entries[1], "params": 90_000, "tag": "big"}, {**entries[1], "params": 80_000, "tag": "small"}]
     assert select.pick(tie)["tag"] == "small"
+    # the same seed and settings recorded twice: a copy counts once, another result is refused
+    (tmp_path / "copy").mkdir()
+    (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": records[:3]}))
+    assert len(select.candidates(tmp_path)[("ETTh1", 96)]) == 3
+    (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": [{**records[0], "best_val_mse": 0.71}]}))
+    with pytest.raises(SystemExit, match="seed 0 is recorded twice with the same settings and different results"):
+        select.candidates(tmp_path)
+    (tmp_path / "copy" / "results.json").unlink()
     # runs of other rows or splits, or of a horizon with no preset, are no candidates
     records = [{**r, "config": base.replace(data={"max_rows": 3000}, train={"seed": r["seed"]}).to_dict()}
                for r in records] + [{**r, "horizon": 48} for r in records]
