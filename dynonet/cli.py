@@ -8,14 +8,14 @@ import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import AbstractSet, Any, NoReturn, Sequence
 
 from dynonet import __version__
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError
 
 
-def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: set[str] = frozenset()) -> None:
+def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: AbstractSet[str] = frozenset()) -> None:
     """One flag per config field; a flag not given keeps the preset's value (its help shows the
     value in the preset named `shown`). Flags not given are absent from the parsed namespace.
     Fields in `hidden` ("data.csv") still parse, for a clear refusal, but are not in --help."""
