@@ -237,6 +237,12 @@ class TrainConfig:
                       "in closed form by ridge least squares on the training windows, the penalty chosen "
                       "on validation MSE (RevIN's affine stays the identity)", choices=("adamw", "ridge")),
     )
+    loss: str = field(
+        default="mse",
+        metadata=_opt("training loss of every optimizer step: mse; mae, which outlying targets pull less; or "
+                      "huber (squared within 1 std of the channel, absolute beyond). Validation, early "
+                      "stopping and --trend-fit ridge stay on MSE", choices=("mse", "mae", "huber")),
+    )
     seed: int = field(default=0, metadata=_opt("seeds every random number generator"))
     device: str = field(default="auto", metadata=_opt("compute device", choices=("auto", "cpu", "cuda")))
 

@@ -13,6 +13,9 @@ hypergradient (Baydin et al., 2018): d L_ctrl(theta + s * delta) / d s_c = <delt
 with g the controller-split gradient w.r.t. the workers, computed in the same backward pass
 and applied, one step later, to the lr-scale head's output on that training batch.
 
+Every step's loss is `train.loss` (MSE by default, or MAE or Huber); validation, early
+stopping and the closed-form trend fit stay on MSE, the metric reported.
+
 No parameter is in both optimizers; test windows reach neither. Both learning rates follow
 `train.schedule` (cosine by default); early stopping watches validation MSE and the best state
 is restored. With `train.ema_decay` > 0, an exponential moving average of all weights is kept
@@ -67,6 +70,13 @@ def _channel_view(scale: Tensor, p: Tensor) -> Tensor:
     return scale.view(-1, *([1] * (p.dim() - 1)))  # (C,) -> broadcast over a channel-first param
 
 
+# The training loss, by `train.loss`; all on the standardized scale (channels have unit std on
+# the training rows), where Huber's threshold of 1 is one standard deviation.
+LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss,
+}
+
+
 class _ExponentialDecay:
     """LambdaLR factor of the exponential schedule at epoch e (from 0): 1 for the first
     `hold_epochs`, then `lr_decay` once more each epoch, not below `min_lr_ratio`. With 4 and
@@ -85,6 +95,7 @@ class BiLevelTrainer:
 
     def __init__(self, model: Forecaster, cfg: TrainConfig, generator: torch.Generator):
         self.model, self.cfg, self.generator = model, cfg, generator
+        self.loss = LOSSES[cfg.loss]
         self.controller_params = model.controller_parameters()
         self.trend = model.trend_path() if cfg.trend_first else None
         self.trend_params = list(self.trend.parameters()) if self.trend is not None else []
@@ -228,7 +239,7 @@ class BiLevelTrainer:
     # -- trend stage ---------------------------------------------------------------------
     def trend_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """One AdamW step of the trend path alone (the trend-first stage); (loss, no signals)."""
-        loss = F.mse_loss(self.trend(x), y)
+        loss = self.loss(self.trend(x), y)
         self.trend_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.trend_opt.step()
@@ -269,7 +280,7 @@ class BiLevelTrainer:
         lr-scale signal; (loss, mean signals of the batch)."""
         with torch.no_grad():
             signals = self.model.signals(x)
-        loss = F.mse_loss(self.model(x, signals), y)
+        loss = self.loss(self.model(x, signals), y)
         self.worker_opt.zero_grad(set_to_none=True)
         loss.backward()
         if not self.scales_updates:
@@ -292,7 +303,7 @@ class BiLevelTrainer:
     def controller_step(self, x: Tensor, y: Tensor) -> Tensor:
         """One controller-optimizer step on a controller-split batch; with the lr scale on, also
         the hypergradient of the last worker step's update, for the next controller step."""
-        loss = F.mse_loss(self.model(x, self.model.signals(x)), y)
+        loss = self.loss(self.model(x, self.model.signals(x)), y)
         objective = loss
         if self.hyper is not None:
             # The lr-scale head re-reads the (gradient-free) controller state of the training

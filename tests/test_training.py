@@ -76,6 +76,41 @@ def test_every_signal_head_receives_a_learning_signal():
     assert all(v > 0 for v in seen.values()), seen
 
 
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_every_optimizer_step_trains_on_the_configured_loss(loss):
+    cfg, model, sets, gen = setup(loss=loss, trend_first=True)
+    t = BiLevelTrainer(model, cfg.train, gen)
+    x, y = sets["train"].get(torch.arange(16))
+    cx, cy = sets["controller"].get(torch.arange(16))
+    want = training.LOSSES[loss]
+
+    def expected(forward, x, y):  # the same dropout draws as the step's forward pass
+        torch.manual_seed(1)
+        with torch.no_grad():
+            value = want(forward(x), y)
+        torch.manual_seed(1)
+        return value
+
+    value = expected(t.trend, x, y)
+    assert torch.allclose(t.trend_step(x, y)[0], value)
+    value = expected(model, x, y)
+    assert torch.allclose(t.worker_step(x, y)[0], value)
+    value = expected(model, cx, cy)
+    assert torch.allclose(t.controller_step(cx, cy), value)
+
+
+def test_the_loss_changes_the_updates_and_an_unknown_one_is_refused():
+    moved = {}
+    for loss in ("mse", "mae"):
+        cfg, model, sets, gen = setup(loss=loss)
+        t = BiLevelTrainer(model, cfg.train, gen)
+        t.worker_step(*sets["train"].get(torch.arange(16)))
+        moved[loss] = torch.cat([p.detach().flatten() for p in model.worker_parameters()])
+    assert not torch.allclose(moved["mse"], moved["mae"])
+    with pytest.raises(ConfigError, match="loss"):
+        small_run_cfg(loss="rmse")
+
+
 def test_lr_scale_scales_each_channels_update():
     cfg, model, sets, gen = setup()
     t = BiLevelTrainer(model, cfg.train, gen)
