@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     pr.add_argument("--csv", type=Path, required=True,
                     help="recent data: the training CSV's columns, at least `lookback` rows")
-    pr.add_argument("--out", type=Path, required=True, help="forecast CSV to write (original units)")
+    pr.add_argument("--out", type=Path, required=True,
+                    help="forecast CSV to write (original units); - writes it to standard output")
     pr.add_argument("--plot", type=Path, default=None, help="also draw recent history + forecast to this PNG")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored")
@@ -168,8 +169,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """`dynonet predict`: forecast from a CSV with a saved run."""
     from dynonet.forecaster import predict_csv
 
+    to_stdout = str(args.out) == "-"  # then stdout holds the CSV alone, and messages go to stderr
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
-                log=print)
+                log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print)
     return 0
 
 

@@ -34,6 +34,7 @@ import dataclasses
 import difflib
 import json
 import os
+import sys
 import re
 import tempfile
 from pathlib import Path
@@ -407,12 +408,16 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet) -> pd.DataFrame:
     """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
     plot) atomically. Every input is checked, and the plot drawn, before anything is written;
-    then both files are written out in full before either takes its name (`write_together`)."""
+    then both files are written out in full before either takes its name (`write_together`).
+    `out="-"` writes the CSV to standard output instead, after the plot file."""
+    to_stdout = str(out) == "-"
+    if plot is not None and str(plot) == "-":
+        raise OutputError("--plot -: the plot is a PNG file; give it a file name")
     out = Path(out)
-    targets = [out] + ([Path(plot)] if plot is not None else [])
+    targets = ([] if to_stdout else [out]) + ([Path(plot)] if plot is not None else [])
     for target in targets:
         check_writable(target)
-    if plot is not None and Path(plot).resolve() == out.resolve():
+    if plot is not None and not to_stdout and Path(plot).resolve() == out.resolve():
         raise OutputError(f"{out}: --plot and --out name the same file")
     # an output never replaces what this command reads, nor a file of the run
     from dynonet.runner import RUN_FILES
@@ -434,7 +439,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if actual is not None:
         truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
     # dates written as the input writes them (ISO 8601 unless --date-format says otherwise)
-    files = [(out, forecast.to_csv(index_label=date_column, date_format=forecaster.config.data.date_format).encode())]
+    table = forecast.to_csv(index_label=date_column, date_format=forecaster.config.data.date_format)
+    files = [] if to_stdout else [(out, table.encode())]
     if plot is not None:
         from dynonet import plots
 
@@ -445,8 +451,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
                                    f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}")
         files.append((Path(plot), image))
     write_together(files)
+    if to_stdout:
+        sys.stdout.write(table)
+        sys.stdout.flush()
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {forecast.index[0]} .. "
-        f"{forecast.index[-1]} -> {out}")
+        f"{forecast.index[-1]} -> {'standard output' if to_stdout else out}")
     if plot is not None:
         log(f"plot: {plot}")
     if truth is not None:

@@ -123,6 +123,20 @@ def test_predict_without_plot(setup):
     assert len(pd.read_csv(out)) == H
 
 
+def test_out_dash_writes_the_forecast_csv_alone_to_standard_output(setup, capsys, monkeypatch):
+    monkeypatch.chdir(setup)
+    assert predict(setup, "--out", "plain-copy.csv") == 0
+    capsys.readouterr()
+    assert predict(setup, "--out", "-", "--plot", "dash.png", "--actual", str(setup / "actual.csv")) == 0
+    captured = capsys.readouterr()
+    assert captured.out == (setup / "plain-copy.csv").read_text()  # the same CSV, and nothing else
+    assert "-> standard output" in captured.err and "MAE" in captured.err
+    assert (setup / "dash.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (setup / "-").exists()
+    assert predict(setup, "--out", "-", "--plot", "-") == 2
+    assert "--plot -" in one_error_line(capsys)
+
+
 # -- bad input: one line, exit 2, nothing written --------------------------------------------
 def write(setup: Path, name: str, text: str) -> str:
     (setup / name).write_text(text)
