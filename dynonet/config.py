@@ -274,7 +274,8 @@ class DataConfig:
     csv: str | None = field(default=None, metadata=_opt("train on this CSV instead of a bundled dataset"))
     date_column: str = field(default="date", metadata=_opt("name of the CSV's date column"))
     date_format: str | None = field(default=None, metadata=_opt(
-        "how the CSV writes its dates, as for strftime (e.g. %d/%m/%Y for day-first); default: inferred"))
+        "how the CSV writes its dates, as for strftime (e.g. %d/%m/%Y for day-first; %s: Unix time in seconds, "
+        "read as UTC); default: inferred"))
     test_fraction: float = field(default=0.2, metadata=_opt(
         "share of rows for the test split (--csv data, or the first --max-rows rows; ETT: fixed borders)"))
     val_fraction: float = field(default=0.1, metadata=_opt("share of rows for the validation split (as --test-fraction)"))

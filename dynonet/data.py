@@ -111,6 +111,9 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     for col in value_columns:
         text = _strip(frame[col])
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+        if not pd.api.types.is_numeric_dtype(text):  # True/False cells count as a bool column does: 1/0
+            flags = text.map(lambda cell: BOOLEAN_CELLS.get(cell.lower()) if isinstance(cell, str) else None)
+            values = np.where(np.isnan(values), flags.to_numpy(dtype=np.float64, na_value=np.nan), values)
         start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
         bad = (~np.isfinite(values[start:])).nonzero()[0] + start
         if len(bad):
@@ -128,6 +131,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
 
 
+BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # the spellings pandas reads as bools, in any case
 THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
@@ -164,6 +168,8 @@ def _missing(cell: object) -> bool:
 def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
                  date_format: str | None = None) -> pd.DatetimeIndex:
     """Parse a date column; the first cell that is no date is named by its line."""
+    if date_format == UNIX_SECONDS:
+        return _unix_seconds(raw, column, source, where)
     if date_format is not None:
         try:
             try:
@@ -212,10 +218,43 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
 
 
 def _format_hint(cell: object) -> str:
-    """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on."""
+    """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on;
+    and a count of seconds is no date until the format says so."""
     if isinstance(cell, str) and re.match(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}", cell):
         return " (day first? give the format, e.g. --date-format %d/%m/%Y)"
+    if isinstance(cell, (str, int, float, np.number)) and re.fullmatch(r"-?\d{9,}(\.\d*)?", str(cell)):
+        return " (Unix time in seconds? give --date-format %s)"
     return ""
+
+
+UNIX_SECONDS = "%s"  # as `date +%s` prints: seconds since 1970-01-01 00:00 UTC
+
+
+def _unix_seconds(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
+    """Dates given as Unix time in seconds, read as UTC wall-clock dates (no time zone)."""
+    seconds = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = (~np.isfinite(seconds) | (np.abs(seconds) > MAX_UNIX_SECONDS)).nonzero()[0]
+    if len(bad):
+        raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is not a "
+                        f"Unix time in seconds (--date-format {UNIX_SECONDS})")
+    # whole seconds exactly (a float64 holds them), fractions to the microsecond
+    whole = np.floor(seconds)
+    micros = np.round((seconds - whole) * 1e6).astype(np.int64)
+    return pd.DatetimeIndex(pd.to_datetime(whole.astype(np.int64), unit="s") + pd.to_timedelta(micros, unit="us"))
+
+
+MAX_UNIX_SECONDS = 9.2e9  # about the year 2260: pandas' nanosecond dates end in 2262
+
+
+def date_cells(index: pd.DatetimeIndex, date_format: str | None) -> pd.Index:
+    """The forecast's dates as a CSV writes them: as the input wrote its own (`date_format`)."""
+    if date_format == UNIX_SECONDS:
+        utc = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
+        seconds = (utc - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
+        return pd.Index([int(v) if float(v).is_integer() else float(v) for v in seconds], name=index.name)
+    if date_format is None:
+        return index
+    return pd.Index(index.strftime(date_format), name=index.name)
 
 
 OFFSET = re.compile(r"\s*(Z|[+-]\d\d(:?\d\d)?)$")  # a date's UTC offset, written at its end
@@ -421,7 +460,13 @@ def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
     with warnings.catch_warnings():  # pandas is changing the return type; accept both
         warnings.simplefilter("ignore")
         freq = pd.infer_freq(dates)
-    return None if freq is None else pd.tseries.frequencies.to_offset(freq)
+    if freq is not None:
+        return pd.tseries.frequencies.to_offset(freq)
+    # pandas never infers semi-monthly steps (the 1st and 15th, or the 15th and month end)
+    return next((step for step in SEMI_MONTHLY if first_break(dates, step) == len(dates)), None)
+
+
+SEMI_MONTHLY = (pd.offsets.SemiMonthBegin(), pd.offsets.SemiMonthEnd())
 
 
 def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:

@@ -47,8 +47,8 @@ import torch
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint, write_together
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
-from dynonet.data import (Scaler, _missing, _show, first_break, from_table, line_namer, read_csv, regular_freq,
-                          validate_frame)
+from dynonet.data import (Scaler, _missing, _show, date_cells, first_break, from_table, line_namer, read_csv,
+                          regular_freq, validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import Log, host_rng_kept, quiet, resolve_device
@@ -439,7 +439,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if actual is not None:
         truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
     # dates written as the input writes them (ISO 8601 unless --date-format says otherwise)
-    table = forecast.to_csv(index_label=date_column, date_format=forecaster.config.data.date_format)
+    table = forecast.set_axis(date_cells(forecast.index, forecaster.config.data.date_format)).to_csv(
+        index_label=date_column)
     files = [] if to_stdout else [(out, table.encode())]
     if plot is not None:
         from dynonet import plots

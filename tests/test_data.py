@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import ETT_BORDERS, Windows, bundled_path, load, read_csv, regular_freq, window_sets
+from dynonet.data import ETT_BORDERS, Windows, bundled_path, date_cells, load, read_csv, regular_freq, window_sets
 from dynonet.errors import DataError
 
 
@@ -174,6 +174,42 @@ def test_day_first_dates_need_their_format(tmp_path):
         read_csv(path, date_format="%Y-%m-%d")
 
 
+@pytest.mark.parametrize("cells, expected", [
+    (["1700000000", "1700000060"], ["2023-11-14 22:13:20", "2023-11-14 22:14:20"]),
+    (["0.5", "1.5"], ["1970-01-01 00:00:00.5", "1970-01-01 00:00:01.5"]),
+    (["-86400", "0"], ["1969-12-31", "1970-01-01"]),
+])
+def test_unix_seconds_read_as_utc_dates_and_written_back(tmp_path, cells, expected):
+    dates, _, _ = read_csv(write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))),
+                           date_format="%s")
+    assert dates.equals(pd.DatetimeIndex(expected)) and dates.tz is None
+    assert [str(v) for v in date_cells(dates, "%s")] == [str(float(c)) if "." in c else c for c in cells]
+
+
+def test_unix_seconds_of_zoned_dates_count_from_utc():
+    berlin = pd.date_range("2023-11-14 23:13:20", periods=2, freq="min", tz="Europe/Berlin")
+    assert list(date_cells(berlin, "%s")) == [1700000000, 1700000060]
+
+
+@pytest.mark.parametrize("cell", ["soon", "", "1e300"])
+def test_a_cell_that_is_no_unix_time_is_named(tmp_path, cell):
+    path = write(tmp_path, f"date,a\n1700000000,1\n{cell},2\n")
+    with pytest.raises(DataError, match="line 3: date .* in column 'date' is not a Unix time in seconds"):
+        read_csv(path, date_format="%s")
+
+
+def test_true_and_false_cells_count_as_a_dataframes_bool_column_does(tmp_path):
+    flags = [True, False, True, True]
+    frame = pd.DataFrame({"date": pd.date_range("2023-01-01", periods=4), "holiday": flags, "a": [1.0, 2, 3, 4]})
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    assert "True" in (tmp_path / "d.csv").read_text()
+    _, columns, values = read_csv(tmp_path / "d.csv")
+    assert columns == ["holiday", "a"] and values[:, 0].tolist() == [1.0, 0.0, 1.0, 1.0]
+    (tmp_path / "e.csv").write_text("date,holiday\n2023-01-01,TRUE\n2023-01-02,false\n2023-01-03,maybe\n")
+    with pytest.raises(DataError, match="line 4, column 'holiday': 'maybe' is not a finite number"):
+        read_csv(tmp_path / "e.csv")
+
+
 def test_missing_file(tmp_path):
     with pytest.raises(DataError, match="file not found"):
         read_csv(tmp_path / "nope.csv")
@@ -238,7 +274,7 @@ def test_an_uneven_step_is_reported_against_the_most_common_step(tmp_path):
         load(small_cfg(write(tmp_path, csv_of(dates))))
 
 
-@pytest.mark.parametrize("freq", ["MS", "ME", "B", "W-SUN", "D", "90min"])
+@pytest.mark.parametrize("freq", ["MS", "ME", "B", "W-SUN", "D", "90min", "SMS", "SME"])
 def test_calendar_and_fixed_frequencies_pass(tmp_path, freq):
     dates = pd.date_range("2001-01-01", periods=300, freq=freq)
     data = load(small_cfg(write(tmp_path, csv_of(dates))))
@@ -261,6 +297,7 @@ def test_time_zone_aware_data_across_a_dst_change_passes(freq):
 @pytest.mark.parametrize("freq, gap, expected", [
     ("MS", 150, r"line 152: date 2013-08-01 00:00:00 is not one step \(MS\) after 2013-06-01 00:00:00"),
     ("B", 150, r"line 152: date 2001-07-31 00:00:00 is not one step \(B\) after 2001-07-27 00:00:00"),  # Fri -> Tue
+    ("SMS", 150, r"line 152: date 2007-04-15 00:00:00 is not one step \(SMS-15\) after 2007-03-15 00:00:00"),
 ])
 def test_a_gap_in_calendar_data_is_named_at_its_calendar_step(tmp_path, freq, gap, expected):
     dates = pd.date_range("2001-01-01", periods=300, freq=freq).delete(gap)

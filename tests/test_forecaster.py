@@ -170,6 +170,13 @@ def test_daily_frequency_is_kept():
     assert f.freq_ == "D" and str(fc.index[0]) == "2020-05-30 00:00:00"
 
 
+def test_semi_monthly_dates_forecast_on_the_1st_and_15th():
+    wide = make_wide(150, "2001-01-01", "SMS")
+    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY).fit(wide).predict(wide)
+    assert fc.index.equals(pd.date_range(wide.index[-1], periods=H + 1, freq="SMS")[1:])
+    assert {d.day for d in fc.index} == {1, 15}
+
+
 # -- save / load -------------------------------------------------------------------------------
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"

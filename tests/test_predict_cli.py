@@ -227,6 +227,26 @@ def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
     assert "--date-format: the bundled datasets' dates are read as they are" in one_error_line(capsys)
 
 
+def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, capsys):
+    df = series_csv(tmp_path / "iso.csv", 200)
+    seconds = (pd.to_datetime(df["date"]) - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
+    df.assign(date=seconds).to_csv(tmp_path / "unix.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "unix.csv"), "--out", str(tmp_path / "refused"), "--test-fraction",
+                 "0", "--quiet", *TINY]) == 2
+    assert "Unix time in seconds? give --date-format %s" in one_error_line(capsys)
+    assert main(["train", "--csv", str(tmp_path / "unix.csv"), "--date-format", "%s", "--out", str(tmp_path / "run"),
+                 "--test-fraction", "0", "--quiet", *TINY]) == 0
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "unix.csv"),
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    written = pd.read_csv(tmp_path / "f.csv")["date"]
+    assert written.dtype.kind == "i" and written.tolist() == [int(seconds.iloc[-1]) + 3600 * k for k in range(1, H + 1)]
+    capsys.readouterr()
+    (tmp_path / "bad.csv").write_text((tmp_path / "unix.csv").read_text().replace(f"\n{seconds.iloc[-3]},", "\nsoon,"))
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "bad.csv"),
+                 "--out", str(tmp_path / "g.csv")]) == 2
+    assert "line 199: date 'soon' in column 'date' is not a Unix time in seconds" in one_error_line(capsys)
+
+
 @pytest.mark.parametrize("case", list(CASES))
 def test_bad_csv(setup, capsys, case):
     make, expected = CASES[case]
