@@ -1,5 +1,5 @@
-"""Data: bundled ETT files or a user's CSV, validated, split, z-scored on the training rows,
-and cut into windows on the device from one tensor.
+"""Data: bundled ETT files or a user's table (read and checked by `tables.py`), split,
+z-scored on the training rows, and cut into windows on the device from one tensor.
 
 Splits follow the protocol (`docs/PROTOCOL.md`): ETT hourly uses the standard borders
 train [0, 8640), validation [8640 - L, 11520), test [11520 - L, 14400); any other CSV is split
@@ -9,8 +9,6 @@ inside that split and no test row ever reaches training.
 
 from __future__ import annotations
 
-import re
-import warnings
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -22,7 +20,8 @@ import torch
 from torch import Tensor
 
 from dynonet.config import RunConfig
-from dynonet.errors import DataError, first_message_line
+from dynonet.errors import DataError
+from dynonet.tables import line_namer, read_csv, regular_freq, show_cell
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -30,251 +29,6 @@ ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 h
 def bundled_path(name: str) -> Path:
     """Path of a bundled dataset file inside the installed package."""
     return Path(str(resources.files("dynonet") / "datasets" / f"{name}.csv"))
-
-
-def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-             used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
-    """Read and validate a wide CSV: one date column, one numeric column per series.
-
-    Returns (dates, column names, values (T, C) float64). Raises `DataError` with the file,
-    column and line of the first problem found. Dates follow `date_format` (strftime codes)
-    if given, else pandas infers it. With `used`, only the last `used` rows must hold numbers
-    (what a forecast reads); earlier cells may be blank, and come back as NaN.
-    """
-    path = Path(path)
-    if path.is_dir():
-        raise DataError(f"{path}: is a directory, not a file")
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
-    try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-        # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
-        names = [n.strip() for n in pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
-        raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
-    if len(names) == 1 and (sep := next((c for c in ";\t|" if c in names[0]), None)):
-        raise DataError(f"{path}: line 1: one column {names[0]!r}; the file must be comma-separated "
-                        f"(it looks separated by {sep!r})")
-    if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
-        raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
-    if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None:
-        hint = ""
-        if blank == 0:  # pandas' to_csv writes an unnamed index so
-            hint = (" (a saved index? write the CSV with index=False)" if date_column in names else
-                    f" (the dates? name it: df.rename_axis({date_column!r}).to_csv(...))")
-        raise DataError(f"{path}: line 1: column {blank + 1} has no name{hint}")
-    if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
-        raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
-    frame.columns = names  # blanks around a name are not part of it, as around a cell
-    if date_column not in names:
-        raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
-                        "--date-column names another)")
-    return validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used)
-
-
-def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
-                   first_line: int | None = 2, date_format: str | None = None,
-                   used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
-    """Validate a wide table (a date column, one numeric column per series), as read from a
-    CSV (cells as text) or given in memory (any dtypes).
-
-    `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
-    position instead ("row 0"). `date_format` and `used` as in `read_csv`. Returns what
-    `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
-    first problem found.
-    """
-    where = line_namer(first_line)
-    if frame.columns.duplicated().any():
-        dup = frame.columns[frame.columns.duplicated()][0]
-        raise DataError(f"{source}: column {dup!r} appears more than once")
-    if date_column not in frame.columns:
-        raise DataError(
-            f"{source}: no date column {date_column!r} (columns: {', '.join(map(repr, frame.columns[:10]))})"
-        )
-    value_columns = [c for c in frame.columns if c != date_column]
-    if not value_columns:
-        raise DataError(f"{source}: no numeric columns besides {date_column!r}")
-    if len(frame) == 0:
-        raise DataError(f"{source}: no data rows")
-
-    raw_dates = _strip(frame[date_column])
-    dates = _parse_dates(raw_dates, date_column, source, where, date_format)
-    step = np.diff(dates.asi8)
-    if (step <= 0).any():
-        i = int((step <= 0).nonzero()[0][0]) + 1
-        kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
-        raise DataError(f"{source}: {where(i)}: {kind} {_show(raw_dates.iloc[i])} after {_show(raw_dates.iloc[i - 1])}")
-
-    numeric = {}
-    for col in value_columns:
-        text = _strip(frame[col])
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        if not pd.api.types.is_numeric_dtype(text):  # True/False cells count as a bool column does: 1/0
-            flags = text.map(lambda cell: BOOLEAN_CELLS.get(cell.lower()) if isinstance(cell, str) else None)
-            values = np.where(np.isnan(values), flags.to_numpy(dtype=np.float64, na_value=np.nan), values)
-        start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
-        bad = (~np.isfinite(values[start:])).nonzero()[0] + start
-        if len(bad):
-            i = bad[0]
-            cell = text.iloc[i]
-            what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
-            if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
-                what += " (thousands separators? write numbers without them)"
-            elif len(bad) == len(values) - start and not _missing(cell):
-                what += " (no cell of this column is a number: every column besides the dates must be a series)"
-            raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
-        numeric[str(col)] = values
-    if len(numeric) != len(value_columns):
-        raise DataError(f"{source}: column names {value_columns} are not distinct as text")
-    return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
-
-
-BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # the spellings pandas reads as bools, in any case
-THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
-
-
-def line_namer(first_line: int | None) -> Callable[[int], str]:
-    """How errors name row i: "line {i + first_line}" of a file, or "row {i}" of a table."""
-    def where(i: int) -> str:
-        return f"line {i + first_line}" if first_line is not None else f"row {i}"
-    return where
-
-
-def _strip(column: pd.Series) -> pd.Series:
-    """Text cells without surrounding blanks; anything else as it is."""
-    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
-        return column
-    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "empty"):
-        return column.str.strip()
-    return column
-
-
-def _show(cell: object) -> str:
-    """'text' quoted, numbers (numpy's too) as they print."""
-    return repr(cell) if isinstance(cell, str) else " ".join(str(cell).split())
-
-
-def _missing(cell: object) -> bool:
-    if isinstance(cell, str):
-        return cell == ""
-    try:
-        return bool(pd.isna(cell))
-    except (TypeError, ValueError):  # a list or array in a cell
-        return False
-
-
-def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
-                 date_format: str | None = None) -> pd.DatetimeIndex:
-    """Parse a date column; the first cell that is no date is named by its line."""
-    if date_format == UNIX_SECONDS:
-        return _unix_seconds(raw, column, source, where)
-    if date_format is not None:
-        try:
-            try:
-                dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
-            except ValueError:  # %z with several offsets (a daylight-saving change): read in UTC
-                dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
-        except (ValueError, TypeError, OverflowError) as e:
-            raise DataError(f"{source}: column {column!r}: cannot parse dates with --date-format {date_format!r} "
-                            f"({first_message_line(e)})") from None
-        if len(bad := dates.isna().nonzero()[0]):
-            raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
-                            f"match --date-format {date_format!r}")
-        return dates
-    try:
-        with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
-            warnings.simplefilter("ignore")
-            dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
-    except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
-        if (dates := _several_offsets(raw)) is not None:
-            return dates
-        for i, cell in enumerate(raw):
-            try:
-                with warnings.catch_warnings():  # a number cast to a date may warn before failing
-                    warnings.simplefilter("ignore")
-                    parsed = pd.to_datetime(cell)
-                if pd.isna(parsed):
-                    raise ValueError
-            except (ValueError, TypeError, OverflowError):
-                raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}"
-                                + _format_hint(cell)) from None
-        raise DataError(f"{source}: column {column!r}: cannot parse dates ({first_message_line(e)})") from None
-    if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                iso = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce", format="ISO8601"))
-            dates = dates if iso.hasnans else iso
-        except (ValueError, TypeError, OverflowError):
-            pass
-    bad = dates.isna().nonzero()[0]
-    if len(bad):
-        i = bad[0]
-        raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}"
-                        + _format_hint(raw.iloc[i]))
-    return dates
-
-
-def _format_hint(cell: object) -> str:
-    """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on;
-    and a count of seconds is no date until the format says so."""
-    if isinstance(cell, str) and re.match(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}", cell):
-        return " (day first? give the format, e.g. --date-format %d/%m/%Y)"
-    if isinstance(cell, (str, int, float, np.number)) and re.fullmatch(r"-?\d{9,}(\.\d*)?", str(cell)):
-        return " (Unix time in seconds? give --date-format %s)"
-    return ""
-
-
-UNIX_SECONDS = "%s"  # as `date +%s` prints: seconds since 1970-01-01 00:00 UTC
-
-
-def _unix_seconds(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
-    """Dates given as Unix time in seconds, read as UTC wall-clock dates (no time zone)."""
-    seconds = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = (~np.isfinite(seconds) | (np.abs(seconds) > MAX_UNIX_SECONDS)).nonzero()[0]
-    if len(bad):
-        raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is not a "
-                        f"Unix time in seconds (--date-format {UNIX_SECONDS})")
-    # whole seconds exactly (a float64 holds them), fractions to the microsecond
-    whole = np.floor(seconds)
-    micros = np.round((seconds - whole) * 1e6).astype(np.int64)
-    return pd.DatetimeIndex(pd.to_datetime(whole.astype(np.int64), unit="s") + pd.to_timedelta(micros, unit="us"))
-
-
-MAX_UNIX_SECONDS = 9.2e9  # about the year 2260: pandas' nanosecond dates end in 2262
-
-
-def date_cells(index: pd.DatetimeIndex, date_format: str | None) -> pd.Index:
-    """The forecast's dates as a CSV writes them: as the input wrote its own (`date_format`)."""
-    if date_format == UNIX_SECONDS:
-        utc = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
-        seconds = (utc - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
-        return pd.Index([int(v) if float(v).is_integer() else float(v) for v in seconds], name=index.name)
-    if date_format is None:
-        return index
-    return pd.Index(index.strftime(date_format), name=index.name)
-
-
-OFFSET = re.compile(r"\s*(Z|[+-]\d\d(:?\d\d)?)$")  # a date's UTC offset, written at its end
-
-
-def _several_offsets(raw: pd.Series) -> pd.DatetimeIndex | None:
-    """Dates written with more than one UTC offset (a time zone's daylight-saving changes, as
-    pandas writes them). Calendar data, every date at one wall-clock time (daily at midnight),
-    keeps its wall-clock dates; finer data is read in UTC, where its steps are even. None when
-    the cells do not all parse so."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            utc = pd.DatetimeIndex(pd.to_datetime(raw, utc=True, errors="coerce"))
-            wall = pd.DatetimeIndex(pd.to_datetime(raw.str.replace(OFFSET, "", regex=True), errors="coerce"))
-    except (ValueError, TypeError, OverflowError, AttributeError):  # AttributeError: cells are not text
-        return None
-    if utc.hasnans or wall.hasnans:
-        return None
-    return wall if (wall - wall.normalize()).nunique() == 1 else utc
 
 
 # The model computes in float32 and squares deviations of its input (RevIN's variance, the
@@ -306,7 +60,7 @@ class Scaler:
         far = np.abs(z) > MAX_SCALED
         if far.any():
             i, c = (int(k) for k in np.argwhere(far)[0])
-            raise DataError(f"{source}: {where(i)}, column {columns[c]!r}: {_show(values[i, c])} lies "
+            raise DataError(f"{source}: {where(i)}, column {columns[c]!r}: {show_cell(values[i, c])} lies "
                             f"{abs(z[i, c]):.1e} training standard deviations from the training mean, too "
                             "far to compute with in float32")
         return z.astype(np.float32)
@@ -403,79 +157,6 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     scaled = scaler.scale(values, source, columns, row)
     return SeriesData(source, columns, dates, scaled, scaler, splits, freq)
 
-
-def regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], str] | None = None) -> str:
-    """The one frequency that steps from every date to the next, as an offset string ('h',
-    '15min', 'D', 'B', 'MS', ...; calendar steps such as months count as one step).
-
-    `dates` strictly increase and number at least 2. When no frequency fits them all, raises
-    `DataError` at the first date off the most common step, or off a calendar frequency
-    (pandas' inference on a leading stretch, e.g. business days or months) that fits a longer
-    leading stretch; `where(i)` names row i ("line 12", "row 10") in the message.
-    """
-    try:
-        return _regular_freq(dates, source, where)
-    except DataError:
-        # Time-zone-aware calendar data (daily at midnight across a DST change) steps evenly in
-        # local wall time, not in absolute time (pandas 2 counts a day as 24 hours).
-        if dates.tz is None:
-            raise
-        wall = dates.tz_localize(None)
-        if wall.is_monotonic_increasing and wall.is_unique:
-            try:
-                return _regular_freq(wall, source, where)
-            except DataError:
-                pass
-        raise
-
-
-def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], str] | None) -> str:
-    if len(dates) < 2:
-        raise DataError(f"{source}: a single row has no time step")
-    full = _infer(dates) if len(dates) >= 3 else None
-    if full is not None and first_break(dates, full) == len(dates):
-        return full.freqstr
-    deltas, counts = np.unique(np.diff(dates.asi8), return_counts=True)
-    common_step = pd.Timedelta(int(deltas[counts.argmax()]), unit=dates.unit)
-    candidates = [pd.tseries.frequencies.to_offset(common_step)]  # a fixed step ('24h' for days)
-    if common_step % pd.Timedelta(days=1) == pd.Timedelta(0):  # or whole calendar days ('D'), named first
-        candidates.insert(0, pd.offsets.Day(common_step.days))
-    k = 8
-    while k < len(dates):  # calendar frequencies of ever longer leading stretches
-        lead = _infer(dates[:k])
-        if lead is not None and not isinstance(lead, pd.offsets.Tick) and lead not in candidates:
-            candidates.append(lead)
-        k *= 2
-    reach = [first_break(dates, c) for c in candidates]
-    best = int(np.argmax(reach))  # the first of the longest-reaching: a common step on a tie
-    i, step = reach[best], candidates[best]
-    if i == len(dates):
-        return step.freqstr
-    place = f"{where(i)}: " if where is not None else ""
-    raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
-                    "rows must be evenly spaced in time")
-
-
-def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
-    with warnings.catch_warnings():  # pandas is changing the return type; accept both
-        warnings.simplefilter("ignore")
-        freq = pd.infer_freq(dates)
-    if freq is not None:
-        return pd.tseries.frequencies.to_offset(freq)
-    # pandas never infers semi-monthly steps (the 1st and 15th, or the 15th and month end)
-    return next((step for step in SEMI_MONTHLY if first_break(dates, step) == len(dates)), None)
-
-
-SEMI_MONTHLY = (pd.offsets.SemiMonthBegin(), pd.offsets.SemiMonthEnd())
-
-
-def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
-    """The first i with dates[i] != dates[i - 1] + step; len(dates) if there is none."""
-    with warnings.catch_warnings():  # adding a calendar offset element-wise warns about speed
-        warnings.simplefilter("ignore")
-        following = dates[:-1] + step
-    bad = np.nonzero(np.asarray(following != dates[1:]))[0]
-    return int(bad[0]) + 1 if len(bad) else len(dates)
 
 
 class Windows:

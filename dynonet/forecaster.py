@@ -47,8 +47,9 @@ import torch
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint, write_together
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
-from dynonet.data import (Scaler, _missing, _show, date_cells, first_break, from_table, line_namer, read_csv,
-                          regular_freq, validate_frame)
+from dynonet.data import Scaler, from_table
+from dynonet.tables import (date_cells, first_break, is_missing, line_namer, read_csv, regular_freq, show_cell,
+                            validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import Log, host_rng_kept, quiet, resolve_device
@@ -135,7 +136,7 @@ class DynoNetForecaster:
     def fit(self, df: pd.DataFrame, *, verbose: bool = False) -> "DynoNetForecaster":
         """Train on a wide or long DataFrame (see the module docstring); returns self.
 
-        Validation follows `data.read_csv` and `dynonet train`: dates parse, strictly increase and
+        Validation follows `tables.read_csv` and `dynonet train`: dates parse, strictly increase and
         are evenly spaced (one step, e.g. hourly or monthly, between all rows), every value is a
         finite number, and there are enough rows for lookback + horizon in each split.
         """
@@ -304,7 +305,7 @@ def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[s
     if len(bad):
         i = int(bad[0])
         cell = rows["y"].iloc[i]
-        what = "missing value" if _missing(cell) else f"{_show(cell)} is not a finite number"
+        what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
         raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): {what}")
     names = ids.astype(str)
     key = pd.DataFrame({"unique_id": names, "ds": ds})

@@ -1,6 +1,7 @@
 import dataclasses
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 import torch
 
@@ -46,3 +47,16 @@ def small_run_cfg(**train) -> RunConfig:
     t.update(train)
     m = dataclasses.replace(small_model_cfg(), n_channels=0)
     return RunConfig(m, TrainConfig(**t), DataConfig(dataset="ETTh1", max_rows=600))
+
+
+def write(tmp_path, text, name="d.csv"):
+    """`text` as the file `name` in `tmp_path`; its path."""
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def good_csv(n=10):
+    """A valid CSV text of n hourly rows and two series."""
+    dates = pd.date_range("2020-01-01", periods=n, freq="h")
+    return "date,a,b\n" + "".join(f"{d},{i},{2 * i}\n" for i, d in enumerate(dates))

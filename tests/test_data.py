@@ -4,8 +4,10 @@ import pytest
 import torch
 
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import ETT_BORDERS, Windows, bundled_path, date_cells, load, read_csv, regular_freq, window_sets
+from dynonet.data import ETT_BORDERS, bundled_path, load, window_sets
 from dynonet.errors import DataError
+
+from conftest import good_csv, write
 
 
 def ett_cfg(L=512, H=96, dataset="ETTh1", **train):
@@ -85,136 +87,6 @@ def test_nothing_is_held_out_for_a_model_without_a_controller():
     assert unheld["controller"] is unheld["val"]
 
 
-def write(tmp_path, text, name="d.csv"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
-
-
-def good_csv(n=10):
-    dates = pd.date_range("2020-01-01", periods=n, freq="h")
-    return "date,a,b\n" + "".join(f"{d},{i},{2 * i}\n" for i, d in enumerate(dates))
-
-
-def test_read_csv_accepts_a_valid_file(tmp_path):
-    dates, cols, values = read_csv(write(tmp_path, good_csv()))
-    assert cols == ["a", "b"] and values.shape == (10, 2) and len(dates) == 10
-
-
-@pytest.mark.parametrize(
-    "mutate, fragment",
-    [
-        (lambda t: t.replace("date,a,b", "time,a,b"), "no date column 'date'"),
-        (lambda t: "date\n" + "\n".join(l.split(",")[0] for l in t.splitlines()[1:]) + "\n", "no numeric columns"),
-        (lambda t: t.replace(",3,6", ",,6"), "line 5, column 'a': missing value"),
-        (lambda t: t.replace(",3,6", ",nan,6"), "line 5, column 'a'"),
-        (lambda t: t.replace(",3,6", ",3,inf"), "line 5, column 'b'"),
-        (lambda t: t.replace(",3,6", ",3,abc"), "'abc' is not a finite number"),
-        (lambda t: t.replace("2020-01-01 03:00:00", "2020-01-01 02:00:00"), "line 5: duplicate date"),
-        (lambda t: t.replace("2020-01-01 03:00:00", "2019-01-01 01:00:00"), "line 5: date goes backwards"),
-        (lambda t: t.replace("2020-01-01 03:00:00", "yesterday"), "line 5: cannot parse date"),
-        (lambda t: "date,a,b\n", "no data rows"),
-        (lambda t: "".join(f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(t.splitlines())),
-         "line 1: column 1 has no name (a saved index?"),  # what DataFrame.to_csv writes by default
-        (lambda t: t.replace("date,a,b", ",a,b"),  # a date index saved without a name
-         "line 1: column 1 has no name (the dates? name it: df.rename_axis('date').to_csv(...))"),
-        (lambda t: t.replace(",", ";"), "line 1: one column 'date;a;b'; the file must be comma-separated (it looks "
-                                        "separated by ';')"),
-        (lambda t: t.replace(",3,6", ',"1,003",6'), "line 5, column 'a': '1,003' is not a finite number "
-                                                     "(thousands separators?"),
-        (lambda t: "\n".join(f"{l},x" if i else f"{l},city" for i, l in enumerate(t.splitlines())),
-         "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number"),
-        (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another)"),
-        (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
-        (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
-    ],
-)
-def test_bad_csv_gives_one_line_error_naming_the_place(tmp_path, mutate, fragment):
-    path = write(tmp_path, mutate(good_csv()))
-    with pytest.raises(DataError) as e:
-        read_csv(path)
-    msg = str(e.value)
-    assert fragment in msg and str(path) in msg and "\n" not in msg
-
-
-def test_blanks_around_header_names_are_not_part_of_them(tmp_path):
-    dates, cols, values = read_csv(write(tmp_path, good_csv().replace("date,a,b", " date , a,b ")))
-    assert cols == ["a", "b"] and len(dates) == 10
-
-
-@pytest.mark.parametrize("freq, tz, kept", [("h", "Europe/Berlin", "UTC"), ("D", "America/New_York", None)])
-def test_dates_written_with_several_utc_offsets(tmp_path, freq, tz, kept):
-    """What pandas writes for time-zone-aware dates across a daylight-saving change: hourly
-    data is read in UTC (even steps), daily data at its wall-clock dates."""
-    local = pd.date_range("2023-03-01", periods=24 * 40 if freq == "h" else 40, freq=freq, tz=tz)
-    pd.DataFrame({"a": range(len(local))}, index=local.rename("date")).to_csv(tmp_path / "d.csv")
-    assert len(set(local.strftime("%z"))) == 2  # the file holds two offsets
-    dates, _, _ = read_csv(tmp_path / "d.csv")
-    expected = local.tz_convert("UTC") if kept else local.tz_localize(None)
-    assert dates.equals(expected) and regular_freq(dates, "x") == freq
-
-
-def test_a_date_format_with_utc_offsets_across_a_time_change(tmp_path):
-    local = pd.date_range("2023-03-20", periods=24 * 10, freq="h", tz="Europe/Berlin")
-    text = "date,a\n" + "".join(f"{d:%d.%m.%Y %H:%M%z},{i}\n" for i, d in enumerate(local))
-    dates, _, _ = read_csv(write(tmp_path, text), date_format="%d.%m.%Y %H:%M%z")
-    assert dates.equals(local.tz_convert("UTC")) and regular_freq(dates, "x") == "h"
-
-
-def test_day_first_dates_need_their_format(tmp_path):
-    text = "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(pd.date_range("2023-01-01", periods=20)))
-    path = write(tmp_path, text)
-    with pytest.raises(DataError, match=r"line 14: cannot parse date '13/01/2023' in column 'date' \(day first\? "
-                                        r"give the format, e.g. --date-format %d/%m/%Y\)"):
-        read_csv(path)
-    dates, _, _ = read_csv(path, date_format="%d/%m/%Y")
-    assert dates.equals(pd.date_range("2023-01-01", periods=20))
-    with pytest.raises(DataError, match=r"line 2: date '01/01/2023' in column 'date' does not match --date-format "
-                                        r"'%Y-%m-%d'"):
-        read_csv(path, date_format="%Y-%m-%d")
-
-
-@pytest.mark.parametrize("cells, expected", [
-    (["1700000000", "1700000060"], ["2023-11-14 22:13:20", "2023-11-14 22:14:20"]),
-    (["0.5", "1.5"], ["1970-01-01 00:00:00.5", "1970-01-01 00:00:01.5"]),
-    (["-86400", "0"], ["1969-12-31", "1970-01-01"]),
-])
-def test_unix_seconds_read_as_utc_dates_and_written_back(tmp_path, cells, expected):
-    dates, _, _ = read_csv(write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))),
-                           date_format="%s")
-    assert dates.equals(pd.DatetimeIndex(expected)) and dates.tz is None
-    assert [str(v) for v in date_cells(dates, "%s")] == [str(float(c)) if "." in c else c for c in cells]
-
-
-def test_unix_seconds_of_zoned_dates_count_from_utc():
-    berlin = pd.date_range("2023-11-14 23:13:20", periods=2, freq="min", tz="Europe/Berlin")
-    assert list(date_cells(berlin, "%s")) == [1700000000, 1700000060]
-
-
-@pytest.mark.parametrize("cell", ["soon", "", "1e300"])
-def test_a_cell_that_is_no_unix_time_is_named(tmp_path, cell):
-    path = write(tmp_path, f"date,a\n1700000000,1\n{cell},2\n")
-    with pytest.raises(DataError, match="line 3: date .* in column 'date' is not a Unix time in seconds"):
-        read_csv(path, date_format="%s")
-
-
-def test_true_and_false_cells_count_as_a_dataframes_bool_column_does(tmp_path):
-    flags = [True, False, True, True]
-    frame = pd.DataFrame({"date": pd.date_range("2023-01-01", periods=4), "holiday": flags, "a": [1.0, 2, 3, 4]})
-    frame.to_csv(tmp_path / "d.csv", index=False)
-    assert "True" in (tmp_path / "d.csv").read_text()
-    _, columns, values = read_csv(tmp_path / "d.csv")
-    assert columns == ["holiday", "a"] and values[:, 0].tolist() == [1.0, 0.0, 1.0, 1.0]
-    (tmp_path / "e.csv").write_text("date,holiday\n2023-01-01,TRUE\n2023-01-02,false\n2023-01-03,maybe\n")
-    with pytest.raises(DataError, match="line 4, column 'holiday': 'maybe' is not a finite number"):
-        read_csv(tmp_path / "e.csv")
-
-
-def test_missing_file(tmp_path):
-    with pytest.raises(DataError, match="file not found"):
-        read_csv(tmp_path / "nope.csv")
-
-
 def test_series_too_short_for_lookback_and_horizon(tmp_path):
     path = write(tmp_path, good_csv(100))
     cfg = RunConfig(ModelConfig(lookback=64, horizon=24), TrainConfig(), DataConfig(csv=str(path)))
@@ -240,78 +112,8 @@ def test_csv_split_is_70_10_20_with_lookback_overlap(tmp_path):
 
 
 # -- evenly spaced rows ------------------------------------------------------------------------
-def csv_of(dates) -> str:
-    return "date,a,b\n" + "".join(f"{d},{i},{2 * i}\n" for i, d in enumerate(dates))
-
-
-def small_cfg(path, L=20, H=5):
-    return RunConfig(ModelConfig(lookback=L, horizon=H), TrainConfig(), DataConfig(csv=str(path)))
-
-
-def test_a_gap_in_the_middle_is_a_one_line_error_naming_file_line_dates_and_step(tmp_path):
-    dates = pd.date_range("2020-01-01", periods=400, freq="h").delete(range(200, 210))  # 10 rows missing
-    path = write(tmp_path, csv_of(dates))
-    with pytest.raises(DataError) as e:
-        load(small_cfg(path))
-    msg = str(e.value)
-    # row 200 of the data is line 202 of the file (the header is line 1)
-    assert msg == (f"{path}: line 202: date 2020-01-09 18:00:00 is not one step (h) after 2020-01-09 07:00:00; "
-                   "rows must be evenly spaced in time")
-
-
-def test_an_uneven_row_past_the_first_thousand_is_caught(tmp_path):
-    dates = pd.date_range("2020-01-01", periods=3000, freq="15min")
-    dates = dates.delete(2500)
-    with pytest.raises(DataError, match=r"line 2502: .* is not one step \(15min\)"):
-        load(small_cfg(write(tmp_path, csv_of(dates))))
-
-
-def test_an_uneven_step_is_reported_against_the_most_common_step(tmp_path):
-    dates = pd.DatetimeIndex(["2020-01-01 00:00", "2020-01-01 05:00"]).append(
-        pd.date_range("2020-01-01 06:00", periods=300, freq="h"))
-    with pytest.raises(DataError, match=r"line 3: date 2020-01-01 05:00:00 is not one step \(h\) after "
-                                        r"2020-01-01 00:00:00"):
-        load(small_cfg(write(tmp_path, csv_of(dates))))
-
-
-@pytest.mark.parametrize("freq", ["MS", "ME", "B", "W-SUN", "D", "90min", "SMS", "SME"])
-def test_calendar_and_fixed_frequencies_pass(tmp_path, freq):
-    dates = pd.date_range("2001-01-01", periods=300, freq=freq)
-    data = load(small_cfg(write(tmp_path, csv_of(dates))))
-    assert pd.tseries.frequencies.to_offset(data.freq) == pd.tseries.frequencies.to_offset(freq)
-
-
-def test_a_constant_step_pandas_does_not_name_still_passes():
-    across_dst = pd.date_range("2020-03-01", periods=60, freq="24h", tz="Europe/Paris")  # 24 h, not calendar days
-    assert regular_freq(across_dst, "x") in ("24h", "D")  # pandas 3 / pandas 2 (where a day is 24 h)
-    odd = pd.date_range("2020-01-01", periods=50, freq=pd.Timedelta(hours=1, seconds=0.5))
-    assert pd.Timedelta(pd.tseries.frequencies.to_offset(regular_freq(odd, "x"))) == pd.Timedelta("1h 0.5s")
-
-
-@pytest.mark.parametrize("freq", ["D", "h"])
-def test_time_zone_aware_data_across_a_dst_change_passes(freq):
-    dates = pd.date_range("2020-03-01", periods=24 * 60 if freq == "h" else 60, freq=freq, tz="Europe/Paris")
-    assert pd.tseries.frequencies.to_offset(regular_freq(dates, "x")) == pd.tseries.frequencies.to_offset(freq)
-
-
-@pytest.mark.parametrize("freq, gap, expected", [
-    ("MS", 150, r"line 152: date 2013-08-01 00:00:00 is not one step \(MS\) after 2013-06-01 00:00:00"),
-    ("B", 150, r"line 152: date 2001-07-31 00:00:00 is not one step \(B\) after 2001-07-27 00:00:00"),  # Fri -> Tue
-    ("SMS", 150, r"line 152: date 2007-04-15 00:00:00 is not one step \(SMS-15\) after 2007-03-15 00:00:00"),
-])
-def test_a_gap_in_calendar_data_is_named_at_its_calendar_step(tmp_path, freq, gap, expected):
-    dates = pd.date_range("2001-01-01", periods=300, freq=freq).delete(gap)
-    with pytest.raises(DataError, match=expected):
-        load(small_cfg(write(tmp_path, csv_of(dates))))
-
-
 @pytest.mark.parametrize("dataset", ["ETTh1", "ETTh2"])
 def test_bundled_data_is_evenly_spaced_hourly(dataset):
     data = load(ett_cfg(dataset=dataset))
     assert data.freq == "h" and len(data.dates) == 17420
     assert (np.diff(data.dates.asi8) == np.diff(data.dates.asi8)[0]).all()
-
-
-def test_a_directory_is_not_a_file(tmp_path):
-    with pytest.raises(DataError, match="is a directory, not a file"):
-        read_csv(tmp_path)

@@ -1,4 +1,4 @@
-"""Property-based tests of data.read_csv / data.validate_frame: whatever text (or bytes, or
+"""Property-based tests of tables.read_csv / tables.validate_frame: whatever text (or bytes, or
 DataFrame) comes in, the only exception that comes out is `DataError`, and a result that
 comes out is valid (dates parse and strictly increase, every value finite, shapes agree)."""
 
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dynonet.data import read_csv, validate_frame
+from dynonet.tables import read_csv, validate_frame
 from dynonet.errors import DataError
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
