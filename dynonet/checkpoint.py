@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,18 +36,31 @@ def _umask() -> int:
 _FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
 
 
+def is_stream(path: str | Path) -> bool:
+    """Whether `path` (through links) is a pipe, device or socket, which is written into as it
+    is (`/dev/stdout`, a named pipe): a rename would replace it with a file."""
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
 def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
     """Write every file to a temporary file beside it (flushed to disk), then rename them into
     place in order. A failure while writing leaves none of them, and no temporary file, behind;
     only a failed rename (rare: the folder was writable a moment before) can leave the files
-    before it replaced. An OS error is an `OutputError` naming the file."""
-    staged: list[tuple[str, Path]] = []
+    before it replaced. A link is followed (its target is replaced, the link kept); a pipe or
+    device (`is_stream`) is written into last, as it is. An OS error is an `OutputError`
+    naming the file as given."""
+    streams = [(Path(path), data) for path, data in files if is_stream(path)]
+    regular = [(Path(path), data) for path, data in files if not is_stream(path)]
+    staged: list[tuple[str, Path, Path]] = []  # (temporary file, where it goes, the name given)
     try:
-        for path, data in files:
-            path = Path(path)
+        for path, data in regular:
+            where = Path(os.path.realpath(path))
             try:
-                fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-                staged.append((tmp, path))
+                fd, tmp = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".tmp")
+                staged.append((tmp, where, path))
                 with os.fdopen(fd, "wb") as f:
                     os.fchmod(f.fileno(), _FILE_MODE)
                     f.write(data.encode() if isinstance(data, str) else data)
@@ -55,15 +69,21 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
             except OSError as e:
                 raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
         while staged:
-            tmp, path = staged[0]
+            tmp, where, path = staged[0]
             try:
-                os.replace(tmp, path)
+                os.replace(tmp, where)
             except OSError as e:
                 raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
             staged.pop(0)
     finally:
-        for tmp, _ in staged:
+        for tmp, _, _ in staged:
             Path(tmp).unlink(missing_ok=True)
+    for path, data in streams:
+        try:
+            with open(path, "wb") as f:
+                f.write(data.encode() if isinstance(data, str) else data)
+        except OSError as e:
+            raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shlex
 import sys
 from datetime import datetime
@@ -190,6 +191,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"dynonet: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): stop quietly, as Unix tools do, with
+        # the status of a SIGPIPE (128 + 13); what is left to flush at exit goes nowhere.
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: nothing to flush
+            pass
+        return 141
 
 
 def _resume_hint(args: argparse.Namespace) -> str:

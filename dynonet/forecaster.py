@@ -45,7 +45,8 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint, write_together
+from dynonet.checkpoint import (META, WEIGHTS, is_stream, json_text, load_checkpoint, save_checkpoint,
+                                write_together)
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.tables import (date_cells, first_break, is_missing, line_namer, read_csv, regular_freq, show_cell,
@@ -391,14 +392,20 @@ def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:
 
 # -- the `dynonet predict` command ---------------------------------------------------------
 def check_writable(path: Path) -> None:
-    """Fail before any work if `path` cannot be written (its folder is tried with a probe)."""
+    """Fail before any work if `path` cannot be written (its folder is tried with a probe; a
+    pipe or device, with its permissions)."""
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name")
-    folder = path.parent if str(path.parent) else Path(".")
+    if is_stream(path):
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{path}: cannot write there (permission denied)")
+        return
+    where = Path(os.path.realpath(path))  # a link's target is what gets written
+    folder = where.parent
     if not folder.is_dir():
         raise OutputError(f"{path}: cannot write there (folder {folder} does not exist)")
     try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".probe")
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{where.name}.", suffix=".probe")
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
@@ -414,6 +421,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     to_stdout = str(out) == "-"
     if plot is not None and str(plot) == "-":
         raise OutputError("--plot -: the plot is a PNG file; give it a file name")
+    if to_stdout and sys.stdout is None:
+        raise OutputError("--out -: standard output is closed; give a file name")
     out = Path(out)
     targets = ([] if to_stdout else [out]) + ([Path(plot)] if plot is not None else [])
     for target in targets:
@@ -454,8 +463,13 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         files.append((Path(plot), image))
     write_together(files)
     if to_stdout:
-        sys.stdout.write(table)
-        sys.stdout.flush()
+        try:
+            sys.stdout.write(table)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): the command line stops quietly
+        except OSError as e:
+            raise OutputError(f"--out -: cannot write to standard output ({e.strerror or e})") from None
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {forecast.index[0]} .. "
         f"{forecast.index[-1]} -> {'standard output' if to_stdout else out}")
     if plot is not None:

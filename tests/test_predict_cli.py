@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -135,6 +136,46 @@ def test_out_dash_writes_the_forecast_csv_alone_to_standard_output(setup, capsys
     assert not (setup / "-").exists()
     assert predict(setup, "--out", "-", "--plot", "-") == 2
     assert "--plot -" in one_error_line(capsys)
+
+
+class _Stdout:
+    """A standard output whose writes fail as `error` says."""
+
+    def __init__(self, error: OSError):
+        self.error = error
+
+    def write(self, text: str) -> int:
+        raise self.error
+
+    def flush(self) -> None:
+        pass
+
+
+def test_out_dash_stops_quietly_when_the_reader_leaves_and_names_other_failures(setup, capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdout", _Stdout(BrokenPipeError(32, "Broken pipe")))
+    assert predict(setup, "--out", "-") == 141  # as if killed by SIGPIPE, no traceback
+    monkeypatch.setattr("sys.stdout", _Stdout(OSError(28, "No space left on device")))
+    assert predict(setup, "--out", "-") == 2
+    assert "--out -: cannot write to standard output (No space left on device)" in one_error_line(capsys)
+    monkeypatch.setattr("sys.stdout", None)  # `>&-`
+    assert predict(setup, "--out", "-") == 2
+    assert "--out -: standard output is closed" in one_error_line(capsys)
+
+
+def test_out_through_a_link_replaces_its_target_and_a_pipe_is_written_into(setup, tmp_path):
+    (tmp_path / "target.csv").write_text("old\n")
+    (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
+    assert predict(setup, "--out", str(tmp_path / "link.csv")) == 0
+    assert (tmp_path / "link.csv").is_symlink() and len(pd.read_csv(tmp_path / "target.csv")) == H
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader.start()
+    assert predict(setup, "--out", str(fifo)) == 0
+    reader.join(timeout=30)
+    assert fifo.is_fifo() and received and received[0].startswith("date,load,temp\n")
 
 
 # -- bad input: one line, exit 2, nothing written --------------------------------------------
