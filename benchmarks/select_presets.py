@@ -88,6 +88,7 @@ def presets_table(root: Path) -> str:
                                                                              "joint training") for p in picks]),
              row("mixer", ["on" if p["settings"]["model"]["mixer"] else "off" for p in picks]),
              row("schedule", [p["settings"]["train"]["schedule"] for p in picks]),
+             row("training loss", [p["settings"]["train"]["loss"].upper() for p in picks]),
              row("parameters", [f"{p['params']:,}" for p in picks]),
              row("records", [", ".join(f"`{f}/`" for f in p["folders"]) for p in picks])]
     return "\n".join(lines) + "\n"
