@@ -140,6 +140,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out: the run folder of the interrupted run")
+    if str(args.out) == "-":
+        raise ConfigError("--out -: a run is a folder of files; give the folder a name")
     # Resuming: a --preset is compared whole with the run's settings, flags alone one by one.
     resumed_with_flags = args.resume and args.preset is None
     cfg = None if resumed_with_flags else config_from_args(args)

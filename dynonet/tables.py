@@ -154,6 +154,9 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     """Parse a date column; the first cell that is no date is named by its line."""
     if date_format == UNIX_SECONDS:
         return _unix_seconds(raw, column, source, where)
+    if pd.api.types.is_numeric_dtype(raw):
+        # numbers are read as a CSV's cells are (2020: the year), not as pandas' nanoseconds
+        raw = raw.map(lambda cell: cell if pd.isna(cell) else str(cell))
     if date_format is not None:
         try:
             try:
@@ -203,39 +206,47 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
 
 def _format_hint(cell: object) -> str:
     """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on;
-    and a count of seconds is no date until the format says so."""
+    and a count of seconds is no date until the format says so. The format is a setting of
+    training (`dynonet predict` reads dates as the run was trained to)."""
     if isinstance(cell, str) and re.match(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}", cell):
-        return " (day first? give the format, e.g. --date-format %d/%m/%Y)"
-    if isinstance(cell, (str, int, float, np.number)) and re.fullmatch(r"-?\d{9,}(\.\d*)?", str(cell)):
-        return " (Unix time in seconds? give --date-format %s)"
+        return " (day first? give the format when training, e.g. --date-format %d/%m/%Y)"
+    if isinstance(cell, (str, int, float, np.number)) and re.fullmatch(r"-?\d{9,}(\.\d*)?", str(cell).strip()):
+        if abs(float(cell)) > MAX_UNIX_SECONDS:
+            return " (Unix time in milliseconds? divide by 1000, and train with --date-format %s)"
+        return " (Unix time in seconds? train with --date-format %s)"
     return ""
 
 
 UNIX_SECONDS = "%s"  # as `date +%s` prints: seconds since 1970-01-01 00:00 UTC
+# Beyond this (the year 5138) a count is more likely milliseconds than seconds.
+MAX_UNIX_SECONDS = 1e11
 
 
 def _unix_seconds(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
-    """Dates given as Unix time in seconds, read as UTC wall-clock dates (no time zone)."""
+    """Dates given as Unix time in seconds, read as UTC wall-clock dates (no time zone), in
+    microseconds as pandas reads ISO dates (so they reach far beyond pandas' nanosecond 2262)."""
     seconds = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = (~np.isfinite(seconds) | (np.abs(seconds) > MAX_UNIX_SECONDS)).nonzero()[0]
-    if len(bad):
+    if len(bad := (~np.isfinite(seconds)).nonzero()[0]):
         raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is not a "
                         f"Unix time in seconds (--date-format {UNIX_SECONDS})")
+    if len(bad := (np.abs(seconds) > MAX_UNIX_SECONDS).nonzero()[0]):
+        raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is out of "
+                        f"range for Unix time in seconds (above {MAX_UNIX_SECONDS:.0e}: milliseconds? divide "
+                        "them by 1000)")
     # whole seconds exactly (a float64 holds them), fractions to the microsecond
     whole = np.floor(seconds)
     micros = np.round((seconds - whole) * 1e6).astype(np.int64)
-    return pd.DatetimeIndex(pd.to_datetime(whole.astype(np.int64), unit="s") + pd.to_timedelta(micros, unit="us"))
-
-
-MAX_UNIX_SECONDS = 9.2e9  # about the year 2260: pandas' nanosecond dates end in 2262
+    return pd.DatetimeIndex(whole.astype(np.int64).astype("datetime64[s]").astype("datetime64[us]")
+                            + micros.astype("timedelta64[us]"))
 
 
 def date_cells(index: pd.DatetimeIndex, date_format: str | None) -> pd.Index:
     """The forecast's dates as a CSV writes them: as the input wrote its own (`date_format`)."""
     if date_format == UNIX_SECONDS:
         utc = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
-        seconds = (utc - pd.Timestamp(0)) / pd.Timedelta(seconds=1)
-        return pd.Index([int(v) if float(v).is_integer() else float(v) for v in seconds], name=index.name)
+        micros = utc.as_unit("us").asi8  # integers: no overflow, no rounding
+        whole, fraction = np.divmod(micros, 10**6)
+        return pd.Index([int(w) if not f else int(w) + f / 1e6 for w, f in zip(whole, fraction)], name=index.name)
     if date_format is None:
         return index
     return pd.Index(index.strftime(date_format), name=index.name)
@@ -319,11 +330,11 @@ def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
         freq = pd.infer_freq(dates)
     if freq is not None:
         return pd.tseries.frequencies.to_offset(freq)
-    # pandas never infers semi-monthly steps (the 1st and 15th, or the 15th and month end)
-    return next((step for step in SEMI_MONTHLY if first_break(dates, step) == len(dates)), None)
-
-
-SEMI_MONTHLY = (pd.offsets.SemiMonthBegin(), pd.offsets.SemiMonthEnd())
+    # pandas never infers semi-monthly steps: the 1st and the k-th (SMS-k), or the k-th and the
+    # month's end (SME-k), k = 15 by default; k is read off the first dates
+    days = sorted({d for d in dates[:3].day if 2 <= d <= 27})
+    steps = [step(day_of_month=k) for k in days for step in (pd.offsets.SemiMonthBegin, pd.offsets.SemiMonthEnd)]
+    return next((step for step in steps if first_break(dates, step) == len(dates)), None)
 
 
 def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:

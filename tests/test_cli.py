@@ -100,12 +100,14 @@ def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
     (["train", "--csv", "missing.csv"], "missing.csv: file not found"),
     (["evaluate", "--checkpoint", "nowhere"], "nowhere: no such run folder"),
     (["train", "--fixed-signals", "noise", *SMALL], "unknown signals"),
+    (["train", "--out", "-", *SMALL], "--out -: a run is a folder of files"),
 ])
 def test_bad_input_one_line_error_and_nonzero_exit(tmp_path, monkeypatch, capsys, argv, fragment):
     monkeypatch.chdir(tmp_path)
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert fragment in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not list(tmp_path.iterdir())  # nothing written
 
 
 def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatch):

@@ -177,6 +177,17 @@ def test_semi_monthly_dates_forecast_on_the_1st_and_15th():
     assert {d.day for d in fc.index} == {1, 15}
 
 
+def test_whole_number_dates_are_read_as_a_csv_reads_them_not_as_nanoseconds():
+    wide = make_wide(150)
+    seconds = wide.reset_index().assign(date=(wide.index - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
+    model = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY)
+    with pytest.raises(DataError, match=r"row 0: cannot parse date '1704067200' in column 'date' \(Unix time in "
+                                        r"seconds\? train with date_format %s\)"):
+        model.fit(seconds)
+    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY).fit(seconds).predict(seconds)
+    assert fc.index[0] == wide.index[-1] + pd.Timedelta(hours=1)
+
+
 # -- save / load -------------------------------------------------------------------------------
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"

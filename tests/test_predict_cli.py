@@ -274,7 +274,7 @@ def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, 
     df.assign(date=seconds).to_csv(tmp_path / "unix.csv", index=False)
     assert main(["train", "--csv", str(tmp_path / "unix.csv"), "--out", str(tmp_path / "refused"), "--test-fraction",
                  "0", "--quiet", *TINY]) == 2
-    assert "Unix time in seconds? give --date-format %s" in one_error_line(capsys)
+    assert "Unix time in seconds? train with --date-format %s" in one_error_line(capsys)
     assert main(["train", "--csv", str(tmp_path / "unix.csv"), "--date-format", "%s", "--out", str(tmp_path / "run"),
                  "--test-fraction", "0", "--quiet", *TINY]) == 0
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "unix.csv"),

@@ -7,6 +7,7 @@ import pytest
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from dynonet.data import load
 from dynonet.errors import DataError
+from dynonet import tables
 from dynonet.tables import date_cells, read_csv, regular_freq
 
 from conftest import good_csv, write
@@ -80,7 +81,7 @@ def test_day_first_dates_need_their_format(tmp_path):
     text = "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(pd.date_range("2023-01-01", periods=20)))
     path = write(tmp_path, text)
     with pytest.raises(DataError, match=r"line 14: cannot parse date '13/01/2023' in column 'date' \(day first\? "
-                                        r"give the format, e.g. --date-format %d/%m/%Y\)"):
+                                        r"give the format when training, e.g. --date-format %d/%m/%Y\)"):
         read_csv(path)
     dates, _, _ = read_csv(path, date_format="%d/%m/%Y")
     assert dates.equals(pd.date_range("2023-01-01", periods=20))
@@ -106,11 +107,28 @@ def test_unix_seconds_of_zoned_dates_count_from_utc():
     assert list(date_cells(berlin, "%s")) == [1700000000, 1700000060]
 
 
-@pytest.mark.parametrize("cell", ["soon", "", "1e300"])
+@pytest.mark.parametrize("cell", ["soon", "", "inf"])
 def test_a_cell_that_is_no_unix_time_is_named(tmp_path, cell):
     path = write(tmp_path, f"date,a\n1700000000,1\n{cell},2\n")
     with pytest.raises(DataError, match="line 3: date .* in column 'date' is not a Unix time in seconds"):
         read_csv(path, date_format="%s")
+
+
+def test_milliseconds_are_told_apart_from_seconds(tmp_path):
+    path = write(tmp_path, "date,a\n1700000000000,1\n1700000060000,2\n")
+    with pytest.raises(DataError, match=r"line 2: cannot parse date '1700000000000' in column 'date' \(Unix time in "
+                                        r"milliseconds\? divide by 1000, and train with --date-format %s\)"):
+        read_csv(path)
+    with pytest.raises(DataError, match=r"line 2: date '1700000000000' in column 'date' is out of range for Unix time "
+                                        r"in seconds \(above 1e\+11: milliseconds\? divide them by 1000\)"):
+        read_csv(path, date_format="%s")
+
+
+def test_unix_seconds_reach_past_the_nanosecond_range_and_back():
+    late = pd.date_range("2261-01-01", periods=3, freq="YS").as_unit("us")  # the last steps pass 2262
+    cells = date_cells(late, "%s")
+    again = pd.Series([str(c) for c in cells])
+    assert tables._unix_seconds(again, "date", "x", str).equals(late)
 
 
 def test_true_and_false_cells_count_as_a_dataframes_bool_column_does(tmp_path):
@@ -164,7 +182,7 @@ def test_an_uneven_step_is_reported_against_the_most_common_step(tmp_path):
         load(small_cfg(write(tmp_path, csv_of(dates))))
 
 
-@pytest.mark.parametrize("freq", ["MS", "ME", "B", "W-SUN", "D", "90min", "SMS", "SME"])
+@pytest.mark.parametrize("freq", ["MS", "ME", "B", "W-SUN", "D", "90min", "SMS", "SME", "SMS-10", "SME-20"])
 def test_calendar_and_fixed_frequencies_pass(tmp_path, freq):
     dates = pd.date_range("2001-01-01", periods=300, freq=freq)
     data = load(small_cfg(write(tmp_path, csv_of(dates))))
