@@ -5,7 +5,9 @@ DynoNet without the controller) under `benchmarks/` are grouped by their setting
 setting the model reads, `dynonet.benchmark.cell_settings`). Among the groups with all of
 seeds 0, 1 and 2, the one with the lowest mean best validation MSE is what the preset should
 train as; where some group has at most 100K parameters, larger ones are not picked (the
-issue's size aim), and of equal validation MSE the one with fewer parameters is. Test MSE is printed beside it and is never read for the choice.
+issue's size aim). Of equal validation MSE (the same model, e.g. workers that never improve
+on the linear start) the one with fewer parameters is, then the one with fewer settings away
+from the package's defaults. Test MSE is printed beside it and is never read for the choice.
 
     python benchmarks/select_presets.py          # the candidates of every cell, the pick marked
     python benchmarks/select_presets.py --check  # exit 1 unless every preset trains as picked
@@ -23,7 +25,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dynonet.benchmark import cell_settings  # noqa: E402
-from dynonet.config import PRESETS  # noqa: E402
+from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
 
 SEEDS = {0, 1, 2}
 MAX_PARAMS = 100_000
@@ -68,9 +70,17 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
 
 def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """The lowest validation MSE, among those within MAX_PARAMS where any is; on a tie (the
-    same model: e.g. workers that never beat the linear start), the fewest parameters."""
+    same model: e.g. workers that never beat the linear start), the fewest parameters, then
+    the fewest settings away from the defaults."""
     small = [e for e in entries if e["params"] <= MAX_PARAMS]
-    return min(small or entries, key=lambda e: (e["val"], e["params"]))
+    return min(small or entries, key=lambda e: (e["val"], e["params"], departures(e["settings"])))
+
+
+def departures(settings: dict[str, Any]) -> int:
+    """How many training and model settings differ from the package's defaults."""
+    defaults = RunConfig(ModelConfig(), TrainConfig(), DataConfig()).to_dict()
+    return sum(value != defaults[section].get(name) for section in ("model", "train")
+               for name, value in settings[section].items())
 
 
 def presets_table(root: Path) -> str:

@@ -160,6 +160,11 @@ def test_selection_reads_validation_never_test(tmp_path):
     # on equal validation MSE (the same model), the fewer parameters
     tie = [{**entries[1], "params": 90_000, "tag": "big"}, {**entries[1], "params": 80_000, "tag": "small"}]
     assert select.pick(tie)["tag"] == "small"
+    # and of equal size, the fewer settings away from the defaults
+    plain = entries[1]
+    departing = {**plain, "settings": {**plain["settings"], "train": {**plain["settings"]["train"], "loss": "mae"}}}
+    assert select.departures(departing["settings"]) == select.departures(plain["settings"]) + 1
+    assert select.pick([departing, plain]) is plain and select.pick([plain, departing]) is plain
     # the same seed and settings recorded twice: a copy counts once, another result is refused
     (tmp_path / "copy").mkdir()
     (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": records[:3]}))
