@@ -40,9 +40,10 @@ def is_stream(path: str | Path) -> bool:
     """Whether `path` (through links) is a pipe, device or socket, which is written into as it
     is (`/dev/stdout`, a named pipe): a rename would replace it with a file."""
     try:
-        return not stat.S_ISREG(os.stat(path).st_mode) and not stat.S_ISDIR(os.stat(path).st_mode)
-    except OSError:
+        mode = os.stat(path).st_mode
+    except OSError:  # nothing there yet (or a dangling link): a file to create
         return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:

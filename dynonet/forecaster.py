@@ -34,8 +34,8 @@ import dataclasses
 import difflib
 import json
 import os
-import sys
 import re
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any

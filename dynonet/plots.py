@@ -18,14 +18,22 @@ def png(fig: Figure, tight: bool = True) -> bytes:
     return buf.getvalue()
 
 
-def training_curves(history: list[dict[str, Any]], title: str) -> bytes:
+def train_loss_label(history: list[dict[str, Any]], loss: str) -> str:
+    """What the training-loss curve shows: the run's loss; the closed-form trend fit (epoch 0)
+    is least squares whatever the loss."""
+    if loss != "mse" and any(h.get("fit") == "ridge" for h in history):
+        return f"train loss ({loss.upper()}; epoch 0, the closed-form fit: MSE)"
+    return f"train loss ({loss.upper()})"
+
+
+def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse") -> bytes:
     """Loss, validation MAE, learning rates and mean control signals per epoch (metrics.json's
-    history); the trend-first stage is shaded."""
+    history); the trend-first stage is shaded. `loss` is the run's training loss (`train.loss`)."""
     epochs = [h["epoch"] for h in history]
     trend = [h["epoch"] for h in history if h.get("stage") == "trend"]  # the trend-first stage
     fig = Figure(figsize=(18, 4))
     axes = fig.subplots(1, 4)
-    axes[0].plot(epochs, [h["train_loss"] for h in history], label="train loss (MSE)")
+    axes[0].plot(epochs, [h["train_loss"] for h in history], label=train_loss_label(history, loss))
     axes[0].plot(epochs, [h["val_mse"] for h in history], label="validation MSE")
     if any(h.get("controller_loss") is not None for h in history):
         axes[0].plot(epochs, [h["controller_loss"] for h in history], label="controller-split loss", alpha=0.7)

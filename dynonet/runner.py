@@ -243,7 +243,7 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
     title = f"{metrics['name']} on {data.source}, seed {cfg.train.seed}"
     figures = {}
     if metrics["history"]:
-        figures["training_curves.png"] = plots.training_curves(metrics["history"], title)
+        figures["training_curves.png"] = plots.training_curves(metrics["history"], title, cfg.train.loss)
     if metrics["test"] is not None:
         figures["channel_metrics.png"] = plots.channel_metrics(metrics["test"]["per_channel"], title)
     # published figures hold for the bundled data under the protocol's splits only (not --max-rows)

@@ -37,3 +37,13 @@ def test_figures_render_and_leave_the_host_backend_alone(host_backend):
     ]
     assert all(f.startswith(PNG) and len(f) > 1000 for f in figures)
     assert matplotlib.get_backend() == host_backend
+
+
+@pytest.mark.parametrize("loss, fit, label", [
+    ("mse", "ridge", "train loss (MSE)"),
+    ("mae", None, "train loss (MAE)"),
+    ("huber", "ridge", "train loss (HUBER; epoch 0, the closed-form fit: MSE)"),
+])
+def test_the_training_loss_curve_names_the_runs_loss(loss, fit, label):
+    history = [{"epoch": 0, "fit": fit, "train_loss": 1.0}, {"epoch": 1, "train_loss": 0.5}]
+    assert plots.train_loss_label(history, loss) == label
