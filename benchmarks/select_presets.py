@@ -64,7 +64,7 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
             "val_std": statistics.stdev(r["best_val_mse"] for r in runs),
             "test_std": statistics.stdev(r["mse"] for r in runs)})
     for entries in cells.values():
-        entries.sort(key=lambda e: e["val"])
+        entries.sort(key=lambda e: (e["val"], e["params"], departures(e["settings"])))  # as `pick` ranks them
     return cells
 
 
@@ -98,7 +98,8 @@ def presets_table(root: Path) -> str:
                                                                              "joint training") for p in picks]),
              row("mixer", ["on" if p["settings"]["model"]["mixer"] else "off" for p in picks]),
              row("schedule", [p["settings"]["train"]["schedule"] for p in picks]),
-             row("training loss", [p["settings"]["train"]["loss"].upper() for p in picks]),
+             row("training loss", [{"mse": "MSE", "mae": "MAE", "huber": "Huber"}[p["settings"]["train"]["loss"]]
+                                   for p in picks]),
              row("parameters", [f"{p['params']:,}" for p in picks]),
              row("records", [", ".join(f"`{f}/`" for f in p["folders"]) for p in picks])]
     return "\n".join(lines) + "\n"

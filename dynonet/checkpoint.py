@@ -4,6 +4,7 @@ Nothing is pickled, so loading never runs code from the file. Writes are atomic.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -39,11 +40,23 @@ _FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 06
 def is_stream(path: str | Path) -> bool:
     """Whether `path` (through links) is a pipe, device or socket, which is written into as it
     is (`/dev/stdout`, a named pipe): a rename would replace it with a file."""
+    if str(Path(path).absolute()).startswith(("/dev/", "/proc/")):
+        return True  # /dev/stdout, /dev/fd/N, /proc/self/fd/N: a redirect's file is appended to, not replaced
     try:
         mode = os.stat(path).st_mode
     except OSError:  # nothing there yet (or a dangling link): a file to create
         return False
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _write_stream(path: Path, data: bytes) -> None:
+    """Write into a pipe or device as it is. A named pipe with no reader is an error at once,
+    not a wait forever (the open is non-blocking; the writes block again)."""
+    fd = os.open(path, os.O_WRONLY | getattr(os, "O_NONBLOCK", 0))
+    if hasattr(os, "set_blocking"):
+        os.set_blocking(fd, True)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
 
 
 def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
@@ -53,8 +66,9 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
     before it replaced. A link is followed (its target is replaced, the link kept); a pipe or
     device (`is_stream`) is written into last, as it is. An OS error is an `OutputError`
     naming the file as given."""
-    streams = [(Path(path), data) for path, data in files if is_stream(path)]
-    regular = [(Path(path), data) for path, data in files if not is_stream(path)]
+    kinds = [(Path(path), data, is_stream(path)) for path, data in files]  # each path looked at once
+    streams = [(path, data) for path, data, stream in kinds if stream]
+    regular = [(path, data) for path, data, stream in kinds if not stream]
     staged: list[tuple[str, Path, Path]] = []  # (temporary file, where it goes, the name given)
     try:
         for path, data in regular:
@@ -81,10 +95,10 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
             Path(tmp).unlink(missing_ok=True)
     for path, data in streams:
         try:
-            with open(path, "wb") as f:
-                f.write(data.encode() if isinstance(data, str) else data)
+            _write_stream(path, data.encode() if isinstance(data, str) else data)
         except OSError as e:
-            raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+            reason = "a named pipe with no reader" if e.errno == errno.ENXIO else e.strerror or e
+            raise OutputError(f"{path}: cannot write there ({reason})") from None
 
 
 def atomic_write(path: str | Path, data: bytes | str) -> None:

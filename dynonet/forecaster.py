@@ -394,6 +394,10 @@ def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:
 def check_writable(path: Path) -> None:
     """Fail before any work if `path` cannot be written (its folder is tried with a probe; a
     pipe or device, with its permissions)."""
+    try:
+        path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        raise OutputError(f"{path}: cannot write there (a loop of symbolic links)") from None
     if path.is_dir():
         raise OutputError(f"{path}: is a folder; give a file name")
     if is_stream(path):
@@ -410,6 +414,19 @@ def check_writable(path: Path) -> None:
         os.unlink(probe)
     except OSError as e:
         raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+
+
+def _write_stdout(text: str) -> None:
+    """The forecast CSV to standard output as the same UTF-8 bytes a file gets (whatever the
+    terminal's encoding or the platform's newline translation)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (a test's capture)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode())
+    buffer.flush()
 
 
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
@@ -464,8 +481,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     write_together(files)
     if to_stdout:
         try:
-            sys.stdout.write(table)
-            sys.stdout.flush()
+            _write_stdout(table)
         except BrokenPipeError:
             raise  # the reader left (`| head`): the command line stops quietly
         except OSError as e:

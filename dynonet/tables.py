@@ -115,7 +115,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
 
 
-BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # the spellings pandas reads as bools, in any case
+BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # in any case (pandas reads True, TRUE and true as bools)
 THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
@@ -152,11 +152,11 @@ def is_missing(cell: object) -> bool:
 def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
                  date_format: str | None = None) -> pd.DatetimeIndex:
     """Parse a date column; the first cell that is no date is named by its line."""
-    if date_format == UNIX_SECONDS:
+    if date_format == UNIX_SECONDS and not pd.api.types.is_datetime64_any_dtype(raw):  # dates are dates
         return _unix_seconds(raw, column, source, where)
     if pd.api.types.is_numeric_dtype(raw):
         # numbers are read as a CSV's cells are (2020: the year), not as pandas' nanoseconds
-        raw = raw.map(lambda cell: cell if pd.isna(cell) else str(cell))
+        raw = raw.map(_number_text)
     if date_format is not None:
         try:
             try:
@@ -204,6 +204,16 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     return dates
 
 
+def _number_text(cell: object) -> object:
+    """A number as a CSV would hold it: 2020.0 (a whole float, as a column with a gap keeps its
+    integers) as '2020'; a missing cell stays missing."""
+    if pd.isna(cell):
+        return cell
+    if isinstance(cell, (float, np.floating)) and float(cell).is_integer():
+        return str(int(cell))
+    return str(cell)
+
+
 def _format_hint(cell: object) -> str:
     """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on;
     and a count of seconds is no date until the format says so. The format is a setting of
@@ -245,11 +255,17 @@ def date_cells(index: pd.DatetimeIndex, date_format: str | None) -> pd.Index:
     if date_format == UNIX_SECONDS:
         utc = index.tz_convert("UTC").tz_localize(None) if index.tz is not None else index
         micros = utc.as_unit("us").asi8  # integers: no overflow, no rounding
-        whole, fraction = np.divmod(micros, 10**6)
-        return pd.Index([int(w) if not f else int(w) + f / 1e6 for w, f in zip(whole, fraction)], name=index.name)
+        return pd.Index([_seconds_text(int(m)) for m in micros], name=index.name)
     if date_format is None:
         return index
     return pd.Index(index.strftime(date_format), name=index.name)
+
+
+def _seconds_text(micros: int) -> str:
+    """Microseconds since 1970 as exact decimal seconds: '1700000000', '-1.5'."""
+    whole, fraction = divmod(abs(micros), 10**6)
+    text = f"{whole}.{fraction:06d}".rstrip("0").rstrip(".")
+    return f"-{text}" if micros < 0 else text
 
 
 OFFSET = re.compile(r"\s*(Z|[+-]\d\d(:?\d\d)?)$")  # a date's UTC offset, written at its end

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -97,3 +98,11 @@ def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
         atomic_write(target, Boom("new"))
     assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.json"]
     json.dumps({})
+
+
+@pytest.mark.skipif(os.name != "posix", reason="/dev and /proc paths")
+def test_device_and_descriptor_paths_are_written_into_not_replaced(tmp_path):
+    from dynonet.checkpoint import is_stream
+
+    assert is_stream("/dev/null") and is_stream("/dev/stdout") and is_stream("/proc/self/fd/1")
+    assert not is_stream(tmp_path / "new.csv") and not is_stream(tmp_path)

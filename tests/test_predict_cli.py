@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -162,6 +164,7 @@ def test_out_dash_stops_quietly_when_the_reader_leaves_and_names_other_failures(
     assert "--out -: standard output is closed" in one_error_line(capsys)
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
 def test_out_through_a_link_replaces_its_target_and_a_pipe_is_written_into(setup, tmp_path):
     (tmp_path / "target.csv").write_text("old\n")
     (tmp_path / "link.csv").symlink_to(tmp_path / "target.csv")
@@ -171,11 +174,32 @@ def test_out_through_a_link_replaces_its_target_and_a_pipe_is_written_into(setup
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     received = []
-    reader = threading.Thread(target=lambda: received.append(fifo.read_text()))
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
     reader.start()
     assert predict(setup, "--out", str(fifo)) == 0
     reader.join(timeout=30)
     assert fifo.is_fifo() and received and received[0].startswith("date,load,temp\n")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_pipe_with_no_reader_and_a_loop_of_links_are_one_line_errors(setup, tmp_path, capsys):
+    os.mkfifo(tmp_path / "fifo")
+    assert predict(setup, "--out", str(tmp_path / "fifo")) == 2  # at once, not a wait for a reader
+    assert "fifo: cannot write there (a named pipe with no reader)" in one_error_line(capsys)
+    (tmp_path / "a.csv").symlink_to(tmp_path / "b.csv")
+    (tmp_path / "b.csv").symlink_to(tmp_path / "a.csv")
+    assert predict(setup, "--out", str(tmp_path / "a.csv")) == 2
+    assert "a.csv: cannot write there (a loop of symbolic links)" in one_error_line(capsys)
+
+
+def test_out_dash_when_the_reader_has_left_exits_141_without_a_word(setup):
+    """The real thing: a child process whose standard output is a pipe closed before it writes."""
+    child = subprocess.Popen([sys.executable, "-m", "dynonet", "predict", "--checkpoint", str(setup / "run"),
+                              "--csv", str(setup / "recent.csv"), "--out", "-"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    child.stdout.close()  # the reader leaves (`| true`)
+    _, err = child.communicate(timeout=120)
+    assert child.returncode == 141 and b"Traceback" not in err and b"error" not in err, err
 
 
 # -- bad input: one line, exit 2, nothing written --------------------------------------------

@@ -104,7 +104,23 @@ def test_unix_seconds_read_as_utc_dates_and_written_back(tmp_path, cells, expect
 
 def test_unix_seconds_of_zoned_dates_count_from_utc():
     berlin = pd.date_range("2023-11-14 23:13:20", periods=2, freq="min", tz="Europe/Berlin")
-    assert list(date_cells(berlin, "%s")) == [1700000000, 1700000060]
+    assert list(date_cells(berlin, "%s")) == ["1700000000", "1700000060"]
+
+
+@pytest.mark.parametrize("micros, text", [(0, "0"), (1_500_000, "1.5"), (-1_500_000, "-1.5"), (-500_000, "-0.5"),
+                                          (1_700_000_000_000_001, "1700000000.000001")])
+def test_unix_seconds_are_written_as_exact_decimals(micros, text):
+    assert tables._seconds_text(micros) == text
+
+
+def test_numbers_in_a_dataframe_date_column_read_as_a_csv_would_hold_them():
+    years = pd.DataFrame({"date": [2020.0, 2021.0, 2022.0], "a": [1.0, 2, 3]})
+    assert tables.validate_frame(years)[0].equals(pd.DatetimeIndex(["2020", "2021", "2022"]))
+    gap = pd.DataFrame({"date": [20200101, None, 20200103], "a": [1.0, 2, 3]})  # floats, with a gap
+    with pytest.raises(DataError, match="row 1: date nan in column 'date' does not match"):
+        tables.validate_frame(gap, first_line=None, date_format="%Y%m%d")
+    dates = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3, freq="h"), "a": [1.0, 2, 3]})
+    assert tables.validate_frame(dates, date_format="%s")[0].equals(pd.DatetimeIndex(dates["date"]))
 
 
 @pytest.mark.parametrize("cell", ["soon", "", "inf"])

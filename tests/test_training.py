@@ -3,6 +3,7 @@ import dataclasses
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from dynonet import training
 from dynonet.data import load, window_sets
@@ -82,7 +83,7 @@ def test_every_optimizer_step_trains_on_the_configured_loss(loss):
     t = BiLevelTrainer(model, cfg.train, gen)
     x, y = sets["train"].get(torch.arange(16))
     cx, cy = sets["controller"].get(torch.arange(16))
-    want = training.LOSSES[loss]
+    want = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}[loss]  # written out, not the trainer's table
 
     def expected(forward, x, y):  # the same dropout draws as the step's forward pass
         torch.manual_seed(1)
