@@ -203,7 +203,7 @@ def test_out_dash_when_the_reader_has_left_exits_141_without_a_word(setup):
 
 
 # -- bad input: one line, exit 2, nothing written --------------------------------------------
-def write(setup: Path, name: str, text: str) -> str:
+def write_recent(setup: Path, name: str, text: str) -> str:
     (setup / name).write_text(text)
     return name
 
@@ -214,7 +214,7 @@ def edit_cell(setup: Path, name: str, line: int, column: int, value: str) -> str
     cells = lines[line - 1].split(",")
     cells[column] = value
     lines[line - 1] = ",".join(cells)
-    return write(setup, name, "\n".join(lines) + "\n")
+    return write_recent(setup, name, "\n".join(lines) + "\n")
 
 
 def recent_text(setup: Path) -> list[str]:
@@ -223,26 +223,26 @@ def recent_text(setup: Path) -> list[str]:
 
 CASES = {
     "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
-    "no numeric columns": (lambda s: write(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no numeric columns"]),
+    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no numeric columns"]),
     # lines 10-41 hold the model's window (the last L = 32 rows)
     "nan": (lambda s: edit_cell(s, "nan.csv", 16, 2, "nan"),
             ["nan.csv", "line 16", "column 'temp'", "'nan' is not a finite number"]),
     "inf": (lambda s: edit_cell(s, "inf.csv", 10, 1, "inf"), ["inf.csv", "line 10", "column 'load'", "'inf'"]),
     "blank": (lambda s: edit_cell(s, "blank.csv", 19, 2, ""), ["blank.csv", "line 19", "column 'temp'", "missing value"]),
     "text date": (lambda s: edit_cell(s, "date.csv", 7, 0, "tomorrow"), ["date.csv", "line 7", "'tomorrow'"]),
-    "backwards": (lambda s: write(s, "back.csv", "\n".join([recent_text(s)[0], recent_text(s)[2], recent_text(s)[1]]
+    "backwards": (lambda s: write_recent(s, "back.csv", "\n".join([recent_text(s)[0], recent_text(s)[2], recent_text(s)[1]]
                                                             + recent_text(s)[3:]) + "\n"),
                   ["back.csv", "line 3", "date goes backwards"]),
-    "duplicate": (lambda s: write(s, "dup.csv", "\n".join(recent_text(s)[:3] + recent_text(s)[2:]) + "\n"),
+    "duplicate": (lambda s: write_recent(s, "dup.csv", "\n".join(recent_text(s)[:3] + recent_text(s)[2:]) + "\n"),
                   ["dup.csv", "line 4", "duplicate date"]),
-    "too short": (lambda s: write(s, "short.csv", "\n".join(recent_text(s)[:1] + recent_text(s)[-20:]) + "\n"),
+    "too short": (lambda s: write_recent(s, "short.csv", "\n".join(recent_text(s)[:1] + recent_text(s)[-20:]) + "\n"),
                   ["short.csv", "20 rows", "lookback"]),
-    "columns differ": (lambda s: write(s, "cols.csv", "\n".join([recent_text(s)[0].replace("temp", "humidity")]
+    "columns differ": (lambda s: write_recent(s, "cols.csv", "\n".join([recent_text(s)[0].replace("temp", "humidity")]
                                                                + recent_text(s)[1:]) + "\n"),
                        ["cols.csv", "missing 'temp'", "unexpected 'humidity'"]),
-    "gap": (lambda s: write(s, "gap.csv", "\n".join(recent_text(s)[:30] + recent_text(s)[31:]) + "\n"),
+    "gap": (lambda s: write_recent(s, "gap.csv", "\n".join(recent_text(s)[:30] + recent_text(s)[31:]) + "\n"),
             ["gap.csv", "line 31", "not one step"]),
-    "not a csv": (lambda s: write(s, "bin.csv", "date,a\n\"unterminated\n"), ["bin.csv"]),
+    "not a csv": (lambda s: write_recent(s, "bin.csv", "date,a\n\"unterminated\n"), ["bin.csv"]),
     "too far out": (lambda s: edit_cell(s, "far.csv", 41, 1, "1e30"),  # the last line, in the model's window
                     ["far.csv", "line 41, column 'load'", "1e+30 lies", "training standard deviations"]),
 }
@@ -252,7 +252,7 @@ def test_rows_before_the_window_are_not_read(setup, capsys):
     """Only the last L rows are read: a blank or a gap before them changes nothing."""
     edit_cell(setup, "early.csv", 9, 1, "")  # line 9: the row just before the window
     lines = (setup / "early.csv").read_text().splitlines()
-    write(setup, "early.csv", "\n".join(lines[:3] + lines[4:] + [""]))  # and a gap at line 4
+    write_recent(setup, "early.csv", "\n".join(lines[:3] + lines[4:] + [""]))  # and a gap at line 4
     assert predict(setup, "--out", str(setup / "early-fc.csv"), csv="early.csv") == 0
     assert predict(setup, "--out", str(setup / "clean-fc.csv")) == 0
     assert (setup / "early-fc.csv").read_text() == (setup / "clean-fc.csv").read_text()
@@ -328,10 +328,10 @@ def test_bad_csv(setup, capsys, case):
 
 def test_bad_actual(setup, capsys):
     out = setup / "never.csv"
-    write(setup, "old_actual.csv", "date,load,temp\n2000-01-01 00:00:00,1,2\n")
+    write_recent(setup, "old_actual.csv", "date,load,temp\n2000-01-01 00:00:00,1,2\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "old_actual.csv")) == 2
     assert "old_actual.csv: no row in the forecast period" in one_error_line(capsys)
-    write(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
+    write_recent(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "narrow_actual.csv")) == 2
     assert "narrow_actual.csv: no column 'temp'" in one_error_line(capsys)
     assert not out.exists()
@@ -415,7 +415,7 @@ def test_corrupted_checkpoint(setup, capsys, tmp_path, damage):
 
 
 def test_train_on_too_short_csv(setup, capsys):
-    write(setup, "tiny.csv", "\n".join(recent_text(setup)[:21]) + "\n")
+    write_recent(setup, "tiny.csv", "\n".join(recent_text(setup)[:21]) + "\n")
     assert main(["train", "--csv", str(setup / "tiny.csv"), "--out", str(setup / "tiny_run"), "--quiet",
                  "--test-fraction", "0", *TINY]) == 2
     assert "tiny.csv: 20 rows are too few" in one_error_line(capsys)
