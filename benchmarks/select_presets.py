@@ -98,6 +98,7 @@ def presets_table(root: Path) -> str:
                                                                              "joint training") for p in picks]),
              row("mixer", ["on" if p["settings"]["model"]["mixer"] else "off" for p in picks]),
              row("schedule", [p["settings"]["train"]["schedule"] for p in picks]),
+             row("worker units", [str(p["settings"]["model"]["worker_hidden"]) for p in picks]),
              row("training loss", [{"mse": "MSE", "mae": "MAE", "huber": "Huber"}[p["settings"]["train"]["loss"]]
                                    for p in picks]),
              row("parameters", [f"{p['params']:,}" for p in picks]),
