@@ -11,6 +11,7 @@ from the package's defaults. Test MSE is printed beside it and is never read for
 
     python benchmarks/select_presets.py          # the candidates of every cell, the pick marked
     python benchmarks/select_presets.py --check  # exit 1 unless every preset trains as picked
+    python benchmarks/select_presets.py --one-se # also mark what a one-standard-error rule picks
 """
 
 from __future__ import annotations
@@ -76,6 +77,16 @@ def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:
     return min(small or entries, key=lambda e: (e["val"], e["params"], departures(e["settings"])))
 
 
+def pick_one_se(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """An alternative rule, printed for comparison only (`--one-se`), not the presets' rule:
+    among the candidates within one standard error (std / sqrt(3 seeds)) of the lowest mean
+    validation MSE, the simplest: fewest parameters, then fewest settings away from the defaults."""
+    small = [e for e in entries if e["params"] <= MAX_PARAMS] or entries
+    best = min(small, key=lambda e: e["val"])
+    near = [e for e in small if e["val"] <= best["val"] + best["val_std"] / len(SEEDS) ** 0.5]
+    return min(near, key=lambda e: (e["params"], departures(e["settings"]), e["val"]))
+
+
 def departures(settings: dict[str, Any]) -> int:
     """How many training and model settings differ from the package's defaults."""
     defaults = RunConfig(ModelConfig(), TrainConfig(), DataConfig()).to_dict()
@@ -121,6 +132,8 @@ def preset_of(dataset: str, horizon: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 unless every preset trains as picked")
+    parser.add_argument("--one-se", action="store_true",
+                        help="also mark (+) what the one-standard-error rule would pick (not the presets' rule)")
     args = parser.parse_args(argv)
     cells = candidates(Path(__file__).resolve().parent)
     wrong = []
@@ -132,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             wrong.append(f"{name}: validation picks {differences(picked['settings'], preset)}")
         if not args.check:
             print(f"{name} (val / test MSE, mean of seeds 0-2; lowest validation first):")
+            alternative = pick_one_se(entries) if args.one_se else None
             for e in entries:
-                mark = "*" if e is picked else " "
+                mark = "*" if e is picked else "+" if e is alternative else " "
                 print(f" {mark} {e['val']:.4f} / {e['test']:.4f}  {e['params']:>7,} params  "
                       f"{differences(e['settings'], preset)}"
                       f"  [{', '.join(e['folders'])}]")

@@ -160,6 +160,11 @@ def test_selection_reads_validation_never_test(tmp_path):
     # on equal validation MSE (the same model), the fewer parameters
     tie = [{**entries[1], "params": 90_000, "tag": "big"}, {**entries[1], "params": 80_000, "tag": "small"}]
     assert select.pick(tie)["tag"] == "small"
+    # the one-standard-error rule (printed for comparison): within one SE of the best, the smallest
+    near = [{**entries[0], "val": 0.600, "val_std": 0.0173, "params": 90_000, "tag": "best"},
+            {**entries[0], "val": 0.609, "params": 70_000, "tag": "within"},
+            {**entries[0], "val": 0.611, "params": 50_000, "tag": "beyond"}]  # SE = 0.0173 / sqrt(3) = 0.0100
+    assert select.pick(near)["tag"] == "best" and select.pick_one_se(near)["tag"] == "within"
     # and of equal size, the fewer settings away from the defaults
     plain = entries[1]
     departing = {**plain, "settings": {**plain["settings"], "train": {**plain["settings"]["train"], "loss": "mae"}}}
