@@ -89,15 +89,17 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
-        raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} after {show_cell(raw_dates.iloc[i - 1])}")
+        raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
+                        f"after {show_cell(raw_dates.iloc[i - 1])}")
 
     numeric = {}
     for col in value_columns:
         text = _strip(frame[col])
-        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-        if not pd.api.types.is_numeric_dtype(text):  # True/False cells count as a bool column does: 1/0
-            flags = text.map(lambda cell: BOOLEAN_CELLS.get(cell.lower()) if isinstance(cell, str) else None)
-            values = np.where(np.isnan(values), flags.to_numpy(dtype=np.float64, na_value=np.nan), values)
+        values = np.array(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
+        unread = np.isnan(values)
+        if unread.any() and not pd.api.types.is_numeric_dtype(text):  # True/False count as a bool column's 1/0
+            flags = text[unread].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
+            values[unread] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
         start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
         bad = (~np.isfinite(values[start:])).nonzero()[0] + start
         if len(bad):
