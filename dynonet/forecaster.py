@@ -49,8 +49,8 @@ from dynonet.checkpoint import (META, WEIGHTS, is_stream, json_text, load_checkp
                                 write_together)
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
-from dynonet.tables import (date_cells, first_break, is_missing, line_namer, read_csv, regular_freq, show_cell,
-                            validate_frame)
+from dynonet.tables import (date_cells, date_text, first_break, is_missing, line_namer, read_csv, regular_freq,
+                            show_cell, validate_frame)
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import Log, host_rng_kept, quiet, resolve_device
@@ -191,12 +191,14 @@ class DynoNetForecaster:
         L = m.lookback
         if len(values) < L:
             raise DataError(f"{source}: {len(values)} rows, but the model needs the last {L} (its lookback)")
-        step = _lookback_step(meta["freq"], dates, L, source, first_line)
+        fmt = self.config.data.date_format
+        step = _lookback_step(meta["freq"], dates, L, source, first_line, fmt)
         scaler = Scaler.from_dict(meta["scaler"])
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
         last = len(values) - L  # row 0 of the window is this row of `source`
         # a file's lines; in memory the date (a long table's rows are not the pivoted table's)
-        where = (lambda i: f"date {dates[i + last]}") if first_line is None else line_namer(first_line + last)
+        where = (lambda i: f"date {date_text(dates[i + last], fmt)}") if first_line is None else \
+            line_namer(first_line + last)
         x = torch.as_tensor(scaler.scale(values[-L:], source, wanted, where), device=device)[None]
         self.model_.eval()
         with torch.no_grad():
@@ -345,7 +347,7 @@ def _sort_key(col: pd.Series) -> pd.Series:
 
 # -- time steps ----------------------------------------------------------------------------
 def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, source: str,
-                   first_line: int | None) -> pd.DateOffset:
+                   first_line: int | None, date_format: str | None = None) -> pd.DateOffset:
     """The time step, after checking that the last `lookback` dates are evenly spaced at it.
 
     `freq` is the training data's step; a run folder written before evenly spaced training
@@ -353,7 +355,7 @@ def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, sou
     """
     if freq is not None:
         step = pd.tseries.frequencies.to_offset(freq)
-        _check_grid(dates[-lookback:], step, freq, source, len(dates) - lookback, first_line)
+        _check_grid(dates[-lookback:], step, freq, source, len(dates) - lookback, first_line, date_format)
         return step
     basis = dates[-max(lookback, 2):]
     if len(basis) < 2:
@@ -364,11 +366,12 @@ def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, sou
 
 
 def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source: str, offset: int,
-                first_line: int | None) -> None:
+                first_line: int | None, date_format: str | None = None) -> None:
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
         where = line_namer(first_line)(offset + i)
-        raise DataError(f"{source}: {where}: date {window[i]} is not one step ({freq}) after {window[i - 1]}; "
+        raise DataError(f"{source}: {where}: date {date_text(window[i], date_format)} is not one step ({freq}) after "
+                        f"{date_text(window[i - 1], date_format)}; "
                         f"the last {len(window)} rows must be evenly spaced at the training data's step")
 
 
@@ -486,8 +489,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise  # the reader left (`| head`): the command line stops quietly
         except OSError as e:
             raise OutputError(f"--out -: cannot write to standard output ({e.strerror or e})") from None
-    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {forecast.index[0]} .. "
-        f"{forecast.index[-1]} -> {'standard output' if to_stdout else out}")
+    fmt = forecaster.config.data.date_format
+    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {date_text(forecast.index[0], fmt)} .. "
+        f"{date_text(forecast.index[-1], fmt)} -> {'standard output' if to_stdout else out}")
     if plot is not None:
         log(f"plot: {plot}")
     if truth is not None:
@@ -511,5 +515,6 @@ def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.Da
         truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     truth = truth[truth.index.isin(index)]
     if truth.empty:
-        raise DataError(f"{path}: no row in the forecast period {index[0]} .. {index[-1]}")
+        raise DataError(f"{path}: no row in the forecast period {date_text(index[0], data.date_format)} .. "
+                        f"{date_text(index[-1], data.date_format)}")
     return truth

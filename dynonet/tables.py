@@ -263,6 +263,16 @@ def date_cells(index: pd.DatetimeIndex, date_format: str | None) -> pd.Index:
     return pd.Index(index.strftime(date_format), name=index.name)
 
 
+def date_text(date: pd.Timestamp, date_format: str | None) -> str:
+    """One date for a message, as the user's file writes it; Unix seconds with the UTC time
+    beside them ('1700000000 (2023-11-14 22:13:20 UTC)'), as nobody reads those at sight."""
+    text = str(date_cells(pd.DatetimeIndex([date]), date_format)[0])
+    if date_format == UNIX_SECONDS:
+        utc = date.tz_convert("UTC").tz_localize(None) if date.tz is not None else date
+        return f"{text} ({utc} UTC)"
+    return text
+
+
 def _seconds_text(micros: int) -> str:
     """Microseconds since 1970 as exact decimal seconds: '1700000000', '-1.5'."""
     whole, fraction = divmod(abs(micros), 10**6)

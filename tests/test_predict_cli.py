@@ -305,7 +305,15 @@ def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, 
                  "--out", str(tmp_path / "f.csv")]) == 0
     written = pd.read_csv(tmp_path / "f.csv")["date"]
     assert written.dtype.kind == "i" and written.tolist() == [int(seconds.iloc[-1]) + 3600 * k for k in range(1, H + 1)]
-    capsys.readouterr()
+    first = pd.Timestamp(int(written.iloc[0]), unit="s")
+    assert f"series, {written.iloc[0]} ({first} UTC) .. {written.iloc[-1]} (" in capsys.readouterr().out  # as written
+    gap = (tmp_path / "unix.csv").read_text().replace(f"\n{seconds.iloc[-3]},", f"\n{seconds.iloc[-3] + 60},")
+    (tmp_path / "gap.csv").write_text(gap)
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "gap.csv"),
+                 "--out", str(tmp_path / "g.csv")]) == 2
+    moved = pd.Timestamp(int(seconds.iloc[-3]) + 60, unit="s")
+    assert f"line 199: date {seconds.iloc[-3] + 60} ({moved} UTC) is not one step (h) after {seconds.iloc[-4]} (" \
+        in one_error_line(capsys)
     (tmp_path / "bad.csv").write_text((tmp_path / "unix.csv").read_text().replace(f"\n{seconds.iloc[-3]},", "\nsoon,"))
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "bad.csv"),
                  "--out", str(tmp_path / "g.csv")]) == 2
