@@ -3,15 +3,18 @@
 For each preset cell (dataset, H), the recorded runs of the presets' model (`workers-only`:
 DynoNet without the controller) under `benchmarks/` are grouped by their settings (every
 setting the model reads, `dynonet.benchmark.cell_settings`). Among the groups with all of
-seeds 0, 1 and 2, the one with the lowest mean best validation MSE is what the preset should
-train as; where some group has at most 100K parameters, larger ones are not picked (the
-issue's size aim). Of equal validation MSE (the same model, e.g. workers that never improve
-on the linear start) the one with fewer parameters is, then the one with fewer settings away
-from the package's defaults. Test MSE is printed beside it and is never read for the choice.
+seeds 0, 1 and 2 the rule is the one-standard-error rule (Breiman et al. 1984; Hastie,
+Tibshirani and Friedman, *The Elements of Statistical Learning*, 7.10): take the lowest mean
+best validation MSE, then, among every group whose mean is within one standard error of it
+(its seeds' standard deviation / sqrt(3)), the simplest: the fewest parameters, then the
+fewest settings away from the package's defaults, then the lower validation MSE. A lower
+mean by less than its own seed noise does not buy a bigger or more tuned model. Where some
+group has at most 100K parameters, larger ones are not candidates (the issue's size aim).
+Test MSE is printed beside each candidate and is never read for the choice.
 
-    python benchmarks/select_presets.py          # the candidates of every cell, the pick marked
+    python benchmarks/select_presets.py          # the candidates of every cell, the pick marked *
     python benchmarks/select_presets.py --check  # exit 1 unless every preset trains as picked
-    python benchmarks/select_presets.py --one-se # also mark what a one-standard-error rule picks
+    python benchmarks/select_presets.py --argmin # also mark (+) the lowest mean, where it differs
 """
 
 from __future__ import annotations
@@ -65,26 +68,27 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
             "val_std": statistics.stdev(r["best_val_mse"] for r in runs),
             "test_std": statistics.stdev(r["mse"] for r in runs)})
     for entries in cells.values():
-        entries.sort(key=lambda e: (e["val"], e["params"], departures(e["settings"])))  # as `pick` ranks them
+        entries.sort(key=lambda e: (e["val"], e["params"], departures(e["settings"])))  # as `lowest` ranks them
     return cells
 
 
 def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The lowest validation MSE, among those within MAX_PARAMS where any is; on a tie (the
-    same model: e.g. workers that never beat the linear start), the fewest parameters, then
-    the fewest settings away from the defaults."""
-    small = [e for e in entries if e["params"] <= MAX_PARAMS]
-    return min(small or entries, key=lambda e: (e["val"], e["params"], departures(e["settings"])))
-
-
-def pick_one_se(entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """An alternative rule, printed for comparison only (`--one-se`), not the presets' rule:
-    among the candidates within one standard error (std / sqrt(3 seeds)) of the lowest mean
-    validation MSE, the simplest: fewest parameters, then fewest settings away from the defaults."""
+    """The presets' rule, one standard error: among the candidates (those within MAX_PARAMS
+    where any is) whose mean validation MSE is within one standard error (std / sqrt(3
+    seeds)) of the lowest, the fewest parameters, then the fewest settings away from the
+    defaults, then the lower validation MSE."""
     small = [e for e in entries if e["params"] <= MAX_PARAMS] or entries
-    best = min(small, key=lambda e: e["val"])
+    best = lowest(small)
     near = [e for e in small if e["val"] <= best["val"] + best["val_std"] / len(SEEDS) ** 0.5]
     return min(near, key=lambda e: (e["params"], departures(e["settings"]), e["val"]))
+
+
+def lowest(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The lowest mean validation MSE (`--argmin`, for comparison; the presets' rule until
+    2026-11-30); on a tie (the same model: e.g. workers that never beat the linear start), the
+    fewest parameters, then the fewest settings away from the defaults."""
+    small = [e for e in entries if e["params"] <= MAX_PARAMS] or entries
+    return min(small, key=lambda e: (e["val"], e["params"], departures(e["settings"])))
 
 
 def departures(settings: dict[str, Any]) -> int:
@@ -132,8 +136,8 @@ def preset_of(dataset: str, horizon: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 unless every preset trains as picked")
-    parser.add_argument("--one-se", action="store_true",
-                        help="also mark (+) what the one-standard-error rule would pick (not the presets' rule)")
+    parser.add_argument("--argmin", action="store_true",
+                        help="also mark (+) the lowest mean validation MSE where the rule picks another")
     args = parser.parse_args(argv)
     cells = candidates(Path(__file__).resolve().parent)
     wrong = []
@@ -145,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             wrong.append(f"{name}: validation picks {differences(picked['settings'], preset)}")
         if not args.check:
             print(f"{name} (val / test MSE, mean of seeds 0-2; lowest validation first):")
-            alternative = pick_one_se(entries) if args.one_se else None
+            alternative = lowest(entries) if args.argmin else None
             for e in entries:
                 mark = "*" if e is picked else "+" if e is alternative else " "
                 print(f" {mark} {e['val']:.4f} / {e['test']:.4f}  {e['params']:>7,} params  "

@@ -159,17 +159,21 @@ def test_selection_reads_validation_never_test(tmp_path):
     assert select.pick([e for e in entries if e["params"] > 100_000])["settings"]["model"]["worker_hidden"] == 64
     # on equal validation MSE (the same model), the fewer parameters
     tie = [{**entries[1], "params": 90_000, "tag": "big"}, {**entries[1], "params": 80_000, "tag": "small"}]
-    assert select.pick(tie)["tag"] == "small"
-    # the one-standard-error rule (printed for comparison): within one SE of the best, the smallest
+    assert select.pick(tie)["tag"] == "small" and select.lowest(tie)["tag"] == "small"
+    # one standard error: within one SE of the lowest mean, the smallest; beyond it, not
     near = [{**entries[0], "val": 0.600, "val_std": 0.0173, "params": 90_000, "tag": "best"},
             {**entries[0], "val": 0.609, "params": 70_000, "tag": "within"},
             {**entries[0], "val": 0.611, "params": 50_000, "tag": "beyond"}]  # SE = 0.0173 / sqrt(3) = 0.0100
-    assert select.pick(near)["tag"] == "best" and select.pick_one_se(near)["tag"] == "within"
-    # and of equal size, the fewer settings away from the defaults
+    assert select.pick(near)["tag"] == "within" and select.lowest(near)["tag"] == "best"
+    # with no seed noise on the best, only its equals are within reach
+    assert select.pick([{**near[0], "val_std": 0.0}, near[1]])["tag"] == "best"
+    # and of equal size, the fewer settings away from the defaults, even with a higher mean
     plain = entries[1]
     departing = {**plain, "settings": {**plain["settings"], "train": {**plain["settings"]["train"], "loss": "mae"}}}
     assert select.departures(departing["settings"]) == select.departures(plain["settings"]) + 1
     assert select.pick([departing, plain]) is plain and select.pick([plain, departing]) is plain
+    lower = {**departing, "val": plain["val"] - 0.005, "val_std": 0.02}  # SE 0.0115: plain is within it
+    assert select.lowest([lower, plain]) is lower and select.pick([lower, plain]) is plain
     # the same seed and settings recorded twice: a copy counts once, another result is refused
     (tmp_path / "copy").mkdir()
     (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": records[:3]}))
