@@ -402,7 +402,6 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     from dynonet.published import published_for
 
     rows, cols = table_axes(records)
-    cells = summarize(records)
     devices = sorted({r["device"] for r in records})
     lookbacks = sorted({r["lookback"] for r in records})
     holdout = sorted({r["model"] for r in records if r["controller_data"] == "holdout"})

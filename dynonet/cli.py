@@ -170,7 +170,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     """`dynonet predict`: forecast from a CSV with a saved run."""
-    from dynonet.forecaster import predict_csv
+    from dynonet.predict import predict_csv
 
     to_stdout = str(args.out) == "-"  # then stdout holds the CSV alone, and messages go to stderr
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,

@@ -3,7 +3,6 @@ import re
 import statistics
 
 import pytest
-import torch
 
 from dynonet import benchmark
 from dynonet.benchmark import RECORD_KEYS, VARIANTS, run_config

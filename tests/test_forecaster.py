@@ -5,7 +5,6 @@ from __future__ import annotations
 import doctest
 import json
 import random
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,7 +14,7 @@ import torch
 import dynonet.forecaster
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.config import PRESETS
-from dynonet.errors import CheckpointError, ConfigError, DataError, OutputError, TrainingError
+from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
 from dynonet.forecaster import DynoNetForecaster, frame_table
 
 L, H = 32, 8
@@ -331,53 +330,6 @@ def test_a_run_folder_without_freq_still_loads_and_checks_the_recent_rows(fitted
     pd.testing.assert_frame_equal(old.predict(wide), fitted.predict(wide))
     with pytest.raises(DataError, match=r"row \d+: date .* is not one step \(h\)"):
         old.predict(wide.drop(wide.index[-5]))
-
-
-# -- predict_csv: both files or neither --------------------------------------------------------
-@pytest.fixture()
-def predict_setup(fitted, wide, tmp_path):
-    fitted.save(tmp_path / "run")
-    wide.iloc[-L:].to_csv(tmp_path / "recent.csv")
-    (tmp_path / "out.csv").write_text("previous forecast\n")
-    return tmp_path
-
-
-def test_predict_csv_writes_both_files(predict_setup):
-    d = predict_setup
-    dynonet.forecaster.predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
-    assert len(pd.read_csv(d / "out.csv")) == H and (d / "out.png").read_bytes()[:4] == b"\x89PNG"
-    assert not [p for p in d.iterdir() if p.name.startswith(".")]
-
-
-def test_a_failing_plot_leaves_no_forecast_behind(predict_setup, monkeypatch):
-    import dynonet.plots
-
-    d = predict_setup
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("renderer crashed")
-
-    monkeypatch.setattr(dynonet.plots, "forecast_png", broken)
-    with pytest.raises(RuntimeError, match="renderer crashed"):
-        dynonet.forecaster.predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
-    assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
-    assert not [p for p in d.iterdir() if p.name.startswith(".")]
-
-
-def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypatch):
-    d = predict_setup
-    real = dynonet.checkpoint.tempfile.mkstemp
-
-    def no_png(*args, **kwargs):
-        if kwargs.get("prefix", "").startswith(".out.png") and kwargs.get("suffix") == ".tmp":  # not the probe
-            raise OSError(28, "No space left on device")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(dynonet.checkpoint.tempfile, "mkstemp", no_png)
-    with pytest.raises(OutputError, match=r"out.png: cannot write there \(No space left on device\)"):
-        dynonet.forecaster.predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
-    assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
-    assert not [p for p in d.iterdir() if p.name.startswith(".")]
 
 
 # -- the runnable example in the module docstring ----------------------------------------------

@@ -1,6 +1,7 @@
 """`dynonet predict` (and `dynonet train --test-fraction 0`) end to end through cli.main:
 a forecast CSV and plot on success; on bad input one `dynonet: error:` line naming the
-file/column/line, exit status 2, and nothing written."""
+file/column/line, exit status 2, and nothing written. Then `predict.predict_csv` itself:
+both output files or neither."""
 
 from __future__ import annotations
 
@@ -16,8 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from dynonet import checkpoint
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.cli import main
+from dynonet.errors import OutputError
+from dynonet.predict import predict_csv
 from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
@@ -427,3 +431,51 @@ def test_train_on_too_short_csv(setup, capsys):
     assert main(["train", "--csv", str(setup / "tiny.csv"), "--out", str(setup / "tiny_run"), "--quiet",
                  "--test-fraction", "0", *TINY]) == 2
     assert "tiny.csv: 20 rows are too few" in one_error_line(capsys)
+
+
+# -- predict_csv: both files or neither --------------------------------------------------------
+@pytest.fixture()
+def predict_setup(setup, tmp_path):
+    """The trained run and recent rows in a folder of their own, beside a previous forecast."""
+    shutil.copytree(setup / "run", tmp_path / "run")
+    shutil.copy(setup / "recent.csv", tmp_path / "recent.csv")
+    (tmp_path / "out.csv").write_text("previous forecast\n")
+    return tmp_path
+
+
+def test_predict_csv_writes_both_files(predict_setup):
+    d = predict_setup
+    predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
+    assert len(pd.read_csv(d / "out.csv")) == H and (d / "out.png").read_bytes()[:4] == b"\x89PNG"
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failing_plot_leaves_no_forecast_behind(predict_setup, monkeypatch):
+    import dynonet.plots
+
+    d = predict_setup
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("renderer crashed")
+
+    monkeypatch.setattr(dynonet.plots, "forecast_png", broken)
+    with pytest.raises(RuntimeError, match="renderer crashed"):
+        predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
+    assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypatch):
+    d = predict_setup
+    real = checkpoint.tempfile.mkstemp
+
+    def no_png(*args, **kwargs):
+        if kwargs.get("prefix", "").startswith(".out.png") and kwargs.get("suffix") == ".tmp":  # not the probe
+            raise OSError(28, "No space left on device")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", no_png)
+    with pytest.raises(OutputError, match=r"out.png: cannot write there \(No space left on device\)"):
+        predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
+    assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
+    assert not [p for p in d.iterdir() if p.name.startswith(".")]

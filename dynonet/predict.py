@@ -1,0 +1,150 @@
+"""The `dynonet predict` command: a saved run, a CSV of recent rows -> the forecast CSV.
+
+Every input is checked and the plot drawn before anything is written; the forecast CSV and
+the plot are then written together (`checkpoint.write_together`: both or neither), or the CSV
+goes to standard output (`--out -`). Outputs may be files, links to files, or pipes and
+devices (written into, never replaced), and never a file this command reads or a run file.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from dynonet.checkpoint import is_stream, write_together
+from dynonet.config import DataConfig
+from dynonet.errors import DataError, OutputError
+from dynonet.forecaster import DynoNetForecaster
+from dynonet.runtime import Log, quiet
+from dynonet.tables import date_cells, date_text, read_csv
+
+
+def check_writable(path: Path) -> None:
+    """Fail before any work if `path` cannot be written (its folder is tried with a probe; a
+    pipe or device, with its permissions)."""
+    try:
+        path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        raise OutputError(f"{path}: cannot write there (a loop of symbolic links)") from None
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name")
+    if is_stream(path):
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{path}: cannot write there (permission denied)")
+        return
+    where = Path(os.path.realpath(path))  # a link's target is what gets written
+    folder = where.parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: cannot write there (folder {folder} does not exist)")
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{where.name}.", suffix=".probe")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+
+
+def _write_stdout(text: str) -> None:
+    """The forecast CSV to standard output as the same UTF-8 bytes a file gets (whatever the
+    terminal's encoding or the platform's newline translation)."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is None:  # a text-only stream (a test's capture)
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    sys.stdout.flush()
+    buffer.write(text.encode())
+    buffer.flush()
+
+
+def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
+                actual: str | Path | None = None, device: str = "auto", log: Log = quiet) -> pd.DataFrame:
+    """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
+    plot) atomically. Every input is checked, and the plot drawn, before anything is written;
+    then both files are written out in full before either takes its name (`write_together`).
+    `out="-"` writes the CSV to standard output instead, after the plot file."""
+    to_stdout = str(out) == "-"
+    if plot is not None and str(plot) == "-":
+        raise OutputError("--plot -: the plot is a PNG file; give it a file name")
+    if to_stdout and sys.stdout is None:
+        raise OutputError("--out -: standard output is closed; give a file name")
+    out = Path(out)
+    targets = ([] if to_stdout else [out]) + ([Path(plot)] if plot is not None else [])
+    for target in targets:
+        check_writable(target)
+    if plot is not None and not to_stdout and Path(plot).resolve() == out.resolve():
+        raise OutputError(f"{out}: --plot and --out name the same file")
+    # an output never replaces what this command reads, nor a file of the run
+    from dynonet.runner import RUN_FILES
+
+    inputs = {Path(csv).resolve(): "--csv"} | ({Path(actual).resolve(): "--actual"} if actual is not None else {})
+    run_folder = Path(checkpoint).resolve()
+    for target in targets:
+        where = target.resolve()
+        if where in inputs:
+            raise OutputError(f"{target}: is the {inputs[where]} file this command reads; give another name")
+        if where.parent == run_folder and where.name in RUN_FILES:
+            raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
+    forecaster = DynoNetForecaster.load(checkpoint, device=device)
+    date_column = forecaster.config.data.date_column
+    dates, columns, values = read_csv(csv, date_column, date_format=forecaster.config.data.date_format,
+                                      used=forecaster.config.model.lookback)
+    forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2)
+    truth = None
+    if actual is not None:
+        truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
+    # dates written as the input writes them (ISO 8601 unless --date-format says otherwise)
+    table = forecast.set_axis(date_cells(forecast.index, forecaster.config.data.date_format)).to_csv(
+        index_label=date_column)
+    files = [] if to_stdout else [(out, table.encode())]
+    if plot is not None:
+        from dynonet import plots
+
+        history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
+                               columns=forecaster.columns_)
+        m = forecaster.config.model
+        image = plots.forecast_png(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
+                                   f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}")
+        files.append((Path(plot), image))
+    write_together(files)
+    if to_stdout:
+        try:
+            _write_stdout(table)
+        except BrokenPipeError:
+            raise  # the reader left (`| head`): the command line stops quietly
+        except OSError as e:
+            raise OutputError(f"--out -: cannot write to standard output ({e.strerror or e})") from None
+    fmt = forecaster.config.data.date_format
+    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {date_text(forecast.index[0], fmt)} .. "
+        f"{date_text(forecast.index[-1], fmt)} -> {'standard output' if to_stdout else out}")
+    if plot is not None:
+        log(f"plot: {plot}")
+    if truth is not None:
+        err = (forecast.loc[truth.index] - truth).to_numpy()
+        log(f"vs {actual}: {len(truth)} of {len(forecast)} steps, MAE {np.abs(err).mean():.4f}, "
+            f"MSE {np.square(err).mean():.4f} (original units, averaged over series)")
+    return forecast
+
+
+def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
+    dates, cols, values = read_csv(path, data.date_column, date_format=data.date_format)
+    missing = [c for c in columns if c not in cols]
+    if missing:
+        raise DataError(f"{path}: no column {missing[0]!r} of the model's series ({', '.join(columns)})")
+    truth = pd.DataFrame(values[:, [cols.index(c) for c in columns]], index=dates, columns=columns)
+    if truth.index.tz is not None and index.tz is not None:
+        truth.index = truth.index.tz_convert(index.tz)
+    elif truth.index.tz is not None:  # daily dates across a time change are read at wall clock
+        truth.index = truth.index.tz_localize(None)
+    elif index.tz is not None:
+        truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
+    truth = truth[truth.index.isin(index)]
+    if truth.empty:
+        raise DataError(f"{path}: no row in the forecast period {date_text(index[0], data.date_format)} .. "
+                        f"{date_text(index[-1], data.date_format)}")
+    return truth
