@@ -43,14 +43,13 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, DataConfig, RunConfig, flag, override
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
-from dynonet.tables import date_text, first_break, is_missing, line_namer, regular_freq, show_cell, validate_frame
+from dynonet.tables import date_text, first_break, frame_table, line_namer, regular_freq, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
-LONG = ("unique_id", "ds", "y")
 _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
 
@@ -138,7 +137,7 @@ class DynoNetForecaster:
         """
         from dynonet.runner import checkpoint_meta, train
 
-        dates, columns, values, ids = frame_table(df, self.config.data, source="DataFrame")
+        dates, columns, values, ids = self._table(df, "DataFrame")
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
         data = from_table(self.config, dates, columns, values, source="DataFrame",
                           where=line_namer(None) if ids is None else None)
@@ -162,15 +161,17 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids = frame_table(recent, self.config.data, source="recent data",
-                                                  used=self.config.model.lookback)
+        dates, columns, values, ids = self._table(recent, "recent data", used=self.config.model.lookback)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
-        if ids is None:
-            return forecast
-        long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
-        long["unique_id"] = long["unique_id"].map(ids)
-        long = long[list(LONG)]
-        return long.sort_values(["unique_id", "ds"], kind="stable", key=_sort_key).reset_index(drop=True)
+        return forecast if ids is None else to_long(forecast, ids)
+
+    def _table(self, df: Any, source: str, used: int | None = None
+               ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+        try:
+            return frame_table(df, self.config.data.date_column, date_format=self.config.data.date_format,
+                               source=source, used=used)
+        except DataError as e:
+            raise _keywords(e) from None
 
     def forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                       first_line: int | None) -> pd.DataFrame:
@@ -252,95 +253,6 @@ class DynoNetForecaster:
         except (OSError, ValueError):
             self.metrics_ = None
         return self
-
-
-# -- tables ------------------------------------------------------------------------------
-def frame_table(df: Any, data: DataConfig = DataConfig(), *, source: str = "DataFrame", used: int | None = None
-                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
-    """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
-    names back to the original `unique_id` values for long input, and is None for wide input.
-    Wide input's dates are its DatetimeIndex or the `data.date_column` column (parsed with
-    `data.date_format`, if set). With `used`, only the last `used` rows of wide input must
-    hold numbers (`validate_frame`)."""
-    date_column = data.date_column
-    if not isinstance(df, pd.DataFrame):
-        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
-    if set(LONG) <= set(df.columns):
-        return _long_table(df, source)
-    if isinstance(df.index, pd.DatetimeIndex):
-        if date_column in df.columns:
-            raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
-        frame = df.reset_index(drop=True)
-        frame.insert(0, date_column, df.index)
-    elif date_column in df.columns:
-        frame = df.reset_index(drop=True)
-    else:
-        raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
-                        f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
-    try:
-        dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None,
-                                                date_format=data.date_format, used=used)
-    except DataError as e:
-        raise _keywords(e) from None
-    return dates, columns, values, None
-
-
-def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
-    extra = [c for c in df.columns if c not in LONG]
-    if extra:
-        raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
-                        f"unexpected {', '.join(map(repr, extra[:5]))}")
-    if len(df) == 0:
-        raise DataError(f"{source}: no data rows")
-    rows = df.reset_index(drop=True)
-    ds = pd.to_datetime(rows["ds"], errors="coerce") if not pd.api.types.is_datetime64_any_dtype(rows["ds"]) \
-        else rows["ds"]
-    if ds.isna().any():
-        i = int(ds.isna().to_numpy().nonzero()[0][0])
-        raise DataError(f"{source}: row {i}: cannot parse date {rows['ds'].iloc[i]!r} in column 'ds'")
-    ids = rows["unique_id"]
-    if ids.isna().any():
-        raise DataError(f"{source}: row {int(ids.isna().to_numpy().nonzero()[0][0])}: missing unique_id")
-    y = pd.to_numeric(rows["y"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = (~np.isfinite(y)).nonzero()[0]
-    if len(bad):
-        i = int(bad[0])
-        cell = rows["y"].iloc[i]
-        what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-        raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): {what}")
-    names = ids.astype(str)
-    key = pd.DataFrame({"unique_id": names, "ds": ds})
-    dup = key.duplicated().to_numpy().nonzero()[0]
-    if len(dup):
-        i = int(dup[0])
-        raise DataError(f"{source}: row {i}: series {ids.iloc[i]!r} has date {ds.iloc[i]} more than once")
-    back = dict(zip(names, ids))
-    if len(back) != ids.nunique():
-        raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
-    wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
-    wide = wide.sort_index()
-    wide = wide[sorted(wide.columns, key=_sort_key_one)]
-    holes = np.argwhere(wide.isna().to_numpy())
-    if len(holes):
-        r, c = holes[0]
-        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date {wide.index[r]} "
-                        "(every series needs every date)")
-    frame = wide.reset_index().rename(columns={"ds": "date"})
-    frame.columns = [str(c) for c in frame.columns]
-    dates, columns, values = validate_frame(frame, "date", source=source, first_line=None)
-    return dates, columns, values, back
-
-
-def _sort_key_one(v: Any) -> tuple[int, Any]:
-    """Numbers as numbers ("2" before "10"), then text."""
-    try:
-        return (0, float(v))
-    except (TypeError, ValueError):
-        return (1, str(v))
-
-
-def _sort_key(col: pd.Series) -> pd.Series:
-    return col.map(_sort_key_one) if col.name == "unique_id" else col
 
 
 # -- time steps ----------------------------------------------------------------------------

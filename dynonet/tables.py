@@ -1,5 +1,5 @@
 """A user's table read and checked: a CSV or a DataFrame with a date column and one numeric
-column per series, its dates (inferred, --date-format, UTC offsets, Unix time) and its one
+column per series (or a long DataFrame: `unique_id`, `ds`, `y`), its dates (inferred, --date-format, UTC offsets, Unix time) and its one
 time step. Every problem is one `DataError` naming the file (or table), column and line/row.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -372,3 +372,100 @@ def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
         following = dates[:-1] + step
     bad = np.nonzero(np.asarray(following != dates[1:]))[0]
     return int(bad[0]) + 1 if len(bad) else len(dates)
+
+
+# -- DataFrames: wide or long ----------------------------------------------------------------
+LONG = ("unique_id", "ds", "y")
+
+
+def frame_table(df: Any, date_column: str = "date", *, date_format: str | None = None, source: str = "DataFrame",
+                used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+    """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
+    names back to the original `unique_id` values for long input, and is None for wide input.
+    Wide input's dates are its DatetimeIndex or the `date_column` column (parsed with
+    `date_format`, if set). With `used`, only the last `used` rows of wide input must hold
+    numbers (`validate_frame`)."""
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if set(LONG) <= set(df.columns):
+        return _long_table(df, source)
+    if isinstance(df.index, pd.DatetimeIndex):
+        if date_column in df.columns:
+            raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
+        frame = df.reset_index(drop=True)
+        frame.insert(0, date_column, df.index)
+    elif date_column in df.columns:
+        frame = df.reset_index(drop=True)
+    else:
+        raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
+                        f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
+    dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None,
+                                            date_format=date_format, used=used)
+    return dates, columns, values, None
+
+
+def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+    extra = [c for c in df.columns if c not in LONG]
+    if extra:
+        raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
+                        f"unexpected {', '.join(map(repr, extra[:5]))}")
+    if len(df) == 0:
+        raise DataError(f"{source}: no data rows")
+    rows = df.reset_index(drop=True)
+    ds = pd.to_datetime(rows["ds"], errors="coerce") if not pd.api.types.is_datetime64_any_dtype(rows["ds"]) \
+        else rows["ds"]
+    if ds.isna().any():
+        i = int(ds.isna().to_numpy().nonzero()[0][0])
+        raise DataError(f"{source}: row {i}: cannot parse date {rows['ds'].iloc[i]!r} in column 'ds'")
+    ids = rows["unique_id"]
+    if ids.isna().any():
+        raise DataError(f"{source}: row {int(ids.isna().to_numpy().nonzero()[0][0])}: missing unique_id")
+    y = pd.to_numeric(rows["y"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    bad = (~np.isfinite(y)).nonzero()[0]
+    if len(bad):
+        i = int(bad[0])
+        cell = rows["y"].iloc[i]
+        what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
+        raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): {what}")
+    names = ids.astype(str)
+    key = pd.DataFrame({"unique_id": names, "ds": ds})
+    dup = key.duplicated().to_numpy().nonzero()[0]
+    if len(dup):
+        i = int(dup[0])
+        raise DataError(f"{source}: row {i}: series {ids.iloc[i]!r} has date {ds.iloc[i]} more than once")
+    back = dict(zip(names, ids))
+    if len(back) != ids.nunique():
+        raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
+    wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
+    wide = wide.sort_index()
+    wide = wide[sorted(wide.columns, key=_sort_key_one)]
+    holes = np.argwhere(wide.isna().to_numpy())
+    if len(holes):
+        r, c = holes[0]
+        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date {wide.index[r]} "
+                        "(every series needs every date)")
+    frame = wide.reset_index().rename(columns={"ds": "date"})
+    frame.columns = [str(c) for c in frame.columns]
+    dates, columns, values = validate_frame(frame, "date", source=source, first_line=None)
+    return dates, columns, values, back
+
+
+def _sort_key_one(v: Any) -> tuple[int, Any]:
+    """Numbers as numbers ("2" before "10"), then text."""
+    try:
+        return (0, float(v))
+    except (TypeError, ValueError):
+        return (1, str(v))
+
+
+def _sort_key(col: pd.Series) -> pd.Series:
+    return col.map(_sort_key_one) if col.name == "unique_id" else col
+
+
+def to_long(forecast: pd.DataFrame, ids: dict[str, Any]) -> pd.DataFrame:
+    """A wide forecast back to the long format it came in (`unique_id`, `ds`, `y`), with the
+    caller's own `unique_id` values (`ids`, from `frame_table`), sorted by series then date."""
+    long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
+    long["unique_id"] = long["unique_id"].map(ids)
+    long = long[list(LONG)]
+    return long.sort_values(["unique_id", "ds"], kind="stable", key=_sort_key).reset_index(drop=True)

@@ -15,7 +15,7 @@ import dynonet.forecaster
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.config import PRESETS
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
-from dynonet.forecaster import DynoNetForecaster, frame_table
+from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
 TINY = dict(worker_hidden=4, controller_hidden=8, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
@@ -295,20 +295,6 @@ def test_predict_input_errors(fitted, wide):
 def test_fit_validates_like_read_csv(wide, edit, message):
     with pytest.raises(DataError, match=message):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(edit(wide))
-
-
-def test_long_format_errors(wide):
-    long = to_long(wide.iloc[:60])
-    with pytest.raises(DataError, match="series 'temp' has no row for date"):
-        frame_table(long.drop(long.index[long.unique_id == "temp"][3]))
-    with pytest.raises(DataError, match="has date .* more than once"):
-        frame_table(pd.concat([long, long.iloc[:1]]))
-    with pytest.raises(DataError, match=r"column 'y' \(series .*\): 'x' is not a finite number"):
-        frame_table(long.assign(y=long["y"].astype(object).where(long.index != 5, "x")))
-    with pytest.raises(DataError, match="unexpected 'price'"):
-        frame_table(long.assign(price=1.0))
-    with pytest.raises(DataError, match="cannot parse date 'never'"):
-        frame_table(long.assign(ds=long["ds"].astype(str).where(long.index != 2, "never")))
 
 
 def test_fit_on_long_format_with_a_gap_names_the_dates():

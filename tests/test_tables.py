@@ -1,6 +1,7 @@
 """dynonet.tables: reading and checking a user's table (CSV or DataFrame), its dates and its
 time step; errors name the file, line and column."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -232,3 +233,42 @@ def test_a_gap_in_calendar_data_is_named_at_its_calendar_step(tmp_path, freq, ga
 def test_a_directory_is_not_a_file(tmp_path):
     with pytest.raises(DataError, match="is a directory, not a file"):
         read_csv(tmp_path)
+
+
+# -- DataFrames, wide or long ------------------------------------------------------------------
+def _long(n: int = 60) -> pd.DataFrame:
+    """Series 2, 10 and 'temp' (ids of mixed types, as a user's may be), rows shuffled."""
+    index = pd.date_range("2024-01-01", periods=n, freq="h")
+    wide = pd.DataFrame({2: np.arange(n, dtype=float), 10: np.arange(n) * 2.0, "temp": np.cos(np.arange(n))},
+                        index=index)
+    long = wide.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
+    return long.sample(frac=1.0, random_state=0).reset_index(drop=True)
+
+
+def test_long_format_goes_wide_and_back():
+    long = _long()
+    dates, columns, values, ids = tables.frame_table(long)
+    assert columns == ["2", "10", "temp"] and ids == {"2": 2, "10": 10, "temp": "temp"}  # numbers as numbers
+    assert len(dates) == 60 and dates.is_monotonic_increasing and values.shape == (60, 3)
+    back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids)
+    assert list(back.columns) == ["unique_id", "ds", "y"] and back["unique_id"].tolist()[::60] == [2, 10, "temp"]
+    assert back.groupby("unique_id", sort=False)["ds"].apply(lambda d: d.is_monotonic_increasing).all()
+    merged = back.merge(long, on=["unique_id", "ds"], suffixes=("", "_in"))
+    assert len(merged) == len(long) and np.array_equal(merged["y"], merged["y_in"])
+
+
+def test_long_format_errors():
+    long = _long()
+    with pytest.raises(DataError, match="series 'temp' has no row for date"):
+        tables.frame_table(long.drop(long.index[long.unique_id == "temp"][3]))
+    with pytest.raises(DataError, match="has date .* more than once"):
+        tables.frame_table(pd.concat([long, long.iloc[:1]]))
+    with pytest.raises(DataError, match=r"column 'y' \(series .*\): 'x' is not a finite number"):
+        tables.frame_table(long.assign(y=long["y"].astype(object).where(long.index != 5, "x")))
+    with pytest.raises(DataError, match="unexpected 'price'"):
+        tables.frame_table(long.assign(price=1.0))
+    with pytest.raises(DataError, match="cannot parse date 'never'"):
+        tables.frame_table(long.assign(ds=long["ds"].astype(str).where(long.index != 2, "never")))
+    with pytest.raises(DataError, match="expected a pandas DataFrame, got list"):
+        tables.frame_table([1, 2])
+
