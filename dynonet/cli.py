@@ -120,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     pr.add_argument("--csv", type=Path, required=True,
-                    help="recent data: the training CSV's columns, at least `lookback` rows")
+                    help="recent data: the training CSV's series, at least `lookback` rows (wide, or long: "
+                         "unique_id, ds, y, and then the forecast is written long too)")
     pr.add_argument("--out", type=Path, required=True,
                     help="forecast CSV to write (original units); - writes it to standard output")
     pr.add_argument("--plot", type=Path, default=None, help="also draw recent history + forecast to this PNG")

@@ -271,7 +271,9 @@ class DataConfig:
     """Where the series come from and how they are split."""
 
     dataset: str = field(default="ETTh1", metadata=_opt("bundled dataset", choices=("ETTh1", "ETTh2")))
-    csv: str | None = field(default=None, metadata=_opt("train on this CSV instead of a bundled dataset"))
+    csv: str | None = field(default=None, metadata=_opt(
+        "train on this CSV instead of a bundled dataset (a date column and one numeric column per series, "
+        "or long: unique_id, ds, y)"))
     date_column: str = field(default="date", metadata=_opt("name of the CSV's date column"))
     date_format: str | None = field(default=None, metadata=_opt(
         "how the CSV writes its dates, as for strftime (e.g. %d/%m/%Y for day-first; %s: Unix time in seconds, "

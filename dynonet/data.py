@@ -21,7 +21,7 @@ from torch import Tensor
 
 from dynonet.config import RunConfig
 from dynonet.errors import DataError
-from dynonet.tables import line_namer, read_csv, regular_freq, show_cell
+from dynonet.tables import line_namer, read_table, regular_freq, show_cell
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -132,9 +132,10 @@ def load(cfg: RunConfig) -> SeriesData:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
-    dates, columns, values = (read_csv(path, d.date_column, date_format=d.date_format) if d.csv is not None
-                              else read_csv(path))
-    return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2))
+    dates, columns, values, ids = (read_table(path, d.date_column, date_format=d.date_format) if d.csv is not None
+                                   else read_table(path))
+    # a long file's rows are not the pivoted table's: then rows are named by their dates
+    return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2) if ids is None else None)
 
 
 def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, *,

@@ -21,7 +21,7 @@ from dynonet.config import DataConfig
 from dynonet.errors import DataError, OutputError
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.runtime import Log, quiet
-from dynonet.tables import date_cells, date_text, read_csv
+from dynonet.tables import date_cells, date_text, read_csv, read_table, to_long
 
 
 def check_writable(path: Path) -> None:
@@ -92,15 +92,20 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
-    dates, columns, values = read_csv(csv, date_column, date_format=forecaster.config.data.date_format,
-                                      used=forecaster.config.model.lookback)
-    forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2)
+    fmt = forecaster.config.data.date_format
+    dates, columns, values, ids = read_table(csv, date_column, date_format=fmt, used=forecaster.config.model.lookback)
+    # a long file's rows are not the pivoted table's: then rows are named by their dates
+    forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
     truth = None
     if actual is not None:
         truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
-    # dates written as the input writes them (ISO 8601 unless --date-format says otherwise)
-    table = forecast.set_axis(date_cells(forecast.index, forecaster.config.data.date_format)).to_csv(
-        index_label=date_column)
+    # dates written as the input writes them (ISO 8601 unless --date-format says otherwise), and
+    # long input gets long output
+    if ids is None:
+        table = forecast.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column)
+    else:
+        long = to_long(forecast, ids)
+        table = long.assign(ds=date_cells(pd.DatetimeIndex(long["ds"]), fmt)).to_csv(index=False)
     files = [] if to_stdout else [(out, table.encode())]
     if plot is not None:
         from dynonet import plots
@@ -119,7 +124,6 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise  # the reader left (`| head`): the command line stops quietly
         except OSError as e:
             raise OutputError(f"--out -: cannot write to standard output ({e.strerror or e})") from None
-    fmt = forecaster.config.data.date_format
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {date_text(forecast.index[0], fmt)} .. "
         f"{date_text(forecast.index[-1], fmt)} -> {'standard output' if to_stdout else out}")
     if plot is not None:

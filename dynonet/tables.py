@@ -18,13 +18,21 @@ from dynonet.errors import DataError, first_message_line
 
 def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
              used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
-    """Read and validate a wide CSV: one date column, one numeric column per series.
+    """Read and validate a CSV: wide (one date column, one numeric column per series) or long
+    (columns `unique_id`, `ds`, `y`, pivoted to wide).
 
     Returns (dates, column names, values (T, C) float64). Raises `DataError` with the file,
     column and line of the first problem found. Dates follow `date_format` (strftime codes)
-    if given, else pandas infers it. With `used`, only the last `used` rows must hold numbers
-    (what a forecast reads); earlier cells may be blank, and come back as NaN.
+    if given, else pandas infers it. With `used`, only the last `used` rows of a wide file must
+    hold numbers (what a forecast reads); earlier cells may be blank, and come back as NaN.
     """
+    return read_table(path, date_column, date_format=date_format, used=used)[:3]
+
+
+def read_table(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
+               used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+    """`read_csv`, and the ids of a long file (as `frame_table`: column name -> `unique_id`
+    cell; None for a wide file), so that a forecast can be written back long."""
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a file")
@@ -52,10 +60,12 @@ def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | 
     if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
+    if set(names) == set(LONG):
+        return _long_table(frame, str(path), first_line=2, date_format=date_format)
     if date_column not in names:
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
-                        "--date-column names another)")
-    return validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used)
+                        "--date-column names another, or give the long format: columns unique_id, ds, y)")
+    return (*validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used), None)
 
 
 def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
@@ -95,11 +105,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     numeric = {}
     for col in value_columns:
         text = _strip(frame[col])
-        values = np.array(pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
-        unread = np.isnan(values)
-        if unread.any() and not pd.api.types.is_numeric_dtype(text):  # True/False count as a bool column's 1/0
-            flags = text[unread].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
-            values[unread] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
+        values = _numbers(text)
         start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
         bad = (~np.isfinite(values[start:])).nonzero()[0] + start
         if len(bad):
@@ -115,6 +121,17 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
     if len(numeric) != len(value_columns):
         raise DataError(f"{source}: column names {value_columns} are not distinct as text")
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
+
+
+def _numbers(cells: pd.Series) -> np.ndarray:
+    """A column's cells as float64, NaN where no number is; True/False count as 1/0, as a
+    bool column's do."""
+    values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
+    unread = np.isnan(values)
+    if unread.any() and not pd.api.types.is_numeric_dtype(cells):
+        flags = cells[unread].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
+        values[unread] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
+    return values
 
 
 BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # in any case (pandas reads True, TRUE and true as bools)
@@ -388,7 +405,7 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
-        return _long_table(df, source)
+        return _long_table(df, source, date_format=date_format)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
@@ -404,7 +421,12 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
     return dates, columns, values, None
 
 
-def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None, date_format: str | None = None
+                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+    """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
+    (dates, columns, values) and the ids; errors name its rows (`first_line` as in
+    `validate_frame`), and its dates parse as a wide table's do."""
+    where = line_namer(first_line)
     extra = [c for c in df.columns if c not in LONG]
     if extra:
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
@@ -412,27 +434,23 @@ def _long_table(df: pd.DataFrame, source: str) -> tuple[pd.DatetimeIndex, list[s
     if len(df) == 0:
         raise DataError(f"{source}: no data rows")
     rows = df.reset_index(drop=True)
-    ds = pd.to_datetime(rows["ds"], errors="coerce") if not pd.api.types.is_datetime64_any_dtype(rows["ds"]) \
-        else rows["ds"]
-    if ds.isna().any():
-        i = int(ds.isna().to_numpy().nonzero()[0][0])
-        raise DataError(f"{source}: row {i}: cannot parse date {rows['ds'].iloc[i]!r} in column 'ds'")
-    ids = rows["unique_id"]
-    if ids.isna().any():
-        raise DataError(f"{source}: row {int(ids.isna().to_numpy().nonzero()[0][0])}: missing unique_id")
-    y = pd.to_numeric(rows["y"], errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    bad = (~np.isfinite(y)).nonzero()[0]
-    if len(bad):
+    ids = _strip(rows["unique_id"])
+    if len(gone := ids.map(is_missing).to_numpy().nonzero()[0]):
+        raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
+    ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, date_format)
+    cells = _strip(rows["y"])
+    y = _numbers(cells)
+    if len(bad := (~np.isfinite(y)).nonzero()[0]):
         i = int(bad[0])
-        cell = rows["y"].iloc[i]
+        cell = cells.iloc[i]
         what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-        raise DataError(f"{source}: row {i}, column 'y' (series {ids.iloc[i]!r}): {what}")
+        raise DataError(f"{source}: {where(i)}, column 'y' (series {ids.iloc[i]!r}): {what}")
     names = ids.astype(str)
     key = pd.DataFrame({"unique_id": names, "ds": ds})
-    dup = key.duplicated().to_numpy().nonzero()[0]
-    if len(dup):
+    if len(dup := key.duplicated().to_numpy().nonzero()[0]):
         i = int(dup[0])
-        raise DataError(f"{source}: row {i}: series {ids.iloc[i]!r} has date {ds.iloc[i]} more than once")
+        raise DataError(f"{source}: {where(i)}: series {ids.iloc[i]!r} has date {show_cell(rows['ds'].iloc[i])} "
+                        "more than once")
     back = dict(zip(names, ids))
     if len(back) != ids.nunique():
         raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")

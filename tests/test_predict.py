@@ -479,3 +479,35 @@ def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypat
         predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
     assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
     assert not [p for p in d.iterdir() if p.name.startswith(".")]
+
+
+# -- the long format: unique_id, ds, y -------------------------------------------------------
+def _long_csv(wide: pd.DataFrame, path: Path) -> pd.DataFrame:
+    long = wide.melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"})
+    long = long[["unique_id", "ds", "y"]]
+    long.to_csv(path, index=False)
+    return long
+
+
+def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
+    full = pd.read_csv(setup / "all.csv")
+    _long_csv(full.iloc[:200], tmp_path / "data.csv")
+    _long_csv(full.iloc[160:200], tmp_path / "recent.csv")
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "run"), "--test-fraction", "0",
+                 "--quiet", *TINY]) == 0
+    assert predict(tmp_path, "--out", str(tmp_path / "f.csv")) == 0
+    out = pd.read_csv(tmp_path / "f.csv")
+    assert list(out.columns) == ["unique_id", "ds", "y"] and out["unique_id"].tolist() == ["load"] * H + ["temp"] * H
+    assert out["ds"].tolist()[:2] == [f"2024-01-09 {h:02d}:00:00" for h in (8, 9)]
+    # the same run forecasting the same rows given wide: the same numbers
+    assert predict(tmp_path, "--out", str(tmp_path / "g.csv"), csv=str(setup / "recent.csv")) == 0
+    wide = pd.read_csv(tmp_path / "g.csv")
+    assert np.array_equal(out["y"].to_numpy(), np.concatenate([wide["load"], wide["temp"]]))
+    # a bad cell is named by its line of the long file
+    text = (tmp_path / "recent.csv").read_text().splitlines()
+    text[7] = text[7].rsplit(",", 1)[0] + ",n/a"
+    (tmp_path / "bad.csv").write_text("\n".join(text) + "\n")
+    capsys.readouterr()
+    assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="bad.csv") == 2
+    assert "bad.csv: line 8, column 'y' (series 'load'): 'n/a' is not a finite number" in one_error_line(capsys)
+    assert not (tmp_path / "h.csv").exists()

@@ -41,7 +41,7 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
                                                      "(thousands separators?"),
         (lambda t: "\n".join(f"{l},x" if i else f"{l},city" for i, l in enumerate(t.splitlines())),
          "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number"),
-        (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another)"),
+        (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another, or give the long format: columns unique_id, ds, y)"),
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
         (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
     ],
