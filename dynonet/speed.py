@@ -259,15 +259,18 @@ class ReferenceRun:
         L, H, t = cfg.model.lookback, cfg.model.horizon, cfg.train
         pin = device.type == "cuda"
 
-        def loader(split: str, batch: int, shuffle: bool, seed: int, drop_last: bool = False) -> DataLoader:
+        def loader(split: str, batch: int, shuffle: bool, seed: int, full: bool = False) -> DataLoader:
             gen = torch.Generator().manual_seed(seed) if shuffle else None
-            return DataLoader(WindowDataset(series, rows[split], L, H), batch_size=batch, shuffle=shuffle,
-                              generator=gen, drop_last=drop_last, num_workers=args.loader_workers, pin_memory=pin)
+            windows = WindowDataset(series, rows[split], L, H)
+            # `full`: whole batches only, unless the split holds less than one (then all of it)
+            return DataLoader(windows, batch_size=batch, shuffle=shuffle, generator=gen,
+                              drop_last=full and len(windows) >= batch, num_workers=args.loader_workers,
+                              pin_memory=pin)
 
         self.model, self.device, self.max_steps = model, device, args.max_steps
         self.train_loader = loader("train", t.batch_size, True, t.seed)
         # full controller batches, cycling over epochs, as `fit` draws them
-        self.ctrl_batches = self._endless(loader("controller", t.batch_size, True, t.seed + 1, drop_last=True))
+        self.ctrl_batches = self._endless(loader("controller", t.batch_size, True, t.seed + 1, full=True))
         self.val_loader = loader("val", t.eval_batch_size, False, 0)
         self.trainer = ReferenceTrainer(model, t)
         self.val_mse = math.nan
