@@ -18,7 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from dynonet.checkpoint import atomic_write, write_json
+from dynonet.checkpoint import META, atomic_write, write_json
 from dynonet.config import PRESETS, SIGNALS, RunConfig, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import MODELS, check_config
@@ -141,7 +141,9 @@ def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def make_folder(out: Path) -> None:
-    """Create the results folder; one that cannot be made is an OutputError."""
+    """Create the results folder; one that cannot be made, or a training run's, is an OutputError."""
+    if (out / META).exists():
+        raise OutputError(f"{out}: is the folder of a training run; choose another --out for the results")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -186,8 +188,10 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
             if _key(r) in done:
                 there, where = done[_key(r)]
                 if there != r:
+                    fields = [k for k in sorted(set(there) | set(r)) if there.get(k) != r.get(k)]
                     raise DynoNetError(f"{src / RESULTS}: {r['model']} on {r['dataset']} H{r['horizon']} seed "
-                                       f"{r['seed']} is recorded differently in {where}; nothing merged")
+                                       f"{r['seed']} is recorded differently in {where} ({', '.join(fields[:4])} "
+                                       "differ); nothing merged")
                 continue
             there, where = settings.get(_key(r)[:4], (None, None))
             _check_same_cell(there, r["config"], f"{where}", f"{src / RESULTS} differs; nothing merged")
@@ -196,7 +200,7 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
             added += 1
     make_folder(out)
     save(out, records, None)
-    log(f"merged {added} runs into {out / RESULTS} ({len(records)} in all); {out / TABLE}, {out / FIGURE}")
+    log(f"merged {_runs(added)} into {out / RESULTS} ({len(records)} in all); {out / TABLE}, {out / FIGURE}")
     return records
 
 
@@ -253,10 +257,17 @@ def load_records(out: Path) -> list[dict[str, Any]]:
         return []
     try:
         data = json.loads(path.read_text())
-        records = data["records"]
-        assert isinstance(records, list)
-    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, AssertionError) as e:
-        raise DynoNetError(f"{path}: not a benchmark results file ({e})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise DynoNetError(f"{path}: not a benchmark results file (not JSON: {e})") from None
+    records = data.get("records") if isinstance(data, dict) else None
+    if not isinstance(records, list):
+        raise DynoNetError(f"{path}: not a benchmark results file (no list of \"records\")")
+    for i, r in enumerate(records):
+        if not isinstance(r, dict):
+            raise DynoNetError(f"{path}: record {i} is not a JSON object (not a benchmark results file)")
+        if missing := [k for k in (*RECORD_KEYS, "config") if k not in r]:
+            raise DynoNetError(f"{path}: record {i} has no {missing[0]!r} (not a benchmark results file, or "
+                               "an edited one)")
     return records
 
 
@@ -282,6 +293,9 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
                     cfg = run_config(ds, h, s, v, overrides)
                     check_config(cfg.model)  # every run can start: fail before any folder is made
                     plan.append((cfg.data.dataset, h, s, v, cfg))
+    if lone := sorted({h for h in args.horizons for ds in args.datasets if preset_name(ds, h) != f"{ds.lower()}-{h}"}):
+        log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
+            "settings")
     out: Path = args.out
     make_folder(out)
     records = load_records(out)
@@ -296,8 +310,8 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
         elif not args.resume:
             raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s}; "
                                "pass --resume to skip finished runs, or choose another --out")
-    log(f"benchmark: {len(plan)} runs planned, {len(plan) - len(todo)} already in {out / RESULTS}, "
-        f"{len(todo)} to run")
+    there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
+    log(f"benchmark: {_runs(len(plan))} planned{there}, {len(todo)} to run")
     for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
         run_dir = args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}" if args.keep_runs else None
         t0 = time.perf_counter()
@@ -316,12 +330,16 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
     if not todo and records:
         save(out, records, command)  # refresh the table and figure
     if failed := sum(bool(r.get("error")) for r in records):
-        log(f"{failed} recorded runs stopped without scores; {out / TABLE} lists them")
+        log(f"{failed} recorded run{'s' * (failed != 1)} stopped without scores; {out / TABLE} lists them")
     log(f"results: {out / RESULTS}, {out / TABLE}, {out / FIGURE}")
     return records
 
 
 # -- summaries ---------------------------------------------------------------------------
+
+def _runs(n: int) -> str:
+    return f"{n} run" + "s" * (n != 1)
+
 
 def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.4f}"
@@ -424,7 +442,8 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
            "weighted ridge least-squares fit on the training windows, the penalty chosen on validation MSE, "
            "recorded as epoch 0 (one of their epochs); the rest of such a model trains from it as usual"]
           if ridge else []),
-        f"- cells: mean +- std over seeds {', '.join(map(str, seed_list(records)))} of test MSE / MAE on the "
+        f"- cells: mean +- std over seed{'s' * (len(seed_list(records)) > 1)} {', '.join(map(str, seed_list(records)))}"
+        " of test MSE / MAE on the "
         "standardized scale, (k seeds) where a cell has fewer; std is the sample standard deviation "
         "(n/a for one seed); lowest mean per column in bold (compared before rounding); every recorded run with "
         "scores is included" + ("; runs without scores are listed below the tables" if any(r.get("error") for r in records) else ""),

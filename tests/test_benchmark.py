@@ -30,7 +30,7 @@ def section(md, metric):
 def table(md, metric):
     """{(variant, column): (mean, std or None, n)} parsed from one metric's table; n is the
     table's seed count (from its header) unless the cell says it has fewer."""
-    n_seeds = len(re.search(r"over seeds ([0-9, ]+) of", md)[1].split(","))
+    n_seeds = len(re.search(r"over seeds? ([0-9, ]+) of", md)[1].split(","))
     lines = [ln for ln in section(md, metric).splitlines() if ln.startswith("|")]
     cols = [c.strip() for c in lines[0].strip("|").split("|")][1:]
     cells = {}
@@ -229,7 +229,19 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     changed["records"][0]["mse"] += 1.0
     (d / "results.json").write_text(json.dumps(changed))  # seed 0 again, another score
     assert main([*GRID, "--merge", str(a), str(d), "--out", str(tmp_path / "new")]) == 2
-    assert f"recorded differently in {a / 'results.json'}" in capsys.readouterr().err
+    assert f"recorded differently in {a / 'results.json'} (mse differ)" in capsys.readouterr().err
+
+    # a file that is no results file, or an edited one: one line naming it and what is wrong
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for text, message in [("{", "not JSON"), ("{}", 'no list of "records"'), ('{"records": 5}', 'no list of "records"'),
+                          ('{"records": [3]}', "record 0 is not a JSON object"),
+                          ('{"records": [{"x": 1}]}', "record 0 has no 'dataset'")]:
+        (bad / "results.json").write_text(text)
+        assert main([*GRID, "--merge", str(a), str(bad), "--out", str(tmp_path / "new")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{bad / 'results.json'}: " in err and message in err, err
+        assert not (tmp_path / "new").exists()
 
     # merging trains nothing: training flags are refused, not ignored
     assert main([*GRID, "--merge", str(a), "--epochs", "3", "--out", str(out)]) == 2
@@ -355,3 +367,14 @@ def test_a_cell_ignores_the_settings_of_lr_schedules_it_does_not_use():
     assert settings(schedule="plateau") != settings()
     assert settings(lr_decay=0.5, hold_epochs=0) == settings()
     assert settings(schedule="exponential", lr_decay=0.5) != settings(schedule="exponential")
+
+
+def test_results_never_go_into_a_training_run_folder(tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "checkpoint.json").write_text("{}")
+    assert main([*GRID, "--variants", "repeat", "--seeds", "0", *SMALL, "--out", str(run)]) == 2
+    printed = capsys.readouterr()
+    assert "is the folder of a training run; choose another --out" in printed.err
+    assert "no preset for H 8: those runs take the dataset's H96 preset's settings" in printed.out
+    assert sorted(p.name for p in run.iterdir()) == ["checkpoint.json"]
