@@ -365,18 +365,19 @@ def _ett(dataset: str, horizon: int) -> RunConfig:
 # them all, and tests/test_config.py checks these against it). 2026-11-30: how the trend stage
 # fits the linear path (AdamW epochs or the closed-form ridge fit), the cross-channel mixer
 # (off: benchmarks/no-mixer/), at ETTh1 H336 the warm-restart schedule
-# (benchmarks/schedule/restarts/) and 8 worker units (benchmarks/worker-size/), and at ETTh1
-# H720 and ETTh2 H336 training on MAE, at ETTh2 H96 on Huber (benchmarks/loss/).
+# (benchmarks/schedule/restarts/), 8 worker units at H192-H336 and at ETTh2 H720
+# (benchmarks/worker-size/), and at ETTh1 H720 and ETTh2 H336 training on MAE, at ETTh2 H96 on
+# Huber (benchmarks/loss/).
 PICKED: dict[tuple[str, int], dict[str, dict[str, Any]]] = {
     ("ETTh1", 96): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
-    ("ETTh1", 192): {"model": {"mixer": False}, "train": {"trend_fit": "adamw"}},
+    ("ETTh1", 192): {"model": {"mixer": False, "worker_hidden": 8}, "train": {"trend_fit": "adamw"}},
     ("ETTh1", 336): {"model": {"mixer": False, "worker_hidden": 8},
                      "train": {"trend_fit": "adamw", "schedule": "restarts"}},
     ("ETTh1", 720): {"model": {"mixer": True}, "train": {"trend_fit": "ridge", "loss": "mae"}},
     ("ETTh2", 96): {"model": {"mixer": False}, "train": {"trend_fit": "adamw", "loss": "huber"}},
-    ("ETTh2", 192): {"model": {"mixer": False}, "train": {"trend_fit": "ridge"}},
-    ("ETTh2", 336): {"model": {"mixer": False}, "train": {"trend_fit": "adamw", "loss": "mae"}},
-    ("ETTh2", 720): {"model": {"mixer": False}, "train": {"trend_fit": "ridge"}},
+    ("ETTh2", 192): {"model": {"mixer": False, "worker_hidden": 8}, "train": {"trend_fit": "ridge"}},
+    ("ETTh2", 336): {"model": {"mixer": False, "worker_hidden": 8}, "train": {"trend_fit": "adamw", "loss": "mae"}},
+    ("ETTh2", 720): {"model": {"mixer": False, "worker_hidden": 8}, "train": {"trend_fit": "ridge"}},
 }
 
 

@@ -125,15 +125,16 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     return splits
 
 
-def load(cfg: RunConfig) -> SeriesData:
-    """Load the data a run config names and split/scale it by the protocol."""
+def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
+    """Load the data a run config names and split/scale it by the protocol (`trained`: for a
+    trained run, whose date settings errors then name as the run's; see `tables.read_csv`)."""
     d = cfg.data
     if d.csv is not None:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
-    dates, columns, values, ids = (read_table(path, d.date_column, date_format=d.date_format) if d.csv is not None
-                                   else read_table(path))
+    dates, columns, values, ids = (read_table(path, d.date_column, date_format=d.date_format, trained=trained)
+                                   if d.csv is not None else read_table(path))
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2) if ids is None else None)
 

@@ -161,15 +161,15 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids = self._table(recent, "recent data", used=self.config.model.lookback)
+        dates, columns, values, ids = self._table(recent, "recent data", used=self.config.model.lookback, trained=True)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
         return forecast if ids is None else to_long(forecast, ids)
 
-    def _table(self, df: Any, source: str, used: int | None = None
+    def _table(self, df: Any, source: str, used: int | None = None, trained: bool = False
                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
         try:
             return frame_table(df, self.config.data.date_column, date_format=self.config.data.date_format,
-                               source=source, used=used)
+                               source=source, used=used, trained=trained)
         except DataError as e:
             raise _keywords(e) from None
 

@@ -93,7 +93,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
     fmt = forecaster.config.data.date_format
-    dates, columns, values, ids = read_table(csv, date_column, date_format=fmt, used=forecaster.config.model.lookback)
+    dates, columns, values, ids = read_table(csv, date_column, date_format=fmt, used=forecaster.config.model.lookback,
+                                             trained=True)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
     truth = None
@@ -136,7 +137,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
 
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
-    dates, cols, values = read_csv(path, data.date_column, date_format=data.date_format)
+    dates, cols, values = read_csv(path, data.date_column, date_format=data.date_format, trained=True)
     missing = [c for c in columns if c not in cols]
     if missing:
         raise DataError(f"{path}: no column {missing[0]!r} of the model's series ({', '.join(columns)})")

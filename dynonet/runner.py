@@ -266,16 +266,17 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     `csv` instead of the recorded path, for a CSV that has moved)."""
     dev = resolve_device(device)
     model, cfg, meta = load_checkpoint(run_dir, dev)
+    bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
     if csv is not None:
-        if cfg.data.csv is None:
+        if bundled:
             raise ConfigError(f"{run_dir}: trained on the bundled {cfg.data.dataset}, not on a CSV; omit --csv")
-        cfg = cfg.replace(data={"csv": str(Path(csv).absolute())})
-    if cfg.data.csv is None and meta.get("source") != cfg.data.dataset:
+        cfg = cfg.replace(data={"csv": str(Path(csv).absolute())})  # also a DataFrame's rows, saved as a CSV
+    if cfg.data.csv is None and not bundled:
         raise DataError(f"{run_dir}: trained on {meta.get('source')!r}, not on a CSV or bundled dataset; "
-                        "nothing to re-score")
+                        "give its rows as a CSV with --csv to re-score it")
     if csv is None and cfg.data.csv is not None and not Path(cfg.data.csv).exists():
         raise DataError(f"{cfg.data.csv}: file not found (the run's CSV; moved? give its new path with --csv)")
-    data = load(cfg)
+    data = load(cfg, trained=True)
     if data.columns != meta["columns"]:
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
     splits = {name: list(rows) for name, rows in data.splits.items()}

@@ -17,7 +17,7 @@ from dynonet.errors import DataError, first_message_line
 
 
 def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-             used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+             used: int | None = None, trained: bool = False) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a CSV: wide (one date column, one numeric column per series) or long
     (columns `unique_id`, `ds`, `y`, pivoted to wide).
 
@@ -25,12 +25,15 @@ def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | 
     column and line of the first problem found. Dates follow `date_format` (strftime codes)
     if given, else pandas infers it. With `used`, only the last `used` rows of a wide file must
     hold numbers (what a forecast reads); earlier cells may be blank, and come back as NaN.
+    `trained`: the date column and format are a trained run's, and errors say so (instead of
+    naming the flags that set them when training).
     """
-    return read_table(path, date_column, date_format=date_format, used=used)[:3]
+    return read_table(path, date_column, date_format=date_format, used=used, trained=trained)[:3]
 
 
 def read_table(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-               used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+               used: int | None = None, trained: bool = False
+               ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """`read_csv`, and the ids of a long file (as `frame_table`: column name -> `unique_id`
     cell; None for a wide file), so that a forecast can be written back long."""
     path = Path(path)
@@ -61,21 +64,24 @@ def read_table(path: str | Path, date_column: str = "date", *, date_format: str 
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     if set(names) == set(LONG):
-        return _long_table(frame, str(path), first_line=2, date_format=date_format)
+        return _long_table(frame, str(path), first_line=2, date_format=date_format, trained=trained)
     if date_column not in names:
+        hint = ("the run was trained on dates in that column" if trained else
+                "--date-column names another, or give the long format: columns unique_id, ds, y")
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
-                        "--date-column names another, or give the long format: columns unique_id, ds, y)")
-    return (*validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used), None)
+                        f"{hint})")
+    return (*validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used,
+                            trained=trained), None)
 
 
 def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
                    first_line: int | None = 2, date_format: str | None = None,
-                   used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+                   used: int | None = None, trained: bool = False) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Validate a wide table (a date column, one numeric column per series), as read from a
     CSV (cells as text) or given in memory (any dtypes).
 
     `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
-    position instead ("row 0"). `date_format` and `used` as in `read_csv`. Returns what
+    position instead ("row 0"). `date_format`, `used` and `trained` as in `read_csv`. Returns what
     `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
     first problem found.
     """
@@ -94,7 +100,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
         raise DataError(f"{source}: no data rows")
 
     raw_dates = _strip(frame[date_column])
-    dates = _parse_dates(raw_dates, date_column, source, where, date_format)
+    dates = _parse_dates(raw_dates, date_column, source, where, date_format, trained)
     step = np.diff(dates.asi8)
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
@@ -169,10 +175,11 @@ def is_missing(cell: object) -> bool:
 
 
 def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
-                 date_format: str | None = None) -> pd.DatetimeIndex:
+                 date_format: str | None = None, trained: bool = False) -> pd.DatetimeIndex:
     """Parse a date column; the first cell that is no date is named by its line."""
+    named = f"the run's date format {date_format!r}" if trained else f"--date-format {date_format!r}"
     if date_format == UNIX_SECONDS and not pd.api.types.is_datetime64_any_dtype(raw):  # dates are dates
-        return _unix_seconds(raw, column, source, where)
+        return _unix_seconds(raw, column, source, where, named)
     if pd.api.types.is_numeric_dtype(raw):
         # numbers are read as a CSV's cells are (2020: the year), not as pandas' nanoseconds
         raw = raw.map(_number_text)
@@ -183,11 +190,11 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
             except ValueError:  # %z with several offsets (a daylight-saving change): read in UTC
                 dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
         except (ValueError, TypeError, OverflowError) as e:
-            raise DataError(f"{source}: column {column!r}: cannot parse dates with --date-format {date_format!r} "
+            raise DataError(f"{source}: column {column!r}: cannot parse dates with {named} "
                             f"({first_message_line(e)})") from None
         if len(bad := dates.isna().nonzero()[0]):
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
-                            f"match --date-format {date_format!r}")
+                            f"match {named}")
         return dates
     try:
         with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
@@ -251,13 +258,14 @@ UNIX_SECONDS = "%s"  # as `date +%s` prints: seconds since 1970-01-01 00:00 UTC
 MAX_UNIX_SECONDS = 1e11
 
 
-def _unix_seconds(raw: pd.Series, column: str, source: str, where: Callable[[int], str]) -> pd.DatetimeIndex:
+def _unix_seconds(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
+                  named: str = f"--date-format {UNIX_SECONDS!r}") -> pd.DatetimeIndex:
     """Dates given as Unix time in seconds, read as UTC wall-clock dates (no time zone), in
     microseconds as pandas reads ISO dates (so they reach far beyond pandas' nanosecond 2262)."""
     seconds = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
     if len(bad := (~np.isfinite(seconds)).nonzero()[0]):
         raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is not a "
-                        f"Unix time in seconds (--date-format {UNIX_SECONDS})")
+                        f"Unix time in seconds ({named})")
     if len(bad := (np.abs(seconds) > MAX_UNIX_SECONDS).nonzero()[0]):
         raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is out of "
                         f"range for Unix time in seconds (above {MAX_UNIX_SECONDS:.0e}: milliseconds? divide "
@@ -396,7 +404,8 @@ LONG = ("unique_id", "ds", "y")
 
 
 def frame_table(df: Any, date_column: str = "date", *, date_format: str | None = None, source: str = "DataFrame",
-                used: int | None = None) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+                used: int | None = None, trained: bool = False
+                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
     names back to the original `unique_id` values for long input, and is None for wide input.
     Wide input's dates are its DatetimeIndex or the `date_column` column (parsed with
@@ -405,7 +414,7 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
-        return _long_table(df, source, date_format=date_format)
+        return _long_table(df, source, date_format=date_format, trained=trained)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
@@ -417,12 +426,12 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
     dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None,
-                                            date_format=date_format, used=used)
+                                            date_format=date_format, used=used, trained=trained)
     return dates, columns, values, None
 
 
-def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None, date_format: str | None = None
-                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None, date_format: str | None = None,
+                trained: bool = False) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
     (dates, columns, values) and the ids; errors name its rows (`first_line` as in
     `validate_frame`), and its dates parse as a wide table's do."""
@@ -437,7 +446,7 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
     ids = _strip(rows["unique_id"])
     if len(gone := ids.map(is_missing).to_numpy().nonzero()[0]):
         raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
-    ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, date_format)
+    ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, date_format, trained)
     cells = _strip(rows["y"])
     y = _numbers(cells)
     if len(bad := (~np.isfinite(y)).nonzero()[0]):

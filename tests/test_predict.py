@@ -64,6 +64,18 @@ def one_error_line(capsys) -> str:
     return lines[0]
 
 
+def test_evaluate_an_api_run_on_its_rows_saved_as_a_csv(tmp_path, capsys):
+    df = series_csv(tmp_path / "data.csv", 300)
+    fc = DynoNetForecaster(horizon=H, lookback=L, worker_seq_len=L, worker_hidden=4, controller_hidden=8,
+                           context_dim=4, mixer_hidden=4, epochs=1, device="cpu", test_fraction=0.2)
+    fc.fit(df.set_index(pd.DatetimeIndex(df.pop("date"), name="date"))).save(tmp_path / "run")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 2
+    assert "trained on 'DataFrame', not on a CSV or bundled dataset; give its rows as a CSV with --csv" in \
+        one_error_line(capsys)
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "data.csv")]) == 0
+    assert f"MSE: {fc.metrics_['test']['mse']:.4f}" in capsys.readouterr().out
+
+
 def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
     run = setup / "run"
     metrics = json.loads((run / "metrics.json").read_text())
@@ -292,6 +304,17 @@ def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
                  "--out", str(tmp_path / "f.csv")]) == 0
     assert pd.read_csv(tmp_path / "f.csv")["date"].tolist()[:2] == ["09/01/2024 08:00", "09/01/2024 09:00"]
     capsys.readouterr()
+    # predict has no date flags: its errors name the run's settings, not the flags that set them
+    iso = tmp_path / "iso_recent.csv"
+    iso.write_text("".join((tmp_path / "iso.csv").read_text().splitlines(True)[:1] +
+                           (tmp_path / "iso.csv").read_text().splitlines(True)[-L:]))
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(iso), "--out", "-"]) == 2
+    assert "does not match the run's date format '%d/%m/%Y %H:%M'" in one_error_line(capsys)
+    iso.write_text(iso.read_text().replace("date,", "Date,", 1))
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(iso), "--out", "-"]) == 2
+    line = one_error_line(capsys)
+    assert "no date column 'date'" in line and "the run was trained on dates in that column" in line
+    assert "--date" not in line
     assert main(["train", "--date-format", "%d/%m/%Y", "--out", str(tmp_path / "bundled")]) == 2
     assert "--date-format: the bundled datasets' dates are read as they are" in one_error_line(capsys)
 
