@@ -51,7 +51,8 @@ def _records(path: Path) -> list[dict]:
 
 
 def _presets_note(records: list[dict]) -> str:
-    """" (the presets)", " (the presets at ETTh1 H96, H192, ETTh2 H720)" or "": the cells in which
+    """" (the presets)", " (the presets at ETTh1 H96, H192, ETTh2 H720)", " (the preset at ETTh1 H96)" or
+    "": the cells in which
     every workers-only run trained exactly as the presets now train (every setting its model reads)."""
     runs = [r for r in records if r["model"] == "workers-only"]
     cells = sorted({(r["dataset"], r["horizon"]) for r in runs})
@@ -63,7 +64,8 @@ def _presets_note(records: list[dict]) -> str:
     if as_presets == cells:
         return " (the presets)"
     by_dataset = {d: [f"H{h}" for dd, h in as_presets if dd == d] for d, _ in as_presets}
-    return f" (the presets at {', '.join(f'{d} ' + ', '.join(hs) for d, hs in by_dataset.items())})"
+    noun = "preset" if len(as_presets) == 1 else "presets"
+    return f" (the {noun} at {', '.join(f'{d} ' + ', '.join(hs) for d, hs in by_dataset.items())})"
 
 
 def tables(spec: str, variants: list[str] | None = None, root: Path = Path(".")) -> str:
