@@ -4,7 +4,11 @@ A GRU controller (hypernetwork) reads the input window and emits modulation sign
 per-channel GRU workers, around a DLinear-style trend branch and RevIN, trained bi-level.
 """
 
+from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
+
 __version__ = "0.1.0"
+__all__ = ["DynoNetForecaster", "DynoNetError", "DataError", "ConfigError", "TrainingError", "CheckpointError",
+           "OutputError", "__version__"]
 
 
 def __getattr__(name: str):  # `from dynonet import DynoNetForecaster`, without importing torch on `import dynonet`
@@ -13,3 +17,7 @@ def __getattr__(name: str):  # `from dynonet import DynoNetForecaster`, without 
 
         return DynoNetForecaster
     raise AttributeError(f"module 'dynonet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -7,12 +7,13 @@ class DynoNetError(Exception):
     """Base class: a problem with the user's input, not a bug."""
 
 
-class DataError(DynoNetError):
-    """A data file that cannot be used (names the file, column or line)."""
+class DataError(DynoNetError, ValueError):
+    """A data file or table that cannot be used (names the file, column or line). Also a
+    ValueError, as a bad argument to the Python API is."""
 
 
-class ConfigError(DynoNetError):
-    """An invalid combination of settings."""
+class ConfigError(DynoNetError, ValueError):
+    """An invalid setting or combination of settings (also a ValueError)."""
 
 
 class TrainingError(DynoNetError):

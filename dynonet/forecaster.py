@@ -108,8 +108,15 @@ class DynoNetForecaster:
 
     def __repr__(self) -> str:
         m = self.config.model
+        # the settings that differ from what horizon, lookback and model alone give
+        plain = type(self)(m.horizon, m.lookback, m.model).config.to_dict()
+        mine = self.config.to_dict()
+        differ = [f"{name}={value!r}" for section, values in mine.items() for name, value in values.items()
+                  if name not in _NOT_SETTABLE and name not in ("horizon", "lookback", "model")
+                  and value != plain[section].get(name)]
         state = f", fitted on {len(self.columns_)} series" if self.model_ is not None else ""
-        return f"DynoNetForecaster(horizon={m.horizon}, lookback={m.lookback}, model={m.model!r}{state})"
+        return (f"DynoNetForecaster(horizon={m.horizon}, lookback={m.lookback}, model={m.model!r}"
+                + "".join(f", {d}" for d in differ) + f"{state})")
 
     # -- fitted state ----------------------------------------------------------------------
     @property
@@ -244,7 +251,11 @@ class DynoNetForecaster:
     def load(cls, path: str | Path, device: str = "auto") -> "DynoNetForecaster":
         """Rebuild a forecaster from a run folder of `save` or of `dynonet train`."""
         path = Path(path)
-        model, cfg, meta = load_checkpoint(path, resolve_device(device))
+        try:
+            dev = resolve_device(device)
+        except ConfigError as e:
+            raise _keywords(e) from None
+        model, cfg, meta = load_checkpoint(path, dev)
         _check_meta(meta, cfg, path / META)
         self = cls.__new__(cls)
         self.config, self.model_, self.meta_ = cfg, model.eval(), meta

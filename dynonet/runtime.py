@@ -30,9 +30,15 @@ def resolve_device(name: str) -> torch.device:
     """'auto' -> CUDA when available, else CPU; 'cuda' without a CUDA device is a ConfigError."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda requested but no CUDA device is available")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"--device {name!r}: choose auto, cpu or cuda")
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"--device {name} requested but no CUDA device is available")
+    return device
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -73,6 +73,29 @@ def test_unknown_or_reserved_settings_are_config_errors():
         DynoNetForecaster(horizon=0)
 
 
+def test_the_package_names_the_api_and_its_errors_which_are_value_errors():
+    import dynonet
+
+    assert {"DynoNetForecaster", "DataError", "ConfigError", "DynoNetError"} <= set(dir(dynonet))
+    assert set(dynonet.__all__) <= set(dir(dynonet)) and dynonet.DynoNetForecaster is DynoNetForecaster
+    with pytest.raises(ValueError, match="horizon must be a positive integer"):
+        DynoNetForecaster(horizon=-1)
+    with pytest.raises(ValueError, match="expected a pandas DataFrame, got ndarray"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(np.zeros((100, 2)))
+
+
+def test_repr_shows_the_settings_that_differ():
+    assert repr(DynoNetForecaster()) == "DynoNetForecaster(horizon=24, lookback=96, model='dynonet')"
+    f = DynoNetForecaster(horizon=12, lookback=48, epochs=2, worker_hidden=8, loss="mae")
+    assert repr(f) == ("DynoNetForecaster(horizon=12, lookback=48, model='dynonet', worker_hidden=8, epochs=2, "
+                       "loss='mae')")
+
+
+def test_load_names_a_bad_device_as_the_api_does(tmp_path):
+    with pytest.raises(ConfigError, match="^device 'gpu': choose auto, cpu or cuda$"):
+        DynoNetForecaster.load(tmp_path, device="gpu")
+
+
 @pytest.mark.parametrize("settings, message", [
     ({"batch_size": 0}, "batch_size must be a positive integer (got 0)"),
     ({"worker_seq_len": 200}, "worker_seq_len 200 exceeds lookback 96; set worker_seq_len to 96 or less"),
