@@ -84,6 +84,17 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
+    def parse_args(self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+                   ) -> argparse.Namespace:  # type: ignore[override]
+        """As argparse's, but an unknown flag points to the help of the command it was given to
+        (`dynonet predict --help`), not the top level's."""
+        known, extras = self.parse_known_args(args, namespace)
+        if extras:
+            command = [c for c in (getattr(known, "command", None), getattr(known, "bench_command", None)) if c]
+            self.exit(2, f"{self.prog}: error: unrecognized arguments: {' '.join(extras)} "
+                         f"(see {' '.join([self.prog, *command])} --help)\n")
+        return known
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The `dynonet` argument parser with every subcommand."""
@@ -112,7 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
     ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
-    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                    help="where to run the model (auto: CUDA when available)")
     ev.add_argument("--csv", type=Path, default=None,
                     help="the run's CSV where it is now, if it has moved since training (default: the path "
                          "recorded in checkpoint.json); its training rows must be the run's")
@@ -127,7 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--plot", type=Path, default=None, help="also draw recent history + forecast to this PNG")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored")
-    pr.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    pr.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                    help="where to run the model (auto: CUDA when available)")
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers
 

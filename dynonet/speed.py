@@ -639,8 +639,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     speed = bench_sub.add_parser(
         "speed", conflict_handler="resolve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         help="epoch time, latency, throughput and memory: optimized vs reference path",
-        description="Measure the project's training path (BiLevelTrainer on Windows, vectorized workers) "
-                    "against a plain reference path (per-channel nn.GRU, per-sample DataLoader, full "
+        description="Measure the project's training path (BiLevelTrainer, batches cut on the device, "
+                    "vectorized workers) against a plain reference path (per-channel nn.GRU, per-sample DataLoader, full "
                     "backward) in one process: epoch time, batch-1 latency, throughput, peak memory.",
     )
     add_config_flags(speed, "etth1-96")

@@ -110,6 +110,19 @@ def test_bad_input_one_line_error_and_nonzero_exit(tmp_path, monkeypatch, capsys
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+@pytest.mark.parametrize("argv, where", [
+    (["predict", "--checkpoint", "r", "--csv", "c", "--out", "o", "--date-column", "d"], "dynonet predict --help"),
+    (["bench", "speed", "--bogus"], "dynonet bench speed --help"),
+    (["train", "--no-such-flag", "3"], "dynonet train --help"),
+])
+def test_an_unknown_flag_points_to_its_commands_help(capsys, argv, where):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and "unrecognized arguments: --" in err
+    assert err.endswith(f"(see {where})\n"), err
+
+
 def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatch):
     from dynonet.training import BiLevelTrainer
 
