@@ -1,5 +1,6 @@
 """The seed's figures: training curves, per-channel metrics, and a comparison with
-published figures (labelled as published, with their lookback). Each returns PNG bytes, so a
+published figures (labelled as published, with their lookback); and a forecast. Each returns
+the image's bytes (PNG; a forecast's also PDF or SVG), so a
 caller renders everything before it writes anything. Figures are built outside pyplot, so
 neither the host's matplotlib backend nor its open figures are touched (a notebook keeps its own)."""
 
@@ -11,10 +12,14 @@ from typing import Any
 from matplotlib.figure import Figure
 
 
-def png(fig: Figure, tight: bool = True) -> bytes:
-    """The figure as PNG bytes (rendered by Agg, whatever backend the host has chosen)."""
+IMAGE_FORMATS = ("png", "pdf", "svg")  # what matplotlib writes without another library
+
+
+def png(fig: Figure, tight: bool = True, fmt: str = "png") -> bytes:
+    """The figure as PNG bytes (or `fmt`'s: pdf, svg), rendered by matplotlib's own backend for
+    the format, whatever backend the host has chosen."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, **({"bbox_inches": "tight"} if tight else {}))
+    fig.savefig(buf, format=fmt, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
     return buf.getvalue()
 
 
@@ -99,8 +104,10 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: 
     return png(fig)
 
 
-def forecast_png(history: Any, forecast: Any, actual: Any | None, title: str, max_series: int = 8) -> bytes:
-    """Recent history, forecast (and the truth, when given) per series, as PNG bytes.
+def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, fmt: str = "png",
+                  max_series: int = 8) -> bytes:
+    """Recent history, forecast (and the truth, when given) per series, as PNG bytes (or
+    `fmt`'s, one of IMAGE_FORMATS).
 
     history / forecast / actual: DataFrames indexed by date, one column per series (original units).
     """
@@ -121,4 +128,4 @@ def forecast_png(history: Any, forecast: Any, actual: Any | None, title: str, ma
     fig.suptitle(title + shown)
     for label in axes[-1, 0].get_xticklabels():
         label.set(rotation=30, ha="right")
-    return png(fig, tight=False)  # the constrained layout already fits the figure
+    return png(fig, tight=False, fmt=fmt)  # the constrained layout already fits the figure

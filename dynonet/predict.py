@@ -68,9 +68,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     plot) atomically. Every input is checked, and the plot drawn, before anything is written;
     then both files are written out in full before either takes its name (`write_together`).
     `out="-"` writes the CSV to standard output instead, after the plot file."""
+    from dynonet import plots
+
     to_stdout = str(out) == "-"
     if plot is not None and str(plot) == "-":
-        raise OutputError("--plot -: the plot is a PNG file; give it a file name")
+        raise OutputError("--plot -: the plot is an image file; give it a file name")
     if to_stdout and sys.stdout is None:
         raise OutputError("--out -: standard output is closed; give a file name")
     out = Path(out)
@@ -90,6 +92,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is the {inputs[where]} file this command reads; give another name")
         if where.parent == run_folder and where.name in RUN_FILES:
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
+    image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
     fmt = forecaster.config.data.date_format
@@ -109,13 +112,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         table = long.assign(ds=date_cells(pd.DatetimeIndex(long["ds"]), fmt)).to_csv(index=False)
     files = [] if to_stdout else [(out, table.encode())]
     if plot is not None:
-        from dynonet import plots
-
         history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
                                columns=forecaster.columns_)
         m = forecaster.config.model
-        image = plots.forecast_png(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
-                                   f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}")
+        image = plots.forecast_plot(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
+                                    f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}", image_format)
         files.append((Path(plot), image))
     write_together(files)
     if to_stdout:
@@ -134,6 +135,20 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         log(f"vs {actual}: {len(truth)} of {len(forecast)} steps, MAE {np.abs(err).mean():.4f}, "
             f"MSE {np.square(err).mean():.4f} (original units, averaged over series)")
     return forecast
+
+
+def _plot_format(plot: Path) -> str:
+    """The plot's image format, from its name: .png, .pdf or .svg; PNG without a suffix (or to
+    a pipe or device)."""
+    from dynonet.plots import IMAGE_FORMATS
+
+    suffix = plot.suffix.lower().lstrip(".")
+    if not suffix or is_stream(plot):
+        return "png"
+    if suffix not in IMAGE_FORMATS:
+        raise OutputError(f"{plot}: a plot is written as {', '.join('.' + f for f in IMAGE_FORMATS)}; "
+                          f"not .{suffix}")
+    return suffix
 
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:

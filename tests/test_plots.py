@@ -32,8 +32,8 @@ def test_figures_render_and_leave_the_host_backend_alone(host_backend):
         plots.channel_metrics({"a": {"mse": 0.3, "mae": 0.4}, "b": {"mse": 0.2, "mae": 0.3}}, "t"),
         plots.benchmark({"label": "run", "lookback": 96, "mse": 0.4},
                         [{"label": "published", "lookback": 512, "mse": 0.38}], "t"),
-        plots.forecast_png(pd.DataFrame({"x": range(4)}, index=dates[:4]),
-                           pd.DataFrame({"x": [4.0, 5.0]}, index=dates[4:]), None, "t"),
+        plots.forecast_plot(pd.DataFrame({"x": range(4)}, index=dates[:4]),
+                            pd.DataFrame({"x": [4.0, 5.0]}, index=dates[4:]), None, "t"),
     ]
     assert all(f.startswith(PNG) and len(f) > 1000 for f in figures)
     assert matplotlib.get_backend() == host_backend

@@ -142,6 +142,18 @@ def test_predict_without_plot(setup):
     assert len(pd.read_csv(out)) == H
 
 
+@pytest.mark.parametrize("name, start", [("p.pdf", b"%PDF"), ("p.SVG", b"<?xml"), ("p", b"\x89PNG")])
+def test_the_plot_format_follows_its_name(setup, name, start):
+    assert predict(setup, "--out", str(setup / f"{name}.csv"), "--plot", str(setup / name)) == 0
+    assert (setup / name).read_bytes().startswith(start)
+
+
+def test_a_plot_format_matplotlib_cannot_write_is_refused_first(setup, capsys):
+    assert predict(setup, "--out", str(setup / "jpg.csv"), "--plot", str(setup / "p.jpg")) == 2
+    assert "p.jpg: a plot is written as .png, .pdf, .svg; not .jpg" in one_error_line(capsys)
+    assert not (setup / "jpg.csv").exists() and not (setup / "p.jpg").exists()
+
+
 def test_out_dash_writes_the_forecast_csv_alone_to_standard_output(setup, capsys, monkeypatch):
     monkeypatch.chdir(setup)
     assert predict(setup, "--out", "plain-copy.csv") == 0
@@ -481,7 +493,7 @@ def test_a_failing_plot_leaves_no_forecast_behind(predict_setup, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("renderer crashed")
 
-    monkeypatch.setattr(dynonet.plots, "forecast_png", broken)
+    monkeypatch.setattr(dynonet.plots, "forecast_plot", broken)
     with pytest.raises(RuntimeError, match="renderer crashed"):
         predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
     assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
