@@ -275,6 +275,9 @@ class DataConfig:
         "train on this CSV instead of a bundled dataset (a date column and one numeric column per series, "
         "or long: unique_id, ds, y)"))
     date_column: str = field(default="date", metadata=_opt("name of the CSV's date column"))
+    columns: tuple[str, ...] | None = field(default=None, metadata=_opt(
+        "the series to read from the CSV, comma-separated (other columns are left alone); default: every column "
+        "besides the dates"))
     date_format: str | None = field(default=None, metadata=_opt(
         "how the CSV writes its dates, as for strftime (e.g. %d/%m/%Y for day-first; %s: Unix time in seconds, "
         "read as UTC); default: inferred"))
@@ -294,6 +297,7 @@ _DATA_RULES: tuple[Rule, ...] = (
     (("test_fraction",), "in [0, 1)", lambda v: 0 <= v < 1),
     (("val_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
     (("max_rows",), *_POSITIVE),  # or None: all rows
+    (("columns",), "a list of distinct names", lambda v: len(v) > 0 and len(set(v)) == len(v)),  # or None: all
 )
 
 

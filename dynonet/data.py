@@ -133,8 +133,8 @@ def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
-    dates, columns, values, ids = (read_table(path, d.date_column, date_format=d.date_format, trained=trained)
-                                   if d.csv is not None else read_table(path))
+    dates, columns, values, ids = (read_table(path, d.date_column, date_format=d.date_format, columns=d.columns,
+                                              trained=trained) if d.csv is not None else read_table(path))
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2) if ids is None else None)
 

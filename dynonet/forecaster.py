@@ -168,15 +168,19 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids = self._table(recent, "recent data", used=self.config.model.lookback, trained=True)
+        dates, columns, values, ids = self._table(recent, "recent data", used=self.config.model.lookback,
+                                                  columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
         return forecast if ids is None else to_long(forecast, ids)
 
-    def _table(self, df: Any, source: str, used: int | None = None, trained: bool = False
+    def _table(self, df: Any, source: str, used: int | None = None, columns: list[str] | None = None
                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+        """The DataFrame checked as `fit` reads it, or, given the fitted `columns`, as `predict`
+        does (those series only, with the run's date settings)."""
         try:
-            return frame_table(df, self.config.data.date_column, date_format=self.config.data.date_format,
-                               source=source, used=used, trained=trained)
+            d = self.config.data
+            return frame_table(df, d.date_column, date_format=d.date_format, source=source, used=used,
+                               columns=d.columns if columns is None else columns, trained=columns is not None)
         except DataError as e:
             raise _keywords(e) from None
 

@@ -97,7 +97,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     date_column = forecaster.config.data.date_column
     fmt = forecaster.config.data.date_format
     dates, columns, values, ids = read_table(csv, date_column, date_format=fmt, used=forecaster.config.model.lookback,
-                                             trained=True)
+                                             columns=forecaster.columns_, trained=True)  # other columns: left alone
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
     truth = None
@@ -152,11 +152,9 @@ def _plot_format(plot: Path) -> str:
 
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
-    dates, cols, values = read_csv(path, data.date_column, date_format=data.date_format, trained=True)
-    missing = [c for c in columns if c not in cols]
-    if missing:
-        raise DataError(f"{path}: no column {missing[0]!r} of the model's series ({', '.join(columns)})")
-    truth = pd.DataFrame(values[:, [cols.index(c) for c in columns]], index=dates, columns=columns)
+    # the model's series, in its order (other columns are left alone)
+    dates, _, values = read_csv(path, data.date_column, date_format=data.date_format, columns=columns, trained=True)
+    truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:
         truth.index = truth.index.tz_convert(index.tz)
     elif truth.index.tz is not None:  # daily dates across a time change are read at wall clock

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -17,7 +17,8 @@ from dynonet.errors import DataError, first_message_line
 
 
 def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-             used: int | None = None, trained: bool = False) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+             used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
+             ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a CSV: wide (one date column, one numeric column per series) or long
     (columns `unique_id`, `ds`, `y`, pivoted to wide).
 
@@ -25,14 +26,15 @@ def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | 
     column and line of the first problem found. Dates follow `date_format` (strftime codes)
     if given, else pandas infers it. With `used`, only the last `used` rows of a wide file must
     hold numbers (what a forecast reads); earlier cells may be blank, and come back as NaN.
-    `trained`: the date column and format are a trained run's, and errors say so (instead of
-    naming the flags that set them when training).
+    `columns`: only these series are read (in this order; a long file's `unique_id`s), and the
+    file's other columns are left alone. `trained`: the date column, format and series are a
+    trained run's, and errors say so (instead of naming the flags that set them when training).
     """
-    return read_table(path, date_column, date_format=date_format, used=used, trained=trained)[:3]
+    return read_table(path, date_column, date_format=date_format, used=used, columns=columns, trained=trained)[:3]
 
 
 def read_table(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-               used: int | None = None, trained: bool = False
+               used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """`read_csv`, and the ids of a long file (as `frame_table`: column name -> `unique_id`
     cell; None for a wide file), so that a forecast can be written back long."""
@@ -64,14 +66,25 @@ def read_table(path: str | Path, date_column: str = "date", *, date_format: str 
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     if set(names) == set(LONG):
-        return _long_table(frame, str(path), first_line=2, date_format=date_format, trained=trained)
+        return _long_table(frame, str(path), first_line=2, date_format=date_format, columns=columns, trained=trained)
     if date_column not in names:
         hint = ("the run was trained on dates in that column" if trained else
                 "--date-column names another, or give the long format: columns unique_id, ds, y")
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         f"{hint})")
+    if columns is not None:
+        frame = frame[[date_column, *_chosen(columns, [n for n in names if n != date_column], str(path), trained)]]
     return (*validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used,
                             trained=trained), None)
+
+
+def _chosen(columns: Sequence[str], there: Sequence[str], source: str, trained: bool) -> list[str]:
+    """`columns` (the series to read), each checked to be among `there`."""
+    if missing := [c for c in columns if c not in there]:
+        whose = "the run's series" if trained else "--columns"
+        listed = ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "") if there else "none"
+        raise DataError(f"{source}: no series {missing[0]!r} of {whose} (there: {listed})")
+    return list(columns)
 
 
 def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
@@ -121,7 +134,8 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
             if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
                 what += " (thousands separators? write numbers without them)"
             elif len(bad) == len(values) - start and not is_missing(cell):
-                what += " (no cell of this column is a number: every column besides the dates must be a series)"
+                what += (" (no cell of this column is a number: every column besides the dates must be a series"
+                         + ("" if trained else "; --columns chooses the series") + ")")
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
@@ -404,17 +418,17 @@ LONG = ("unique_id", "ds", "y")
 
 
 def frame_table(df: Any, date_column: str = "date", *, date_format: str | None = None, source: str = "DataFrame",
-                used: int | None = None, trained: bool = False
+                used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
     names back to the original `unique_id` values for long input, and is None for wide input.
     Wide input's dates are its DatetimeIndex or the `date_column` column (parsed with
     `date_format`, if set). With `used`, only the last `used` rows of wide input must hold
-    numbers (`validate_frame`)."""
+    numbers (`validate_frame`). `columns` and `trained` as in `read_csv` (names compared as text)."""
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
-        return _long_table(df, source, date_format=date_format, trained=trained)
+        return _long_table(df, source, date_format=date_format, columns=columns, trained=trained)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
@@ -425,17 +439,20 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
-    dates, columns, values = validate_frame(frame, date_column, source=source, first_line=None,
-                                            date_format=date_format, used=used, trained=trained)
-    return dates, columns, values, None
+    if columns is not None:
+        series = {str(c): c for c in frame.columns if c != date_column}
+        frame = frame[[date_column, *(series[c] for c in _chosen(columns, list(series), source, trained))]]
+    dates, names, values = validate_frame(frame, date_column, source=source, first_line=None,
+                                          date_format=date_format, used=used, trained=trained)
+    return dates, names, values, None
 
 
 def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None, date_format: str | None = None,
-                trained: bool = False) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+                columns: Sequence[str] | None = None, trained: bool = False
+                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
     (dates, columns, values) and the ids; errors name its rows (`first_line` as in
     `validate_frame`), and its dates parse as a wide table's do."""
-    where = line_namer(first_line)
     extra = [c for c in df.columns if c not in LONG]
     if extra:
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
@@ -443,6 +460,12 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
     if len(df) == 0:
         raise DataError(f"{source}: no data rows")
     rows = df.reset_index(drop=True)
+    if columns is not None:  # the chosen series' rows; row numbers stay the table's own
+        text = _strip(rows["unique_id"]).astype(str)
+        _chosen(columns, list(dict.fromkeys(text)), source, trained)
+        rows = rows[text.isin(columns).to_numpy()]
+    lines, named = rows.index.to_numpy(), line_namer(first_line)
+    where = lambda i: named(int(lines[i]))  # noqa: E731 - row i of those read: its place in the table
     ids = _strip(rows["unique_id"])
     if len(gone := ids.map(is_missing).to_numpy().nonzero()[0]):
         raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
@@ -465,7 +488,7 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
         raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
     wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
     wide = wide.sort_index()
-    wide = wide[sorted(wide.columns, key=_sort_key_one)]
+    wide = wide[list(columns) if columns is not None else sorted(wide.columns, key=_sort_key_one)]
     holes = np.argwhere(wide.isna().to_numpy())
     if len(holes):
         r, c = holes[0]

@@ -286,8 +286,9 @@ def test_missing_run_folder(tmp_path):
 
 # -- bad input ---------------------------------------------------------------------------------
 def test_predict_input_errors(fitted, wide):
-    with pytest.raises(DataError, match="missing 'temp'; unexpected 'x'"):
+    with pytest.raises(DataError, match=r"no series 'temp' of the run's series \(there: 'load', 'x'\)"):
         fitted.predict(wide.rename(columns={"temp": "x"}))
+    assert fitted.predict(wide.assign(x=1.0)).equals(fitted.predict(wide))  # other columns are left alone
     with pytest.raises(DataError, match=f"31 rows, but the model needs the last {L}"):
         fitted.predict(wide.iloc[-31:])
     gap = wide.drop(wide.index[-5])
@@ -345,3 +346,13 @@ def test_a_run_folder_without_freq_still_loads_and_checks_the_recent_rows(fitted
 def test_docstring_example_runs():
     result = doctest.testmod(dynonet.forecaster, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_columns_choose_the_series_of_a_wider_frame(wide):
+    extra = wide.assign(site="north", humidity=50.0)
+    with pytest.raises(DataError, match="column 'site'"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(extra)
+    f = DynoNetForecaster(horizon=H, lookback=L, columns=["temp"], **TINY).fit(extra)
+    assert f.columns_ == ["temp"] and list(f.predict(extra).columns) == ["temp"]
+    with pytest.raises(DataError, match="no series 'temp' of the run's series"):
+        f.predict(wide[["load"]])

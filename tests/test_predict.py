@@ -251,7 +251,7 @@ def recent_text(setup: Path) -> list[str]:
 
 CASES = {
     "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
-    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no numeric columns"]),
+    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no series 'load' of the run's series (there: none)"]),
     # lines 10-41 hold the model's window (the last L = 32 rows)
     "nan": (lambda s: edit_cell(s, "nan.csv", 16, 2, "nan"),
             ["nan.csv", "line 16", "column 'temp'", "'nan' is not a finite number"]),
@@ -267,7 +267,7 @@ CASES = {
                   ["short.csv", "20 rows", "lookback"]),
     "columns differ": (lambda s: write_recent(s, "cols.csv", "\n".join([recent_text(s)[0].replace("temp", "humidity")]
                                                                + recent_text(s)[1:]) + "\n"),
-                       ["cols.csv", "missing 'temp'", "unexpected 'humidity'"]),
+                       ["cols.csv", "no series 'temp' of the run's series (there: 'load', 'humidity')"]),
     "gap": (lambda s: write_recent(s, "gap.csv", "\n".join(recent_text(s)[:30] + recent_text(s)[31:]) + "\n"),
             ["gap.csv", "line 31", "not one step"]),
     "not a csv": (lambda s: write_recent(s, "bin.csv", "date,a\n\"unterminated\n"), ["bin.csv"]),
@@ -328,7 +328,7 @@ def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
     assert "no date column 'date'" in line and "the run was trained on dates in that column" in line
     assert "--date" not in line
     assert main(["train", "--date-format", "%d/%m/%Y", "--out", str(tmp_path / "bundled")]) == 2
-    assert "--date-format: the bundled datasets' dates are read as they are" in one_error_line(capsys)
+    assert "--date-format: the bundled datasets' dates and series are read as they are" in one_error_line(capsys)
 
 
 def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, capsys):
@@ -380,7 +380,7 @@ def test_bad_actual(setup, capsys):
     assert "old_actual.csv: no row in the forecast period" in one_error_line(capsys)
     write_recent(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "narrow_actual.csv")) == 2
-    assert "narrow_actual.csv: no column 'temp'" in one_error_line(capsys)
+    assert "narrow_actual.csv: no series 'temp' of the run's series (there: 'load')" in one_error_line(capsys)
     assert not out.exists()
 
 
@@ -546,3 +546,24 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
     assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="bad.csv") == 2
     assert "bad.csv: line 8, column 'y' (series 'load'): 'n/a' is not a finite number" in one_error_line(capsys)
     assert not (tmp_path / "h.csv").exists()
+
+
+# -- choosing the series: --columns ----------------------------------------------------------
+def test_columns_train_on_some_series_and_predict_from_a_wider_file(tmp_path, capsys):
+    full = series_csv(tmp_path / "all.csv", 300).assign(site="north", humidity=50.0)
+    full.to_csv(tmp_path / "data.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "refused"), "--quiet",
+                 *TINY]) == 2
+    assert "column 'site': 'north' is not a finite number" in one_error_line(capsys)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--columns", "temp,load", "--out",
+                 str(tmp_path / "run"), "--quiet", *TINY]) == 0
+    assert json.loads((tmp_path / "run" / META).read_text())["columns"] == ["temp", "load"]
+    full.iloc[-L:][["humidity", "load", "date", "temp", "site"]].to_csv(tmp_path / "recent.csv", index=False)
+    assert predict(tmp_path, "--out", str(tmp_path / "f.csv")) == 0
+    assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["date", "temp", "load"]
+    full.iloc[-L:][["date", "load"]].to_csv(tmp_path / "narrow.csv", index=False)
+    capsys.readouterr()
+    assert predict(tmp_path, "--out", str(tmp_path / "g.csv"), csv="narrow.csv") == 2
+    assert "narrow.csv: no series 'temp' of the run's series (there: 'load')" in one_error_line(capsys)
+    assert main(["train", "--columns", "OT", "--out", str(tmp_path / "bundled")]) == 2
+    assert "--columns: the bundled datasets' dates and series are read as they are" in one_error_line(capsys)

@@ -1,6 +1,8 @@
 """dynonet.tables: reading and checking a user's table (CSV or DataFrame), its dates and its
 time step; errors name the file, line and column."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -40,7 +42,8 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: t.replace(",3,6", ',"1,003",6'), "line 5, column 'a': '1,003' is not a finite number "
                                                      "(thousands separators?"),
         (lambda t: "\n".join(f"{l},x" if i else f"{l},city" for i, l in enumerate(t.splitlines())),
-         "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number"),
+         "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number: every column "
+         "besides the dates must be a series; --columns chooses the series)"),
         (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another, or give the long format: columns unique_id, ds, y)"),
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
         (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
@@ -272,3 +275,29 @@ def test_long_format_errors():
     with pytest.raises(DataError, match="expected a pandas DataFrame, got list"):
         tables.frame_table([1, 2])
 
+
+
+# -- choosing the series: columns= (--columns) --------------------------------------------------
+def test_columns_choose_and_order_the_series_and_leave_the_rest_alone(tmp_path):
+    path = tmp_path / "sites.csv"
+    pd.read_csv(write(tmp_path, good_csv())).assign(site="north").to_csv(path, index=False)  # a column of text
+    with pytest.raises(DataError, match="column 'site': 'north' is not a finite number"):
+        read_csv(path)
+    dates, cols, values = read_csv(path, columns=["b", "a"])
+    assert cols == ["b", "a"] and values[3].tolist() == [6.0, 3.0] and len(dates) == 10
+    with pytest.raises(DataError, match=r"no series 'c' of --columns \(there: 'a', 'b', 'site'\)"):
+        read_csv(path, columns=["a", "c"])
+    with pytest.raises(DataError, match="no series 'c' of the run's series"):
+        read_csv(path, columns=["c"], trained=True)
+
+
+def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
+    long = _long()
+    dates, columns, values, ids = tables.frame_table(long, columns=["temp", "10"])
+    assert columns == ["temp", "10"] and values.shape == (60, 2) and ids == {"temp": "temp", "10": 10}
+    bad = long.assign(y=long["y"].astype(object).where(long.index != 7, "x"))
+    row = f"row 7, column 'y' (series {bad['unique_id'][7]!r})"
+    with pytest.raises(DataError, match=re.escape(row)):
+        tables.frame_table(bad, columns=[str(bad["unique_id"][7])])
+    with pytest.raises(DataError, match="no series 'rain' of --columns"):
+        tables.frame_table(long, columns=["rain"])
