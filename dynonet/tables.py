@@ -66,7 +66,8 @@ def read_table(path: str | Path, date_column: str = "date", *, date_format: str 
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     if set(names) == set(LONG):
-        return _long_table(frame, str(path), first_line=2, date_format=date_format, columns=columns, trained=trained)
+        return _long_table(frame, str(path), first_line=2, date_format=date_format, used=used, columns=columns,
+                           trained=trained)
     if date_column not in names:
         hint = ("the run was trained on dates in that column" if trained else
                 "--date-column names another, or give the long format: columns unique_id, ds, y")
@@ -428,7 +429,7 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
-        return _long_table(df, source, date_format=date_format, columns=columns, trained=trained)
+        return _long_table(df, source, date_format=date_format, used=used, columns=columns, trained=trained)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
@@ -448,11 +449,13 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
 
 
 def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None, date_format: str | None = None,
-                columns: Sequence[str] | None = None, trained: bool = False
+                used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
     (dates, columns, values) and the ids; errors name its rows (`first_line` as in
-    `validate_frame`), and its dates parse as a wide table's do."""
+    `validate_frame`), and its dates parse as a wide table's do. Every series needs a row at
+    every date; with `used`, at every one of the last `used` dates (earlier ones come back NaN,
+    as a wide table's blank cells do)."""
     extra = [c for c in df.columns if c not in LONG]
     if extra:
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
@@ -489,14 +492,15 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
     wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
     wide = wide.sort_index()
     wide = wide[list(columns) if columns is not None else sorted(wide.columns, key=_sort_key_one)]
-    holes = np.argwhere(wide.isna().to_numpy())
+    start = 0 if used is None else max(len(wide) - used, 0)  # dates before are not read
+    holes = np.argwhere(wide.iloc[start:].isna().to_numpy()) + [start, 0]
     if len(holes):
         r, c = holes[0]
         raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date {wide.index[r]} "
                         "(every series needs every date)")
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]
-    dates, columns, values = validate_frame(frame, "date", source=source, first_line=None)
+    dates, columns, values = validate_frame(frame, "date", source=source, first_line=None, used=used)
     return dates, columns, values, back
 
 

@@ -301,3 +301,14 @@ def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
         tables.frame_table(bad, columns=[str(bad["unique_id"][7])])
     with pytest.raises(DataError, match="no series 'rain' of --columns"):
         tables.frame_table(long, columns=["rain"])
+
+
+def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
+    long = _long()
+    late = long[~((long.unique_id == "temp") & (long.ds < long.ds.min() + pd.Timedelta(hours=10)))]  # starts later
+    with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 00:00:00"):
+        tables.frame_table(late)
+    dates, columns, values, _ = tables.frame_table(late, used=50)
+    assert len(dates) == 60 and np.isnan(values[:10, 2]).all() and np.isfinite(values[10:]).all()
+    with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 09:00:00"):
+        tables.frame_table(late, used=51)
