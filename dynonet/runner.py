@@ -281,8 +281,9 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
     splits = {name: list(rows) for name, rows in data.splits.items()}
     if "splits" in meta and splits != meta["splits"]:
-        raise DataError(f"{data.source}: its splits {splits} differ from the checkpoint's {meta['splits']} "
-                        "(rows added or removed?)")
+        rows = lambda s: ", ".join(f"{k} [{a}, {b})" for k, (a, b) in s.items())  # noqa: E731
+        raise DataError(f"{data.source}: its splits (rows {rows(splits)}) differ from the checkpoint's "
+                        f"({rows(meta['splits'])}): rows added or removed?")
     saved = Scaler.from_dict(meta["scaler"])
     if not (np.allclose(data.scaler.mean, saved.mean, rtol=1e-6, atol=1e-9)
             and np.allclose(data.scaler.std, saved.std, rtol=1e-6, atol=1e-9)):

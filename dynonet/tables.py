@@ -56,6 +56,8 @@ def read_table(path: str | Path, date_column: str = "date", *, date_format: str 
                         f"(it looks separated by {sep!r})")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
+    while len(names) > 1 and not names[-1] and (frame.iloc[:, -1].str.strip() == "").all():
+        names, frame = names[:-1], frame.iloc[:, :-1]  # a comma at the end of every line, as spreadsheets write
     if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None:
         hint = ""
         if blank == 0:  # pandas' to_csv writes an unnamed index so

@@ -111,7 +111,7 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
     assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
     series_csv(tmp_path / "longer.csv", 310)
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "longer.csv")]) == 2
-    assert "longer.csv: its splits {'train': [0, 217]" in one_error_line(capsys)
+    assert "longer.csv: its splits (rows train [0, 217), val [" in one_error_line(capsys)
     # a step edited in checkpoint.json by hand: `predict` refuses it, and so does `evaluate`
     meta = json.loads((run / META).read_text())
     (run / META).write_text(json.dumps({**meta, "freq": "15min"}))

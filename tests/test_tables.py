@@ -312,3 +312,12 @@ def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
     assert len(dates) == 60 and np.isnan(values[:10, 2]).all() and np.isfinite(values[10:]).all()
     with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 09:00:00"):
         tables.frame_table(late, used=51)
+
+
+def test_a_comma_at_the_end_of_every_line_is_no_column(tmp_path):
+    text = "".join(line + ",\n" for line in good_csv().splitlines())
+    dates, cols, values = read_csv(write(tmp_path, text))
+    assert cols == ["a", "b"] and values.shape == (10, 2)
+    with pytest.raises(DataError, match="line 1: column 4 has no name"):  # a nameless column that holds data
+        header, rest = text.split("\n", 1)
+        read_csv(write(tmp_path, header + "\n" + rest.replace(",\n", ",1\n")))
