@@ -520,7 +520,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
     ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
     ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
     ax.legend(fontsize=7, ncol=2)
-    atomic_write(path, plots.png(fig))
+    atomic_write(path, plots.render(fig))
 
 
 # -- command line ------------------------------------------------------------------------

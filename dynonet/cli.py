@@ -38,7 +38,8 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
             if tp is bool:
                 group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
             elif tp is tuple:
-                group.add_argument(flag(f.name), type=lambda s: tuple(x for x in s.split(",") if x), **kw)
+                group.add_argument(flag(f.name), type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+                                   **kw)
             else:
                 group.add_argument(flag(f.name), type=tp, choices=meta.get("choices"), **kw)
 

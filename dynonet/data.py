@@ -21,7 +21,7 @@ from torch import Tensor
 
 from dynonet.config import RunConfig
 from dynonet.errors import DataError
-from dynonet.tables import line_namer, read_table, regular_freq, show_cell
+from dynonet.tables import date_text, line_namer, read_table, regular_freq, show_cell
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -151,7 +151,7 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     d, m = cfg.data, cfg.model
     if d.max_rows is not None:
         dates, values, ett = dates[: d.max_rows], values[: d.max_rows], False
-    row = where or (lambda i: f"date {dates[i]}")
+    row = where or (lambda i: f"date {date_text(dates[i], d.date_format)}")
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source, where=row)
     freq = regular_freq(dates, source, where)

@@ -94,8 +94,8 @@ class DynoNetForecaster:
             if name not in _FIELD_SECTION or name in _NOT_SETTABLE:
                 close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
                 raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
-            if name == "fixed_signals" and isinstance(value, str):
-                value = tuple(x for x in value.split(",") if x)
+            if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
+                value = tuple(x.strip() for x in value.split(",") if x.strip())
             changes[_FIELD_SECTION[name]][name] = value
         try:
             self.config: RunConfig = override(base, changes)
@@ -108,8 +108,11 @@ class DynoNetForecaster:
 
     def __repr__(self) -> str:
         m = self.config.model
-        # the settings that differ from what horizon, lookback and model alone give
-        plain = type(self)(m.horizon, m.lookback, m.model).config.to_dict()
+        # the settings that differ from what horizon, lookback and model alone give (a config
+        # only: whether those alone could run, e.g. a patch longer than the lookback, is no matter)
+        plain = override(PRESETS[DEFAULT_PRESET], {"model": {"model": m.model, "horizon": m.horizon,
+                                                              "lookback": m.lookback},
+                                                    "data": {"test_fraction": 0.0}}).to_dict()
         mine = self.config.to_dict()
         differ = [f"{name}={value!r}" for section, values in mine.items() for name, value in values.items()
                   if name not in _NOT_SETTABLE and name not in ("horizon", "lookback", "model")

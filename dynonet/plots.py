@@ -15,7 +15,7 @@ from matplotlib.figure import Figure
 IMAGE_FORMATS = ("png", "pdf", "svg")  # what matplotlib writes without another library
 
 
-def png(fig: Figure, tight: bool = True, fmt: str = "png") -> bytes:
+def render(fig: Figure, tight: bool = True, fmt: str = "png") -> bytes:
     """The figure as PNG bytes (or `fmt`'s: pdf, svg), rendered by matplotlib's own backend for
     the format, whatever backend the host has chosen."""
     buf = io.BytesIO()
@@ -68,7 +68,7 @@ def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse"
     for ax in axes:
         ax.set_xlabel("epoch")
     fig.suptitle(title)
-    return png(fig)
+    return render(fig)
 
 
 def channel_metrics(per_channel: dict[str, dict[str, float]], title: str) -> bytes:
@@ -83,7 +83,7 @@ def channel_metrics(per_channel: dict[str, dict[str, float]], title: str) -> byt
             ax.text(v, i, f" {v:.3f}", va="center", fontsize=8)
         ax.set_title(f"test {metric.upper()} per channel (standardized)")
     fig.suptitle(title)
-    return png(fig)
+    return render(fig)
 
 
 def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: str) -> bytes:
@@ -101,7 +101,7 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: 
     ax.set_xlim(min(values) * 0.9, max(values) * 1.08)
     ax.set_xlabel("test MSE (standardized); grey = published figures, not measured here")
     ax.set_title(title)
-    return png(fig)
+    return render(fig)
 
 
 def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, fmt: str = "png",
@@ -128,4 +128,4 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
     fig.suptitle(title + shown)
     for label in axes[-1, 0].get_xticklabels():
         label.set(rotation=30, ha="right")
-    return png(fig, tight=False, fmt=fmt)  # the constrained layout already fits the figure
+    return render(fig, tight=False, fmt=fmt)  # the constrained layout already fits the figure

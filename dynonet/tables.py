@@ -1,6 +1,8 @@
-"""A user's table read and checked: a CSV or a DataFrame with a date column and one numeric
-column per series (or a long DataFrame: `unique_id`, `ds`, `y`), its dates (inferred, --date-format, UTC offsets, Unix time) and its one
-time step. Every problem is one `DataError` naming the file (or table), column and line/row.
+"""A user's table read and checked: a CSV or a DataFrame, wide (a date column and one numeric
+column per series) or long (`unique_id`, `ds`, `y`), its dates (inferred, --date-format, UTC
+offsets, Unix time), the series chosen (--columns) and its one time step. Every problem is one
+`DataError` naming the file (or table), column and line/row; for a trained run's data
+(`trained=True`), in the words of the run's settings rather than the flags that set them.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ def read_table(path: str | Path, date_column: str = "date", *, date_format: str 
     if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
-    if set(names) == set(LONG):
+    if set(LONG) <= set(names) and date_column not in names:  # unique_id, ds, y (others are refused there)
         return _long_table(frame, str(path), first_line=2, date_format=date_format, used=used, columns=columns,
                            trained=trained)
     if date_column not in names:
@@ -137,8 +139,8 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
             if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
                 what += " (thousands separators? write numbers without them)"
             elif len(bad) == len(values) - start and not is_missing(cell):
-                what += (" (no cell of this column is a number: every column besides the dates must be a series"
-                         + ("" if trained else "; --columns chooses the series") + ")")
+                what += (" (no cell of this column is a number" + ("" if trained else "; --columns chooses which "
+                                                                   "columns are series") + ")")
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
@@ -443,6 +445,9 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
     if columns is not None:
+        names = [str(c) for c in frame.columns if c != date_column]
+        if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
+            raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
         frame = frame[[date_column, *(series[c] for c in _chosen(columns, list(series), source, trained))]]
     dates, names, values = validate_frame(frame, date_column, source=source, first_line=None,
@@ -498,7 +503,8 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
     holes = np.argwhere(wide.iloc[start:].isna().to_numpy()) + [start, 0]
     if len(holes):
         r, c = holes[0]
-        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date {wide.index[r]} "
+        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date "
+                        f"{date_text(wide.index[r], date_format)} "
                         "(every series needs every date)")
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]

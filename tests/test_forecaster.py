@@ -89,6 +89,9 @@ def test_repr_shows_the_settings_that_differ():
     f = DynoNetForecaster(horizon=12, lookback=48, epochs=2, worker_hidden=8, loss="mae")
     assert repr(f) == ("DynoNetForecaster(horizon=12, lookback=48, model='dynonet', worker_hidden=8, epochs=2, "
                        "loss='mae')")
+    # the named arguments alone could not run (a patch longer than the lookback): repr still works
+    p = DynoNetForecaster(horizon=4, lookback=8, model="patchtst", patch_len=4, patch_stride=4)
+    assert repr(p).startswith("DynoNetForecaster(horizon=4, lookback=8, model='patchtst', patch_len=4")
 
 
 def test_load_names_a_bad_device_as_the_api_does(tmp_path):
@@ -354,5 +357,9 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(extra)
     f = DynoNetForecaster(horizon=H, lookback=L, columns=["temp"], **TINY).fit(extra)
     assert f.columns_ == ["temp"] and list(f.predict(extra).columns) == ["temp"]
+    assert DynoNetForecaster(columns="temp, load").config.data.columns == ("temp", "load")  # as the flag takes them
+    odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
+    with pytest.raises(DataError, match="column names '1' are not distinct as text"):
+        f.predict(odd)
     with pytest.raises(DataError, match="no series 'temp' of the run's series"):
         f.predict(wide[["load"]])

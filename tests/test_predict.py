@@ -546,6 +546,11 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
     assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="bad.csv") == 2
     assert "bad.csv: line 8, column 'y' (series 'load'): 'n/a' is not a finite number" in one_error_line(capsys)
     assert not (tmp_path / "h.csv").exists()
+    # a long file with another column is refused as such, as a long DataFrame is
+    (tmp_path / "extra.csv").write_text("unique_id,ds,y,note\n" + "".join(
+        line + ",x\n" for line in (tmp_path / "recent.csv").read_text().splitlines()[1:]))
+    assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="extra.csv") == 2
+    assert "extra.csv: long format takes only the columns unique_id, ds, y; unexpected 'note'" in one_error_line(capsys)
 
 
 # -- choosing the series: --columns ----------------------------------------------------------
@@ -555,7 +560,7 @@ def test_columns_train_on_some_series_and_predict_from_a_wider_file(tmp_path, ca
     assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "refused"), "--quiet",
                  *TINY]) == 2
     assert "column 'site': 'north' is not a finite number" in one_error_line(capsys)
-    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--columns", "temp,load", "--out",
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--columns", "temp, load", "--out",
                  str(tmp_path / "run"), "--quiet", *TINY]) == 0
     assert json.loads((tmp_path / "run" / META).read_text())["columns"] == ["temp", "load"]
     full.iloc[-L:][["humidity", "load", "date", "temp", "site"]].to_csv(tmp_path / "recent.csv", index=False)

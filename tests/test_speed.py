@@ -1,6 +1,7 @@
 """`dynonet bench speed` runs end to end and times what it says. No timing is asserted."""
 
 import json
+import signal
 
 import pytest
 
@@ -65,12 +66,22 @@ def test_bench_speed_measures_the_bilevel_epochs_only():
 
 
 def test_a_controller_split_smaller_than_a_batch_is_one_batch(tmp_path):
-    """Fewer validation windows than a batch (400 rows against a batch of 512): the reference path draws all of
-    them as one batch, as `fit` does, instead of waiting forever for a full one."""
-    code = main([
-        "bench", "speed", "--device", "cpu", "--epochs", "1", "--warmup", "0", "--max-steps", "2",
-        "--max-rows", "400", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16", "--worker-hidden", "4",
-        "--controller-hidden", "8", "--batch-size", "512", "--latency-calls", "2", "--throughput-batch", "8",
-        "--budget", "0.5", "--json", str(tmp_path / "bench.json"),
-    ])
+    """A controller split (here validation) of fewer windows than a batch (400 rows against a
+    batch of 512): the reference path draws all of them as one batch, as `fit` does, instead of
+    waiting forever for a full one (the alarm turns a hang into a failure)."""
+    def hung(*_):
+        raise TimeoutError("bench speed still running after 120 s")
+
+    before = signal.signal(signal.SIGALRM, hung)
+    signal.alarm(120)
+    try:
+        code = main([
+            "bench", "speed", "--device", "cpu", "--epochs", "1", "--warmup", "0", "--max-steps", "2",
+            "--max-rows", "400", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
+            "--worker-hidden", "4", "--controller-hidden", "8", "--batch-size", "512", "--latency-calls", "2",
+            "--throughput-batch", "8", "--budget", "0.5", "--json", str(tmp_path / "bench.json"),
+        ])
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, before)
     assert code == 0 and json.loads((tmp_path / "bench.json").read_text())["speedup"] > 0

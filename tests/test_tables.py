@@ -42,8 +42,8 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: t.replace(",3,6", ',"1,003",6'), "line 5, column 'a': '1,003' is not a finite number "
                                                      "(thousands separators?"),
         (lambda t: "\n".join(f"{l},x" if i else f"{l},city" for i, l in enumerate(t.splitlines())),
-         "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number: every column "
-         "besides the dates must be a series; --columns chooses the series)"),
+         "line 2, column 'city': 'x' is not a finite number (no cell of this column is a number; --columns "
+         "chooses which columns are series)"),
         (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another, or give the long format: columns unique_id, ds, y)"),
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
         (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
@@ -276,7 +276,6 @@ def test_long_format_errors():
         tables.frame_table([1, 2])
 
 
-
 # -- choosing the series: columns= (--columns) --------------------------------------------------
 def test_columns_choose_and_order_the_series_and_leave_the_rest_alone(tmp_path):
     path = tmp_path / "sites.csv"
@@ -321,3 +320,12 @@ def test_a_comma_at_the_end_of_every_line_is_no_column(tmp_path):
     with pytest.raises(DataError, match="line 1: column 4 has no name"):  # a nameless column that holds data
         header, rest = text.split("\n", 1)
         read_csv(write(tmp_path, header + "\n" + rest.replace(",\n", ",1\n")))
+
+
+def test_a_long_table_in_unix_seconds_names_a_missing_date_as_written():
+    long = _long()
+    seconds = long.assign(ds=(long["ds"] - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
+    gap = seconds.drop(seconds.index[(seconds.unique_id == "temp") & (seconds.ds == 1704070800)])
+    with pytest.raises(DataError, match=re.escape("series 'temp' has no row for date 1704070800 "
+                                                  "(2024-01-01 01:00:00 UTC)")):
+        tables.frame_table(gap, date_format="%s")
