@@ -276,7 +276,8 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
                         "give its rows as a CSV with --csv to re-score it")
     if csv is None and cfg.data.csv is not None and not Path(cfg.data.csv).exists():
         raise DataError(f"{cfg.data.csv}: file not found (the run's CSV; moved? give its new path with --csv)")
-    data = load(cfg, trained=True)
+    # the run's series, in its order, from a CSV (other columns are left alone, as predict does)
+    data = load(cfg.replace(data={"columns": tuple(meta["columns"])}) if cfg.data.csv else cfg, trained=True)
     if data.columns != meta["columns"]:
         raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
     splits = {name: list(rows) for name, rows in data.splits.items()}

@@ -99,6 +99,11 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
         one_error_line(capsys)
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
     assert f"MSE: {mse:.4f}" in capsys.readouterr().out
+    # the run's series are read, in its order; other columns are left alone
+    pd.read_csv(tmp_path / "moved.csv")[["temp", "date", "load"]].assign(note="x").to_csv(
+        tmp_path / "reordered.csv", index=False)
+    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "reordered.csv")]) == 0
+    assert f"MSE: {mse:.4f}" in capsys.readouterr().out
     series_csv(tmp_path / "other.csv", 300, start="2023-01-01").assign(load=lambda d: d["load"] + 1).to_csv(
         tmp_path / "other.csv", index=False)
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "other.csv")]) == 2
