@@ -21,7 +21,7 @@ from torch import Tensor
 
 from dynonet.config import RunConfig
 from dynonet.errors import DataError
-from dynonet.tables import date_text, line_namer, read_table, regular_freq, show_cell
+from dynonet.tables import Reading, date_text, line_namer, read_table, regular_freq, show_cell
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -133,8 +133,8 @@ def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
-    dates, columns, values, ids = (read_table(path, d.date_column, date_format=d.date_format, columns=d.columns,
-                                              trained=trained) if d.csv is not None else read_table(path))
+    reading = Reading(d.date_column, d.date_format, d.columns, trained=trained) if d.csv is not None else Reading()
+    dates, columns, values, ids = read_table(path, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2) if ids is None else None)
 

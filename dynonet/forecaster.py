@@ -45,7 +45,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
-from dynonet.tables import date_text, first_break, frame_table, line_namer, regular_freq, to_long
+from dynonet.tables import Reading, date_text, first_break, frame_table, line_namer, regular_freq, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
@@ -182,8 +182,9 @@ class DynoNetForecaster:
         does (those series only, with the run's date settings)."""
         try:
             d = self.config.data
-            return frame_table(df, d.date_column, date_format=d.date_format, source=source, used=used,
-                               columns=d.columns if columns is None else columns, trained=columns is not None)
+            chosen = d.columns if columns is None else tuple(columns)
+            reading = Reading(d.date_column, d.date_format, chosen, used=used, trained=columns is not None)
+            return frame_table(df, reading, source=source)
         except DataError as e:
             raise _keywords(e) from None
 

@@ -21,7 +21,7 @@ from dynonet.config import DataConfig
 from dynonet.errors import DataError, OutputError
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.runtime import Log, quiet
-from dynonet.tables import date_cells, date_text, read_csv, read_table, to_long
+from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table, to_long
 
 
 def check_writable(path: Path) -> None:
@@ -96,8 +96,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     date_column = forecaster.config.data.date_column
     fmt = forecaster.config.data.date_format
-    dates, columns, values, ids = read_table(csv, date_column, date_format=fmt, used=forecaster.config.model.lookback,
-                                             columns=forecaster.columns_, trained=True)  # other columns: left alone
+    # the run's series (other columns are left alone), with its date settings
+    reading = Reading(date_column, fmt, tuple(forecaster.columns_), used=forecaster.config.model.lookback, trained=True)
+    dates, columns, values, ids = read_table(csv, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
     truth = None
@@ -153,7 +154,7 @@ def _plot_format(plot: Path) -> str:
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     # the model's series, in its order (other columns are left alone)
-    dates, _, values = read_csv(path, data.date_column, date_format=data.date_format, columns=columns, trained=True)
+    dates, _, values = read_csv(path, Reading(data.date_column, data.date_format, tuple(columns), trained=True))
     truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:
         truth.index = truth.index.tz_convert(index.tz)

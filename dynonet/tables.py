@@ -2,15 +2,16 @@
 column per series) or long (`unique_id`, `ds`, `y`), its dates (inferred, --date-format, UTC
 offsets, Unix time), the series chosen (--columns) and its one time step. Every problem is one
 `DataError` naming the file (or table), column and line/row; for a trained run's data
-(`trained=True`), in the words of the run's settings rather than the flags that set them.
+(`Reading.trained`), in the words of the run's settings rather than the flags that set them.
 """
 
 from __future__ import annotations
 
 import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -18,28 +19,45 @@ import pandas as pd
 from dynonet.errors import DataError, first_message_line
 
 
-def read_csv(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-             used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
-             ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+@dataclass(frozen=True)
+class Reading:
+    """How a user's table is read.
+
+    `date_column` and `date_format` (strftime codes; "%s": Unix time in seconds; None: inferred)
+    say where the dates are and how they are written. `columns`: the series to read, in this
+    order (a long table's `unique_id`s; None: every column besides the dates), other columns
+    left alone. `used`: how many of the last rows must hold numbers (what a forecast reads;
+    earlier cells may be blank and come back NaN; None: all). `trained`: these are a trained
+    run's settings, and errors name them so, not by the flags that set them when training.
+    """
+
+    date_column: str = "date"
+    date_format: str | None = None
+    columns: tuple[str, ...] | None = None
+    used: int | None = None
+    trained: bool = False
+
+    def format_words(self) -> str:
+        """How errors name the date format: "--date-format '%d/%m/%Y'" or the run's."""
+        whose = "the run's date format" if self.trained else "--date-format"
+        return f"{whose} {self.date_format!r}"
+
+
+def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a CSV: wide (one date column, one numeric column per series) or long
-    (columns `unique_id`, `ds`, `y`, pivoted to wide).
+    (columns `unique_id`, `ds`, `y`, pivoted to wide), as `reading` says.
 
     Returns (dates, column names, values (T, C) float64). Raises `DataError` with the file,
-    column and line of the first problem found. Dates follow `date_format` (strftime codes)
-    if given, else pandas infers it. With `used`, only the last `used` rows of a wide file must
-    hold numbers (what a forecast reads); earlier cells may be blank, and come back as NaN.
-    `columns`: only these series are read (in this order; a long file's `unique_id`s), and the
-    file's other columns are left alone. `trained`: the date column, format and series are a
-    trained run's, and errors say so (instead of naming the flags that set them when training).
+    column and line of the first problem found.
     """
-    return read_table(path, date_column, date_format=date_format, used=used, columns=columns, trained=trained)[:3]
+    return read_table(path, reading)[:3]
 
 
-def read_table(path: str | Path, date_column: str = "date", *, date_format: str | None = None,
-               used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
+def read_table(path: str | Path, reading: Reading = Reading()
                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """`read_csv`, and the ids of a long file (as `frame_table`: column name -> `unique_id`
     cell; None for a wide file), so that a forecast can be written back long."""
+    date_column = reading.date_column
     path = Path(path)
     if path.is_dir():
         raise DataError(f"{path}: is a directory, not a file")
@@ -70,40 +88,38 @@ def read_table(path: str | Path, date_column: str = "date", *, date_format: str 
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     if set(LONG) <= set(names) and date_column not in names:  # unique_id, ds, y (others are refused there)
-        return _long_table(frame, str(path), first_line=2, date_format=date_format, used=used, columns=columns,
-                           trained=trained)
+        return _long_table(frame, reading, str(path), first_line=2)
     if date_column not in names:
-        hint = ("the run was trained on dates in that column" if trained else
+        hint = ("the run was trained on dates in that column" if reading.trained else
                 "--date-column names another, or give the long format: columns unique_id, ds, y")
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         f"{hint})")
-    if columns is not None:
-        frame = frame[[date_column, *_chosen(columns, [n for n in names if n != date_column], str(path), trained)]]
-    return (*validate_frame(frame, date_column, source=str(path), date_format=date_format, used=used,
-                            trained=trained), None)
+    if reading.columns is not None:
+        frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
+    return (*validate_frame(frame, reading, source=str(path)), None)
 
 
-def _chosen(columns: Sequence[str], there: Sequence[str], source: str, trained: bool) -> list[str]:
-    """`columns` (the series to read), each checked to be among `there`."""
+def _chosen(reading: Reading, there: list[str], source: str) -> list[str]:
+    """The series to read (`reading.columns`), each checked to be among `there`."""
+    columns = list(reading.columns or ())
     if missing := [c for c in columns if c not in there]:
-        whose = "the run's series" if trained else "--columns"
+        whose = "the run's series" if reading.trained else "--columns"
         listed = ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "") if there else "none"
         raise DataError(f"{source}: no series {missing[0]!r} of {whose} (there: {listed})")
-    return list(columns)
+    return columns
 
 
-def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: str = "DataFrame",
-                   first_line: int | None = 2, date_format: str | None = None,
-                   used: int | None = None, trained: bool = False) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source: str = "DataFrame",
+                   first_line: int | None = 2) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Validate a wide table (a date column, one numeric column per series), as read from a
-    CSV (cells as text) or given in memory (any dtypes).
+    CSV (cells as text) or given in memory (any dtypes), as `reading` says (its `columns` are
+    chosen by the caller).
 
     `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
-    position instead ("row 0"). `date_format`, `used` and `trained` as in `read_csv`. Returns what
-    `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
-    first problem found.
+    position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
+    `source`, the column and the line/row of the first problem found.
     """
-    where = line_namer(first_line)
+    date_column, used, where = reading.date_column, reading.used, line_namer(first_line)
     if frame.columns.duplicated().any():
         dup = frame.columns[frame.columns.duplicated()][0]
         raise DataError(f"{source}: column {dup!r} appears more than once")
@@ -118,7 +134,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
         raise DataError(f"{source}: no data rows")
 
     raw_dates = _strip(frame[date_column])
-    dates = _parse_dates(raw_dates, date_column, source, where, date_format, trained)
+    dates = _parse_dates(raw_dates, date_column, source, where, reading)
     step = np.diff(dates.asi8)
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
@@ -139,7 +155,7 @@ def validate_frame(frame: pd.DataFrame, date_column: str = "date", *, source: st
             if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
                 what += " (thousands separators? write numbers without them)"
             elif len(bad) == len(values) - start and not is_missing(cell):
-                what += (" (no cell of this column is a number" + ("" if trained else "; --columns chooses which "
+                what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
                                                                    "columns are series") + ")")
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
@@ -194,9 +210,10 @@ def is_missing(cell: object) -> bool:
 
 
 def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
-                 date_format: str | None = None, trained: bool = False) -> pd.DatetimeIndex:
-    """Parse a date column; the first cell that is no date is named by its line."""
-    named = f"the run's date format {date_format!r}" if trained else f"--date-format {date_format!r}"
+                 reading: Reading) -> pd.DatetimeIndex:
+    """Parse a date column (as `reading.date_format` says); the first cell that is no date is
+    named by its line."""
+    date_format, named = reading.date_format, reading.format_words()
     if date_format == UNIX_SECONDS and not pd.api.types.is_datetime64_any_dtype(raw):  # dates are dates
         return _unix_seconds(raw, column, source, where, named)
     if pd.api.types.is_numeric_dtype(raw):
@@ -422,18 +439,17 @@ def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
 LONG = ("unique_id", "ds", "y")
 
 
-def frame_table(df: Any, date_column: str = "date", *, date_format: str | None = None, source: str = "DataFrame",
-                used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
+def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFrame"
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
     """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
     names back to the original `unique_id` values for long input, and is None for wide input.
-    Wide input's dates are its DatetimeIndex or the `date_column` column (parsed with
-    `date_format`, if set). With `used`, only the last `used` rows of wide input must hold
-    numbers (`validate_frame`). `columns` and `trained` as in `read_csv` (names compared as text)."""
+    Wide input's dates are its DatetimeIndex or the `reading.date_column` column; the rest as
+    `reading` says (`Reading`; column names compared as text)."""
+    date_column = reading.date_column
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
     if set(LONG) <= set(df.columns):
-        return _long_table(df, source, date_format=date_format, used=used, columns=columns, trained=trained)
+        return _long_table(df, reading, source)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
@@ -444,25 +460,24 @@ def frame_table(df: Any, date_column: str = "date", *, date_format: str | None =
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
-    if columns is not None:
+    if reading.columns is not None:
         names = [str(c) for c in frame.columns if c != date_column]
         if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
-        frame = frame[[date_column, *(series[c] for c in _chosen(columns, list(series), source, trained))]]
-    dates, names, values = validate_frame(frame, date_column, source=source, first_line=None,
-                                          date_format=date_format, used=used, trained=trained)
+        frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
+    dates, names, values = validate_frame(frame, reading, source=source, first_line=None)
     return dates, names, values, None
 
 
-def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None, date_format: str | None = None,
-                used: int | None = None, columns: Sequence[str] | None = None, trained: bool = False
+def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | None = None
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
     (dates, columns, values) and the ids; errors name its rows (`first_line` as in
     `validate_frame`), and its dates parse as a wide table's do. Every series needs a row at
-    every date; with `used`, at every one of the last `used` dates (earlier ones come back NaN,
-    as a wide table's blank cells do)."""
+    every date; with `reading.used`, at every one of the last `used` dates (earlier ones come
+    back NaN, as a wide table's blank cells do)."""
+    columns, used = reading.columns, reading.used
     extra = [c for c in df.columns if c not in LONG]
     if extra:
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
@@ -472,14 +487,14 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
     rows = df.reset_index(drop=True)
     if columns is not None:  # the chosen series' rows; row numbers stay the table's own
         text = _strip(rows["unique_id"]).astype(str)
-        _chosen(columns, list(dict.fromkeys(text)), source, trained)
+        _chosen(reading, list(dict.fromkeys(text)), source)
         rows = rows[text.isin(columns).to_numpy()]
     lines, named = rows.index.to_numpy(), line_namer(first_line)
     where = lambda i: named(int(lines[i]))  # noqa: E731 - row i of those read: its place in the table
     ids = _strip(rows["unique_id"])
     if len(gone := ids.map(is_missing).to_numpy().nonzero()[0]):
         raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
-    ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, date_format, trained)
+    ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, reading)
     cells = _strip(rows["y"])
     y = _numbers(cells)
     if len(bad := (~np.isfinite(y)).nonzero()[0]):
@@ -504,12 +519,13 @@ def _long_table(df: pd.DataFrame, source: str, *, first_line: int | None = None,
     if len(holes):
         r, c = holes[0]
         raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date "
-                        f"{date_text(wide.index[r], date_format)} "
+                        f"{date_text(wide.index[r], reading.date_format)} "
                         "(every series needs every date)")
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]
-    dates, columns, values = validate_frame(frame, "date", source=source, first_line=None, used=used)
-    return dates, columns, values, back
+    pivoted = Reading(used=used, trained=reading.trained)  # its dates are dates now, in column "date"
+    dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
+    return dates, names, values, back
 
 
 def _sort_key_one(v: Any) -> tuple[int, Any]:

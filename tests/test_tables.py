@@ -11,7 +11,7 @@ from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from dynonet.data import load
 from dynonet.errors import DataError
 from dynonet import tables
-from dynonet.tables import date_cells, read_csv, regular_freq
+from dynonet.tables import Reading, date_cells, read_csv, regular_freq
 
 from conftest import good_csv, write
 
@@ -77,7 +77,7 @@ def test_dates_written_with_several_utc_offsets(tmp_path, freq, tz, kept):
 def test_a_date_format_with_utc_offsets_across_a_time_change(tmp_path):
     local = pd.date_range("2023-03-20", periods=24 * 10, freq="h", tz="Europe/Berlin")
     text = "date,a\n" + "".join(f"{d:%d.%m.%Y %H:%M%z},{i}\n" for i, d in enumerate(local))
-    dates, _, _ = read_csv(write(tmp_path, text), date_format="%d.%m.%Y %H:%M%z")
+    dates, _, _ = read_csv(write(tmp_path, text), Reading(date_format="%d.%m.%Y %H:%M%z"))
     assert dates.equals(local.tz_convert("UTC")) and regular_freq(dates, "x") == "h"
 
 
@@ -87,11 +87,11 @@ def test_day_first_dates_need_their_format(tmp_path):
     with pytest.raises(DataError, match=r"line 14: cannot parse date '13/01/2023' in column 'date' \(day first\? "
                                         r"give the format when training, e.g. --date-format %d/%m/%Y\)"):
         read_csv(path)
-    dates, _, _ = read_csv(path, date_format="%d/%m/%Y")
+    dates, _, _ = read_csv(path, Reading(date_format="%d/%m/%Y"))
     assert dates.equals(pd.date_range("2023-01-01", periods=20))
     with pytest.raises(DataError, match=r"line 2: date '01/01/2023' in column 'date' does not match --date-format "
                                         r"'%Y-%m-%d'"):
-        read_csv(path, date_format="%Y-%m-%d")
+        read_csv(path, Reading(date_format="%Y-%m-%d"))
 
 
 @pytest.mark.parametrize("cells, expected", [
@@ -101,7 +101,7 @@ def test_day_first_dates_need_their_format(tmp_path):
 ])
 def test_unix_seconds_read_as_utc_dates_and_written_back(tmp_path, cells, expected):
     dates, _, _ = read_csv(write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))),
-                           date_format="%s")
+                           Reading(date_format="%s"))
     assert dates.equals(pd.DatetimeIndex(expected)) and dates.tz is None
     assert [str(v) for v in date_cells(dates, "%s")] == [str(float(c)) if "." in c else c for c in cells]
 
@@ -122,16 +122,16 @@ def test_numbers_in_a_dataframe_date_column_read_as_a_csv_would_hold_them():
     assert tables.validate_frame(years)[0].equals(pd.DatetimeIndex(["2020", "2021", "2022"]))
     gap = pd.DataFrame({"date": [20200101, None, 20200103], "a": [1.0, 2, 3]})  # floats, with a gap
     with pytest.raises(DataError, match="row 1: date nan in column 'date' does not match"):
-        tables.validate_frame(gap, first_line=None, date_format="%Y%m%d")
+        tables.validate_frame(gap, Reading(date_format="%Y%m%d"), first_line=None)
     dates = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=3, freq="h"), "a": [1.0, 2, 3]})
-    assert tables.validate_frame(dates, date_format="%s")[0].equals(pd.DatetimeIndex(dates["date"]))
+    assert tables.validate_frame(dates, Reading(date_format="%s"))[0].equals(pd.DatetimeIndex(dates["date"]))
 
 
 @pytest.mark.parametrize("cell", ["soon", "", "inf"])
 def test_a_cell_that_is_no_unix_time_is_named(tmp_path, cell):
     path = write(tmp_path, f"date,a\n1700000000,1\n{cell},2\n")
     with pytest.raises(DataError, match="line 3: date .* in column 'date' is not a Unix time in seconds"):
-        read_csv(path, date_format="%s")
+        read_csv(path, Reading(date_format="%s"))
 
 
 def test_milliseconds_are_told_apart_from_seconds(tmp_path):
@@ -141,7 +141,7 @@ def test_milliseconds_are_told_apart_from_seconds(tmp_path):
         read_csv(path)
     with pytest.raises(DataError, match=r"line 2: date '1700000000000' in column 'date' is out of range for Unix time "
                                         r"in seconds \(above 1e\+11: milliseconds\? divide them by 1000\)"):
-        read_csv(path, date_format="%s")
+        read_csv(path, Reading(date_format="%s"))
 
 
 def test_unix_seconds_reach_past_the_nanosecond_range_and_back():
@@ -282,24 +282,24 @@ def test_columns_choose_and_order_the_series_and_leave_the_rest_alone(tmp_path):
     pd.read_csv(write(tmp_path, good_csv())).assign(site="north").to_csv(path, index=False)  # a column of text
     with pytest.raises(DataError, match="column 'site': 'north' is not a finite number"):
         read_csv(path)
-    dates, cols, values = read_csv(path, columns=["b", "a"])
+    dates, cols, values = read_csv(path, Reading(columns=("b", "a")))
     assert cols == ["b", "a"] and values[3].tolist() == [6.0, 3.0] and len(dates) == 10
     with pytest.raises(DataError, match=r"no series 'c' of --columns \(there: 'a', 'b', 'site'\)"):
-        read_csv(path, columns=["a", "c"])
+        read_csv(path, Reading(columns=("a", "c")))
     with pytest.raises(DataError, match="no series 'c' of the run's series"):
-        read_csv(path, columns=["c"], trained=True)
+        read_csv(path, Reading(columns=("c",), trained=True))
 
 
 def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
     long = _long()
-    dates, columns, values, ids = tables.frame_table(long, columns=["temp", "10"])
+    dates, columns, values, ids = tables.frame_table(long, Reading(columns=("temp", "10")))
     assert columns == ["temp", "10"] and values.shape == (60, 2) and ids == {"temp": "temp", "10": 10}
     bad = long.assign(y=long["y"].astype(object).where(long.index != 7, "x"))
     row = f"row 7, column 'y' (series {bad['unique_id'][7]!r})"
     with pytest.raises(DataError, match=re.escape(row)):
-        tables.frame_table(bad, columns=[str(bad["unique_id"][7])])
+        tables.frame_table(bad, Reading(columns=(str(bad["unique_id"][7]),)))
     with pytest.raises(DataError, match="no series 'rain' of --columns"):
-        tables.frame_table(long, columns=["rain"])
+        tables.frame_table(long, Reading(columns=("rain",)))
 
 
 def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
@@ -307,10 +307,10 @@ def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
     late = long[~((long.unique_id == "temp") & (long.ds < long.ds.min() + pd.Timedelta(hours=10)))]  # starts later
     with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 00:00:00"):
         tables.frame_table(late)
-    dates, columns, values, _ = tables.frame_table(late, used=50)
+    dates, columns, values, _ = tables.frame_table(late, Reading(used=50))
     assert len(dates) == 60 and np.isnan(values[:10, 2]).all() and np.isfinite(values[10:]).all()
     with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 09:00:00"):
-        tables.frame_table(late, used=51)
+        tables.frame_table(late, Reading(used=51))
 
 
 def test_a_comma_at_the_end_of_every_line_is_no_column(tmp_path):
@@ -328,4 +328,4 @@ def test_a_long_table_in_unix_seconds_names_a_missing_date_as_written():
     gap = seconds.drop(seconds.index[(seconds.unique_id == "temp") & (seconds.ds == 1704070800)])
     with pytest.raises(DataError, match=re.escape("series 'temp' has no row for date 1704070800 "
                                                   "(2024-01-01 01:00:00 UTC)")):
-        tables.frame_table(gap, date_format="%s")
+        tables.frame_table(gap, Reading(date_format="%s"))
