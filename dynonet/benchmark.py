@@ -49,7 +49,7 @@ _BUNDLED = "the grid runs the bundled datasets (--datasets); train on a CSV with
 GRID_FIELDS = {"model.model": "set by the grid; use --variants", "model.horizon": "set by the grid; use --horizons",
                "data.dataset": "set by the grid; use --datasets", "train.seed": "set by the grid; use --seeds",
                "data.csv": _BUNDLED, "data.date_column": _BUNDLED, "data.date_format": _BUNDLED,
-               "data.columns": _BUNDLED}
+               "data.columns": _BUNDLED, "data.sep": _BUNDLED, "data.decimal": _BUNDLED}
 RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", "params", "device",
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"

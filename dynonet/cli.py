@@ -61,9 +61,9 @@ def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:
     if fractions and "csv" not in data and "max_rows" not in data:
         raise ConfigError(f"{' and '.join(fractions)}: the bundled datasets are split at the protocol's fixed "
                           "borders; the fractions apply to --csv data (or to the first --max-rows rows)")
-    dates = [flag(k) for k in ("date_column", "date_format", "columns") if k in data]
+    dates = [flag(k) for k in ("date_column", "date_format", "columns", "sep", "decimal") if k in data]
     if dates and "csv" not in data:
-        raise ConfigError(f"{' and '.join(dates)}: the bundled datasets' dates and series are read as they are; "
+        raise ConfigError(f"{' and '.join(dates)}: the bundled datasets' files are read as they are; "
                           "these apply to --csv data")
 
 

@@ -183,7 +183,8 @@ class DynoNetForecaster:
         try:
             d = self.config.data
             chosen = d.columns if columns is None else tuple(columns)
-            reading = Reading(d.date_column, d.date_format, chosen, used=used, trained=columns is not None)
+            reading = Reading(d.date_column, d.date_format, chosen, d.sep, d.decimal, used=used,
+                              trained=columns is not None)
             return frame_table(df, reading, source=source)
         except DataError as e:
             raise _keywords(e) from None

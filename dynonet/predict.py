@@ -97,20 +97,24 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     date_column = forecaster.config.data.date_column
     fmt = forecaster.config.data.date_format
     # the run's series (other columns are left alone), with its date settings
-    reading = Reading(date_column, fmt, tuple(forecaster.columns_), used=forecaster.config.model.lookback, trained=True)
+    d = forecaster.config.data
+    reading = Reading(date_column, fmt, tuple(forecaster.columns_), d.sep, d.decimal,
+                      used=forecaster.config.model.lookback, trained=True)
     dates, columns, values, ids = read_table(csv, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
     truth = None
     if actual is not None:
         truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
-    # dates written as the input writes them (ISO 8601 unless --date-format says otherwise), and
-    # long input gets long output
+    # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
+    # separator and decimal mark, and long input gets long output
     if ids is None:
-        table = forecast.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column)
+        table = forecast.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column, sep=d.sep,
+                                                                          decimal=d.decimal)
     else:
         long = to_long(forecast, ids)
-        table = long.assign(ds=date_cells(pd.DatetimeIndex(long["ds"]), fmt)).to_csv(index=False)
+        table = long.assign(ds=date_cells(pd.DatetimeIndex(long["ds"]), fmt)).to_csv(index=False, sep=d.sep,
+                                                                                     decimal=d.decimal)
     files = [] if to_stdout else [(out, table.encode())]
     if plot is not None:
         history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
@@ -154,7 +158,8 @@ def _plot_format(plot: Path) -> str:
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     # the model's series, in its order (other columns are left alone)
-    dates, _, values = read_csv(path, Reading(data.date_column, data.date_format, tuple(columns), trained=True))
+    reading = Reading(data.date_column, data.date_format, tuple(columns), data.sep, data.decimal, trained=True)
+    dates, _, values = read_csv(path, reading)
     truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:
         truth.index = truth.index.tz_convert(index.tz)

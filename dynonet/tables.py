@@ -24,7 +24,8 @@ class Reading:
     """How a user's table is read.
 
     `date_column` and `date_format` (strftime codes; "%s": Unix time in seconds; None: inferred)
-    say where the dates are and how they are written. `columns`: the series to read, in this
+    say where the dates are and how they are written; `sep` and `decimal`, a CSV's field
+    separator and decimal mark (a DataFrame's text cells are read with the mark too). `columns`: the series to read, in this
     order (a long table's `unique_id`s; None: every column besides the dates), other columns
     left alone. `used`: how many of the last rows must hold numbers (what a forecast reads;
     earlier cells may be blank and come back NaN; None: all). `trained`: these are a trained
@@ -34,6 +35,8 @@ class Reading:
     date_column: str = "date"
     date_format: str | None = None
     columns: tuple[str, ...] | None = None
+    sep: str = ","
+    decimal: str = "."
     used: int | None = None
     trained: bool = False
 
@@ -66,14 +69,16 @@ def read_table(path: str | Path, reading: Reading = Reading()
     if not path.is_file():
         raise DataError(f"{path}: not a regular file")
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+        frame = pd.read_csv(path, sep=reading.sep, dtype=str, keep_default_na=False)
         # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
-        names = [n.strip() for n in pd.read_csv(path, header=None, nrows=1, dtype=str, keep_default_na=False).iloc[0]]
+        names = [n.strip() for n in pd.read_csv(path, sep=reading.sep, header=None, nrows=1, dtype=str,
+                                                keep_default_na=False).iloc[0]]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
-    if len(names) == 1 and (sep := next((c for c in ";\t|" if c in names[0]), None)):
-        raise DataError(f"{path}: line 1: one column {names[0]!r}; the file must be comma-separated "
-                        f"(it looks separated by {sep!r})")
+    if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
+        hint = (f"the run reads fields separated by {reading.sep!r}" if reading.trained else
+                f"it looks separated by {sep!r}: give --sep {sep!r}")
+        raise DataError(f"{path}: line 1: one column {names[0]!r} ({hint})")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
     while len(names) > 1 and not names[-1] and (frame.iloc[:, -1].str.strip() == "").all():
@@ -145,7 +150,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     numeric = {}
     for col in value_columns:
         text = _strip(frame[col])
-        values = _numbers(text)
+        values = _numbers(text, reading.decimal)
         start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
         bad = (~np.isfinite(values[start:])).nonzero()[0] + start
         if len(bad):
@@ -164,9 +169,12 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
 
 
-def _numbers(cells: pd.Series) -> np.ndarray:
+def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
     """A column's cells as float64, NaN where no number is; True/False count as 1/0, as a
-    bool column's do."""
+    bool column's do. Text cells are read with `decimal` as the decimal mark."""
+    if decimal != "." and not pd.api.types.is_numeric_dtype(cells):
+        cells = cells.where(~cells.map(lambda c: isinstance(c, str)), cells.astype(str).str.replace(decimal, ".",
+                                                                                                  regex=False))
     values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
     unread = np.isnan(values)
     if unread.any() and not pd.api.types.is_numeric_dtype(cells):
@@ -496,7 +504,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
     ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, reading)
     cells = _strip(rows["y"])
-    y = _numbers(cells)
+    y = _numbers(cells, reading.decimal)
     if len(bad := (~np.isfinite(y)).nonzero()[0]):
         i = int(bad[0])
         cell = cells.iloc[i]
@@ -523,7 +531,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
                         "(every series needs every date)")
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]
-    pivoted = Reading(used=used, trained=reading.trained)  # its dates are dates now, in column "date"
+    pivoted = Reading(used=used, trained=reading.trained)  # dates and numbers read, the dates in column "date"
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
     return dates, names, values, back
 

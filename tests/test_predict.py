@@ -333,7 +333,7 @@ def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
     assert "no date column 'date'" in line and "the run was trained on dates in that column" in line
     assert "--date" not in line
     assert main(["train", "--date-format", "%d/%m/%Y", "--out", str(tmp_path / "bundled")]) == 2
-    assert "--date-format: the bundled datasets' dates and series are read as they are" in one_error_line(capsys)
+    assert "--date-format: the bundled datasets' files are read as they are" in one_error_line(capsys)
 
 
 def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, capsys):
@@ -576,4 +576,23 @@ def test_columns_train_on_some_series_and_predict_from_a_wider_file(tmp_path, ca
     assert predict(tmp_path, "--out", str(tmp_path / "g.csv"), csv="narrow.csv") == 2
     assert "narrow.csv: no series 'temp' of the run's series (there: 'load')" in one_error_line(capsys)
     assert main(["train", "--columns", "OT", "--out", str(tmp_path / "bundled")]) == 2
-    assert "--columns: the bundled datasets' dates and series are read as they are" in one_error_line(capsys)
+    assert "--columns: the bundled datasets' files are read as they are" in one_error_line(capsys)
+
+
+def test_a_semicolon_csv_with_decimal_commas_trains_and_is_forecast_in_kind(tmp_path, capsys):
+    df = series_csv(tmp_path / "plain.csv", 300)
+    df.to_csv(tmp_path / "data.csv", sep=";", decimal=",", index=False)
+    df.iloc[-L:].to_csv(tmp_path / "recent.csv", sep=";", decimal=",", index=False)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "refused"), "--quiet",
+                 *TINY]) == 2
+    assert "(it looks separated by ';': give --sep ';')" in one_error_line(capsys)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--sep", ";", "--decimal", ",", "--out",
+                 str(tmp_path / "run"), "--quiet", *TINY]) == 0
+    assert predict(tmp_path, "--out", str(tmp_path / "f.csv")) == 0
+    text = (tmp_path / "f.csv").read_text()
+    assert text.startswith("date;load;temp\n") and "," in text.splitlines()[1]  # as the input writes numbers
+    written = pd.read_csv(tmp_path / "f.csv", sep=";", decimal=",")
+    assert len(written) == H and written["load"].dtype.kind == "f"
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--sep", ",", "--decimal", ",", "--out",
+                 str(tmp_path / "both"), "--quiet", *TINY]) == 2
+    assert "--sep and --decimal are both ','" in one_error_line(capsys)

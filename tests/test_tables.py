@@ -37,8 +37,7 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
          "line 1: column 1 has no name (a saved index?"),  # what DataFrame.to_csv writes by default
         (lambda t: t.replace("date,a,b", ",a,b"),  # a date index saved without a name
          "line 1: column 1 has no name (the dates? name it: df.rename_axis('date').to_csv(...))"),
-        (lambda t: t.replace(",", ";"), "line 1: one column 'date;a;b'; the file must be comma-separated (it looks "
-                                        "separated by ';')"),
+        (lambda t: t.replace(",", ";"), "line 1: one column 'date;a;b' (it looks separated by ';': give --sep ';')"),
         (lambda t: t.replace(",3,6", ',"1,003",6'), "line 5, column 'a': '1,003' is not a finite number "
                                                      "(thousands separators?"),
         (lambda t: "\n".join(f"{l},x" if i else f"{l},city" for i, l in enumerate(t.splitlines())),
@@ -329,3 +328,14 @@ def test_a_long_table_in_unix_seconds_names_a_missing_date_as_written():
     with pytest.raises(DataError, match=re.escape("series 'temp' has no row for date 1704070800 "
                                                   "(2024-01-01 01:00:00 UTC)")):
         tables.frame_table(gap, Reading(date_format="%s"))
+
+
+def test_a_semicolon_file_with_decimal_commas(tmp_path):
+    text = good_csv().replace(",", ";").replace(";3;6", ";3,5;6,25")
+    dates, cols, values = read_csv(write(tmp_path, text), Reading(sep=";", decimal=","))
+    assert cols == ["a", "b"] and values[3].tolist() == [3.5, 6.25] and values[4].tolist() == [4.0, 8.0]
+    with pytest.raises(DataError, match=r"line 5, column 'a': '3,5' is not a finite number"):
+        read_csv(write(tmp_path, text), Reading(sep=";"))
+    with pytest.raises(DataError, match=r"one column 'date,a,b' \(the run reads fields separated by ';'\)"):
+        read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True))
+
