@@ -172,9 +172,9 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
 def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
     """A column's cells as float64, NaN where no number is; True/False count as 1/0, as a
     bool column's do. Text cells are read with `decimal` as the decimal mark."""
-    if decimal != "." and not pd.api.types.is_numeric_dtype(cells):
-        cells = cells.where(~cells.map(lambda c: isinstance(c, str)), cells.astype(str).str.replace(decimal, ".",
-                                                                                                  regex=False))
+    if decimal != "." and pd.api.types.infer_dtype(cells, skipna=True) in ("string", "mixed", "mixed-integer"):
+        text = cells.str.replace(decimal, ".", regex=False)  # NaN where a cell is no text
+        cells = text.where(text.notna(), cells)
     values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
     unread = np.isnan(values)
     if unread.any() and not pd.api.types.is_numeric_dtype(cells):
