@@ -25,9 +25,9 @@ class Reading:
 
     `date_column` and `date_format` (strftime codes; "%s": Unix time in seconds; None: inferred)
     say where the dates are and how they are written; `sep` and `decimal`, a CSV's field
-    separator and decimal mark (a DataFrame's text cells are read with the mark too). `columns`: the series to read, in this
-    order (a long table's `unique_id`s; None: every column besides the dates), other columns
-    left alone. `used`: how many of the last rows must hold numbers (what a forecast reads;
+    separator and decimal mark (a DataFrame's text cells are read with the mark too).
+    `columns`: the series to read, in this order (a long table's `unique_id`s; None: every
+    column besides the dates), other columns left alone. `used`: how many of the last rows must hold numbers (what a forecast reads;
     earlier cells may be blank and come back NaN; None: all). `trained`: these are a trained
     run's settings, and errors name them so, not by the flags that set them when training.
     """
@@ -469,8 +469,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
     if reading.columns is not None:
-        names = [str(c) for c in frame.columns if c != date_column]
-        if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
+        as_text = [str(c) for c in frame.columns if c != date_column]
+        if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i]), None):
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
