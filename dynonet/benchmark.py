@@ -82,6 +82,18 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     return changes
 
 
+def _flag_words(name: str, value: Any) -> list[str]:
+    """A config field's value as the command-line words that give it."""
+    option = flag(name)
+    if isinstance(value, bool):
+        return [option if value else "--no-" + option[2:]]
+    return [option, ",".join(value) if isinstance(value, tuple) else str(value)]
+
+
+def _flag_text(name: str, value: Any) -> str:
+    return " ".join(_flag_words(name, value))
+
+
 def command_line(args: argparse.Namespace, variants: list[str], overrides: dict[str, dict[str, Any]]) -> str:
     """The grid as one reproducible command (what was asked, not how it was typed)."""
     parts = ["dynonet", "benchmark", "--datasets", ",".join(args.datasets),
@@ -89,11 +101,7 @@ def command_line(args: argparse.Namespace, variants: list[str], overrides: dict[
              "--variants", ",".join(variants)]
     for section in overrides.values():
         for name, value in section.items():
-            option = flag(name)
-            if isinstance(value, bool):
-                parts.append(option if value else "--no-" + option[2:])
-            else:
-                parts += [option, ",".join(value) if isinstance(value, tuple) else str(value)]
+            parts += _flag_words(name, value)
     return " ".join(shlex.quote(p) for p in parts)
 
 
@@ -116,6 +124,26 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
     if VARIANTS[variant]:
         cfg = cfg.replace(**VARIANTS[variant])
     return cfg.replace(train={"seed": seed})
+
+
+def overridden_flags(variant: str, overrides: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The flags given that `variant` sets otherwise (its own value wins: `frozen-controller`
+    keeps lr 0 under `--controller-lr`), as {flag as given: the variant's flag}."""
+    return {_flag_text(name, overrides[section][name]): _flag_text(name, value)
+            for section, fields in VARIANTS[variant].items() for name, value in fields.items()
+            if overrides.get(section, {}).get(name, value) != value}
+
+
+def check_overridden_flags(variants: list[str], overrides: dict[str, dict[str, Any]], log: Log) -> None:
+    """Refuse a flag every variant of the grid sets otherwise (it would change no run); say
+    which variants keep their own value of the others."""
+    clashes = {v: overridden_flags(v, overrides) for v in variants}
+    for given in dict.fromkeys(g for c in clashes.values() for g in c):
+        mine = [f"{v!r} ({c[given]})" for v, c in clashes.items() if given in c]
+        if len(mine) == len(variants):
+            raise ConfigError(f"{given}: changes no run: variant{'s' * (len(mine) > 1)} {', '.join(mine)} "
+                              "set it otherwise")
+        log(f"benchmark: {given} does not apply to variant{'s' * (len(mine) > 1)} {', '.join(mine)}")
 
 
 # the settings only one lr schedule reads
@@ -281,11 +309,10 @@ def save(out: Path, records: list[dict[str, Any]], command: str | None) -> None:
 
 def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]:
     """Train every (dataset, horizon, seed, variant) not yet recorded in --out, saving after each run."""
-    from dynonet.runner import train_run
-
     overrides = overrides_from_args(args)
     variants = args.variants or list(VARIANTS)
     command = command_line(args, variants, overrides)
+    check_overridden_flags(variants, overrides, log)
     plan = []
     for ds in args.datasets:
         for h in args.horizons:
@@ -298,7 +325,20 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
         log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
             "settings")
     out: Path = args.out
+    made = not out.exists()
     make_folder(out)
+    try:
+        return _run_plan(args, plan, command, log)
+    finally:
+        if made and out.is_dir() and not any(out.iterdir()):  # nothing recorded (bad data, Ctrl-C)
+            out.rmdir()
+
+
+def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,
+              log: Log) -> list[dict[str, Any]]:
+    from dynonet.runner import train_run
+
+    out: Path = args.out
     records = load_records(out)
     done = {_key(r): r for r in records}
     settings = {_key(r)[:4]: r for r in records}  # one cell of the table: all seeds share settings

@@ -5,9 +5,10 @@ import statistics
 import pytest
 
 from dynonet import benchmark
-from dynonet.benchmark import RECORD_KEYS, VARIANTS, run_config
+from dynonet.benchmark import RECORD_KEYS, VARIANTS, overridden_flags, run_config
 from dynonet.cli import build_parser, main
 from dynonet.config import SIGNALS
+from dynonet.errors import ConfigError
 
 SMALL = ["--epochs", "1", "--max-rows", "700", "--lookback", "48", "--worker-seq-len", "16",
          "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
@@ -60,7 +61,9 @@ def test_variant_table_builds_configs_from_one_preset():
     full = ("dynonet", "frozen-controller", "holdout", "frozen-holdout", *(f"no-{s}" for s in SIGNALS))
     assert all(cfgs[v].model.controller for v in full)  # whatever the preset says
     off = {"model": {**overrides["model"], "controller": False}, "train": overrides["train"]}
-    assert all(run_config("ETTh1", 96, 0, v, off).model.controller for v in full)
+    assert all(run_config("ETTh1", 96, 0, v, off).model.controller for v in full)  # the variant's value wins
+    assert overridden_flags("dynonet", off) == {"--no-controller": "--controller"}
+    assert overridden_flags("workers-only", off) == {} == overridden_flags("dynonet", overrides)
     assert cfgs["frozen-controller"].train.controller_lr == 0 and cfgs["dynonet"].train.controller_lr == 5e-4
     assert cfgs["no-film"].model.fixed_signals == ("film",) and cfgs["no-context"].model.fixed_signals == ("context",)
     assert cfgs["holdout"].train.controller_data == "holdout" and cfgs["dynonet"].train.controller_data == "val"
@@ -378,3 +381,26 @@ def test_results_never_go_into_a_training_run_folder(tmp_path, capsys):
     assert "is the folder of a training run; choose another --out" in printed.err
     assert "no preset for H 8: those runs take the dataset's H96 preset's settings" in printed.out
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.json"]
+
+
+def test_a_flag_every_variant_sets_otherwise_is_refused_and_one_some_do_is_told(tmp_path, capsys):
+    out = tmp_path / "grid"
+    assert main([*GRID, "--variants", "holdout,frozen-holdout", "--controller-data", "val", *SMALL,
+                 "--out", str(out)]) == 2
+    assert ("--controller-data val: changes no run: variants 'holdout' (--controller-data holdout), 'frozen-holdout' "
+            "(--controller-data holdout) set it otherwise") in capsys.readouterr().err
+    assert not out.exists()
+    assert main([*GRID, "--seeds", "0", "--variants", "dynonet,frozen-controller", "--controller-lr", "0.001",
+                 *SMALL, "--out", str(out)]) == 0
+    assert ("benchmark: --controller-lr 0.001 does not apply to variant 'frozen-controller' (--controller-lr 0.0)"
+            in capsys.readouterr().out)
+    lr = {r["model"]: r["config"]["train"]["controller_lr"] for r in records(out)}
+    assert lr == {"dynonet": 0.001, "frozen-controller": 0.0}
+
+
+def test_bad_data_leaves_no_results_folder(tmp_path, capsys):
+    out = tmp_path / "grid"
+    too_few = [a if a != "700" else "40" for a in SMALL]
+    assert main([*GRID, "--variants", "repeat", *too_few, "--out", str(out)]) == 2
+    assert "rows are too few" in capsys.readouterr().err
+    assert not out.exists()  # the folder this grid made, empty, is removed again
