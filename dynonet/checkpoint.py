@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import stat
-import tempfile
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,16 @@ FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "checkpoint.json"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp alone gives 0600
+def _create_beside(where: Path) -> tuple[int, str]:
+    """A new, empty temporary file in `where`'s folder, opened for writing: (fd, its path). It
+    gets the mode open() gives a new file (0666 less the umask; mkstemp would give 0600), with
+    no query of the process-wide umask."""
+    while True:
+        tmp = str(where.parent / f".{where.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
 
 
 def is_stream(path: str | Path) -> bool:
@@ -74,10 +77,9 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
         for path, data in regular:
             where = Path(os.path.realpath(path))
             try:
-                fd, tmp = tempfile.mkstemp(dir=where.parent, prefix=f".{where.name}.", suffix=".tmp")
+                fd, tmp = _create_beside(where)
                 staged.append((tmp, where, path))
                 with os.fdopen(fd, "wb") as f:
-                    os.fchmod(f.fileno(), _FILE_MODE)
                     f.write(data.encode() if isinstance(data, str) else data)
                     f.flush()
                     os.fsync(f.fileno())

@@ -8,7 +8,6 @@ from dynonet import benchmark
 from dynonet.benchmark import RECORD_KEYS, VARIANTS, overridden_flags, run_config
 from dynonet.cli import build_parser, main
 from dynonet.config import SIGNALS
-from dynonet.errors import ConfigError
 
 SMALL = ["--epochs", "1", "--max-rows", "700", "--lookback", "48", "--worker-seq-len", "16",
          "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",

@@ -72,6 +72,21 @@ def test_checkpoint_files_are_readable_like_other_files(tmp_path):
     (tmp_path / "g.json").write_text("{}")
     mode = lambda name: stat.S_IMODE(os.stat(tmp_path / name).st_mode)  # noqa: E731
     assert mode("f.json") == mode("g.json")  # what the umask gives, not mkstemp's 0600
+    before = os.umask(0o077)  # a umask set after import is the one a write follows
+    try:
+        atomic_write(tmp_path / "h.json", "{}")
+    finally:
+        os.umask(before)
+    assert mode("h.json") == 0o600
+
+
+def test_importing_the_checkpoint_module_leaves_the_umask_alone():
+    import subprocess
+    import sys
+
+    code = ("import os; calls = []; real = os.umask; os.umask = lambda m: calls.append(m) or real(m); "
+            "import dynonet.checkpoint; import dynonet; print(calls)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
 
 
 def test_weights_from_another_save_are_refused(tmp_path):

@@ -507,14 +507,14 @@ def test_a_failing_plot_leaves_no_forecast_behind(predict_setup, monkeypatch):
 
 def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypatch):
     d = predict_setup
-    real = checkpoint.tempfile.mkstemp
+    real = checkpoint._create_beside
 
-    def no_png(*args, **kwargs):
-        if kwargs.get("prefix", "").startswith(".out.png") and kwargs.get("suffix") == ".tmp":  # not the probe
+    def no_png(where):
+        if where.name == "out.png":
             raise OSError(28, "No space left on device")
-        return real(*args, **kwargs)
+        return real(where)
 
-    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", no_png)
+    monkeypatch.setattr(checkpoint, "_create_beside", no_png)
     with pytest.raises(OutputError, match=r"out.png: cannot write there \(No space left on device\)"):
         predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
     assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()
