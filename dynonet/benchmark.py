@@ -288,6 +288,8 @@ def load_records(out: Path) -> list[dict[str, Any]]:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DynoNetError(f"{path}: not a benchmark results file (not JSON: {e})") from None
+    except OSError as e:
+        raise DynoNetError(f"{path}: cannot read ({e.strerror or e})") from None
     records = data.get("records") if isinstance(data, dict) else None
     if not isinstance(records, list):
         raise DynoNetError(f"{path}: not a benchmark results file (no list of \"records\")")

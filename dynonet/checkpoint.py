@@ -144,6 +144,8 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
         raise CheckpointError(f"{path}: missing (not a DynoNet run folder?)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: corrupted ({e})") from None
+    except OSError as e:  # a folder by that name, no permission
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: unsupported checkpoint format {meta.get('format_version')!r}"
                               if isinstance(meta, dict) else f"{path}: corrupted (not an object)")
@@ -167,6 +169,8 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
         model.load_state_dict(load_safetensors(raw))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{path}: corrupted or incompatible ({first_message_line(e)})") from None
     return model.to(device), cfg, meta

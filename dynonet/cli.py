@@ -216,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: nothing to flush
             pass
         return 141
+    except OSError as e:  # the system refused a file the readers and writers above do not name
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"dynonet: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 1
 
 
 def _resume_hint(args: argparse.Namespace) -> str:

@@ -75,6 +75,8 @@ def read_table(path: str | Path, reading: Reading = Reading()
                                                 keep_default_na=False).iloc[0]]
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
+    except OSError as e:  # no permission, an I/O error
+        raise DataError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
     if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
         hint = (f"the run reads fields separated by {reading.sep!r}" if reading.trained else
                 f"it looks separated by {sep!r}: give --sep {sep!r}")

@@ -121,3 +121,16 @@ def test_device_and_descriptor_paths_are_written_into_not_replaced(tmp_path):
 
     assert is_stream("/dev/null") and is_stream("/dev/stdout") and is_stream("/proc/self/fd/1")
     assert not is_stream(tmp_path / "new.csv") and not is_stream(tmp_path)
+
+
+def test_an_unreadable_run_file_is_one_line_naming_it(tmp_path):
+    cfg = RunConfig(model=small_model_cfg())
+    (tmp_path / "run").mkdir()
+    save_checkpoint(tmp_path / "run", build_model(cfg.model), cfg, {})
+    (tmp_path / "run" / WEIGHTS).unlink()
+    (tmp_path / "run" / WEIGHTS).mkdir()  # anything open() cannot read: a folder, no permission
+    with pytest.raises(CheckpointError, match=rf"{WEIGHTS}: cannot read \(Is a directory\)"):
+        load_checkpoint(tmp_path / "run")
+    (tmp_path / "other" / META).mkdir(parents=True)
+    with pytest.raises(CheckpointError, match=rf"{META}: cannot read \(Is a directory\)"):
+        load_checkpoint(tmp_path / "other")

@@ -151,6 +151,17 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
     assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
 
 
+def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypatch):
+    import dynonet.runner
+
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "x"))
+
+    monkeypatch.setattr(dynonet.runner, "train_run", full)
+    assert main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err == f"dynonet: error: {tmp_path / 'x'}: No space left on device\n"
+
+
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()

@@ -339,3 +339,14 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path):
     with pytest.raises(DataError, match=r"one column 'date,a,b' \(the run reads fields separated by ';'\)"):
         read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True))
 
+
+
+def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
+    path = write(tmp_path, good_csv(), "a.csv")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tables.pd, "read_csv", denied)
+    with pytest.raises(DataError, match=r"a.csv: cannot read \(Permission denied\)$"):
+        read_csv(path)
