@@ -69,9 +69,13 @@ def epoch_line(e: dict[str, Any]) -> str:
             + (f"  [{sig}]" if sig else ""))
 
 
+FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
+RUN_FILES = {WEIGHTS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
+
+
 def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
     """Make `out` ready for a run: refuse a folder that is not empty unless `overwrite` or
-    `resume`; a run that starts over does not keep an earlier run's resume state."""
+    `resume`; a run that starts over removes an earlier run's files (other files stay)."""
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (overwrite or resume):
@@ -86,8 +90,9 @@ def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
         probe.unlink()
     except OSError as e:
         raise CheckpointError(f"{out}: cannot write there ({e.strerror})") from None
-    if not resume:
-        clear_state(out)  # else a Ctrl-C before this run's first epoch would offer to resume that one
+    if not resume:  # starting over: an earlier run's files would pass for this run's if it fails
+        for name in RUN_FILES:  # (its resume state: a Ctrl-C before the first epoch would offer it)
+            (out / name).unlink(missing_ok=True)
 
 
 @dataclass
@@ -231,10 +236,6 @@ def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1])}
 
 
-FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
-RUN_FILES = {WEIGHTS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
-
-
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:
     """Write the run folder: weights, checkpoint.json, metrics.json and the figures, all or none."""
     from dynonet import plots
@@ -256,8 +257,6 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
     save_checkpoint(out, model, cfg, checkpoint_meta(data),
                     extra=[(out / "metrics.json", json_text(metrics)), *((out / n, png) for n, png in figures.items())])
-    for name in FIGURES - figures.keys():  # an earlier run's figure (--overwrite) would describe that run
-        (out / name).unlink(missing_ok=True)
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None = None,

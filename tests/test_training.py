@@ -411,6 +411,13 @@ def test_diverged_training_is_a_one_line_error_and_leaves_no_run_folder(tmp_path
     err = capsys.readouterr().err
     assert "diverged" in err and err.count("\n") == 1
     assert not out.exists()  # nothing to resume, no half-written run
+    # over a finished run (--overwrite): its files go when the new run starts, not left to pass
+    # for the failed run's
+    assert main(["train", *SMALL, "--out", str(out), "--quiet"]) == 0
+    (out / "notes.txt").write_text("mine")
+    assert main(["train", *SMALL, "--lr", "1e30", "--out", str(out), "--quiet", "--overwrite"]) == 2
+    assert "diverged" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
 
 
 def test_a_run_diverging_after_saved_epochs_leaves_nothing_that_blocks_the_retry(tmp_path, capsys, monkeypatch):
