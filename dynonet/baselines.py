@@ -112,6 +112,8 @@ class PatchTST(Forecaster):
     def check_config(cls, cfg: ModelConfig) -> None:
         if cfg.patch_len > cfg.lookback:
             raise ConfigError(f"--patch-len {cfg.patch_len} exceeds --lookback {cfg.lookback}")
+        if cfg.d_model % cfg.n_heads:
+            raise ConfigError(f"--d-model must be divisible by --n-heads (got {cfg.d_model} and {cfg.n_heads})")
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

@@ -47,9 +47,16 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The preset (`--preset`, default quickstart) with the config flags given applied; a
     --lookback below the preset's worker steps or controller patch caps them, unless given."""
+    from dynonet.registry import MODELS
+
     changes = flag_changes(args)
     refuse_ignored_flags(changes)
-    return override(preset(args.preset or DEFAULT_PRESET), changes)
+    cfg = override(preset(args.preset or DEFAULT_PRESET), changes)
+    unread = MODELS[cfg.model.model].unread if cfg.model.model in MODELS else frozenset()
+    # told, not refused: one set of flags for several models (a script's loop) is a fair use
+    if given := [flag(k) for k in changes.get("model", {}) if f"model.{k}" in unread]:
+        print(f"dynonet: note: model {cfg.model.model!r} does not read {', '.join(given)}", file=sys.stderr)
+    return cfg
 
 
 def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:

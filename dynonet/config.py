@@ -153,12 +153,8 @@ class ModelConfig:
 
     def __post_init__(self) -> None:
         _validate(self, _MODEL_RULES)
-        if self.d_model % self.n_heads:
-            raise ConfigError(f"--d-model must be divisible by --n-heads (got {self.d_model} and {self.n_heads})")
         if unknown := sorted(set(self.fixed_signals) - set(FIXABLE_SIGNALS)):
             raise ConfigError(f"--fixed-signals: unknown signals {unknown}; choose from {', '.join(FIXABLE_SIGNALS)}")
-        if self.controller and self.dropout == 0:  # its dropout head starts at logit(dropout / DROPOUT_MAX)
-            raise ConfigError(f"--dropout must be in (0, {DROPOUT_MAX}) with --controller (got {self.dropout!r})")
 
 
 _MODEL_RULES: tuple[Rule, ...] = (

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import PATCHTST_SETTINGS, ModelConfig, flag
+from dynonet.config import DROPOUT_MAX, PATCHTST_SETTINGS, ModelConfig, flag
 from dynonet.controller import Controller, Signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -77,6 +77,8 @@ class DynoNet(Forecaster):
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
+        if cfg.controller and cfg.dropout == 0:  # its dropout head starts at logit(dropout / DROPOUT_MAX)
+            raise ConfigError(f"--dropout must be in (0, {DROPOUT_MAX}) with --controller (got {cfg.dropout!r})")
         if cfg.trend_modulation and not cfg.controller:
             raise ConfigError("--trend-modulation needs the controller (--controller): without it there is "
                               "nothing to modulate the trend branch")

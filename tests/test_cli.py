@@ -151,6 +151,14 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
     assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
 
 
+def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
+    assert main(["train", "--quiet", "--model", "repeat", *SMALL, "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("dynonet: note: model 'repeat' does not read --worker-seq-len, ") and err.count("\n") == 1
+    assert main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "dynonet")]) == 0
+    assert capsys.readouterr().err == ""
+
+
 def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypatch):
     import dynonet.runner
 

@@ -28,7 +28,6 @@ BAD = [
     ("model", "film_scale", -0.1),
     ("model", "trend_input", "both"),
     ("model", "fixed_signals", ("noise",)),
-    ("model", "n_heads", 3),  # d_model 16
     *[("train", name, 0) for name in ("epochs", "batch_size", "eval_batch_size", "patience", "restart_epochs",
                                       "plateau_patience")],
     ("train", "plateau_factor", 1.0),
@@ -79,12 +78,6 @@ def test_message_says_what_is_allowed():
         TrainConfig(batch_size=0)
     with pytest.raises(ConfigError, match=r"^unknown device 'gpu': --device must be one of auto, cpu, cuda$"):
         TrainConfig(device="gpu")
-
-
-def test_dropout_zero_only_without_the_controller():
-    assert ModelConfig(controller=False, dropout=0.0).dropout == 0.0
-    with pytest.raises(ConfigError, match="--dropout"):  # the controller's head starts at logit(dropout / max)
-        ModelConfig(controller=True, dropout=0.0)
 
 
 def test_edge_values_are_accepted_and_types_normalized():

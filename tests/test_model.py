@@ -81,6 +81,8 @@ def test_zero_residual_makes_the_model_its_trend_path(name, trend_input):
     ({"worker_seq_len": 64}, "--worker-seq-len 64 exceeds --lookback 48"),
     ({"controller_patch_len": 64}, "--controller-patch-len 64 exceeds --lookback 48"),
     ({"model": "patchtst", "patch_len": 64}, "--patch-len 64 exceeds --lookback 48"),
+    ({"model": "patchtst", "d_model": 8, "n_heads": 3}, "--d-model must be divisible by --n-heads"),
+    ({"controller": True, "dropout": 0.0}, "--dropout must be in"),  # the controller's head starts at logit(dropout / max)
     ({"model": "forecastnet"}, "unknown model 'forecastnet'"),
 ])
 def test_settings_a_model_cannot_run_with_fail_before_any_data_is_read(changes, message):
@@ -99,6 +101,9 @@ def test_another_models_settings_are_not_checked():
 
     check_config(small_model_cfg(model="linear", worker_seq_len=64, patch_len=64))  # a linear model reads neither
     check_config(small_model_cfg(controller=False, controller_patch_len=64))  # no controller, no patches
+    check_config(small_model_cfg(d_model=8, n_heads=3))  # DynoNet has no attention heads
+    check_config(small_model_cfg(model="linear", controller=True, dropout=0.0))  # a linear model has no dropout head
+    check_config(small_model_cfg(controller=False, dropout=0.0))
 
 
 def _changed(cfg, name):
