@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from dynonet.checkpoint import META, atomic_write, write_json
-from dynonet.config import PRESETS, SIGNALS, RunConfig, flag, override, preset
+from dynonet.config import DATASETS, HORIZONS, PRESETS, SIGNALS, RunConfig, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
@@ -577,8 +577,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> with the "
                     "variant's overrides; record every run in results.json and summarize in results.md/png. "
                     "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run.")
-    p.add_argument("--datasets", type=_csv(str), default=["ETTh1", "ETTh2"], help="comma-separated")
-    p.add_argument("--horizons", type=_csv(int), default=[96, 192, 336, 720], help="comma-separated")
+    p.add_argument("--datasets", type=_csv(str), default=list(DATASETS), help="comma-separated")
+    p.add_argument("--horizons", type=_csv(int), default=list(HORIZONS), help="comma-separated")
     p.add_argument("--seeds", type=_csv(int), default=[0, 1, 2], help="comma-separated")
     p.add_argument("--variants", type=_csv(str), default=None,
                    help=f"comma-separated, default all: {','.join(VARIANTS)}")

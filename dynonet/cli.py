@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import AbstractSet, Any, NoReturn, Sequence
 
 from dynonet import __version__
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
+from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError
 
 
@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
     ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
-    ev.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    ev.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
     ev.add_argument("--csv", type=Path, default=None,
                     help="the run's CSV where it is now, if it has moved since training (default: the path "
@@ -147,7 +147,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--plot", type=Path, default=None, help="also draw recent history + forecast to this PNG")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored")
-    pr.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+    pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers

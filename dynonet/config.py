@@ -2,7 +2,10 @@
 
 A run is described by three dataclasses (model, training, data) bundled in `RunConfig`.
 Command-line flags are derived from their fields (see `cli.py`), so a default lives here
-and nowhere else.
+and nowhere else. The fields' defaults describe the seed's full system (controller on,
+trained jointly with the trend branch); every entry point (`dynonet train`, the benchmark,
+the Python API) starts from a named preset (`quickstart` unless one is named), which sets
+what validation picked, so a run's defaults are its preset's values.
 """
 
 from __future__ import annotations
@@ -23,6 +26,9 @@ SIGNALS = ("film", "dropout", "lr_scale", "gate", "context")  # each has its `no
 # what --fixed-signals may hold: also the opt-in trend modulation (--trend-modulation)
 FIXABLE_SIGNALS = (*SIGNALS, "trend")
 DROPOUT_MAX = 0.7  # the controller's dropout head ranges over [0, DROPOUT_MAX)
+DATASETS = ("ETTh1", "ETTh2")  # bundled, each with a preset per horizon
+HORIZONS = (96, 192, 336, 720)
+DEVICES = ("auto", "cpu", "cuda")  # auto: CUDA when available
 
 
 def _opt(help: str, **kw: Any) -> dict[str, Any]:
@@ -240,7 +246,7 @@ class TrainConfig:
                       "stopping and --trend-fit ridge stay on MSE", choices=("mse", "mae", "huber")),
     )
     seed: int = field(default=0, metadata=_opt("seeds every random number generator"))
-    device: str = field(default="auto", metadata=_opt("compute device", choices=("auto", "cpu", "cuda")))
+    device: str = field(default="auto", metadata=_opt("compute device", choices=DEVICES))
 
     def __post_init__(self) -> None:
         _validate(self, _TRAIN_RULES)
@@ -266,7 +272,7 @@ _TRAIN_RULES: tuple[Rule, ...] = (
 class DataConfig:
     """Where the series come from and how they are split."""
 
-    dataset: str = field(default="ETTh1", metadata=_opt("bundled dataset", choices=("ETTh1", "ETTh2")))
+    dataset: str = field(default="ETTh1", metadata=_opt("bundled dataset", choices=DATASETS))
     csv: str | None = field(default=None, metadata=_opt(
         "train on this CSV instead of a bundled dataset (a date column and one numeric column per series, "
         "or long: unique_id, ds, y)"))
@@ -389,7 +395,7 @@ PICKED: dict[tuple[str, int], dict[str, dict[str, Any]]] = {
 
 
 PRESETS: dict[str, RunConfig] = {
-    f"{ds.lower()}-{h}": _ett(ds, h) for ds in ("ETTh1", "ETTh2") for h in (96, 192, 336, 720)
+    f"{ds.lower()}-{h}": _ett(ds, h) for ds in DATASETS for h in HORIZONS
 }
 # Minutes on 2 CPU cores: the H96 preset on a short schedule.
 PRESETS["quickstart"] = _ett("ETTh1", 96).replace(train={"epochs": 8, "patience": 3})

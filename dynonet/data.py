@@ -133,8 +133,7 @@ def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
         source, path, ett = d.csv, Path(d.csv), False
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
-    reading = (Reading(d.date_column, d.date_format, d.columns, d.sep, d.decimal, trained=trained)
-               if d.csv is not None else Reading())
+    reading = Reading.of(d, trained=trained) if d.csv is not None else Reading()
     dates, columns, values, ids = read_table(path, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2) if ids is None else None)

@@ -181,10 +181,8 @@ class DynoNetForecaster:
         """The DataFrame checked as `fit` reads it, or, given the fitted `columns`, as `predict`
         does (those series only, with the run's date settings)."""
         try:
-            d = self.config.data
-            chosen = d.columns if columns is None else tuple(columns)
-            reading = Reading(d.date_column, d.date_format, chosen, d.sep, d.decimal, used=used,
-                              trained=columns is not None)
+            chosen = self.config.data.columns if columns is None else tuple(columns)
+            reading = Reading.of(self.config.data, columns=chosen, used=used, trained=columns is not None)
             return frame_table(df, reading, source=source)
         except DataError as e:
             raise _keywords(e) from None

@@ -94,12 +94,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    date_column = forecaster.config.data.date_column
-    fmt = forecaster.config.data.date_format
-    # the run's series (other columns are left alone), with its date settings
     d = forecaster.config.data
-    reading = Reading(date_column, fmt, tuple(forecaster.columns_), d.sep, d.decimal,
-                      used=forecaster.config.model.lookback, trained=True)
+    date_column, fmt = d.date_column, d.date_format
+    # the run's series (other columns are left alone), with its date settings
+    reading = Reading.of(d, columns=tuple(forecaster.columns_),
+                         used=forecaster.config.model.lookback, trained=True)
     dates, columns, values, ids = read_table(csv, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
@@ -158,7 +157,7 @@ def _plot_format(plot: Path) -> str:
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     # the model's series, in its order (other columns are left alone)
-    reading = Reading(data.date_column, data.date_format, tuple(columns), data.sep, data.decimal, trained=True)
+    reading = Reading.of(data, columns=tuple(columns), trained=True)
     dates, _, values = read_csv(path, reading)
     truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from dynonet.config import PRESETS, RunConfig
+from dynonet.config import DEVICES, PRESETS, RunConfig
 from dynonet.data import Scaler, SeriesData, Windows, load, split_rows, window_sets
 from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
@@ -645,7 +645,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_config_flags(speed, "etth1-96")
     speed.add_argument("--preset", default="etth1-96", choices=sorted(PRESETS), help="named configuration")
-    speed.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"), help="compute device")
+    speed.add_argument("--device", default="auto", choices=DEVICES, help="compute device")
     speed.add_argument("--epochs", type=int, default=3, help="measured epochs (median reported)")
     speed.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs before the measured ones")
     speed.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from dynonet.config import DataConfig
 from dynonet.errors import DataError, first_message_line
 
 
@@ -32,13 +33,19 @@ class Reading:
     run's settings, and errors name them so, not by the flags that set them when training.
     """
 
-    date_column: str = "date"
-    date_format: str | None = None
-    columns: tuple[str, ...] | None = None
-    sep: str = ","
-    decimal: str = "."
+    date_column: str = DataConfig.date_column
+    date_format: str | None = DataConfig.date_format
+    columns: tuple[str, ...] | None = DataConfig.columns
+    sep: str = DataConfig.sep
+    decimal: str = DataConfig.decimal
     used: int | None = None
     trained: bool = False
+
+    @classmethod
+    def of(cls, data: DataConfig, **changes: Any) -> "Reading":
+        """The reading `data`'s settings describe, with `changes` (columns, used, trained)."""
+        return cls(**{"date_column": data.date_column, "date_format": data.date_format, "columns": data.columns,
+                      "sep": data.sep, "decimal": data.decimal, **changes})
 
     def format_words(self) -> str:
         """How errors name the date format: "--date-format '%d/%m/%Y'" or the run's."""
