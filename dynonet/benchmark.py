@@ -360,7 +360,8 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         t0 = time.perf_counter()
         try:
             # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
-            metrics = train_run(cfg, run_dir, progress=True, overwrite=args.resume)
+            metrics = train_run(cfg, run_dir, progress=True, overwrite=args.resume,
+                                argv=getattr(args, "argv", None))
         except TrainingError as e:  # a diverged run is a result too: recorded, and the grid goes on
             rec = failed_record(v, cfg, e, command)
         else:

@@ -172,7 +172,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
-                        flags=flag_changes(args) if resumed_with_flags else None)
+                        flags=flag_changes(args) if resumed_with_flags else None, argv=args.argv)
     if quiet:
         from dynonet.runner import result_block
 
@@ -203,6 +203,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """The `dynonet` command: returns the exit status (2 with a one-line error for bad input)."""
     args = build_parser().parse_args(argv)
+    args.argv = ["dynonet", *(sys.argv[1:] if argv is None else argv)]  # for metrics.json
     from dynonet.runtime import keep_freed_memory
 
     keep_freed_memory()  # this process only; see runtime.py

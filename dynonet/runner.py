@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,13 +113,14 @@ def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
 
 def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
               log: Log = quiet, progress: bool = False, overwrite: bool = False,
-              resume: bool = False, flags: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+              resume: bool = False, flags: dict[str, dict[str, Any]] | None = None,
+              argv: list[str] | None = None) -> dict[str, Any]:
     """Train one model under the protocol and score its test split once. Returns metrics.json.
 
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
     With `out`, the training state is saved there after every epoch; `resume` continues from
     it (`cfg` None: the run's own config, with `flags` applied if given; either must match
-    the run's config).
+    the run's config). `argv`: the command that started the run, recorded in metrics.json.
     """
     saved = None
     if resume:
@@ -145,7 +145,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     if out is not None:
         checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict()})  # noqa: E731
     try:
-        run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved)
+        run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved,
+                    argv=argv)
     except TrainingError:
         if out is not None and out.is_dir():
             # a diverged run cannot be resumed (it would diverge again): leave nothing that
@@ -163,7 +164,7 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
 
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
           ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
-          resume: dict[str, Any] | None = None) -> TrainedRun:
+          resume: dict[str, Any] | None = None, argv: list[str] | None = None) -> TrainedRun:
     """`train_run` without the run folder: returns the trained model too. `ready` is called once
     data and config have passed their checks, before training starts; `checkpoint` and `resume`
     as in `BiLevelTrainer.fit`."""
@@ -223,7 +224,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                     "median_trend_epoch_seconds": float(np.median(trend_seconds)) if trend_seconds else None,
                     "trend_fit_seconds": fit_seconds[0] if fit_seconds else None},
         "versions": versions(),
-        "argv": sys.argv,
+        "argv": argv,  # None from the Python API: its host's arguments say nothing of the run
     }
     if test is not None:
         log(result_block(title, test))

@@ -47,6 +47,7 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     for key in ("config", "seed", "device", "params", "history", "test", "versions", "timings"):
         assert key in metrics
     assert metrics["params"]["total"] == sum(v for k, v in metrics["params"].items() if k != "total")
+    assert metrics["argv"] == ["dynonet", "train", "--preset", "quickstart", "--out", str(out), "--verbose", *SMALL]
     # the preset trains trend-first: 2 epochs of the trend path alone, then 2 of the whole model
     assert [h["stage"] for h in metrics["history"]] == ["trend", "trend", "full", "full"]
     assert metrics["epochs_by_stage"] == {"trend": 2, "full": 2}

@@ -184,6 +184,7 @@ def test_fit_on_long_format_with_integer_ids():
 
 def test_test_fraction_gives_test_scores(fitted):
     assert fitted.metrics_["test"] is None and "test" not in fitted.meta_["splits"]  # default: fit on all rows
+    assert fitted.metrics_["argv"] is None  # the host's (pytest's) arguments are not the run's
     f = DynoNetForecaster(horizon=H, lookback=L, model="linear", test_fraction=0.2, **TINY).fit(make_wide(300))
     assert f.metrics_["test"]["windows"] > 0 and np.isfinite(f.metrics_["test"]["mse"])
     assert "test" in f.meta_["splits"]
