@@ -378,6 +378,17 @@ class BiLevelTrainer:
             self._freeze_trend(False)  # hand back an ordinary module, also after an interruption
         return state
 
+    def _controller_batch(self, ctrl: Windows) -> tuple[Tensor, Tensor]:
+        """The next batch of the controller split: a cursor over a shuffled order that runs
+        across epochs (the split is smaller than the training one), reshuffled when spent."""
+        size = self.cfg.batch_size
+        if self.ctrl_pos + size > len(self.ctrl_order):
+            self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(ctrl.view.device)
+            self.ctrl_pos = 0
+        batch = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + size])
+        self.ctrl_pos += size
+        return batch
+
     def _epoch(self, epoch: int, stage: str, sets: dict[str, Windows],
                progress: Callable[[int, int], Any] | None) -> dict[str, Any]:
         """One pass over the training windows in `stage`, then validation; the history entry."""
@@ -401,12 +412,7 @@ class BiLevelTrainer:
             for k, v in summary.items():
                 signal_sums[k] = signal_sums.get(k, 0) + v
             if with_controller:
-                if self.ctrl_pos + cfg.batch_size > len(self.ctrl_order):
-                    self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(device)
-                    self.ctrl_pos = 0
-                cx, cy = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + cfg.batch_size])
-                self.ctrl_pos += cfg.batch_size
-                ctrl_sum += self.controller_step(cx, cy)
+                ctrl_sum += self.controller_step(*self._controller_batch(ctrl))
             if self.ema is not None:  # after both levels have stepped
                 self.ema.update_parameters(model)
             steps += 1
