@@ -168,6 +168,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
             if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
                 what += " (thousands separators? write numbers without them)"
+            elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
+                what += " (the run reads decimal points)" if reading.trained else " (a decimal comma? give --decimal ',')"
             elif len(bad) == len(values) - start and not is_missing(cell):
                 what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
                                                                    "columns are series") + ")")
@@ -194,6 +196,7 @@ def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
 
 BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # in any case (pandas reads True, TRUE and true as bools)
 THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
+DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")  # 3,5 (1,000 is taken as thousands first)
 
 
 def line_namer(first_line: int | None) -> Callable[[int], str]:
@@ -249,6 +252,12 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
                             f"match {named}")
         return dates
+    if (i := _day_or_month_first(raw)) is not None:
+        hint = ("the run reads dates without a format: write them year first (2023-02-01)" if reading.trained else
+                f"give --date-format {_slash_format(raw.iloc[i], day_first=True)!r} or "
+                f"{_slash_format(raw.iloc[i], day_first=False)!r}")
+        raise DataError(f"{source}: {where(i)}: date {raw.iloc[i]!r} in column {column!r} could be day first or "
+                        f"month first, as could every date of the column; {hint}")
     try:
         with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
             warnings.simplefilter("ignore")
@@ -281,6 +290,34 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
         raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}"
                         + _format_hint(raw.iloc[i]))
     return dates
+
+
+SLASH_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?!\d)(.*)")  # 01/02/2023 ...
+
+
+def _day_or_month_first(raw: pd.Series) -> int | None:
+    """The first cell of a column of day/month/year or month/day/year dates that reads both
+    ways, where every cell does (both numbers at most 12): pandas would take them month first
+    without a word. None when the column says which (a 13/01 somewhere) or is not so written."""
+    if not pd.api.types.is_object_dtype(raw) and not pd.api.types.is_string_dtype(raw):
+        return None
+    parts = raw.astype(str).str.extract(SLASH_DATE)
+    if parts[0].isna().any():
+        return None
+    first, second = parts[0].astype(int), parts[2].astype(int)
+    if (first > 12).any() or (second > 12).any():
+        return None
+    differ = (first != second).to_numpy().nonzero()[0]  # 03/03 reads the same both ways
+    return int(differ[0]) if len(differ) else None
+
+
+def _slash_format(cell: str, day_first: bool) -> str:
+    """The strftime format of a cell such as '01/02/2023 14:00', day or month first."""
+    m = SLASH_DATE.fullmatch(cell)
+    sep, year, rest = m[2], "%Y" if len(m[4]) == 4 else "%y", m[5]
+    time = next((f for pattern, f in ((r"\s*\d{1,2}:\d{2}:\d{2}", " %H:%M:%S"), (r"\s*\d{1,2}:\d{2}", " %H:%M"),
+                                      (r"", "")) if re.fullmatch(pattern, rest)), " ...")
+    return sep.join(("%d", "%m") if day_first else ("%m", "%d")) + sep + year + time
 
 
 def _number_text(cell: object) -> object:
@@ -465,6 +502,9 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     date_column = reading.date_column
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+    if isinstance(df.columns, pd.MultiIndex):  # pivot_table(values=[...]), unstack()
+        raise DataError(f"{source}: has {df.columns.nlevels}-level column names (such as {df.columns[0]!r}); "
+                        "give one level, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")
     if set(LONG) <= set(df.columns):
         return _long_table(df, reading, source)
     if isinstance(df.index, pd.DatetimeIndex):

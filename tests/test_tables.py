@@ -93,6 +93,53 @@ def test_day_first_dates_need_their_format(tmp_path):
         read_csv(path, Reading(date_format="%Y-%m-%d"))
 
 
+@pytest.mark.parametrize("freq, cell_format, first", [
+    ("h", "%d/%m/%Y %H:%M", 2),  # 24 hours of 1 February: read as 2 January they would pass unseen
+    ("MS", "%d/%m/%Y", 3),  # monthly, day first: read month first they would be days 1-12 of January
+    ("D", "%m.%d.%y", 3),
+])
+def test_dates_that_read_both_day_and_month_first_need_their_format(tmp_path, freq, cell_format, first):
+    dates = pd.date_range("2023-02-01" if freq == "h" else "2023-01-01", periods=24 if freq == "h" else 12, freq=freq)
+    path = write(tmp_path, "date,a\n" + "".join(f"{d.strftime(cell_format)},{i}\n" for i, d in enumerate(dates)))
+    day, month = (cell_format, cell_format.replace("%d", "%D").replace("%m", "%d").replace("%D", "%m"))
+    if not cell_format.startswith("%d"):
+        day, month = month, day
+    cell = dates[first - 2].strftime(cell_format)
+    with pytest.raises(DataError, match=rf"line {first}: date '{re.escape(cell)}' in column 'date' could be day first "
+                                        rf"or month first, as could every date of the column; give --date-format "
+                                        rf"'{re.escape(day)}' or '{re.escape(month)}'$"):
+        read_csv(path)
+    assert read_csv(path, Reading(date_format=cell_format))[0].equals(dates)
+    with pytest.raises(DataError, match=r"the run reads dates without a format: write them year first"):
+        read_csv(path, Reading(trained=True))
+
+
+def test_dates_the_column_shows_to_be_day_first_or_year_first_need_no_format(tmp_path):
+    for cells in (["12/01/2023", "13/01/2023"], ["2012-01-02", "2012-01-03"], ["01/01/2023 00:00", "01/01/2023 01:00"]):
+        path = write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+        if cells[1].startswith("13"):
+            with pytest.raises(DataError, match="cannot parse date '13/01/2023'"):  # pandas guessed month first
+                read_csv(path)
+        else:
+            assert len(read_csv(path)[0]) == 2
+
+
+def test_a_decimal_comma_is_named_when_the_decimal_mark_is_a_point(tmp_path):
+    path = write(tmp_path, "date;a\n2023-01-01;1,5\n2023-01-02;2,5\n")
+    with pytest.raises(DataError, match=r"line 2, column 'a': '1,5' is not a finite number \(a decimal comma\? "
+                                        r"give --decimal ','\)$"):
+        read_csv(path, Reading(sep=";"))
+    assert read_csv(path, Reading(sep=";", decimal=","))[2][:, 0].tolist() == [1.5, 2.5]
+
+
+def test_a_dataframe_with_two_level_column_names_is_refused():
+    df = pd.DataFrame(np.ones((4, 2)), index=pd.date_range("2023-01-01", periods=4, freq="h"),
+                      columns=pd.MultiIndex.from_tuples([("a", "load"), ("b", "temp")]))
+    with pytest.raises(DataError, match=r"^DataFrame: has 2-level column names \(such as \('a', 'load'\)\); "
+                                        r"give one level"):
+        tables.frame_table(df)
+
+
 @pytest.mark.parametrize("cells, expected", [
     (["1700000000", "1700000060"], ["2023-11-14 22:13:20", "2023-11-14 22:14:20"]),
     (["0.5", "1.5"], ["1970-01-01 00:00:00.5", "1970-01-01 00:00:01.5"]),
