@@ -10,6 +10,7 @@ import json
 import os
 import stat
 import secrets
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "checkpoint.json"
+STATE_FILE = "resume.safetensors"  # an unfinished run's training state (resume.py)
 
 
 def _create_beside(where: Path) -> tuple[int, str]:
@@ -141,6 +143,9 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:
+        if (Path(run_dir) / STATE_FILE).is_file():
+            raise CheckpointError(f"{run_dir}: an interrupted run, not finished; `dynonet train --out "
+                                  f"{shlex.quote(str(run_dir))} --resume` finishes it") from None
         raise CheckpointError(f"{path}: missing (not a DynoNet run folder?)") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: corrupted ({e})") from None

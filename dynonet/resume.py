@@ -20,10 +20,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from dynonet.checkpoint import atomic_write
+from dynonet.checkpoint import STATE_FILE, atomic_write
 from dynonet.errors import CheckpointError, first_message_line
 
-STATE_FILE = "resume.safetensors"
 _TENSOR, _DICT = "__tensor__", "__dict__"
 
 

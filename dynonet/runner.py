@@ -266,6 +266,9 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     `csv` instead of the recorded path, for a CSV that has moved)."""
     dev = resolve_device(device)
     model, cfg, meta = load_checkpoint(run_dir, dev)
+    if cfg.data.test_fraction == 0 and not (cfg.data.csv is None and meta.get("source") == cfg.data.dataset):
+        raise DataError(f"{run_dir}: the run has no test split to re-score (it was fitted on all its rows: "
+                        "test_fraction 0)")
     bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
     if csv is not None:
         if bundled:

@@ -76,6 +76,25 @@ def test_evaluate_an_api_run_on_its_rows_saved_as_a_csv(tmp_path, capsys):
     assert f"MSE: {fc.metrics_['test']['mse']:.4f}" in capsys.readouterr().out
 
 
+def test_evaluate_says_first_that_a_run_fitted_on_all_its_rows_has_no_test_split(tmp_path, capsys):
+    df = series_csv(tmp_path / "data.csv", 300)
+    fc = DynoNetForecaster(horizon=H, lookback=L, worker_seq_len=L, worker_hidden=4, epochs=1, device="cpu")
+    fc.fit(df.set_index(pd.DatetimeIndex(df.pop("date"), name="date"))).save(tmp_path / "run")
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 2
+    assert one_error_line(capsys).endswith("run: the run has no test split to re-score (it was fitted on all its "
+                                           "rows: test_fraction 0)")
+
+
+def test_an_interrupted_run_folder_says_how_to_finish_it(tmp_path, capsys):
+    run = tmp_path / "my run"
+    run.mkdir()
+    (run / "resume.safetensors").write_bytes(b"")
+    for argv in (["evaluate"], ["predict", "--csv", "x.csv", "--out", "-"]):
+        assert main([*argv, "--checkpoint", str(run)]) == 2
+        assert one_error_line(capsys).endswith(f"my run: an interrupted run, not finished; `dynonet train --out "
+                                               f"'{run}' --resume` finishes it")
+
+
 def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
     run = setup / "run"
     metrics = json.loads((run / "metrics.json").read_text())
