@@ -13,7 +13,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from dynonet.checkpoint import is_stream, write_together
@@ -135,9 +134,12 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if plot is not None:
         log(f"plot: {plot}")
     if truth is not None:
-        err = (forecast.loc[truth.index] - truth).to_numpy()
-        log(f"vs {actual}: {len(truth)} of {len(forecast)} steps, MAE {np.abs(err).mean():.4f}, "
-            f"MSE {np.square(err).mean():.4f} (original units, averaged over series)")
+        err = forecast.loc[truth.index] - truth  # (steps, series)
+        # each series in its own units: a mean over series would mix them
+        log(f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units\n"
+            f"{'series':<12}{'MAE':>12}{'MSE':>14}\n"
+            + "\n".join(f"{str(c):<12}{a:>12.4f}{m:>14.4f}"
+                        for c, a, m in zip(err.columns, err.abs().mean(), err.pow(2).mean())))
     return forecast
 
 

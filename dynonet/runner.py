@@ -49,7 +49,8 @@ def format_params(counts: dict[str, int]) -> str:
 def result_block(title: str, scores: dict[str, Any]) -> str:
     """The printed block of test scores: overall MSE / MAE, then per channel."""
     bar = "=" * 60
-    lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {scores['mse']:.4f}", f"MAE: {scores['mae']:.4f}", bar]
+    lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {scores['mse']:.4f}", f"MAE: {scores['mae']:.4f}",
+             "(each series standardized by its training rows' mean and std; original units in metrics.json)", bar]
     if "per_channel" in scores:
         lines.append(f"{'channel':<12}{'MSE':>10}{'MAE':>10}")
         lines += [f"{c:<12}{m['mse']:>10.4f}{m['mae']:>10.4f}" for c, m in scores["per_channel"].items()]

@@ -150,8 +150,12 @@ def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
     out, png = setup / "forecast.csv", setup / "forecast.png"
     assert predict(setup, "--out", str(out), "--plot", str(png), "--actual", str(setup / "actual.csv")) == 0
     printed = capsys.readouterr().out
-    assert "forecast: 8 steps x 2 series" in printed and "MAE" in printed
+    assert "forecast: 8 steps x 2 series" in printed and "8 of 8 steps, in each series' units" in printed
     fc = pd.read_csv(out)
+    actual = pd.read_csv(setup / "actual.csv")
+    for name in ("load", "temp"):  # one line per series: its MAE and MSE against the actual values
+        err = fc[name] - actual[name]
+        assert f"{name:<12}{err.abs().mean():>12.4f}{(err ** 2).mean():>14.4f}" in printed
     assert list(fc.columns) == ["date", "load", "temp"]
     actual = pd.read_csv(setup / "actual.csv")
     assert fc["date"].tolist() == actual["date"].tolist()  # the 8 hours after recent.csv
