@@ -80,7 +80,11 @@ def read_table(path: str | Path, reading: Reading = Reading()
         # the header as written: pandas names a blank one "Unnamed: i" and renames a repeat "a.1"
         names = [n.strip() for n in pd.read_csv(path, sep=reading.sep, header=None, nrows=1, dtype=str,
                                                 keep_default_na=False).iloc[0]]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as e:
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file") from None
+    except UnicodeDecodeError:  # Excel saves "CSV" in the system's code page
+        raise DataError(f"{path}: {_not_utf8(path)}: not UTF-8 text; save it as CSV UTF-8") from None
+    except (pd.errors.ParserError, ValueError) as e:
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
@@ -92,6 +96,9 @@ def read_table(path: str | Path, reading: Reading = Reading()
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
     while len(names) > 1 and not names[-1] and (frame.iloc[:, -1].str.strip() == "").all():
         names, frame = names[:-1], frame.iloc[:, :-1]  # a comma at the end of every line, as spreadsheets write
+    filled = (frame.apply(lambda cells: cells.str.strip()) != "").any(axis=1).to_numpy()
+    if len(filled) and not filled[-1]:  # rows of bare commas at the end, as spreadsheets leave them
+        frame = frame.iloc[: int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0]
     if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None:
         hint = ""
         if blank == 0:  # pandas' to_csv writes an unnamed index so
@@ -103,6 +110,8 @@ def read_table(path: str | Path, reading: Reading = Reading()
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     if set(LONG) <= set(names) and date_column not in names:  # unique_id, ds, y (others are refused there)
         return _long_table(frame, reading, str(path), first_line=2)
+    if reading.columns is None:
+        _refuse_long_without_ds(names, str(path))
     if date_column not in names:
         hint = ("the run was trained on dates in that column" if reading.trained else
                 "--date-column names another, or give the long format: columns unique_id, ds, y")
@@ -113,13 +122,26 @@ def read_table(path: str | Path, reading: Reading = Reading()
     return (*validate_frame(frame, reading, source=str(path)), None)
 
 
+def _not_utf8(path: Path) -> str:
+    """Where a file stops being UTF-8: 'line 3, byte 0xe9' (pandas' error counts within a chunk)."""
+    raw = path.read_bytes()
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        return f"line {line}, byte {raw[e.start]:#04x}"
+    return "somewhere"
+
+
 def _chosen(reading: Reading, there: list[str], source: str) -> list[str]:
     """The series to read (`reading.columns`), each checked to be among `there`."""
     columns = list(reading.columns or ())
     if missing := [c for c in columns if c not in there]:
         whose = "the run's series" if reading.trained else "--columns"
-        listed = ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "") if there else "none"
-        raise DataError(f"{source}: no series {missing[0]!r} of {whose} (there: {listed})")
+        names = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
+        listed = ("columns there: " + ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "")
+                  if there else "no column there besides the dates")
+        raise DataError(f"{source}: no column {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; {listed})")
     return columns
 
 
@@ -507,6 +529,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
                         "give one level, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")
     if set(LONG) <= set(df.columns):
         return _long_table(df, reading, source)
+    if reading.columns is None:
+        _refuse_long_without_ds(list(df.columns), source)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
@@ -525,6 +549,14 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
     dates, names, values = validate_frame(frame, reading, source=source, first_line=None)
     return dates, names, values, None
+
+
+def _refuse_long_without_ds(names: list[Any], source: str) -> None:
+    """unique_id, y and a date column under another name: the long format, with its dates misnamed."""
+    if {"unique_id", "y"} <= set(names) and len(names) == 3 and "ds" not in names:
+        other = next(n for n in names if n not in ("unique_id", "y"))
+        raise DataError(f"{source}: columns unique_id, {other}, y: the long format names its date column ds "
+                        f"(rename {other!r} to ds)")
 
 
 def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | None = None

@@ -290,7 +290,7 @@ def test_missing_run_folder(tmp_path):
 
 # -- bad input ---------------------------------------------------------------------------------
 def test_predict_input_errors(fitted, wide):
-    with pytest.raises(DataError, match=r"no series 'temp' of the run's series \(there: 'load', 'x'\)"):
+    with pytest.raises(DataError, match=r"no column 'temp' \(one of the run's series; columns there: 'load', 'x'\)"):
         fitted.predict(wide.rename(columns={"temp": "x"}))
     assert fitted.predict(wide.assign(x=1.0)).equals(fitted.predict(wide))  # other columns are left alone
     with pytest.raises(DataError, match=f"31 rows, but the model needs the last {L}"):
@@ -362,5 +362,5 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
     with pytest.raises(DataError, match="column names '1' are not distinct as text"):
         f.predict(odd)
-    with pytest.raises(DataError, match="no series 'temp' of the run's series"):
+    with pytest.raises(DataError, match=r"no column 'temp' \(one of the run's series"):
         f.predict(wide[["load"]])

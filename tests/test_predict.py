@@ -279,7 +279,7 @@ def recent_text(setup: Path) -> list[str]:
 
 CASES = {
     "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
-    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no series 'load' of the run's series (there: none)"]),
+    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no column 'load', 'temp' (some of the run's series; no column there besides the dates)"]),
     # lines 10-41 hold the model's window (the last L = 32 rows)
     "nan": (lambda s: edit_cell(s, "nan.csv", 16, 2, "nan"),
             ["nan.csv", "line 16", "column 'temp'", "'nan' is not a finite number"]),
@@ -295,7 +295,7 @@ CASES = {
                   ["short.csv", "20 rows", "lookback"]),
     "columns differ": (lambda s: write_recent(s, "cols.csv", "\n".join([recent_text(s)[0].replace("temp", "humidity")]
                                                                + recent_text(s)[1:]) + "\n"),
-                       ["cols.csv", "no series 'temp' of the run's series (there: 'load', 'humidity')"]),
+                       ["cols.csv", "no column 'temp' (one of the run's series; columns there: 'load', 'humidity')"]),
     "gap": (lambda s: write_recent(s, "gap.csv", "\n".join(recent_text(s)[:30] + recent_text(s)[31:]) + "\n"),
             ["gap.csv", "line 31", "not one step"]),
     "not a csv": (lambda s: write_recent(s, "bin.csv", "date,a\n\"unterminated\n"), ["bin.csv"]),
@@ -408,7 +408,7 @@ def test_bad_actual(setup, capsys):
     assert "old_actual.csv: no row in the forecast period" in one_error_line(capsys)
     write_recent(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "narrow_actual.csv")) == 2
-    assert "narrow_actual.csv: no series 'temp' of the run's series (there: 'load')" in one_error_line(capsys)
+    assert "narrow_actual.csv: no column 'temp' (one of the run's series; columns there: 'load')" in one_error_line(capsys)
     assert not out.exists()
 
 
@@ -597,7 +597,7 @@ def test_columns_train_on_some_series_and_predict_from_a_wider_file(tmp_path, ca
     full.iloc[-L:][["date", "load"]].to_csv(tmp_path / "narrow.csv", index=False)
     capsys.readouterr()
     assert predict(tmp_path, "--out", str(tmp_path / "g.csv"), csv="narrow.csv") == 2
-    assert "narrow.csv: no series 'temp' of the run's series (there: 'load')" in one_error_line(capsys)
+    assert "narrow.csv: no column 'temp' (one of the run's series; columns there: 'load')" in one_error_line(capsys)
     assert main(["train", "--columns", "OT", "--out", str(tmp_path / "bundled")]) == 2
     assert "--columns: the bundled datasets' files are read as they are" in one_error_line(capsys)
 

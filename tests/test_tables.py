@@ -330,9 +330,9 @@ def test_columns_choose_and_order_the_series_and_leave_the_rest_alone(tmp_path):
         read_csv(path)
     dates, cols, values = read_csv(path, Reading(columns=("b", "a")))
     assert cols == ["b", "a"] and values[3].tolist() == [6.0, 3.0] and len(dates) == 10
-    with pytest.raises(DataError, match=r"no series 'c' of --columns \(there: 'a', 'b', 'site'\)"):
+    with pytest.raises(DataError, match=r"no column 'c' \(one of --columns; columns there: 'a', 'b', 'site'\)"):
         read_csv(path, Reading(columns=("a", "c")))
-    with pytest.raises(DataError, match="no series 'c' of the run's series"):
+    with pytest.raises(DataError, match=r"no column 'c' \(one of the run's series"):
         read_csv(path, Reading(columns=("c",), trained=True))
 
 
@@ -344,7 +344,7 @@ def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
     row = f"row 7, column 'y' (series {bad['unique_id'][7]!r})"
     with pytest.raises(DataError, match=re.escape(row)):
         tables.frame_table(bad, Reading(columns=(str(bad["unique_id"][7]),)))
-    with pytest.raises(DataError, match="no series 'rain' of --columns"):
+    with pytest.raises(DataError, match=r"no column 'rain' \(one of --columns"):
         tables.frame_table(long, Reading(columns=("rain",)))
 
 
@@ -397,3 +397,29 @@ def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
     monkeypatch.setattr(tables.pd, "read_csv", denied)
     with pytest.raises(DataError, match=r"a.csv: cannot read \(Permission denied\)$"):
         read_csv(path)
+
+
+def test_rows_of_bare_commas_at_the_end_are_no_rows(tmp_path):
+    path = write(tmp_path, good_csv(4) + ",,\n , ,\n")
+    dates, _, values = read_csv(path)
+    assert len(dates) == len(values) == 4
+    with pytest.raises(DataError, match="line 3: cannot parse date ''"):  # not at the end: a row with no date
+        read_csv(write(tmp_path, "date,a,b\n2020-01-01,1,2\n,,\n2020-01-03,1,2\n", "mid.csv"))
+
+
+def test_a_file_that_is_empty_or_not_utf8_says_so(tmp_path):
+    with pytest.raises(DataError, match=r"e.csv: empty file$"):
+        read_csv(write(tmp_path, "", "e.csv"))
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(good_csv(6000).encode() + "2020-01-03,1,2 °C\n".encode("latin-1"))  # past pandas' first chunk
+    with pytest.raises(DataError, match=r"latin.csv: line 6002, byte 0xb0: not UTF-8 text; save it as CSV UTF-8$"):
+        read_csv(latin)
+
+
+def test_the_long_format_with_its_dates_misnamed_is_named(tmp_path):
+    path = write(tmp_path, "unique_id,date,y\na,2020-01-01,1\n")
+    with pytest.raises(DataError, match=r"columns unique_id, date, y: the long format names its date column ds "
+                                        r"\(rename 'date' to ds\)$"):
+        read_csv(path)
+    with pytest.raises(DataError, match="rename 'time' to ds"):
+        tables.frame_table(pd.DataFrame({"unique_id": ["a"], "time": ["2020-01-01"], "y": [1.0]}))
