@@ -175,8 +175,13 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
+        # local times without offsets repeat an hour when clocks go back
+        hour_back = (dates.tz is None and -step[i - 1] < pd.Timedelta(hours=1) // pd.Timedelta(1, unit=dates.unit)
+                     and i >= 2 and 0 < step[i - 2] < pd.Timedelta(days=1) // pd.Timedelta(1, unit=dates.unit))
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
-                        f"after {show_cell(raw_dates.iloc[i - 1])}")
+                        f"after {show_cell(raw_dates.iloc[i - 1])}"
+                        + (" (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
+                           if hour_back else ""))
 
     numeric = {}
     for col in value_columns:
@@ -486,7 +491,14 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
         return step.freqstr
     place = f"{where(i)}: " if where is not None else ""
     raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
-                    "rows must be evenly spaced in time")
+                    "rows must be evenly spaced in time" + _clock_change_hint(dates[i] - dates[i - 1], step, dates.tz))
+
+
+def _clock_change_hint(delta: pd.Timedelta, step: pd.DateOffset, tz: Any) -> str:
+    """Local times without their UTC offsets skip an hour when clocks go forward."""
+    if tz is None and isinstance(step, pd.offsets.Tick) and delta - pd.Timedelta(step) == pd.Timedelta(hours=1):
+        return " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
+    return ""
 
 
 def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:

@@ -423,3 +423,16 @@ def test_the_long_format_with_its_dates_misnamed_is_named(tmp_path):
         read_csv(path)
     with pytest.raises(DataError, match="rename 'time' to ds"):
         tables.frame_table(pd.DataFrame({"unique_id": ["a"], "time": ["2020-01-01"], "y": [1.0]}))
+
+
+@pytest.mark.parametrize("start, problem", [("2023-03-25", r"not one step \(h\)"), ("2023-10-28", "duplicate date")])
+def test_local_times_across_a_clock_change_are_named_so(tmp_path, start, problem):
+    local = pd.date_range(start, periods=60, freq="h", tz="Europe/Berlin").tz_localize(None)  # offsets dropped
+    path = tmp_path / "local.csv"
+    pd.DataFrame({"date": local, "a": range(60)}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=rf"{problem}.*\(a daylight-saving switch\? write the dates in UTC, or with "
+                                        r"their UTC offsets\)$"):
+        regular_freq(*read_csv(path)[:1], str(path))
+    daily = write(tmp_path, "date,a\n2023-01-01,1\n2023-01-02,1\n2023-01-02,1\n", "daily.csv")
+    with pytest.raises(DataError, match=r"duplicate date '2023-01-02' after '2023-01-02'$"):  # no clock change there
+        read_csv(daily)
