@@ -91,11 +91,15 @@ class DynoNetForecaster:
             "data": {"test_fraction": 0.0},
         }
         for name, value in overrides.items():
+            if name == "max_rows":
+                raise ConfigError("max_rows: `fit` takes the rows it is given; pass df.head(n) to use the first n")
             if name not in _FIELD_SECTION or name in _NOT_SETTABLE:
                 close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
                 raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
             if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
                 value = tuple(x.strip() for x in value.split(",") if x.strip())
+            elif name == "columns" and isinstance(value, (list, tuple)):  # column names are compared as text
+                value = tuple(c if isinstance(c, str) else str(c) for c in value)
             changes[_FIELD_SECTION[name]][name] = value
         try:
             self.config: RunConfig = override(base, changes)

@@ -359,6 +359,9 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     f = DynoNetForecaster(horizon=H, lookback=L, columns=["temp"], **TINY).fit(extra)
     assert f.columns_ == ["temp"] and list(f.predict(extra).columns) == ["temp"]
     assert DynoNetForecaster(columns="temp, load").config.data.columns == ("temp", "load")  # as the flag takes them
+    assert DynoNetForecaster(columns=[0, "a"]).config.data.columns == ("0", "a")  # names are text
+    with pytest.raises(ConfigError, match=r"^max_rows: `fit` takes the rows it is given; pass df.head\(n\)"):
+        DynoNetForecaster(max_rows=100)
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
     with pytest.raises(DataError, match="column names '1' are not distinct as text"):
         f.predict(odd)
