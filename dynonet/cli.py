@@ -176,6 +176,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if quiet:
         from dynonet.runner import result_block
 
+        for note in metrics["notes"]:  # about the data, so shown in any mode
+            print(f"dynonet: note: {note}", file=sys.stderr)
         if metrics["test"] is not None:
             print(result_block(metrics["name"], metrics["test"]))
         print(f"run folder: {out}")

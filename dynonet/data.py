@@ -96,6 +96,12 @@ class SeriesData:
         """Number of series."""
         return len(self.columns)
 
+    def constant_series(self) -> list[str]:
+        """The series without a change over the training rows (the scaler gave them std 1)."""
+        start, end = self.splits["train"]
+        flat = np.ptp(self.values[start:end], axis=0) == 0  # (C,)
+        return [c for c, f in zip(self.columns, flat) if f]
+
 
 def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fraction: float,
                test_fraction: float, source: str,

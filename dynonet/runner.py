@@ -185,6 +185,11 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     log("trainable parameters:\n" + format_params(params))
     log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
         + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
+    # a constant series is forecast almost exactly: its near-zero errors lower every mean over series
+    notes = [f"series {c!r} is constant over the training rows; its errors, near 0, lower the means over series"
+             for c in data.constant_series()]
+    for note in notes:
+        log(f"note: {note}")
 
     trainer = BiLevelTrainer(model, cfg.train, generator)
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
@@ -215,6 +220,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "epochs_run": len(state.history),
         "epochs_by_stage": {stage: sum(h.get("stage") == stage for h in state.history)
                             for stage in ("trend", "full")},
+        "notes": notes,
         "resumed_after_epoch": None if resume is None else resume["epoch"],
         "best_epoch": state.best_epoch,
         "best_val_mse": None if not state.history else state.best_val,

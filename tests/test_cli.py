@@ -1,5 +1,7 @@
 import json
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from dynonet.cli import build_parser, config_from_args, main
@@ -224,3 +226,14 @@ def test_usage_errors_are_one_line_with_exit_2(tmp_path, monkeypatch, capsys, ar
     err = capsys.readouterr().err
     assert stop.value.code == 2 and fragment in err and err.count("\n") == 1 and "--help" in err
     assert not any(tmp_path.iterdir())  # nothing written
+
+
+def test_a_constant_series_is_noted(tmp_path, capsys):
+    dates = pd.date_range("2023-01-01", periods=200, freq="h")
+    pd.DataFrame({"date": dates, "a": np.sin(np.arange(200) / 5), "flat": 5.0}).to_csv(tmp_path / "c.csv", index=False)
+    argv = ["train", "--csv", str(tmp_path / "c.csv"), "--horizon", "4", "--lookback", "16", "--epochs", "1",
+            "--quiet", "--out", str(tmp_path / "run")]
+    assert main(argv) == 0
+    note = "series 'flat' is constant over the training rows; its errors, near 0, lower the means over series"
+    assert capsys.readouterr().err == f"dynonet: note: {note}\n"
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"] == [note]
