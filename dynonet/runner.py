@@ -69,6 +69,23 @@ def epoch_line(e: dict[str, Any]) -> str:
             + (f"  [{sig}]" if sig else ""))
 
 
+STAGE_TITLES = {"trend": "stage 1 of 2: the trend path alone",
+                "full": "stage 2 of 2: the whole model, from the trend path's best epoch"}
+
+
+def _epoch_report(log: Log) -> Callable[[dict[str, Any]], None]:
+    """Logs each epoch's line, and a title where a trend-first run's stage begins."""
+    stages: list[str] = []
+
+    def report(entry: dict[str, Any]) -> None:
+        stage = entry.get("stage", "full")
+        if stage == "trend" and not stages or stage == "full" and stages[-1:] == ["trend"]:
+            log(STAGE_TITLES[stage])
+        stages.append(stage)
+        log(epoch_line(entry))
+    return report
+
+
 FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
 RUN_FILES = {WEIGHTS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
 
@@ -195,7 +212,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:
-        state = trainer.fit(sets, report=lambda e: log(epoch_line(e)), progress=make_progress(progress),
+        state = trainer.fit(sets, report=_epoch_report(log), progress=make_progress(progress),
                             checkpoint=checkpoint, resume=resume)
     except TrainingError as e:  # what a record of the stopped run needs (the trainer gives its epochs)
         raise TrainingError(str(e), run={**e.run, "dataset": data.source, "device": device_name, "params": params,

@@ -55,6 +55,8 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     assert metrics["epochs_by_stage"] == {"trend": 2, "full": 2}
     assert {"train_loss", "val_mse", "val_mae", "lr", "seconds", "signals"} <= set(metrics["history"][0])
     assert "epoch   1  trend  train" in printed and "epoch   3  train" in printed
+    assert printed.index("stage 1 of 2: the trend path alone\nepoch   1") < printed.index(
+        "stage 2 of 2: the whole model, from the trend path's best epoch\nepoch   3")
     assert set(metrics["test"]["per_channel"]) == {"HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"}
     for png in ("training_curves.png", "channel_metrics.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
