@@ -328,6 +328,8 @@ def _day_or_month_first(raw: pd.Series) -> int | None:
     without a word. None when the column says which (a 13/01 somewhere) or is not so written."""
     if not pd.api.types.is_object_dtype(raw) and not pd.api.types.is_string_dtype(raw):
         return None
+    if not len(raw) or not SLASH_DATE.match(str(raw.iloc[0])):  # most columns: decided by their first cell
+        return None
     parts = raw.astype(str).str.extract(SLASH_DATE)
     if parts[0].isna().any():
         return None
