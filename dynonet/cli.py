@@ -174,7 +174,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
                         flags=flag_changes(args) if resumed_with_flags else None, argv=args.argv)
     if quiet:
-        from dynonet.runner import result_block
+        from dynonet.report import result_block
 
         for note in metrics["notes"]:  # about the data, so shown in any mode
             print(f"dynonet: note: {note}", file=sys.stderr)

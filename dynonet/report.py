@@ -1,0 +1,52 @@
+"""What a run prints on the console: its parameters, a line per epoch, and the test scores."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from dynonet.runtime import Log
+
+
+def format_params(counts: dict[str, int]) -> str:
+    """Parameter counts (`param_counts()`), one indented line per component."""
+    return "\n".join(f"  {name:<14}{n:>10,}" for name, n in counts.items())
+
+
+def result_block(title: str, scores: dict[str, Any]) -> str:
+    """The printed block of test scores: overall MSE / MAE, then per channel."""
+    bar = "=" * 60
+    lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {scores['mse']:.4f}", f"MAE: {scores['mae']:.4f}",
+             "(each series standardized by its training rows' mean and std; original units in metrics.json)", bar]
+    if "per_channel" in scores:
+        lines.append(f"{'channel':<12}{'MSE':>10}{'MAE':>10}")
+        lines += [f"{c:<12}{m['mse']:>10.4f}{m['mae']:>10.4f}" for c, m in scores["per_channel"].items()]
+        lines.append(bar)
+    return "\n".join(lines)
+
+
+def epoch_line(e: dict[str, Any]) -> str:
+    """One history entry as the line printed after each epoch."""
+    sig = " ".join(f"{k}={v:.3f}" for k, v in e["signals"].items())
+    stage = "  trend" if e.get("stage") == "trend" else ""
+    # the closed-form trend fit (`--trend-fit ridge`) has a penalty where epochs have an lr
+    step = f"lr {e['lr']:.2e}" if e.get("lr") is not None else f"ridge penalty {e['penalty']:g}"
+    return (f"epoch {e['epoch']:3d}{stage}  train {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
+            f"mae {e['val_mae']:.4f}  {step}  {e['seconds']:.1f}s{'  *' if e['best'] else ''}"
+            + (f"  [{sig}]" if sig else ""))
+
+
+STAGE_TITLES = {"trend": "stage 1 of 2: the trend path alone",
+                "full": "stage 2 of 2: the whole model, from the trend path's best epoch"}
+
+
+def epoch_report(log: Log) -> Callable[[dict[str, Any]], None]:
+    """Logs each epoch's line, and a title where a trend-first run's stage begins."""
+    stages: list[str] = []
+
+    def report(entry: dict[str, Any]) -> None:
+        stage = entry.get("stage", "full")
+        if stage == "trend" and not stages or stage == "full" and stages[-1:] == ["trend"]:
+            log(STAGE_TITLES[stage])
+        stages.append(stage)
+        log(epoch_line(entry))
+    return report

@@ -1,0 +1,28 @@
+from dynonet.report import epoch_line, epoch_report, result_block
+
+
+def entry(epoch, stage, best=True):
+    return {"epoch": epoch, "stage": stage, "train_loss": 0.5, "val_mse": 0.4, "val_mae": 0.3, "lr": 1e-3,
+            "seconds": 1.0, "best": best, "signals": {}}
+
+
+def test_stage_titles_only_where_a_trend_first_runs_stages_begin():
+    lines = []
+    report = epoch_report(lines.append)
+    for e in (entry(1, "trend"), entry(2, "trend"), entry(3, "full"), entry(4, "full", best=False)):
+        report(e)
+    assert [ln for ln in lines if ln.startswith("stage")] == [
+        "stage 1 of 2: the trend path alone", "stage 2 of 2: the whole model, from the trend path's best epoch"]
+    assert lines[1] == epoch_line(entry(1, "trend")) and lines[1].startswith("epoch   1  trend  train 0.5000")
+    assert lines[-1].endswith("1.0s")  # no star: not a new best
+    joint = []
+    report = epoch_report(joint.append)
+    for e in (entry(1, "full"), entry(2, "full")):
+        report(e)
+    assert joint == [epoch_line(entry(1, "full")), epoch_line(entry(2, "full"))]  # one stage: no titles
+
+
+def test_result_block_says_the_scale_and_lists_each_channel():
+    text = result_block("DynoNet_H96", {"mse": 0.38, "mae": 0.41, "per_channel": {"OT": {"mse": 0.1, "mae": 0.2}}})
+    assert "MSE: 0.3800\nMAE: 0.4100\n(each series standardized by its training rows' mean and std" in text
+    assert "OT              0.1000    0.2000" in text
