@@ -90,6 +90,7 @@ class SeriesData:
     scaler: Scaler
     splits: dict[str, tuple[int, int]]  # row ranges [start, end), the L-step overlap included
     freq: str  # the one step between all rows, as an offset string ('h', '15min', 'MS', 'B', ...)
+    date_format: str | None = None  # what the dates were read with (None: inferred, as ISO 8601)
 
     @property
     def n_channels(self) -> int:
@@ -140,19 +141,20 @@ def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
     else:
         source, path, ett = d.dataset, bundled_path(d.dataset), True
     reading = Reading.of(d, trained=trained) if d.csv is not None else Reading()
-    dates, columns, values, ids = read_table(path, reading)
+    table = read_table(path, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
-    return from_table(cfg, dates, columns, values, source=source, ett=ett, where=line_namer(2) if ids is None else None)
+    return from_table(cfg, table.dates, table.columns, table.values, source=source, ett=ett,
+                      where=line_namer(2) if table.ids is None else None, date_format=table.date_format)
 
 
 def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, *,
-               source: str, ett: bool = False,
-               where: Callable[[int], str] | None = line_namer(None)) -> SeriesData:
+               source: str, ett: bool = False, where: Callable[[int], str] | None = line_namer(None),
+               date_format: str | None = None) -> SeriesData:
     """Split/scale a validated table (see `validate_frame`) by the protocol, as `load` does.
 
     `where` names row i in errors (`line_namer`); None (a long table, whose rows are not the
     caller's) names rows by their date, and leaves an uneven step (`regular_freq`) to the two
-    dates it names.
+    dates it names. `date_format`: the one the dates were read with (`tables.Table`).
     """
     d, m = cfg.data, cfg.model
     if d.max_rows is not None:
@@ -163,7 +165,7 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     freq = regular_freq(dates, source, where)
     scaler = Scaler.fit(values[slice(*splits["train"])])
     scaled = scaler.scale(values, source, columns, row)
-    return SeriesData(source, columns, dates, scaled, scaler, splits, freq)
+    return SeriesData(source, columns, dates, scaled, scaler, splits, freq, date_format or d.date_format)
 
 
 

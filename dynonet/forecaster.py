@@ -45,7 +45,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
-from dynonet.tables import Reading, date_text, first_break, frame_table, line_namer, regular_freq, to_long
+from dynonet.tables import Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError
 from dynonet.registry import check_config
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
@@ -151,10 +151,10 @@ class DynoNetForecaster:
         """
         from dynonet.runner import checkpoint_meta, train
 
-        dates, columns, values, ids = self._table(df, "DataFrame")
+        table = self._table(df, "DataFrame")
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
-        data = from_table(self.config, dates, columns, values, source="DataFrame",
-                          where=line_namer(None) if ids is None else None)
+        data = from_table(self.config, table.dates, table.columns, table.values, source="DataFrame",
+                          where=line_namer(None) if table.ids is None else None, date_format=table.date_format)
         try:
             # training seeds the global generators; the caller keeps its own
             with host_rng_kept(cuda=resolve_device(self.config.train.device).type == "cuda"):
@@ -175,13 +175,12 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids = self._table(recent, "recent data", used=self.config.model.lookback,
-                                                  columns=self.columns_)
+        dates, columns, values, ids, _ = self._table(recent, "recent data", used=self.config.model.lookback,
+                                                     columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
         return forecast if ids is None else to_long(forecast, ids)
 
-    def _table(self, df: Any, source: str, used: int | None = None, columns: list[str] | None = None
-               ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
+    def _table(self, df: Any, source: str, used: int | None = None, columns: list[str] | None = None) -> Table:
         """The DataFrame checked as `fit` reads it, or, given the fitted `columns`, as `predict`
         does (those series only, with the run's date settings)."""
         try:

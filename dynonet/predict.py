@@ -98,7 +98,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     # the run's series (other columns are left alone), with its date settings
     reading = Reading.of(d, columns=tuple(forecaster.columns_),
                          used=forecaster.config.model.lookback, trained=True)
-    dates, columns, values, ids = read_table(csv, reading)
+    dates, columns, values, ids, _ = read_table(csv, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
     truth = None

@@ -35,10 +35,12 @@ def versions() -> dict[str, str]:
 
 def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
             ) -> tuple[RunConfig, SeriesData, Forecaster]:
-    """Load data (unless given), fill n_channels into the config, build the model on the device."""
+    """Load data (unless given), fill n_channels and the date format into the config, build the
+    model on the device."""
     check_config(cfg.model)  # a setting the model cannot run with fails before the data is read
     data = load(cfg) if data is None else data
-    cfg = cfg.replace(model={"n_channels": data.n_channels})
+    # a date format the data settled (day or month first) is the run's, for its later data
+    cfg = cfg.replace(model={"n_channels": data.n_channels}, data={"date_format": data.date_format})
     return cfg, data, build_model(cfg.model).to(device)
 
 

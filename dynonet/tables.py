@@ -7,14 +7,16 @@ offsets, Unix time), the series chosen (--columns) and its one time step. Every 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
+from pandas.tseries.api import guess_datetime_format
 
 from dynonet.config import DataConfig
 from dynonet.errors import DataError, first_message_line
@@ -53,6 +55,19 @@ class Reading:
         return f"{whose} {self.date_format!r}"
 
 
+class Table(NamedTuple):
+    """A user's table, checked: the wide (dates, columns, values (T, C) float64); `ids`, for
+    long input, maps each column name back to its `unique_id` value (None for wide input);
+    `date_format`, the one the dates were read with (given, or settled by the column itself:
+    `settled_format`; None: inferred)."""
+
+    dates: pd.DatetimeIndex
+    columns: list[str]
+    values: np.ndarray
+    ids: dict[str, Any] | None
+    date_format: str | None
+
+
 def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Read and validate a CSV: wide (one date column, one numeric column per series) or long
     (columns `unique_id`, `ds`, `y`, pivoted to wide), as `reading` says.
@@ -63,10 +78,9 @@ def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.Datetim
     return read_table(path, reading)[:3]
 
 
-def read_table(path: str | Path, reading: Reading = Reading()
-               ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
-    """`read_csv`, and the ids of a long file (as `frame_table`: column name -> `unique_id`
-    cell; None for a wide file), so that a forecast can be written back long."""
+def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
+    """`read_csv`, with the ids of a long file (so that a forecast can be written back long)
+    and the date format read with (`Table`)."""
     date_column = reading.date_column
     path = Path(path)
     if path.is_dir():
@@ -109,7 +123,8 @@ def read_table(path: str | Path, reading: Reading = Reading()
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     if set(LONG) <= set(names) and date_column not in names:  # unique_id, ds, y (others are refused there)
-        return _long_table(frame, reading, str(path), first_line=2)
+        reading = settled_format(reading, _strip(frame["ds"]))
+        return Table(*_long_table(frame, reading, str(path), first_line=2), reading.date_format)
     if reading.columns is None:
         _refuse_long_without_ds(names, str(path))
     if date_column not in names:
@@ -119,7 +134,8 @@ def read_table(path: str | Path, reading: Reading = Reading()
                         f"{hint})")
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
-    return (*validate_frame(frame, reading, source=str(path)), None)
+    reading = settled_format(reading, _strip(frame[date_column]))
+    return Table(*validate_frame(frame, reading, source=str(path)), None, reading.date_format)
 
 
 def _not_utf8(path: Path) -> str:
@@ -279,10 +295,12 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
                             f"match {named}")
         return dates
-    if (i := _day_or_month_first(raw)) is not None:
+    if (order := _slash_order(raw)) is not None and order[0] == "either" and order[1] is not None:
+        i = order[1]
+        day, month = _slash_format(raw, day_first=True), _slash_format(raw, day_first=False)
         hint = ("the run reads dates without a format: write them year first (2023-02-01)" if reading.trained else
-                f"give --date-format {_slash_format(raw.iloc[i], day_first=True)!r} or "
-                f"{_slash_format(raw.iloc[i], day_first=False)!r}")
+                f"give --date-format {day!r} or {month!r}" if day and month else
+                "give --date-format, day first (%d/%m/%Y) or month first (%m/%d/%Y), with the time's format")
         raise DataError(f"{source}: {where(i)}: date {raw.iloc[i]!r} in column {column!r} could be day first or "
                         f"month first, as could every date of the column; {hint}")
     try:
@@ -322,10 +340,11 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
 SLASH_DATE = re.compile(r"^\s*(\d{1,2})([/.-])(\d{1,2})\2(\d{2}|\d{4})(?!\d)(.*)")  # 01/02/2023 ...
 
 
-def _day_or_month_first(raw: pd.Series) -> int | None:
-    """The first cell of a column of day/month/year or month/day/year dates that reads both
-    ways, where every cell does (both numbers at most 12): pandas would take them month first
-    without a word. None when the column says which (a 13/01 somewhere) or is not so written."""
+def _slash_order(raw: pd.Series) -> tuple[str, int | None] | None:
+    """How a column of day/month/year or month/day/year dates is written: ("day", None) or
+    ("month", None) where a number above 12 settles it, ("either", i) where every date reads
+    both ways (i: the first whose two numbers differ; None if none does, as 03/03/2023). None
+    for a column not so written."""
     if not pd.api.types.is_object_dtype(raw) and not pd.api.types.is_string_dtype(raw):
         return None
     if not len(raw) or not SLASH_DATE.match(str(raw.iloc[0])):  # most columns: decided by their first cell
@@ -335,18 +354,34 @@ def _day_or_month_first(raw: pd.Series) -> int | None:
         return None
     first, second = parts[0].astype(int), parts[2].astype(int)
     if (first > 12).any() or (second > 12).any():
-        return None
-    differ = (first != second).to_numpy().nonzero()[0]  # 03/03 reads the same both ways
-    return int(differ[0]) if len(differ) else None
+        return ("day" if (first > 12).any() else "month"), None
+    differ = (first != second).to_numpy().nonzero()[0]
+    return "either", (int(differ[0]) if len(differ) else None)
 
 
-def _slash_format(cell: str, day_first: bool) -> str:
-    """The strftime format of a cell such as '01/02/2023 14:00', day or month first."""
-    m = SLASH_DATE.fullmatch(cell)
-    sep, year, rest = m[2], "%Y" if len(m[4]) == 4 else "%y", m[5]
-    time = next((f for pattern, f in ((r"\s*\d{1,2}:\d{2}:\d{2}", " %H:%M:%S"), (r"\s*\d{1,2}:\d{2}", " %H:%M"),
-                                      (r"", "")) if re.fullmatch(pattern, rest)), " ...")
-    return sep.join(("%d", "%m") if day_first else ("%m", "%d")) + sep + year + time
+def _slash_format(raw: pd.Series, day_first: bool) -> str | None:
+    """The strftime format of a column of dates such as '01/02/2023 14:00', day or month first;
+    its time part as pandas reads it after an unmistakable date. None if pandas cannot tell."""
+    m = SLASH_DATE.match(str(raw.iloc[0]))
+    sep, year = m[2], "%Y" if len(m[4]) == 4 else "%y"
+    date = sep.join(("%d", "%m") if day_first else ("%m", "%d")) + sep + year
+    for rest in dict.fromkeys(raw.iloc[:24].astype(str).str.extract(SLASH_DATE)[4]):
+        if not rest.strip():
+            return date
+        rest = re.sub(r"\bPM\b", "AM", rest, flags=re.IGNORECASE)  # pandas' guess misses '1:00 PM', not '1:00 AM'
+        if (guess := guess_datetime_format("2023-01-31" + rest)) and guess.startswith("%Y-%m-%d"):
+            return date + guess[len("%Y-%m-%d"):]
+    return None
+
+
+def settled_format(reading: Reading, raw: pd.Series) -> Reading:
+    """`reading` with the format of a day/month/year or month/day/year date column that the
+    column itself settles (a 13 somewhere), where no format was given: read so, rather than by
+    pandas' guess from the first cell, and kept by a trained run, whose later data may not settle it."""
+    if reading.date_format is not None or (order := _slash_order(raw)) is None or order[0] == "either":
+        return reading
+    fmt = _slash_format(raw, day_first=order[0] == "day")
+    return reading if fmt is None else dataclasses.replace(reading, date_format=fmt)
 
 
 def _number_text(cell: object) -> object:
@@ -529,12 +564,10 @@ def first_break(dates: pd.DatetimeIndex, step: pd.DateOffset) -> int:
 LONG = ("unique_id", "ds", "y")
 
 
-def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFrame"
-                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any] | None]:
-    """A wide or long DataFrame -> validated (dates, columns, values, ids); `ids` maps column
-    names back to the original `unique_id` values for long input, and is None for wide input.
-    Wide input's dates are its DatetimeIndex or the `reading.date_column` column; the rest as
-    `reading` says (`Reading`; column names compared as text)."""
+def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFrame") -> Table:
+    """A wide or long DataFrame -> a validated `Table`. Wide input's dates are its
+    DatetimeIndex or the `reading.date_column` column; the rest as `reading` says (`Reading`;
+    column names compared as text)."""
     date_column = reading.date_column
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
@@ -542,7 +575,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         raise DataError(f"{source}: has {df.columns.nlevels}-level column names (such as {df.columns[0]!r}); "
                         "give one level, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")
     if set(LONG) <= set(df.columns):
-        return _long_table(df, reading, source)
+        reading = settled_format(reading, _strip(df["ds"]))
+        return Table(*_long_table(df, reading, source), reading.date_format)
     if reading.columns is None:
         _refuse_long_without_ds(list(df.columns), source)
     if isinstance(df.index, pd.DatetimeIndex):
@@ -561,8 +595,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
-    dates, names, values = validate_frame(frame, reading, source=source, first_line=None)
-    return dates, names, values, None
+    reading = settled_format(reading, _strip(frame[date_column]))
+    return Table(*validate_frame(frame, reading, source=source, first_line=None), None, reading.date_format)
 
 
 def _refuse_long_without_ds(names: list[Any], source: str) -> None:

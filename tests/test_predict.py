@@ -95,6 +95,30 @@ def test_an_interrupted_run_folder_says_how_to_finish_it(tmp_path, capsys):
                                                f"'{run}' --resume` finishes it")
 
 
+def test_a_run_keeps_the_day_or_month_order_its_training_dates_settled(tmp_path, capsys):
+    """US dates: the training file settles month first (01/13 and later); a recent file whose
+    dates all read both ways (01/01-01/02) is read month first too, and the forecast is
+    written the same way."""
+    full = series_csv(tmp_path / "iso.csv", 360, start="2024-01-01")
+    us = full.assign(date=pd.to_datetime(full["date"]).dt.strftime("%m/%d/%Y %H:%M"))
+    us.to_csv(tmp_path / "data.csv", index=False)  # 01/01/2024 .. 01/15/2024
+    early = us.iloc[0:40]  # 01/01 00:00 .. 01/02 15:00: every date reads both ways
+    early.to_csv(tmp_path / "early.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "run"), "--test-fraction",
+                 "0", "--quiet", *TINY]) == 0
+    saved = json.loads((tmp_path / "run" / META).read_text())["config"]["data"]["date_format"]
+    assert saved == "%m/%d/%Y %H:%M"  # the run's, as if given with --date-format
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "early.csv"),
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    written = pd.read_csv(tmp_path / "f.csv")["date"]
+    assert written.iloc[0] == "01/02/2024 16:00" and written.iloc[-1] == "01/02/2024 23:00"
+    iso = full.iloc[0:40]
+    iso.to_csv(tmp_path / "iso_recent.csv", index=False)
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "iso_recent.csv"),
+                 "--out", "-"]) == 2
+    assert "does not match the run's date format '%m/%d/%Y %H:%M'" in one_error_line(capsys)
+
+
 def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
     run = setup / "run"
     metrics = json.loads((run / "metrics.json").read_text())

@@ -80,12 +80,11 @@ def test_a_date_format_with_utc_offsets_across_a_time_change(tmp_path):
     assert dates.equals(local.tz_convert("UTC")) and regular_freq(dates, "x") == "h"
 
 
-def test_day_first_dates_need_their_format(tmp_path):
+def test_day_first_dates_are_read_so_where_the_column_settles_it(tmp_path):
     text = "date,a\n" + "".join(f"{d:%d/%m/%Y},{i}\n" for i, d in enumerate(pd.date_range("2023-01-01", periods=20)))
     path = write(tmp_path, text)
-    with pytest.raises(DataError, match=r"line 14: cannot parse date '13/01/2023' in column 'date' \(day first\? "
-                                        r"give the format when training, e.g. --date-format %d/%m/%Y\)"):
-        read_csv(path)
+    table = tables.read_table(path)  # 13/01/2023 on line 14 settles it: pandas' guess from line 2 would not
+    assert table.dates.equals(pd.date_range("2023-01-01", periods=20)) and table.date_format == "%d/%m/%Y"
     dates, _, _ = read_csv(path, Reading(date_format="%d/%m/%Y"))
     assert dates.equals(pd.date_range("2023-01-01", periods=20))
     with pytest.raises(DataError, match=r"line 2: date '01/01/2023' in column 'date' does not match --date-format "
@@ -114,14 +113,22 @@ def test_dates_that_read_both_day_and_month_first_need_their_format(tmp_path, fr
         read_csv(path, Reading(trained=True))
 
 
-def test_dates_the_column_shows_to_be_day_first_or_year_first_need_no_format(tmp_path):
-    for cells in (["12/01/2023", "13/01/2023"], ["2012-01-02", "2012-01-03"], ["01/01/2023 00:00", "01/01/2023 01:00"]):
-        path = write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
-        if cells[1].startswith("13"):
-            with pytest.raises(DataError, match="cannot parse date '13/01/2023'"):  # pandas guessed month first
-                read_csv(path)
-        else:
-            assert len(read_csv(path)[0]) == 2
+@pytest.mark.parametrize("cells, fmt", [
+    (["12/01/2023 1:00 PM", "13/01/2023 1:00 PM"], "%d/%m/%Y %I:%M %p"),  # a 13 first: day first
+    (["01/12/2023 00:00:00.000", "01/13/2023 00:00:00.000"], "%m/%d/%Y %H:%M:%S.%f"),  # a 13 second: month first
+    (["12.01.23T10:00", "13.01.23T10:00"], "%d.%m.%yT%H:%M"),
+    (["2012-01-02", "2012-01-03"], None),  # year first: pandas reads these without doubt
+    (["01/01/2023 00:00", "01/01/2023 01:00"], None),  # the same both ways
+])
+def test_a_column_that_settles_day_or_month_first_is_read_so_and_keeps_its_format(tmp_path, cells, fmt):
+    path = write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+    table = tables.read_table(path)
+    assert table.date_format == fmt and len(table.dates) == 2 and table.dates[1] - table.dates[0] > pd.Timedelta(0)
+    if fmt is not None:
+        written = pd.to_datetime(list(date_cells(table.dates, fmt)), format=fmt)  # written back in that format
+        assert (written.to_numpy() == table.dates.to_numpy()).all()
+        frame = pd.DataFrame({"date": cells, "a": [1.0, 2.0]})
+        assert tables.frame_table(frame).date_format == fmt  # a DataFrame's text dates too
 
 
 def test_a_decimal_comma_is_named_when_the_decimal_mark_is_a_point(tmp_path):
@@ -296,7 +303,7 @@ def _long(n: int = 60) -> pd.DataFrame:
 
 def test_long_format_goes_wide_and_back():
     long = _long()
-    dates, columns, values, ids = tables.frame_table(long)
+    dates, columns, values, ids, _ = tables.frame_table(long)
     assert columns == ["2", "10", "temp"] and ids == {"2": 2, "10": 10, "temp": "temp"}  # numbers as numbers
     assert len(dates) == 60 and dates.is_monotonic_increasing and values.shape == (60, 3)
     back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids)
@@ -338,7 +345,7 @@ def test_columns_choose_and_order_the_series_and_leave_the_rest_alone(tmp_path):
 
 def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
     long = _long()
-    dates, columns, values, ids = tables.frame_table(long, Reading(columns=("temp", "10")))
+    dates, columns, values, ids, _ = tables.frame_table(long, Reading(columns=("temp", "10")))
     assert columns == ["temp", "10"] and values.shape == (60, 2) and ids == {"temp": "temp", "10": 10}
     bad = long.assign(y=long["y"].astype(object).where(long.index != 7, "x"))
     row = f"row 7, column 'y' (series {bad['unique_id'][7]!r})"
@@ -353,7 +360,7 @@ def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
     late = long[~((long.unique_id == "temp") & (long.ds < long.ds.min() + pd.Timedelta(hours=10)))]  # starts later
     with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 00:00:00"):
         tables.frame_table(late)
-    dates, columns, values, _ = tables.frame_table(late, Reading(used=50))
+    dates, columns, values, _, _ = tables.frame_table(late, Reading(used=50))
     assert len(dates) == 60 and np.isnan(values[:10, 2]).all() and np.isfinite(values[10:]).all()
     with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 09:00:00"):
         tables.frame_table(late, Reading(used=51))
