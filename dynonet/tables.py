@@ -95,9 +95,9 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
         names = [n.strip() for n in pd.read_csv(path, sep=reading.sep, header=None, nrows=1, dtype=str,
                                                 keep_default_na=False).iloc[0]]
     except pd.errors.EmptyDataError:
-        raise DataError(f"{path}: empty file") from None
+        raise DataError(f"{path}: no header line (an empty file?)") from None
     except UnicodeDecodeError:  # Excel saves "CSV" in the system's code page
-        raise DataError(f"{path}: {_not_utf8(path)}: not UTF-8 text; save it as CSV UTF-8") from None
+        raise DataError(f"{path}: {_not_utf8(path)}not UTF-8 text; save it as CSV UTF-8") from None
     except (pd.errors.ParserError, ValueError) as e:
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
     except OSError as e:  # no permission, an I/O error
@@ -139,25 +139,30 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
 
 
 def _not_utf8(path: Path) -> str:
-    """Where a file stops being UTF-8: 'line 3, byte 0xe9' (pandas' error counts within a chunk)."""
-    raw = path.read_bytes()
+    """Where a file stops being UTF-8, as 'line 3, byte 0xe9: ' (pandas' error counts within a
+    chunk); '' if a second read does not find it."""
     try:
+        raw = path.read_bytes()
         raw.decode("utf-8")
     except UnicodeDecodeError as e:
         line = raw.count(b"\n", 0, e.start) + 1
-        return f"line {line}, byte {raw[e.start]:#04x}"
-    return "somewhere"
+        return f"line {line}, byte {raw[e.start]:#04x}: "
+    except OSError:
+        pass
+    return ""
 
 
-def _chosen(reading: Reading, there: list[str], source: str) -> list[str]:
-    """The series to read (`reading.columns`), each checked to be among `there`."""
+def _chosen(reading: Reading, there: list[str], source: str, long: bool = False) -> list[str]:
+    """The series to read (`reading.columns`), each checked to be among `there` (a wide
+    table's columns, or a `long` table's unique_id values)."""
     columns = list(reading.columns or ())
     if missing := [c for c in columns if c not in there]:
         whose = "the run's series" if reading.trained else "--columns"
         names = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
-        listed = ("columns there: " + ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "")
+        kind, place = ("series", "unique_id values there") if long else ("column", "columns there")
+        listed = (f"{place}: " + ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "")
                   if there else "no column there besides the dates")
-        raise DataError(f"{source}: no column {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; {listed})")
+        raise DataError(f"{source}: no {kind} {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; {listed})")
     return columns
 
 
@@ -191,13 +196,10 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
-        # local times without offsets repeat an hour when clocks go back
-        hour_back = (dates.tz is None and -step[i - 1] < pd.Timedelta(hours=1) // pd.Timedelta(1, unit=dates.unit)
-                     and i >= 2 and 0 < step[i - 2] < pd.Timedelta(days=1) // pd.Timedelta(1, unit=dates.unit))
+        # local times without offsets repeat up to an hour when clocks go back
+        hour_back = dates[i - 1] - dates[i] < pd.Timedelta(hours=1) and _clock_change_at(dates[i])
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
-                        f"after {show_cell(raw_dates.iloc[i - 1])}"
-                        + (" (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
-                           if hour_back else ""))
+                        f"after {show_cell(raw_dates.iloc[i - 1])}" + (CLOCK_CHANGE_HINT if hour_back else ""))
 
     numeric = {}
     for col in value_columns:
@@ -528,14 +530,22 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
         return step.freqstr
     place = f"{where(i)}: " if where is not None else ""
     raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
-                    "rows must be evenly spaced in time" + _clock_change_hint(dates[i] - dates[i - 1], step, dates.tz))
+                    "rows must be evenly spaced in time" + _clock_change_hint(dates, i, step))
 
 
-def _clock_change_hint(delta: pd.Timedelta, step: pd.DateOffset, tz: Any) -> str:
+CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
+
+
+def _clock_change_at(date: pd.Timestamp) -> bool:
+    """Whether local clocks go forward or back near `date` somewhere: at night (0-4 h), in the
+    months of the switches (March, April, September to November, either hemisphere)."""
+    return date.tz is None and date.month in (3, 4, 9, 10, 11) and date.hour < 4
+
+
+def _clock_change_hint(dates: pd.DatetimeIndex, i: int, step: pd.DateOffset) -> str:
     """Local times without their UTC offsets skip an hour when clocks go forward."""
-    if tz is None and isinstance(step, pd.offsets.Tick) and delta - pd.Timedelta(step) == pd.Timedelta(hours=1):
-        return " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
-    return ""
+    skipped = isinstance(step, pd.offsets.Tick) and dates[i] - dates[i - 1] - pd.Timedelta(step) == pd.Timedelta(hours=1)
+    return CLOCK_CHANGE_HINT if skipped and _clock_change_at(dates[i - 1]) else ""
 
 
 def _infer(dates: pd.DatetimeIndex) -> pd.DateOffset | None:
@@ -577,7 +587,7 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
         return Table(*_long_table(df, reading, source), reading.date_format)
-    if reading.columns is None:
+    if reading.columns is None and not isinstance(df.index, pd.DatetimeIndex):
         _refuse_long_without_ds(list(df.columns), source)
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
@@ -624,7 +634,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     rows = df.reset_index(drop=True)
     if columns is not None:  # the chosen series' rows; row numbers stay the table's own
         text = _strip(rows["unique_id"]).astype(str)
-        _chosen(reading, list(dict.fromkeys(text)), source)
+        _chosen(reading, list(dict.fromkeys(text)), source, long=True)
         rows = rows[text.isin(columns).to_numpy()]
     lines, named = rows.index.to_numpy(), line_namer(first_line)
     where = lambda i: named(int(lines[i]))  # noqa: E731 - row i of those read: its place in the table

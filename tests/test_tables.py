@@ -351,7 +351,7 @@ def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
     row = f"row 7, column 'y' (series {bad['unique_id'][7]!r})"
     with pytest.raises(DataError, match=re.escape(row)):
         tables.frame_table(bad, Reading(columns=(str(bad["unique_id"][7]),)))
-    with pytest.raises(DataError, match=r"no column 'rain' \(one of --columns"):
+    with pytest.raises(DataError, match=r"no series 'rain' \(one of --columns; unique_id values there: '10', "):
         tables.frame_table(long, Reading(columns=("rain",)))
 
 
@@ -415,7 +415,7 @@ def test_rows_of_bare_commas_at_the_end_are_no_rows(tmp_path):
 
 
 def test_a_file_that_is_empty_or_not_utf8_says_so(tmp_path):
-    with pytest.raises(DataError, match=r"e.csv: empty file$"):
+    with pytest.raises(DataError, match=r"e.csv: no header line \(an empty file\?\)$"):
         read_csv(write(tmp_path, "", "e.csv"))
     latin = tmp_path / "latin.csv"
     latin.write_bytes(good_csv(6000).encode() + "2020-01-03,1,2 °C\n".encode("latin-1"))  # past pandas' first chunk
@@ -430,6 +430,9 @@ def test_the_long_format_with_its_dates_misnamed_is_named(tmp_path):
         read_csv(path)
     with pytest.raises(DataError, match="rename 'time' to ds"):
         tables.frame_table(pd.DataFrame({"unique_id": ["a"], "time": ["2020-01-01"], "y": [1.0]}))
+    indexed = pd.DataFrame({"unique_id": [1.0, 2.0], "y": [1.0, 2.0], "z": [3.0, 4.0]},
+                           index=pd.date_range("2020-01-01", periods=2, freq="h", name="date"))
+    assert tables.frame_table(indexed).columns == ["unique_id", "y", "z"]  # its dates are the index: wide
 
 
 @pytest.mark.parametrize("start, problem", [("2023-03-25", r"not one step \(h\)"), ("2023-10-28", "duplicate date")])
@@ -443,3 +446,14 @@ def test_local_times_across_a_clock_change_are_named_so(tmp_path, start, problem
     daily = write(tmp_path, "date,a\n2023-01-01,1\n2023-01-02,1\n2023-01-02,1\n", "daily.csv")
     with pytest.raises(DataError, match=r"duplicate date '2023-01-02' after '2023-01-02'$"):  # no clock change there
         read_csv(daily)
+
+
+@pytest.mark.parametrize("drop, problem", [(5, r"not one step \(h\)"), (None, "duplicate date")])
+def test_a_missing_or_repeated_row_away_from_a_clock_change_gets_no_such_hint(tmp_path, drop, problem):
+    dates = pd.date_range("2023-07-01", periods=24, freq="h")  # no clock changes in July
+    dates = dates.delete(drop) if drop is not None else dates.insert(6, dates[5])
+    path = tmp_path / "july.csv"
+    pd.DataFrame({"date": dates, "a": range(len(dates))}).to_csv(path, index=False)
+    with pytest.raises(DataError, match=rf"{problem}") as e:
+        regular_freq(*read_csv(path)[:1], str(path))
+    assert "daylight" not in str(e.value)

@@ -141,7 +141,7 @@ def test_validate_frame_on_dataframes(columns):
     ("day,a\n2020-01-01,1\n", "no date column 'date'"),
     ("date\n2020-01-01\n", "no numeric columns"),
     ("date,a\n", "no data rows"),
-    ("", "empty file"),
+    ("", "no header line"),
 ])
 def test_named_errors(tmp_path, text, message):
     path = tmp_path / "f.csv"
