@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from dynonet.checkpoint import META, atomic_write, write_json
 from dynonet.config import DATASETS, HORIZONS, PRESETS, SIGNALS, RunConfig, flag, override, preset
-from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError
+from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
 
@@ -176,7 +176,7 @@ def make_folder(out: Path) -> None:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise OutputError(f"{out}: cannot make the results folder there ({e.strerror or e})") from None
+        raise OutputError(f"{out}: cannot make the results folder there ({os_reason(e)})") from None
 
 
 def _key(r: dict[str, Any]) -> tuple[Any, ...]:
@@ -289,7 +289,7 @@ def load_records(out: Path) -> list[dict[str, Any]]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DynoNetError(f"{path}: not a benchmark results file (not JSON: {e})") from None
     except OSError as e:
-        raise DynoNetError(f"{path}: cannot read ({e.strerror or e})") from None
+        raise DynoNetError(f"{path}: cannot read ({os_reason(e)})") from None
     records = data.get("records") if isinstance(data, dict) else None
     if not isinstance(records, list):
         raise DynoNetError(f"{path}: not a benchmark results file (no list of \"records\")")
@@ -327,13 +327,15 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
         log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
             "settings")
     out: Path = args.out
-    made = not out.exists()
+    made = [f for f in (out, *out.parents) if not f.exists()]  # the folders this grid makes, deepest first
     make_folder(out)
     try:
         return _run_plan(args, plan, command, log)
     finally:
-        if made and out.is_dir() and not any(out.iterdir()):  # nothing recorded (bad data, Ctrl-C)
-            out.rmdir()
+        for folder in made:  # nothing recorded (bad data, Ctrl-C): leave no empty folder behind
+            if not folder.is_dir() or any(folder.iterdir()):
+                break
+            folder.rmdir()
 
 
 def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,

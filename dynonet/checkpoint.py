@@ -22,7 +22,7 @@ from safetensors.torch import save as save_safetensors
 from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.config import RunConfig
-from dynonet.errors import CheckpointError, ConfigError, OutputError, first_message_line
+from dynonet.errors import CheckpointError, ConfigError, OutputError, first_message_line, os_reason
 from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
@@ -86,13 +86,13 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
                     f.flush()
                     os.fsync(f.fileno())
             except OSError as e:
-                raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+                raise OutputError(f"{path}: cannot write there ({os_reason(e)})") from None
         while staged:
             tmp, where, path = staged[0]
             try:
                 os.replace(tmp, where)
             except OSError as e:
-                raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+                raise OutputError(f"{path}: cannot write there ({os_reason(e)})") from None
             staged.pop(0)
     finally:
         for tmp, _, _ in staged:
@@ -101,7 +101,7 @@ def write_together(files: list[tuple[str | Path, bytes | str]]) -> None:
         try:
             _write_stream(path, data.encode() if isinstance(data, str) else data)
         except OSError as e:
-            reason = "a named pipe with no reader" if e.errno == errno.ENXIO else e.strerror or e
+            reason = "a named pipe with no reader" if e.errno == errno.ENXIO else os_reason(e)
             raise OutputError(f"{path}: cannot write there ({reason})") from None
 
 
@@ -150,7 +150,7 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise CheckpointError(f"{path}: corrupted ({e})") from None
     except OSError as e:  # a folder by that name, no permission
-        raise CheckpointError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
+        raise CheckpointError(f"{path}: cannot read ({os_reason(e)})") from None
     if not isinstance(meta, dict) or meta.get("format_version") != FORMAT_VERSION:
         raise CheckpointError(f"{path}: unsupported checkpoint format {meta.get('format_version')!r}"
                               if isinstance(meta, dict) else f"{path}: corrupted (not an object)")
@@ -175,7 +175,7 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except OSError as e:
-        raise CheckpointError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
+        raise CheckpointError(f"{path}: cannot read ({os_reason(e)})") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{path}: corrupted or incompatible ({first_message_line(e)})") from None
     return model.to(device), cfg, meta

@@ -13,7 +13,7 @@ from typing import AbstractSet, Any, NoReturn, Sequence
 
 from dynonet import __version__
 from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
-from dynonet.errors import ConfigError, DynoNetError
+from dynonet.errors import ConfigError, DynoNetError, os_reason
 
 
 def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: AbstractSet[str] = frozenset()) -> None:
@@ -47,16 +47,21 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
 def config_from_args(args: argparse.Namespace) -> RunConfig:
     """The preset (`--preset`, default quickstart) with the config flags given applied; a
     --lookback below the preset's worker steps or controller patch caps them, unless given."""
-    from dynonet.registry import MODELS
-
     changes = flag_changes(args)
     refuse_ignored_flags(changes)
-    cfg = override(preset(args.preset or DEFAULT_PRESET), changes)
+    return override(preset(args.preset or DEFAULT_PRESET), changes)
+
+
+def unread_flags(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
+    """The config flags given that the model `cfg` names does not read, as they were given
+    (`--no-controller`); told, not refused: one set of flags for several models (a script's
+    loop) is a fair use."""
+    from dynonet.registry import MODELS
+
     unread = MODELS[cfg.model.model].unread if cfg.model.model in MODELS else frozenset()
-    # told, not refused: one set of flags for several models (a script's loop) is a fair use
-    if given := [flag(k) for k in changes.get("model", {}) if f"model.{k}" in unread]:
-        print(f"dynonet: note: model {cfg.model.model!r} does not read {', '.join(given)}", file=sys.stderr)
-    return cfg
+    return [flag(name) if value is not False else "--no-" + flag(name)[2:]
+            for section, fields in flag_changes(args).items() for name, value in fields.items()
+            if f"{section}.{name}" in unread]
 
 
 def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:
@@ -167,6 +172,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     # Resuming: a --preset is compared whole with the run's settings, flags alone one by one.
     resumed_with_flags = args.resume and args.preset is None
     cfg = None if resumed_with_flags else config_from_args(args)
+    if cfg is not None and (unread := unread_flags(args, cfg)):
+        print(f"dynonet: note: model {cfg.model.model!r} does not read {', '.join(unread)}", file=sys.stderr)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     args.out = out  # the folder a Ctrl-C hint names
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
@@ -226,15 +233,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: nothing to flush
             pass
         return 141
-    except OSError as e:  # the system refused a file the readers and writers above do not name
-        where = f"{e.filename}: " if e.filename else ""
-        print(f"dynonet: error: {where}{e.strerror or e}", file=sys.stderr)
+    except OSError as e:  # the system refused a file that the readers and writers above do not name
+        if e.filename is None:
+            raise  # not a file's: a bug or a broken install, whose traceback is wanted
+        print(f"dynonet: error: {e.filename2 or e.filename}: {os_reason(e)}", file=sys.stderr)
         return 1
 
 
 def _resume_hint(args: argparse.Namespace) -> str:
     """How to continue what was interrupted, where something can be continued."""
-    from dynonet.resume import STATE_FILE
+    from dynonet.checkpoint import STATE_FILE
 
     out = getattr(args, "out", None)
     if args.command == "train" and out is not None and (Path(out) / STATE_FILE).exists():

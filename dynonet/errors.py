@@ -40,3 +40,8 @@ def first_message_line(e: BaseException, limit: int = 200) -> str:
     lines = [line.strip() for line in str(e).splitlines() if line.strip()] or [type(e).__name__]
     skip = len(lines) > 1 and lines[0].startswith("Error(s) in loading")
     return lines[1 if skip else 0][:limit]
+
+
+def os_reason(e: OSError) -> str:
+    """What the system said, for a one-line error: 'Permission denied'."""
+    return e.strerror or first_message_line(e)

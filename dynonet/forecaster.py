@@ -46,7 +46,7 @@ from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_c
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.tables import Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq, to_long
-from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError
+from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError, os_reason
 from dynonet.registry import check_config
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
@@ -255,7 +255,7 @@ class DynoNetForecaster:
             for name in RUN_FILES - written:  # they would describe the earlier run
                 (path / name).unlink(missing_ok=True)
         except OSError as e:
-            raise CheckpointError(f"{path}: cannot write there ({e.strerror or e})") from None
+            raise CheckpointError(f"{path}: cannot write there ({os_reason(e)})") from None
 
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "DynoNetForecaster":

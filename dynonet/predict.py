@@ -17,7 +17,7 @@ import pandas as pd
 
 from dynonet.checkpoint import is_stream, write_together
 from dynonet.config import DataConfig
-from dynonet.errors import DataError, OutputError
+from dynonet.errors import DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table, to_long
@@ -45,7 +45,7 @@ def check_writable(path: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as e:
-        raise OutputError(f"{path}: cannot write there ({e.strerror or e})") from None
+        raise OutputError(f"{path}: cannot write there ({os_reason(e)})") from None
 
 
 def _write_stdout(text: str) -> None:
@@ -128,7 +128,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         except BrokenPipeError:
             raise  # the reader left (`| head`): the command line stops quietly
         except OSError as e:
-            raise OutputError(f"--out -: cannot write to standard output ({e.strerror or e})") from None
+            raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {date_text(forecast.index[0], fmt)} .. "
         f"{date_text(forecast.index[-1], fmt)} -> {'standard output' if to_stdout else out}")
     if plot is not None:

@@ -39,9 +39,10 @@ STAGE_TITLES = {"trend": "stage 1 of 2: the trend path alone",
                 "full": "stage 2 of 2: the whole model, from the trend path's best epoch"}
 
 
-def epoch_report(log: Log) -> Callable[[dict[str, Any]], None]:
-    """Logs each epoch's line, and a title where a trend-first run's stage begins."""
-    stages: list[str] = []
+def epoch_report(log: Log, resumed_in: str | None = None) -> Callable[[dict[str, Any]], None]:
+    """Logs each epoch's line, and a title where a trend-first run's stage begins (`resumed_in`:
+    the stage a resumed run was in)."""
+    stages: list[str] = [] if resumed_in is None else [resumed_in]
 
     def report(entry: dict[str, Any]) -> None:
         stage = entry.get("stage", "full")

@@ -17,7 +17,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, window_sets
-from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
+from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
 from dynonet.registry import build_model, check_config
@@ -63,11 +63,11 @@ def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
         probe = out / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()
+        if not resume:  # starting over: an earlier run's files would pass for this run's if it fails
+            for name in RUN_FILES:  # (its resume state: a Ctrl-C before the first epoch would offer it)
+                (out / name).unlink(missing_ok=True)
     except OSError as e:
-        raise CheckpointError(f"{out}: cannot write there ({e.strerror})") from None
-    if not resume:  # starting over: an earlier run's files would pass for this run's if it fails
-        for name in RUN_FILES:  # (its resume state: a Ctrl-C before the first epoch would offer it)
-            (out / name).unlink(missing_ok=True)
+        raise CheckpointError(f"{out}: cannot write there ({os_reason(e)})") from None
 
 
 @dataclass
@@ -119,7 +119,9 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     ready = (lambda: prepare_out_dir(out, overwrite, resume)) if out is not None else None
     checkpoint = None
     if out is not None:
-        checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict()})  # noqa: E731
+        if saved is not None:
+            argv = saved.get("argv", argv)  # the command that started the run, not the one resuming it
+        checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict(), "argv": argv})  # noqa: E731
     try:
         run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved,
                     argv=argv)
@@ -160,9 +162,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     log("trainable parameters:\n" + format_params(params))
     log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
         + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
-    # a constant series is forecast almost exactly: its near-zero errors lower every mean over series
-    notes = [f"series {c!r} is constant over the training rows; its errors, near 0, lower the means over series"
-             for c in data.constant_series()]
+    # a series constant in training is scaled with std 1: its errors are on another scale than the others'
+    notes = [f"series {c!r} is constant over the training rows (scaled with std 1): its scores may not compare "
+             "with the other series'" for c in data.constant_series()]
     for note in notes:
         log(f"note: {note}")
 
@@ -170,7 +172,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:
-        state = trainer.fit(sets, report=epoch_report(log), progress=make_progress(progress),
+        state = trainer.fit(sets, report=epoch_report(log, resume.get("stage", ["full"])[0] if resume else None),
+                            progress=make_progress(progress),
                             checkpoint=checkpoint, resume=resume)
     except TrainingError as e:  # what a record of the stopped run needs (the trainer gives its epochs)
         raise TrainingError(str(e), run={**e.run, "dataset": data.source, "device": device_name, "params": params,
@@ -248,10 +251,10 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     `csv` instead of the recorded path, for a CSV that has moved)."""
     dev = resolve_device(device)
     model, cfg, meta = load_checkpoint(run_dir, dev)
-    if cfg.data.test_fraction == 0 and not (cfg.data.csv is None and meta.get("source") == cfg.data.dataset):
+    bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
+    if cfg.data.test_fraction == 0 and not bundled:  # (the bundled data's test split is the protocol's)
         raise DataError(f"{run_dir}: the run has no test split to re-score (it was fitted on all its rows: "
                         "test_fraction 0)")
-    bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
     if csv is not None:
         if bundled:
             raise ConfigError(f"{run_dir}: trained on the bundled {cfg.data.dataset}, not on a CSV; omit --csv")

@@ -19,7 +19,7 @@ import pandas as pd
 from pandas.tseries.api import guess_datetime_format
 
 from dynonet.config import DataConfig
-from dynonet.errors import DataError, first_message_line
+from dynonet.errors import DataError, first_message_line, os_reason
 
 
 @dataclass(frozen=True)
@@ -44,10 +44,12 @@ class Reading:
     trained: bool = False
 
     @classmethod
-    def of(cls, data: DataConfig, **changes: Any) -> "Reading":
-        """The reading `data`'s settings describe, with `changes` (columns, used, trained)."""
-        return cls(**{"date_column": data.date_column, "date_format": data.date_format, "columns": data.columns,
-                      "sep": data.sep, "decimal": data.decimal, **changes})
+    def of(cls, data: DataConfig, *, columns: tuple[str, ...] | None = None, used: int | None = None,
+           trained: bool = False) -> "Reading":
+        """The reading `data`'s settings describe; `columns` (None: `data.columns`), `used` and
+        `trained` as in the class."""
+        return cls(data.date_column, data.date_format, data.columns if columns is None else columns, data.sep,
+                   data.decimal, used, trained)
 
     def format_words(self) -> str:
         """How errors name the date format: "--date-format '%d/%m/%Y'" or the run's."""
@@ -101,7 +103,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     except (pd.errors.ParserError, ValueError) as e:
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
     except OSError as e:  # no permission, an I/O error
-        raise DataError(f"{path}: cannot read ({e.strerror or first_message_line(e)})") from None
+        raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
     if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
         hint = (f"the run reads fields separated by {reading.sep!r}" if reading.trained else
                 f"it looks separated by {sep!r}: give --sep {sep!r}")

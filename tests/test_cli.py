@@ -153,7 +153,12 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
     assert main(["train", "--quiet", "--overwrite", "--out", str(spaced), *SMALL]) == 130
     assert calls == [1] and capsys.readouterr().err == "dynonet: interrupted\n"
     monkeypatch.setattr(BiLevelTrainer, "_epoch", real)
-    assert main(["train", "--out", str(out), "--resume", "--quiet"]) == 0
+    assert main(["train", "--out", str(out), "--resume", "--verbose"]) == 0
+    printed = capsys.readouterr().out
+    # resumed in the trend stage: the second stage still gets its title, the first no second one
+    assert "stage 1 of 2" not in printed and "stage 2 of 2: the whole model" in printed
+    argv = json.loads((tmp_path / out / "metrics.json").read_text())["argv"]
+    assert argv == ["dynonet", "train", "--quiet", *SMALL]  # the command that started the run
 
 
 def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
@@ -162,6 +167,10 @@ def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
     assert err.startswith("dynonet: note: model 'repeat' does not read --worker-seq-len, ") and err.count("\n") == 1
     assert main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "dynonet")]) == 0
     assert capsys.readouterr().err == ""
+    assert main(["train", "--quiet", "--model", "linear", "--no-controller", "--controller-lr", "0.001",
+                 "--max-rows", "700", "--lookback", "48", "--horizon", "8", "--epochs", "1", "--out",
+                 str(tmp_path / "linear")]) == 0
+    assert capsys.readouterr().err == "dynonet: note: model 'linear' does not read --no-controller, --controller-lr\n"
 
 
 def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypatch):
@@ -173,6 +182,13 @@ def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypat
     monkeypatch.setattr(dynonet.runner, "train_run", full)
     assert main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "run")]) == 1
     assert capsys.readouterr().err == f"dynonet: error: {tmp_path / 'x'}: No space left on device\n"
+
+    def broken(*args, **kwargs):
+        raise OSError(5, "not a file's error")
+
+    monkeypatch.setattr(dynonet.runner, "train_run", broken)
+    with pytest.raises(OSError, match="not a file's error"):  # a bug or a broken install: its traceback
+        main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "run")])
 
 
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
@@ -236,6 +252,7 @@ def test_a_constant_series_is_noted(tmp_path, capsys):
     argv = ["train", "--csv", str(tmp_path / "c.csv"), "--horizon", "4", "--lookback", "16", "--epochs", "1",
             "--quiet", "--out", str(tmp_path / "run")]
     assert main(argv) == 0
-    note = "series 'flat' is constant over the training rows; its errors, near 0, lower the means over series"
+    note = ("series 'flat' is constant over the training rows (scaled with std 1): its scores may not compare "
+            "with the other series'")
     assert capsys.readouterr().err == f"dynonet: note: {note}\n"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"] == [note]

@@ -181,7 +181,6 @@ def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
         err = fc[name] - actual[name]
         assert f"{name:<12}{err.abs().mean():>12.4f}{(err ** 2).mean():>14.4f}" in printed
     assert list(fc.columns) == ["date", "load", "temp"]
-    actual = pd.read_csv(setup / "actual.csv")
     assert fc["date"].tolist() == actual["date"].tolist()  # the 8 hours after recent.csv
     assert 800 < fc["load"].mean() < 1200  # original units
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
