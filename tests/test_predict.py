@@ -64,37 +64,6 @@ def one_error_line(capsys) -> str:
     return lines[0]
 
 
-def test_evaluate_an_api_run_on_its_rows_saved_as_a_csv(tmp_path, capsys):
-    df = series_csv(tmp_path / "data.csv", 300)
-    fc = DynoNetForecaster(horizon=H, lookback=L, worker_seq_len=L, worker_hidden=4, controller_hidden=8,
-                           context_dim=4, mixer_hidden=4, epochs=1, device="cpu", test_fraction=0.2)
-    fc.fit(df.set_index(pd.DatetimeIndex(df.pop("date"), name="date"))).save(tmp_path / "run")
-    assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 2
-    assert "trained on 'DataFrame', not on a CSV or bundled dataset; give its rows as a CSV with --csv" in \
-        one_error_line(capsys)
-    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "data.csv")]) == 0
-    assert f"MSE: {fc.metrics_['test']['mse']:.4f}" in capsys.readouterr().out
-
-
-def test_evaluate_says_first_that_a_run_fitted_on_all_its_rows_has_no_test_split(tmp_path, capsys):
-    df = series_csv(tmp_path / "data.csv", 300)
-    fc = DynoNetForecaster(horizon=H, lookback=L, worker_seq_len=L, worker_hidden=4, epochs=1, device="cpu")
-    fc.fit(df.set_index(pd.DatetimeIndex(df.pop("date"), name="date"))).save(tmp_path / "run")
-    assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 2
-    assert one_error_line(capsys).endswith("run: the run has no test split to re-score (it was fitted on all its "
-                                           "rows: test_fraction 0)")
-
-
-def test_an_interrupted_run_folder_says_how_to_finish_it(tmp_path, capsys):
-    run = tmp_path / "my run"
-    run.mkdir()
-    (run / "resume.safetensors").write_bytes(b"")
-    for argv in (["evaluate"], ["predict", "--csv", "x.csv", "--out", "-"]):
-        assert main([*argv, "--checkpoint", str(run)]) == 2
-        assert one_error_line(capsys).endswith(f"my run: an interrupted run, not finished; `dynonet train --out "
-                                               f"'{run}' --resume` finishes it")
-
-
 def test_a_run_keeps_the_day_or_month_order_its_training_dates_settled(tmp_path, capsys):
     """US dates: the training file settles month first (01/13 and later); a recent file whose
     dates all read both ways (01/01-01/02) is read month first too, and the forecast is
@@ -128,46 +97,6 @@ def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
     assert not (run / "channel_metrics.png").exists() and (run / WEIGHTS).exists()
     assert main(["evaluate", "--checkpoint", str(run)]) == 2
     assert "no test split" in one_error_line(capsys)
-
-
-def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
-    series_csv(tmp_path / "data.csv", 300)
-    run = tmp_path / "run"
-    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(run), "--quiet", *TINY]) == 0
-    mse = json.loads((run / "metrics.json").read_text())["test"]["mse"]
-    (tmp_path / "data.csv").rename(tmp_path / "moved.csv")
-    capsys.readouterr()
-    assert main(["evaluate", "--checkpoint", str(run)]) == 2
-    assert f"{tmp_path / 'data.csv'}: file not found (the run's CSV; moved? give its new path with --csv)" in \
-        one_error_line(capsys)
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
-    assert f"MSE: {mse:.4f}" in capsys.readouterr().out
-    # the run's series are read, in its order; other columns are left alone
-    pd.read_csv(tmp_path / "moved.csv")[["temp", "date", "load"]].assign(note="x").to_csv(
-        tmp_path / "reordered.csv", index=False)
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "reordered.csv")]) == 0
-    assert f"MSE: {mse:.4f}" in capsys.readouterr().out
-    series_csv(tmp_path / "other.csv", 300, start="2023-01-01").assign(load=lambda d: d["load"] + 1).to_csv(
-        tmp_path / "other.csv", index=False)
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "other.csv")]) == 2
-    assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
-    # the same means, another spread; then rows added, which moves the split borders
-    moved = pd.read_csv(tmp_path / "moved.csv")
-    stretched = moved.assign(load=lambda d: 2 * d["load"] - d["load"].iloc[:210].mean())
-    stretched.to_csv(tmp_path / "stretched.csv", index=False)
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "stretched.csv")]) == 2
-    assert "training rows differ from those the checkpoint was trained on" in one_error_line(capsys)
-    series_csv(tmp_path / "longer.csv", 310)
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "longer.csv")]) == 2
-    assert "longer.csv: its splits (rows train [0, 217), val [" in one_error_line(capsys)
-    # a step edited in checkpoint.json by hand: `predict` refuses it, and so does `evaluate`
-    meta = json.loads((run / META).read_text())
-    (run / META).write_text(json.dumps({**meta, "freq": "15min"}))
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 2
-    assert f"time step h differs from the checkpoint's 15min ({run / META})" in one_error_line(capsys)
-    (run / META).write_text(json.dumps({**meta, "freq": None}))  # a run folder from before steps were kept
-    assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
-    assert f"MSE: {mse:.4f}" in capsys.readouterr().out
 
 
 def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
