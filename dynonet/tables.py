@@ -112,8 +112,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
     while len(names) > 1 and not names[-1] and (frame.iloc[:, -1].str.strip() == "").all():
         names, frame = names[:-1], frame.iloc[:, :-1]  # a comma at the end of every line, as spreadsheets write
-    filled = (frame.apply(lambda cells: cells.str.strip()) != "").any(axis=1).to_numpy()
-    if len(filled) and not filled[-1]:  # rows of bare commas at the end, as spreadsheets leave them
+    if len(frame) and (frame.iloc[-1].str.strip() == "").all():  # rows of bare commas at the end, as
+        filled = (frame.apply(lambda cells: cells.str.strip()) != "").any(axis=1).to_numpy()  # spreadsheets leave
         frame = frame.iloc[: int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0]
     if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None:
         hint = ""
