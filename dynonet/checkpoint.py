@@ -54,6 +54,31 @@ def is_stream(path: str | Path) -> bool:
     return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
+def check_writable(path: Path) -> None:
+    """Fail before any work if `path` cannot be written (its folder is tried with a probe; a
+    pipe or device, with its permissions)."""
+    try:
+        path.resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
+        raise OutputError(f"{path}: cannot write there (a loop of symbolic links)") from None
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder; give a file name")
+    if is_stream(path):
+        if not os.access(path, os.W_OK):
+            raise OutputError(f"{path}: cannot write there (permission denied)")
+        return
+    where = Path(os.path.realpath(path))  # a link's target is what gets written
+    folder = where.parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: cannot write there (folder {folder} does not exist)")
+    try:
+        fd, probe = _create_beside(where)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise OutputError(f"{path}: cannot write there ({os_reason(e)})") from None
+
+
 def _write_stream(path: Path, data: bytes) -> None:
     """Write into a pipe or device as it is. A named pipe with no reader is an error at once,
     not a wait forever (the open is non-blocking; the writes block again)."""

@@ -9,7 +9,7 @@ import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import AbstractSet, Any, NoReturn, Sequence
+from typing import AbstractSet, Any, Callable, NoReturn, Sequence
 
 from dynonet import __version__
 from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
@@ -88,6 +88,21 @@ def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             section, name = key.split(".", 1)
             changes.setdefault(section, {})[name] = str(Path(value).absolute()) if key == "data.csv" else value
     return changes
+
+
+def at_least(minimum: float, kind: type = int) -> Callable[[str], Any]:
+    """An argparse type: a number of `kind` (int or float) no less than `minimum`, for the
+    flags of commands that are not config fields (those are checked by their dataclass)."""
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not value >= minimum:
+            raise argparse.ArgumentTypeError(f"must be {'an integer' if kind is int else 'a number'} >= "
+                                             f"{minimum:g} (got {text!r})")
+        return value
+    return parse
 
 
 class Parser(argparse.ArgumentParser):

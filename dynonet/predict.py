@@ -8,44 +8,17 @@ devices (written into, never replaced), and never a file this command reads or a
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from dynonet.checkpoint import is_stream, write_together
+from dynonet.checkpoint import check_writable, is_stream, write_together
 from dynonet.config import DataConfig
 from dynonet.errors import DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table, to_long
-
-
-def check_writable(path: Path) -> None:
-    """Fail before any work if `path` cannot be written (its folder is tried with a probe; a
-    pipe or device, with its permissions)."""
-    try:
-        path.resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a loop of links, before Python 3.13
-        raise OutputError(f"{path}: cannot write there (a loop of symbolic links)") from None
-    if path.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name")
-    if is_stream(path):
-        if not os.access(path, os.W_OK):
-            raise OutputError(f"{path}: cannot write there (permission denied)")
-        return
-    where = Path(os.path.realpath(path))  # a link's target is what gets written
-    folder = where.parent
-    if not folder.is_dir():
-        raise OutputError(f"{path}: cannot write there (folder {folder} does not exist)")
-    try:
-        fd, probe = tempfile.mkstemp(dir=folder, prefix=f".{where.name}.", suffix=".probe")
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as e:
-        raise OutputError(f"{path}: cannot write there ({os_reason(e)})") from None
 
 
 def _write_stdout(text: str) -> None:

@@ -38,6 +38,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
+from dynonet.checkpoint import atomic_write, check_writable
 from dynonet.config import DEVICES, PRESETS, RunConfig
 from dynonet.data import Scaler, SeriesData, Windows, load, split_rows, window_sets
 from dynonet.errors import ConfigError
@@ -449,8 +450,6 @@ def bench_config(args: argparse.Namespace) -> RunConfig:
     if getattr(args, "train.trend_first", None):
         raise ConfigError("bench speed times the bi-level epochs, which the reference path has too; "
                           "drop --trend-first (its first stage trains only the linear trend path)")
-    if args.epochs < 1 or args.warmup < 0:
-        raise ConfigError("--epochs must be >= 1 and --warmup >= 0")
     n = args.warmup + args.epochs
     # patience above the epoch count: every epoch runs, none is cut by early stopping; no
     # trend-first stage, whose epochs train only the linear trend path (the reference has none)
@@ -463,6 +462,8 @@ def _fmt(v: float | None, spec: str) -> str:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     """`dynonet bench speed`: measure both paths, print a table, optionally write JSON."""
+    if args.json:
+        check_writable(args.json)  # before minutes of measuring
     if args.threads:
         torch.set_num_threads(args.threads)
     cfg = bench_config(args)
@@ -522,8 +523,7 @@ def cmd_speed(args: argparse.Namespace) -> int:
     report["load_average"] = {"start": load_before, "end": load_average()}
     print(format_report(report), flush=True)
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report, indent=2) + "\n")
+        atomic_write(args.json, json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 0
 
@@ -630,7 +630,7 @@ def format_report(r: dict[str, Any]) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `bench speed` to the CLI's subcommands (`dynonet bench speed --help`)."""
-    from dynonet.cli import add_config_flags
+    from dynonet.cli import add_config_flags, at_least
 
     bench = subparsers.add_parser("bench", help="measure speed and memory")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
@@ -646,21 +646,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_config_flags(speed, "etth1-96")
     speed.add_argument("--preset", default="etth1-96", choices=sorted(PRESETS), help="named configuration")
     speed.add_argument("--device", default="auto", choices=DEVICES, help="compute device")
-    speed.add_argument("--epochs", type=int, default=3, help="measured epochs (median reported)")
-    speed.add_argument("--warmup", type=int, default=1, help="untimed warm-up epochs before the measured ones")
+    speed.add_argument("--epochs", type=at_least(1), default=3, help="measured epochs (median reported)")
+    speed.add_argument("--warmup", type=at_least(0), default=1, help="untimed warm-up epochs before the measured ones")
     speed.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
-    speed.add_argument("--channels", type=int, default=None,
+    speed.add_argument("--channels", type=at_least(1), default=None,
                        help="replace the data with N synthetic random-walk channels (ETTh1's length)")
-    speed.add_argument("--max-steps", type=int, default=None,
+    speed.add_argument("--max-steps", type=at_least(1), default=None,
                        help="cut both paths' epochs to N training steps (unset: full epochs); the "
                             "validation pass stays whole and a full-epoch extrapolation is labelled")
     speed.add_argument("--floor", action="store_true", help="also time the recurrences alone")
     speed.add_argument("--paths", default="both", choices=("both", "optimized", "reference"),
                        help="which paths to measure")
-    speed.add_argument("--latency-calls", type=int, default=100, help="timed batch-1 calls (at most)")
-    speed.add_argument("--throughput-batch", type=int, default=1024, help="windows per throughput call")
-    speed.add_argument("--budget", type=float, default=10.0,
+    speed.add_argument("--latency-calls", type=at_least(1), default=100, help="timed batch-1 calls (at most)")
+    speed.add_argument("--throughput-batch", type=at_least(1), default=1024, help="windows per throughput call")
+    speed.add_argument("--budget", type=at_least(0.001, float), default=10.0,
                        help="seconds after which latency/throughput/floor timing loops stop early")
-    speed.add_argument("--loader-workers", type=int, default=0, help="DataLoader processes of the reference path")
-    speed.add_argument("--threads", type=int, default=None, help="torch CPU threads (unset: torch's choice)")
+    speed.add_argument("--loader-workers", type=at_least(0), default=0, help="DataLoader processes of the reference path")
+    speed.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads (unset: torch's choice)")
     speed.set_defaults(func=cmd_speed)

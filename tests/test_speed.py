@@ -85,3 +85,25 @@ def test_a_controller_split_smaller_than_a_batch_is_one_batch(tmp_path):
         signal.alarm(0)
         signal.signal(signal.SIGALRM, before)
     assert code == 0 and json.loads((tmp_path / "bench.json").read_text())["speedup"] > 0
+
+
+@pytest.mark.parametrize("flag, value, says", [
+    ("--max-steps", "0", "must be an integer >= 1"), ("--latency-calls", "0", "must be an integer >= 1"),
+    ("--throughput-batch", "0", "must be an integer >= 1"), ("--channels", "0", "must be an integer >= 1"),
+    ("--threads", "0", "must be an integer >= 1"), ("--warmup", "-1", "must be an integer >= 0"),
+    ("--budget", "0", "must be a number >= 0.001"), ("--epochs", "x", "must be an integer >= 1"),
+])
+def test_a_bench_flag_out_of_range_is_one_line_before_any_measuring(flag, value, says, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["bench", "speed", flag, value])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and err.count("\n") == 1 and f"argument {flag}: {says} (got '{value}')" in err
+
+
+def test_a_json_path_that_cannot_be_written_is_refused_before_any_measuring(tmp_path, capsys, monkeypatch):
+    import dynonet.speed
+
+    monkeypatch.setattr(dynonet.speed, "bench_config", lambda args: pytest.fail("measured before the check"))
+    assert main(["bench", "speed", "--json", str(tmp_path / "no" / "x.json")]) == 2
+    assert capsys.readouterr().err == f"dynonet: error: {tmp_path / 'no' / 'x.json'}: cannot write there (folder " \
+                                      f"{tmp_path / 'no'} does not exist)\n"
