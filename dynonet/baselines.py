@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import DYNONET_SETTINGS, PATCHTST_SETTINGS, ModelConfig
+from dynonet.config import DYNONET_SETTINGS, OPTIMIZATION_SETTINGS, PATCHTST_SETTINGS, ModelConfig
 from dynonet.controller import Signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -70,7 +70,7 @@ class RepeatLast(Forecaster):
     """The last observed value of each channel, repeated over the horizon."""
 
     display_name = "RepeatLast"
-    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS | {"model.ma_kernel"}
+    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS | OPTIMIZATION_SETTINGS | {"model.ma_kernel"}  # nothing to train
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
         return x[:, -1:].expand(-1, self.cfg.horizon, -1)

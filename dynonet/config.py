@@ -268,6 +268,11 @@ _TRAIN_RULES: tuple[Rule, ...] = (
 )
 
 
+# Settings of training a model's parameters: a model without any (`repeat`) reads none of them.
+OPTIMIZATION_SETTINGS = frozenset(f"train.{f.name}" for f in dataclasses.fields(TrainConfig)
+                                  if f.name not in ("seed", "device", "eval_batch_size"))
+
+
 @dataclass(frozen=True)
 class DataConfig:
     """Where the series come from and how they are split."""

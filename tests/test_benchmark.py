@@ -214,16 +214,19 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     assert main([*GRID, "--merge", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "no such results file" in capsys.readouterr().err
 
+    e = tmp_path / "e"  # settings repeat does not read (nothing to train): the same cell
+    assert main([*shard, "--seeds", "2", "--epochs", "2", "--lr", "0.1", "--out", str(e)]) == 0
+    assert main([*GRID, "--merge", str(a), str(e), "--out", str(tmp_path / "ae")]) == 0
     c = tmp_path / "c"  # the same cell with other settings: refused, nothing written
-    assert main([*shard, "--seeds", "2", "--epochs", "2", "--out", str(c)]) == 0
+    assert main([*shard, "--seeds", "2", "--eval-batch-size", "100", "--out", str(c)]) == 0
     capsys.readouterr()
     assert main([*GRID, "--merge", str(c), "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "other settings" in err and "train.epochs" in err and records(out) == merged
+    assert "other settings" in err and "train.eval_batch_size" in err and records(out) == merged
 
     # a conflict between two sources names the earlier source; nothing is written
     d = tmp_path / "d"
-    assert main([*shard, "--seeds", "0", "--epochs", "3", "--out", str(d)]) == 0
+    assert main([*shard, "--seeds", "0", "--eval-batch-size", "200", "--out", str(d)]) == 0
     capsys.readouterr()
     assert main([*GRID, "--merge", str(c), str(d), "--out", str(tmp_path / "new")]) == 2
     assert str(c / "results.json") in capsys.readouterr().err and not (tmp_path / "new").exists()

@@ -143,4 +143,6 @@ def test_settings_a_model_declares_unread_change_nothing_it_computes(name):
             assert torch.equal(*outputs), field
     if any(s.startswith("train.controller") for s in cls.unread):
         assert build_model(cfg).controller_parameters() == []  # so no controller optimizer or split reads them
+    if "train.lr" in cls.unread:  # no optimizer reads the training settings of a model without parameters
+        assert not list(build_model(cfg).parameters())
     assert not {"model.model", "model.lookback", "model.horizon"} & cls.unread
