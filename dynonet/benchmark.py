@@ -53,20 +53,27 @@ GRID_FIELDS = {"model.model": "set by the grid; use --variants", "model.horizon"
 RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", "params", "device",
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
+SEEDS = (0, 1, 2)  # the protocol's
 
 
 
 # -- the grid ----------------------------------------------------------------------------
 
-def _csv(kind: Callable[[str], Any]) -> Callable[[str], list[Any]]:
+def _csv(kind: Callable[[str], Any], minimum: int | None = None) -> Callable[[str], list[Any]]:
+    """An argparse type: a comma-separated list of `kind` (integers no less than `minimum`)."""
     def parse(s: str) -> list[Any]:
-        items = [x.strip() for x in s.split(",") if x.strip()]
-        if not items:
+        items = [x.strip() for x in s.split(",")]
+        if not any(items):
             raise argparse.ArgumentTypeError("empty list")
+        if "" in items:
+            raise argparse.ArgumentTypeError(f"an empty entry in {s!r}")
         try:
-            return list(dict.fromkeys(kind(x) for x in items))
+            values = [kind(x) for x in items]
         except ValueError:
             raise argparse.ArgumentTypeError(f"invalid list {s!r}") from None
+        if minimum is not None and (low := [v for v in values if v < minimum]):
+            raise argparse.ArgumentTypeError(f"each must be >= {minimum} (got {low[0]})")
+        return list(dict.fromkeys(values))
     return parse
 
 
@@ -580,9 +587,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> with the "
                     "variant's overrides; record every run in results.json and summarize in results.md/png. "
                     "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run.")
-    p.add_argument("--datasets", type=_csv(str), default=list(DATASETS), help="comma-separated")
-    p.add_argument("--horizons", type=_csv(int), default=list(HORIZONS), help="comma-separated")
-    p.add_argument("--seeds", type=_csv(int), default=[0, 1, 2], help="comma-separated")
+    # defaults filled in by cmd_benchmark, so that --merge can tell a list given from none
+    p.add_argument("--datasets", type=_csv(str), default=None, help=f"comma-separated (default: {','.join(DATASETS)})")
+    p.add_argument("--horizons", type=_csv(int, minimum=1), default=None,
+                   help=f"comma-separated (default: {','.join(map(str, HORIZONS))})")
+    p.add_argument("--seeds", type=_csv(int, minimum=0), default=None,
+                   help=f"comma-separated (default: {','.join(map(str, SEEDS))})")
     p.add_argument("--variants", type=_csv(str), default=None,
                    help=f"comma-separated, default all: {','.join(VARIANTS)}")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
@@ -602,12 +612,17 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         if v not in VARIANTS:
             raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
     if args.merge:
-        trains = [flag for flag, given in (("--variants", args.variants), ("--resume", args.resume),
-                                           ("--keep-runs", args.keep_runs), ("config flags", overrides_from_args(args)))
+        trains = [flag for flag, given in (("--datasets", args.datasets), ("--horizons", args.horizons),
+                                           ("--seeds", args.seeds), ("--variants", args.variants),
+                                           ("--resume", args.resume), ("--keep-runs", args.keep_runs),
+                                           ("config flags", overrides_from_args(args)))
                   if given]
         if trains:
             raise ConfigError(f"--merge trains nothing and takes only --out; drop {', '.join(trains)}")
         merge(args.out, args.merge)
     else:
+        args.datasets = args.datasets or list(DATASETS)
+        args.horizons = args.horizons or list(HORIZONS)
+        args.seeds = args.seeds or list(SEEDS)
         run_grid(args)
     return 0

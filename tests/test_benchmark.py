@@ -203,24 +203,24 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     shard = [*GRID, "--variants", "repeat", *SMALL]
     assert main([*shard, "--seeds", "0", "--out", str(a)]) == 0
     assert main([*shard, "--seeds", "1", "--out", str(b)]) == 0
-    assert main([*GRID, "--merge", str(a), str(b), "--out", str(out)]) == 0
+    assert main(["benchmark", "--merge", str(a), str(b), "--out", str(out)]) == 0
     merged = records(out)
     assert merged == records(a) + records(b)
     assert table((out / "results.md").read_text(), "mse")[("repeat", "ETTh1 H8")][2] == 2
     assert (out / "results.png").is_file()
 
-    assert main([*GRID, "--merge", str(a), "--out", str(out)]) == 0  # already there: nothing changes
+    assert main(["benchmark", "--merge", str(a), "--out", str(out)]) == 0  # already there: nothing changes
     assert records(out) == merged
-    assert main([*GRID, "--merge", str(tmp_path / "none"), "--out", str(out)]) == 2
+    assert main(["benchmark", "--merge", str(tmp_path / "none"), "--out", str(out)]) == 2
     assert "no such results file" in capsys.readouterr().err
 
     e = tmp_path / "e"  # settings repeat does not read (nothing to train): the same cell
     assert main([*shard, "--seeds", "2", "--epochs", "2", "--lr", "0.1", "--out", str(e)]) == 0
-    assert main([*GRID, "--merge", str(a), str(e), "--out", str(tmp_path / "ae")]) == 0
+    assert main(["benchmark", "--merge", str(a), str(e), "--out", str(tmp_path / "ae")]) == 0
     c = tmp_path / "c"  # the same cell with other settings: refused, nothing written
     assert main([*shard, "--seeds", "2", "--eval-batch-size", "100", "--out", str(c)]) == 0
     capsys.readouterr()
-    assert main([*GRID, "--merge", str(c), "--out", str(out)]) == 2
+    assert main(["benchmark", "--merge", str(c), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "other settings" in err and "train.eval_batch_size" in err and records(out) == merged
 
@@ -228,12 +228,12 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     d = tmp_path / "d"
     assert main([*shard, "--seeds", "0", "--eval-batch-size", "200", "--out", str(d)]) == 0
     capsys.readouterr()
-    assert main([*GRID, "--merge", str(c), str(d), "--out", str(tmp_path / "new")]) == 2
+    assert main(["benchmark", "--merge", str(c), str(d), "--out", str(tmp_path / "new")]) == 2
     assert str(c / "results.json") in capsys.readouterr().err and not (tmp_path / "new").exists()
     changed = json.loads((a / "results.json").read_text())
     changed["records"][0]["mse"] += 1.0
     (d / "results.json").write_text(json.dumps(changed))  # seed 0 again, another score
-    assert main([*GRID, "--merge", str(a), str(d), "--out", str(tmp_path / "new")]) == 2
+    assert main(["benchmark", "--merge", str(a), str(d), "--out", str(tmp_path / "new")]) == 2
     assert f"recorded differently in {a / 'results.json'} (mse differ)" in capsys.readouterr().err
 
     # a file that is no results file, or an edited one: one line naming it and what is wrong
@@ -243,13 +243,13 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
                           ('{"records": [3]}', "record 0 is not a JSON object"),
                           ('{"records": [{"x": 1}]}', "record 0 has no 'dataset'")]:
         (bad / "results.json").write_text(text)
-        assert main([*GRID, "--merge", str(a), str(bad), "--out", str(tmp_path / "new")]) == 2
+        assert main(["benchmark", "--merge", str(a), str(bad), "--out", str(tmp_path / "new")]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and f"{bad / 'results.json'}: " in err and message in err, err
         assert not (tmp_path / "new").exists()
 
     # merging trains nothing: training flags are refused, not ignored
-    assert main([*GRID, "--merge", str(a), "--epochs", "3", "--out", str(out)]) == 2
+    assert main(["benchmark", "--merge", str(a), "--epochs", "3", "--out", str(out)]) == 2
     assert "takes only --out" in capsys.readouterr().err and records(out) == merged
 
 
@@ -268,9 +268,15 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert not (tmp_path / "g").exists()
     shown = build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help()
     assert "--csv CSV" not in shown and "--horizon HORIZON" not in shown and "--horizons" in shown and "--epochs" in shown
-    args = build_parser().parse_args(["benchmark"])
-    assert (args.datasets, args.horizons, args.seeds, args.variants) == (
-        ["ETTh1", "ETTh2"], [96, 192, 336, 720], [0, 1, 2], None)
+    assert "(default: ETTh1,ETTh2)" in shown and "(default: 96,192,336,720)" in shown and "(default: 0,1,2)" in shown
+    for flag, value, says in [("--horizons", "96,0", "each must be >= 1 (got 0)"), ("--seeds", "-1", "each must be >= 0"),
+                              ("--variants", "linear,,repeat", "an empty entry in 'linear,,repeat'")]:
+        with pytest.raises(SystemExit):
+            main(["benchmark", flag, value, "--out", str(tmp_path / "g")])
+        assert f"argument {flag}: {says}" in capsys.readouterr().err
+    for given in (["--datasets", "ETTh2"], ["--horizons", "96"], ["--seeds", "0"]):  # a merge trains nothing
+        assert main(["benchmark", "--merge", str(tmp_path), *given, "--out", str(tmp_path / "g")]) == 2
+        assert f"--merge trains nothing and takes only --out; drop {given[0]}" in capsys.readouterr().err
 
 
 def test_published_figures_only_in_their_labelled_section():
