@@ -21,8 +21,10 @@ from typing import Any, Callable
 from dynonet.checkpoint import META, atomic_write, write_json
 from dynonet.config import DATASETS, HORIZONS, PRESETS, SIGNALS, RunConfig, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
+from dynonet.data import bundled_path, split_rows
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
+from dynonet.tables import line_namer, read_table
 
 # The one table of variants: name -> config overrides on the preset. The controller variants
 # switch the controller on themselves, whatever the preset holds.
@@ -330,6 +332,7 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
                     cfg = run_config(ds, h, s, v, overrides)
                     check_config(cfg.model)  # every run can start: fail before any folder is made
                     plan.append((cfg.data.dataset, h, s, v, cfg))
+    check_cells(plan)
     if lone := sorted({h for h in args.horizons for ds in args.datasets if preset_name(ds, h) != f"{ds.lower()}-{h}"}):
         log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
             "settings")
@@ -343,6 +346,19 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
             if not folder.is_dir() or any(folder.iterdir()):
                 break
             folder.rmdir()
+
+
+def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
+    """Every planned run's data holds its splits' windows: a horizon too long for the data
+    fails before the first run, not hours into a grid (as `data.from_table` splits it)."""
+    rows: dict[str, int] = {}
+    for ds, h, _, _, cfg in plan:
+        if ds not in rows:
+            rows[ds] = len(read_table(bundled_path(ds)).dates)
+        d = cfg.data
+        split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), cfg.model.lookback, h,
+                   ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction, source=ds,
+                   where=line_namer(2))  # the bundled file's lines, as training names them
 
 
 def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,

@@ -127,7 +127,7 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
             raise DataError(
                 f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows"
                 + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
-                + f", lookback {lookback} + horizon {horizon} needs {need} (--lookback and --horizon set them)"
+                + f", lookback {lookback} + horizon {horizon} needs {need} (a shorter lookback or horizon needs fewer)"
             )
     return splits
 

@@ -412,3 +412,12 @@ def test_bad_data_leaves_no_results_folder(tmp_path, capsys):
     assert main([*GRID, "--variants", "repeat", *too_few, "--out", str(out)]) == 2
     assert "rows are too few" in capsys.readouterr().err
     assert not (tmp_path / "a").exists()  # the folders this grid made, empty, are removed again
+
+
+def test_a_cell_the_data_cannot_hold_fails_before_the_first_run(tmp_path, capsys):
+    out = tmp_path / "grid"
+    assert main(["benchmark", "--datasets", "ETTh1", "--horizons", "8,2000", "--seeds", "0", "--variants", "repeat",
+                 *SMALL, "--out", str(out)]) == 2
+    assert ("ETTh1: 700 rows are too few: the train split has 490 rows (line 2 to line 491), lookback 48 + "
+            "horizon 2000 needs 2048") in capsys.readouterr().err
+    assert not out.exists()  # no run of the H8 cell was made first
