@@ -378,14 +378,19 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         elif not args.resume:
             raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s}; "
                                "pass --resume to skip finished runs, or choose another --out")
+    run_dir = lambda ds, h, s, v, cfg: args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}"  # noqa: E731
+    if args.keep_runs and not args.resume:  # a run folder is never overwritten unless resuming the grid
+        if taken := next((f for f in (run_dir(*run) for run in todo) if f.is_dir() and any(f.iterdir())), None):
+            raise OutputError(f"{taken}: holds a run already; choose another --keep-runs, or --resume the grid "
+                              "that wrote it")
     there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
     log(f"benchmark: {_runs(len(plan))} planned{there}, {len(todo)} to run")
     for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
-        run_dir = args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}" if args.keep_runs else None
+        kept = run_dir(ds, h, s, v, cfg) if args.keep_runs else None
         t0 = time.perf_counter()
         try:
             # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
-            metrics = train_run(cfg, run_dir, progress=True, overwrite=args.resume,
+            metrics = train_run(cfg, kept, progress=True, overwrite=args.resume,
                                 argv=getattr(args, "argv", None))
         except TrainingError as e:  # a diverged run is a result too: recorded, and the grid goes on
             rec = failed_record(v, cfg, e, command)

@@ -421,3 +421,15 @@ def test_a_cell_the_data_cannot_hold_fails_before_the_first_run(tmp_path, capsys
     assert ("ETTh1: 700 rows are too few: the train split has 490 rows (line 2 to line 491), lookback 48 + "
             "horizon 2000 needs 2048") in capsys.readouterr().err
     assert not out.exists()  # no run of the H8 cell was made first
+
+
+def test_kept_run_folders_are_not_written_over_unless_the_grid_resumes(tmp_path, capsys):
+    grid = [*GRID, "--seeds", "0", "--variants", "linear", *SMALL, "--keep-runs", str(tmp_path / "kr")]
+    assert main([*grid, "--out", str(tmp_path / "a")]) == 0
+    kept = tmp_path / "kr" / "ETTh1-H8-L48-linear-seed0"
+    assert (kept / "checkpoint.json").is_file()
+    capsys.readouterr()
+    assert main([*grid, "--out", str(tmp_path / "b")]) == 2
+    assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a run already; choose another --keep-runs, "
+                                       "or --resume the grid that wrote it\n")
+    assert not (tmp_path / "b").exists()
