@@ -136,20 +136,25 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
 
 
 def overridden_flags(variant: str, overrides: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """The flags given that `variant` sets otherwise (its own value wins: `frozen-controller`
-    keeps lr 0 under `--controller-lr`), as {flag as given: the variant's flag}."""
-    return {_flag_text(name, overrides[section][name]): _flag_text(name, value)
-            for section, fields in VARIANTS[variant].items() for name, value in fields.items()
-            if overrides.get(section, {}).get(name, value) != value}
+    """The flags given that do not apply to `variant`, as {flag as given: why}: those it sets
+    otherwise (its own value wins: `frozen-controller` keeps lr 0 under `--controller-lr`), as
+    the variant's flag, and those its model does not read ("not read")."""
+    model = MODELS[VARIANTS[variant].get("model", {}).get("model", "dynonet")]
+    out = {_flag_text(name, value): "not read" for section, fields in overrides.items()
+           for name, value in fields.items() if f"{section}.{name}" in model.unread}
+    return out | {_flag_text(name, overrides[section][name]): _flag_text(name, value)
+                  for section, fields in VARIANTS[variant].items() for name, value in fields.items()
+                  if overrides.get(section, {}).get(name, value) != value}
 
 
 def check_overridden_flags(variants: list[str], overrides: dict[str, dict[str, Any]], log: Log) -> None:
-    """Refuse a flag every variant of the grid sets otherwise (it would change no run); say
-    which variants keep their own value of the others."""
+    """Refuse a flag that every variant of the grid sets otherwise (it contradicts the grid);
+    say which variants the others do not apply to, and why (one set of flags for grids of
+    several models is a fair use, so a flag a model does not read is told, not refused)."""
     clashes = {v: overridden_flags(v, overrides) for v in variants}
     for given in dict.fromkeys(g for c in clashes.values() for g in c):
         mine = [f"{v!r} ({c[given]})" for v, c in clashes.items() if given in c]
-        if len(mine) == len(variants):
+        if all(given in c and c[given] != "not read" for c in clashes.values()):
             raise ConfigError(f"{given}: changes no run: variant{'s' * (len(mine) > 1)} {', '.join(mine)} "
                               "set it otherwise")
         log(f"benchmark: {given} does not apply to variant{'s' * (len(mine) > 1)} {', '.join(mine)}")

@@ -34,6 +34,7 @@ import dataclasses
 import difflib
 import json
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,7 @@ from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, o
 from dynonet.data import Scaler, from_table
 from dynonet.tables import Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError, os_reason
-from dynonet.registry import check_config
+from dynonet.registry import MODELS, check_config
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
 _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
@@ -106,6 +107,8 @@ class DynoNetForecaster:
             check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
         except ConfigError as e:
             raise _keywords(e) from None
+        if unread := [n for n in overrides if f"{_FIELD_SECTION[n]}.{n}" in MODELS[model].unread]:
+            warnings.warn(f"model {model!r} does not read {', '.join(unread)}", stacklevel=2)
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None

@@ -404,6 +404,9 @@ def test_a_flag_every_variant_sets_otherwise_is_refused_and_one_some_do_is_told(
             in capsys.readouterr().out)
     lr = {r["model"]: r["config"]["train"]["controller_lr"] for r in records(out)}
     assert lr == {"dynonet": 0.001, "frozen-controller": 0.0}
+    assert main([*GRID, "--seeds", "0", "--variants", "repeat", *SMALL, "--out", str(tmp_path / "r")]) == 0
+    printed = capsys.readouterr().out  # a model's unread settings: told, the grid runs
+    assert "benchmark: --worker-seq-len 16 does not apply to variant 'repeat' (not read)" in printed
 
 
 def test_bad_data_leaves_no_results_folder(tmp_path, capsys):

@@ -19,6 +19,7 @@ from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
 TINY = dict(worker_hidden=4, controller_hidden=8, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
+TINY_LINEAR = dict(batch_size=512, epochs=1)  # a linear model reads none of the workers' settings
 
 
 def make_wide(n: int = 200, start: str = "2024-01-01", freq: str = "h") -> pd.DataFrame:
@@ -185,20 +186,20 @@ def test_fit_on_long_format_with_integer_ids():
 def test_test_fraction_gives_test_scores(fitted):
     assert fitted.metrics_["test"] is None and "test" not in fitted.meta_["splits"]  # default: fit on all rows
     assert fitted.metrics_["argv"] is None  # the host's (pytest's) arguments are not the run's
-    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", test_fraction=0.2, **TINY).fit(make_wide(300))
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", test_fraction=0.2, **TINY_LINEAR).fit(make_wide(300))
     assert f.metrics_["test"]["windows"] > 0 and np.isfinite(f.metrics_["test"]["mse"])
     assert "test" in f.meta_["splits"]
 
 
 def test_daily_frequency_is_kept():
-    f = DynoNetForecaster(horizon=H, lookback=L, model="dlinear", **TINY).fit(make_wide(150, "2020-01-01", "D"))
+    f = DynoNetForecaster(horizon=H, lookback=L, model="dlinear", **TINY_LINEAR).fit(make_wide(150, "2020-01-01", "D"))
     fc = f.predict(make_wide(150, "2020-01-01", "D"))
     assert f.freq_ == "D" and str(fc.index[0]) == "2020-05-30 00:00:00"
 
 
 def test_semi_monthly_dates_forecast_on_the_1st_and_15th():
     wide = make_wide(150, "2001-01-01", "SMS")
-    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY).fit(wide).predict(wide)
+    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(wide).predict(wide)
     assert fc.index.equals(pd.date_range(wide.index[-1], periods=H + 1, freq="SMS")[1:])
     assert {d.day for d in fc.index} == {1, 15}
 
@@ -206,11 +207,11 @@ def test_semi_monthly_dates_forecast_on_the_1st_and_15th():
 def test_whole_number_dates_are_read_as_a_csv_reads_them_not_as_nanoseconds():
     wide = make_wide(150)
     seconds = wide.reset_index().assign(date=(wide.index - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
-    model = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY)
+    model = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR)
     with pytest.raises(DataError, match=r"row 0: cannot parse date '1704067200' in column 'date' \(Unix time in "
                                         r"seconds\? train with date_format %s\)"):
         model.fit(seconds)
-    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY).fit(seconds).predict(seconds)
+    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(seconds).predict(seconds)
     assert fc.index[0] == wide.index[-1] + pd.Timedelta(hours=1)
 
 
@@ -360,6 +361,8 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     assert f.columns_ == ["temp"] and list(f.predict(extra).columns) == ["temp"]
     assert DynoNetForecaster(columns="temp, load").config.data.columns == ("temp", "load")  # as the flag takes them
     assert DynoNetForecaster(columns=[0, "a"]).config.data.columns == ("0", "a")  # names are text
+    with pytest.warns(UserWarning, match="^model 'linear' does not read worker_hidden, controller_lr$"):
+        DynoNetForecaster(model="linear", worker_hidden=8, controller_lr=1e-3, patience=3)
     with pytest.raises(ConfigError, match=r"^max_rows: `fit` takes the rows it is given; pass df.head\(n\)"):
         DynoNetForecaster(max_rows=100)
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
