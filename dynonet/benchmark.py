@@ -421,7 +421,8 @@ def _runs(n: int) -> str:
 
 
 def _fmt(x: float | None) -> str:
-    return "n/a" if x is None else f"{x:.4f}"
+    """A score to 4 decimals; a huge one (a near-divergent run) in scientific notation."""
+    return "n/a" if x is None else f"{x:.4f}" if abs(x) < 1e4 else f"{x:.4e}"
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -469,9 +470,9 @@ def cell_text(c: dict[str, Any] | None, metric: str, n_seeds: int) -> str:
     """"mean +- std", with "(k seeds)" where the cell has fewer seeds than the table."""
     if c is None or c[metric] is None:
         return "-"
-    std = "n/a" if c[f"{metric}_std"] is None else f"{c[f'{metric}_std']:.4f}"
+    std = _fmt(c[f"{metric}_std"])
     short = f" ({c[f'{metric}_n']} seeds)" if c[f"{metric}_n"] != n_seeds else ""
-    return f"{c[metric]:.4f} +- {std}{short}"
+    return f"{_fmt(c[metric])} +- {std}{short}"
 
 
 def metric_table(records: list[dict[str, Any]], metric: str, rows: list[str] | None = None,
@@ -558,18 +559,16 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
     lines += ["## Published figures (not measured here)", "",
               "Copied from the shared protocol for orientation only: other code, other lookbacks, other "
-              "machines. They are not part of the measured table above.", "",
-              "| dataset | H | published model / protocol | L | MSE | MAE | source |",
-              "| --- | --- | --- | --- | --- | --- | --- |"]
-    missing = []
-    for d, h in sorted(pub):
-        figures = published_for(d, h)
-        missing += [] if figures else [f"{d} H{h}"]
-        for p in figures:
-            mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
-            lines.append(f"| {d} | {h} | {p['label']} | {p['lookback']} | {p['mse']:.3f} | {mae} | {p['source']} |")
-    if missing:
-        lines += ["", f"No published figures for {', '.join(missing)}."]
+              "machines. They are not part of the measured table above.", ""]
+    rows_published = [(d, h, p) for d, h in sorted(pub) for p in published_for(d, h)]
+    if rows_published:
+        lines += ["| dataset | H | published model / protocol | L | MSE | MAE | source |",
+                  "| --- | --- | --- | --- | --- | --- | --- |"]
+    for d, h, p in rows_published:
+        mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
+        lines.append(f"| {d} | {h} | {p['label']} | {p['lookback']} | {p['mse']:.3f} | {mae} | {p['source']} |")
+    if missing := [f"{d} H{h}" for d, h in sorted(pub) if not published_for(d, h)]:
+        lines += [""] * bool(rows_published) + [f"No published figures for {', '.join(missing)}."]
     return "\n".join(lines) + "\n"
 
 

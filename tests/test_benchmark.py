@@ -436,3 +436,13 @@ def test_kept_run_folders_are_not_written_over_unless_the_grid_resumes(tmp_path,
     assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a run already; choose another --keep-runs, "
                                        "or --resume the grid that wrote it\n")
     assert not (tmp_path / "b").exists()
+
+
+def test_a_cell_without_published_figures_gets_no_empty_table_and_huge_scores_stay_readable():
+    base = {"dataset": "ETTh1", "horizon": 24, "lookback": 96, "model": "linear", "mae": 0.5, "best_val_mse": 0.4,
+            "params": 10, "device": "cpu", "controller_data": None, "epochs": 1, "best_epoch": 1, "seconds": 1.0,
+            "config": {}, "date": "2026-11-30T12:00:00", "command": "x"}
+    md = benchmark.markdown([{**base, "seed": 0, "mse": 5e18}, {**base, "seed": 1, "mse": 0.3}], "x")
+    assert "| linear | **2.5000e+18 +- 3.5355e+18** |" in md
+    published = md.split("## Published figures (not measured here)", 1)[1]
+    assert "| dataset |" not in published and "No published figures for ETTh1 H24." in published
