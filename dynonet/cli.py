@@ -263,7 +263,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
     if args.command == "train" and out is not None and (Path(out) / STATE_FILE).exists():
         return f"; `dynonet train --out {shlex.quote(str(out))} --resume` continues after the last finished epoch"
     if args.command == "benchmark" and not getattr(args, "merge", None):
-        return "; the same command with --resume skips the runs already recorded"
+        again = shlex.join([*args.argv, *(["--resume"] if "--resume" not in args.argv else [])])
+        return f"; `{again}` skips the runs already recorded"
     return ""
 
 

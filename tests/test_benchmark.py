@@ -1,5 +1,6 @@
 import json
 import re
+import shlex
 import statistics
 
 import pytest
@@ -177,7 +178,8 @@ def test_resume_skips_finished_runs_and_keeps_an_interrupted_grid(tmp_path, monk
     monkeypatch.setattr(dynonet.runner, "train_run", flaky)
     assert main(argv) == 130  # interrupted at the third run
     assert [(r["model"], r["seed"]) for r in records(out)] == [("linear", 0), ("repeat", 0)]
-    capsys.readouterr()
+    assert capsys.readouterr().err == (f"dynonet: interrupted; `{shlex.join(['dynonet', *argv, '--resume'])}` skips "
+                                       "the runs already recorded\n")
 
     assert main(argv) == 2  # without --resume: refuses to duplicate runs
     assert "--resume" in capsys.readouterr().err
