@@ -182,6 +182,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if args.resume and args.out is None:
         raise ConfigError("--resume needs --out: the run folder of the interrupted run")
+    if args.resume and args.overwrite:
+        raise ConfigError("--resume continues the run in --out and --overwrite starts it over; give one")
     if str(args.out) == "-":
         raise ConfigError("--out -: a run is a folder of files; give the folder a name")
     # Resuming: a --preset is compared whole with the run's settings, flags alone one by one.

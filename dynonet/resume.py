@@ -90,6 +90,9 @@ def save_state(run_dir: str | Path, state: dict[str, Any]) -> None:
 def load_state(run_dir: str | Path) -> dict[str, Any]:
     """The training state that `save_state` wrote in `run_dir`; a damaged file is a CheckpointError."""
     path = Path(run_dir) / STATE_FILE
+    if not Path(run_dir).is_dir():
+        raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder" if Path(run_dir).exists() else
+                                                "no such run folder to resume"))
     if not path.is_file():
         raise CheckpointError(f"{path}: no resumable state (the run finished, or never completed an epoch)")
     try:

@@ -169,6 +169,10 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         log(f"note: {note}")
 
     trainer = BiLevelTrainer(model, cfg.train, generator)
+    earlier = resume.get("elapsed_seconds", 0.0) if resume else 0.0  # run before an interruption
+    if checkpoint is not None:  # each saved state carries the time the run has taken so far
+        keep = checkpoint
+        checkpoint = lambda state: keep({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start})  # noqa: E731
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:
@@ -179,7 +183,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         raise TrainingError(str(e), run={**e.run, "dataset": data.source, "device": device_name, "params": params,
                                          "controller_data": controller_data,
                                          "seconds": time.perf_counter() - t_start}) from None
-    t_train = time.perf_counter() - t_start
+    t_train = earlier + time.perf_counter() - t_start
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
     seconds = [h["seconds"] for h in state.history if h.get("stage", "full") == "full"]
@@ -204,7 +208,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "best_val_mse": None if not state.history else state.best_val,
         "history": state.history,
         "test": test,
-        "timings": {"total_seconds": time.perf_counter() - t_start, "train_seconds": t_train,
+        "timings": {"total_seconds": earlier + time.perf_counter() - t_start, "train_seconds": t_train,
                     "median_epoch_seconds": float(np.median(seconds)) if seconds else None,
                     "median_trend_epoch_seconds": float(np.median(trend_seconds)) if trend_seconds else None,
                     "trend_fit_seconds": fit_seconds[0] if fit_seconds else None},

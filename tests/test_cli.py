@@ -246,6 +246,16 @@ def test_usage_errors_are_one_line_with_exit_2(tmp_path, monkeypatch, capsys, ar
     assert not any(tmp_path.iterdir())  # nothing written
 
 
+def test_resume_names_what_is_wrong_with_its_folder(tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    for out, says in [(tmp_path / "nothere", "nothere: no such run folder to resume"),
+                      (tmp_path / "afile", "afile: a file, not a run folder")]:
+        assert main(["train", "--out", str(out), "--resume"]) == 2
+        assert capsys.readouterr().err.endswith(f"{says}\n")
+    assert main(["train", "--out", str(tmp_path / "run"), "--resume", "--overwrite"]) == 2
+    assert "--resume continues the run in --out and --overwrite starts it over; give one" in capsys.readouterr().err
+
+
 def test_a_constant_series_is_noted(tmp_path, capsys):
     dates = pd.date_range("2023-01-01", periods=200, freq="h")
     pd.DataFrame({"date": dates, "a": np.sin(np.arange(200) / 5), "flat": 5.0}).to_csv(tmp_path / "c.csv", index=False)
