@@ -4,11 +4,12 @@ A GRU controller (hypernetwork) reads the input window and emits modulation sign
 per-channel GRU workers, around a DLinear-style trend branch and RevIN, trained bi-level.
 """
 
-from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, OutputError, TrainingError
+from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, OutputError,
+                            TrainingError)
 
 __version__ = "0.1.0"
 __all__ = ["DynoNetForecaster", "DynoNetError", "DataError", "ConfigError", "TrainingError", "CheckpointError",
-           "OutputError", "__version__"]
+           "OutputError", "NotFittedError", "__version__"]
 
 
 def __getattr__(name: str):  # `from dynonet import DynoNetForecaster`, without importing torch on `import dynonet`

@@ -29,6 +29,11 @@ class CheckpointError(DynoNetError):
     """A run folder or checkpoint that cannot be read or written."""
 
 
+class NotFittedError(DynoNetError, ValueError, AttributeError):
+    """A forecaster used before `fit` or `load` (a ValueError and an AttributeError, as
+    scikit-learn's is)."""
+
+
 class OutputError(DynoNetError):
     """An output file that cannot be written (names the path)."""
 

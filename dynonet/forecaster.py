@@ -47,7 +47,8 @@ from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_c
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.tables import Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq, to_long
-from dynonet.errors import CheckpointError, ConfigError, DataError, DynoNetError, TrainingError, os_reason
+from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
+                            os_reason)
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
@@ -141,7 +142,7 @@ class DynoNetForecaster:
 
     def _fitted(self) -> dict[str, Any]:
         if self.model_ is None or self.meta_ is None:
-            raise ConfigError("this forecaster is not fitted yet: call fit(df) or DynoNetForecaster.load(path)")
+            raise NotFittedError("this forecaster is not fitted yet: call fit(df) or DynoNetForecaster.load(path)")
         return self.meta_
 
     # -- fit -------------------------------------------------------------------------------

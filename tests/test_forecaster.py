@@ -127,9 +127,14 @@ def test_a_diverged_fit_names_the_keyword_to_change(wide):
     assert e.value.run["epochs_run"] == 0 and e.value.run["params"]["total"] > 0
 
 
-def test_not_fitted():
-    with pytest.raises(ConfigError, match="not fitted"):
-        DynoNetForecaster().predict(make_wide())
+def test_not_fitted(tmp_path):
+    from dynonet import NotFittedError
+
+    for use in (lambda f: f.predict(make_wide()), lambda f: f.save(tmp_path / "run"), lambda f: f.columns_):
+        with pytest.raises(NotFittedError, match="not fitted yet: call fit"):
+            use(DynoNetForecaster())
+    assert issubclass(NotFittedError, ValueError) and not issubclass(NotFittedError, ConfigError)
+    assert not (tmp_path / "run").exists()
 
 
 # -- fit / predict ---------------------------------------------------------------------------
