@@ -45,7 +45,11 @@ def fail(message: str) -> None:
 def _records(path: Path) -> list[dict]:
     try:
         records = json.loads(path.read_text())["records"]
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except FileNotFoundError:
+        fail(f"{path}: no such results file (block paths are relative to the file that holds them)")
+    except OSError as e:
+        fail(f"{path}: cannot read ({e.strerror})")
+    except (ValueError, KeyError, TypeError) as e:
         fail(f"{path}: not a benchmark results.json ({type(e).__name__}: {e})")
     return records
 
@@ -125,9 +129,13 @@ def updated(readme: Path) -> tuple[str, str]:
 
 if __name__ == "__main__":
     args = sys.argv[1:]
-    if len(args) == 2 and args[0] in ("--update", "--check"):
+    if args[:1] in (["-h"], ["--help"]):
+        print(__doc__.strip())
+    elif len(args) == 2 and args[0] in ("--update", "--check"):
         readme = Path(args[1])
         old, new = updated(readme)
+        if OPEN not in old:
+            fail(f"{readme}: no table blocks (<!-- tables: ... -->) to {args[0][2:]}")
         if args[0] == "--check":
             sys.exit(0 if old == new else f"readme_tables: {readme}: tables differ from their results.json; "
                                            f"run python {sys.argv[0]} --update {readme}")
