@@ -18,10 +18,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from dynonet.checkpoint import META, atomic_write, write_json
+from dynonet.checkpoint import META, STATE_FILE, atomic_write, write_json
 from dynonet.config import DATASETS, HORIZONS, PRESETS, SIGNALS, RunConfig, flag, override, preset
+from dynonet.data import bundled_path, holdout_cut, split_rows
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
-from dynonet.data import bundled_path, split_rows
 from dynonet.registry import MODELS, check_config
 from dynonet.runtime import Log
 from dynonet.tables import line_namer, read_table
@@ -56,13 +56,15 @@ RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", 
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
 SEEDS = (0, 1, 2)  # the protocol's
+GRID_DEFAULTS = {"datasets": list(DATASETS), "horizons": list(HORIZONS), "seeds": list(SEEDS)}
 
 
 
 # -- the grid ----------------------------------------------------------------------------
 
-def _csv(kind: Callable[[str], Any], minimum: int | None = None) -> Callable[[str], list[Any]]:
-    """An argparse type: a comma-separated list of `kind` (integers no less than `minimum`)."""
+def _csv(kind: Callable[[str], Any], minimum: int | None = None, maximum: int | None = None
+         ) -> Callable[[str], list[Any]]:
+    """An argparse type: a comma-separated list of `kind` (integers within [`minimum`, `maximum`])."""
     def parse(s: str) -> list[Any]:
         items = [x.strip() for x in s.split(",")]
         if not any(items):
@@ -75,6 +77,8 @@ def _csv(kind: Callable[[str], Any], minimum: int | None = None) -> Callable[[st
             raise argparse.ArgumentTypeError(f"invalid list {s!r}") from None
         if minimum is not None and (low := [v for v in values if v < minimum]):
             raise argparse.ArgumentTypeError(f"each must be >= {minimum} (got {low[0]})")
+        if maximum is not None and (high := [v for v in values if v > maximum]):
+            raise argparse.ArgumentTypeError(f"each must be <= {maximum} (got {high[0]})")
         return list(dict.fromkeys(values))
     return parse
 
@@ -135,23 +139,24 @@ def run_config(dataset: str, horizon: int, seed: int, variant: str,
     return cfg.replace(train={"seed": seed})
 
 
-def overridden_flags(variant: str, overrides: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """The flags given that do not apply to `variant`, as {flag as given: why}: those it sets
-    otherwise (its own value wins: `frozen-controller` keeps lr 0 under `--controller-lr`), as
-    the variant's flag, and those its model does not read ("not read")."""
-    model = MODELS[VARIANTS[variant].get("model", {}).get("model", "dynonet")]
+def overridden_flags(variant: str, overrides: dict[str, dict[str, Any]], cfg: RunConfig) -> dict[str, str]:
+    """The flags given that do not apply to `variant` (whose runs have config `cfg`), as {flag
+    as given: why}: those it sets otherwise (its own value wins: `frozen-controller` keeps lr 0
+    under `--controller-lr`), as the variant's flag, and those its runs do not read ("not read")."""
+    unread = unread_settings(cfg.to_dict())
     out = {_flag_text(name, value): "not read" for section, fields in overrides.items()
-           for name, value in fields.items() if f"{section}.{name}" in model.unread}
+           for name, value in fields.items() if f"{section}.{name}" in unread}
     return out | {_flag_text(name, overrides[section][name]): _flag_text(name, value)
                   for section, fields in VARIANTS[variant].items() for name, value in fields.items()
                   if overrides.get(section, {}).get(name, value) != value}
 
 
-def check_overridden_flags(variants: list[str], overrides: dict[str, dict[str, Any]], log: Log) -> None:
+def check_overridden_flags(variants: list[str], overrides: dict[str, dict[str, Any]],
+                           config_of: Callable[[str], RunConfig], log: Log) -> None:
     """Refuse a flag that every variant of the grid sets otherwise (it contradicts the grid);
     say which variants the others do not apply to, and why (one set of flags for grids of
     several models is a fair use, so a flag a model does not read is told, not refused)."""
-    clashes = {v: overridden_flags(v, overrides) for v in variants}
+    clashes = {v: overridden_flags(v, overrides, config_of(v)) for v in variants}
     for given in dict.fromkeys(g for c in clashes.values() for g in c):
         mine = [f"{v!r} ({c[given]})" for v, c in clashes.items() if given in c]
         if all(given in c and c[given] != "not read" for c in clashes.values()):
@@ -173,14 +178,21 @@ def cell_settings(cfg: dict[str, Any]) -> dict[str, Any]:
         full = RunConfig.from_dict(cfg).to_dict()
     except ConfigError as e:
         raise DynoNetError(f"a recorded config this version cannot read ({e})") from None
+    skip = {"train.device", "train.seed", "model.n_channels"} | unread_settings(full)
+    return {section: {k: v for k, v in values.items() if f"{section}.{k}" not in skip}
+            for section, values in json.loads(json.dumps(full)).items()}
+
+
+def unread_settings(full: dict[str, Any]) -> set[str]:
+    """The settings a run of config `full` (a `RunConfig.to_dict()`) does not read: its model's
+    `unread`, the lr schedules it does not use, the trend fit without a trend-first stage."""
     model = MODELS.get(full["model"]["model"])
-    skip = {"train.device", "train.seed", "model.n_channels"} | (model.unread if model else set())
+    skip = set(model.unread) if model else set()
     skip |= {f"train.{name}" for schedule, names in SCHEDULE_SETTINGS.items() if full["train"]["schedule"] != schedule
              for name in names}
     if not full["train"]["trend_first"]:
         skip.add("train.trend_fit")
-    return {section: {k: v for k, v in values.items() if f"{section}.{k}" not in skip}
-            for section, values in json.loads(json.dumps(full)).items()}
+    return skip
 
 
 def make_folder(out: Path) -> None:
@@ -328,7 +340,8 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
     overrides = overrides_from_args(args)
     variants = args.variants or list(VARIANTS)
     command = command_line(args, variants, overrides)
-    check_overridden_flags(variants, overrides, log)
+    check_overridden_flags(variants, overrides,
+                           lambda v: run_config(args.datasets[0], args.horizons[0], args.seeds[0], v, overrides), log)
     plan = []
     for ds in args.datasets:
         for h in args.horizons:
@@ -337,6 +350,7 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
                     cfg = run_config(ds, h, s, v, overrides)
                     check_config(cfg.model)  # every run can start: fail before any folder is made
                     plan.append((cfg.data.dataset, h, s, v, cfg))
+    plan = list({run[:4]: run for run in plan}.values())  # `etth1,ETTh1` names one dataset: one run each
     check_cells(plan)
     if lone := sorted({h for h in args.horizons for ds in args.datasets if preset_name(ds, h) != f"{ds.lower()}-{h}"}):
         log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
@@ -354,16 +368,20 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
 
 
 def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
-    """Every planned run's data holds its splits' windows: a horizon too long for the data
-    fails before the first run, not hours into a grid (as `data.from_table` splits it)."""
+    """Every planned run's data holds its windows: a horizon too long for the data fails
+    before the first run, not hours into a grid (split as `data.from_table` and
+    `data.window_sets` split it)."""
     rows: dict[str, int] = {}
     for ds, h, _, _, cfg in plan:
         if ds not in rows:
             rows[ds] = len(read_table(bundled_path(ds)).dates)
-        d = cfg.data
-        split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), cfg.model.lookback, h,
-                   ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction, source=ds,
-                   where=line_namer(2))  # the bundled file's lines, as training names them
+        d, L = cfg.data, cfg.model.lookback
+        splits = split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), L, h,
+                            ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
+                            source=ds, where=line_namer(2))  # the bundled file's lines, as training names them
+        reads_holdout = "train.controller_data" not in MODELS[cfg.model.model].unread
+        if reads_holdout and cfg.model.controller and cfg.train.controller_data == "holdout":
+            holdout_cut(splits["train"], L, h, cfg.train.holdout_fraction, ds)
 
 
 def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,
@@ -383,15 +401,19 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         elif not args.resume:
             raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s}; "
                                "pass --resume to skip finished runs, or choose another --out")
-    run_dir = lambda ds, h, s, v, cfg: args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}"  # noqa: E731
-    if args.keep_runs and not args.resume:  # a run folder is never overwritten unless resuming the grid
-        if taken := next((f for f in (run_dir(*run) for run in todo) if f.is_dir() and any(f.iterdir())), None):
-            raise OutputError(f"{taken}: holds a run already; choose another --keep-runs, or --resume the grid "
-                              "that wrote it")
+    def kept_folder(ds: str, h: int, s: int, v: str, cfg: RunConfig) -> Path:
+        return args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}"
+
+    if args.keep_runs and not args.resume:  # a kept run is never written over unless the grid resumes
+        for folder in (kept_folder(*run) for run in todo):
+            if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+                what = ("holds a run already" if (folder / META).exists() or (folder / STATE_FILE).exists() else
+                        "is not an empty folder")
+                raise OutputError(f"{folder}: {what}; choose another --keep-runs, or --resume the grid that wrote it")
     there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
     log(f"benchmark: {_runs(len(plan))} planned{there}, {len(todo)} to run")
     for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
-        kept = run_dir(ds, h, s, v, cfg) if args.keep_runs else None
+        kept = kept_folder(ds, h, s, v, cfg) if args.keep_runs else None
         t0 = time.perf_counter()
         try:
             # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
@@ -612,12 +634,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> with the "
                     "variant's overrides; record every run in results.json and summarize in results.md/png. "
                     "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run.")
-    # defaults filled in by cmd_benchmark, so that --merge can tell a list given from none
-    p.add_argument("--datasets", type=_csv(str), default=None, help=f"comma-separated (default: {','.join(DATASETS)})")
-    p.add_argument("--horizons", type=_csv(int, minimum=1), default=None,
-                   help=f"comma-separated (default: {','.join(map(str, HORIZONS))})")
-    p.add_argument("--seeds", type=_csv(int, minimum=0), default=None,
-                   help=f"comma-separated (default: {','.join(map(str, SEEDS))})")
+    # the default lists are these very objects, so that --merge can tell a list given from none
+    p.add_argument("--datasets", type=_csv(str), default=GRID_DEFAULTS["datasets"], help="comma-separated")
+    p.add_argument("--horizons", type=_csv(int, minimum=1), default=GRID_DEFAULTS["horizons"], help="comma-separated")
+    p.add_argument("--seeds", type=_csv(int, minimum=0, maximum=2**32 - 1), default=GRID_DEFAULTS["seeds"],
+                   help="comma-separated")
     p.add_argument("--variants", type=_csv(str), default=None,
                    help=f"comma-separated, default all: {','.join(VARIANTS)}")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
@@ -637,8 +658,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
         if v not in VARIANTS:
             raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
     if args.merge:
-        trains = [flag for flag, given in (("--datasets", args.datasets), ("--horizons", args.horizons),
-                                           ("--seeds", args.seeds), ("--variants", args.variants),
+        grid = [(f"--{name}", getattr(args, name) is not default) for name, default in GRID_DEFAULTS.items()]
+        trains = [flag for flag, given in (*grid, ("--variants", args.variants),
                                            ("--resume", args.resume), ("--keep-runs", args.keep_runs),
                                            ("config flags", overrides_from_args(args)))
                   if given]
@@ -646,8 +667,5 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
             raise ConfigError(f"--merge trains nothing and takes only --out; drop {', '.join(trains)}")
         merge(args.out, args.merge)
     else:
-        args.datasets = args.datasets or list(DATASETS)
-        args.horizons = args.horizons or list(HORIZONS)
-        args.seeds = args.seeds or list(SEEDS)
         run_grid(args)
     return 0

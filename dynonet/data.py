@@ -127,7 +127,7 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
             raise DataError(
                 f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows"
                 + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
-                + f", lookback {lookback} + horizon {horizon} needs {need} (a shorter lookback or horizon needs fewer)"
+                + f", lookback {lookback} + horizon {horizon} needs {need} (more rows, or a shorter lookback or horizon)"
             )
     return splits
 
@@ -196,6 +196,17 @@ class Windows:
             yield self.get(index)
 
 
+def holdout_cut(train: tuple[int, int], lookback: int, horizon: int, fraction: float, source: str) -> int:
+    """The row where the controller's holdout (the last `fraction` of the training rows)
+    begins; a DataError if either part would hold no window."""
+    n_hold = int(round((train[1] - train[0]) * fraction))
+    cut = train[1] - n_hold
+    if cut - train[0] < lookback + horizon or n_hold < horizon:  # each part holds at least one window
+        raise DataError(f"{source}: training period of {train[1] - train[0]} rows is too short to hold out "
+                        f"{fraction:.0%} for the controller with lookback {lookback} and horizon {horizon}")
+    return cut
+
+
 def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
                 controller: bool = True) -> dict[str, Windows]:
     """Windows for training, validation, test and the controller's split.
@@ -209,13 +220,7 @@ def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
     train = data.splits["train"]
     sets = {name: Windows(series, rows, L, H) for name, rows in data.splits.items()}  # each >= L + H rows (split_rows)
     if controller and cfg.train.controller_data == "holdout":
-        n_hold = int(round((train[1] - train[0]) * cfg.train.holdout_fraction))
-        cut = train[1] - n_hold
-        if cut - train[0] < L + H or n_hold < H:  # each part holds at least one window
-            raise DataError(
-                f"{data.source}: training period of {train[1] - train[0]} rows is too short to hold out "
-                f"{cfg.train.holdout_fraction:.0%} for the controller with lookback {L} and horizon {H}"
-            )
+        cut = holdout_cut(train, L, H, cfg.train.holdout_fraction, data.source)
         sets["train"] = Windows(series, (train[0], cut), L, H)
         sets["controller"] = Windows(series, (cut - L, train[1]), L, H)
     else:

@@ -108,7 +108,8 @@ class DynoNetForecaster:
             check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
         except ConfigError as e:
             raise _keywords(e) from None
-        if unread := [n for n in overrides if f"{_FIELD_SECTION[n]}.{n}" in MODELS[model].unread]:
+        given = [*(["epochs"] if epochs is not None else []), *overrides]
+        if unread := [n for n in given if f"{_FIELD_SECTION[n]}.{n}" in MODELS[model].unread]:
             warnings.warn(f"model {model!r} does not read {', '.join(unread)}", stacklevel=2)
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None

@@ -169,20 +169,22 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         log(f"note: {note}")
 
     trainer = BiLevelTrainer(model, cfg.train, generator)
-    earlier = resume.get("elapsed_seconds", 0.0) if resume else 0.0  # run before an interruption
-    if checkpoint is not None:  # each saved state carries the time the run has taken so far
-        keep = checkpoint
-        checkpoint = lambda state: keep({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start})  # noqa: E731
+    # the time a resumed run took before it stopped, up to its last saved epoch
+    earlier = resume.get("elapsed_seconds", 0.0) if resume else 0.0
+    save = checkpoint
+
+    def checkpoint_with_time(state: dict[str, Any]) -> None:  # each saved state carries the time taken so far
+        save({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start})
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:
         state = trainer.fit(sets, report=epoch_report(log, resume.get("stage", ["full"])[0] if resume else None),
                             progress=make_progress(progress),
-                            checkpoint=checkpoint, resume=resume)
+                            checkpoint=None if save is None else checkpoint_with_time, resume=resume)
     except TrainingError as e:  # what a record of the stopped run needs (the trainer gives its epochs)
         raise TrainingError(str(e), run={**e.run, "dataset": data.source, "device": device_name, "params": params,
                                          "controller_data": controller_data,
-                                         "seconds": time.perf_counter() - t_start}) from None
+                                         "seconds": earlier + time.perf_counter() - t_start}) from None
     t_train = earlier + time.perf_counter() - t_start
     test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper

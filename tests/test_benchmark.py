@@ -62,8 +62,11 @@ def test_variant_table_builds_configs_from_one_preset():
     assert all(cfgs[v].model.controller for v in full)  # whatever the preset says
     off = {"model": {**overrides["model"], "controller": False}, "train": overrides["train"]}
     assert all(run_config("ETTh1", 96, 0, v, off).model.controller for v in full)  # the variant's value wins
-    assert overridden_flags("dynonet", off) == {"--no-controller": "--controller"}
-    assert overridden_flags("workers-only", off) == {} == overridden_flags("dynonet", overrides)
+    of = lambda v, o: overridden_flags(v, o, run_config("ETTh1", 96, 0, v, o))  # noqa: E731
+    assert of("dynonet", off) == {"--no-controller": "--controller"}
+    assert of("workers-only", off) == {} == of("dynonet", overrides)
+    ridge = {"train": {"trend_fit": "ridge"}}  # read only by a run with a trend-first stage
+    assert of("linear", ridge) == {"--trend-fit ridge": "not read"} and of("workers-only", ridge) == {}
     assert cfgs["frozen-controller"].train.controller_lr == 0 and cfgs["dynonet"].train.controller_lr == 5e-4
     assert cfgs["no-film"].model.fixed_signals == ("film",) and cfgs["no-context"].model.fixed_signals == ("context",)
     assert cfgs["holdout"].train.controller_data == "holdout" and cfgs["dynonet"].train.controller_data == "val"
@@ -270,7 +273,10 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert not (tmp_path / "g").exists()
     shown = build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help()
     assert "--csv CSV" not in shown and "--horizon HORIZON" not in shown and "--horizons" in shown and "--epochs" in shown
-    assert "(default: ETTh1,ETTh2)" in shown and "(default: 96,192,336,720)" in shown and "(default: 0,1,2)" in shown
+    args = build_parser().parse_args(["benchmark"])
+    assert (args.datasets, args.horizons, args.seeds, args.variants) == (
+        ["ETTh1", "ETTh2"], [96, 192, 336, 720], [0, 1, 2], None)
+    assert "comma-separated (default: ['ETTh1', 'ETTh2'])" in " ".join(shown.split())
     for flag, value, says in [("--horizons", "96,0", "each must be >= 1 (got 0)"), ("--seeds", "-1", "each must be >= 0"),
                               ("--variants", "linear,,repeat", "an empty entry in 'linear,,repeat'")]:
         with pytest.raises(SystemExit):
@@ -426,6 +432,12 @@ def test_a_cell_the_data_cannot_hold_fails_before_the_first_run(tmp_path, capsys
     assert ("ETTh1: 700 rows are too few: the train split has 490 rows (line 2 to line 491), lookback 48 + "
             "horizon 2000 needs 2048") in capsys.readouterr().err
     assert not out.exists()  # no run of the H8 cell was made first
+    assert main(["benchmark", "--datasets", "ETTh1", "--horizons", "8,90", "--seeds", "0", "--variants",
+                 "repeat,holdout", *SMALL, "--val-fraction", "0.4", "--test-fraction", "0",
+                 "--out", str(out)]) == 2  # the holdout's cut of the training rows too
+    assert "training period of 420 rows is too short to hold out 20% for the controller with lookback 48 and " \
+           "horizon 90" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_kept_run_folders_are_not_written_over_unless_the_grid_resumes(tmp_path, capsys):

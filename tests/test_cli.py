@@ -153,12 +153,17 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
     assert main(["train", "--quiet", "--overwrite", "--out", str(spaced), *SMALL]) == 130
     assert calls == [1] and capsys.readouterr().err == "dynonet: interrupted\n"
     monkeypatch.setattr(BiLevelTrainer, "_epoch", real)
+    from dynonet.resume import load_state, save_state
+
+    save_state(out, {**load_state(out), "elapsed_seconds": 1e4})  # as if it had run long before stopping
     assert main(["train", "--out", str(out), "--resume", "--verbose"]) == 0
     printed = capsys.readouterr().out
     # resumed in the trend stage: the second stage still gets its title, the first no second one
     assert "stage 1 of 2" not in printed and "stage 2 of 2: the whole model" in printed
     argv = json.loads((tmp_path / out / "metrics.json").read_text())["argv"]
     assert argv == ["dynonet", "train", "--quiet", *SMALL]  # the command that started the run
+    timings = json.loads((tmp_path / out / "metrics.json").read_text())["timings"]
+    assert timings["total_seconds"] > 1e4 and timings["train_seconds"] > 1e4  # the time before the stop counts
 
 
 def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):

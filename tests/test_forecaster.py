@@ -368,6 +368,8 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     assert DynoNetForecaster(columns=[0, "a"]).config.data.columns == ("0", "a")  # names are text
     with pytest.warns(UserWarning, match="^model 'linear' does not read worker_hidden, controller_lr$"):
         DynoNetForecaster(model="linear", worker_hidden=8, controller_lr=1e-3, patience=3)
+    with pytest.warns(UserWarning, match="^model 'repeat' does not read epochs$"):
+        DynoNetForecaster(model="repeat", epochs=5)
     with pytest.raises(ConfigError, match=r"^max_rows: `fit` takes the rows it is given; pass df.head\(n\)"):
         DynoNetForecaster(max_rows=100)
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
