@@ -46,7 +46,7 @@ def _records(path: Path) -> list[dict]:
     try:
         records = json.loads(path.read_text())["records"]
     except FileNotFoundError:
-        fail(f"{path}: no such results file (block paths are relative to the file that holds them)")
+        fail(f"{path}: no such results file")
     except OSError as e:
         fail(f"{path}: cannot read ({e.strerror})")
     except (ValueError, KeyError, TypeError) as e:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,8 @@ def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:
     seeds)) of the lowest, the fewest parameters, then the fewest settings away from the
     defaults, then the lower validation MSE."""
     small = [e for e in entries if e["params"] <= MAX_PARAMS] or entries
-    near = [e for e in small if e["val"] <= lowest(small)["val"] + standard_error(entries)]
-    return min(near, key=lambda e: (e["params"], departures(e["settings"]), e["val"]))
+    bound = lowest(small)["val"] + standard_error(entries)
+    return min((e for e in small if e["val"] <= bound), key=lambda e: (e["params"], departures(e["settings"]), e["val"]))
 
 
 def standard_error(entries: list[dict[str, Any]]) -> float:
@@ -146,9 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     cells = candidates(Path(__file__).resolve().parent)
     wrong = []
     if not args.check:
-        print("* the pick: the fewest parameters, then the fewest departures from the defaults, among the settings\n"
-              "  within one standard error (the lowest mean's seed std / sqrt(3), shown as 'se') of the lowest mean\n"
-              "  validation MSE; test MSE is shown, never read\n")
+        print(f"* the pick: the fewest parameters, then the fewest departures from the defaults, among the settings "
+              f"(within {MAX_PARAMS:,} parameters where any is)\n  within one standard error (the lowest mean's seed "
+              f"std / sqrt({len(SEEDS)}), shown as 'se') of the lowest mean validation MSE; test MSE is shown, never "
+              "read\n")
     for (dataset, horizon), entries in sorted(cells.items()):
         name = preset_of(dataset, horizon)
         preset = cell_settings(PRESETS[name].to_dict())
@@ -174,4 +176,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `| head`: the reader left; stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

@@ -21,3 +21,17 @@ def test_patchtst_drops_out_where_the_reference_code_does():
     assert torch.equal(model(x), model(x))
     model.train()
     assert not torch.equal(model(x), model(x))
+
+
+def test_repeat_scores_the_same_whatever_the_training_settings(tmp_path, capsys):
+    """`repeat` declares every optimization setting unread (benchmark cells merge across them): checked end to end."""
+    import json
+
+    from dynonet.cli import main
+
+    base = ["train", "--model", "repeat", "--max-rows", "700", "--lookback", "48", "--horizon", "8", "--quiet"]
+    assert main([*base, "--out", str(tmp_path / "a")]) == 0
+    assert main([*base, "--epochs", "3", "--lr", "0.1", "--batch-size", "16", "--loss", "mae", "--schedule", "restarts",
+                 "--no-trend-first", "--weight-decay", "0.5", "--out", str(tmp_path / "b")]) == 0
+    a, b = (json.loads((tmp_path / run / "metrics.json").read_text())["test"] for run in "ab")
+    assert a == b

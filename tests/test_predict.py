@@ -485,8 +485,10 @@ def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypat
     real, tries = checkpoint._create_beside, []
 
     def no_png(where):
-        if where.name == "out.png" and tries.append(where) is None and len(tries) > 1:  # the write, not the probe
-            raise OSError(28, "No space left on device")
+        if where.name == "out.png":
+            tries.append(where)
+            if len(tries) == 2:  # the first is check_writable's probe, before any work; the second, the write
+                raise OSError(28, "No space left on device")
         return real(where)
 
     monkeypatch.setattr(checkpoint, "_create_beside", no_png)
