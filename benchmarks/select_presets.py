@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import os
+import statistics
 import sys
 from pathlib import Path
 from typing import Any
