@@ -51,6 +51,7 @@ from dynonet.errors import ConfigError, TrainingError
 from dynonet.evaluation import evaluate
 from dynonet.least_squares import fit_ridge
 from dynonet.resume import rng_state, set_rng_state
+from dynonet.schedules import epoch_schedule
 
 
 @dataclass
@@ -77,19 +78,6 @@ LOSSES: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
 }
 
 
-class _ExponentialDecay:
-    """LambdaLR factor of the exponential schedule at epoch e (from 0): 1 for the first
-    `hold_epochs`, then `lr_decay` once more each epoch, not below `min_lr_ratio`. With 4 and
-    0.9 it is PatchTST's published `type3` adjustment (set after each epoch for the next:
-    epochs 1-4 at the full lr, epoch 5 at 0.9 of it)."""
-
-    def __init__(self, cfg: TrainConfig) -> None:
-        self.hold, self.decay, self.floor = cfg.hold_epochs, cfg.lr_decay, cfg.min_lr_ratio
-
-    def __call__(self, epoch: int) -> float:
-        return max(self.decay ** max(epoch - self.hold + 1, 0), self.floor)
-
-
 class BiLevelTrainer:
     """Trains any registered model: bi-level when it has a controller, plain otherwise."""
 
@@ -108,7 +96,7 @@ class BiLevelTrainer:
             torch.optim.AdamW(self.trend_params, lr=cfg.lr, weight_decay=cfg.weight_decay)
             if self.trend_params and cfg.trend_fit == "adamw" else None
         )
-        self.trend_scheduler = self._scheduler(self.trend_opt) if self.trend_opt is not None else None
+        self.trend_scheduler = epoch_schedule(self.trend_opt, cfg) if self.trend_opt is not None else None
         self.worker_opt = (
             torch.optim.AdamW(worker_params, lr=cfg.lr, weight_decay=cfg.weight_decay) if worker_params else None
         )
@@ -118,7 +106,7 @@ class BiLevelTrainer:
             else None
         )
         optimizers = [opt for opt in (self.worker_opt, self.controller_opt) if opt is not None]
-        self.schedulers = [sched for sched in map(self._scheduler, optimizers) if sched is not None]
+        self.schedulers = [sched for sched in (epoch_schedule(opt, cfg) for opt in optimizers) if sched is not None]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
         self.ema = None if cfg.ema_decay == 0 else torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
@@ -130,18 +118,6 @@ class BiLevelTrainer:
         self.hyper_state: Tensor | None = None  # controller state of the training batch it belongs to
         self.ctrl_order = torch.empty(0, dtype=torch.long)  # shuffled controller-split windows ...
         self.ctrl_pos = 0  # ... and how many of them were used
-
-    def _scheduler(self, opt: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler | None:
-        """The per-epoch schedule of `opt`; None for "plateau", which `_back_off` drives."""
-        if self.cfg.schedule == "plateau":
-            return None
-        cfg, floor = self.cfg, opt.defaults["lr"] * self.cfg.min_lr_ratio
-        if cfg.schedule == "restarts":
-            return torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=cfg.restart_epochs, T_mult=2,
-                                                                        eta_min=floor)
-        if cfg.schedule == "exponential":
-            return torch.optim.lr_scheduler.LambdaLR(opt, _ExponentialDecay(cfg))
-        return torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1), eta_min=floor)
 
     def _back_off(self, state: TrainState) -> None:
         """Plateau schedule: back to the best weights, at a lower lr (not below the floor).
