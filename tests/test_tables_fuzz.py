@@ -155,3 +155,31 @@ def test_iso_dates_with_and_without_time_parse(tmp_path):
     path.write_text("date,a\n2020-01-01,1\n2020-01-01 01:00,2\n")
     dates, _, _ = read_csv(path)
     assert [str(d) for d in dates] == ["2020-01-01 00:00:00", "2020-01-01 01:00:00"]
+
+
+DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M",
+                "%m/%d/%Y %I:%M %p", "%d-%m-%y", "%m/%d/%Y %H:%M:%S"]
+
+
+@FUZZ
+@given(start=st.datetimes(min_value=pd.Timestamp("1990-01-01").to_pydatetime(),
+                          max_value=pd.Timestamp("2030-12-31").to_pydatetime()),
+       freq=st.sampled_from(["h", "D", "MS", "6h", "W"]), n=st.integers(2, 40), fmt=st.sampled_from(DATE_FORMATS))
+def test_dates_are_read_right_or_refused_never_misread(start, freq, n, fmt):
+    """Dates written in a common format and read without one: the right dates, or a DataError
+    (day or month first cannot be told), never other dates (pandas' month-first guess)."""
+    dates = pd.date_range(pd.Timestamp(start).floor("h" if freq in ("h", "6h") else "D"), periods=n, freq=freq)
+    if "%H" not in fmt and "%I" not in fmt and freq in ("h", "6h"):
+        dates = pd.date_range(dates[0].normalize(), periods=n, freq="D")  # a format without hours: daily data
+    cells = [d.strftime(fmt) for d in dates]
+    if len(set(cells)) < n:
+        return  # the format cannot tell these dates apart (a 2-digit year across a century)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "f.csv"
+        path.write_text("date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells)))
+        try:
+            read, _, _ = read_csv(path)
+        except DataError:
+            return
+    expected = pd.DatetimeIndex(pd.to_datetime(cells, format=fmt))
+    assert (read.to_numpy() == expected.to_numpy()).all(), (cells[:3], list(read[:3]))
