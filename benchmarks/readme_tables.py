@@ -18,7 +18,8 @@ import re
 import sys
 from pathlib import Path
 
-from dynonet.benchmark import cell_settings, metric_table, preset_name, seed_list
+from dynonet.benchmark import cell_settings, preset_name
+from dynonet.summary import metric_table, seed_list
 from dynonet.config import PRESETS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

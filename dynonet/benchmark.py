@@ -12,38 +12,20 @@ from __future__ import annotations
 import argparse
 import json
 import shlex
-import statistics
 import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from dynonet.checkpoint import META, STATE_FILE, atomic_write, write_json
-from dynonet.config import DATASETS, HORIZONS, PRESETS, SIGNALS, RunConfig, flag, override, preset
+from dynonet.config import DATASETS, HORIZONS, PRESETS, RunConfig, flag, override, preset
 from dynonet.data import bundled_path, holdout_cut, split_rows
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.registry import MODELS, check_config
+from dynonet.summary import figure, markdown, runs_text, score_text
+from dynonet.variants import VARIANTS
 from dynonet.runtime import Log
 from dynonet.tables import line_namer, read_table
-
-# The one table of variants: name -> config overrides on the preset. The controller variants
-# switch the controller on themselves, whatever the preset holds.
-VARIANTS: dict[str, dict[str, dict[str, Any]]] = {
-    "dynonet": {"model": {"controller": True}},  # the full system
-    "workers-only": {"model": {"controller": False}},
-    "frozen-controller": {"model": {"controller": True}, "train": {"controller_lr": 0.0}},
-    **{f"no-{s}": {"model": {"controller": True, "fixed_signals": (s,)}} for s in SIGNALS},
-    "holdout": {"model": {"controller": True}, "train": {"controller_data": "holdout"}},
-    # holdout's control: the same shortened training period, the controller frozen at init, so
-    # validation (clean in both) judges what training the controller adds
-    "frozen-holdout": {"model": {"controller": True}, "train": {"controller_lr": 0.0, "controller_data": "holdout"}},
-    # every other registered model is a baseline row; no trend path, so no trend-first stage
-    # (their records say so)
-    **{name: {"model": {"model": name}, "train": {"trend_first": False}} for name in MODELS if name != "dynonet"},
-    # RevIN + Linear fitted exactly (ridge least squares, penalty chosen on validation): the
-    # baseline for DynoNet runs with --trend-fit ridge, whose first stage is this same fit
-    "linear-ridge": {"model": {"model": "linear"}, "train": {"trend_first": True, "trend_fit": "ridge"}},
-}
 
 # Set by the grid itself: a config flag for these would silently fight the grid. They are
 # refused with what to use instead, and left out of `dynonet benchmark --help`.
@@ -255,7 +237,7 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
             added += 1
     make_folder(out)
     save(out, records, None)
-    log(f"merged {_runs(added)} into {out / RESULTS} ({len(records)} in all); {out / TABLE}, {out / FIGURE}")
+    log(f"merged {runs_text(added)} into {out / RESULTS} ({len(records)} in all); {out / TABLE}, {out / FIGURE}")
     return records
 
 
@@ -401,6 +383,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         elif not args.resume:
             raise DynoNetError(f"{out / RESULTS} already holds {v} on {ds} H{h} seed {s}; "
                                "pass --resume to skip finished runs, or choose another --out")
+
     def kept_folder(ds: str, h: int, s: int, v: str, cfg: RunConfig) -> Path:
         return args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}"
 
@@ -411,7 +394,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
                         "is not an empty folder")
                 raise OutputError(f"{folder}: {what}; choose another --keep-runs, or --resume the grid that wrote it")
     there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
-    log(f"benchmark: {_runs(len(plan))} planned{there}, {len(todo)} to run")
+    log(f"benchmark: {runs_text(len(plan))} planned{there}, {len(todo)} to run")
     for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
         kept = kept_folder(ds, h, s, v, cfg) if args.keep_runs else None
         t0 = time.perf_counter()
@@ -425,7 +408,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
             rec = record(v, cfg, metrics, command)
         records.append(rec)
         save(out, records, command)
-        outcome = f"failed: {rec['error']}" if rec.get("error") else f"mse {_fmt(rec['mse'])} mae {_fmt(rec['mae'])}"
+        outcome = f"failed: {rec['error']}" if rec.get("error") else f"mse {score_text(rec['mse'])} mae {score_text(rec['mae'])}"
         log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: {outcome} "
             f"({rec['epochs']} epochs, {time.perf_counter() - t0:.1f}s)")
     if not todo and records:
@@ -434,192 +417,6 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         log(f"{failed} recorded run{'s' * (failed != 1)} stopped without scores; {out / TABLE} lists them")
     log(f"results: {out / RESULTS}, {out / TABLE}, {out / FIGURE}")
     return records
-
-
-# -- summaries ---------------------------------------------------------------------------
-
-def _runs(n: int) -> str:
-    return f"{n} run" + "s" * (n != 1)
-
-
-def _fmt(x: float | None) -> str:
-    """A score to 4 decimals; a huge one (a near-divergent run) in scientific notation."""
-    return "n/a" if x is None else f"{x:.4f}" if abs(x) < 1e4 else f"{x:.4e}"
-
-
-def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(variant, column) -> mean/std/n over seeds of test MSE and MAE and best validation MSE
-    (std: sample, ddof 1), and the parameter count."""
-    multi_l = len({r["lookback"] for r in records}) > 1
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for r in records:
-        if r["mse"] is None:
-            continue
-        groups.setdefault((r["model"], column(r, multi_l)), []).append(r)
-    out = {}
-    for key, rs in groups.items():
-        cell: dict[str, Any] = {"n": len(rs), "params": max(r["params"] for r in rs)}
-        for m in ("mse", "mae", "best_val_mse"):
-            vals = [r[m] for r in rs if r.get(m) is not None]
-            cell[m] = statistics.fmean(vals) if vals else None
-            cell[f"{m}_std"] = statistics.stdev(vals) if len(vals) > 1 else None
-            cell[f"{m}_n"] = len(vals)
-        out[key] = cell
-    return out
-
-
-def column(r: dict[str, Any], with_lookback: bool = False) -> str:
-    """A record's table column: 'ETTh1 H96' (with its lookback where a table mixes several)."""
-    return f"{r['dataset']} H{r['horizon']}" + (f" L{r['lookback']}" if with_lookback else "")
-
-
-def table_axes(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
-    """Rows (variants, in the grid's order) and columns (dataset, horizon and, when the records
-    mix lookbacks, lookback) of the results tables."""
-    multi_l = len({r["lookback"] for r in records}) > 1
-    rows = [v for v in VARIANTS if any(r["model"] == v for r in records)]
-    rows += sorted({r["model"] for r in records} - set(rows))
-    cols = sorted({(r["dataset"], r["horizon"], r["lookback"]) for r in records})
-    return rows, list(dict.fromkeys(column({"dataset": d, "horizon": h, "lookback": L}, multi_l) for d, h, L in cols))
-
-
-def seed_list(records: list[dict[str, Any]]) -> list[int]:
-    """The seeds present in `records`, sorted."""
-    return sorted({r["seed"] for r in records})
-
-
-def cell_text(c: dict[str, Any] | None, metric: str, n_seeds: int) -> str:
-    """"mean +- std", with "(k seeds)" where the cell has fewer seeds than the table."""
-    if c is None or c[metric] is None:
-        return "-"
-    std = _fmt(c[f"{metric}_std"])
-    short = f" ({c[f'{metric}_n']} seeds)" if c[f"{metric}_n"] != n_seeds else ""
-    return f"{_fmt(c[metric])} +- {std}{short}"
-
-
-def metric_table(records: list[dict[str, Any]], metric: str, rows: list[str] | None = None,
-                 labels: dict[str, str] | None = None) -> list[str]:
-    """One metric's Markdown table (the lines): a row per variant (`rows`, default all, in the
-    grid's order; `labels` renames them), a column per dataset and horizon, mean +- std over
-    seeds in each cell and the lowest mean of each column in bold."""
-    all_rows, cols = table_axes(records)
-    rows, labels = rows or all_rows, labels or {}
-    cells, n_seeds = summarize(records), len(seed_list(records))
-    lines = ["| variant | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
-    lowest = {c: min((cells[(v, c)][metric] for v in rows if cells.get((v, c), {}).get(metric) is not None),
-                     default=None) for c in cols}
-    for v in rows:
-        out = []
-        for c in cols:
-            text = cell_text(cells.get((v, c)), metric, n_seeds)
-            out.append(f"**{text}**" if text != "-" and cells[(v, c)][metric] == lowest[c] else text)
-        lines.append(f"| {labels.get(v, v)} | " + " | ".join(out) + " |")
-    return lines
-
-
-def markdown(records: list[dict[str, Any]], command: str | None) -> str:
-    """results.md: the tables of test MSE / MAE, validation MSE and parameters, then published figures."""
-    from dynonet.published import published_for
-
-    rows, cols = table_axes(records)
-    devices = sorted({r["device"] for r in records})
-    lookbacks = sorted({r["lookback"] for r in records})
-    holdout = sorted({r["model"] for r in records if r["controller_data"] == "holdout"})
-    dates = sorted(r["date"] for r in records)
-    trained = [r.get("config", {}).get("train", {}) for r in records]
-    ridge = sorted({r["model"] for r, t in zip(records, trained) if t.get("trend_first") and t.get("trend_fit") == "ridge"})
-    commands = list(dict.fromkeys([r["command"] for r in records] + ([command] if command else [])))
-    lines = [
-        "# DynoNet benchmark (measured)", "",
-        f"- command: {'; '.join(f'`{c}`' for c in commands)}",
-        f"- device: {', '.join(devices) or '-'}",
-        f"- date: written {datetime.now():%Y-%m-%d %H:%M}"
-        + (f"; runs from {dates[0]} to {dates[-1]}" if dates else ""),
-        f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; same preset (`<dataset>-<H>`), splits, "
-        "schedule and early stopping for every row",
-        "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
-        "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
-        + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
-        *([f"- closed-form trend fit (`--trend-fit ridge`) in: {', '.join(ridge)}. Their linear path is the exact "
-           "weighted ridge least-squares fit on the training windows, the penalty chosen on validation MSE, "
-           "recorded as epoch 0 (one of their epochs); the rest of such a model trains from it as usual"]
-          if ridge else []),
-        f"- cells: mean +- std over seed{'s' * (len(seed_list(records)) > 1)} {', '.join(map(str, seed_list(records)))}"
-        " of test MSE / MAE on the "
-        "standardized scale, (k seeds) where a cell has fewer; std is the sample standard deviation "
-        "(n/a for one seed); lowest mean per column in bold (compared before rounding); every recorded run with "
-        "scores is included" + ("; runs without scores are listed below the tables" if any(r.get("error") for r in records) else ""),
-        "",
-    ]
-    header = ["| variant | " + " | ".join(cols) + " |", "| --- |" + " --- |" * len(cols)]
-    for metric, title in (("mse", "Test MSE"), ("mae", "Test MAE"), ("best_val_mse", "Best validation MSE")):
-        lines += [f"## {title}", ""]
-        if metric == "best_val_mse":
-            lines += ["What early stopping (and every choice of settings) sees. A controller trained on "
-                      "validation batches has seen these windows, so its row here is not a clean comparison.", ""]
-        lines += [*metric_table(records, metric), ""]
-    failed = [r for r in records if r.get("error")]
-    if failed:
-        lines += ["## Runs without scores", "",
-                  "Recorded runs that stopped before a model could be scored; the cells above leave them out "
-                  "(their seed counts say so).", "",
-                  "| variant | dataset | H | seed | reason |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {r['model']} | {r['dataset']} | {r['horizon']} | {r['seed']} | {r['error']} |" for r in failed]
-        lines.append("")
-    # from every run that got as far as building its model, scored or not
-    multi_l = len(lookbacks) > 1
-    params: dict[tuple[str, str], int] = {}
-    for r in records:
-        if r.get("params") is not None:
-            key = (r["model"], column(r, multi_l))
-            params[key] = max(params.get(key, 0), r["params"])
-    lines += ["## Parameters", "", *header]
-    for v in rows:
-        lines.append(f"| {v} | " + " | ".join(
-            "-" if (v, c) not in params else f"{params[(v, c)]:,}" for c in cols) + " |")
-    lines.append("")
-    pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
-    lines += ["## Published figures (not measured here)", "",
-              "Copied from the shared protocol for orientation only: other code, other lookbacks, other "
-              "machines. They are not part of the measured table above.", ""]
-    rows_published = [(d, h, p) for d, h in sorted(pub) for p in published_for(d, h)]
-    if rows_published:
-        lines += ["| dataset | H | published model / protocol | L | MSE | MAE | source |",
-                  "| --- | --- | --- | --- | --- | --- | --- |"]
-    for d, h, p in rows_published:
-        mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
-        lines.append(f"| {d} | {h} | {p['label']} | {p['lookback']} | {p['mse']:.3f} | {mae} | {p['source']} |")
-    if missing := [f"{d} H{h}" for d, h in sorted(pub) if not published_for(d, h)]:
-        lines += [""] * bool(rows_published) + [f"No published figures for {', '.join(missing)}."]
-    return "\n".join(lines) + "\n"
-
-
-def figure(records: list[dict[str, Any]], path: Path) -> None:
-    """results.png: test MSE per cell, mean +- std over seeds, one bar per variant."""
-    from dynonet import plots
-
-    rows, cols = table_axes(records)
-    cells = summarize(records)
-    fig = plots.Figure(figsize=(max(6.0, 0.35 * len(rows) * len(cols) + 2), 4.5))
-    ax = fig.subplots()
-    width = 0.8 / max(len(rows), 1)
-    for i, v in enumerate(rows):
-        xs, ys, es = [], [], []
-        for j, c in enumerate(cols):
-            cell = cells.get((v, c))
-            if cell is not None:
-                xs.append(j - 0.4 + width * (i + 0.5))
-                ys.append(cell["mse"])
-                es.append(cell["mse_std"] or 0.0)
-        ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, color=f"C{i % 10}")
-    lows = [c["mse"] - (c["mse_std"] or 0.0) for c in cells.values()]
-    if lows:
-        ax.set_ylim(bottom=0.9 * min(lows))  # differences between models are small next to the MSE itself
-    ax.set_xticks(range(len(cols)), cols)
-    ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
-    ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
-    ax.legend(fontsize=7, ncol=2)
-    atomic_write(path, plots.render(fig))
 
 
 # -- command line ------------------------------------------------------------------------

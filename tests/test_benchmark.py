@@ -287,23 +287,6 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
         assert f"--merge trains nothing and takes only --out; drop {given[0]}" in capsys.readouterr().err
 
 
-def test_published_figures_only_in_their_labelled_section():
-    recs = []
-    for seed, (mse, mae) in enumerate([(0.40, 0.42), (0.42, 0.43), (0.41, 0.41)]):
-        recs.append({"dataset": "ETTh1", "horizon": 96, "lookback": 512, "model": "dynonet", "seed": seed,
-                     "mse": mse, "mae": mae, "params": 1, "device": "cpu", "controller_data": "val",
-                     "epochs": 3, "best_epoch": 2, "seconds": 1.0, "command": "dynonet benchmark",
-                     "date": "2026-01-01T00:00:00"})
-    md = benchmark.markdown(recs, "dynonet benchmark")
-    measured, published = md.split("## Published figures (not measured here)", 1)
-    assert "published" not in measured.lower()
-    assert "0.386" not in measured and "0.373" not in measured
-    assert table(md, "mse")[("dynonet", "ETTh1 H96")] == (0.41, 0.01, 3)
-    rows = [ln for ln in published.splitlines() if ln.startswith("| ETTh1 | 96 |")]
-    assert len(rows) >= 5 and all("published:" in ln and "PROTOCOL.md" in ln for ln in rows)
-    assert any("| 512 | 0.386 | 0.415 |" in ln for ln in rows) and any("| 336 |" in ln for ln in rows)
-
-
 def test_a_record_from_before_a_new_setting_counts_with_its_default(tmp_path, capsys):
     """Records written before a config field existed (here `trend_first`) still belong to their
     cell: a missing field counts with its default, which is what those runs used."""
@@ -450,13 +433,3 @@ def test_kept_run_folders_are_not_written_over_unless_the_grid_resumes(tmp_path,
     assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a run already; choose another --keep-runs, "
                                        "or --resume the grid that wrote it\n")
     assert not (tmp_path / "b").exists()
-
-
-def test_a_cell_without_published_figures_gets_no_empty_table_and_huge_scores_stay_readable():
-    base = {"dataset": "ETTh1", "horizon": 24, "lookback": 96, "model": "linear", "mae": 0.5, "best_val_mse": 0.4,
-            "params": 10, "device": "cpu", "controller_data": None, "epochs": 1, "best_epoch": 1, "seconds": 1.0,
-            "config": {}, "date": "2026-11-30T12:00:00", "command": "x"}
-    md = benchmark.markdown([{**base, "seed": 0, "mse": 5e18}, {**base, "seed": 1, "mse": 0.3}], "x")
-    assert "| linear | **2.5000e+18 +- 3.5355e+18** |" in md
-    published = md.split("## Published figures (not measured here)", 1)[1]
-    assert "| dataset |" not in published and "No published figures for ETTh1 H24." in published
