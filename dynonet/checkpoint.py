@@ -159,12 +159,17 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
     write_together([(run_dir / WEIGHTS, weights), (run_dir / META, json_text(description)), *extra])
 
 
+def require_run_folder(run_dir: str | Path, missing: str = "no such run folder") -> None:
+    """A CheckpointError unless `run_dir` is a folder: a file by that name, or `missing`."""
+    if not Path(run_dir).is_dir():
+        raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder (the folder `dynonet train --out` writes)"
+                                                if Path(run_dir).exists() else missing))
+
+
 def read_meta(run_dir: str | Path) -> dict[str, Any]:
     """checkpoint.json of a run folder, parsed; no folder, or a missing, unreadable or other-format file, is a CheckpointError."""
     path = Path(run_dir) / META
-    if not Path(run_dir).is_dir():
-        raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder (the folder `dynonet train --out` writes)"
-                                                if Path(run_dir).exists() else "no such run folder"))
+    require_run_folder(run_dir)
     try:
         meta = json.loads(path.read_text())
     except FileNotFoundError:

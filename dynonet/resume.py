@@ -20,7 +20,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from dynonet.checkpoint import STATE_FILE, atomic_write
+from dynonet.checkpoint import STATE_FILE, atomic_write, require_run_folder
 from dynonet.errors import CheckpointError, first_message_line
 
 _TENSOR, _DICT = "__tensor__", "__dict__"
@@ -90,9 +90,7 @@ def save_state(run_dir: str | Path, state: dict[str, Any]) -> None:
 def load_state(run_dir: str | Path) -> dict[str, Any]:
     """The training state that `save_state` wrote in `run_dir`; a damaged file is a CheckpointError."""
     path = Path(run_dir) / STATE_FILE
-    if not Path(run_dir).is_dir():
-        raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder" if Path(run_dir).exists() else
-                                                "no such run folder to resume"))
+    require_run_folder(run_dir, missing="no such run folder to resume")
     if not path.is_file():
         raise CheckpointError(f"{path}: no resumable state (the run finished, or never completed an epoch)")
     try:

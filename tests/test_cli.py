@@ -254,7 +254,7 @@ def test_usage_errors_are_one_line_with_exit_2(tmp_path, monkeypatch, capsys, ar
 def test_resume_names_what_is_wrong_with_its_folder(tmp_path, capsys):
     (tmp_path / "afile").write_text("x")
     for out, says in [(tmp_path / "nothere", "nothere: no such run folder to resume"),
-                      (tmp_path / "afile", "afile: a file, not a run folder")]:
+                      (tmp_path / "afile", "afile: a file, not a run folder (the folder `dynonet train --out` writes)")]:
         assert main(["train", "--out", str(out), "--resume"]) == 2
         assert capsys.readouterr().err.endswith(f"{says}\n")
     assert main(["train", "--out", str(tmp_path / "run"), "--resume", "--overwrite"]) == 2
