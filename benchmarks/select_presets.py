@@ -80,7 +80,8 @@ def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:
     defaults, then the lower validation MSE."""
     small = [e for e in entries if e["params"] <= MAX_PARAMS] or entries
     bound = lowest(small)["val"] + standard_error(entries)
-    return min((e for e in small if e["val"] <= bound), key=lambda e: (e["params"], departures(e["settings"]), e["val"]))
+    near = [e for e in small if e["val"] <= bound]
+    return min(near, key=lambda e: (e["params"], departures(e["settings"]), e["val"]))
 
 
 def standard_error(entries: list[dict[str, Any]]) -> float:

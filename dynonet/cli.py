@@ -164,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "unique_id, ds, y, and then the forecast is written long too)")
     pr.add_argument("--out", type=Path, required=True,
                     help="forecast CSV to write (original units); - writes it to standard output")
-    pr.add_argument("--plot", type=Path, default=None, help="also draw recent history + forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
+    pr.add_argument("--plot", type=Path, default=None,
+                    help="also draw recent history + forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
     pr.add_argument("--device", default="auto", choices=DEVICES,

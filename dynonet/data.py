@@ -127,7 +127,8 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
             raise DataError(
                 f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows"
                 + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
-                + f", lookback {lookback} + horizon {horizon} needs {need} (more rows, or a shorter lookback or horizon)"
+                + f", lookback {lookback} + horizon {horizon} needs {need} "
+                "(more rows, or a shorter lookback or horizon)"
             )
     return splits
 

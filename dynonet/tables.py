@@ -216,7 +216,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
                 what += " (thousands separators? write numbers without them)"
             elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
-                what += " (the run reads decimal points)" if reading.trained else " (a decimal comma? give --decimal ',')"
+                what += (" (the run reads decimal points)" if reading.trained else
+                         " (a decimal comma? give --decimal ',')")
             elif len(bad) == len(values) - start and not is_missing(cell):
                 what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
                                                                    "columns are series") + ")")
@@ -546,7 +547,8 @@ def _clock_change_at(date: pd.Timestamp) -> bool:
 
 def _clock_change_hint(dates: pd.DatetimeIndex, i: int, step: pd.DateOffset) -> str:
     """Local times without their UTC offsets skip an hour when clocks go forward."""
-    skipped = isinstance(step, pd.offsets.Tick) and dates[i] - dates[i - 1] - pd.Timedelta(step) == pd.Timedelta(hours=1)
+    gap = dates[i] - dates[i - 1]
+    skipped = isinstance(step, pd.offsets.Tick) and gap - pd.Timedelta(step) == pd.Timedelta(hours=1)
     return CLOCK_CHANGE_HINT if skipped and _clock_change_at(dates[i - 1]) else ""
 
 
