@@ -308,10 +308,12 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                 "give --date-format, day first (%d/%m/%Y) or month first (%m/%d/%Y), with the time's format")
         raise DataError(f"{source}: {where(i)}: date {raw.iloc[i]!r} in column {column!r} could be day first or "
                         f"month first, as could every date of the column; {hint}")
+    # a column that settles day first, in a form no format was found for: parsed so, cell by cell
+    day_first = order is not None and order[0] == "day"
     try:
         with warnings.catch_warnings():  # "could not infer format": cells parsed one by one, as wanted
             warnings.simplefilter("ignore")
-            dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce"))
+            dates = pd.DatetimeIndex(pd.to_datetime(raw, errors="coerce", dayfirst=day_first))
     except (ValueError, TypeError, OverflowError) as e:  # e.g. mixed time zones
         if (dates := _several_offsets(raw)) is not None:
             return dates
@@ -373,7 +375,8 @@ def _slash_format(raw: pd.Series, day_first: bool) -> str | None:
     for rest in dict.fromkeys(raw.iloc[:24].astype(str).str.extract(SLASH_DATE)[4]):
         if not rest.strip():
             return date
-        rest = re.sub(r"\bPM\b", "AM", rest, flags=re.IGNORECASE)  # pandas' guess misses '1:00 PM', not '1:00 AM'
+        if re.search(r"\b[AP]M\b", rest, flags=re.IGNORECASE):  # a 12-hour clock: pandas' guess misses '1:00 PM'
+            rest = re.sub(r"\bPM\b", "AM", re.sub(r"^(\D*)\d{1,2}:", r"\g<1>01:", rest), flags=re.IGNORECASE)
         if (guess := guess_datetime_format("2023-01-31" + rest)) and guess.startswith("%Y-%m-%d"):
             return date + guess[len("%Y-%m-%d"):]
     return None

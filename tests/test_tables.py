@@ -117,6 +117,7 @@ def test_dates_that_read_both_day_and_month_first_need_their_format(tmp_path, fr
     (["12/01/2023 1:00 PM", "13/01/2023 1:00 PM"], "%d/%m/%Y %I:%M %p"),  # a 13 first: day first
     (["01/12/2023 00:00:00.000", "01/13/2023 00:00:00.000"], "%m/%d/%Y %H:%M:%S.%f"),  # a 13 second: month first
     (["12.01.23T10:00", "13.01.23T10:00"], "%d.%m.%yT%H:%M"),
+    (["12/01/2023 12:00:00 AM", "13/01/2023 12:00:00 AM"], "%d/%m/%Y %I:%M:%S %p"),  # midnight, not noon
     (["2012-01-02", "2012-01-03"], None),  # year first: pandas reads these without doubt
     (["01/01/2023 00:00", "01/01/2023 01:00"], None),  # the same both ways
 ])
@@ -125,6 +126,7 @@ def test_a_column_that_settles_day_or_month_first_is_read_so_and_keeps_its_forma
     table = tables.read_table(path)
     assert table.date_format == fmt and len(table.dates) == 2 and table.dates[1] - table.dates[0] > pd.Timedelta(0)
     if fmt is not None:
+        assert (table.dates.to_numpy() == pd.to_datetime(cells, format=fmt).to_numpy()).all()  # read right
         written = pd.to_datetime(list(date_cells(table.dates, fmt)), format=fmt)  # written back in that format
         assert (written.to_numpy() == table.dates.to_numpy()).all()
         frame = pd.DataFrame({"date": cells, "a": [1.0, 2.0]})

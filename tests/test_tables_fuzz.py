@@ -158,7 +158,7 @@ def test_iso_dates_with_and_without_time_parse(tmp_path):
 
 
 DATE_FORMATS = ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%d/%m/%Y", "%m/%d/%Y", "%d.%m.%Y", "%d/%m/%Y %H:%M",
-                "%m/%d/%Y %I:%M %p", "%d-%m-%y", "%m/%d/%Y %H:%M:%S"]
+                "%m/%d/%Y %I:%M %p", "%d-%m-%y", "%m/%d/%Y %H:%M:%S", "%d/%m/%Y %I:%M:%S %p", "%d/%m/%Y %H:%M:%S.%f"]
 
 
 @FUZZ
