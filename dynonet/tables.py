@@ -290,8 +290,10 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
     if date_format is not None:
         try:
             try:
-                dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
-            except ValueError:  # %z with several offsets (a daylight-saving change): read in UTC
+                with warnings.catch_warnings():  # pandas 2 warns of mixed offsets where pandas 3 raises
+                    warnings.filterwarnings("error", message=".*mixed time zones", category=FutureWarning)
+                    dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
+            except (ValueError, FutureWarning):  # %z with several offsets (a daylight-saving change): read in UTC
                 dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
         except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with {named} "

@@ -157,7 +157,7 @@ def test_a_dataframe_with_two_level_column_names_is_refused():
 def test_unix_seconds_read_as_utc_dates_and_written_back(tmp_path, cells, expected):
     dates, _, _ = read_csv(write(tmp_path, "date,a\n" + "".join(f"{c},{i}\n" for i, c in enumerate(cells))),
                            Reading(date_format="%s"))
-    assert dates.equals(pd.DatetimeIndex(expected)) and dates.tz is None
+    assert (dates == pd.DatetimeIndex(expected)).all() and dates.tz is None  # any unit: pandas 2 parses to ns
     assert [str(v) for v in date_cells(dates, "%s")] == [str(float(c)) if "." in c else c for c in cells]
 
 
@@ -200,7 +200,7 @@ def test_milliseconds_are_told_apart_from_seconds(tmp_path):
 
 
 def test_unix_seconds_reach_past_the_nanosecond_range_and_back():
-    late = pd.date_range("2261-01-01", periods=3, freq="YS").as_unit("us")  # the last steps pass 2262
+    late = pd.DatetimeIndex(np.array(["2261-01-01", "2262-01-01", "2263-01-01"], dtype="datetime64[us]"))  # past 2262
     cells = date_cells(late, "%s")
     again = pd.Series([str(c) for c in cells])
     assert tables._unix_seconds(again, "date", "x", str).equals(late)
