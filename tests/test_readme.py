@@ -43,3 +43,33 @@ def test_compared_grids_show_the_same_figures_as_each_grid_alone():
     # the no-mixer AdamW runs are the presets where validation picked that setting
     no_mixer = readme_tables.tables("a=benchmarks/no-mixer/adamw/results.json", ["workers-only"], ROOT)
     assert "| `workers-only`, a (the preset at ETTh1 H96) |" in no_mixer
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a Markdown heading: lower case, punctuation but '-' and '_'
+    dropped, spaces to hyphens."""
+    import re
+
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_in_the_docs_reaches_its_file_and_heading():
+    import re
+
+    docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "benchmarks" / "README.md"]
+    anchors = {}
+    for doc in docs:
+        text = re.sub(r"```.*?```", "", doc.read_text(), flags=re.S)
+        anchors[doc.resolve()] = {github_anchor(h) for h in re.findall(r"^#+ (.+)$", text, re.M)}
+    broken = []
+    for doc in docs:
+        for target in re.findall(r"\]\(([^)\s]+)\)", doc.read_text()):
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc.resolve()
+            if not file.exists() or (anchor and anchor not in anchors.get(file, ())):
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+    assert not broken, broken
+    assert github_anchor("The presets, picked on validation (`benchmarks/select_presets.py`)") == \
+        "the-presets-picked-on-validation-benchmarksselect_presetspy"
