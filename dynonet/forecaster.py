@@ -77,8 +77,11 @@ class DynoNetForecaster:
     the last `val_fraction` still serves early stopping, and the controller if `controller=True`). Pass
     `test_fraction=0.2` to hold out a test split and read its scores in `metrics_["test"]`.
 
-    `epochs=None` keeps the preset's. After `fit` or `load`: `columns_`, `freq_`, `config`,
-    `metrics_` (None after `load` when the run folder has no metrics.json).
+    `epochs=None` keeps the preset's. `config` holds the settings; after `fit` it is the
+    fitted run's (with what the data settled, such as its channel count and a date format read
+    from it), while every `fit` starts again from the settings given here. After `fit` or
+    `load`: `columns_`, `freq_`, `metrics_` (None after `load` when the run folder has no
+    metrics.json).
     """
 
     def __init__(self, horizon: int = 24, lookback: int = 96, model: str = "dynonet", epochs: int | None = None,
@@ -104,25 +107,27 @@ class DynoNetForecaster:
                 value = tuple(c if isinstance(c, str) else str(c) for c in value)
             changes[_FIELD_SECTION[name]][name] = value
         try:
-            self.config: RunConfig = override(base, changes)
-            check_config(self.config.model)  # a model name or setting that cannot run fails here, not in fit
+            # what every fit starts from; `config` becomes the fitted run's
+            self._settings: RunConfig = override(base, changes)
+            check_config(self._settings.model)  # a model name or setting that cannot run fails here, not in fit
         except ConfigError as e:
             raise _keywords(e) from None
         given = [*(["epochs"] if epochs is not None else []), *overrides]
         if unread := [n for n in given if f"{_FIELD_SECTION[n]}.{n}" in MODELS[model].unread]:
             warnings.warn(f"model {model!r} does not read {', '.join(unread)}", stacklevel=2)
+        self.config: RunConfig = self._settings
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
 
     def __repr__(self) -> str:
-        m = self.config.model
+        m = self._settings.model
         # the settings that differ from what horizon, lookback and model alone give (a config
         # only: whether those alone could run, e.g. a patch longer than the lookback, is no matter)
         plain = override(PRESETS[DEFAULT_PRESET], {"model": {"model": m.model, "horizon": m.horizon,
                                                               "lookback": m.lookback},
                                                     "data": {"test_fraction": 0.0}}).to_dict()
-        mine = self.config.to_dict()
+        mine = self._settings.to_dict()
         differ = [f"{name}={value!r}" for section, values in mine.items() for name, value in values.items()
                   if name not in _NOT_SETTABLE and name not in ("horizon", "lookback", "model")
                   and value != plain[section].get(name)]
@@ -156,14 +161,15 @@ class DynoNetForecaster:
         """
         from dynonet.runner import checkpoint_meta, train
 
-        table = self._table(df, "DataFrame")
+        settings = self._settings  # not a previous fit's: its data settled some of `config`
+        table = self._table(df, "DataFrame", settings)
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
-        data = from_table(self.config, table.dates, table.columns, table.values, source="DataFrame",
+        data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",
                           where=line_namer(None) if table.ids is None else None, date_format=table.date_format)
         try:
             # training seeds the global generators; the caller keeps its own
-            with host_rng_kept(cuda=resolve_device(self.config.train.device).type == "cuda"):
-                run = train(self.config, data=data, log=print if verbose else quiet)
+            with host_rng_kept(cuda=resolve_device(settings.train.device).type == "cuda"):
+                run = train(settings, data=data, log=print if verbose else quiet)
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
@@ -180,17 +186,18 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
         """
         self._fitted()
-        dates, columns, values, ids, _ = self._table(recent, "recent data", used=self.config.model.lookback,
-                                                     columns=self.columns_)
+        dates, columns, values, ids, _ = self._table(recent, "recent data", self.config,
+                                                     used=self.config.model.lookback, columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
         return forecast if ids is None else to_long(forecast, ids)
 
-    def _table(self, df: Any, source: str, used: int | None = None, columns: list[str] | None = None) -> Table:
+    def _table(self, df: Any, source: str, cfg: RunConfig, used: int | None = None,
+               columns: list[str] | None = None) -> Table:
         """The DataFrame checked as `fit` reads it, or, given the fitted `columns`, as `predict`
         does (those series only, with the run's date settings)."""
         try:
-            chosen = self.config.data.columns if columns is None else tuple(columns)
-            reading = Reading.of(self.config.data, columns=chosen, used=used, trained=columns is not None)
+            chosen = cfg.data.columns if columns is None else tuple(columns)
+            reading = Reading.of(cfg.data, columns=chosen, used=used, trained=columns is not None)
             return frame_table(df, reading, source=source)
         except DataError as e:
             raise _keywords(e) from None
@@ -273,7 +280,8 @@ class DynoNetForecaster:
         model, cfg, meta = load_checkpoint(path, dev)
         _check_meta(meta, cfg, path / META)
         self = cls.__new__(cls)
-        self.config, self.model_, self.meta_ = cfg, model.eval(), meta
+        self._settings = self.config = cfg  # a later fit starts from the loaded run's settings
+        self.model_, self.meta_ = model.eval(), meta
         try:
             self.metrics_ = json.loads((path / "metrics.json").read_text())
         except (OSError, ValueError):

@@ -220,6 +220,19 @@ def test_whole_number_dates_are_read_as_a_csv_reads_them_not_as_nanoseconds():
     assert fc.index[0] == wide.index[-1] + pd.Timedelta(hours=1)
 
 
+def test_each_fit_starts_from_the_given_settings_not_from_what_earlier_data_settled():
+    # the first frame's dates settle day first (a 13th); the second's settle month first
+    day_first = make_wide(150, "2024-01-01", "D").reset_index()
+    day_first["date"] = day_first["date"].dt.strftime("%d/%m/%Y")
+    month_first = make_wide(150, "2024-01-01", "D").reset_index()
+    month_first["date"] = month_first["date"].dt.strftime("%m/%d/%Y")
+    model = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR)
+    assert model.fit(day_first).config.data.date_format == "%d/%m/%Y"
+    assert model.fit(month_first).config.data.date_format == "%m/%d/%Y"
+    assert model.predict(month_first).index[0] == pd.Timestamp("2024-05-30")
+    assert "date_format" not in repr(model)  # guessed from the data, not a setting given
+
+
 # -- save / load -------------------------------------------------------------------------------
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"
