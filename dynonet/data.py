@@ -210,7 +210,8 @@ def holdout_cut(train: tuple[int, int], lookback: int, horizon: int, fraction: f
 
 def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
                 controller: bool = True) -> dict[str, Windows]:
-    """Windows for training, validation, test and the controller's split.
+    """Windows for training, validation and the controller's split: everything training may
+    read. The test windows are not among them (`split_windows`), so no trainer can touch them.
 
     With `controller_data="holdout"` the last `holdout_fraction` of the training period is
     taken away from the workers and given to the controller, so validation stays untouched
@@ -219,7 +220,8 @@ def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
     L, H = cfg.model.lookback, cfg.model.horizon
     series = torch.as_tensor(data.values, device=device)
     train = data.splits["train"]
-    sets = {name: Windows(series, rows, L, H) for name, rows in data.splits.items()}  # each >= L + H rows (split_rows)
+    # each split holds >= L + H rows (split_rows)
+    sets = {name: Windows(series, data.splits[name], L, H) for name in ("train", "val")}
     if controller and cfg.train.controller_data == "holdout":
         cut = holdout_cut(train, L, H, cfg.train.holdout_fraction, data.source)
         sets["train"] = Windows(series, (train[0], cut), L, H)
@@ -227,3 +229,12 @@ def window_sets(data: SeriesData, cfg: RunConfig, device: torch.device,
     else:
         sets["controller"] = sets["val"]
     return sets
+
+
+def split_windows(data: SeriesData, cfg: RunConfig, device: torch.device, split: str) -> Windows | None:
+    """Every window of one split (the test split: scored once, after training); None if the
+    data has no such split (no test split with `test_fraction` 0)."""
+    if split not in data.splits:
+        return None
+    return Windows(torch.as_tensor(data.values, device=device), data.splits[split], cfg.model.lookback,
+                   cfg.model.horizon)

@@ -16,7 +16,7 @@ from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
-from dynonet.data import SeriesData, Scaler, load, window_sets
+from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
 from dynonet.published import published_for
@@ -160,8 +160,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "
         f"seed={cfg.train.seed} controller data={controller_data or 'none (no controller)'}")
     log("trainable parameters:\n" + format_params(params))
+    test_set = split_windows(data, cfg, device, "test")  # scored once, after training; the trainer never sees it
     log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
-        + (f", test {len(sets['test'])}" if "test" in sets else ", no test split (test fraction 0): not scored"))
+        + (f", test {len(test_set)}" if test_set is not None else ", no test split (test fraction 0): not scored"))
     # a series constant in training is scaled with std 1: its errors are on another scale than the others'
     notes = [f"series {c!r} is constant over the training rows (scaled with std 1): its scores may not compare "
              "with the other series'" for c in data.constant_series()]
@@ -186,7 +187,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                                          "controller_data": controller_data,
                                          "seconds": earlier + time.perf_counter() - t_start}) from None
     t_train = earlier + time.perf_counter() - t_start
-    test = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler) if "test" in sets else None
+    test = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
     seconds = [h["seconds"] for h in state.history if h.get("stage", "full") == "full"]
     # the closed-form fit (`--trend-fit ridge`) is not an epoch: its time is reported on its own
@@ -286,10 +287,9 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     if meta.get("freq") is not None and data.freq != meta["freq"]:  # None: a folder from before steps were kept
         raise DataError(f"{data.source}: time step {data.freq} differs from the checkpoint's {meta.get('freq')} "
                         f"({run_dir / META})")
-    sets = window_sets(data, cfg, dev, controller=False)  # only the test windows are needed
-    if "test" not in sets:
+    if (test_set := split_windows(data, cfg, dev, "test")) is None:
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
-    scores = evaluate(model, sets["test"], cfg.train.eval_batch_size, data.columns, data.scaler)
+    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
     log(result_block(f"{model.display_name}_H{cfg.model.horizon}", scores))
     return scores
 

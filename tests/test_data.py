@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import ETT_BORDERS, bundled_path, load, window_sets
+from dynonet.data import ETT_BORDERS, bundled_path, load, split_windows, window_sets
 from dynonet.errors import DataError
 
 from conftest import good_csv, write
@@ -35,15 +35,24 @@ def test_ett_borders_and_train_only_scaler(L):
 
 def test_windows_are_the_right_slices_and_every_window_is_kept():
     data = load(ett_cfg())
-    sets = window_sets(data, ett_cfg(), torch.device("cpu"))
+    sets, test = window_sets(data, ett_cfg(), torch.device("cpu")), split_windows(data, ett_cfg(), torch.device("cpu"), "test")
+    assert set(sets) == {"train", "controller", "val"}  # what training may read: never the test windows
     assert len(sets["val"]) == 11520 - (8640 - 512) - 512 - 96 + 1
-    assert len(sets["test"]) == 14400 - (11520 - 512) - 512 - 96 + 1
-    x, y = sets["test"].get(torch.tensor([0, len(sets["test"]) - 1]))
+    assert len(test) == 14400 - (11520 - 512) - 512 - 96 + 1
+    x, y = test.get(torch.tensor([0, len(test) - 1]))
     series = torch.as_tensor(data.values)
     assert torch.equal(x[0], series[11520 - 512 : 11520]) and torch.equal(y[0], series[11520 : 11520 + 96])
     assert torch.equal(y[1][-1], series[14399])  # last test window ends on the last test row
-    n = sum(b[0].shape[0] for b in sets["test"].batches(1000))
-    assert n == len(sets["test"])  # last partial batch kept
+    n = sum(b[0].shape[0] for b in test.batches(1000))
+    assert n == len(test)  # last partial batch kept
+
+
+def test_no_test_windows_without_a_test_split(tmp_path):
+    csv = write(tmp_path, good_csv(200))
+    cfg = RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(csv), test_fraction=0.0))
+    assert split_windows(load(cfg), cfg, torch.device("cpu"), "test") is None
+    with_test = cfg.replace(data={"test_fraction": 0.2})
+    assert len(split_windows(load(with_test), with_test, torch.device("cpu"), "test")) == 40 - 5 + 1
 
 
 @pytest.mark.parametrize("mode", ["val", "holdout"])
