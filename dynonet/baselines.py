@@ -15,7 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import DYNONET_SETTINGS, OPTIMIZATION_SETTINGS, PATCHTST_SETTINGS, ModelConfig
+from dynonet.config import DYNONET_SETTINGS, OPTIMIZATION_SETTINGS, PATCHTST_SETTINGS, TREND_STAGE_SETTINGS, ModelConfig
 from dynonet.controller import Signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -53,7 +53,7 @@ class DLinear(Forecaster):
     """DLinear: moving-average trend and remainder, each through its own Linear(L, H)."""
 
     display_name = "DLinear"
-    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS
+    unread = DYNONET_SETTINGS | PATCHTST_SETTINGS | TREND_STAGE_SETTINGS
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
@@ -106,7 +106,7 @@ class PatchTST(Forecaster):
     """PatchTST, channel-independent: RevIN, patch tokens, Transformer encoder, flatten head."""
 
     display_name = "PatchTST"
-    unread = DYNONET_SETTINGS | {"model.ma_kernel"}
+    unread = DYNONET_SETTINGS | TREND_STAGE_SETTINGS | {"model.ma_kernel"}
 
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:

@@ -271,6 +271,8 @@ _TRAIN_RULES: tuple[Rule, ...] = (
 # Settings of training a model's parameters: a model without any (`repeat`) reads none of them.
 OPTIMIZATION_SETTINGS = frozenset(f"train.{f.name}" for f in dataclasses.fields(TrainConfig)
                                   if f.name not in ("seed", "device", "eval_batch_size"))
+# The trend-first stage: read only by models with a linear trend path (`Forecaster.trend_path`).
+TREND_STAGE_SETTINGS = frozenset({"train.trend_first", "train.trend_fit"})
 
 
 @dataclass(frozen=True)

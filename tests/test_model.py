@@ -3,7 +3,7 @@ import dataclasses
 import pytest
 import torch
 
-from dynonet.config import PRESETS
+from dynonet.config import PRESETS, TREND_STAGE_SETTINGS
 from dynonet.registry import MODELS, build_model
 
 from conftest import small_model_cfg
@@ -143,6 +143,8 @@ def test_settings_a_model_declares_unread_change_nothing_it_computes(name):
             assert torch.equal(*outputs), field
     if any(s.startswith("train.controller") for s in cls.unread):
         assert build_model(cfg).controller_parameters() == []  # so no controller optimizer or split reads them
+    # without a trend path trend-first training has no first stage, and only then
+    assert (build_model(cfg).trend_path() is None) == (TREND_STAGE_SETTINGS <= cls.unread)
     if "train.lr" in cls.unread:  # no optimizer reads the training settings of a model without parameters
         assert not list(build_model(cfg).parameters())
     assert not {"model.model", "model.lookback", "model.horizon"} & cls.unread
