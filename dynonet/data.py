@@ -184,6 +184,14 @@ class Windows:
     def __len__(self) -> int:
         return self.view.shape[0]
 
+    @property
+    def device(self) -> torch.device:
+        return self.view.device
+
+    @property
+    def n_channels(self) -> int:
+        return self.view.shape[1]
+
     def get(self, index: Tensor) -> tuple[Tensor, Tensor]:
         """index: (B,) window numbers -> x (B, L, C), y (B, H, C)."""
         w = self.view[index].transpose(1, 2)
@@ -192,7 +200,7 @@ class Windows:
     def batches(self, batch_size: int, order: Tensor | None = None) -> Iterator[tuple[Tensor, Tensor]]:
         """Every window once, in `order` (a permutation) or in time order; last batch kept."""
         if order is None:
-            order = torch.arange(len(self), device=self.view.device)
+            order = torch.arange(len(self), device=self.device)
         for index in order.split(batch_size):
             yield self.get(index)
 

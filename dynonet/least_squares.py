@@ -50,14 +50,14 @@ def gram(path: LinearPath, windows: Windows, batch_size: int) -> tuple[Tensor, T
     of (window, channel, step) terms."""
     linear, before = path.time_linear()
     L = linear.linear.in_features
-    G = torch.zeros(L + 1, L + 1, dtype=torch.float64, device=windows.view.device)
-    R = torch.zeros(L + 1, linear.linear.out_features, dtype=torch.float64, device=windows.view.device)
-    total = torch.zeros((), dtype=torch.float64, device=windows.view.device)
-    targets = torch.zeros((), dtype=torch.float64, device=windows.view.device)
+    G = torch.zeros(L + 1, L + 1, dtype=torch.float64, device=windows.device)
+    R = torch.zeros(L + 1, linear.linear.out_features, dtype=torch.float64, device=windows.device)
+    total = torch.zeros((), dtype=torch.float64, device=windows.device)
+    targets = torch.zeros((), dtype=torch.float64, device=windows.device)
     count = 0
     # a batch is (windows x channels) rows of L+1 float64s: at most 2^15 rows, a few hundred MB
     # at L=512 for the batch's few such arrays
-    per_batch = max(1, min(batch_size, MAX_GRAM_ROWS // windows.view.shape[1]))
+    per_batch = max(1, min(batch_size, MAX_GRAM_ROWS // windows.n_channels))
     for x, y in windows.batches(per_batch):
         mean, std = path.revin.stats(x)  # (B, 1, C) each
         z = ((x - mean) / std).transpose(1, 2).flatten(0, 1).double()  # (B*C, L)

@@ -243,8 +243,7 @@ class BiLevelTrainer:
         fit = fit_ridge(self.trend, sets["train"], sets["val"], self.cfg.eval_batch_size)
         entry = {"epoch": 0, "stage": "trend", **fit, "controller_loss": None, "lr": None,
                  "controller_lr": None, "signals": {}, "best": True}
-        state.best_val, state.best_epoch = entry["val_mse"], 0
-        state.best_weights = copy.deepcopy(self.model.state_dict())
+        state.best_val, state.best_epoch = entry["val_mse"], 0  # the model holds the fit: the full stage copies it
         state.history.append(entry)
         if report:
             report(entry)
@@ -359,7 +358,7 @@ class BiLevelTrainer:
         across epochs (the split is smaller than the training one), reshuffled when spent."""
         size = self.cfg.batch_size
         if self.ctrl_pos + size > len(self.ctrl_order):
-            self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(ctrl.view.device)
+            self.ctrl_order = torch.randperm(len(ctrl), generator=self.generator).to(ctrl.device)
             self.ctrl_pos = 0
         batch = ctrl.get(self.ctrl_order[self.ctrl_pos : self.ctrl_pos + size])
         self.ctrl_pos += size
@@ -370,7 +369,7 @@ class BiLevelTrainer:
         """One pass over the training windows in `stage`, then validation; the history entry."""
         cfg, model = self.cfg, self.model
         train, ctrl, val = sets["train"], sets["controller"], sets["val"]
-        device = train.view.device
+        device = train.device
         t0 = time.perf_counter()
         model.train()
         trend_stage = stage == "trend"

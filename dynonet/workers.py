@@ -78,7 +78,9 @@ class Workers(nn.Module):
             last = layer == n_layers - 1
             out = gru_recurrence(x, w_ih, b_ih, self.w_hh[layer], self.b_hh[layer], sequence=not last)
             # FiLM and LayerNorm act on every step for inner layers, only on the last step for
-            # the top layer (the head reads nothing else).
+            # the top layer (the head reads nothing else). FiLM comes before the norm, as in the
+            # published code, so the norm cancels whatever part of gamma and beta is the same for
+            # every hidden unit: only their differences across units change the forecast.
             gamma = signals.gamma[:, layer].transpose(0, 1)  # (C, B, h)
             beta = signals.beta[:, layer].transpose(0, 1)
             out = torch.addcmul(beta, out, gamma)
