@@ -22,7 +22,8 @@ from dynonet.config import DATASETS, HORIZONS, PRESETS, RunConfig, flag, overrid
 from dynonet.data import bundled_path, holdout_cut, split_rows
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.registry import MODELS, check_config
-from dynonet.summary import figure, markdown, runs_text, score_text
+from dynonet.report import score_text
+from dynonet.summary import figure, markdown, runs_text
 from dynonet.variants import VARIANTS
 from dynonet.runtime import Log
 from dynonet.tables import line_namer, read_table

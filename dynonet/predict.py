@@ -17,6 +17,7 @@ from dynonet.checkpoint import check_writable, is_stream, write_together
 from dynonet.config import DataConfig
 from dynonet.errors import DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
+from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table, to_long
 
@@ -109,10 +110,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if truth is not None:
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
-        log(f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units\n"
-            f"{'series':<12}{'MAE':>12}{'MSE':>14}\n"
-            + "\n".join(f"{str(c):<12}{a:>12.4f}{m:>14.4f}"
-                        for c, a, m in zip(err.columns, err.abs().mean(), err.pow(2).mean())))
+        log("\n".join([f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units",
+                       *aligned(["series", "MAE", "MSE"], [[str(c), score_text(a), score_text(m)] for c, a, m in
+                                                           zip(err.columns, err.abs().mean(), err.pow(2).mean())])]))
     return forecast
 
 

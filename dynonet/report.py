@@ -12,14 +12,29 @@ def format_params(counts: dict[str, int]) -> str:
     return "\n".join(f"  {name:<14}{n:>10,}" for name, n in counts.items())
 
 
+def score_text(x: float | None) -> str:
+    """A score as printed: 4 decimals, or scientific notation where that would grow long."""
+    return "n/a" if x is None else f"{x:.4f}" if abs(x) < 1e4 else f"{x:.4e}"
+
+
+def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
+    """A table as lines: the first column left-aligned, the others right-aligned, each as wide
+    as its widest cell, so that no two cells run together."""
+    table = [header, *rows]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    return ["  ".join([r[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(r[1:], widths[1:]))]).rstrip()
+            for r in table]
+
+
 def result_block(title: str, scores: dict[str, Any]) -> str:
     """The printed block of test scores: overall MSE / MAE, then per channel."""
     bar = "=" * 60
-    lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {scores['mse']:.4f}", f"MAE: {scores['mae']:.4f}",
+    lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {score_text(scores['mse'])}",
+             f"MAE: {score_text(scores['mae'])}",
              "(each series standardized by its training rows' mean and std; original units in metrics.json)", bar]
     if "per_channel" in scores:
-        lines.append(f"{'channel':<12}{'MSE':>10}{'MAE':>10}")
-        lines += [f"{c:<12}{m['mse']:>10.4f}{m['mae']:>10.4f}" for c, m in scores["per_channel"].items()]
+        lines += aligned(["channel", "MSE", "MAE"], [[str(c), score_text(m["mse"]), score_text(m["mae"])]
+                                                     for c, m in scores["per_channel"].items()])
         lines.append(bar)
     return "\n".join(lines)
 

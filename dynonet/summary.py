@@ -10,16 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from dynonet.checkpoint import atomic_write
+from dynonet.report import score_text
 from dynonet.variants import VARIANTS
 
 
 def runs_text(n: int) -> str:
     return f"{n} run" + "s" * (n != 1)
-
-
-def score_text(x: float | None) -> str:
-    """A score to 4 decimals; a huge one (a near-divergent run) in scientific notation."""
-    return "n/a" if x is None else f"{x:.4f}" if abs(x) < 1e4 else f"{x:.4e}"
 
 
 def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:

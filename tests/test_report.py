@@ -25,4 +25,15 @@ def test_stage_titles_only_where_a_trend_first_runs_stages_begin():
 def test_result_block_says_the_scale_and_lists_each_channel():
     text = result_block("DynoNet_H96", {"mse": 0.38, "mae": 0.41, "per_channel": {"OT": {"mse": 0.1, "mae": 0.2}}})
     assert "MSE: 0.3800\nMAE: 0.4100\n(each series standardized by its training rows' mean and std" in text
-    assert "OT              0.1000    0.2000" in text
+    assert ["OT", "0.1000", "0.2000"] in [line.split() for line in text.splitlines()]
+
+
+def test_large_scores_stay_in_their_columns():
+    text = result_block("x", {"mse": 6.9e14, "mae": 2.3e7,
+                              "per_channel": {"store_1": {"mse": 694337566408704.0, "mae": 23249408.0},
+                                              "a_much_longer_series_name": {"mse": 0.5, "mae": 0.25}}})
+    lines = text.splitlines()
+    assert "MSE: 6.9000e+14" in lines
+    assert ["store_1", "6.9434e+14", "2.3249e+07"] in [line.split() for line in lines]
+    table = [line for line in lines if line.startswith(("channel", "store_1", "a_much"))]
+    assert len({len(line) for line in table}) == 1  # right-aligned columns of one width
