@@ -124,7 +124,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
-    if set(LONG) <= set(names) and date_column not in names:  # unique_id, ds, y (others are refused there)
+    # unique_id, ds, y (others are refused there), unless a wide table's dates are in another column
+    if set(LONG) <= set(names) and (date_column not in names or date_column == "ds"):
         reading = settled_format(reading, _strip(frame["ds"]))
         return Table(*_long_table(frame, reading, str(path), first_line=2), reading.date_format)
     if reading.columns is None:
@@ -213,7 +214,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             i = bad[0]
             cell = text.iloc[i]
             what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-            if isinstance(cell, str) and THOUSANDS.fullmatch(cell):
+            if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or reading.decimal != "." and "." in cell):
                 what += " (thousands separators? write numbers without them)"
             elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
                 what += (" (the run reads decimal points)" if reading.trained else
@@ -232,7 +233,9 @@ def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
     """A column's cells as float64, NaN where no number is; True/False count as 1/0, as a
     bool column's do. Text cells are read with `decimal` as the decimal mark."""
     if decimal != "." and pd.api.types.infer_dtype(cells, skipna=True) in ("string", "mixed", "mixed-integer"):
-        text = cells.str.replace(decimal, ".", regex=False)  # NaN where a cell is no text
+        # with another decimal mark a '.' is no decimal point (a thousands separator, as in 1.088,5): no number
+        dotted = cells.str.contains(".", regex=False).fillna(False).astype(bool)
+        text = cells.str.replace(decimal, ".", regex=False).mask(dotted, "")  # NaN where a cell is no text
         cells = text.where(text.notna(), cells)
     values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
     unread = np.isnan(values)

@@ -396,6 +396,21 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path):
         read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True))
 
 
+def test_with_a_decimal_comma_a_point_is_no_decimal_mark(tmp_path):
+    # 1.088 in a file of decimal commas is a thousand and eighty-eight written with a separator:
+    # read as 1.088 it would be a thousandth of its neighbours', without a word
+    for cell in ("1.088", "1.003,80"):
+        text = good_csv().replace(",", ";").replace(";3;6", f";{cell};6")
+        with pytest.raises(DataError, match=rf"line 5, column 'a': '{re.escape(cell)}' is not a finite number "
+                                            r"\(thousands separators\? write numbers without them\)$"):
+            read_csv(write(tmp_path, text), Reading(sep=";", decimal=","))
+
+
+def test_the_long_format_with_date_column_ds_is_still_long(tmp_path):
+    path = write(tmp_path, "unique_id,ds,y\n" + "".join(f"{u},2020-01-01 {h:02d}:00,{h}\n" for h in range(4) for u in (1, 2)))
+    table = tables.read_table(path, Reading(date_column="ds"))
+    assert table.columns == ["1", "2"] and table.ids == {"1": "1", "2": "2"} and table.values.shape == (4, 2)
+
 
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
     path = write(tmp_path, good_csv(), "a.csv")
