@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
 import os
 import shlex
 import sys
@@ -227,8 +228,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+# what the system fails at, whatever the input: no space, over quota, an I/O error
+SYSTEM_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """The `dynonet` command: returns the exit status (2 with a one-line error for bad input)."""
+    """The `dynonet` command: returns the exit status (2 with a one-line error for bad input, 1
+    with one for a file the system failed to read or write)."""
     args = build_parser().parse_args(argv)
     args.argv = ["dynonet", *(sys.argv[1:] if argv is None else argv)]  # for metrics.json
     from dynonet.runtime import keep_freed_memory
@@ -239,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)
-        return 2
+        # 2: the input was bad; 1: the system failed a read or write (a full disk, an I/O error)
+        failed = isinstance(e.__context__, OSError) and e.__context__.errno in SYSTEM_FAILURES
+        return 1 if failed else 2
     except KeyboardInterrupt:
         print(f"dynonet: interrupted{_resume_hint(args)}", file=sys.stderr)
         return 130

@@ -165,7 +165,7 @@ def test_out_dash_stops_quietly_when_the_reader_leaves_and_names_other_failures(
     monkeypatch.setattr("sys.stdout", _Stdout(BrokenPipeError(32, "Broken pipe")))
     assert predict(setup, "--out", "-") == 141  # as if killed by SIGPIPE, no traceback
     monkeypatch.setattr("sys.stdout", _Stdout(OSError(28, "No space left on device")))
-    assert predict(setup, "--out", "-") == 2
+    assert predict(setup, "--out", "-") == 1  # the system failed, not the input
     assert "--out -: cannot write to standard output (No space left on device)" in one_error_line(capsys)
     monkeypatch.setattr("sys.stdout", None)  # `>&-`
     assert predict(setup, "--out", "-") == 2
@@ -573,3 +573,11 @@ def test_a_semicolon_csv_with_decimal_commas_trains_and_is_forecast_in_kind(tmp_
     assert main(["train", "--csv", str(tmp_path / "data.csv"), "--sep", ",", "--decimal", ",", "--out",
                  str(tmp_path / "both"), "--quiet", *TINY]) == 2
     assert "--sep and --decimal are both ','" in one_error_line(capsys)
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")
+def test_a_write_the_system_fails_exits_1_and_a_bad_path_2(setup, capsys):
+    assert predict(setup, "--out", "/dev/full") == 1  # a full disk: the input was fine
+    assert one_error_line(capsys) == "dynonet: error: /dev/full: cannot write there (No space left on device)"
+    assert predict(setup, "--out", str(setup / "no-such-folder" / "f.csv")) == 2  # the path given was wrong
+    assert "does not exist" in one_error_line(capsys)
