@@ -34,9 +34,11 @@ def evaluate(model: Forecaster, windows: Windows, batch_size: int,
     if columns is not None:
         scores["per_channel"] = {c: {"mse": float(m), "mae": float(a)} for c, m, a in zip(columns, mse_c, mae_c)}
     if scaler is not None:
-        # Errors scale with each channel's training std; averaged over channels in their own units.
-        scores["original_units"] = {
-            "mse": float(np.mean(mse_c * scaler.std**2)),
-            "mae": float(np.mean(mae_c * scaler.std)),
-        }
+        # Errors scale with each channel's training std: each channel in its own units, and their
+        # mean (which mixes units: comparable only between runs on the same series)
+        mse_u, mae_u = mse_c * scaler.std**2, mae_c * scaler.std
+        scores["original_units"] = {"mse": float(mse_u.mean()), "mae": float(mae_u.mean())}
+        if columns is not None:
+            scores["original_units"]["per_channel"] = {c: {"mse": float(m), "mae": float(a)}
+                                                       for c, m, a in zip(columns, mse_u, mae_u)}
     return scores

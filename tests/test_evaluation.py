@@ -45,6 +45,9 @@ def test_scores_equal_a_plain_computation_over_every_window(batch_size):
     original = errors * scaler.std
     assert scores["original_units"]["mse"] == pytest.approx((original**2).mean(axis=(0, 1)).mean(), rel=1e-6)
     assert scores["original_units"]["mae"] == pytest.approx(np.abs(original).mean(axis=(0, 1)).mean(), rel=1e-6)
+    per_series = scores["original_units"]["per_channel"]
+    assert [per_series[c]["mse"] for c in "abc"] == pytest.approx((original**2).mean(axis=(0, 1)), rel=1e-6)
+    assert [per_series[c]["mae"] for c in "abc"] == pytest.approx(np.abs(original).mean(axis=(0, 1)), rel=1e-6)
     assert model.training  # the model is handed back in the mode it came in
 
 
