@@ -284,7 +284,7 @@ class DataConfig:
         "train on this CSV instead of a bundled dataset (a date column and one numeric column per series, "
         "or long: unique_id, ds, y)"))
     date_column: str = field(default="date", metadata=_opt("name of the CSV's date column"))
-    sep: str = field(default=",", metadata=_opt("the CSV's field separator, e.g. ';' (a tab: $'\\t' in bash)"))
+    sep: str = field(default=",", metadata=_opt("the CSV's field separator, e.g. ';' (a tab: '\\t' or tab)"))
     decimal: str = field(default=".", metadata=_opt("the CSV's decimal mark", choices=(".", ",")))
     columns: tuple[str, ...] | None = field(default=None, metadata=_opt(
         "the series to read from the CSV, comma-separated (other columns are left alone); default: every column "
@@ -298,6 +298,8 @@ class DataConfig:
     max_rows: int | None = field(default=None, metadata=_opt("use only the first N rows (smoke tests)"))
 
     def __post_init__(self) -> None:
+        if self.sep in ("\\t", "tab"):  # a tab as typed without bash's $'\t'
+            object.__setattr__(self, "sep", "\t")
         _validate(self, _DATA_RULES)
         if self.test_fraction + self.val_fraction >= 1:
             raise ConfigError(f"--test-fraction + --val-fraction must be below 1, leaving rows to train on "
@@ -311,7 +313,7 @@ _DATA_RULES: tuple[Rule, ...] = (
     (("test_fraction",), "in [0, 1)", lambda v: 0 <= v < 1),
     (("val_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
     (("max_rows",), *_POSITIVE),  # or None: all rows
-    (("columns",), "a list of distinct names", lambda v: len(v) > 0 and len(set(v)) == len(v)),  # or None: all
+    (("columns",), "one or more distinct names", lambda v: len(v) > 0 and len(set(v)) == len(v)),  # or None: all
     (("sep",), "one character, not a letter, digit, quote, point or line break",
      lambda v: len(v) == 1 and not v.isalnum() and v not in "\"'.\n\r"),
 )

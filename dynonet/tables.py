@@ -201,8 +201,16 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
         # local times without offsets repeat up to an hour when clocks go back
         hour_back = dates[i - 1] - dates[i] < pd.Timedelta(hours=1) and _clock_change_at(dates[i])
+        if hour_back:
+            hint = CLOCK_CHANGE_HINT
+        elif (step < 0).all():  # as exports of prices often come
+            hint = " (the rows run newest first: sort them oldest first)"
+        elif (repeats := int((step == 0).sum())) >= 2 and 2 * repeats >= len(step):  # as once per series
+            hint = " (one row per series and date? that is the long format: name its columns unique_id, ds, y)"
+        else:
+            hint = ""
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
-                        f"after {show_cell(raw_dates.iloc[i - 1])}" + (CLOCK_CHANGE_HINT if hour_back else ""))
+                        f"after {show_cell(raw_dates.iloc[i - 1])}" + hint)
 
     numeric = {}
     for col in value_columns:
@@ -540,8 +548,12 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
     if i == len(dates):
         return step.freqstr
     place = f"{where(i)}: " if where is not None else ""
+    hint = _clock_change_hint(dates, i, step)
+    if not hint and dates[i] > dates[i - 1] + step:  # rows missing: a gap to fill, not a wrong step
+        hint = (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
+                ".interpolate(), or .ffill() over holidays)")
     raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
-                    "rows must be evenly spaced in time" + _clock_change_hint(dates, i, step))
+                    "rows must be evenly spaced in time" + hint)
 
 
 CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"

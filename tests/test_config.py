@@ -180,3 +180,10 @@ def test_selection_reads_validation_never_test(tmp_path):
                for r in records] + [{**r, "horizon": 48} for r in records]
     (tmp_path / "grid" / "results.json").write_text(json.dumps({"records": records}))
     assert select.candidates(tmp_path) == {}
+
+
+@pytest.mark.parametrize("typed", ["\t", "\\t", "tab"])
+def test_a_tab_separator_is_taken_as_typed(typed):
+    assert DataConfig(sep=typed).sep == "\t"  # `--sep '\t'` in a shell passes a backslash and a t
+    with pytest.raises(ConfigError, match=r"--sep must be one character"):
+        DataConfig(sep="\\n")

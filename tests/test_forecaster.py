@@ -347,7 +347,7 @@ def test_fit_validates_like_read_csv(wide, edit, message):
 def test_fit_on_long_format_with_a_gap_names_the_dates():
     long = to_long(make_wide().drop(make_wide().index[100:110]))
     with pytest.raises(DataError, match=r"^DataFrame: date 2024-01-05 14:00:00 is not one step \(h\) after "
-                                        r"2024-01-05 03:00:00; rows must be evenly spaced in time$"):
+                                        r"2024-01-05 03:00:00; rows must be evenly spaced in time \(a gap: "):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(long)
 
 

@@ -239,7 +239,8 @@ def test_a_gap_in_the_middle_is_a_one_line_error_naming_file_line_dates_and_step
     msg = str(e.value)
     # row 200 of the data is line 202 of the file (the header is line 1)
     assert msg == (f"{path}: line 202: date 2020-01-09 18:00:00 is not one step (h) after 2020-01-09 07:00:00; "
-                   "rows must be evenly spaced in time")
+                   "rows must be evenly spaced in time (a gap: fill it on a regular grid first, e.g. with pandas' "
+                   ".asfreq('h') and .interpolate(), or .ffill() over holidays)")
 
 
 def test_an_uneven_row_past_the_first_thousand_is_caught(tmp_path):
@@ -410,6 +411,18 @@ def test_the_long_format_with_date_column_ds_is_still_long(tmp_path):
     path = write(tmp_path, "unique_id,ds,y\n" + "".join(f"{u},2020-01-01 {h:02d}:00,{h}\n" for h in range(4) for u in (1, 2)))
     table = tables.read_table(path, Reading(date_column="ds"))
     assert table.columns == ["1", "2"] and table.ids == {"1": "1", "2": "2"} and table.values.shape == (4, 2)
+
+
+def test_dates_newest_first_or_repeated_per_series_are_told_what_they_look_like(tmp_path):
+    newest_first = pd.date_range("2024-01-01", periods=30, freq="B")[::-1]
+    with pytest.raises(DataError, match=r"line 3: date goes backwards: .*\(the rows run newest first: sort them "
+                                        r"oldest first\)$"):
+        read_csv(write(tmp_path, csv_of(newest_first)))
+    rows = "".join(f"{d},{store},{i}\n" for i, d in enumerate(pd.date_range("2024-01-01", periods=20, freq="D"))
+                   for store in ("north", "south"))
+    with pytest.raises(DataError, match=r"line 3: duplicate date .*\(one row per series and date\? that is the long "
+                                        r"format: name its columns unique_id, ds, y\)$"):
+        read_csv(write(tmp_path, "date,store,sales\n" + rows), Reading(columns=("sales",)))
 
 
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
