@@ -622,7 +622,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         frame = df.reset_index(drop=True)
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
-                        f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}")
+                        f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}"
+                        + _index_hint(df.index))
     if reading.columns is not None:
         as_text = [str(c) for c in frame.columns if c != date_column]
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i]), None):
@@ -631,6 +632,24 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
     reading = settled_format(reading, _strip(frame[date_column]))
     return Table(*validate_frame(frame, reading, source=source, first_line=None), None, reading.date_format)
+
+
+def _index_hint(index: pd.Index) -> str:
+    """How to make a frame's dates, if its index holds them, the DatetimeIndex it needs."""
+    if isinstance(index, pd.PeriodIndex):
+        return "; its index is a PeriodIndex: df.to_timestamp() makes it a DatetimeIndex"
+    if isinstance(index, pd.RangeIndex) or pd.api.types.infer_dtype(index, skipna=True) not in (
+            "string", "date", "datetime", "mixed"):
+        return ""
+    with warnings.catch_warnings():  # "could not infer format"
+        warnings.simplefilter("ignore")
+        try:
+            dates = pd.to_datetime(pd.Series(index[:5]), errors="coerce")
+        except (ValueError, TypeError, OverflowError):
+            return ""
+    if dates.isna().any():
+        return ""
+    return "; its index holds dates as text or objects: df.index = pd.to_datetime(df.index) makes it a DatetimeIndex"
 
 
 def _refuse_long_without_ds(names: list[Any], source: str) -> None:

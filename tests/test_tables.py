@@ -425,6 +425,16 @@ def test_dates_newest_first_or_repeated_per_series_are_told_what_they_look_like(
         read_csv(write(tmp_path, "date,store,sales\n" + rows), Reading(columns=("sales",)))
 
 
+@pytest.mark.parametrize("index, hint", [
+    (pd.period_range("2020-01", periods=4, freq="M"), r"; its index is a PeriodIndex: df.to_timestamp\(\) makes it"),
+    (pd.Index(["2020-01-01", "2020-01-02", "2020-01-03", "2020-01-04"]), r"; its index holds dates as text or objects"),
+    (pd.Index(["north", "south", "east", "west"]), r"columns are: 'a'$"),  # no dates there: no such hint
+])
+def test_a_frame_whose_index_holds_its_dates_is_told_how_to_make_them_a_datetime_index(index, hint):
+    with pytest.raises(DataError, match=r"^DataFrame: needs a DatetimeIndex, .*" + hint):
+        tables.frame_table(pd.DataFrame({"a": np.arange(4.0)}, index=index))
+
+
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
     path = write(tmp_path, good_csv(), "a.csv")
 
