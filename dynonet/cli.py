@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import AbstractSet, Any, Callable, NoReturn, Sequence
 
 from dynonet import __version__
-from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, RunConfig, field_types, flag, override, preset
+from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfig, RunConfig, field_types, flag, override, preset
 from dynonet.errors import ConfigError, DynoNetError, os_reason
 
 
@@ -171,6 +171,11 @@ def build_parser() -> argparse.ArgumentParser:
                     help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
+    for name, what in PREDICT_DIALECT.items():  # checked as when training (`DataConfig`)
+        choices = DataConfig.__dataclass_fields__[name].metadata.get("choices")
+        pr.add_argument(flag(name), dest=name, default=None, choices=choices,
+                        help=f"{what} of --csv and --actual, if not the training CSV's; the forecast is written "
+                             "with it too".replace("%", "%%"))
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers
 
@@ -223,10 +228,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from dynonet.predict import predict_csv
 
     to_stdout = str(args.out) == "-"  # then stdout holds the CSV alone, and messages go to stderr
+    dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
-                log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print)
+                log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect)
     return 0
 
+
+# the reading settings `predict` takes for its recent data, when not written as the training CSV
+PREDICT_DIALECT = {"sep": "the field separator", "decimal": "the decimal mark",
+                   "date_format": "how the dates are written (strftime codes, e.g. %d/%m/%Y; %s: Unix seconds)"}
 
 # what the system fails at, whatever the input: no space, over quota, an I/O error
 SYSTEM_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})

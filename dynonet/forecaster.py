@@ -203,10 +203,11 @@ class DynoNetForecaster:
             raise _keywords(e) from None
 
     def forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
-                      first_line: int | None) -> pd.DataFrame:
+                      first_line: int | None, date_format: str | None = None) -> pd.DataFrame:
         """The wide forecast after checked table rows (`tables.read_csv`'s or `frame_table`'s
         output), what `predict` and the `dynonet predict` command share. `source` and
-        `first_line` (the file line of row 0; None in memory) name where a problem is."""
+        `first_line` (the file line of row 0; None in memory) name where a problem is, with dates
+        written in `date_format` (default: the run's)."""
         meta, m = self._fitted(), self.config.model
         wanted = list(meta["columns"])
         if set(columns) != set(wanted):
@@ -219,7 +220,7 @@ class DynoNetForecaster:
         L = m.lookback
         if len(values) < L:
             raise DataError(f"{source}: {len(values)} rows, but the model needs the last {L} (its lookback)")
-        fmt = self.config.data.date_format
+        fmt = date_format or self.config.data.date_format
         step = _lookback_step(meta["freq"], dates, L, source, first_line, fmt)
         scaler = Scaler.from_dict(meta["scaler"])
         device = next(iter(self.model_.parameters()), torch.empty(0)).device

@@ -8,6 +8,7 @@ devices (written into, never replaced), and never a file this command reads or a
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -36,11 +37,14 @@ def _write_stdout(text: str) -> None:
 
 
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
-                actual: str | Path | None = None, device: str = "auto", log: Log = quiet) -> pd.DataFrame:
+                actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
+                dialect: dict[str, str] | None = None) -> pd.DataFrame:
     """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
     plot) atomically. Every input is checked, and the plot drawn, before anything is written;
     then both files are written out in full before either takes its name (`write_together`).
-    `out="-"` writes the CSV to standard output instead, after the plot file."""
+    `out="-"` writes the CSV to standard output instead, after the plot file. `dialect`: how
+    `csv` and `actual` are written where not as the training data (`sep`, `decimal`,
+    `date_format`); the forecast is written the same way."""
     from dynonet import plots
 
     to_stdout = str(out) == "-"
@@ -67,17 +71,18 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    d = forecaster.config.data
+    d = dataclasses.replace(forecaster.config.data, **(dialect or {}))  # checked as when training
     date_column, fmt = d.date_column, d.date_format
     # the run's series (other columns are left alone), with its date settings
     reading = Reading.of(d, columns=tuple(forecaster.columns_),
                          used=forecaster.config.model.lookback, trained=True)
     dates, columns, values, ids, _ = read_table(csv, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
-    forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None)
+    forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None,
+                                        date_format=fmt)
     truth = None
     if actual is not None:
-        truth = _actual(actual, forecaster.config.data, forecaster.columns_, forecast.index)
+        truth = _actual(actual, d, forecaster.columns_, forecast.index)
     # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
     # separator and decimal mark, and long input gets long output
     if ids is None:

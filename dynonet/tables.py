@@ -105,8 +105,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
     if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
-        hint = (f"the run reads fields separated by {reading.sep!r}" if reading.trained else
-                f"it looks separated by {sep!r}: give --sep {sep!r}")
+        hint = (f"the run reads fields separated by {reading.sep!r}; `dynonet predict --sep {sep!r}` reads "
+                "this file" if reading.trained else f"it looks separated by {sep!r}: give --sep {sep!r}")
         raise DataError(f"{path}: line 1: one column {names[0]!r} ({hint})")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
@@ -225,8 +225,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or reading.decimal != "." and "." in cell):
                 what += " (thousands separators? write numbers without them)"
             elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
-                what += (" (the run reads decimal points)" if reading.trained else
-                         " (a decimal comma? give --decimal ',')")
+                what += (" (the run reads decimal points; `dynonet predict --decimal ','` reads decimal commas)"
+                         if reading.trained else " (a decimal comma? give --decimal ',')")
             elif len(bad) == len(values) - start and not is_missing(cell):
                 what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
                                                                    "columns are series") + ")")
@@ -311,12 +311,14 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                             f"({first_message_line(e)})") from None
         if len(bad := dates.isna().nonzero()[0]):
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
-                            f"match {named}")
+                            f"match {named}" + (" (`dynonet predict --date-format` gives another)"
+                                                if reading.trained else ""))
         return dates
     if (order := _slash_order(raw)) is not None and order[0] == "either" and order[1] is not None:
         i = order[1]
         day, month = _slash_format(raw, day_first=True), _slash_format(raw, day_first=False)
-        hint = ("the run reads dates without a format: write them year first (2023-02-01)" if reading.trained else
+        hint = ("the run reads dates without a format: write them year first (2023-02-01), or give `dynonet predict "
+                "--date-format`" if reading.trained else
                 f"give --date-format {day!r} or {month!r}" if day and month else
                 "give --date-format, day first (%d/%m/%Y) or month first (%m/%d/%Y), with the time's format")
         raise DataError(f"{source}: {where(i)}: date {raw.iloc[i]!r} in column {column!r} could be day first or "

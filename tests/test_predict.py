@@ -581,3 +581,32 @@ def test_a_write_the_system_fails_exits_1_and_a_bad_path_2(setup, capsys):
     assert one_error_line(capsys) == "dynonet: error: /dev/full: cannot write there (No space left on device)"
     assert predict(setup, "--out", str(setup / "no-such-folder" / "f.csv")) == 2  # the path given was wrong
     assert "does not exist" in one_error_line(capsys)
+
+
+def test_recent_data_in_another_dialect_than_training_is_read_with_flags_and_answered_in_it(setup, tmp_path, capsys):
+    european = pd.read_csv(setup / "recent.csv")
+    european["date"] = pd.to_datetime(european["date"]).dt.strftime("%d.%m.%Y %H:%M")
+    european.to_csv(tmp_path / "recent.csv", sep=";", decimal=",", index=False)
+
+    def run(out: str, *flags: str) -> int:
+        return main(["predict", "--checkpoint", str(setup / "run"), "--csv", str(tmp_path / "recent.csv"),
+                     "--out", str(tmp_path / out), *flags])
+
+    assert run("f.csv") == 2  # read as the training CSV was
+    assert "`dynonet predict --sep ';'` reads this file" in one_error_line(capsys)
+    assert run("f.csv", "--sep", ";") == 2  # 07.01.2024: day or month first?
+    assert "or give `dynonet predict --date-format`" in one_error_line(capsys)
+    assert run("f.csv", "--sep", ";", "--date-format", "%d.%m.%Y %H:%M") == 2
+    assert "`dynonet predict --decimal ','` reads decimal commas" in one_error_line(capsys)
+    dialect = ("--sep", ";", "--decimal", ",", "--date-format", "%d.%m.%Y %H:%M")
+    assert run("f.csv", *dialect, "--actual", str(setup / "actual.csv")) == 2  # --actual is read their way too
+    capsys.readouterr()
+    assert run("f.csv", *dialect) == 0
+    written = (tmp_path / "f.csv").read_text().splitlines()
+    assert written[0] == "date;load;temp" and written[1].startswith("09.01.2024 08:00;")
+    assert predict(setup, "--out", str(tmp_path / "plain.csv")) == 0
+    plain = pd.read_csv(tmp_path / "plain.csv")
+    again = pd.read_csv(tmp_path / "f.csv", sep=";", decimal=",")
+    assert np.allclose(again[["load", "temp"]], plain[["load", "temp"]])  # the same forecast, written their way
+    assert run("g.csv", "--sep", ",", "--decimal", ",") == 2
+    assert "--sep and --decimal are both ','" in one_error_line(capsys)

@@ -393,7 +393,8 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path):
     assert cols == ["a", "b"] and values[3].tolist() == [3.5, 6.25] and values[4].tolist() == [4.0, 8.0]
     with pytest.raises(DataError, match=r"line 5, column 'a': '3,5' is not a finite number"):
         read_csv(write(tmp_path, text), Reading(sep=";"))
-    with pytest.raises(DataError, match=r"one column 'date,a,b' \(the run reads fields separated by ';'\)"):
+    with pytest.raises(DataError, match=r"one column 'date,a,b' \(the run reads fields separated by ';'; "
+                                        r"`dynonet predict --sep ','` reads this file\)"):
         read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True))
 
 
