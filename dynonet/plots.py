@@ -36,8 +36,9 @@ def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse"
     history); the trend-first stage is shaded. `loss` is the run's training loss (`train.loss`)."""
     epochs = [h["epoch"] for h in history]
     trend = [h["epoch"] for h in history if h.get("stage") == "trend"]  # the trend-first stage
-    fig = Figure(figsize=(18, 4))
-    axes = fig.subplots(1, 4)
+    signals = sorted({k for h in history for k in h.get("signals", {})})  # none without a controller
+    fig = Figure(figsize=(18 if signals else 13.5, 4))
+    axes = fig.subplots(1, 4 if signals else 3)
     axes[0].plot(epochs, [h["train_loss"] for h in history], label=train_loss_label(history, loss))
     axes[0].plot(epochs, [h["val_mse"] for h in history], label="validation MSE")
     if any(h.get("controller_loss") is not None for h in history):
@@ -60,10 +61,10 @@ def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse"
     axes[2].set_yscale("log")
     axes[2].set_title("learning rate")
     axes[2].legend()
-    for key in sorted({k for h in history for k in h.get("signals", {})}):
-        axes[3].plot(epochs, [h["signals"].get(key) for h in history], label=key)
-    axes[3].set_title("mean control signals (training batches)")
-    if any(h.get("signals") for h in history):
+    if signals:
+        for key in signals:
+            axes[3].plot(epochs, [h.get("signals", {}).get(key) for h in history], label=key)
+        axes[3].set_title("mean control signals (training batches)")
         axes[3].legend()
     for ax in axes:
         ax.set_xlabel("epoch")
@@ -74,7 +75,7 @@ def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse"
 def channel_metrics(per_channel: dict[str, dict[str, float]], title: str) -> bytes:
     """Test MSE and MAE per channel (standardized scale), sorted by MSE."""
     names = sorted(per_channel, key=lambda c: per_channel[c]["mse"])
-    fig = Figure(figsize=(12, 4))
+    fig = Figure(figsize=(12, max(4.0, 0.25 * len(names) + 1.5)))  # a readable row per channel
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("mse", "mae")):
         values = [per_channel[c][metric] for c in names]

@@ -47,3 +47,18 @@ def test_figures_render_and_leave_the_host_backend_alone(host_backend):
 def test_the_training_loss_curve_names_the_runs_loss(loss, fit, label):
     history = [{"epoch": 0, "fit": fit, "train_loss": 1.0}, {"epoch": 1, "train_loss": 0.5}]
     assert plots.train_loss_label(history, loss) == label
+
+
+def png_size(image: bytes) -> tuple[int, int]:
+    return int.from_bytes(image[16:20], "big"), int.from_bytes(image[20:24], "big")
+
+
+def test_figures_have_no_empty_panel_and_room_for_every_channel():
+    history = [{"epoch": e, "train_loss": 1.0, "val_mse": 0.5, "val_mae": 0.4, "lr": 1e-3, "signals": {}}
+               for e in range(3)]
+    with_signals = [{**h, "signals": {"gamma": 1.0}} for h in history]
+    plain, signalled = png_size(plots.training_curves(history, "t")), png_size(plots.training_curves(with_signals, "t"))
+    assert plain[0] < signalled[0] and plain[1] == signalled[1]  # the signals panel only with a controller
+    few = png_size(plots.channel_metrics({c: {"mse": 0.1, "mae": 0.1} for c in "ab"}, "t"))
+    many = png_size(plots.channel_metrics({f"s{i}": {"mse": 0.1, "mae": 0.1} for i in range(50)}, "t"))
+    assert many[1] > 2 * few[1]
