@@ -23,6 +23,10 @@ from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table, to_long
 
 
+# names of other formats, whose programs would not read the CSV text written under them
+NOT_CSV = frozenset({".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".json", ".feather", ".pkl", ".pickle"})
+
+
 def _write_stdout(text: str) -> None:
     """The forecast CSV to standard output as the same UTF-8 bytes a file gets (whatever the
     terminal's encoding or the platform's newline translation)."""
@@ -53,6 +57,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if to_stdout and sys.stdout is None:
         raise OutputError("--out -: standard output is closed; give a file name")
     out = Path(out)
+    if not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
+        raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     targets = ([] if to_stdout else [out]) + ([Path(plot)] if plot is not None else [])
     for target in targets:
         check_writable(target)
