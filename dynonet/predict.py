@@ -57,8 +57,6 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if to_stdout and sys.stdout is None:
         raise OutputError("--out -: standard output is closed; give a file name")
     out = Path(out)
-    if not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
-        raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     targets = ([] if to_stdout else [out]) + ([Path(plot)] if plot is not None else [])
     for target in targets:
         check_writable(target)
@@ -75,6 +73,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise OutputError(f"{target}: is the {inputs[where]} file this command reads; give another name")
         if where.parent == run_folder and where.name in RUN_FILES:
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
+    if not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
+        raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     d = dataclasses.replace(forecaster.config.data, **(dialect or {}))  # checked as when training
