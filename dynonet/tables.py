@@ -42,6 +42,7 @@ class Reading:
     decimal: str = DataConfig.decimal
     used: int | None = None
     trained: bool = False
+    settled: bool = False  # `date_format` was read off the column itself (`settled_format`), not given
 
     @classmethod
     def of(cls, data: DataConfig, *, columns: tuple[str, ...] | None = None, used: int | None = None,
@@ -309,7 +310,11 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
         except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with {named} "
                             f"({first_message_line(e)})") from None
-        if len(bad := dates.isna().nonzero()[0]):
+        if len(bad := dates.isna().nonzero()[0]) and reading.settled:  # no format was given: the first dates set it
+            raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is written "
+                            f"otherwise than {raw.iloc[0]!r} ({where(0)}); write every date one way, or give "
+                            "--date-format")
+        if len(bad):
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
                             f"match {named}" + (" (`dynonet predict --date-format` gives another)"
                                                 if reading.trained else ""))
@@ -404,7 +409,7 @@ def settled_format(reading: Reading, raw: pd.Series) -> Reading:
     if reading.date_format is not None or (order := _slash_order(raw)) is None or order[0] == "either":
         return reading
     fmt = _slash_format(raw, day_first=order[0] == "day")
-    return reading if fmt is None else dataclasses.replace(reading, date_format=fmt)
+    return reading if fmt is None else dataclasses.replace(reading, date_format=fmt, settled=True)
 
 
 def _number_text(cell: object) -> object:

@@ -436,6 +436,14 @@ def test_a_frame_whose_index_holds_its_dates_is_told_how_to_make_them_a_datetime
         tables.frame_table(pd.DataFrame({"a": np.arange(4.0)}, index=index))
 
 
+def test_dates_written_two_ways_are_named_so_not_by_a_format_never_given(tmp_path):
+    # midnight without its time, as some spreadsheets export it; the 13 settles month first
+    path = write(tmp_path, "date,a\n1/13/2024,1\n1/13/2024 01:00,2\n1/13/2024 02:00,3\n")
+    with pytest.raises(DataError, match=r"line 3: date '1/13/2024 01:00' in column 'date' is written otherwise than "
+                                        r"'1/13/2024' \(line 2\); write every date one way, or give --date-format$"):
+        read_csv(path)
+
+
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
     path = write(tmp_path, good_csv(), "a.csv")
 
