@@ -160,13 +160,18 @@ def _chosen(reading: Reading, there: list[str], source: str, long: bool = False)
     """The series to read (`reading.columns`), each checked to be among `there` (a wide
     table's columns, or a `long` table's unique_id values)."""
     columns = list(reading.columns or ())
+    if not long and reading.date_column in columns:
+        raise DataError(f"{source}: {reading.date_column!r} is the date column, not a series; leave it out of "
+                        + ("the run's series" if reading.trained else "--columns"))
     if missing := [c for c in columns if c not in there]:
         whose = "the run's series" if reading.trained else "--columns"
         names = ", ".join(map(repr, missing[:5])) + (", ..." if len(missing) > 5 else "")
         kind, place = ("series", "unique_id values there") if long else ("column", "columns there")
         listed = (f"{place}: " + ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "")
                   if there else "no column there besides the dates")
-        raise DataError(f"{source}: no {kind} {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; {listed})")
+        plural = "s" if len(missing) > 1 and kind == "column" else ""
+        raise DataError(f"{source}: no {kind}{plural} {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; "
+                        f"{listed})")
     return columns
 
 

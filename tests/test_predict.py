@@ -231,7 +231,7 @@ def recent_text(setup: Path) -> list[str]:
 
 CASES = {
     "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
-    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no column 'load', 'temp' (some of the run's series; no column there besides the dates)"]),
+    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no columns 'load', 'temp' (some of the run's series; no column there besides the dates)"]),
     # lines 10-41 hold the model's window (the last L = 32 rows)
     "nan": (lambda s: edit_cell(s, "nan.csv", 16, 2, "nan"),
             ["nan.csv", "line 16", "column 'temp'", "'nan' is not a finite number"]),

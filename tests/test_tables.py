@@ -444,6 +444,11 @@ def test_dates_written_two_ways_are_named_so_not_by_a_format_never_given(tmp_pat
         read_csv(path)
 
 
+def test_the_date_column_among_the_chosen_series_is_named_as_the_date_column(tmp_path):
+    with pytest.raises(DataError, match=r"'date' is the date column, not a series; leave it out of --columns$"):
+        read_csv(write(tmp_path, good_csv()), Reading(columns=("date", "a")))
+
+
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
     path = write(tmp_path, good_csv(), "a.csv")
 
