@@ -315,9 +315,13 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
         where = line_namer(first_line)(offset + i)
+        off = next((d for d in window[i - 1 : i + 1] if not step.is_on_offset(d)), None)
+        hint = "" if off is None else (  # a week from a Monday, where the run's weeks end on Sundays
+            f" ({date_text(off, date_format)} is not a {freq} date, as {date_text(step.rollforward(off), date_format)} "
+            "is: the run's steps fall on those dates)")
         raise DataError(f"{source}: {where}: date {date_text(window[i], date_format)} is not one step ({freq}) after "
                         f"{date_text(window[i - 1], date_format)}; "
-                        f"the last {len(window)} rows must be evenly spaced at the training data's step")
+                        f"the last {len(window)} rows must be evenly spaced at the training data's step" + hint)
 
 
 def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:

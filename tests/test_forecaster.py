@@ -233,6 +233,15 @@ def test_each_fit_starts_from_the_given_settings_not_from_what_earlier_data_sett
     assert "date_format" not in repr(model)  # guessed from the data, not a setting given
 
 
+def test_recent_dates_off_the_runs_anchored_step_are_named_so():
+    weekly = make_wide(120, "2020-01-05", "W-SUN")  # weeks ending on Sundays
+    model = DynoNetForecaster(horizon=4, lookback=16, model="linear", **TINY_LINEAR).fit(weekly)
+    mondays = weekly.tail(20).set_axis(weekly.index[-20:] + pd.Timedelta(days=1))
+    with pytest.raises(DataError, match=r"is not one step \(W-SUN\) after .* is not a W-SUN date, as "
+                                        r"2022-01-09 00:00:00 is: the run's steps fall on those dates\)$"):
+        model.predict(mondays)
+
+
 # -- save / load -------------------------------------------------------------------------------
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"
