@@ -114,8 +114,10 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
             raise  # the reader left (`| head`): the command line stops quietly
         except OSError as e:
             raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
-    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {date_text(forecast.index[0], fmt)} .. "
-        f"{date_text(forecast.index[-1], fmt)} -> {'standard output' if to_stdout else out}")
+    # its first and last dates as the CSV writes them (daily dates without a time of day)
+    first, last = (date_text(d, fmt) for d in forecast.index[[0, -1]]) if fmt else forecast.index.astype(str)[[0, -1]]
+    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {first} .. {last} -> "
+        f"{'standard output' if to_stdout else out}")
     if plot is not None:
         log(f"plot: {plot}")
     if truth is not None:

@@ -617,3 +617,16 @@ def test_a_forecast_is_not_written_under_another_format_s_name(setup, tmp_path, 
     assert predict(setup, "--out", str(tmp_path / name)) == 2
     assert "the forecast is written as CSV; give a name ending in .csv" in one_error_line(capsys)
     assert not list(tmp_path.iterdir())
+
+
+def test_the_console_names_daily_forecast_dates_as_the_csv_writes_them(tmp_path, capsys):
+    days = pd.DataFrame({"date": pd.date_range("2024-01-01", periods=120, freq="D").strftime("%Y-%m-%d"),
+                         "a": np.sin(np.arange(120) / 5)})
+    days.to_csv(tmp_path / "d.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "d.csv"), "--out", str(tmp_path / "run"), "--model", "linear",
+                 "--horizon", "7", "--lookback", "14", "--epochs", "1", "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "d.csv"),
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    assert "7 steps x 1 series, 2024-04-30 .. 2024-05-06 ->" in capsys.readouterr().out
+    assert (tmp_path / "f.csv").read_text().splitlines()[1].startswith("2024-04-30,")
