@@ -123,9 +123,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     if truth is not None:
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
+        known = err.notna().sum()  # steps with a true value, per series
+        rows = [[str(c), str(int(known[c])), score_text(None if not known[c] else err[c].abs().mean()),
+                 score_text(None if not known[c] else err[c].pow(2).mean())] for c in err.columns]
         log("\n".join([f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units",
-                       *aligned(["series", "MAE", "MSE"], [[str(c), score_text(a), score_text(m)] for c, a, m in
-                                                           zip(err.columns, err.abs().mean(), err.pow(2).mean())])]))
+                       *aligned(["series", "steps", "MAE", "MSE"], rows)]))
     return forecast
 
 
@@ -144,8 +146,9 @@ def _plot_format(plot: Path) -> str:
 
 
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
-    # the model's series, in its order (other columns are left alone)
-    reading = Reading.of(data, columns=tuple(columns), trained=True)
+    # the model's series, in its order (other columns are left alone); a blank cell is a value not
+    # known (yet): that step goes unscored for that series
+    reading = Reading.of(data, columns=tuple(columns), used=0, trained=True)
     dates, _, values = read_csv(path, reading)
     truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:
@@ -154,8 +157,8 @@ def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.Da
         truth.index = truth.index.tz_localize(None)
     elif index.tz is not None:
         truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
-    truth = truth[truth.index.isin(index)]
+    truth = truth[truth.index.isin(index)].dropna(how="all")
     if truth.empty:
-        raise DataError(f"{path}: no row in the forecast period {date_text(index[0], data.date_format)} .. "
+        raise DataError(f"{path}: no value in the forecast period {date_text(index[0], data.date_format)} .. "
                         f"{date_text(index[-1], data.date_format)}")
     return truth

@@ -108,7 +108,7 @@ def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
     actual = pd.read_csv(setup / "actual.csv")
     for name in ("load", "temp"):  # one line per series: its MAE and MSE against the actual values
         err = fc[name] - actual[name]
-        assert [name, f"{err.abs().mean():.4f}", f"{(err ** 2).mean():.4f}"] in [x.split() for x in printed.splitlines()]
+        assert [name, "8", f"{err.abs().mean():.4f}", f"{(err ** 2).mean():.4f}"] in [x.split() for x in printed.splitlines()]
     assert list(fc.columns) == ["date", "load", "temp"]
     assert fc["date"].tolist() == actual["date"].tolist()  # the 8 hours after recent.csv
     assert 800 < fc["load"].mean() < 1200  # original units
@@ -357,7 +357,7 @@ def test_bad_actual(setup, capsys):
     out = setup / "never.csv"
     write_recent(setup, "old_actual.csv", "date,load,temp\n2000-01-01 00:00:00,1,2\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "old_actual.csv")) == 2
-    assert "old_actual.csv: no row in the forecast period" in one_error_line(capsys)
+    assert "old_actual.csv: no value in the forecast period" in one_error_line(capsys)
     write_recent(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "narrow_actual.csv")) == 2
     assert "narrow_actual.csv: no column 'temp' (one of the run's series; columns there: 'load')" in one_error_line(capsys)
@@ -630,3 +630,21 @@ def test_the_console_names_daily_forecast_dates_as_the_csv_writes_them(tmp_path,
                  "--out", str(tmp_path / "f.csv")]) == 0
     assert "7 steps x 1 series, 2024-04-30 .. 2024-05-06 ->" in capsys.readouterr().out
     assert (tmp_path / "f.csv").read_text().splitlines()[1].startswith("2024-04-30,")
+
+
+def test_blank_actual_values_go_unscored_and_the_rest_is_scored(setup, tmp_path, capsys):
+    actual = pd.read_csv(setup / "actual.csv")
+    actual.loc[5:, "load"] = np.nan  # the last three hours of load not known yet
+    actual.loc[:, "temp"] = np.nan  # temp not at all
+    actual.to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv"),
+                   "--plot", str(tmp_path / "f.png")) == 0
+    lines = [x.split() for x in capsys.readouterr().out.splitlines()]
+    fc = pd.read_csv(tmp_path / "f.csv")
+    err = (fc["load"] - actual["load"])[:5]
+    assert ["load", "5", f"{err.abs().mean():.4f}", f"{(err ** 2).mean():.4f}"] in lines
+    assert ["temp", "0", "n/a", "n/a"] in lines
+    actual.loc[:, "load"] = np.nan
+    actual.to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "g.csv"), "--actual", str(tmp_path / "actual.csv")) == 2
+    assert "no value in the forecast period" in one_error_line(capsys)
