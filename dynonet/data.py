@@ -91,6 +91,7 @@ class SeriesData:
     splits: dict[str, tuple[int, int]]  # row ranges [start, end), the L-step overlap included
     freq: str  # the one step between all rows, as an offset string ('h', '15min', 'MS', 'B', ...)
     date_format: str | None = None  # what the dates were read with (None: inferred, as ISO 8601)
+    date_format_settled: bool = False  # read off the dates themselves (a 13th), not given
 
     @property
     def n_channels(self) -> int:
@@ -166,7 +167,8 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     freq = regular_freq(dates, source, where)
     scaler = Scaler.fit(values[slice(*splits["train"])])
     scaled = scaler.scale(values, source, columns, row)
-    return SeriesData(source, columns, dates, scaled, scaler, splits, freq, date_format or d.date_format)
+    return SeriesData(source, columns, dates, scaled, scaler, splits, freq, date_format or d.date_format,
+                      date_format_settled=d.date_format is None and date_format is not None)
 
 
 

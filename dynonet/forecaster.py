@@ -73,13 +73,15 @@ class DynoNetForecaster:
     Arguments not listed map one-to-one to config fields (`dynonet.config`, the same names
     as the CLI flags without dashes), e.g. `worker_hidden=8`, `patience=5`, `val_fraction=0.2`.
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
-    `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (fit on all rows;
-    the last `val_fraction` still serves early stopping, and the controller if `controller=True`). Pass
+    `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (no test split:
+    the workers train on the rows before the last `val_fraction`, which serve early stopping,
+    and the controller if `controller=True`). Pass
     `test_fraction=0.2` to hold out a test split and read its scores in `metrics_["test"]`.
 
     `epochs=None` keeps the preset's. `config` holds the settings; after `fit` it is the
     fitted run's (with what the data settled, such as its channel count and a date format read
-    from it), while every `fit` starts again from the settings given here. After `fit` or
+    from it), while every `fit` starts again from the settings given here (after `load`, the
+    run's, less what its data settled). After `fit` or
     `load`: `columns_`, `freq_`, `metrics_` (None after `load` when the run folder has no
     metrics.json).
     """
@@ -281,7 +283,9 @@ class DynoNetForecaster:
         model, cfg, meta = load_checkpoint(path, dev)
         _check_meta(meta, cfg, path / META)
         self = cls.__new__(cls)
-        self._settings = self.config = cfg  # a later fit starts from the loaded run's settings
+        self.config = cfg
+        # a later fit starts from the loaded run's settings, less a date format its data settled
+        self._settings = cfg.replace(data={"date_format": None}) if meta.get("date_format_settled") else cfg
         self.model_, self.meta_ = model.eval(), meta
         try:
             self.metrics_ = json.loads((path / "metrics.json").read_text())

@@ -224,9 +224,11 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
 
 
 def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
-    """What a checkpoint records about its data: columns, scaler, step, source, splits, last date."""
+    """What a checkpoint records about its data: columns, scaler, step, source, splits, last date,
+    and whether its date format was read off the dates rather than given (a refit reads afresh)."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
-            "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1])}
+            "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1]),
+            "date_format_settled": data.date_format_settled}
 
 
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:

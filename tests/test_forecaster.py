@@ -233,6 +233,21 @@ def test_each_fit_starts_from_the_given_settings_not_from_what_earlier_data_sett
     assert "date_format" not in repr(model)  # guessed from the data, not a setting given
 
 
+
+def test_a_loaded_forecaster_refits_without_the_date_format_its_data_settled(tmp_path):
+    day_first = make_wide(150, "2024-01-01", "D").reset_index()
+    day_first["date"] = day_first["date"].dt.strftime("%d/%m/%Y")
+    DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(day_first).save(tmp_path / "run")
+    loaded = DynoNetForecaster.load(tmp_path / "run")
+    assert loaded.config.data.date_format == "%d/%m/%Y"  # what its forecasts read
+    assert "date_format" not in repr(loaded)
+    iso = make_wide(150, "2024-01-01", "D")
+    assert loaded.fit(iso).config.data.date_format is None
+    given = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%d/%m/%Y", **TINY_LINEAR)
+    given.fit(day_first).save(tmp_path / "given")
+    assert DynoNetForecaster.load(tmp_path / "given")._settings.data.date_format == "%d/%m/%Y"  # given: kept
+
+
 def test_recent_dates_off_the_runs_anchored_step_are_named_so():
     weekly = make_wide(120, "2020-01-05", "W-SUN")  # weeks ending on Sundays
     model = DynoNetForecaster(horizon=4, lookback=16, model="linear", **TINY_LINEAR).fit(weekly)
