@@ -148,7 +148,7 @@ def _plot_format(plot: Path) -> str:
 def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     # the model's series, in its order (other columns are left alone); a blank cell is a value not
     # known (yet): that step goes unscored for that series
-    reading = Reading.of(data, columns=tuple(columns), used=0, trained=True)
+    reading = dataclasses.replace(Reading.of(data, columns=tuple(columns), trained=True), blanks=True)
     dates, _, values = read_csv(path, reading)
     truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:

@@ -41,6 +41,7 @@ class Reading:
     sep: str = DataConfig.sep
     decimal: str = DataConfig.decimal
     used: int | None = None
+    blanks: bool = False  # blank cells are values not known (yet): NaN, wherever they are
     trained: bool = False
     settled: bool = False  # `date_format` was read off the column itself (`settled_format`), not given
 
@@ -49,8 +50,9 @@ class Reading:
            trained: bool = False) -> "Reading":
         """The reading `data`'s settings describe; `columns` (None: `data.columns`), `used` and
         `trained` as in the class."""
-        return cls(data.date_column, data.date_format, data.columns if columns is None else columns, data.sep,
-                   data.decimal, used, trained)
+        return cls(date_column=data.date_column, date_format=data.date_format,
+                   columns=data.columns if columns is None else columns, sep=data.sep, decimal=data.decimal,
+                   used=used, trained=trained)
 
     def format_words(self) -> str:
         """How errors name the date format: "--date-format '%d/%m/%Y'" or the run's."""
@@ -223,7 +225,10 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         text = _strip(frame[col])
         values = _numbers(text, reading.decimal)
         start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
-        bad = (~np.isfinite(values[start:])).nonzero()[0] + start
+        unread = ~np.isfinite(values[start:])
+        if reading.blanks:
+            unread &= ~text.iloc[start:].map(is_missing).to_numpy(dtype=bool)
+        bad = unread.nonzero()[0] + start
         if len(bad):
             i = bad[0]
             cell = text.iloc[i]

@@ -648,3 +648,8 @@ def test_blank_actual_values_go_unscored_and_the_rest_is_scored(setup, tmp_path,
     actual.to_csv(tmp_path / "actual.csv", index=False)
     assert predict(setup, "--out", str(tmp_path / "g.csv"), "--actual", str(tmp_path / "actual.csv")) == 2
     assert "no value in the forecast period" in one_error_line(capsys)
+    actual["load"] = actual["load"].astype(object)
+    actual.loc[2, "load"] = "oops"  # a cell that is there but no number is refused, not left unscored
+    actual.to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "g.csv"), "--actual", str(tmp_path / "actual.csv")) == 2
+    assert "line 4, column 'load': 'oops' is not a finite number" in one_error_line(capsys)

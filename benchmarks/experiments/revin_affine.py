@@ -15,7 +15,7 @@ import time
 import torch
 
 from dynonet.config import preset
-from dynonet.data import window_sets
+from dynonet.data import split_windows, window_sets
 from dynonet.evaluation import evaluate
 from dynonet.runner import prepare
 from dynonet.runtime import seed_everything
@@ -31,7 +31,7 @@ if mode == "frozen":
     model.revin.bias.requires_grad_(False)
 sets = window_sets(data, cfg, torch.device("cpu"), controller=False)
 state = BiLevelTrainer(model, cfg.train, generator).fit(sets)
-test = evaluate(model, sets["test"], cfg.train.eval_batch_size)["mse"]
+test = evaluate(model, split_windows(data, cfg, torch.device("cpu"), "test"), cfg.train.eval_batch_size)["mse"]
 g, b = model.revin.weight.detach(), model.revin.bias.detach()
 print(f"{name} seed {seed} affine {mode}: val {state.best_val:.4f} at epoch {state.best_epoch}; test {test:.4f}; "
       f"|g - 1| max {(g - 1).abs().max():.3f}, |b| max {b.abs().max():.3f}; {time.perf_counter() - t0:.0f} s",
