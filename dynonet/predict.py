@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from dynonet.checkpoint import check_writable, is_stream, write_together
-from dynonet.config import DataConfig
-from dynonet.errors import DataError, OutputError, os_reason
+from dynonet.config import flag
+from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
@@ -77,18 +77,24 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    d = dataclasses.replace(forecaster.config.data, **(dialect or {}))  # checked as when training
+    run, dialect = forecaster.config.data, dialect or {}
+    for name, other, runs in (("sep", "decimal", "decimal mark"), ("decimal", "sep", "field separator")):
+        if name in dialect and other not in dialect and dialect[name] == getattr(run, other):
+            raise ConfigError(f"{flag(name)} {dialect[name]!r} is the run's {runs}; give {flag(other)} too")
+    d = dataclasses.replace(run, **dialect)  # checked as when training
     date_column, fmt = d.date_column, d.date_format
     # the run's series (other columns are left alone), with its date settings
-    reading = Reading.of(d, columns=tuple(forecaster.columns_),
-                         used=forecaster.config.model.lookback, trained=True)
+    given = frozenset(dialect)  # errors name these as given here, the rest as the run's
+    reading = Reading.of(d, columns=tuple(forecaster.columns_), used=forecaster.config.model.lookback,
+                         trained=True, given=given, flags=True)
     dates, columns, values, ids, _ = read_table(csv, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None,
                                         date_format=fmt)
     truth = None
     if actual is not None:
-        truth = _actual(actual, d, forecaster.columns_, forecast.index)
+        truth = _actual(actual, dataclasses.replace(reading, used=None, blanks=True), forecaster.columns_,
+                        forecast.index, d.date_format)
     # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
     # separator and decimal mark, and long input gets long output
     if ids is None:
@@ -145,10 +151,10 @@ def _plot_format(plot: Path) -> str:
     return suffix
 
 
-def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
-    # the model's series, in its order (other columns are left alone); a blank cell is a value not
-    # known (yet): that step goes unscored for that series
-    reading = dataclasses.replace(Reading.of(data, columns=tuple(columns), trained=True), blanks=True)
+def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex,
+            date_format: str | None) -> pd.DataFrame:
+    """The true values of the forecast period, as `reading` (the recent data's) reads them, with
+    blank cells: a value not known (yet), whose step goes unscored for that series."""
     dates, _, values = read_csv(path, reading)
     truth = pd.DataFrame(values, index=dates, columns=columns)
     if truth.index.tz is not None and index.tz is not None:
@@ -159,6 +165,6 @@ def _actual(path: str | Path, data: DataConfig, columns: list[str], index: pd.Da
         truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     truth = truth[truth.index.isin(index)].dropna(how="all")
     if truth.empty:
-        raise DataError(f"{path}: no value in the forecast period {date_text(index[0], data.date_format)} .. "
-                        f"{date_text(index[-1], data.date_format)}")
+        raise DataError(f"{path}: no value in the forecast period {date_text(index[0], date_format)} .. "
+                        f"{date_text(index[-1], date_format)}")
     return truth

@@ -32,7 +32,9 @@ class Reading:
     `columns`: the series to read, in this order (a long table's `unique_id`s; None: every
     column besides the dates), other columns left alone. `used`: how many of the last rows must hold numbers (what a forecast reads;
     earlier cells may be blank and come back NaN; None: all). `trained`: these are a trained
-    run's settings, and errors name them so, not by the flags that set them when training.
+    run's settings, and errors name them so, not by the flags that set them when training,
+    except those in `given` (set on this command line over the run's). `flags`: the command
+    reading takes `--sep`, `--decimal` and `--date-format`, so errors may suggest them.
     """
 
     date_column: str = DataConfig.date_column
@@ -43,20 +45,32 @@ class Reading:
     used: int | None = None
     blanks: bool = False  # blank cells are values not known (yet): NaN, wherever they are
     trained: bool = False
+    given: frozenset[str] = frozenset()
+    flags: bool = True
     settled: bool = False  # `date_format` was read off the column itself (`settled_format`), not given
 
     @classmethod
     def of(cls, data: DataConfig, *, columns: tuple[str, ...] | None = None, used: int | None = None,
-           trained: bool = False) -> "Reading":
-        """The reading `data`'s settings describe; `columns` (None: `data.columns`), `used` and
-        `trained` as in the class."""
+           trained: bool = False, given: frozenset[str] = frozenset(), flags: bool | None = None) -> "Reading":
+        """The reading `data`'s settings describe; `columns` (None: `data.columns`), `used`,
+        `trained` and `given` as in the class; `flags` by default for a command that trains (a
+        trained run's data is read by commands without them, but for `dynonet predict`)."""
         return cls(date_column=data.date_column, date_format=data.date_format,
                    columns=data.columns if columns is None else columns, sep=data.sep, decimal=data.decimal,
-                   used=used, trained=trained)
+                   used=used, trained=trained, given=given, flags=not trained if flags is None else flags)
+
+    def the_runs(self, setting: str) -> bool:
+        """Whether a reading setting (`sep`, `decimal`, `date_format`) is the trained run's, not
+        one given to this command."""
+        return self.trained and setting not in self.given
+
+    def give(self, flag_and_value: str) -> str:
+        """"; give --sep ';'" where the command takes that flag, else nothing."""
+        return f"; give {flag_and_value}" if self.flags else ""
 
     def format_words(self) -> str:
         """How errors name the date format: "--date-format '%d/%m/%Y'" or the run's."""
-        whose = "the run's date format" if self.trained else "--date-format"
+        whose = "the run's date format" if self.the_runs("date_format") else "--date-format"
         return f"{whose} {self.date_format!r}"
 
 
@@ -108,8 +122,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
     if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
-        hint = (f"the run reads fields separated by {reading.sep!r}; `dynonet predict --sep {sep!r}` reads "
-                "this file" if reading.trained else f"it looks separated by {sep!r}: give --sep {sep!r}")
+        hint = (f"the run reads fields separated by {reading.sep!r}" + reading.give(f"--sep {sep!r} for this file")
+                if reading.the_runs("sep") else f"it looks separated by {sep!r}: give --sep {sep!r}")
         raise DataError(f"{path}: line 1: one column {names[0]!r} ({hint})")
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
@@ -233,11 +247,14 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             i = bad[0]
             cell = text.iloc[i]
             what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-            if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or reading.decimal != "." and "." in cell):
+            if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or THOUSANDS_POINT.fullmatch(cell)):
                 what += " (thousands separators? write numbers without them)"
             elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
-                what += (" (the run reads decimal points; `dynonet predict --decimal ','` reads decimal commas)"
-                         if reading.trained else " (a decimal comma? give --decimal ',')")
+                what += (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
+                         if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
+            elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
+                what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
+                         if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
             elif len(bad) == len(values) - start and not is_missing(cell):
                 what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
                                                                    "columns are series") + ")")
@@ -267,6 +284,7 @@ def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
 BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # in any case (pandas reads True, TRUE and true as bools)
 THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")  # 3,5 (1,000 is taken as thousands first)
+THOUSANDS_POINT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d*)?")  # 1.088 or 1.003,80, as with decimal commas
 
 
 def line_namer(first_line: int | None) -> Callable[[int], str]:
@@ -326,14 +344,14 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                             "--date-format")
         if len(bad):
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
-                            f"match {named}" + (" (`dynonet predict --date-format` gives another)"
-                                                if reading.trained else ""))
+                            f"match {named}" + (" (give --date-format for this file)"
+                                                if reading.the_runs("date_format") and reading.flags else ""))
         return dates
     if (order := _slash_order(raw)) is not None and order[0] == "either" and order[1] is not None:
         i = order[1]
         day, month = _slash_format(raw, day_first=True), _slash_format(raw, day_first=False)
-        hint = ("the run reads dates without a format: write them year first (2023-02-01), or give `dynonet predict "
-                "--date-format`" if reading.trained else
+        hint = ("the run reads dates without a format: write them year first (2023-02-01)"
+                + (", or give --date-format" if reading.flags else "") if reading.the_runs("date_format") else
                 f"give --date-format {day!r} or {month!r}" if day and month else
                 "give --date-format, day first (%d/%m/%Y) or month first (%m/%d/%Y), with the time's format")
         raise DataError(f"{source}: {where(i)}: date {raw.iloc[i]!r} in column {column!r} could be day first or "
@@ -730,7 +748,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
                         "(every series needs every date)")
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]
-    pivoted = Reading(used=used, trained=reading.trained)  # dates and numbers read, the dates in column "date"
+    # dates and numbers read, the dates in column "date"
+    pivoted = Reading(used=used, trained=reading.trained, given=reading.given, flags=reading.flags)
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
     return dates, names, values, back
 

@@ -593,11 +593,12 @@ def test_recent_data_in_another_dialect_than_training_is_read_with_flags_and_ans
                      "--out", str(tmp_path / out), *flags])
 
     assert run("f.csv") == 2  # read as the training CSV was
-    assert "`dynonet predict --sep ';'` reads this file" in one_error_line(capsys)
+    assert "(the run reads fields separated by ','; give --sep ';' for this file)" in one_error_line(capsys)
     assert run("f.csv", "--sep", ";") == 2  # 07.01.2024: day or month first?
-    assert "or give `dynonet predict --date-format`" in one_error_line(capsys)
+    assert "the run reads dates without a format: write them year first (2023-02-01), or give --date-format" \
+        in one_error_line(capsys)
     assert run("f.csv", "--sep", ";", "--date-format", "%d.%m.%Y %H:%M") == 2
-    assert "`dynonet predict --decimal ','` reads decimal commas" in one_error_line(capsys)
+    assert "(the run reads decimal points; give --decimal ',')" in one_error_line(capsys)
     dialect = ("--sep", ";", "--decimal", ",", "--date-format", "%d.%m.%Y %H:%M")
     assert run("f.csv", *dialect, "--actual", str(setup / "actual.csv")) == 2  # --actual is read their way too
     capsys.readouterr()
@@ -610,6 +611,18 @@ def test_recent_data_in_another_dialect_than_training_is_read_with_flags_and_ans
     assert np.allclose(again[["load", "temp"]], plain[["load", "temp"]])  # the same forecast, written their way
     assert run("g.csv", "--sep", ",", "--decimal", ",") == 2
     assert "--sep and --decimal are both ','" in one_error_line(capsys)
+    assert run("g.csv", "--sep", "|") == 2  # the separator given is named as given, not as the run's
+    assert "(it looks separated by ';': give --sep ';')" in one_error_line(capsys)
+    assert run("g.csv", "--date-format", "%d/%m/%Y %H:%M", "--sep", ";") == 2
+    assert "does not match --date-format '%d/%m/%Y %H:%M'" in one_error_line(capsys)
+    with_commas = tmp_path / "run"  # a run whose CSV had decimal commas: --sep ',' alone meets its mark
+    shutil.copytree(setup / "run", with_commas)
+    meta = json.loads((with_commas / META).read_text())
+    meta["config"]["data"].update(sep=";", decimal=",")
+    (with_commas / META).write_text(json.dumps(meta))
+    assert main(["predict", "--checkpoint", str(with_commas), "--csv", str(setup / "recent.csv"),
+                 "--out", str(tmp_path / "h.csv"), "--sep", ","]) == 2
+    assert "--sep ',' is the run's decimal mark; give --decimal too" in one_error_line(capsys)
 
 
 @pytest.mark.parametrize("name", ["f.xlsx", "f.JSON", "f.parquet"])

@@ -394,8 +394,12 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path):
     with pytest.raises(DataError, match=r"line 5, column 'a': '3,5' is not a finite number"):
         read_csv(write(tmp_path, text), Reading(sep=";"))
     with pytest.raises(DataError, match=r"one column 'date,a,b' \(the run reads fields separated by ';'; "
-                                        r"`dynonet predict --sep ','` reads this file\)"):
+                                        r"give --sep ',' for this file\)$"):
         read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True))
+    with pytest.raises(DataError, match=r"one column 'date,a,b' \(the run reads fields separated by ';'\)$"):
+        read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True, flags=False))  # as `evaluate` reads
+    with pytest.raises(DataError, match=r"one column 'date,a,b' \(it looks separated by ',': give --sep ','\)$"):
+        read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True, given=frozenset({"sep"})))
 
 
 def test_with_a_decimal_comma_a_point_is_no_decimal_mark(tmp_path):
@@ -406,6 +410,13 @@ def test_with_a_decimal_comma_a_point_is_no_decimal_mark(tmp_path):
         with pytest.raises(DataError, match=rf"line 5, column 'a': '{re.escape(cell)}' is not a finite number "
                                             r"\(thousands separators\? write numbers without them\)$"):
             read_csv(write(tmp_path, text), Reading(sep=";", decimal=","))
+    text = good_csv().replace(",", ";").replace(";3;6", ";2.5;6")  # a decimal point, where commas were said
+    with pytest.raises(DataError, match=r"'2.5' is not a finite number \(a decimal point\? numbers are read with "
+                                        r"--decimal ','\)$"):
+        read_csv(write(tmp_path, text), Reading(sep=";", decimal=","))
+    with pytest.raises(DataError, match=r"'2.5' is not a finite number \(a decimal point\? the run reads decimal "
+                                        r"commas; give --decimal '.'\)$"):
+        read_csv(write(tmp_path, text), Reading(sep=";", decimal=",", trained=True))
 
 
 def test_the_long_format_with_date_column_ds_is_still_long(tmp_path):
