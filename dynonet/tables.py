@@ -228,7 +228,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         elif (step < 0).all():  # as exports of prices often come
             hint = " (the rows run newest first: sort them oldest first)"
         elif (repeats := int((step == 0).sum())) >= 2 and 2 * repeats >= len(step):  # as once per series
-            hint = " (one row per series and date? that is the long format: name its columns unique_id, ds, y)"
+            hint = (" (several rows a date: a time of day in another column? or one row per series and date, the "
+                    "long format: name its columns unique_id, ds, y)")
         else:
             hint = ""
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
@@ -584,7 +585,7 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
         return step.freqstr
     place = f"{where(i)}: " if where is not None else ""
     hint = _clock_change_hint(dates, i, step)
-    if not hint and dates[i] > dates[i - 1] + step:  # rows missing: a gap to fill, not a wrong step
+    if not hint and dates[i] > dates[i - 1] + step and on_grid(dates[i - 1 : i + 1], step):  # rows missing
         hint = (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
                 ".interpolate(), or .ffill() over holidays)")
     raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
@@ -592,6 +593,15 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
 
 
 CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
+
+
+def on_grid(dates: pd.DatetimeIndex, step: pd.DateOffset) -> bool:
+    """Whether `dates` lie on one grid of `step`s (a whole number of fixed steps apart, or each on
+    a calendar step's dates): then a longer distance between two is rows missing, which filling
+    on that grid mends."""
+    if isinstance(step, pd.offsets.Tick):
+        return all((b - a) % pd.Timedelta(step) == pd.Timedelta(0) for a, b in zip(dates[:-1], dates[1:]))
+    return all(step.is_on_offset(d) for d in dates)
 
 
 def _clock_change_at(date: pd.Timestamp) -> bool:

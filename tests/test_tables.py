@@ -432,8 +432,9 @@ def test_dates_newest_first_or_repeated_per_series_are_told_what_they_look_like(
         read_csv(write(tmp_path, csv_of(newest_first)))
     rows = "".join(f"{d},{store},{i}\n" for i, d in enumerate(pd.date_range("2024-01-01", periods=20, freq="D"))
                    for store in ("north", "south"))
-    with pytest.raises(DataError, match=r"line 3: duplicate date .*\(one row per series and date\? that is the long "
-                                        r"format: name its columns unique_id, ds, y\)$"):
+    with pytest.raises(DataError, match=r"line 3: duplicate date .*\(several rows a date: a time of day in another "
+                                        r"column\? or one row per series and date, the long format: name its columns "
+                                        r"unique_id, ds, y\)$"):
         read_csv(write(tmp_path, "date,store,sales\n" + rows), Reading(columns=("sales",)))
 
 
@@ -458,6 +459,12 @@ def test_dates_written_two_ways_are_named_so_not_by_a_format_never_given(tmp_pat
 def test_the_date_column_among_the_chosen_series_is_named_as_the_date_column(tmp_path):
     with pytest.raises(DataError, match=r"'date' is the date column, not a series; leave it out of --columns$"):
         read_csv(write(tmp_path, good_csv()), Reading(columns=("date", "a")))
+
+
+def test_a_date_off_the_grid_gets_no_gap_hint(tmp_path):
+    dates = pd.DatetimeIndex(["2024-01-01 08:00", "2024-01-01 09:00", "2024-01-01 10:30", "2024-01-01 11:30"])
+    with pytest.raises(DataError, match=r"rows must be evenly spaced in time$"):  # filling on 'h' would drop 10:30
+        regular_freq(dates, "d.csv")
 
 
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
