@@ -339,10 +339,16 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
         except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with {named} "
                             f"({first_message_line(e)})") from None
-        if len(bad := dates.isna().nonzero()[0]) and reading.settled:  # no format was given: the first dates set it
+        bad = dates.isna().nonzero()[0]
+        shape = lambda cell: re.sub(r"\d+", "0", str(cell))  # noqa: E731 - 29/02/2023 and 13/01/2023 alike
+        if len(bad) and reading.settled and shape(raw.iloc[bad[0]]) != shape(raw.iloc[0]):
+            # no format was given: the first dates set it, and this one is written otherwise
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is written "
                             f"otherwise than {raw.iloc[0]!r} ({where(0)}); write every date one way, or give "
                             "--date-format")
+        if len(bad) and reading.settled:
+            raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} is no "
+                            f"calendar date (read as {date_format!r}, as the column's other dates)")
         if len(bad):
             raise DataError(f"{source}: {where(bad[0])}: date {raw.iloc[bad[0]]!r} in column {column!r} does not "
                             f"match {named}" + (" (give --date-format for this file)"

@@ -454,6 +454,10 @@ def test_dates_written_two_ways_are_named_so_not_by_a_format_never_given(tmp_pat
     with pytest.raises(DataError, match=r"line 3: date '1/13/2024 01:00' in column 'date' is written otherwise than "
                                         r"'1/13/2024' \(line 2\); write every date one way, or give --date-format$"):
         read_csv(path)
+    impossible = write(tmp_path, "date,a\n13/01/2023,1\n29/02/2023,2\n")  # day first, settled; no 29 February 2023
+    with pytest.raises(DataError, match=r"line 3: date '29/02/2023' in column 'date' is no calendar date \(read as "
+                                        r"'%d/%m/%Y', as the column's other dates\)$"):
+        read_csv(impossible)
 
 
 def test_the_date_column_among_the_chosen_series_is_named_as_the_date_column(tmp_path):
