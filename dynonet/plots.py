@@ -72,9 +72,17 @@ def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse"
     return render(fig)
 
 
+MAX_CHANNEL_BARS = 40  # rows in the per-channel figure; beyond, it would grow without bound
+
+
 def channel_metrics(per_channel: dict[str, dict[str, float]], title: str) -> bytes:
     """Test MSE and MAE per channel (standardized scale), sorted by MSE."""
     names = sorted(per_channel, key=lambda c: per_channel[c]["mse"])
+    hidden = max(0, len(names) - MAX_CHANNEL_BARS)
+    if hidden:  # the best and the worst; every channel's scores are in metrics.json
+        half = MAX_CHANNEL_BARS // 2
+        names = names[:half] + names[-half:]
+        title += f" ({half} lowest and {half} highest MSE; {hidden} more in metrics.json)"
     fig = Figure(figsize=(12, max(4.0, 0.25 * len(names) + 1.5)))  # a readable row per channel
     axes = fig.subplots(1, 2)
     for ax, metric in zip(axes, ("mse", "mae")):

@@ -62,3 +62,5 @@ def test_figures_have_no_empty_panel_and_room_for_every_channel():
     few = png_size(plots.channel_metrics({c: {"mse": 0.1, "mae": 0.1} for c in "ab"}, "t"))
     many = png_size(plots.channel_metrics({f"s{i}": {"mse": 0.1, "mae": 0.1} for i in range(50)}, "t"))
     assert many[1] > 2 * few[1]
+    very_many = png_size(plots.channel_metrics({f"s{i}": {"mse": i, "mae": i} for i in range(3000)}, "t"))
+    assert very_many[1] == png_size(plots.channel_metrics({f"s{i}": {"mse": i, "mae": i} for i in range(40)}, "t"))[1]
