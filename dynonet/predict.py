@@ -24,7 +24,8 @@ from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table,
 
 
 # names of other formats, whose programs would not read the CSV text written under them
-NOT_CSV = frozenset({".xlsx", ".xls", ".xlsm", ".ods", ".parquet", ".json", ".feather", ".pkl", ".pickle"})
+NOT_CSV = frozenset({".xlsx", ".xls", ".xlsm", ".xlsb", ".ods", ".parquet", ".json", ".feather", ".pkl", ".pickle",
+                     ".gz", ".bz2", ".xz", ".zip"})
 
 
 def _write_stdout(text: str) -> None:
