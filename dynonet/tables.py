@@ -717,7 +717,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     (dates, columns, values) and the ids; errors name its rows (`first_line` as in
     `validate_frame`), and its dates parse as a wide table's do. Every series needs a row at
     every date; with `reading.used`, at every one of the last `used` dates (earlier ones come
-    back NaN, as a wide table's blank cells do)."""
+    back NaN, as a wide table's blank cells do); with `reading.blanks`, at none."""
     columns, used = reading.columns, reading.used
     extra = [c for c in df.columns if c not in LONG]
     if extra:
@@ -738,7 +738,10 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, reading)
     cells = _strip(rows["y"])
     y = _numbers(cells, reading.decimal)
-    if len(bad := (~np.isfinite(y)).nonzero()[0]):
+    unread = ~np.isfinite(y)
+    if reading.blanks:  # a value not known (yet), as a wide table's blank cell
+        unread &= ~cells.map(is_missing).to_numpy(dtype=bool)
+    if len(bad := unread.nonzero()[0]):
         i = int(bad[0])
         cell = cells.iloc[i]
         what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
@@ -757,7 +760,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     wide = wide[list(columns) if columns is not None else sorted(wide.columns, key=_sort_key_one)]
     start = 0 if used is None else max(len(wide) - used, 0)  # dates before are not read
     holes = np.argwhere(wide.iloc[start:].isna().to_numpy()) + [start, 0]
-    if len(holes):
+    if len(holes) and not reading.blanks:
         r, c = holes[0]
         raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date "
                         f"{date_text(wide.index[r], reading.date_format)} "
@@ -765,7 +768,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]
     # dates and numbers read, the dates in column "date"
-    pivoted = Reading(used=used, trained=reading.trained, given=reading.given, flags=reading.flags)
+    pivoted = Reading(used=used, blanks=reading.blanks, trained=reading.trained, given=reading.given,
+                      flags=reading.flags)
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
     return dates, names, values, back
 

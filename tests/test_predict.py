@@ -533,6 +533,13 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
         line + ",x\n" for line in (tmp_path / "recent.csv").read_text().splitlines()[1:]))
     assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="extra.csv") == 2
     assert "extra.csv: long format takes only the columns unique_id, ds, y; unexpected 'note'" in one_error_line(capsys)
+    # true values given long, some not known yet: a blank y, and rows not there at all
+    actual = _long_csv(full.iloc[200:], tmp_path / "actual.csv")
+    actual.loc[actual["unique_id"] == "load", "y"] = actual["y"].where(actual.index % 8 < 6)
+    actual[~((actual["unique_id"] == "temp") & (actual.index % 8 >= 4))].to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(tmp_path, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv")) == 0
+    lines = [x.split() for x in capsys.readouterr().out.splitlines()]
+    assert [x[:2] for x in lines if x[:1] in (["load"], ["temp"])] == [["load", "6"], ["temp", "4"]]
 
 
 # -- choosing the series: --columns ----------------------------------------------------------
