@@ -95,7 +95,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     truth = None
     if actual is not None:
         truth = _actual(actual, dataclasses.replace(reading, used=None, blanks=True), forecaster.columns_,
-                        forecast.index, d.date_format)
+                        forecast.index)
     # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
     # separator and decimal mark, and long input gets long output
     if ids is None:
@@ -152,8 +152,7 @@ def _plot_format(plot: Path) -> str:
     return suffix
 
 
-def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex,
-            date_format: str | None) -> pd.DataFrame:
+def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     """The true values of the forecast period, as `reading` (the recent data's) reads them, with
     blank cells: a value not known (yet), whose step goes unscored for that series."""
     dates, _, values = read_csv(path, reading)
@@ -166,6 +165,6 @@ def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.Da
         truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     truth = truth[truth.index.isin(index)].dropna(how="all")
     if truth.empty:
-        raise DataError(f"{path}: no value in the forecast period {date_text(index[0], date_format)} .. "
-                        f"{date_text(index[-1], date_format)}")
+        raise DataError(f"{path}: no value in the forecast period {date_text(index[0], reading.date_format)} .. "
+                        f"{date_text(index[-1], reading.date_format)}")
     return truth
