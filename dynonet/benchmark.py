@@ -10,6 +10,7 @@ only in their own labelled section of `results.md`.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import shlex
 import time
@@ -75,6 +76,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         if key in GRID_FIELDS:
             raise ConfigError(f"{flag(key.split('.', 1)[1])}: {GRID_FIELDS[key]}")
     refuse_ignored_flags(changes)  # the grid's datasets are the bundled ones
+    if changes.get("data", {}).get("test_fraction") == 0:
+        raise ConfigError("--test-fraction 0: a grid scores every run on its test split; give a fraction above 0")
     return changes
 
 
@@ -106,7 +109,7 @@ def preset_name(dataset: str, horizon: int) -> str:
     for name in (f"{dataset.lower()}-{horizon}", f"{dataset.lower()}-96"):
         if name in PRESETS:
             return name
-    raise ConfigError(f"no preset for dataset {dataset!r}; presets: {', '.join(sorted(PRESETS))}")
+    raise ConfigError(f"unknown dataset {dataset!r}; the grid runs {', '.join(DATASETS)}")
 
 
 def run_config(dataset: str, horizon: int, seed: int, variant: str,
@@ -144,7 +147,7 @@ def check_overridden_flags(variants: list[str], overrides: dict[str, dict[str, A
         mine = [f"{v!r} ({c[given]})" for v, c in clashes.items() if given in c]
         if all(given in c and c[given] != "not read" for c in clashes.values()):
             raise ConfigError(f"{given}: changes no run: variant{'s' * (len(mine) > 1)} {', '.join(mine)} "
-                              "set it otherwise")
+                              f"set{'s' * (len(mine) == 1)} it otherwise")
         log(f"benchmark: {given} does not apply to variant{'s' * (len(mine) > 1)} {', '.join(mine)}")
 
 
@@ -182,6 +185,8 @@ def make_folder(out: Path) -> None:
     """Create the results folder; one that cannot be made, or a training run's, is an OutputError."""
     if (out / META).exists():
         raise OutputError(f"{out}: is the folder of a training run; choose another --out for the results")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: is a file, not a folder; choose another --out for the results")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -454,7 +459,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """`dynonet benchmark`: run the grid (or merge shards) and write the results."""
     for v in args.variants or []:
         if v not in VARIANTS:
-            raise ConfigError(f"unknown variant {v!r}; choose from {', '.join(VARIANTS)}")
+            close = difflib.get_close_matches(v.replace("_", "-"), [n.replace("_", "-") for n in VARIANTS], 1)
+            hint = f"; did you mean {list(VARIANTS)[[n.replace('_', '-') for n in VARIANTS].index(close[0])]!r}?" \
+                if close else ""
+            raise ConfigError(f"unknown variant {v!r}{hint} (choose from {', '.join(VARIANTS)})")
     if args.merge:
         grid = [(f"--{name}", getattr(args, name) is not default) for name, default in GRID_DEFAULTS.items()]
         trains = [flag for flag, given in (*grid, ("--variants", args.variants),

@@ -100,14 +100,18 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     trained = [r.get("config", {}).get("train", {}) for r in records]
     ridge = sorted({r["model"] for r, t in zip(records, trained) if t.get("trend_first") and t.get("trend_fit") == "ridge"})
     commands = list(dict.fromkeys([r["command"] for r in records] + ([command] if command else [])))
+    cut = sorted({d["max_rows"] for r in records if (d := r.get("config", {}).get("data", {})).get("max_rows")})
+    splits = (f"the first {', '.join(map(str, cut))} rows split 70/10/20 (`--max-rows`), not the protocol's "
+              "borders" if cut else "the protocol's borders")
     lines = [
         "# DynoNet benchmark (measured)", "",
         f"- command: {'; '.join(f'`{c}`' for c in commands)}",
         f"- device: {', '.join(devices) or '-'}",
         f"- date: written {datetime.now():%Y-%m-%d %H:%M}"
         + (f"; runs from {dates[0]} to {dates[-1]}" if dates else ""),
-        f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; same preset (`<dataset>-<H>`), splits, "
-        "schedule and early stopping for every row",
+        f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; each cell's preset (`<dataset>-<H>`, or "
+        f"`<dataset>-96` for a horizon without one), splits ({splits}), schedule and early stopping alike for "
+        "every row",
         "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
         "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
         + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
@@ -150,8 +154,12 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
             "-" if (v, c) not in params else f"{params[(v, c)]:,}" for c in cols) + " |")
     lines.append("")
     pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
-    lines += ["## Published figures (not measured here)", "",
-              "Copied from the shared protocol for orientation only: other code, other lookbacks, other "
+    lines += ["## Published figures (not measured here)", ""]
+    if cut:  # other rows, other splits: nothing to set beside them
+        lines.append("None shown: these runs read the first rows of the data only (`--max-rows`), split 70/10/20, "
+                     "so published figures, on the protocol's splits, do not compare with them.")
+        return "\n".join(lines) + "\n"
+    lines += ["Copied from the shared protocol for orientation only: other code, other lookbacks, other "
               "machines. They are not part of the measured table above.", ""]
     rows_published = [(d, h, p) for d, h in sorted(pub) for p in published_for(d, h)]
     if rows_published:

@@ -416,7 +416,7 @@ def test_a_cell_the_data_cannot_hold_fails_before_the_first_run(tmp_path, capsys
             "horizon 2000 needs 2048") in capsys.readouterr().err
     assert not out.exists()  # no run of the H8 cell was made first
     assert main(["benchmark", "--datasets", "ETTh1", "--horizons", "8,90", "--seeds", "0", "--variants",
-                 "repeat,holdout", *SMALL, "--val-fraction", "0.4", "--test-fraction", "0",
+                 "repeat,holdout", *SMALL, "--val-fraction", "0.25", "--test-fraction", "0.15",
                  "--out", str(out)]) == 2  # the holdout's cut of the training rows too
     assert "training period of 420 rows is too short to hold out 20% for the controller with lookback 48 and " \
            "horizon 90" in capsys.readouterr().err
@@ -433,3 +433,16 @@ def test_kept_run_folders_are_not_written_over_unless_the_grid_resumes(tmp_path,
     assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a run already; choose another --keep-runs, "
                                        "or --resume the grid that wrote it\n")
     assert not (tmp_path / "b").exists()
+
+
+def test_grid_arguments_that_cannot_make_a_table_are_refused_with_a_way_out(tmp_path, capsys):
+    assert main([*GRID, "--variants", "linear", *SMALL, "--test-fraction", "0", "--out", str(tmp_path / "g")]) == 2
+    assert "--test-fraction 0: a grid scores every run on its test split" in capsys.readouterr().err
+    assert main([*GRID, "--variants", "no-lr-scale", *SMALL, "--out", str(tmp_path / "g")]) == 2
+    assert "unknown variant 'no-lr-scale'; did you mean 'no-lr_scale'?" in capsys.readouterr().err
+    assert main(["benchmark", "--datasets", "ETTh3", "--variants", "repeat", *SMALL, "--out", str(tmp_path / "g")]) == 2
+    assert "unknown dataset 'ETTh3'; the grid runs ETTh1, ETTh2" in capsys.readouterr().err
+    (tmp_path / "afile").write_text("x")
+    assert main([*GRID, "--variants", "repeat", *SMALL, "--out", str(tmp_path / "afile")]) == 2
+    assert "afile: is a file, not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "g").exists()
