@@ -161,10 +161,16 @@ class ReferenceTrainer:
     """
 
     def __init__(self, model: ReferenceDynoNet, cfg: Any):
+        # what it leaves out, named by the flags that ask for it (bench speed --paths optimized times the rest)
         if model.cfg.fixed_signals:
-            raise ConfigError("the reference path does not implement fixed_signals")
+            raise ConfigError("--fixed-signals: the reference path does not hold signals fixed (--paths optimized)")
         if cfg.schedule != "cosine" or cfg.ema_decay:
-            raise ConfigError("the reference path implements only the cosine schedule, without weight averaging")
+            raise ConfigError(f"--schedule {cfg.schedule}" + (f", --ema-decay {cfg.ema_decay}" if cfg.ema_decay else "")
+                              + ": the reference path has only the cosine schedule, without weight averaging "
+                              "(--paths optimized)")
+        if cfg.loss != "mse":
+            raise ConfigError(f"--loss {cfg.loss}: the reference path trains on MSE only (--paths optimized, or "
+                              "--loss mse)")
         self.model, self.cfg = model, cfg
         self.worker_opt = torch.optim.AdamW(model.worker_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.controller_opt = torch.optim.AdamW(

@@ -39,7 +39,7 @@ from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
 from dynonet.checkpoint import atomic_write, check_writable
-from dynonet.config import DEVICES, PRESETS, RunConfig
+from dynonet.config import DEVICES, PRESETS, RunConfig, flag
 from dynonet.data import Scaler, SeriesData, Windows, load, split_rows, window_sets
 from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
@@ -450,10 +450,16 @@ def bench_config(args: argparse.Namespace) -> RunConfig:
     if getattr(args, "train.trend_first", None):
         raise ConfigError("bench speed times the bi-level epochs, which the reference path has too; "
                           "drop --trend-first (its first stage trains only the linear trend path)")
+    for name, why in (("trend_fit", "it has no trend-first stage to fit"),
+                      ("patience", "every epoch runs: --epochs and --warmup say how many")):
+        if getattr(args, f"train.{name}", None) is not None:
+            raise ConfigError(f"{flag(name)}: changes nothing in bench speed ({why}); drop it")
     n = args.warmup + args.epochs
-    # patience above the epoch count: every epoch runs, none is cut by early stopping; no
-    # trend-first stage, whose epochs train only the linear trend path (the reference has none)
-    return cfg.replace(train={"epochs": n, "patience": n + 1, "device": args.device, "trend_first": False})
+    # patience above the epoch count: every epoch runs, none is cut by early stopping (nor the
+    # plateau schedule's back-off, which needs patience above its own); no trend-first stage,
+    # whose epochs train only the linear trend path (the reference has none)
+    patience = max(n, cfg.train.plateau_patience if cfg.train.schedule == "plateau" else 0) + 1
+    return cfg.replace(train={"epochs": n, "patience": patience, "device": args.device, "trend_first": False})
 
 
 def _fmt(v: float | None, spec: str) -> str:

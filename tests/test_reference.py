@@ -135,5 +135,11 @@ def test_window_dataset_matches_windows():
                                    {"ema_decay": 0.9}])
 def test_reference_trainer_refuses_what_it_does_not_implement(train):
     ref = ReferenceDynoNet(DynoNet(small_cfg()))
-    with pytest.raises(ConfigError, match="cosine"):
+    with pytest.raises(ConfigError, match=r"^--schedule .*only the cosine schedule.*\(--paths optimized\)$"):
         ReferenceTrainer(ref, TrainConfig(**train))
+
+
+@pytest.mark.parametrize("loss", ["mae", "huber"])
+def test_reference_trainer_refuses_another_loss_than_mse(loss):
+    with pytest.raises(ConfigError, match=rf"^--loss {loss}: the reference path trains on MSE only"):
+        ReferenceTrainer(ReferenceDynoNet(DynoNet(small_cfg())), TrainConfig(loss=loss))

@@ -63,6 +63,12 @@ def test_bench_speed_measures_the_bilevel_epochs_only():
     args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", "--trend-first"])
     with pytest.raises(ConfigError, match="drop --trend-first"):
         bench_config(args)
+    for given in (["--patience", "1"], ["--trend-fit", "ridge"]):  # they would change nothing there
+        args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", *given])
+        with pytest.raises(ConfigError, match=rf"^{given[0]}: changes nothing in bench speed"):
+            bench_config(args)
+    plateau = bench_config(build_parser().parse_args(["bench", "speed", "--schedule", "plateau", "--epochs", "1"]))
+    assert plateau.train.patience > max(plateau.train.epochs, plateau.train.plateau_patience)
 
 
 def test_a_controller_split_smaller_than_a_batch_is_one_batch(tmp_path):
