@@ -429,21 +429,23 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `dynonet benchmark` to the CLI's subcommands."""
-    from dynonet.cli import add_config_flags
+    from dynonet.cli import DefaultsHelp, add_config_flags
 
     p = subparsers.add_parser(
-        "benchmark", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "benchmark", formatter_class=DefaultsHelp,
         help="grid of datasets x horizons x seeds x variants; every run recorded",
         description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> with the "
                     "variant's overrides; record every run in results.json and summarize in results.md/png. "
-                    "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run.")
+                    "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run, but where a "
+                    "variant sets that setting itself (frozen-controller keeps --controller-lr 0). The values "
+                    "shown are etth1-96's; each cell starts from its own preset.")
     # the default lists are these very objects, so that --merge can tell a list given from none
     p.add_argument("--datasets", type=_csv(str), default=GRID_DEFAULTS["datasets"], help="comma-separated")
     p.add_argument("--horizons", type=_csv(int, minimum=1), default=GRID_DEFAULTS["horizons"], help="comma-separated")
     p.add_argument("--seeds", type=_csv(int, minimum=0, maximum=2**32 - 1), default=GRID_DEFAULTS["seeds"],
                    help="comma-separated")
     p.add_argument("--variants", type=_csv(str), default=None,
-                   help=f"comma-separated, default all: {','.join(VARIANTS)}")
+                   help=f"comma-separated (default: all: {','.join(VARIANTS)})")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
                    help="results folder (benchmarks/results/ holds the committed, measured grid)")
     p.add_argument("--resume", action="store_true", help="skip runs already recorded in --out")

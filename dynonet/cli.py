@@ -17,6 +17,18 @@ from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfi
 from dynonet.errors import ConfigError, DynoNetError, os_reason
 
 
+class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
+    """Help that shows a default where it says something: not None or off, a list as it is typed."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        help_, default = action.help or "", action.default
+        if default is None or default is False or default is argparse.SUPPRESS or "%(default)" in help_:
+            return help_
+        if isinstance(default, (list, tuple)):
+            return f"{help_} (default: {','.join(map(str, default))})"
+        return super()._get_help_string(action)
+
+
 def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: AbstractSet[str] = frozenset()) -> None:
     """One flag per config field; a flag not given keeps the preset's value (its help shows the
     value in the preset named `shown`). Flags not given are absent from the parsed namespace.
@@ -42,6 +54,8 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
                 group.add_argument(flag(f.name), type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
                                    **kw)
             else:
+                if meta.get("choices"):  # shown as {a,b,c}, not as a bare name
+                    del kw["metavar"]
                 group.add_argument(flag(f.name), type=tp, choices=meta.get("choices"), **kw)
 
 

@@ -636,14 +636,14 @@ def format_report(r: dict[str, Any]) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `bench speed` to the CLI's subcommands (`dynonet bench speed --help`)."""
-    from dynonet.cli import add_config_flags, at_least
+    from dynonet.cli import DefaultsHelp, add_config_flags, at_least
 
     bench = subparsers.add_parser("bench", help="measure speed and memory")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
     # conflict_handler="resolve": the bench's own --epochs and --device below replace the
     # config flags of the same name (max epochs, device) that add_config_flags defines.
     speed = bench_sub.add_parser(
-        "speed", conflict_handler="resolve", formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "speed", conflict_handler="resolve", formatter_class=DefaultsHelp,
         help="epoch time, latency, throughput and memory: optimized vs reference path",
         description="Measure the project's training path (BiLevelTrainer, batches cut on the device, "
                     "vectorized workers) against a plain reference path (per-channel nn.GRU, per-sample DataLoader, full "
