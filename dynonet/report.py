@@ -54,14 +54,14 @@ STAGE_TITLES = {"trend": "stage 1 of 2: the trend path alone",
                 "full": "stage 2 of 2: the whole model, from the trend path's best epoch"}
 
 
-def epoch_report(log: Log, resumed_in: str | None = None) -> Callable[[dict[str, Any]], None]:
+def epoch_report(log: Log, resumed_in: str | None = None, titles: bool = True) -> Callable[[dict[str, Any]], None]:
     """Logs each epoch's line, and a title where a trend-first run's stage begins (`resumed_in`:
-    the stage a resumed run was in)."""
+    the stage a resumed run was in; no `titles` for a model that is its trend path alone)."""
     stages: list[str] = [] if resumed_in is None else [resumed_in]
 
     def report(entry: dict[str, Any]) -> None:
         stage = entry.get("stage", "full")
-        if stage == "trend" and not stages or stage == "full" and stages[-1:] == ["trend"]:
+        if titles and (stage == "trend" and not stages or stage == "full" and stages[-1:] == ["trend"]):
             log(STAGE_TITLES[stage])
         stages.append(stage)
         log(epoch_line(entry))

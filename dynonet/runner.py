@@ -161,7 +161,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         f"seed={cfg.train.seed} controller data={controller_data or 'none (no controller)'}")
     log("trainable parameters:\n" + format_params(params))
     test_set = split_windows(data, cfg, device, "test")  # scored once, after training; the trainer never sees it
-    log(f"windows: train {len(sets['train'])}, controller {len(sets['controller'])}, val {len(sets['val'])}"
+    log(f"windows: train {len(sets['train'])}"
+        + (f", controller {len(sets['controller'])}" if controller_data is not None else "") + f", val {len(sets['val'])}"
         + (f", test {len(test_set)}" if test_set is not None else ", no test split (test fraction 0): not scored"))
     # a series constant in training is scaled with std 1: its errors are on another scale than the others'
     notes = [f"series {c!r} is constant over the training rows (scaled with std 1): its scores may not compare "
@@ -179,7 +180,10 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:
-        state = trainer.fit(sets, report=epoch_report(log, resume.get("stage", ["full"])[0] if resume else None),
+        # a model that is its trend path alone (RevIN + Linear) trains in one stage: no stage titles
+        two_stages = trainer.worker_opt is not None and bool(trainer.trend_params)
+        state = trainer.fit(sets, report=epoch_report(log, resume.get("stage", ["full"])[0] if resume else None,
+                                                      titles=two_stages),
                             progress=make_progress(progress),
                             checkpoint=None if save is None else checkpoint_with_time, resume=resume)
     except TrainingError as e:  # what a record of the stopped run needs (the trainer gives its epochs)

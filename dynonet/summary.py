@@ -64,7 +64,8 @@ def cell_text(c: dict[str, Any] | None, metric: str, n_seeds: int) -> str:
     if c is None or c[metric] is None:
         return "-"
     std = score_text(c[f"{metric}_std"])
-    short = f" ({c[f'{metric}_n']} seeds)" if c[f"{metric}_n"] != n_seeds else ""
+    k = c[f"{metric}_n"]
+    short = f" ({k} seed{'s' * (k != 1)})" if k != n_seeds else ""
     return f"{score_text(c[metric])} +- {std}{short}"
 
 

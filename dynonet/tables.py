@@ -256,7 +256,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
                 what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
                          if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
-            elif len(bad) == len(values) - start and not is_missing(cell):
+            elif len(bad) == len(values) - start and not is_missing(cell) and np.isnan(values[i]):
                 what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
                                                                    "columns are series") + ")")
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")

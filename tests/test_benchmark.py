@@ -336,8 +336,8 @@ def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path):
     path.write_text(json.dumps({"records": recs}))
     out = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, check=True).stdout
     test_table = out.split("Best validation")[0]
-    assert "**0.3100 +- 0.0141**" in test_table and "0.3500 +- n/a (1 seeds)" in test_table
-    assert "**0.5000 +- n/a (1 seeds)**" in out.split("Best validation")[1]
+    assert "**0.3100 +- 0.0141**" in test_table and "0.3500 +- n/a (1 seed)" in test_table
+    assert "**0.5000 +- n/a (1 seed)**" in out.split("Best validation")[1]
     bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.json")], capture_output=True, text=True)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "missing.json" in bad.stderr
     bad = subprocess.run([sys.executable, str(script), str(path), "linear,nope"], capture_output=True, text=True)
