@@ -183,19 +183,27 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
     fig = plots.Figure(figsize=(max(6.0, 0.35 * len(rows) * len(cols) + 2), 4.5))
     ax = fig.subplots()
     width = 0.8 / max(len(rows), 1)
+    unscored = []  # (x, variant) where a variant has no scored run in a cell
     for i, v in enumerate(rows):
         xs, ys, es = [], [], []
         for j, c in enumerate(cols):
             cell = cells.get((v, c))
+            x = j - 0.4 + width * (i + 0.5)
             if cell is not None:
-                xs.append(j - 0.4 + width * (i + 0.5))
+                xs.append(x)
                 ys.append(cell["mse"])
                 es.append(cell["mse_std"] or 0.0)
+            else:
+                unscored.append(x)
         ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, color=f"C{i % 10}")
     lows = [c["mse"] - (c["mse_std"] or 0.0) for c in cells.values()]
     if lows:
         ax.set_ylim(bottom=0.9 * min(lows))  # differences between models are small next to the MSE itself
+    for x in unscored:  # a gap says why, rather than nothing
+        ax.text(x, 0.02, "no scores", transform=ax.get_xaxis_transform(), rotation=90, fontsize=6,
+                ha="center", va="bottom", color="0.4")
     ax.set_xticks(range(len(cols)), cols)
+    ax.set_xlim(-0.5, len(cols) - 0.5)  # every variant's place in every cell, bar or not
     ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
     ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
     ax.legend(fontsize=7, ncol=2)
