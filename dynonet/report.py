@@ -31,7 +31,8 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
     bar = "=" * 60
     lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {score_text(scores['mse'])}",
              f"MAE: {score_text(scores['mae'])}",
-             "(each series standardized by its training rows' mean and std; original units in metrics.json)", bar]
+             "(each series standardized by its training rows' mean and std; in original units: metrics.json, "
+             "or metrics_ in Python)", bar]
     if "per_channel" in scores:
         lines += aligned(["channel", "MSE", "MAE"], [[str(c), score_text(m["mse"]), score_text(m["mae"])]
                                                      for c, m in scores["per_channel"].items()])
