@@ -46,6 +46,10 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
             kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
                                   "metavar": f.name.upper(),
                                   "help": f"{meta.get('help', '')} ({shown}: {value})".replace("%", "%%")}  # argparse formats help with %
+            if (section, f.name) == ("model", "model"):  # the registry's names, which config.py cannot import
+                from dynonet.registry import MODELS
+
+                kw["metavar"] = "{" + ",".join(MODELS) + "}"
             if f"{section}.{f.name}" in hidden:
                 kw["help"] = argparse.SUPPRESS
             if tp is bool:

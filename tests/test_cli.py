@@ -271,3 +271,10 @@ def test_a_constant_series_is_noted(tmp_path, capsys):
             "with the other series'")
     assert capsys.readouterr().err == f"dynonet: note: {note}\n"
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"] == [note]
+
+
+def test_help_lists_the_registered_models_and_each_choice_flags_choices():
+    from dynonet.registry import MODELS
+
+    shown = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
+    assert "--model {" + ",".join(MODELS) + "}" in shown and "--device {auto,cpu,cuda}" in shown
