@@ -605,9 +605,11 @@ def on_grid(dates: pd.DatetimeIndex, step: pd.DateOffset) -> bool:
     """Whether `dates` lie on one grid of `step`s (a whole number of fixed steps apart, or each on
     a calendar step's dates): then a longer distance between two is rows missing, which filling
     on that grid mends."""
-    if isinstance(step, pd.offsets.Tick):
-        return all((b - a) % pd.Timedelta(step) == pd.Timedelta(0) for a, b in zip(dates[:-1], dates[1:]))
-    return all(step.is_on_offset(d) for d in dates)
+    for a, b in zip(dates[:-1], dates[1:]):  # any offset, fixed or calendar (pandas 3's Day is no Tick)
+        grid = pd.date_range(a, b, freq=step)
+        if not len(grid) or grid[0] != a or grid[-1] != b:
+            return False
+    return True
 
 
 def _clock_change_at(date: pd.Timestamp) -> bool:

@@ -469,6 +469,11 @@ def test_a_date_off_the_grid_gets_no_gap_hint(tmp_path):
     dates = pd.DatetimeIndex(["2024-01-01 08:00", "2024-01-01 09:00", "2024-01-01 10:30", "2024-01-01 11:30"])
     with pytest.raises(DataError, match=r"rows must be evenly spaced in time$"):  # filling on 'h' would drop 10:30
         regular_freq(dates, "d.csv")
+    days = pd.DatetimeIndex(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-05 12:00"])
+    with pytest.raises(DataError, match=r"rows must be evenly spaced in time$"):  # nor on 'D' (12:00)
+        regular_freq(days, "d.csv")
+    with pytest.raises(DataError, match=r"\(a gap: fill it on a regular grid first, e.g. with pandas' .asfreq\('D'\)"):
+        regular_freq(days[:3].append(pd.DatetimeIndex(["2024-01-05"])), "d.csv")
 
 
 def test_a_csv_that_cannot_be_read_is_one_line_naming_it(tmp_path, monkeypatch):
