@@ -14,6 +14,16 @@ from dynonet.report import score_text
 from dynonet.variants import VARIANTS
 
 
+def split_text(record: dict[str, Any]) -> str:
+    """How a run's rows were split, from its config: the protocol's borders, or the first
+    `max_rows` rows in the fractions given."""
+    d = record.get("config", {}).get("data", {})
+    if not d.get("max_rows"):
+        return "the protocol's borders"
+    v, t = d.get("val_fraction", 0.1), d.get("test_fraction", 0.2)
+    return f"the first {d['max_rows']} rows, {1 - v - t:.0%}/{v:.0%}/{t:.0%} (`--max-rows`)"
+
+
 def runs_text(n: int) -> str:
     return f"{n} run" + "s" * (n != 1)
 
@@ -101,9 +111,15 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     trained = [r.get("config", {}).get("train", {}) for r in records]
     ridge = sorted({r["model"] for r, t in zip(records, trained) if t.get("trend_first") and t.get("trend_fit") == "ridge"})
     commands = list(dict.fromkeys([r["command"] for r in records] + ([command] if command else [])))
-    cut = sorted({d["max_rows"] for r in records if (d := r.get("config", {}).get("data", {})).get("max_rows")})
-    splits = (f"the first {', '.join(map(str, cut))} rows split 70/10/20 (`--max-rows`), not the protocol's "
-              "borders" if cut else "the protocol's borders")
+    by_split: dict[str, list[str]] = {}  # how each record's rows were split -> its cells
+    for r in records:
+        by_split.setdefault(split_text(r), []).append(f"{r['dataset']} H{r['horizon']}")
+    if len(by_split) == 1:
+        splits = f"splits ({next(iter(by_split))}) alike for every row"
+    else:
+        splits = "splits: " + "; ".join(f"{text} in {', '.join(dict.fromkeys(cells))}" for text, cells in by_split.items())
+    # cells with runs on other rows than the protocol's: published figures do not compare with them
+    cut = {(r["dataset"], r["horizon"]) for r in records if r.get("config", {}).get("data", {}).get("max_rows")}
     lines = [
         "# DynoNet benchmark (measured)", "",
         f"- command: {'; '.join(f'`{c}`' for c in commands)}",
@@ -111,8 +127,7 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         f"- date: written {datetime.now():%Y-%m-%d %H:%M}"
         + (f"; runs from {dates[0]} to {dates[-1]}" if dates else ""),
         f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; each cell's preset (`<dataset>-<H>`, or "
-        f"`<dataset>-96` for a horizon without one), splits ({splits}), schedule and early stopping alike for "
-        "every row",
+        f"`<dataset>-96` for a horizon without one), schedule and early stopping alike for every row; {splits}",
         "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
         "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
         + "; validation also drives early stopping; test is scored once on the restored best checkpoint",
@@ -154,12 +169,14 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         lines.append(f"| {v} | " + " | ".join(
             "-" if (v, c) not in params else f"{params[(v, c)]:,}" for c in cols) + " |")
     lines.append("")
-    pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records)]
+    pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records) if (d, h) not in cut]
     lines += ["## Published figures (not measured here)", ""]
     if cut:  # other rows, other splits: nothing to set beside them
-        lines.append("None shown: these runs read the first rows of the data only (`--max-rows`), split 70/10/20, "
-                     "so published figures, on the protocol's splits, do not compare with them.")
-        return "\n".join(lines) + "\n"
+        lines += [f"None for {', '.join(f'{d} H{h}' for d, h in sorted(cut))}: runs there read the first rows of the "
+                  "data only (`--max-rows`), and published figures, on the protocol's splits, do not compare with them.",
+                  ""]
+        if not pub:
+            return "\n".join(lines)
     lines += ["Copied from the shared protocol for orientation only: other code, other lookbacks, other "
               "machines. They are not part of the measured table above.", ""]
     rows_published = [(d, h, p) for d, h in sorted(pub) for p in published_for(d, h)]

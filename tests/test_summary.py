@@ -35,10 +35,15 @@ def test_a_cell_without_published_figures_gets_no_empty_table_and_huge_scores_st
 def test_runs_on_the_first_rows_only_say_so_and_get_no_published_figures():
     rec = {"dataset": "ETTh1", "horizon": 96, "lookback": 512, "model": "linear", "seed": 0, "mse": 1.9, "mae": 1.0,
            "params": 1, "device": "cpu", "controller_data": None, "epochs": 2, "best_epoch": 2, "seconds": 1.0,
-           "command": "x", "date": "2026-11-30T12:00:00", "config": {"data": {"max_rows": 3000}}}
+           "command": "x", "date": "2026-11-30T12:00:00",
+           "config": {"data": {"max_rows": 3000, "val_fraction": 0.2, "test_fraction": 0.3}}}
     md = summary.markdown([rec], "x")
-    assert "splits (the first 3000 rows split 70/10/20 (`--max-rows`), not the protocol's borders)" in md
+    assert "splits (the first 3000 rows, 50%/20%/30% (`--max-rows`)) alike for every row" in md
     published = md.split("## Published figures (not measured here)", 1)[1]
-    assert "None shown" in published and "| dataset |" not in published and "0.386" not in published
-    protocol = summary.markdown([{**rec, "config": {"data": {"max_rows": None}}}], "x")
-    assert "splits (the protocol's borders)" in protocol and "| 512 | 0.386 |" in protocol
+    assert "None for ETTh1 H96" in published and "| dataset |" not in published and "0.386" not in published
+    protocol = {**rec, "dataset": "ETTh2", "config": {"data": {"max_rows": None}}}
+    merged = summary.markdown([rec, protocol], "x")  # shards of both kinds, merged
+    assert ("splits: the first 3000 rows, 50%/20%/30% (`--max-rows`) in ETTh1 H96; the protocol's borders in "
+            "ETTh2 H96") in merged and "alike for every row;" in merged
+    published = merged.split("## Published figures (not measured here)", 1)[1]
+    assert "None for ETTh1 H96" in published and "| ETTh2 | 96 |" in published and "| ETTh1 | 96 |" not in published
