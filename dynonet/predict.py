@@ -12,6 +12,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from dynonet.checkpoint import check_writable, is_stream, write_together
@@ -138,6 +139,17 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     return forecast
 
 
+def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """`dates` in the forecast's time zone (or none), so that they compare with its `index`."""
+    if dates.tz is not None and index.tz is not None:
+        return dates.tz_convert(index.tz)
+    if dates.tz is not None:  # daily dates across a time change are read at wall clock
+        return dates.tz_localize(None)
+    if index.tz is not None:
+        return dates.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
+    return dates
+
+
 def _plot_format(plot: Path) -> str:
     """The plot's image format, from its name: .png, .pdf or .svg; PNG without a suffix (or to
     a pipe or device)."""
@@ -154,15 +166,18 @@ def _plot_format(plot: Path) -> str:
 
 def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     """The true values of the forecast period, as `reading` (the recent data's) reads them, with
-    blank cells: a value not known (yet), whose step goes unscored for that series."""
-    dates, _, values = read_csv(path, reading)
-    truth = pd.DataFrame(values, index=dates, columns=columns)
-    if truth.index.tz is not None and index.tz is not None:
-        truth.index = truth.index.tz_convert(index.tz)
-    elif truth.index.tz is not None:  # daily dates across a time change are read at wall clock
-        truth.index = truth.index.tz_localize(None)
-    elif index.tz is not None:
-        truth.index = truth.index.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
+    blank cells: a value not known (yet), whose step goes unscored for that series. Only the
+    rows of the forecast period must hold numbers (the file may hold older history too)."""
+    try:
+        dates = _as_forecast_dates(read_csv(path, dataclasses.replace(reading, rows=()))[0], index)
+        inside = tuple(np.flatnonzero(dates.isin(index)).tolist())
+        dates, _, values = read_csv(path, dataclasses.replace(reading, rows=inside))
+    except DataError as e:
+        if not any(s in str(e) for s in ("--sep", "--decimal", "--date-format", "the run reads", "the run's date")):
+            raise
+        # one set of reading flags serves both files: a hint to change them would break --csv
+        raise DataError(f"{e} (--actual is read as --csv is: write both files alike)") from None
+    truth = pd.DataFrame(values, index=_as_forecast_dates(dates, index), columns=columns)
     truth = truth[truth.index.isin(index)].dropna(how="all")
     if truth.empty:
         raise DataError(f"{path}: no value in the forecast period {date_text(index[0], reading.date_format)} .. "

@@ -44,6 +44,7 @@ class Reading:
     decimal: str = DataConfig.decimal
     used: int | None = None
     blanks: bool = False  # blank cells are values not known (yet): NaN, wherever they are
+    rows: tuple[int, ...] | None = None  # only these rows' cells must be numbers (of a long table: its dates')
     trained: bool = False
     given: frozenset[str] = frozenset()
     flags: bool = True
@@ -240,10 +241,13 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         text = _strip(frame[col])
         values = _numbers(text, reading.decimal)
         start = 0 if used is None else max(len(values) - used, 0)  # rows before are not read
-        unread = ~np.isfinite(values[start:])
+        unread = ~np.isfinite(values)
+        unread[:start] = False
+        if reading.rows is not None:
+            unread &= np.isin(np.arange(len(values)), reading.rows)
         if reading.blanks:
-            unread &= ~text.iloc[start:].map(is_missing).to_numpy(dtype=bool)
-        bad = unread.nonzero()[0] + start
+            unread &= ~text.map(is_missing).to_numpy(dtype=bool)
+        bad = unread.nonzero()[0]
         if len(bad):
             i = bad[0]
             cell = text.iloc[i]
@@ -770,8 +774,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     frame = wide.reset_index().rename(columns={"ds": "date"})
     frame.columns = [str(c) for c in frame.columns]
     # dates and numbers read, the dates in column "date"
-    pivoted = Reading(used=used, blanks=reading.blanks, trained=reading.trained, given=reading.given,
-                      flags=reading.flags)
+    pivoted = Reading(used=used, blanks=reading.blanks, rows=reading.rows, trained=reading.trained,
+                      given=reading.given, flags=reading.flags)
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
     return dates, names, values, back
 

@@ -673,3 +673,23 @@ def test_blank_actual_values_go_unscored_and_the_rest_is_scored(setup, tmp_path,
     actual.to_csv(tmp_path / "actual.csv", index=False)
     assert predict(setup, "--out", str(tmp_path / "g.csv"), "--actual", str(tmp_path / "actual.csv")) == 2
     assert "line 4, column 'load': 'oops' is not a finite number" in one_error_line(capsys)
+
+
+def test_actual_with_older_history_needs_numbers_only_in_the_forecast_period(setup, tmp_path, capsys):
+    history = pd.read_csv(setup / "all.csv")  # every row from the start, the forecast period at the end
+    history["load"] = history["load"].astype(object)
+    history.loc[3, "load"] = "NA"  # long before the forecast period: not read
+    history.to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv")) == 0
+    assert "8 of 8 steps" in capsys.readouterr().out
+    history.loc[203, "load"] = "NA"  # inside it: refused
+    history.to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv")) == 2
+    assert "line 205, column 'load': 'NA' is not a finite number" in one_error_line(capsys)
+
+
+def test_an_actual_file_written_otherwise_than_the_recent_one_is_told_to_match_it(setup, tmp_path, capsys):
+    pd.read_csv(setup / "recent.csv").to_csv(tmp_path / "recent.csv", sep=";", index=False)
+    assert main(["predict", "--checkpoint", str(setup / "run"), "--csv", str(tmp_path / "recent.csv"), "--sep", ";",
+                 "--out", str(tmp_path / "f.csv"), "--actual", str(setup / "actual.csv")]) == 2
+    assert one_error_line(capsys).endswith("(--actual is read as --csv is: write both files alike)")
