@@ -745,7 +745,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     cells = _strip(rows["y"])
     y = _numbers(cells, reading.decimal)
     unread = ~np.isfinite(y)
-    if reading.blanks:  # a value not known (yet), as a wide table's blank cell
+    if reading.blanks or used is not None:  # as a wide table's blank cell: not known, or before the rows read
         unread &= ~cells.map(is_missing).to_numpy(dtype=bool)
     if len(bad := unread.nonzero()[0]):
         i = int(bad[0])
@@ -768,7 +768,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     holes = np.argwhere(wide.iloc[start:].isna().to_numpy()) + [start, 0]
     if len(holes) and not reading.blanks:
         r, c = holes[0]
-        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no row for date "
+        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no value for date "
                         f"{date_text(wide.index[r], reading.date_format)} "
                         "(every series needs every date)")
     frame = wide.reset_index().rename(columns={"ds": "date"})

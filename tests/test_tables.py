@@ -318,7 +318,7 @@ def test_long_format_goes_wide_and_back():
 
 def test_long_format_errors():
     long = _long()
-    with pytest.raises(DataError, match="series 'temp' has no row for date"):
+    with pytest.raises(DataError, match="series 'temp' has no value for date"):
         tables.frame_table(long.drop(long.index[long.unique_id == "temp"][3]))
     with pytest.raises(DataError, match="has date .* more than once"):
         tables.frame_table(pd.concat([long, long.iloc[:1]]))
@@ -361,12 +361,17 @@ def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
 def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
     long = _long()
     late = long[~((long.unique_id == "temp") & (long.ds < long.ds.min() + pd.Timedelta(hours=10)))]  # starts later
-    with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 00:00:00"):
+    with pytest.raises(DataError, match="series 'temp' has no value for date 2024-01-01 00:00:00"):
         tables.frame_table(late)
     dates, columns, values, _, _ = tables.frame_table(late, Reading(used=50))
     assert len(dates) == 60 and np.isnan(values[:10, 2]).all() and np.isfinite(values[10:]).all()
-    with pytest.raises(DataError, match="series 'temp' has no row for date 2024-01-01 09:00:00"):
+    with pytest.raises(DataError, match="series 'temp' has no value for date 2024-01-01 09:00:00"):
         tables.frame_table(late, Reading(used=51))
+    blank = long.astype({"y": object})
+    blank.loc[(blank.unique_id == "temp") & (blank.ds == blank.ds.min()), "y"] = ""  # a blank y, not a missing row
+    assert np.isnan(tables.frame_table(blank, Reading(used=50))[2][0, 2])  # before the rows read: as in a wide table
+    with pytest.raises(DataError, match="series 'temp' has no value for date 2024-01-01 00:00:00"):
+        tables.frame_table(blank, Reading(used=60))
 
 
 def test_a_comma_at_the_end_of_every_line_is_no_column(tmp_path):
@@ -382,7 +387,7 @@ def test_a_long_table_in_unix_seconds_names_a_missing_date_as_written():
     long = _long()
     seconds = long.assign(ds=(long["ds"] - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
     gap = seconds.drop(seconds.index[(seconds.unique_id == "temp") & (seconds.ds == 1704070800)])
-    with pytest.raises(DataError, match=re.escape("series 'temp' has no row for date 1704070800 "
+    with pytest.raises(DataError, match=re.escape("series 'temp' has no value for date 1704070800 "
                                                   "(2024-01-01 01:00:00 UTC)")):
         tables.frame_table(gap, Reading(date_format="%s"))
 
