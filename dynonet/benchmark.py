@@ -461,9 +461,9 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     """`dynonet benchmark`: run the grid (or merge shards) and write the results."""
     for v in args.variants or []:
         if v not in VARIANTS:
-            close = difflib.get_close_matches(v.replace("_", "-"), [n.replace("_", "-") for n in VARIANTS], 1)
-            hint = f"; did you mean {list(VARIANTS)[[n.replace('_', '-') for n in VARIANTS].index(close[0])]!r}?" \
-                if close else ""
+            dashed = {n.replace("_", "-"): n for n in VARIANTS}  # no-lr_scale is typed no-lr-scale too
+            close = difflib.get_close_matches(v.replace("_", "-"), list(dashed), 1)
+            hint = f"; did you mean {dashed[close[0]]!r}?" if close else ""
             raise ConfigError(f"unknown variant {v!r}{hint} (choose from {', '.join(VARIANTS)})")
     if args.merge:
         grid = [(f"--{name}", getattr(args, name) is not default) for name, default in GRID_DEFAULTS.items()]

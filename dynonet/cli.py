@@ -17,6 +17,11 @@ from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfi
 from dynonet.errors import ConfigError, DynoNetError, os_reason
 
 
+def choices_text(choices: Sequence[str]) -> str:
+    """A flag's choices as help shows them: {a,b,c}, a '.' or ',' quoted so it can be told apart."""
+    return "{" + ",".join(repr(c) if c in ".," else c for c in choices) + "}"
+
+
 class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
     """Help that shows a default where it says something: not None or off, a list as it is typed."""
 
@@ -59,7 +64,7 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
                                    **kw)
             else:
                 if meta.get("choices"):  # shown as {a,b,c}, not as a bare name
-                    del kw["metavar"]
+                    kw["metavar"] = choices_text(meta["choices"])
                 group.add_argument(flag(f.name), type=tp, choices=meta.get("choices"), **kw)
 
 
@@ -192,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, what in PREDICT_DIALECT.items():  # checked as when training (`DataConfig`)
         choices = DataConfig.__dataclass_fields__[name].metadata.get("choices")
         pr.add_argument(flag(name), dest=name, default=None, choices=choices,
+                        metavar=choices_text(choices) if choices else None,
                         help=f"{what} of --csv and --actual, if not the training CSV's; the forecast is written "
                              "with it too".replace("%", "%%"))
 

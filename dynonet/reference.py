@@ -152,6 +152,20 @@ class ReferenceDynoNet(nn.Module):
 # =========================================================================================
 # Reference training: full backward at both levels, per-sample data loading
 # =========================================================================================
+def unsupported(model_cfg: Any, train_cfg: Any) -> str | None:
+    """What the reference path leaves out that these settings ask for, named by their flags
+    (`bench speed --paths optimized` times the project's path alone); None if nothing."""
+    if model_cfg.fixed_signals:
+        return "--fixed-signals: the reference path does not hold signals fixed (--paths optimized)"
+    if train_cfg.schedule != "cosine":
+        return f"--schedule {train_cfg.schedule}: the reference path has only the cosine schedule (--paths optimized)"
+    if train_cfg.ema_decay:
+        return f"--ema-decay {train_cfg.ema_decay}: the reference path keeps no average of the weights (--paths optimized)"
+    if train_cfg.loss != "mse":
+        return f"--loss {train_cfg.loss}: the reference path trains on MSE only (--paths optimized, or --loss mse)"
+    return None
+
+
 class ReferenceTrainer:
     """The bi-level step of `BiLevelTrainer`, written the plain way.
 
@@ -161,16 +175,8 @@ class ReferenceTrainer:
     """
 
     def __init__(self, model: ReferenceDynoNet, cfg: Any):
-        # what it leaves out, named by the flags that ask for it (bench speed --paths optimized times the rest)
-        if model.cfg.fixed_signals:
-            raise ConfigError("--fixed-signals: the reference path does not hold signals fixed (--paths optimized)")
-        if cfg.schedule != "cosine" or cfg.ema_decay:
-            raise ConfigError(f"--schedule {cfg.schedule}" + (f", --ema-decay {cfg.ema_decay}" if cfg.ema_decay else "")
-                              + ": the reference path has only the cosine schedule, without weight averaging "
-                              "(--paths optimized)")
-        if cfg.loss != "mse":
-            raise ConfigError(f"--loss {cfg.loss}: the reference path trains on MSE only (--paths optimized, or "
-                              "--loss mse)")
+        if problem := unsupported(model.cfg, cfg):
+            raise ConfigError(problem)
         self.model, self.cfg = model, cfg
         self.worker_opt = torch.optim.AdamW(model.worker_parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         self.controller_opt = torch.optim.AdamW(

@@ -46,7 +46,7 @@ from dynonet.model import DynoNet
 from dynonet.runtime import resolve_device, seed_everything
 from dynonet.training import BiLevelTrainer
 from dynonet.recurrence import gru_recurrence
-from dynonet.reference import ReferenceDynoNet, ReferenceTrainer, WindowDataset, reference_validate
+from dynonet.reference import ReferenceDynoNet, ReferenceTrainer, WindowDataset, reference_validate, unsupported
 
 ETTH1_ROWS = 17420  # length of the bundled ETTh1 file; synthetic data (--channels) uses it too
 MIB = 1024 * 1024
@@ -454,6 +454,8 @@ def bench_config(args: argparse.Namespace) -> RunConfig:
                       ("patience", "every epoch runs: --epochs and --warmup say how many")):
         if getattr(args, f"train.{name}", None) is not None:
             raise ConfigError(f"{flag(name)}: changes nothing in bench speed ({why}); drop it")
+    if args.paths != "optimized" and (problem := unsupported(cfg.model, cfg.train)):
+        raise ConfigError(problem)  # before the data is read and the header printed
     n = args.warmup + args.epochs
     # patience above the epoch count: every epoch runs, none is cut by early stopping (nor the
     # plateau schedule's back-off, which needs patience above its own); no trend-first stage,
@@ -649,7 +651,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "vectorized workers) against a plain reference path (per-channel nn.GRU, per-sample DataLoader, full "
                     "backward) in one process: epoch time, batch-1 latency, throughput, peak memory.",
     )
-    add_config_flags(speed, "etth1-96")
+    # refused by bench_config (no trend-first stage; every epoch runs): parsed for that, not shown
+    add_config_flags(speed, "etth1-96", hidden={"train.trend_first", "train.trend_fit", "train.patience"})
     speed.add_argument("--preset", default="etth1-96", choices=sorted(PRESETS), help="named configuration")
     speed.add_argument("--device", default="auto", choices=DEVICES, help="compute device")
     speed.add_argument("--epochs", type=at_least(1), default=3, help="measured epochs (median reported)")

@@ -67,7 +67,10 @@ def test_bench_speed_measures_the_bilevel_epochs_only():
         args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", *given])
         with pytest.raises(ConfigError, match=rf"^{given[0]}: changes nothing in bench speed"):
             bench_config(args)
-    plateau = bench_config(build_parser().parse_args(["bench", "speed", "--schedule", "plateau", "--epochs", "1"]))
+    with pytest.raises(ConfigError, match=r"^--loss mae: the reference path trains on MSE only"):
+        bench_config(build_parser().parse_args(["bench", "speed", "--loss", "mae"]))  # before any data is read
+    plateau = bench_config(build_parser().parse_args(["bench", "speed", "--schedule", "plateau", "--epochs", "1",
+                                                      "--paths", "optimized"]))
     assert plateau.train.patience > max(plateau.train.epochs, plateau.train.plateau_patience)
 
 
