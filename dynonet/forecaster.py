@@ -75,15 +75,14 @@ class DynoNetForecaster:
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
     `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (no test split:
     the workers train on the rows before the last `val_fraction`, which serve early stopping,
-    and the controller if `controller=True`). Pass
-    `test_fraction=0.2` to hold out a test split and read its scores in `metrics_["test"]`.
+    and the controller if `controller=True`). Pass `test_fraction=0.2` to hold out a test split
+    and read its scores in `metrics_["test"]`.
 
     `epochs=None` keeps the preset's. `config` holds the settings; after `fit` it is the
     fitted run's (with what the data settled, such as its channel count and a date format read
     from it), while every `fit` starts again from the settings given here (after `load`, the
-    run's, less what its data settled). After `fit` or
-    `load`: `columns_`, `freq_`, `metrics_` (None after `load` when the run folder has no
-    metrics.json).
+    run's, less what its data settled). After `fit` or `load`: `columns_`, `freq_`, `metrics_`
+    (None after `load` when the run folder has no metrics.json).
     """
 
     def __init__(self, horizon: int = 24, lookback: int = 96, model: str = "dynonet", epochs: int | None = None,
