@@ -24,6 +24,17 @@ class Forecaster(nn.Module):
     unread: frozenset[str] = frozenset()
 
     @classmethod
+    def unread_with(cls, cfg: ModelConfig) -> frozenset[str]:
+        """The settings this model leaves unread when configured as `cfg`: `unread`, and what this
+        configuration switches off (a user is told of those; benchmark cells compare on `unread`)."""
+        return cls.unread
+
+    @classmethod
+    def configured(cls, cfg: ModelConfig) -> str:
+        """How a note names this model's configuration where it leaves more unread: '' by default."""
+        return ""
+
+    @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
         """Raise ConfigError for settings this model cannot run with (checked before any data
         is read; settings of other models are not this model's concern)."""

@@ -82,7 +82,7 @@ def unread_flags(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
     loop) is a fair use."""
     from dynonet.registry import MODELS
 
-    unread = MODELS[cfg.model.model].unread if cfg.model.model in MODELS else frozenset()
+    unread = MODELS[cfg.model.model].unread_with(cfg.model) if cfg.model.model in MODELS else frozenset()
     return [flag(name) if value is not False else "--no-" + flag(name)[2:]
             for section, fields in flag_changes(args).items() for name, value in fields.items()
             if f"{section}.{name}" in unread]
@@ -221,7 +221,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     resumed_with_flags = args.resume and args.preset is None
     cfg = None if resumed_with_flags else config_from_args(args)
     if cfg is not None and (unread := unread_flags(args, cfg)):
-        print(f"dynonet: note: model {cfg.model.model!r} does not read {', '.join(unread)}", file=sys.stderr)
+        from dynonet.registry import MODELS
+
+        print(f"dynonet: note: model {cfg.model.model!r}{MODELS[cfg.model.model].configured(cfg.model)} does not "
+              f"read {', '.join(unread)}", file=sys.stderr)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     args.out = out  # the folder a Ctrl-C hint names
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file

@@ -114,8 +114,10 @@ class DynoNetForecaster:
         except ConfigError as e:
             raise _keywords(e) from None
         given = [*(["epochs"] if epochs is not None else []), *overrides]
-        if unread := [n for n in given if f"{_FIELD_SECTION[n]}.{n}" in MODELS[model].unread]:
-            warnings.warn(f"model {model!r} does not read {', '.join(unread)}", stacklevel=2)
+        cls, m = MODELS[model], self._settings.model
+        if unread := [n for n in given if f"{_FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
+            how = cls.configured(m).replace("--controller", "controller=True")
+            warnings.warn(f"model {model!r}{how} does not read {', '.join(unread)}", stacklevel=2)
         self.config: RunConfig = self._settings
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None

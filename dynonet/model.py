@@ -58,6 +58,19 @@ class DynoNet(Forecaster):
 
     display_name = "DynoNet"
     unread = PATCHTST_SETTINGS
+    # read by the controller alone: with it off they change nothing (tests/test_model.py checks)
+    controller_settings = frozenset(
+        [f"model.{f}" for f in ("controller_hidden", "controller_patch_len", "controller_encoder",
+                                "controller_heads", "film_scale", "fixed_signals")]
+        + [f"train.{f}" for f in ("controller_lr", "controller_weight_decay", "controller_data", "holdout_fraction")])
+
+    @classmethod
+    def unread_with(cls, cfg: ModelConfig) -> frozenset[str]:
+        return cls.unread if cfg.controller else cls.unread | cls.controller_settings
+
+    @classmethod
+    def configured(cls, cfg: ModelConfig) -> str:
+        return "" if cfg.controller else " with the controller off (--controller turns it on)"
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

@@ -7,8 +7,7 @@ import pytest
 from dynonet.cli import build_parser, config_from_args, main
 
 SMALL = ["--max-rows", "700", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
-         "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
-         "--batch-size", "64", "--epochs", "2", "--device", "cpu"]
+         "--worker-hidden", "6", "--batch-size", "64", "--epochs", "2", "--device", "cpu"]
 
 
 def test_flags_override_the_preset():
@@ -176,6 +175,9 @@ def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
                  "--max-rows", "700", "--lookback", "48", "--horizon", "8", "--epochs", "1", "--out",
                  str(tmp_path / "linear")]) == 0
     assert capsys.readouterr().err == "dynonet: note: model 'linear' does not read --no-controller, --controller-lr\n"
+    assert main(["train", "--quiet", "--controller-lr", "0.001", *SMALL, "--out", str(tmp_path / "off")]) == 0
+    assert capsys.readouterr().err == ("dynonet: note: model 'dynonet' with the controller off (--controller turns it "
+                                       "on) does not read --controller-lr\n")
 
 
 def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypatch):

@@ -18,7 +18,7 @@ from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingErro
 from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
-TINY = dict(worker_hidden=4, controller_hidden=8, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
+TINY = dict(worker_hidden=4, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
 TINY_LINEAR = dict(batch_size=512, epochs=1)  # a linear model reads none of the workers' settings
 
 
@@ -58,7 +58,7 @@ def test_defaults_come_from_the_preset_and_overrides_map_to_fields():
     assert cfg.train.epochs == base.train.epochs and cfg.train.lr == base.train.lr
     assert cfg.data.test_fraction == 0.0
     g = DynoNetForecaster(horizon=8, lookback=32, epochs=3, worker_hidden=7, patience=2, val_fraction=0.25,
-                          fixed_signals="film,gate")
+                          fixed_signals="film,gate", controller=True)
     assert g.config.model.worker_hidden == 7 and g.config.train.patience == 2
     assert g.config.train.epochs == 3 and g.config.data.val_fraction == 0.25
     assert g.config.model.fixed_signals == ("film", "gate")
@@ -407,6 +407,9 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
         DynoNetForecaster(model="linear", worker_hidden=8, controller_lr=1e-3, patience=3)
     with pytest.warns(UserWarning, match="^model 'repeat' does not read epochs$"):
         DynoNetForecaster(model="repeat", epochs=5)
+    with pytest.warns(UserWarning, match=r"^model 'dynonet' with the controller off \(controller=True turns it on\) "
+                                         "does not read controller_lr$"):
+        DynoNetForecaster(controller_lr=1e-3)
     with pytest.raises(ConfigError, match=r"^max_rows: `fit` takes the rows it is given; pass df.head\(n\)"):
         DynoNetForecaster(max_rows=100)
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from dynonet.config import PRESETS, TREND_STAGE_SETTINGS
+from dynonet.model import DynoNet
 from dynonet.registry import MODELS, build_model
 
 from conftest import small_model_cfg
@@ -148,3 +149,22 @@ def test_settings_a_model_declares_unread_change_nothing_it_computes(name):
     if "train.lr" in cls.unread:  # no optimizer reads the training settings of a model without parameters
         assert not list(build_model(cfg).parameters())
     assert not {"model.model", "model.lookback", "model.horizon"} & cls.unread
+
+
+def test_the_settings_dynonet_leaves_unread_without_its_controller_change_nothing_it_computes():
+    """`DynoNet.unread_with` tells a user that controller settings change nothing with the
+    controller off: each claim checked as `unread`'s are."""
+    cfg = small_model_cfg(model="dynonet", controller=False)
+    extra = DynoNet.unread_with(cfg) - DynoNet.unread
+    assert extra == DynoNet.controller_settings and DynoNet.unread_with(small_model_cfg()) == DynoNet.unread
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    for field in sorted(s.split(".", 1)[1] for s in extra if s.startswith("model.")):
+        torch.manual_seed(0)
+        model = build_model(cfg).eval()
+        torch.manual_seed(0)
+        other = build_model(dataclasses.replace(cfg, **{field: _changed(cfg, field)})).eval()
+        a, b = model.state_dict(), other.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), field
+        with torch.no_grad():
+            assert torch.equal(model(x), other(x)), field
+    assert build_model(cfg).controller_parameters() == []  # no controller optimizer or split reads train.controller_*

@@ -26,7 +26,7 @@ from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
 TINY = ["--horizon", str(H), "--lookback", str(L), "--worker-seq-len", str(L), "--worker-hidden", "4",
-        "--controller-hidden", "8", "--context-dim", "4", "--mixer-hidden", "4", "--batch-size", "512",
+        "--context-dim", "4", "--mixer-hidden", "4", "--batch-size", "512",
         "--epochs", "1", "--device", "cpu"]
 
 

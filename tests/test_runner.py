@@ -13,7 +13,7 @@ from test_predict import H, L, TINY, one_error_line, series_csv
 
 def test_evaluate_an_api_run_on_its_rows_saved_as_a_csv(tmp_path, capsys):
     df = series_csv(tmp_path / "data.csv", 300)
-    fc = DynoNetForecaster(horizon=H, lookback=L, worker_seq_len=L, worker_hidden=4, controller_hidden=8,
+    fc = DynoNetForecaster(horizon=H, lookback=L, worker_seq_len=L, worker_hidden=4,
                            context_dim=4, mixer_hidden=4, epochs=1, device="cpu", test_fraction=0.2)
     fc.fit(df.set_index(pd.DatetimeIndex(df.pop("date"), name="date"))).save(tmp_path / "run")
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 2
