@@ -107,6 +107,26 @@ def test_another_models_settings_are_not_checked():
     check_config(small_model_cfg(controller=False, dropout=0.0))
 
 
+def _assert_unread_model_settings_change_nothing(cfg, unread):
+    """Each `model.` setting in `unread`, changed, leaves the built model's weights and forecast as they were."""
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    for field in sorted(s.split(".", 1)[1] for s in unread if s.startswith("model.")):
+        torch.manual_seed(0)
+        model = build_model(cfg).eval()  # fresh each time: a training-mode pass moves BatchNorm's statistics
+        torch.manual_seed(0)
+        other = build_model(dataclasses.replace(cfg, **{field: _changed(cfg, field)})).eval()
+        a, b = model.state_dict(), other.state_dict()
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), field
+        with torch.no_grad():
+            assert torch.equal(model(x), other(x)), field
+            # in training mode too (a dropout rate acts only there), with the same random draws
+            outputs = []
+            for m in (model.train(), other.train()):
+                torch.manual_seed(1)
+                outputs.append(m(x))
+            assert torch.equal(*outputs), field
+
+
 def _changed(cfg, name):
     """Another valid value of setting `name` of `cfg` (ModelConfig)."""
     v = getattr(cfg, name)
@@ -126,22 +146,7 @@ def test_settings_a_model_declares_unread_change_nothing_it_computes(name):
     by changing the setting and comparing the built model's weights and forecast."""
     cls = MODELS[name]
     cfg = small_model_cfg(model=name)
-    x = torch.randn(4, cfg.lookback, cfg.n_channels)
-    for field in sorted(s.split(".", 1)[1] for s in cls.unread if s.startswith("model.")):
-        torch.manual_seed(0)
-        model = build_model(cfg).eval()  # fresh each time: a training-mode pass moves BatchNorm's statistics
-        torch.manual_seed(0)
-        other = build_model(dataclasses.replace(cfg, **{field: _changed(cfg, field)})).eval()
-        a, b = model.state_dict(), other.state_dict()
-        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), field
-        with torch.no_grad():
-            assert torch.equal(model(x), other(x)), field
-            # in training mode too (a dropout rate acts only there), with the same random draws
-            outputs = []
-            for m in (model.train(), other.train()):
-                torch.manual_seed(1)
-                outputs.append(m(x))
-            assert torch.equal(*outputs), field
+    _assert_unread_model_settings_change_nothing(cfg, cls.unread)
     if any(s.startswith("train.controller") for s in cls.unread):
         assert build_model(cfg).controller_parameters() == []  # so no controller optimizer or split reads them
     # without a trend path trend-first training has no first stage, and only then
@@ -157,14 +162,5 @@ def test_the_settings_dynonet_leaves_unread_without_its_controller_change_nothin
     cfg = small_model_cfg(model="dynonet", controller=False)
     extra = DynoNet.unread_with(cfg) - DynoNet.unread
     assert extra == DynoNet.controller_settings and DynoNet.unread_with(small_model_cfg()) == DynoNet.unread
-    x = torch.randn(4, cfg.lookback, cfg.n_channels)
-    for field in sorted(s.split(".", 1)[1] for s in extra if s.startswith("model.")):
-        torch.manual_seed(0)
-        model = build_model(cfg).eval()
-        torch.manual_seed(0)
-        other = build_model(dataclasses.replace(cfg, **{field: _changed(cfg, field)})).eval()
-        a, b = model.state_dict(), other.state_dict()
-        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a), field
-        with torch.no_grad():
-            assert torch.equal(model(x), other(x)), field
+    _assert_unread_model_settings_change_nothing(cfg, extra)
     assert build_model(cfg).controller_parameters() == []  # no controller optimizer or split reads train.controller_*
