@@ -29,7 +29,9 @@ mkdir -p "$LOGS"
     > "$LOGS/env.txt" 2>&1
 
 echo "speed ($(left) s left)"
-timeout 150 $PY -m dynonet bench speed --device "$DEVICE" --floor --controller-patch-len 16 $SPEED_EXTRA \
+# the reference loads its batches in 4 worker processes on CUDA, as the published code does
+LOADERS=$([ "$DEVICE" = cuda ] && echo "--loader-workers 4")
+timeout 150 $PY -m dynonet bench speed --device "$DEVICE" --floor --controller-patch-len 16 $LOADERS $SPEED_EXTRA \
     --json "$OUT/speed-$DEVICE-p16.json" > "$OUT/speed-$DEVICE-p16.txt" 2>&1
 echo "speed rc=$?"
 

@@ -146,11 +146,17 @@ def write_json(path: str | Path, obj: Any) -> None:
 
 
 def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta: dict[str, Any],
-                    extra: list[tuple[str | Path, bytes | str]] = ()) -> None:
+                    extra: list[tuple[str | Path, bytes | str]] = (),
+                    tensors: dict[str, torch.Tensor] | None = None) -> None:
     """Save weights and a JSON description (`meta` holds columns, scaler, freq, ...), and the
-    `extra` files (metrics, figures) of the same run, all written together."""
+    `extra` files (metrics, figures) of the same run, all written together. `tensors`: more
+    tensors of the run (an interval's half-widths) beside the weights, under names no
+    parameter has."""
     run_dir = Path(run_dir)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if clash := set(state) & set(tensors or {}):
+        raise ValueError(f"tensors {sorted(clash)} would replace the model's own")
+    state |= {k: v.detach().contiguous().cpu() for k, v in (tensors or {}).items()}
     weights = save_safetensors(state)
     # The JSON, renamed after the weights, names their hash: a crash between the two renames
     # is caught on loading instead of pairing mismatched files.
@@ -187,8 +193,10 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
     return meta
 
 
-def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> tuple[Forecaster, RunConfig, dict[str, Any]]:
-    """Rebuild the model of a run folder; no flags needed."""
+def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu", tensors: tuple[str, ...] = ()
+                    ) -> tuple[Forecaster, RunConfig, dict[str, Any], dict[str, torch.Tensor]]:
+    """Rebuild the model of a run folder; no flags needed. Returns the model, its config, the
+    checkpoint's JSON, and those of the `tensors` saved beside the weights that it holds."""
     meta = read_meta(run_dir)
     try:
         cfg = RunConfig.from_dict(meta["config"])
@@ -201,11 +209,13 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu") -> 
         if meta.get("weights_sha256", hashlib.sha256(raw).hexdigest()) != hashlib.sha256(raw).hexdigest():
             raise CheckpointError(f"{path}: corrupted or replaced (its hash differs from the one in {META}; "
                                   "an interrupted save?)")
-        model.load_state_dict(load_safetensors(raw))
+        state = load_safetensors(raw)
+        others = {k: state.pop(k) for k in tensors if k in state}
+        model.load_state_dict(state)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read ({os_reason(e)})") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{path}: corrupted or incompatible ({first_message_line(e)})") from None
-    return model.to(device), cfg, meta
+    return model.to(device), cfg, meta, others

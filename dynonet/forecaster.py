@@ -36,7 +36,7 @@ import json
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -46,6 +46,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
+from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq, to_long
 from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
                             os_reason)
@@ -82,7 +83,9 @@ class DynoNetForecaster:
     fitted run's (with what the data settled, such as its channel count and a date format read
     from it), while every `fit` starts again from the settings given here (after `load`, the
     run's, less what its data settled). After `fit` or `load`: `columns_`, `freq_`, `metrics_`
-    (None after `load` when the run folder has no metrics.json).
+    (None after `load` when the run folder has no metrics.json), `intervals_` (the prediction
+    intervals calibrated on the validation windows, `dynonet.intervals`; None after `load` of a
+    run folder from before them).
     """
 
     def __init__(self, horizon: int = 24, lookback: int = 96, model: str = "dynonet", epochs: int | None = None,
@@ -122,6 +125,7 @@ class DynoNetForecaster:
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
+        self.intervals_: Intervals | None = None
 
     def __repr__(self) -> str:
         m = self._settings.model
@@ -176,23 +180,50 @@ class DynoNetForecaster:
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
-        self.meta_ = checkpoint_meta(run.data)
+        self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
         return self
 
     # -- predict ---------------------------------------------------------------------------
-    def predict(self, recent: pd.DataFrame) -> pd.DataFrame:
+    def predict(self, recent: pd.DataFrame, level: int | Sequence[int] | None = None) -> pd.DataFrame:
         """Forecast the `horizon` steps after the last row of `recent`, in original units.
 
         `recent` has the same series as the training data (any column order) and at least
         `lookback` rows, evenly spaced at the training data's step; only the last `lookback`
         rows are used. Wide input -> a DataFrame indexed by the future timestamps with one
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
+
+        `level`: prediction intervals at these levels (percent: 50, 80, 90, 95 or 99), as
+        columns `load-lo-80`, `load-hi-80` after each series (long: `y-lo-80`, `y-hi-80`);
+        `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         """
-        self._fitted()
+        levels = self.levels(level)
         dates, columns, values, ids, _ = self._table(recent, "recent data", self.config,
                                                      used=self.config.model.lookback, columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
-        return forecast if ids is None else to_long(forecast, ids)
+        return self.framed(forecast, self.bands(forecast, levels), ids)
+
+    def levels(self, level: int | Sequence[int] | None) -> tuple[int, ...]:
+        """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run."""
+        self._fitted()
+        levels = check_levels([] if level is None else [level] if isinstance(level, (int, float, str)) else level)
+        require(self.intervals_, levels)
+        return levels
+
+    def bands(self, forecast: pd.DataFrame, levels: Sequence[int]) -> Bands:
+        """The intervals at `levels` around a wide forecast (`forecast_rows`), in original units."""
+        require(self.intervals_, levels)
+        std = Scaler.from_dict(self._fitted()["scaler"]).std
+        return {p: bounds(forecast, self.intervals_.widths(p), std) for p in levels}
+
+    def framed(self, forecast: pd.DataFrame, bands: Bands, ids: dict[str, Any] | None) -> pd.DataFrame:
+        """A wide forecast with its intervals (`bands`): wide, or long with the caller's `ids`
+        (`tables.to_long`)."""
+        if ids is None:
+            return with_bounds(forecast, bands)
+        long = to_long(forecast, ids)
+        for level, (lo, hi) in bands.items():
+            long[f"y-lo-{level}"], long[f"y-hi-{level}"] = (to_long(b, ids)["y"].to_numpy() for b in (lo, hi))
+        return long
 
     def _table(self, df: Any, source: str, cfg: RunConfig, used: int | None = None,
                columns: list[str] | None = None) -> Table:
@@ -255,7 +286,7 @@ class DynoNetForecaster:
         Like `dynonet train --out`, a folder that is not empty is refused unless `overwrite`;
         then an earlier run's files that this save does not write are removed, and other
         files are left alone."""
-        from dynonet.runner import RUN_FILES
+        from dynonet.runner import RUN_FILES, checkpoint_tensors
 
         meta = self._fitted()
         path = Path(path)
@@ -266,7 +297,8 @@ class DynoNetForecaster:
                 raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")
             path.mkdir(parents=True, exist_ok=True)
             metrics = [] if self.metrics_ is None else [(path / "metrics.json", json_text(self.metrics_))]
-            save_checkpoint(path, self.model_, self.config, meta, extra=metrics)
+            save_checkpoint(path, self.model_, self.config, meta, extra=metrics,
+                            tensors=checkpoint_tensors(self.intervals_))
             written = {META, WEIGHTS} | {p.name for p, _ in metrics}
             for name in RUN_FILES - written:  # they would describe the earlier run
                 (path / name).unlink(missing_ok=True)
@@ -281,13 +313,16 @@ class DynoNetForecaster:
             dev = resolve_device(device)
         except ConfigError as e:
             raise _keywords(e) from None
-        model, cfg, meta = load_checkpoint(path, dev)
+        from dynonet.runner import saved_intervals
+
+        model, cfg, meta, tensors = load_checkpoint(path, dev, (TENSOR,))
         _check_meta(meta, cfg, path / META)
         self = cls.__new__(cls)
         self.config = cfg
         # a later fit starts from the loaded run's settings, less a date format its data settled
         self._settings = cfg.replace(data={"date_format": None}) if meta.get("date_format_settled") else cfg
         self.model_, self.meta_ = model.eval(), meta
+        self.intervals_ = saved_intervals(meta, tensors)
         try:
             self.metrics_ = json.loads((path / "metrics.json").read_text())
         except (OSError, ValueError):

@@ -114,11 +114,12 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: 
 
 
 def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, fmt: str = "png",
-                  max_series: int = 8) -> bytes:
+                  max_series: int = 8, bands: dict[int, tuple[Any, Any]] | None = None) -> bytes:
     """Recent history, forecast (and the truth, when given) per series, as PNG bytes (or
     `fmt`'s, one of IMAGE_FORMATS).
 
-    history / forecast / actual: DataFrames indexed by date, one column per series (original units).
+    history / forecast / actual: DataFrames indexed by date, one column per series (original units);
+    bands: prediction intervals, level -> (lower, upper) DataFrames like the forecast.
     """
     columns = list(forecast.columns)[:max_series]
     fig = Figure(figsize=(11, 1.9 * len(columns) + 0.8), layout="constrained")
@@ -128,11 +129,14 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
         # the forecast line starts at the last observed point, so the two read as one series
         ax.plot([history.index[-1], *forecast.index], [history[col].iloc[-1], *forecast[col]], color="C0", lw=1.5,
                 label="forecast")
+        for level, (lo, hi) in sorted((bands or {}).items(), reverse=True):  # the widest below
+            ax.fill_between(forecast.index, lo[col], hi[col], color="C0", alpha=0.12 + 0.3 * (1 - level / 100),
+                            lw=0, label=f"{level}% interval")
         if actual is not None and col in actual:
             ax.plot(actual.index, actual[col], color="C1", lw=1, ls="--", label="actual")
         ax.axvline(history.index[-1], color="grey", ls=":", lw=1)
         ax.set_ylabel(str(col), fontsize=8)
-    axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3 + len(bands or {}))
     shown = "" if len(columns) == forecast.shape[1] else f" (first {len(columns)} of {forecast.shape[1]} series)"
     fig.suptitle(title + shown)
     for label in axes[-1, 0].get_xticklabels():

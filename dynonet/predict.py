@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
-from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table, to_long
+from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table
 
 
 # names of other formats, whose programs would not read the CSV text written under them
@@ -44,13 +45,14 @@ def _write_stdout(text: str) -> None:
 
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
-                dialect: dict[str, str] | None = None) -> pd.DataFrame:
+                dialect: dict[str, str] | None = None, levels: Sequence[int] = ()) -> pd.DataFrame:
     """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
     plot) atomically. Every input is checked, and the plot drawn, before anything is written;
     then both files are written out in full before either takes its name (`write_together`).
     `out="-"` writes the CSV to standard output instead, after the plot file. `dialect`: how
     `csv` and `actual` are written where not as the training data (`sep`, `decimal`,
-    `date_format`); the forecast is written the same way."""
+    `date_format`); the forecast is written the same way. `levels`: prediction intervals at these
+    levels (percent), written beside each series and drawn on the plot."""
     from dynonet import plots
 
     to_stdout = str(out) == "-"
@@ -79,6 +81,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
+    levels = forecaster.levels(levels)
     run, dialect = forecaster.config.data, dialect or {}
     for name, other, runs in (("sep", "decimal", "decimal mark"), ("decimal", "sep", "field separator")):
         if name in dialect and other not in dialect and dialect[name] == getattr(run, other):
@@ -99,20 +102,22 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
                         forecast.index)
     # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
     # separator and decimal mark, and long input gets long output
+    bands = forecaster.bands(forecast, levels)
+    framed = forecaster.framed(forecast, bands, ids)
     if ids is None:
-        table = forecast.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column, sep=d.sep,
-                                                                          decimal=d.decimal)
+        table = framed.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column, sep=d.sep,
+                                                                        decimal=d.decimal)
     else:
-        long = to_long(forecast, ids)
-        table = long.assign(ds=date_cells(pd.DatetimeIndex(long["ds"]), fmt)).to_csv(index=False, sep=d.sep,
-                                                                                     decimal=d.decimal)
+        table = framed.assign(ds=date_cells(pd.DatetimeIndex(framed["ds"]), fmt)).to_csv(index=False, sep=d.sep,
+                                                                                         decimal=d.decimal)
     files = [] if to_stdout else [(out, table.encode())]
     if plot is not None:
         history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
                                columns=forecaster.columns_)
         m = forecaster.config.model
         image = plots.forecast_plot(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
-                                    f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}", image_format)
+                                    f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}", image_format,
+                                    bands=bands)
         files.append((Path(plot), image))
     write_together(files)
     if to_stdout:

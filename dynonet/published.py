@@ -11,7 +11,7 @@ PUBLISHED: list[tuple[str, str, str, dict[int, tuple[float, float | None]]]] = [
     ("DynoNet, seed documents (claimed)", "512", "ETTh1", {96: (0.386, 0.415)}),
     ("DynoNet, published code re-run, seed 12345", "512", "ETTh1",
      {96: (0.387, 0.416), 336: (0.496, 0.489), 720: (0.589, 0.554)}),
-    ("RevIN+Linear, PROTOCOL.md measurement (CPU, mean of 3 seeds)", "512", "ETTh1",
+    ("RevIN+Linear, PROTOCOL.md measurement (CPU, mean of seeds 0-2; H192: seed 0)", "512", "ETTh1",
      {96: (0.373, 0.398), 192: (0.408, 0.419), 336: (0.439, 0.441), 720: (0.456, 0.468)}),
     ("CycleNet/Linear, fixed, 5 seeds", "336", "ETTh1",
      {96: (0.374, 0.396), 192: (0.407, 0.415), 336: (0.431, 0.431), 720: (0.451, 0.464)}),

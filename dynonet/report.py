@@ -32,7 +32,11 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
     lines = [bar, f"TEST RESULTS - {title}", bar, f"MSE: {score_text(scores['mse'])}",
              f"MAE: {score_text(scores['mae'])}",
              "(each series standardized by its training rows' mean and std; in original units: metrics.json, "
-             "or metrics_ in Python)", bar]
+             "or metrics_ in Python)"]
+    if scores.get("intervals"):  # calibrated on validation: how often they held on test is measured, not assumed
+        lines.append("test values inside the prediction intervals: "
+                     + ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in scores["intervals"].items()))
+    lines.append(bar)
     if "per_channel" in scores:
         lines += aligned(["channel", "MSE", "MAE"], [[str(c), score_text(m["mse"]), score_text(m["mae"])]
                                                      for c, m in scores["per_channel"].items()])

@@ -19,6 +19,7 @@ from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
+from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
 from dynonet.registry import build_model, check_config
 from dynonet.report import epoch_report, format_params, result_block
@@ -72,12 +73,14 @@ def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
 
 @dataclass
 class TrainedRun:
-    """What `train` returns: the config (n_channels filled in), data, trained model, metrics.json."""
+    """What `train` returns: the config (n_channels filled in), data, trained model, metrics.json,
+    and the prediction intervals calibrated on validation."""
 
     cfg: RunConfig
     data: SeriesData
     model: Forecaster
     metrics: dict[str, Any]
+    intervals: Intervals
 
 
 def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
@@ -134,7 +137,7 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
                 out.rmdir()
         raise
     if out is not None:
-        write_artifacts(out, run.model, run.cfg, run.data, run.metrics)
+        write_artifacts(out, run.model, run.cfg, run.data, run.metrics, run.intervals)
         clear_state(out)  # finished: nothing left to resume
         log(f"run folder: {out}")
     return run.metrics
@@ -191,7 +194,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                                          "controller_data": controller_data,
                                          "seconds": earlier + time.perf_counter() - t_start}) from None
     t_train = earlier + time.perf_counter() - t_start
-    test = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
+    intervals = calibrate(model, sets["val"], cfg.train.eval_batch_size)  # the trained model's validation errors
+    test = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,
+                                                  intervals)
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
     seconds = [h["seconds"] for h in state.history if h.get("stage", "full") == "full"]
     # the closed-form fit (`--trend-fit ridge`) is not an epoch: its time is reported on its own
@@ -215,6 +220,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "best_val_mse": None if not state.history else state.best_val,
         "history": state.history,
         "test": test,
+        "intervals": intervals.meta(),
         "timings": {"total_seconds": earlier + time.perf_counter() - t_start, "train_seconds": t_train,
                     "median_epoch_seconds": float(np.median(seconds)) if seconds else None,
                     "median_trend_epoch_seconds": float(np.median(trend_seconds)) if trend_seconds else None,
@@ -224,18 +230,36 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     }
     if test is not None:
         log(result_block(title, test))
-    return TrainedRun(cfg, data, model, metrics)
+    return TrainedRun(cfg, data, model, metrics, intervals)
 
 
-def checkpoint_meta(data: SeriesData) -> dict[str, Any]:
+def checkpoint_meta(data: SeriesData, intervals: Intervals) -> dict[str, Any]:
     """What a checkpoint records about its data: columns, scaler, step, source, splits, last date,
-    and whether its date format was read off the dates rather than given (a refit reads afresh)."""
+    and whether its date format was read off the dates rather than given (a refit reads afresh);
+    and the levels of its prediction intervals (their half-widths: `checkpoint_tensors`)."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1]),
-            "date_format_settled": data.date_format_settled}
+            "date_format_settled": data.date_format_settled, "intervals": intervals.meta()}
 
 
-def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any]) -> None:
+def checkpoint_tensors(intervals: Intervals | None) -> dict[str, torch.Tensor]:
+    """The tensors a run saves beside its weights: the intervals' half-widths, if any."""
+    return {TENSOR: intervals.half_widths} if intervals is not None and intervals.levels else {}
+
+
+def saved_intervals(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Intervals | None:
+    """A loaded run's intervals; None for a run folder of a version before them."""
+    if meta.get("intervals") is None:
+        return None
+    try:
+        return Intervals.from_saved(meta["intervals"], tensors.get(TENSOR))
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{META}: corrupted (its intervals and the half-widths in {WEIGHTS} disagree: "
+                              f"{e})") from None
+
+
+def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any],
+                    intervals: Intervals) -> None:
     """Write the run folder: weights, checkpoint.json, metrics.json and the figures, all or none."""
     from dynonet import plots
 
@@ -254,8 +278,9 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
                     "mse": metrics["test"]["mse"]}
         figures["benchmark.png"] = plots.benchmark(measured, published,
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
-    save_checkpoint(out, model, cfg, checkpoint_meta(data),
-                    extra=[(out / "metrics.json", json_text(metrics)), *((out / n, png) for n, png in figures.items())])
+    save_checkpoint(out, model, cfg, checkpoint_meta(data, intervals),
+                    extra=[(out / "metrics.json", json_text(metrics)), *((out / n, png) for n, png in figures.items())],
+                    tensors=checkpoint_tensors(intervals))
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None = None,
@@ -263,7 +288,7 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     """Re-score a saved run on its test split; the data is rebuilt from the checkpoint (from
     `csv` instead of the recorded path, for a CSV that has moved)."""
     dev = resolve_device(device)
-    model, cfg, meta = load_checkpoint(run_dir, dev)
+    model, cfg, meta, tensors = load_checkpoint(run_dir, dev, (TENSOR,))
     bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
     if cfg.data.test_fraction == 0 and not bundled:  # (the bundled data's test split is the protocol's)
         raise DataError(f"{run_dir}: the run has no test split to re-score (it was fitted on all its rows: "
@@ -295,7 +320,8 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
                         f"({run_dir / META})")
     if (test_set := split_windows(data, cfg, dev, "test")) is None:
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
-    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
+    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,
+                      saved_intervals(meta, tensors))
     log(result_block(f"{model.display_name}_H{cfg.model.horizon}", scores))
     return scores
 

@@ -199,18 +199,22 @@ def synthetic_data(n_channels: int, n_rows: int, lookback: int, horizon: int, se
 
 class TimedWindows(Windows):
     """Training `Windows` for `fit`, optionally cut to `max_steps` batches (`--max-steps`),
-    that note when an epoch's batches run out: fit's epoch time then splits into its
-    training steps and the rest (validation pass, bookkeeping). The permutation still covers
-    every window; only the epoch is cut short."""
+    that time an epoch's training steps, from the first batch asked for to the last one's
+    work done (on CUDA, the queued kernels waited for, as the reference path's steps are):
+    fit's epoch time then splits into those steps and the rest (validation pass,
+    bookkeeping). The permutation still covers every window; only the epoch is cut short."""
 
     def __init__(self, inner: Windows, max_steps: int | None):
         self.__dict__.update(inner.__dict__)
         self.max_steps = max_steps
-        self.exhausted_at = math.nan  # perf_counter() when the last batch was consumed
+        self.step_seconds = math.nan  # the last epoch's training steps
 
     def batches(self, batch_size: int, order: Tensor | None = None) -> Iterator[tuple[Tensor, Tensor]]:
+        sync(self.device)
+        start = time.perf_counter()
         yield from itertools.islice(super().batches(batch_size, order), self.max_steps)
-        self.exhausted_at = time.perf_counter()
+        sync(self.device)
+        self.step_seconds = time.perf_counter() - start
 
 
 # =========================================================================================
@@ -327,12 +331,10 @@ def train_paths(model: DynoNet, ref: ReferenceDynoNet, cfg: RunConfig, sets: dic
         train = TimedWindows(sets["train"], args.max_steps)
 
         def after_optimized_epoch(entry: dict[str, Any]) -> None:
-            # fit took the epoch's time just before this call; what came after the last batch
-            # (validation, bookkeeping) is `rest`. On CUDA, fit's .item() calls have synchronized.
-            rest = time.perf_counter() - train.exhausted_at
+            # fit's epoch time (its .item() calls have waited for CUDA) and, within it, the steps
             out["optimized"]["memory"].append(meter.stop())
             out["optimized"]["seconds"].append(entry["seconds"])
-            out["optimized"]["steps"].append(entry["seconds"] - rest)
+            out["optimized"]["steps"].append(train.step_seconds)
             if ref_run is not None:
                 reference_epoch()
             meter.start()  # the next optimized epoch starts when this callback returns

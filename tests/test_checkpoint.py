@@ -24,13 +24,26 @@ def test_round_trip_needs_no_flags(tmp_path, name):
     with torch.no_grad():  # every weight off its initial value: zero-initialized heads too
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))
-    save_checkpoint(tmp_path, model, cfg, {"columns": ["a", "b", "c"]})
-    loaded, cfg2, meta = load_checkpoint(tmp_path)
+    widths = torch.rand(5, cfg.model.horizon, 3)  # a run's interval half-widths, saved beside the weights
+    save_checkpoint(tmp_path, model, cfg, {"columns": ["a", "b", "c"]}, tensors={"intervals.half_widths": widths})
+    loaded, cfg2, meta, tensors = load_checkpoint(tmp_path, tensors=("intervals.half_widths", "absent"))
     assert cfg2 == cfg and meta["columns"] == ["a", "b", "c"] and "dynonet_version" in meta
+    assert list(tensors) == ["intervals.half_widths"] and torch.equal(tensors["intervals.half_widths"], widths)
     x = torch.randn(2, 48, 3)
     with torch.no_grad():
         assert torch.equal(model(x), loaded.eval()(x))
     assert (tmp_path / WEIGHTS).read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
+
+
+def test_saved_tensors_never_replace_the_models_own(tmp_path):
+    cfg = RunConfig(model=small_model_cfg())
+    model = build_model(cfg.model)
+    name = next(iter(model.state_dict()))
+    with pytest.raises(ValueError, match="would replace"):
+        save_checkpoint(tmp_path, model, cfg, {}, tensors={name: torch.zeros(1)})
+    save_checkpoint(tmp_path, model, cfg, {}, tensors={"intervals.half_widths": torch.zeros(1)})
+    with pytest.raises(CheckpointError, match="incompatible"):  # an unknown tensor is no weight
+        load_checkpoint(tmp_path)
 
 
 def test_corrupted_or_truncated_checkpoint_is_a_clean_error(tmp_path):

@@ -389,6 +389,60 @@ def test_a_run_folder_without_freq_still_loads_and_checks_the_recent_rows(fitted
         old.predict(wide.drop(wide.index[-5]))
 
 
+# -- prediction intervals ----------------------------------------------------------------------
+def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series_units(fitted, wide):
+    start, end = fitted.meta_["splits"]["val"]  # the validation rows, from the lookback before them
+    levels = fitted.intervals_.levels
+    assert fitted.intervals_.windows == end - start - L - H + 1 == 13 and levels == (50, 80, 90)
+    point = fitted.predict(wide)
+    out = fitted.predict(wide, level=[90, 80])
+    assert list(out.columns) == [f"{c}{side}" for c in ("load", "temp")
+                                 for side in ("", "-lo-90", "-hi-90", "-lo-80", "-hi-80")]
+    pd.testing.assert_frame_equal(out[["load", "temp"]], point)
+    std = dynonet.forecaster.Scaler.from_dict(fitted.meta_["scaler"]).std
+    for level in (80, 90):
+        half = fitted.intervals_.half_widths[levels.index(level)].double().numpy() * std  # (H, C)
+        np.testing.assert_allclose(out[[f"load-hi-{level}", f"temp-hi-{level}"]].to_numpy() - point.to_numpy(), half)
+        np.testing.assert_allclose(point.to_numpy() - out[[f"load-lo-{level}", f"temp-lo-{level}"]].to_numpy(), half)
+    assert (out["load-hi-90"] >= out["load-hi-80"]).all()  # a higher level is never narrower
+    long = fitted.predict(to_long(wide.iloc[-50:]), level=80)
+    assert list(long.columns) == ["unique_id", "ds", "y", "y-lo-80", "y-hi-80"]
+    np.testing.assert_allclose(long.loc[long.unique_id == "temp", "y-lo-80"], out["temp-lo-80"])
+    with pytest.raises(ConfigError, match="level 85: the levels are 50, 80, 90, 95, 99"):
+        fitted.predict(wide, level=85)
+
+
+def test_intervals_are_saved_with_the_run_and_their_test_coverage_measured(fitted, wide, tmp_path):
+    fitted.save(tmp_path / "run")
+    again = DynoNetForecaster.load(tmp_path / "run")
+    pd.testing.assert_frame_equal(again.predict(wide, level=(50, 90)), fitted.predict(wide, level=(50, 90)))
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", test_fraction=0.2, **TINY_LINEAR).fit(make_wide(300))
+    coverage = {p: s["coverage"] for p, s in f.metrics_["test"]["intervals"].items()}
+    assert list(coverage) == [str(p) for p in f.intervals_.levels] and all(0 <= c <= 1 for c in coverage.values())
+    assert list(coverage.values()) == sorted(coverage.values())  # wider intervals hold at least as much
+
+
+def test_a_run_folder_from_before_intervals_forecasts_and_says_it_has_none(fitted, wide, tmp_path):
+    run = tmp_path / "run"
+    fitted.save(run)
+    meta = json.loads((run / META).read_text())
+    del meta["intervals"]
+    (run / META).write_text(json.dumps(meta))
+    old = DynoNetForecaster.load(run, device="cpu")
+    assert old.intervals_ is None
+    pd.testing.assert_frame_equal(old.predict(wide), fitted.predict(wide))
+    with pytest.raises(ConfigError, match="this run has no prediction intervals"):
+        old.predict(wide, level=80)
+
+
+def test_a_short_validation_split_calibrates_only_the_levels_it_can():
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", val_fraction=0.05, **TINY_LINEAR).fit(make_wide(200))
+    start, end = f.meta_["splits"]["val"]
+    assert f.intervals_.windows == end - start - L - H + 1 == 3 and f.intervals_.levels == (50,)  # 80 needs 4
+    with pytest.raises(ConfigError, match="the run's 3 validation windows calibrate levels 50; 80 needs at least 4"):
+        f.predict(make_wide(200), level=80)
+
+
 # -- the runnable example in the module docstring ----------------------------------------------
 def test_docstring_example_runs():
     result = doctest.testmod(dynonet.forecaster, optionflags=doctest.ELLIPSIS)

@@ -116,6 +116,24 @@ def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
     assert not [p for p in setup.iterdir() if p.name.startswith(".")]  # no temporary files left
 
 
+def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_them(setup, capsys):
+    out, png = setup / "intervals.csv", setup / "intervals.png"
+    assert predict(setup, "--out", str(out), "--plot", str(png), "--level", "80,90") == 0
+    fc = pd.read_csv(out)
+    assert list(fc.columns) == ["date", *(f"{c}{side}" for c in ("load", "temp")
+                                          for side in ("", "-lo-80", "-hi-80", "-lo-90", "-hi-90"))]
+    for c in ("load", "temp"):
+        assert (fc[f"{c}-lo-90"] <= fc[f"{c}-lo-80"]).all() and (fc[f"{c}-lo-80"] <= fc[c]).all()
+        assert (fc[c] <= fc[f"{c}-hi-80"]).all() and (fc[f"{c}-hi-80"] <= fc[f"{c}-hi-90"]).all()
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the run's 13 validation windows calibrate 50, 80 and 90: a 95% interval is refused, and nothing written
+    capsys.readouterr()
+    assert predict(setup, "--out", str(setup / "none.csv"), "--level", "95") == 2
+    assert "level 95: the run's 13 validation windows calibrate levels 50, 80, 90; 95 needs at least 19" in \
+        one_error_line(capsys)
+    assert not (setup / "none.csv").exists()
+
+
 def test_predict_without_plot(setup):
     out = setup / "plain.csv"
     assert predict(setup, "--out", str(out)) == 0
@@ -520,6 +538,12 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
     assert predict(tmp_path, "--out", str(tmp_path / "g.csv"), csv=str(setup / "recent.csv")) == 0
     wide = pd.read_csv(tmp_path / "g.csv")
     assert np.array_equal(out["y"].to_numpy(), np.concatenate([wide["load"], wide["temp"]]))
+    # and with an interval: its bounds beside y, as the wide file's beside each series
+    assert predict(tmp_path, "--out", str(tmp_path / "i.csv"), "--level", "80") == 0
+    assert predict(tmp_path, "--out", str(tmp_path / "j.csv"), "--level", "80", csv=str(setup / "recent.csv")) == 0
+    long, wide = pd.read_csv(tmp_path / "i.csv"), pd.read_csv(tmp_path / "j.csv")
+    assert list(long.columns) == ["unique_id", "ds", "y", "y-lo-80", "y-hi-80"] and long["ds"].equals(out["ds"])
+    assert np.array_equal(long["y-hi-80"].to_numpy(), np.concatenate([wide["load-hi-80"], wide["temp-hi-80"]]))
     # a bad cell is named by its line of the long file
     text = (tmp_path / "recent.csv").read_text().splitlines()
     text[7] = text[7].rsplit(",", 1)[0] + ",n/a"

@@ -1,0 +1,137 @@
+"""Prediction intervals by split conformal prediction on the validation windows.
+
+After training, the model forecasts every validation window. For each horizon step and
+series, the central interval at level p is the forecast +- the ceil((n + 1) p)-th smallest of
+the n absolute errors (Vovk et al., 2005; Lei et al., 2018): were the windows exchangeable, it
+would hold the true value with probability at least p. They are not quite: validation also
+chose the epoch kept (and trains a controller with `--controller-data val`), and the series
+move on; so a run measures the coverage on its test split instead of assuming it
+(`evaluation.evaluate`, metrics.json `test.intervals`).
+
+Half-widths are kept on the standardized scale, for the levels in `LEVELS` that the number of
+validation windows can calibrate (a level p needs n >= p / (1 - p) windows).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from dynonet.base import Forecaster
+from dynonet.data import Windows
+from dynonet.errors import ConfigError
+
+LEVELS = (50, 80, 90, 95, 99)  # percent; what a run calibrates, where its validation windows suffice
+TENSOR = "intervals.half_widths"  # the key of the half-widths beside the weights in model.safetensors
+
+
+def windows_needed(level: int) -> int:
+    """The fewest calibration windows that give a level `level` (percent) a finite interval."""
+    p = level / 100
+    return math.ceil(p / (1 - p) - 1e-9)
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """Calibrated half-widths: `half_widths[i]` (H, C), on the standardized scale, for
+    `levels[i]`; `windows`, how many validation windows calibrated them."""
+
+    levels: tuple[int, ...]
+    half_widths: torch.Tensor  # (len(levels), H, C)
+    windows: int
+
+    def meta(self) -> dict[str, Any]:
+        """What checkpoint.json records (the half-widths go into model.safetensors, `TENSOR`)."""
+        return {"levels": list(self.levels), "windows": self.windows, "calibrated_on": "validation"}
+
+    @classmethod
+    def from_saved(cls, meta: dict[str, Any], tensor: torch.Tensor | None) -> "Intervals":
+        """The intervals of a run folder: checkpoint.json's `meta()`, the tensor saved as `TENSOR`."""
+        levels = tuple(int(p) for p in meta["levels"])
+        half_widths = torch.empty(0) if tensor is None else tensor
+        if half_widths.shape[:1] != (len(levels),) or not set(levels) <= set(LEVELS):
+            raise ValueError(f"levels {list(levels)} and half-widths of shape {tuple(half_widths.shape)} disagree")
+        return cls(levels, half_widths, int(meta["windows"]))
+
+    def widths(self, level: int) -> np.ndarray:
+        """The half-widths of one calibrated level: (H, C) on the standardized scale."""
+        if level not in self.levels:
+            raise ConfigError(unavailable(level, self))
+        return self.half_widths[self.levels.index(level)].double().cpu().numpy()
+
+
+def unavailable(level: Any, intervals: Intervals | None) -> str:
+    """Why a level has no interval, in one line."""
+    if intervals is None:
+        return ("this run has no prediction intervals (a run folder of an earlier version, or a model that "
+                "was not trained: train it again)")
+    calibrated = ", ".join(map(str, intervals.levels)) or "none"
+    if level in LEVELS:
+        return (f"level {level}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
+                f"{level} needs at least {windows_needed(level)}")
+    return f"level {level!r}: the levels are {', '.join(map(str, LEVELS))} (this run: {calibrated})"
+
+
+def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:
+    """Levels as given (percent, e.g. 80 or "80") -> ints from `LEVELS`; anything else is a ConfigError."""
+    out = []
+    for level in levels:
+        try:
+            value = float(level)
+        except (TypeError, ValueError):
+            value = math.nan
+        if value not in LEVELS:
+            raise ConfigError(f"level {level!r}: the levels are {', '.join(map(str, LEVELS))} (percent)")
+        out.append(int(value))
+    return tuple(dict.fromkeys(out))
+
+
+@torch.no_grad()
+def calibrate(model: Forecaster, windows: Windows, batch_size: int) -> Intervals:
+    """The half-widths of every level in `LEVELS` that `len(windows)` can calibrate."""
+    was_training = model.training
+    model.eval()
+    try:
+        errors = torch.cat([(model(x) - y).abs() for x, y in windows.batches(batch_size)])  # (N, H, C)
+    finally:
+        model.train(was_training)
+    n = errors.shape[0]
+    levels = tuple(p for p in LEVELS if n >= windows_needed(p))
+    ranked = errors.sort(dim=0).values  # torch.quantile refuses tensors of more than 2**24 values
+    ranks = [math.ceil((n + 1) * p / 100 - 1e-9) - 1 for p in levels]  # 0-based, each < n
+    half_widths = ranked[ranks] if levels else errors.new_zeros((0, *errors.shape[1:]))
+    return Intervals(levels, half_widths.float().cpu(), n)
+
+
+def bounds(forecast: pd.DataFrame, widths: np.ndarray, std: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The interval around a wide forecast (H, C) in original units: `widths` (H, C) on the
+    standardized scale, times each series' training `std` (C,)."""
+    half = widths * std  # (H, C)
+    return forecast - half, forecast + half
+
+
+def require(intervals: Intervals | None, levels: Sequence[int]) -> None:
+    """A ConfigError unless `intervals` holds every one of `levels`."""
+    for level in levels:
+        if intervals is None or level not in intervals.levels:
+            raise ConfigError(unavailable(level, intervals))
+
+
+Bands = dict[int, tuple[pd.DataFrame, pd.DataFrame]]  # level -> (lower, upper), each like the forecast
+
+
+def with_bounds(forecast: pd.DataFrame, bands: Bands) -> pd.DataFrame:
+    """The wide forecast with each series followed by its bounds, named as neuralforecast's
+    are: `load`, `load-lo-80`, `load-hi-80`, `load-lo-95`, ..."""
+    named = {c: [forecast[c]] for c in forecast.columns}
+    for level, (lo, hi) in bands.items():
+        for c in forecast.columns:
+            named[c] += [lo[c].rename(f"{c}-lo-{level}"), hi[c].rename(f"{c}-hi-{level}")]
+    if clash := next((b.name for c in named for b in named[c][1:] if b.name in named), None):
+        raise ConfigError(f"series {clash!r} is named as another series' bound; rename it to forecast intervals")
+    return pd.concat([s for c in forecast.columns for s in named[c]], axis=1)
