@@ -197,7 +197,7 @@ class DynoNetForecaster:
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         """
         levels = self.levels(level)
-        dates, columns, values, ids, _ = self._table(recent, "recent data", self.config,
+        dates, columns, values, ids, *_ = self._table(recent, "recent data", self.config,
                                                      used=self.config.model.lookback, columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
         return self.framed(forecast, self.bands(forecast, levels), ids)

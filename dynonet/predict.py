@@ -87,12 +87,15 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         if name in dialect and other not in dialect and dialect[name] == getattr(run, other):
             raise ConfigError(f"{flag(name)} {dialect[name]!r} is the run's {runs}; give {flag(other)} too")
     d = dataclasses.replace(run, **dialect)  # checked as when training
-    date_column, fmt = d.date_column, d.date_format
+    date_column = d.date_column
     # the run's series (other columns are left alone), with its date settings
     given = frozenset(dialect)  # errors name these as given here, the rest as the run's
     reading = Reading.of(d, columns=tuple(forecaster.columns_), used=forecaster.config.model.lookback,
                          trained=True, given=given, flags=True)
-    dates, columns, values, ids, _ = read_table(csv, reading)
+    recent = read_table(csv, reading)
+    dates, columns, values, ids = recent.dates, recent.columns, recent.values, recent.ids
+    # dates are written as given, or as the recent file writes its own ('2014-01', not '2014-01-01')
+    fmt = d.date_format or recent.written
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=2 if ids is None else None,
                                         date_format=fmt)

@@ -79,13 +79,15 @@ class Table(NamedTuple):
     """A user's table, checked: the wide (dates, columns, values (T, C) float64); `ids`, for
     long input, maps each column name back to its `unique_id` value (None for wide input);
     `date_format`, the one the dates were read with (given, or settled by the column itself:
-    `settled_format`; None: inferred)."""
+    `settled_format`; None: inferred); `written`, for inferred dates of a CSV, the format that
+    writes them back as the file does (`written_format`)."""
 
     dates: pd.DatetimeIndex
     columns: list[str]
     values: np.ndarray
     ids: dict[str, Any] | None
     date_format: str | None
+    written: str | None = None
 
 
 def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
@@ -145,7 +147,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     # unique_id, ds, y (others are refused there), unless a wide table's dates are in another column
     if set(LONG) <= set(names) and (date_column not in names or date_column == "ds"):
         reading = settled_format(reading, _strip(frame["ds"]))
-        return Table(*_long_table(frame, reading, str(path), first_line=2), reading.date_format)
+        return Table(*_long_table(frame, reading, str(path), first_line=2), reading.date_format,
+                     written_format(_strip(frame["ds"])) if reading.date_format is None else None)
     if reading.columns is None:
         _refuse_long_without_ds(names, str(path))
     if date_column not in names:
@@ -156,7 +159,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
     reading = settled_format(reading, _strip(frame[date_column]))
-    return Table(*validate_frame(frame, reading, source=str(path)), None, reading.date_format)
+    return Table(*validate_frame(frame, reading, source=str(path)), None, reading.date_format,
+                 written_format(_strip(frame[date_column])) if reading.date_format is None else None)
 
 
 def _not_utf8(path: Path) -> str:
@@ -449,6 +453,22 @@ def settled_format(reading: Reading, raw: pd.Series) -> Reading:
         return reading
     fmt = _slash_format(raw, day_first=order[0] == "day")
     return reading if fmt is None else dataclasses.replace(reading, date_format=fmt, settled=True)
+
+
+def written_format(raw: pd.Series) -> str | None:
+    """The strftime format that writes a column's last dates back as they are written, such as
+    '%Y-%m' for '2014-01', so that a forecast's dates look like its input's; None where none
+    does (pandas' ISO 8601 then writes them). Read off the column's last 24 dates."""
+    cells = raw[~raw.map(is_missing)].astype(str).iloc[-24:]
+    with warnings.catch_warnings():  # pandas' note on a day-first guess: the round trip below decides
+        warnings.simplefilter("ignore")
+        if not len(cells) or (fmt := guess_datetime_format(cells.iloc[-1])) is None:
+            return None
+        try:
+            again = pd.DatetimeIndex(pd.to_datetime(cells, format=fmt, errors="coerce")).strftime(fmt)
+        except (ValueError, TypeError, OverflowError):  # e.g. several UTC offsets
+            return None
+    return fmt if again.tolist() == cells.tolist() else None
 
 
 def _number_text(cell: object) -> object:

@@ -303,6 +303,24 @@ def test_daily_dates_with_utc_offsets_match_across_a_time_change(tmp_path, capsy
     assert f"{H} of {H} steps" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("freq, written, first", [
+    ("MS", "%Y-%m", ["2016-09", "2016-10"]),  # monthly data written without its day: 2000-01 .. 2016-08
+    ("YS", "%Y", ["2200", "2201"]),  # 2000 .. 2199
+    ("h", "%Y-%m-%dT%H:%M", ["2024-01-09T08:00", "2024-01-09T09:00"]),
+])
+def test_a_forecast_writes_its_dates_as_the_recent_file_writes_them(tmp_path, capsys, freq, written, first):
+    t = np.arange(200)
+    dates = pd.date_range("2000-01-01" if freq != "h" else "2024-01-01", periods=200, freq=freq)
+    pd.DataFrame({"date": dates.strftime(written), "load": np.round(10 + np.sin(t / 3), 3)}).to_csv(
+        tmp_path / "d.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "d.csv"), "--out", str(tmp_path / "run"), "--test-fraction", "0",
+                 "--quiet", *TINY]) == 0
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "d.csv"),
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    assert pd.read_csv(tmp_path / "f.csv", dtype=str)["date"].tolist()[:2] == first
+    assert f"{first[0]} .. " in capsys.readouterr().out  # the console names them so too
+
+
 def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
     df = series_csv(tmp_path / "iso.csv", 200)
     df.assign(date=pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y %H:%M")).to_csv(tmp_path / "d.csv", index=False)

@@ -306,7 +306,7 @@ def _long(n: int = 60) -> pd.DataFrame:
 
 def test_long_format_goes_wide_and_back():
     long = _long()
-    dates, columns, values, ids, _ = tables.frame_table(long)
+    dates, columns, values, ids, *_ = tables.frame_table(long)
     assert columns == ["2", "10", "temp"] and ids == {"2": 2, "10": 10, "temp": "temp"}  # numbers as numbers
     assert len(dates) == 60 and dates.is_monotonic_increasing and values.shape == (60, 3)
     back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids)
@@ -348,7 +348,7 @@ def test_columns_choose_and_order_the_series_and_leave_the_rest_alone(tmp_path):
 
 def test_columns_choose_series_of_a_long_table_and_name_its_own_rows():
     long = _long()
-    dates, columns, values, ids, _ = tables.frame_table(long, Reading(columns=("temp", "10")))
+    dates, columns, values, ids, *_ = tables.frame_table(long, Reading(columns=("temp", "10")))
     assert columns == ["temp", "10"] and values.shape == (60, 2) and ids == {"temp": "temp", "10": 10}
     bad = long.assign(y=long["y"].astype(object).where(long.index != 7, "x"))
     row = f"row 7, column 'y' (series {bad['unique_id'][7]!r})"
@@ -363,7 +363,7 @@ def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
     late = long[~((long.unique_id == "temp") & (long.ds < long.ds.min() + pd.Timedelta(hours=10)))]  # starts later
     with pytest.raises(DataError, match="series 'temp' has no value for date 2024-01-01 00:00:00"):
         tables.frame_table(late)
-    dates, columns, values, _, _ = tables.frame_table(late, Reading(used=50))
+    dates, columns, values, *_ = tables.frame_table(late, Reading(used=50))
     assert len(dates) == 60 and np.isnan(values[:10, 2]).all() and np.isfinite(values[10:]).all()
     with pytest.raises(DataError, match="series 'temp' has no value for date 2024-01-01 09:00:00"):
         tables.frame_table(late, Reading(used=51))
@@ -543,3 +543,18 @@ def test_a_missing_or_repeated_row_away_from_a_clock_change_gets_no_such_hint(tm
     with pytest.raises(DataError, match=rf"{problem}") as e:
         regular_freq(*read_csv(path)[:1], str(path))
     assert "daylight" not in str(e.value)
+
+
+@pytest.mark.parametrize("cells, fmt", [
+    (["2014-01", "2014-02"], "%Y-%m"),
+    (["2016-07-01 00:00:00"], "%Y-%m-%d %H:%M:%S"),
+    (["2016-07-01T00:00"], "%Y-%m-%dT%H:%M"),
+    (["2020", "2021"], "%Y"),
+    (["31.01.2023"], "%d.%m.%Y"),
+    (["2021-03-28 01:00:00+01:00", "2021-03-28 03:00:00+02:00"], None),  # strftime writes +0100, not +01:00
+    (["2014-1"], None),  # strftime pads the month
+    (["", "2014-02", ""], "%Y-%m"),
+    ([""], None),
+])
+def test_written_format_writes_the_last_dates_back_as_they_are_written(cells, fmt):
+    assert tables.written_format(pd.Series(cells)) == fmt
