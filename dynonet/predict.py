@@ -140,10 +140,14 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
         known = err.notna().sum()  # steps with a true value, per series
+        # how many known values each interval held
+        held = {p: ((lo.loc[truth.index] <= truth) & (truth <= hi.loc[truth.index])).sum()
+                for p, (lo, hi) in bands.items()}
         rows = [[str(c), str(int(known[c])), score_text(None if not known[c] else err[c].abs().mean()),
-                 score_text(None if not known[c] else err[c].pow(2).mean())] for c in err.columns]
+                 score_text(None if not known[c] else err[c].pow(2).mean()), *(str(int(held[p][c])) for p in held)]
+                for c in err.columns]
         log("\n".join([f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units",
-                       *aligned(["series", "steps", "MAE", "MSE"], rows)]))
+                       *aligned(["series", "steps", "MAE", "MSE", *(f"in {p}%" for p in held)], rows)]))
     return forecast
 
 

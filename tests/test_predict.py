@@ -126,6 +126,15 @@ def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_the
         assert (fc[f"{c}-lo-90"] <= fc[f"{c}-lo-80"]).all() and (fc[f"{c}-lo-80"] <= fc[c]).all()
         assert (fc[c] <= fc[f"{c}-hi-80"]).all() and (fc[f"{c}-hi-80"] <= fc[f"{c}-hi-90"]).all()
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # with the true values: how many of each series' steps fell inside each interval
+    capsys.readouterr()
+    assert predict(setup, "--out", str(out), "--level", "80,90", "--actual", str(setup / "actual.csv")) == 0
+    lines = [x.split() for x in capsys.readouterr().out.splitlines()]
+    assert ["series", "steps", "MAE", "MSE", "in", "80%", "in", "90%"] in lines
+    truth = pd.read_csv(setup / "actual.csv")
+    for c in ("load", "temp"):
+        held = [str(((fc[f"{c}-lo-{p}"] <= truth[c]) & (truth[c] <= fc[f"{c}-hi-{p}"])).sum()) for p in (80, 90)]
+        assert [x for x in lines if x[:1] == [c]][0][-2:] == held
     # the run's 13 validation windows calibrate 50, 80 and 90: a 95% interval is refused, and nothing written
     capsys.readouterr()
     assert predict(setup, "--out", str(setup / "none.csv"), "--level", "95") == 2
