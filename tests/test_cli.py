@@ -60,9 +60,12 @@ def test_train_then_evaluate_smoke(tmp_path, capsys):
     for png in ("training_curves.png", "channel_metrics.png"):
         assert (out / png).read_bytes()[:4] == b"\x89PNG"
     assert not (out / "benchmark.png").exists()  # no published figure is for 700 rows and H=8
+    coverage = ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in metrics["test"]["intervals"].items())
+    assert f"test values inside the prediction intervals: {coverage}\n" in printed
     assert main(["evaluate", "--checkpoint", str(out), "--device", "cpu"]) == 0
     again = capsys.readouterr().out
     assert f"MSE: {metrics['test']['mse']:.4f}" in again
+    assert f"test values inside the prediction intervals: {coverage}\n" in again  # re-scored from the saved widths
     assert main(["evaluate", "--checkpoint", str(out), "--csv", "elsewhere.csv"]) == 2
     assert "trained on the bundled ETTh1, not on a CSV; omit --csv" in capsys.readouterr().err
 
