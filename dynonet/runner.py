@@ -84,10 +84,36 @@ class TrainedRun:
 
 
 def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
-    """'section.field: saved -> given' for every setting that differs (n_channels comes from data)."""
+    """'section.field: saved -> given' for every setting that differs (n_channels comes from
+    data; a CSV's path may change: its rows are checked, `check_same_data`)."""
     a, b = saved.to_dict(), given.to_dict()
     return [f"{sec}.{k}: {a[sec][k]!r} -> {b[sec][k]!r}" for sec in a for k in a[sec]
-            if k != "n_channels" and a[sec][k] != b[sec][k] and not (sec == "train" and k == "device")]
+            if k != "n_channels" and a[sec][k] != b[sec][k] and (sec, k) not in (("train", "device"), ("data", "csv"))]
+
+
+def data_meta(data: SeriesData) -> dict[str, Any]:
+    """What identifies a run's data: its series, splits, training rows' scaler and time step."""
+    return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq, "splits": data.splits}
+
+
+def check_same_data(data: SeriesData, meta: dict[str, Any], whose: str, where: Path | None = None) -> None:
+    """A DataError unless `data` has the series, splits, training rows and time step that
+    `meta` (`data_meta`, or a checkpoint's) records; `whose` names the run ("the checkpoint"),
+    `where` the file it was read from."""
+    if data.columns != meta["columns"]:
+        raise DataError(f"{data.source}: columns {data.columns} differ from {whose}'s {meta['columns']}")
+    splits = {name: list(rows) for name, rows in data.splits.items()}
+    if "splits" in meta and splits != {name: list(rows) for name, rows in meta["splits"].items()}:
+        rows = lambda s: ", ".join(f"{k} [{a}, {b})" for k, (a, b) in s.items())  # noqa: E731
+        raise DataError(f"{data.source}: its splits (rows {rows(splits)}) differ from {whose}'s "
+                        f"({rows(meta['splits'])}): rows added or removed?")
+    saved = Scaler.from_dict(meta["scaler"])
+    if not (np.allclose(data.scaler.mean, saved.mean, rtol=1e-6, atol=1e-9)
+            and np.allclose(data.scaler.std, saved.std, rtol=1e-6, atol=1e-9)):
+        raise DataError(f"{data.source}: training rows differ from those {whose} was trained on")
+    if meta.get("freq") is not None and data.freq != meta["freq"]:  # None: a folder from before steps were kept
+        raise DataError(f"{data.source}: time step {data.freq} differs from {whose}'s {meta.get('freq')}"
+                        + (f" ({where})" if where else ""))
 
 
 def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
@@ -113,6 +139,9 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
                               f"{__version__} ({e}); start the run again") from None
         if cfg is None:
             cfg = saved_cfg.replace(**(flags or {}))
+        if cfg.data.csv is not None and not Path(cfg.data.csv).exists():
+            raise DataError(f"{cfg.data.csv}: file not found (the interrupted run's CSV; moved? resume with "
+                            "--csv and its new path)")
         if changes := config_changes(saved_cfg, cfg):
             raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "
                               f"({'; '.join(changes)}); resume with the same command, or omit the settings")
@@ -156,6 +185,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     # which split the controller trains on; None for a model without a controller
     controller_data = cfg.train.controller_data if model.controller_parameters() else None
     sets = window_sets(data, cfg, device, controller=controller_data is not None)
+    if resume is not None and "data" in resume:  # (states saved before data was recorded: not checked)
+        check_same_data(data, resume["data"], "the interrupted run")
     if ready is not None:
         ready()
     params = model.param_counts()
@@ -178,8 +209,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     earlier = resume.get("elapsed_seconds", 0.0) if resume else 0.0
     save = checkpoint
 
-    def checkpoint_with_time(state: dict[str, Any]) -> None:  # each saved state carries the time taken so far
-        save({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start})
+    def checkpoint_with_time(state: dict[str, Any]) -> None:  # each saved state: the time so far, and its data
+        save({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start, "data": data_meta(data)})
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:
@@ -304,20 +335,7 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
         raise DataError(f"{cfg.data.csv}: file not found (the run's CSV; moved? give its new path with --csv)")
     # the run's series, in its order, from a CSV (other columns are left alone, as predict does)
     data = load(cfg.replace(data={"columns": tuple(meta["columns"])}) if cfg.data.csv else cfg, trained=True)
-    if data.columns != meta["columns"]:
-        raise DataError(f"{data.source}: columns {data.columns} differ from the checkpoint's {meta['columns']}")
-    splits = {name: list(rows) for name, rows in data.splits.items()}
-    if "splits" in meta and splits != meta["splits"]:
-        rows = lambda s: ", ".join(f"{k} [{a}, {b})" for k, (a, b) in s.items())  # noqa: E731
-        raise DataError(f"{data.source}: its splits (rows {rows(splits)}) differ from the checkpoint's "
-                        f"({rows(meta['splits'])}): rows added or removed?")
-    saved = Scaler.from_dict(meta["scaler"])
-    if not (np.allclose(data.scaler.mean, saved.mean, rtol=1e-6, atol=1e-9)
-            and np.allclose(data.scaler.std, saved.std, rtol=1e-6, atol=1e-9)):
-        raise DataError(f"{data.source}: training rows differ from those the checkpoint was trained on")
-    if meta.get("freq") is not None and data.freq != meta["freq"]:  # None: a folder from before steps were kept
-        raise DataError(f"{data.source}: time step {data.freq} differs from the checkpoint's {meta.get('freq')} "
-                        f"({run_dir / META})")
+    check_same_data(data, meta, "the checkpoint", run_dir / META)
     if (test_set := split_windows(data, cfg, dev, "test")) is None:
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,

@@ -196,3 +196,63 @@ def test_a_run_with_the_closed_form_trend_fit_resumes(tmp_path, stop_after):
     assert [h["stage"] for h in resumed] == ["trend"] + ["full"] * 3  # the fit once, then 3 epochs
     assert [h["val_mse"] for h in resumed] == [h["val_mse"] for h in whole]
     assert same
+
+
+# -- the run's data, checked when resuming -----------------------------------------------------
+TINY_CSV = ["--horizon", "8", "--lookback", "32", "--worker-seq-len", "32", "--worker-hidden", "4",
+            "--context-dim", "4", "--mixer-hidden", "4", "--batch-size", "512", "--device", "cpu", "--quiet"]
+
+
+def _interrupted_csv_run(tmp_path, monkeypatch):
+    """A CSV run stopped by Ctrl-C after its first epoch's state was saved: (its CSV, its folder)."""
+    import numpy as np
+    import pandas as pd
+    from dynonet import runner
+
+    t = np.arange(300)
+    csv, out = tmp_path / "d.csv", tmp_path / "run"
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=300, freq="h"), "load": np.sin(t / 4),
+                  "temp": np.cos(t / 5)}).to_csv(csv, index=False)
+    saved = runner.save_state
+
+    def save_then_stop(folder, state):
+        saved(folder, state)
+        raise KeyboardInterrupt
+    monkeypatch.setattr(runner, "save_state", save_then_stop)
+    assert main(["train", "--csv", str(csv), "--out", str(out), "--epochs", "3", *TINY_CSV]) == 130
+    monkeypatch.undo()
+    assert (out / STATE_FILE).exists()
+    return csv, out
+
+
+def test_resume_refuses_data_that_changed_since_the_interrupt(tmp_path, monkeypatch, capsys):
+    import pandas as pd
+
+    csv, out = _interrupted_csv_run(tmp_path, monkeypatch)
+    original = pd.read_csv(csv)
+    capsys.readouterr()
+    for changed, says in [
+        (original.assign(new=1.0), "columns ['load', 'temp', 'new'] differ from the interrupted run's ['load', 'temp']"),
+        (original.assign(load=original["load"] * 2), "training rows differ from those the interrupted run was trained on"),
+        (original.iloc[:250], "differ from the interrupted run's (train [0, 210), val [178, 240), test [208, 300)): "
+                              "rows added or removed?"),
+    ]:
+        changed.to_csv(csv, index=False)
+        assert main(["train", "--out", str(out), "--resume"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
+        assert (out / STATE_FILE).exists() and not (out / "checkpoint.json").exists()  # still resumable
+    original.to_csv(csv, index=False)
+    assert main(["train", "--out", str(out), "--resume"]) == 0
+
+
+def test_a_run_whose_csv_moved_resumes_with_its_new_path(tmp_path, monkeypatch, capsys):
+    csv, out = _interrupted_csv_run(tmp_path, monkeypatch)
+    moved = tmp_path / "moved.csv"
+    csv.rename(moved)
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume"]) == 2
+    assert "d.csv: file not found (the interrupted run's CSV; moved? resume with --csv and its new path)" in \
+        capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--resume", "--csv", str(moved)]) == 0
+    assert json.loads((out / "checkpoint.json").read_text())["config"]["data"]["csv"] == str(moved)
