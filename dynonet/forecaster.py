@@ -5,7 +5,8 @@ the same run folder (`checkpoint.py`: safetensors + JSON, atomic writes), and fo
 the data's original units with future timestamps. Tables come in two shapes:
 
 - wide: a `DatetimeIndex` (or a date column, "date" unless `date_column=` says otherwise)
-  and one numeric column per series;
+  and one numeric column per series; a named index names the run's date column, as a CSV
+  of the frame (`df.to_csv()`) does, unless `date_column=` is given;
 - long: columns `unique_id`, `ds`, `y` (one row per series and date), pivoted to wide.
   Forecasts of long input come back long, with the forecast in column `y`.
 
@@ -47,7 +48,8 @@ from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_c
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
-from dynonet.tables import Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq, to_long
+from dynonet.tables import (LONG, Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq,
+                            to_long)
 from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
                             os_reason)
 from dynonet.registry import MODELS, check_config
@@ -122,6 +124,7 @@ class DynoNetForecaster:
             how = cls.configured(m).replace("--controller", "controller=True")
             warnings.warn(f"model {model!r}{how} does not read {', '.join(unread)}", stacklevel=2)
         self.config: RunConfig = self._settings
+        self._date_column_given = "date_column" in overrides
         self.model_: Forecaster | None = None
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
@@ -169,6 +172,10 @@ class DynoNetForecaster:
         from dynonet.runner import checkpoint_meta, train
 
         settings = self._settings  # not a previous fit's: its data settled some of `config`
+        named = isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) and str(df.index.name).strip()
+        if named and df.index.name is not None and not self._date_column_given and not set(LONG) <= set(df.columns):
+            # the dates' name is the run's date column: what a CSV of this frame (df.to_csv()) calls it
+            settings = settings.replace(data={"date_column": str(df.index.name).strip()})
         table = self._table(df, "DataFrame", settings)
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
         data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",
@@ -321,6 +328,7 @@ class DynoNetForecaster:
         self.config = cfg
         # a later fit starts from the loaded run's settings, less a date format its data settled
         self._settings = cfg.replace(data={"date_format": None}) if meta.get("date_format_settled") else cfg
+        self._date_column_given = False
         self.model_, self.meta_ = model.eval(), meta
         self.intervals_ = saved_intervals(meta, tensors)
         try:

@@ -135,13 +135,16 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if len(frame) and (frame.iloc[-1].str.strip() == "").all():  # rows of bare commas at the end, as
         filled = (frame.apply(lambda cells: cells.str.strip()) != "").any(axis=1).to_numpy()  # spreadsheets leave
         frame = frame.iloc[: int(filled.nonzero()[0][-1]) + 1 if filled.any() else 0]
-    if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None:
+    # with chosen series (--columns, or a run's), other columns are left alone, their names too
+    chosen = None if reading.columns is None else {date_column, *reading.columns}
+    if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None and (
+            chosen is None or date_column not in names):
         hint = ""
         if blank == 0:  # pandas' to_csv writes an unnamed index so
             hint = (" (a saved index? write the CSV with index=False)" if date_column in names else
                     f" (the dates? name it: df.rename_axis({date_column!r}).to_csv(...))")
         raise DataError(f"{path}: line 1: column {blank + 1} has no name{hint}")
-    if dup := next((n for i, n in enumerate(names) if n in names[:i]), None):
+    if dup := next((n for i, n in enumerate(names) if n in names[:i] and (chosen is None or n in chosen)), None):
         raise DataError(f"{path}: line 1: column {dup!r} appears more than once")
     frame.columns = names  # blanks around a name are not part of it, as around a cell
     # unique_id, ds, y (others are refused there), unless a wide table's dates are in another column
@@ -259,14 +262,18 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or THOUSANDS_POINT.fullmatch(cell)):
                 what += " (thousands separators? write numbers without them)"
             elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
-                what += (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
-                         if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
+                if reading.sep == ",":  # a quoted decimal comma: the mark cannot also separate the fields
+                    what += (" (a decimal comma in a comma-separated file? write the file separated by ';', e.g. "
+                             "df.to_csv(sep=';', decimal=','), and give --sep ';' --decimal ',')")
+                else:
+                    what += (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
+                             if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
             elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
                 what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
                          if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
-            elif len(bad) == len(values) - start and not is_missing(cell) and np.isnan(values[i]):
-                what += (" (no cell of this column is a number" + ("" if reading.trained else "; --columns chooses which "
-                                                                   "columns are series") + ")")
+            elif len(bad) == len(values) - start and np.isnan(values[i]):
+                what += (" (no cell of this column is " + ("filled" if text.map(is_missing).all() else "a number")
+                         + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
@@ -685,6 +692,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     if isinstance(df.columns, pd.MultiIndex):  # pivot_table(values=[...]), unstack()
         raise DataError(f"{source}: has {df.columns.nlevels}-level column names (such as {df.columns[0]!r}); "
                         "give one level, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")
+    # column names without blanks around them, as a CSV's header is read: either run reads the other's data
+    df = df.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
         return Table(*_long_table(df, reading, source), reading.date_format)

@@ -389,6 +389,24 @@ def test_a_run_folder_without_freq_still_loads_and_checks_the_recent_rows(fitted
         old.predict(wide.drop(wide.index[-5]))
 
 
+def test_a_named_datetime_index_names_the_runs_date_column_for_the_command_line(wide, tmp_path):
+    from dynonet.cli import main
+
+    df = wide.rename_axis(" timestamp ")
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(df)
+    assert f.config.data.date_column == "timestamp" and f.predict(df).index.name == "timestamp"
+    f.save(tmp_path / "run")
+    df.tail(L).to_csv(tmp_path / "recent.csv")  # its dates in a column " timestamp ", as read back: "timestamp"
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "recent.csv"),
+                 "--out", str(tmp_path / "f.csv")]) == 0
+    np.testing.assert_allclose(pd.read_csv(tmp_path / "f.csv", index_col="timestamp").to_numpy(),
+                               f.predict(df).to_numpy())
+    given = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_column="when", **TINY_LINEAR).fit(df)
+    assert given.config.data.date_column == "when"  # as asked
+    assert DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(
+        wide.rename_axis(None)).config.data.date_column == "date"  # an unnamed index: the default
+
+
 # -- prediction intervals ----------------------------------------------------------------------
 def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series_units(fitted, wide):
     start, end = fitted.meta_["splits"]["val"]  # the validation rows, from the lookback before them

@@ -141,6 +141,40 @@ def test_a_decimal_comma_is_named_when_the_decimal_mark_is_a_point(tmp_path):
     assert read_csv(path, Reading(sep=";", decimal=","))[2][:, 0].tolist() == [1.5, 2.5]
 
 
+def test_a_quoted_decimal_comma_in_a_comma_separated_file_is_told_to_take_another_separator(tmp_path):
+    path = write(tmp_path, 'date,a\n"2023-01-01","1,5"\n"2023-01-02","2,5"\n')
+    with pytest.raises(DataError, match=r"'1,5' is not a finite number \(a decimal comma in a comma-separated file\? "
+                                        r"write the file separated by ';', e.g. df.to_csv\(sep=';', decimal=','\), "
+                                        r"and give --sep ';' --decimal ','\)$"):
+        read_csv(path)
+
+
+def test_an_empty_column_is_named_as_such(tmp_path):
+    path = write(tmp_path, "date,a,empty\n2023-01-01,1,\n2023-01-02,2,\n")
+    with pytest.raises(DataError, match=r"line 2, column 'empty': missing value \(no cell of this column is filled; "
+                                        r"--columns chooses which columns are series\)$"):
+        read_csv(path)
+    assert read_csv(path, Reading(columns=("a",)))[1] == ["a"]
+
+
+def test_columns_left_alone_may_have_repeated_or_blank_names(tmp_path):
+    path = write(tmp_path, "date,a,note,note,,b\n2023-01-01,1,x,y,z,3\n2023-01-02,2,x,y,z,4\n")
+    dates, columns, values = read_csv(path, Reading(columns=("b", "a")))
+    assert columns == ["b", "a"] and values.tolist() == [[3.0, 1.0], [4.0, 2.0]]
+    with pytest.raises(DataError, match="line 1: column 5 has no name"):  # all columns read: each needs a name
+        read_csv(path)
+    with pytest.raises(DataError, match="line 1: column 'note' appears more than once"):
+        read_csv(path, Reading(columns=("a", "note")))
+
+
+def test_a_dataframe_s_column_names_are_read_as_a_csv_header_is(tmp_path):
+    df = pd.DataFrame({" date ": pd.date_range("2023-01-01", periods=3, freq="h"), " load ": [1.0, 2.0, 3.0]})
+    df.to_csv(tmp_path / "d.csv", index=False)
+    from_csv, from_frame = read_csv(tmp_path / "d.csv"), tables.frame_table(df)
+    assert from_csv[1] == from_frame.columns == ["load"]
+    assert from_frame.dates.equals(from_csv[0])
+
+
 def test_a_dataframe_with_two_level_column_names_is_refused():
     df = pd.DataFrame(np.ones((4, 2)), index=pd.date_range("2023-01-01", periods=4, freq="h"),
                       columns=pd.MultiIndex.from_tuples([("a", "load"), ("b", "temp")]))
