@@ -274,6 +274,8 @@ def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) 
         best_val_mse=metrics.get("best_val_mse"),
         seconds=metrics["timings"]["total_seconds"],
         median_epoch_seconds=metrics["timings"].get("median_epoch_seconds"),
+        # the share of test values inside each prediction interval (calibrated on validation)
+        interval_coverage={p: s["coverage"] for p, s in test.get("intervals", {}).items()},
         config=metrics["config"],
     )
 

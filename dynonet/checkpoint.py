@@ -27,6 +27,7 @@ from dynonet.registry import build_model
 
 FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "checkpoint.json"
+TENSORS = "intervals.safetensors"  # a run's tensors besides the model's (its prediction intervals)
 STATE_FILE = "resume.safetensors"  # an unfinished run's training state (resume.py)
 
 
@@ -150,19 +151,22 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
                     tensors: dict[str, torch.Tensor] | None = None) -> None:
     """Save weights and a JSON description (`meta` holds columns, scaler, freq, ...), and the
     `extra` files (metrics, figures) of the same run, all written together. `tensors`: more
-    tensors of the run (an interval's half-widths) beside the weights, under names no
-    parameter has."""
+    tensors of the run (an interval's half-widths), in their own file (`TENSORS`), so that
+    model.safetensors holds the model's state alone."""
     run_dir = Path(run_dir)
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    if clash := set(state) & set(tensors or {}):
-        raise ValueError(f"tensors {sorted(clash)} would replace the model's own")
-    state |= {k: v.detach().contiguous().cpu() for k, v in (tensors or {}).items()}
     weights = save_safetensors(state)
-    # The JSON, renamed after the weights, names their hash: a crash between the two renames
-    # is caught on loading instead of pairing mismatched files.
+    files = [(run_dir / WEIGHTS, weights)]
+    # The JSON, renamed after the tensors, names their hashes: a crash between the renames is
+    # caught on loading instead of pairing mismatched files.
     description = {"format_version": FORMAT_VERSION, "dynonet_version": __version__,
-                   "weights_sha256": hashlib.sha256(weights).hexdigest(), "config": cfg.to_dict(), **meta}
-    write_together([(run_dir / WEIGHTS, weights), (run_dir / META, json_text(description)), *extra])
+                   "weights_sha256": hashlib.sha256(weights).hexdigest()}
+    if tensors:
+        more = save_safetensors({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
+        files.append((run_dir / TENSORS, more))
+        description["tensors_sha256"] = hashlib.sha256(more).hexdigest()
+    description |= {"config": cfg.to_dict(), **meta}
+    write_together([*files, (run_dir / META, json_text(description)), *extra])
 
 
 def require_run_folder(run_dir: str | Path, missing: str = "no such run folder") -> None:
@@ -196,7 +200,8 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
 def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu", tensors: tuple[str, ...] = ()
                     ) -> tuple[Forecaster, RunConfig, dict[str, Any], dict[str, torch.Tensor]]:
     """Rebuild the model of a run folder; no flags needed. Returns the model, its config, the
-    checkpoint's JSON, and those of the `tensors` saved beside the weights that it holds."""
+    checkpoint's JSON, and those of the `tensors` saved beside the weights (`TENSORS`) that the
+    run holds."""
     meta = read_meta(run_dir)
     try:
         cfg = RunConfig.from_dict(meta["config"])
@@ -209,13 +214,31 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu", ten
         if meta.get("weights_sha256", hashlib.sha256(raw).hexdigest()) != hashlib.sha256(raw).hexdigest():
             raise CheckpointError(f"{path}: corrupted or replaced (its hash differs from the one in {META}; "
                                   "an interrupted save?)")
-        state = load_safetensors(raw)
-        others = {k: state.pop(k) for k in tensors if k in state}
-        model.load_state_dict(state)
+        model.load_state_dict(load_safetensors(raw))
     except FileNotFoundError:
         raise CheckpointError(f"{path}: missing") from None
     except OSError as e:
         raise CheckpointError(f"{path}: cannot read ({os_reason(e)})") from None
     except (SafetensorError, RuntimeError, ValueError) as e:
         raise CheckpointError(f"{path}: corrupted or incompatible ({first_message_line(e)})") from None
+    others = _saved_tensors(Path(run_dir), meta, tensors)
     return model.to(device), cfg, meta, others
+
+
+def _saved_tensors(run_dir: Path, meta: dict[str, Any], names: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """Those of `names` that the run's `TENSORS` file holds (none where it has no such file)."""
+    if not names or "tensors_sha256" not in meta:
+        return {}
+    path = run_dir / TENSORS
+    try:
+        raw = path.read_bytes()
+        if meta["tensors_sha256"] != hashlib.sha256(raw).hexdigest():
+            raise CheckpointError(f"{path}: corrupted or replaced (its hash differs from the one in {META})")
+        saved = load_safetensors(raw)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: missing ({META} names it)") from None
+    except OSError as e:
+        raise CheckpointError(f"{path}: cannot read ({os_reason(e)})") from None
+    except (SafetensorError, ValueError) as e:
+        raise CheckpointError(f"{path}: corrupted ({first_message_line(e)})") from None
+    return {k: saved[k] for k in names if k in saved}

@@ -270,7 +270,9 @@ def _levels(text: str) -> tuple[int, ...]:
     from dynonet.intervals import check_levels
 
     try:
-        return check_levels([x.strip() for x in text.split(",") if x.strip()])
+        if not (levels := check_levels([x.strip() for x in text.split(",") if x.strip()])):
+            raise ConfigError("give one or more levels, e.g. --level 80,95")
+        return levels
     except ConfigError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import numbers
 import re
 import warnings
 from pathlib import Path
@@ -44,7 +45,7 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
@@ -212,7 +213,7 @@ class DynoNetForecaster:
     def levels(self, level: int | Sequence[int] | None) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run."""
         self._fitted()
-        levels = check_levels([] if level is None else [level] if isinstance(level, (int, float, str)) else level)
+        levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str)) else level)
         require(self.intervals_, levels)
         return levels
 
@@ -228,8 +229,10 @@ class DynoNetForecaster:
         if ids is None:
             return with_bounds(forecast, bands)
         long = to_long(forecast, ids)
-        for level, (lo, hi) in bands.items():
-            long[f"y-lo-{level}"], long[f"y-hi-{level}"] = (to_long(b, ids)["y"].to_numpy() for b in (lo, hi))
+        levels = sorted(bands)  # in the wide table's order: the lowest bound first
+        for name, bound in [*((f"y-lo-{p}", bands[p][0]) for p in reversed(levels)),
+                            *((f"y-hi-{p}", bands[p][1]) for p in levels)]:
+            long[name] = to_long(bound, ids)["y"].to_numpy()
         return long
 
     def _table(self, df: Any, source: str, cfg: RunConfig, used: int | None = None,
@@ -304,9 +307,9 @@ class DynoNetForecaster:
                 raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")
             path.mkdir(parents=True, exist_ok=True)
             metrics = [] if self.metrics_ is None else [(path / "metrics.json", json_text(self.metrics_))]
-            save_checkpoint(path, self.model_, self.config, meta, extra=metrics,
-                            tensors=checkpoint_tensors(self.intervals_))
-            written = {META, WEIGHTS} | {p.name for p, _ in metrics}
+            tensors = checkpoint_tensors(self.intervals_)
+            save_checkpoint(path, self.model_, self.config, meta, extra=metrics, tensors=tensors)
+            written = {META, WEIGHTS} | {p.name for p, _ in metrics} | ({TENSORS} if tensors else set())
             for name in RUN_FILES - written:  # they would describe the earlier run
                 (path / name).unlink(missing_ok=True)
         except OSError as e:
@@ -330,7 +333,7 @@ class DynoNetForecaster:
         self._settings = cfg.replace(data={"date_format": None}) if meta.get("date_format_settled") else cfg
         self._date_column_given = False
         self.model_, self.meta_ = model.eval(), meta
-        self.intervals_ = saved_intervals(meta, tensors)
+        self.intervals_ = saved_intervals(meta, tensors, cfg, path)
         try:
             self.metrics_ = json.loads((path / "metrics.json").read_text())
         except (OSError, ValueError):

@@ -27,7 +27,8 @@ from dynonet.data import Windows
 from dynonet.errors import ConfigError
 
 LEVELS = (50, 80, 90, 95, 99)  # percent; what a run calibrates, where its validation windows suffice
-TENSOR = "intervals.half_widths"  # the key of the half-widths beside the weights in model.safetensors
+TENSOR = "intervals.half_widths"  # the key of the half-widths in the run's intervals.safetensors
+CHUNK_VALUES = 2**24  # errors sorted at once in `calibrate`
 
 
 def windows_needed(level: int) -> int:
@@ -54,8 +55,10 @@ class Intervals:
         """The intervals of a run folder: checkpoint.json's `meta()`, the tensor saved as `TENSOR`."""
         levels = tuple(int(p) for p in meta["levels"])
         half_widths = torch.empty(0) if tensor is None else tensor
-        if half_widths.shape[:1] != (len(levels),) or not set(levels) <= set(LEVELS):
+        if half_widths.shape[:1] != (len(levels),) or levels != tuple(p for p in LEVELS if p in levels):
             raise ValueError(f"levels {list(levels)} and half-widths of shape {tuple(half_widths.shape)} disagree")
+        if len(levels) > 1 and (half_widths[1:] < half_widths[:-1]).any():  # a higher level is never narrower
+            raise ValueError("a level's half-widths are narrower than a lower level's")
         return cls(levels, half_widths, int(meta["windows"]))
 
     def widths(self, level: int) -> np.ndarray:
@@ -68,8 +71,7 @@ class Intervals:
 def unavailable(level: Any, intervals: Intervals | None) -> str:
     """Why a level has no interval, in one line."""
     if intervals is None:
-        return ("this run has no prediction intervals (a run folder of an earlier version, or a model that "
-                "was not trained: train it again)")
+        return "this run has no prediction intervals (a run folder of an earlier version: train it again)"
     calibrated = ", ".join(map(str, intervals.levels)) or "none"
     if level in LEVELS:
         return (f"level {level}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
@@ -78,7 +80,8 @@ def unavailable(level: Any, intervals: Intervals | None) -> str:
 
 
 def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:
-    """Levels as given (percent, e.g. 80 or "80") -> ints from `LEVELS`; anything else is a ConfigError."""
+    """Levels as given (percent, e.g. 80 or "80") -> ints from `LEVELS`, sorted; anything else
+    is a ConfigError."""
     out = []
     for level in levels:
         try:
@@ -88,7 +91,7 @@ def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:
         if value not in LEVELS:
             raise ConfigError(f"level {level!r}: the levels are {', '.join(map(str, LEVELS))} (percent)")
         out.append(int(value))
-    return tuple(dict.fromkeys(out))
+    return tuple(sorted(set(out)))
 
 
 @torch.no_grad()
@@ -96,16 +99,17 @@ def calibrate(model: Forecaster, windows: Windows, batch_size: int) -> Intervals
     """The half-widths of every level in `LEVELS` that `len(windows)` can calibrate."""
     was_training = model.training
     model.eval()
-    try:
-        errors = torch.cat([(model(x) - y).abs() for x, y in windows.batches(batch_size)])  # (N, H, C)
+    try:  # the errors gather in host memory, batch by batch: many series and steps fill a GPU
+        errors = torch.cat([(model(x) - y).abs().cpu() for x, y in windows.batches(batch_size)])  # (N, H, C)
     finally:
         model.train(was_training)
     n = errors.shape[0]
     levels = tuple(p for p in LEVELS if n >= windows_needed(p))
-    ranked = errors.sort(dim=0).values  # torch.quantile refuses tensors of more than 2**24 values
     ranks = [math.ceil((n + 1) * p / 100 - 1e-9) - 1 for p in levels]  # 0-based, each < n
-    half_widths = ranked[ranks] if levels else errors.new_zeros((0, *errors.shape[1:]))
-    return Intervals(levels, half_widths.float().cpu(), n)
+    # sorted a few series at a time: a sort's copy and indices of every error would triple the memory
+    chunk = max(1, CHUNK_VALUES // max(1, n * errors.shape[1]))
+    half_widths = torch.cat([part.sort(dim=0).values[ranks] for part in errors.split(chunk, dim=2)], dim=2)
+    return Intervals(levels, half_widths.float(), n)
 
 
 def bounds(forecast: pd.DataFrame, widths: np.ndarray, std: np.ndarray) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -126,12 +130,14 @@ Bands = dict[int, tuple[pd.DataFrame, pd.DataFrame]]  # level -> (lower, upper),
 
 
 def with_bounds(forecast: pd.DataFrame, bands: Bands) -> pd.DataFrame:
-    """The wide forecast with each series followed by its bounds, named as neuralforecast's
-    are: `load`, `load-lo-80`, `load-hi-80`, `load-lo-95`, ..."""
+    """The wide forecast with each series followed by its bounds, named and ordered as
+    neuralforecast's are, from the lowest bound to the highest: `load`, `load-lo-95`,
+    `load-lo-80`, `load-hi-80`, `load-hi-95`."""
     named = {c: [forecast[c]] for c in forecast.columns}
-    for level, (lo, hi) in bands.items():
-        for c in forecast.columns:
-            named[c] += [lo[c].rename(f"{c}-lo-{level}"), hi[c].rename(f"{c}-hi-{level}")]
+    levels = sorted(bands)
+    for c in forecast.columns:
+        named[c] += [bands[p][0][c].rename(f"{c}-lo-{p}") for p in reversed(levels)]
+        named[c] += [bands[p][1][c].rename(f"{c}-hi-{p}") for p in levels]
     if clash := next((b.name for c in named for b in named[c][1:] if b.name in named), None):
         raise ConfigError(f"series {clash!r} is named as another series' bound; rename it to forecast intervals")
     return pd.concat([s for c in forecast.columns for s in named[c]], axis=1)

@@ -152,9 +152,12 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
 
 
 def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """`dates` in the forecast's time zone (or none), so that they compare with its `index`."""
+    """`dates` in the forecast's time zone (or none), so that they compare with its `index`:
+    as instants for steps shorter than a day, else at their wall-clock dates (daily data keeps
+    its dates across a daylight-saving change, whatever offset each is written with)."""
+    instants = isinstance(index.freq, pd.offsets.Tick) and index.freq.nanos < pd.Timedelta(days=1).value
     if dates.tz is not None and index.tz is not None:
-        return dates.tz_convert(index.tz)
+        return dates.tz_convert(index.tz) if instants else dates.tz_localize(None).tz_localize(index.tz)
     if dates.tz is not None:  # daily dates across a time change are read at wall clock
         return dates.tz_localize(None)
     if index.tz is not None:

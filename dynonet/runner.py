@@ -14,7 +14,7 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, WEIGHTS, json_text, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
@@ -46,7 +46,7 @@ def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
 
 
 FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
-RUN_FILES = {WEIGHTS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
+RUN_FILES = {WEIGHTS, TENSORS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
 
 
 def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
@@ -226,6 +226,11 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                                          "seconds": earlier + time.perf_counter() - t_start}) from None
     t_train = earlier + time.perf_counter() - t_start
     intervals = calibrate(model, sets["val"], cfg.train.eval_batch_size)  # the trained model's validation errors
+    if controller_data == "val":
+        notes.append("the controller trained on the validation windows that calibrate the prediction intervals: "
+                     "they may hold less than their level on later data (--controller-data holdout keeps the two "
+                     "apart)")
+        log(f"note: {notes[-1]}")
     test = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,
                                                   intervals)
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
@@ -278,15 +283,21 @@ def checkpoint_tensors(intervals: Intervals | None) -> dict[str, torch.Tensor]:
     return {TENSOR: intervals.half_widths} if intervals is not None and intervals.levels else {}
 
 
-def saved_intervals(meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Intervals | None:
-    """A loaded run's intervals; None for a run folder of a version before them."""
+def saved_intervals(meta: dict[str, Any], tensors: dict[str, torch.Tensor], cfg: RunConfig,
+                    run_dir: Path) -> Intervals | None:
+    """A loaded run's intervals, checked against its horizon and series; None for a run folder
+    of a version before them."""
     if meta.get("intervals") is None:
         return None
     try:
-        return Intervals.from_saved(meta["intervals"], tensors.get(TENSOR))
+        intervals = Intervals.from_saved(meta["intervals"], tensors.get(TENSOR))
+        if intervals.levels and intervals.half_widths.shape[1:] != (cfg.model.horizon, cfg.model.n_channels):
+            raise ValueError(f"half-widths of shape {tuple(intervals.half_widths.shape)} for horizon "
+                             f"{cfg.model.horizon} and {cfg.model.n_channels} series")
     except (KeyError, TypeError, ValueError) as e:
-        raise CheckpointError(f"{META}: corrupted (its intervals and the half-widths in {WEIGHTS} disagree: "
+        raise CheckpointError(f"{run_dir / META}: corrupted (its prediction intervals and {TENSORS} disagree: "
                               f"{e})") from None
+    return intervals
 
 
 def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesData, metrics: dict[str, Any],
@@ -339,7 +350,7 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     if (test_set := split_windows(data, cfg, dev, "test")) is None:
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,
-                      saved_intervals(meta, tensors))
+                      saved_intervals(meta, tensors, cfg, run_dir))
     log(result_block(f"{model.display_name}_H{cfg.model.horizon}", scores))
     return scores
 

@@ -150,8 +150,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     # unique_id, ds, y (others are refused there), unless a wide table's dates are in another column
     if set(LONG) <= set(names) and (date_column not in names or date_column == "ds"):
         reading = settled_format(reading, _strip(frame["ds"]))
-        return Table(*_long_table(frame, reading, str(path), first_line=2), reading.date_format,
-                     written_format(_strip(frame["ds"])) if reading.date_format is None else None)
+        dates, columns, values, ids, written = _long_table(frame, reading, str(path), first_line=2)
+        return Table(dates, columns, values, ids, reading.date_format, written)
     if reading.columns is None:
         _refuse_long_without_ds(names, str(path))
     if date_column not in names:
@@ -162,8 +162,9 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
     reading = settled_format(reading, _strip(frame[date_column]))
-    return Table(*validate_frame(frame, reading, source=str(path)), None, reading.date_format,
-                 written_format(_strip(frame[date_column])) if reading.date_format is None else None)
+    dates, columns, values = validate_frame(frame, reading, source=str(path))
+    written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
+    return Table(dates, columns, values, None, reading.date_format, written)
 
 
 def _not_utf8(path: Path) -> str:
@@ -351,6 +352,7 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                     dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
             except (ValueError, FutureWarning):  # %z with several offsets (a daylight-saving change): read in UTC
                 dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
+                dates = _in_last_offset(dates, pd.to_datetime(raw.iloc[-1:], format=date_format, errors="coerce"))
         except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with {named} "
                             f"({first_message_line(e)})") from None
@@ -462,20 +464,23 @@ def settled_format(reading: Reading, raw: pd.Series) -> Reading:
     return reading if fmt is None else dataclasses.replace(reading, date_format=fmt, settled=True)
 
 
-def written_format(raw: pd.Series) -> str | None:
+def written_format(raw: pd.Series, dates: pd.DatetimeIndex) -> str | None:
     """The strftime format that writes a column's last dates back as they are written, such as
     '%Y-%m' for '2014-01', so that a forecast's dates look like its input's; None where none
-    does (pandas' ISO 8601 then writes them). Read off the column's last 24 dates."""
-    cells = raw[~raw.map(is_missing)].astype(str).iloc[-24:]
-    with warnings.catch_warnings():  # pandas' note on a day-first guess: the round trip below decides
+    does (pandas' ISO 8601 then writes them). `dates`: the column as it was read (the format
+    must read the same dates: a guess may take '03 02 2020' month first where the column was
+    read day first). Read off the column's last 24 dates."""
+    cells, read = raw.astype(str).iloc[-24:], dates[-24:]
+    with warnings.catch_warnings():  # pandas' note on a day-first guess: the checks below decide
         warnings.simplefilter("ignore")
         if not len(cells) or (fmt := guess_datetime_format(cells.iloc[-1])) is None:
             return None
         try:
-            again = pd.DatetimeIndex(pd.to_datetime(cells, format=fmt, errors="coerce")).strftime(fmt)
-        except (ValueError, TypeError, OverflowError):  # e.g. several UTC offsets
+            again = pd.DatetimeIndex(pd.to_datetime(cells, format=fmt, errors="coerce"))
+            same = bool((again == read).all())
+        except (ValueError, TypeError, OverflowError):  # several UTC offsets; with and without a zone
             return None
-    return fmt if again.tolist() == cells.tolist() else None
+    return fmt if same and again.strftime(fmt).tolist() == cells.tolist() else None
 
 
 def _number_text(cell: object) -> object:
@@ -570,7 +575,17 @@ def _several_offsets(raw: pd.Series) -> pd.DatetimeIndex | None:
         return None
     if utc.hasnans or wall.hasnans:
         return None
-    return wall if (wall - wall.normalize()).nunique() == 1 else utc
+    last = pd.to_datetime(raw.iloc[-1:], errors="coerce")
+    if (wall - wall.normalize()).nunique() == 1:
+        return wall.tz_localize(last.dt.tz) if last.dt.tz is not None else wall
+    return _in_last_offset(utc, last)
+
+
+def _in_last_offset(utc: pd.DatetimeIndex, last: pd.Series) -> pd.DatetimeIndex:
+    """Dates read in UTC, in the UTC offset of the column's last date (`last`, parsed alone), as
+    an offset names no time zone: a forecast goes on in the offset its data ended in."""
+    tz = getattr(last.dt, "tz", None) if not last.isna().all() else None
+    return utc.tz_convert(tz) if tz is not None else utc
 
 
 def regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], str] | None = None) -> str:
@@ -696,7 +711,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     df = df.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
-        return Table(*_long_table(df, reading, source), reading.date_format)
+        dates, columns, values, ids, _ = _long_table(df, reading, source)
+        return Table(dates, columns, values, ids, reading.date_format)
     if reading.columns is None and not isinstance(df.index, pd.DatetimeIndex):
         _refuse_long_without_ds(list(df.columns), source)
     if isinstance(df.index, pd.DatetimeIndex):
@@ -747,9 +763,10 @@ def _refuse_long_without_ds(names: list[Any], source: str) -> None:
 
 
 def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | None = None
-                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any]]:
+                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any], str | None]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
-    (dates, columns, values) and the ids; errors name its rows (`first_line` as in
+    (dates, columns, values), the ids, and the format that writes its dates back as they are
+    (`written_format`, where none was given); errors name its rows (`first_line` as in
     `validate_frame`), and its dates parse as a wide table's do. Every series needs a row at
     every date; with `reading.used`, at every one of the last `used` dates (earlier ones come
     back NaN, as a wide table's blank cells do); with `reading.blanks`, at none."""
@@ -806,7 +823,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     pivoted = Reading(used=used, blanks=reading.blanks, rows=reading.rows, trained=reading.trained,
                       given=reading.given, flags=reading.flags)
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
-    return dates, names, values, back
+    written = written_format(_strip(rows["ds"]), ds) if reading.date_format is None else None
+    return dates, names, values, back, written
 
 
 def _sort_key_one(v: Any) -> tuple[int, Any]:

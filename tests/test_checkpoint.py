@@ -3,8 +3,10 @@ import os
 
 import pytest
 import torch
+from safetensors.torch import load as load_safetensors
+from safetensors.torch import save as save_safetensors
 
-from dynonet.checkpoint import META, WEIGHTS, atomic_write, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, TENSORS, WEIGHTS, atomic_write, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.errors import CheckpointError
 from dynonet.registry import MODELS, build_model
@@ -35,15 +37,22 @@ def test_round_trip_needs_no_flags(tmp_path, name):
     assert (tmp_path / WEIGHTS).read_bytes()[:8] != b"\x80\x04\x95"  # not a pickle
 
 
-def test_saved_tensors_never_replace_the_models_own(tmp_path):
+def test_a_runs_other_tensors_are_kept_apart_from_the_weights_and_checked(tmp_path):
     cfg = RunConfig(model=small_model_cfg())
     model = build_model(cfg.model)
-    name = next(iter(model.state_dict()))
-    with pytest.raises(ValueError, match="would replace"):
-        save_checkpoint(tmp_path, model, cfg, {}, tensors={name: torch.zeros(1)})
-    save_checkpoint(tmp_path, model, cfg, {}, tensors={"intervals.half_widths": torch.zeros(1)})
-    with pytest.raises(CheckpointError, match="incompatible"):  # an unknown tensor is no weight
-        load_checkpoint(tmp_path)
+    save_checkpoint(tmp_path, model, cfg, {}, tensors={"intervals.half_widths": torch.ones(2)})
+    # model.safetensors holds the model's state alone: it loads into the bare module
+    model.load_state_dict(load_safetensors((tmp_path / WEIGHTS).read_bytes()))
+    assert load_checkpoint(tmp_path, tensors=("intervals.half_widths",))[3]["intervals.half_widths"].tolist() == [1, 1]
+    assert load_checkpoint(tmp_path)[3] == {}  # asked for none
+    (tmp_path / TENSORS).write_bytes(save_safetensors({"intervals.half_widths": torch.zeros(2)}))
+    with pytest.raises(CheckpointError, match=f"{TENSORS}: corrupted or replaced"):
+        load_checkpoint(tmp_path, tensors=("intervals.half_widths",))
+    (tmp_path / TENSORS).unlink()
+    with pytest.raises(CheckpointError, match=f"{TENSORS}: missing"):
+        load_checkpoint(tmp_path, tensors=("intervals.half_widths",))
+    save_checkpoint(tmp_path, model, cfg, {})  # a run without: no file, nothing asked of one
+    assert load_checkpoint(tmp_path, tensors=("intervals.half_widths",))[3] == {}
 
 
 def test_corrupted_or_truncated_checkpoint_is_a_clean_error(tmp_path):

@@ -247,6 +247,8 @@ def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys, flags, fragme
     (["bench", "speed", "--paths", "foo"], "argument --paths: invalid choice: 'foo'"),
     (["predict", "--checkpoint", "r", "--csv", "c", "--out", "o", "--level", "80,85"],
      "argument --level: level '85': the levels are 50, 80, 90, 95, 99 (percent)"),
+    (["predict", "--checkpoint", "r", "--csv", "c", "--out", "o", "--level", ""],
+     "argument --level: give one or more levels, e.g. --level 80,95"),
     (["nosuch"], "invalid choice: 'nosuch'"),
 ])
 def test_usage_errors_are_one_line_with_exit_2(tmp_path, monkeypatch, capsys, argv, fragment):

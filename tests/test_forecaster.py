@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import json
+import re
 import random
 
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import torch
 
 import dynonet.forecaster
-from dynonet.checkpoint import META, WEIGHTS
+from dynonet.checkpoint import META, TENSORS, WEIGHTS
 from dynonet.config import PRESETS
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
 from dynonet.forecaster import DynoNetForecaster
@@ -261,7 +262,7 @@ def test_recent_dates_off_the_runs_anchored_step_are_named_so():
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"
     fitted.save(run)
-    assert {p.name for p in run.iterdir()} == {META, WEIGHTS, "metrics.json"}  # no temporary files left
+    assert {p.name for p in run.iterdir()} == {META, WEIGHTS, TENSORS, "metrics.json"}  # no temporary files left
     meta = json.loads((run / META).read_text())
     assert meta["freq"] == "h" and meta["columns"] == ["load", "temp"]
     again = DynoNetForecaster.load(run, device="cpu")
@@ -283,7 +284,7 @@ def test_save_refuses_a_folder_in_use_unless_overwrite(fitted, tmp_path):
         fitted.save(run, overwrite=True)
     finally:
         fitted.metrics_ = kept
-    assert {p.name for p in run.iterdir()} == {META, WEIGHTS, "notes.txt"}
+    assert {p.name for p in run.iterdir()} == {META, WEIGHTS, TENSORS, "notes.txt"}
     assert (run / "notes.txt").read_text() == "mine"
 
 
@@ -414,8 +415,8 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
     assert fitted.intervals_.windows == end - start - L - H + 1 == 13 and levels == (50, 80, 90)
     point = fitted.predict(wide)
     out = fitted.predict(wide, level=[90, 80])
-    assert list(out.columns) == [f"{c}{side}" for c in ("load", "temp")
-                                 for side in ("", "-lo-90", "-hi-90", "-lo-80", "-hi-80")]
+    assert list(out.columns) == [f"{c}{side}" for c in ("load", "temp")  # the lowest bound first, as neuralforecast
+                                 for side in ("", "-lo-90", "-lo-80", "-hi-80", "-hi-90")]
     pd.testing.assert_frame_equal(out[["load", "temp"]], point)
     std = dynonet.forecaster.Scaler.from_dict(fitted.meta_["scaler"]).std
     for level in (80, 90):
@@ -423,8 +424,10 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
         np.testing.assert_allclose(out[[f"load-hi-{level}", f"temp-hi-{level}"]].to_numpy() - point.to_numpy(), half)
         np.testing.assert_allclose(point.to_numpy() - out[[f"load-lo-{level}", f"temp-lo-{level}"]].to_numpy(), half)
     assert (out["load-hi-90"] >= out["load-hi-80"]).all()  # a higher level is never narrower
-    long = fitted.predict(to_long(wide.iloc[-50:]), level=80)
+    long = fitted.predict(to_long(wide.iloc[-50:]), level=np.int64(80))
     assert list(long.columns) == ["unique_id", "ds", "y", "y-lo-80", "y-hi-80"]
+    assert list(fitted.predict(to_long(wide.iloc[-50:]), level=(90, 50)).columns)[3:] == [
+        "y-lo-90", "y-lo-50", "y-hi-50", "y-hi-90"]
     np.testing.assert_allclose(long.loc[long.unique_id == "temp", "y-lo-80"], out["temp-lo-80"])
     with pytest.raises(ConfigError, match="level 85: the levels are 50, 80, 90, 95, 99"):
         fitted.predict(wide, level=85)
@@ -451,6 +454,32 @@ def test_a_run_folder_from_before_intervals_forecasts_and_says_it_has_none(fitte
     pd.testing.assert_frame_equal(old.predict(wide), fitted.predict(wide))
     with pytest.raises(ConfigError, match="this run has no prediction intervals"):
         old.predict(wide, level=80)
+
+
+def _other_half_widths(meta: dict, run) -> None:
+    """Half-widths of 5 series for a run of 2, in a file whose hash checkpoint.json names."""
+    import hashlib
+    from safetensors.torch import save
+
+    data = save({"intervals.half_widths": torch.zeros(3, H, 5)})
+    (run / TENSORS).write_bytes(data)
+    meta["tensors_sha256"] = hashlib.sha256(data).hexdigest()
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda m, run: m["intervals"].update(levels=[80, 50, 90]), "levels [80, 50, 90] and half-widths"),
+    (lambda m, run: m["intervals"].pop("windows"), "'windows'"),
+    (_other_half_widths, "half-widths of shape (3, 8, 5) for horizon 8 and 2 series"),
+])
+def test_corrupted_intervals_are_named_with_their_run_folder(fitted, tmp_path, edit, says):
+    run = tmp_path / "run"
+    fitted.save(run)
+    meta = json.loads((run / META).read_text())
+    edit(meta, run)
+    (run / META).write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=re.escape(f"{run / META}: corrupted")) as e:
+        DynoNetForecaster.load(run)
+    assert says in str(e.value)
 
 
 def test_a_short_validation_split_calibrates_only_the_levels_it_can():

@@ -13,6 +13,7 @@ from hypothesis import given, strategies as st
 
 from dynonet.data import Windows
 from dynonet.errors import ConfigError
+from dynonet import intervals as intervals_module
 from dynonet.evaluation import evaluate
 from dynonet.intervals import LEVELS, Intervals, bounds, calibrate, check_levels, require, windows_needed, with_bounds
 
@@ -34,7 +35,9 @@ def series_and_windows(n_rows: int, L: int = 6, H: int = 4, C: int = 3, seed: in
 
 @pytest.mark.parametrize("n_rows", [12, 30, 200])  # 3, 21 and 191 windows: some levels calibrated, or all
 @pytest.mark.parametrize("batch_size", [5, 1000])
-def test_half_widths_are_the_conformal_rank_of_each_step_and_series(n_rows, batch_size):
+@pytest.mark.parametrize("chunk", [1, 2**24])  # series sorted one at a time, or all at once
+def test_half_widths_are_the_conformal_rank_of_each_step_and_series(n_rows, batch_size, chunk, monkeypatch):
+    monkeypatch.setattr(intervals_module, "CHUNK_VALUES", chunk)
     L, H, C = 6, 4, 3
     series, windows = series_and_windows(n_rows, L, H, C)
     model = Shifted(H, torch.tensor([0.0, 0.3, -0.7]))
@@ -93,7 +96,7 @@ def test_on_exchangeable_errors_the_coverage_on_new_windows_is_near_the_level():
 
 
 def test_levels_are_checked_and_a_level_the_run_could_not_calibrate_is_named():
-    assert check_levels(["80", 95, 80.0]) == (80, 95)
+    assert check_levels(["95", 80, 95.0, np.int64(50)]) == (50, 80, 95)  # sorted, once each
     for bad in (85, "x", None, 99.5):
         with pytest.raises(ConfigError, match="the levels are 50, 80, 90, 95, 99"):
             check_levels([bad])
@@ -112,8 +115,8 @@ def test_bounds_are_in_each_series_units_and_follow_their_series():
     assert lo.to_numpy().tolist() == [[0.0, 0.0], [-10.0, 0.0]]
     assert hi.to_numpy().tolist() == [[20.0, 2.0], [50.0, 4.0]]
     wide = with_bounds(forecast, {80: (lo, hi), 95: (lo - 1, hi + 1)})
-    assert list(wide.columns) == ["load", "load-lo-80", "load-hi-80", "load-lo-95", "load-hi-95",
-                                  "temp", "temp-lo-80", "temp-hi-80", "temp-lo-95", "temp-hi-95"]
+    assert list(wide.columns) == ["load", "load-lo-95", "load-lo-80", "load-hi-80", "load-hi-95",
+                                  "temp", "temp-lo-95", "temp-lo-80", "temp-hi-80", "temp-hi-95"]
     assert wide["temp-hi-95"].tolist() == [3.0, 5.0]
     clash = forecast.assign(**{"load-lo-80": 0.0})
     with pytest.raises(ConfigError, match="'load-lo-80' is named as another series' bound"):

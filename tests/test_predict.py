@@ -121,7 +121,7 @@ def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_the
     assert predict(setup, "--out", str(out), "--plot", str(png), "--level", "80,90") == 0
     fc = pd.read_csv(out)
     assert list(fc.columns) == ["date", *(f"{c}{side}" for c in ("load", "temp")
-                                          for side in ("", "-lo-80", "-hi-80", "-lo-90", "-hi-90"))]
+                                          for side in ("", "-lo-90", "-lo-80", "-hi-80", "-hi-90"))]
     for c in ("load", "temp"):
         assert (fc[f"{c}-lo-90"] <= fc[f"{c}-lo-80"]).all() and (fc[f"{c}-lo-80"] <= fc[c]).all()
         assert (fc[c] <= fc[f"{c}-hi-80"]).all() and (fc[f"{c}-hi-80"] <= fc[f"{c}-hi-90"]).all()
