@@ -312,6 +312,22 @@ def test_daily_dates_with_utc_offsets_match_across_a_time_change(tmp_path, capsy
     assert f"{H} of {H} steps" in capsys.readouterr().out
 
 
+def test_a_recent_window_across_a_time_change_forecasts_in_its_last_rows_offset(tmp_path, capsys):
+    hours = pd.date_range("2021-10-25", periods=24 * 12, freq="h", tz="Europe/Berlin")  # Oct 31: +02:00 to +01:00
+    df = pd.DataFrame({"load": 10 + np.sin(np.arange(len(hours)) * 2 * np.pi / 24)}, index=hours.rename("date"))
+    df.to_csv(tmp_path / "train.csv")
+    assert main(["train", "--csv", str(tmp_path / "train.csv"), "--out", str(tmp_path / "run"), "--test-fraction",
+                 "0", *TINY]) == 0
+    end = int(np.flatnonzero(hours == pd.Timestamp("2021-10-31 12:00", tz="Europe/Berlin"))[0])
+    for recent, offset in [(df.iloc[end - L : end], "+01:00"), (df.iloc[end - 40 - L : end - 40], "+02:00")]:
+        recent.to_csv(tmp_path / "recent.csv")  # across the change, and before it
+        assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "recent.csv"),
+                     "--out", str(tmp_path / "f.csv")]) == 0
+        dates = pd.read_csv(tmp_path / "f.csv")["date"]
+        last = pd.Timestamp(str(recent.index[-1]))
+        assert dates[0] == str(last + pd.Timedelta(hours=1)) and dates[0].endswith(offset)
+
+
 @pytest.mark.parametrize("freq, written, first", [
     ("MS", "%Y-%m", ["2016-09", "2016-10"]),  # monthly data written without its day: 2000-01 .. 2016-08
     ("YS", "%Y", ["2200", "2201"]),  # 2000 .. 2199
