@@ -636,7 +636,7 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
     if i == len(dates):
         return step.freqstr
     place = f"{where(i)}: " if where is not None else ""
-    hint = _clock_change_hint(dates, i, step)
+    hint = _clock_change_hint(dates, i, step) or _mid_month_hint(dates)
     if not hint and dates[i] > dates[i - 1] + step and on_grid(dates[i - 1 : i + 1], step):  # rows missing
         hint = (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
                 ".interpolate(), or .ffill() over holidays)")
@@ -645,6 +645,18 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
 
 
 CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
+
+
+def _mid_month_hint(dates: pd.DatetimeIndex) -> str:
+    """Dates a whole number of months apart on one day of the month, neither its first nor its
+    last (the 15th): no pandas frequency steps so, so the hint names the ones that do."""
+    months = np.diff(dates.year * 12 + dates.month)
+    if len(dates) < 3 or dates.day.nunique() != 1 or len(set(months)) != 1 or months[0] < 1 \
+            or (dates - dates.normalize()).nunique() != 1:
+        return ""
+    return (f" (dates {months[0]} month{'s' if months[0] > 1 else ''} apart on day {dates[0].day}: a monthly step "
+            "falls on a month's first or last day; date the rows so, e.g. "
+            "df['date'] = df['date'].dt.to_period('M').dt.to_timestamp())")
 
 
 def on_grid(dates: pd.DatetimeIndex, step: pd.DateOffset) -> bool:

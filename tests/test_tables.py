@@ -602,3 +602,11 @@ def test_written_format_reads_the_dates_the_column_was_read_as():
     cells = pd.Series(["03 02 2020 00:00", "03 02 2020 01:00"])
     assert tables.written_format(cells, pd.DatetimeIndex(["2020-02-03 00:00", "2020-02-03 01:00"])) is None
     assert tables.written_format(cells, pd.DatetimeIndex(["2020-03-02 00:00", "2020-03-02 01:00"])) is not None
+
+
+def test_monthly_dates_on_the_15th_are_told_how_a_monthly_step_falls(tmp_path):
+    dates = pd.date_range("2000-01-01", periods=30, freq="MS") + pd.Timedelta(days=14)
+    path = write(tmp_path, "date,v\n" + "".join(f"{d:%Y-%m-%d},{i}\n" for i, d in enumerate(dates)))
+    with pytest.raises(DataError, match=r"rows must be evenly spaced in time \(dates 1 month apart on day 15: a "
+                                        r"monthly step falls on a month's first or last day; date the rows so"):
+        load(RunConfig(ModelConfig(lookback=8, horizon=2), TrainConfig(), DataConfig(csv=str(path))))
