@@ -247,10 +247,11 @@ class DynoNetForecaster:
             raise _keywords(e) from None
 
     def forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
-                      first_line: int | None, date_format: str | None = None) -> pd.DataFrame:
+                      first_line: int | np.ndarray | None, date_format: str | None = None) -> pd.DataFrame:
         """The wide forecast after checked table rows (`tables.read_csv`'s or `frame_table`'s
         output), what `predict` and the `dynonet predict` command share. `source` and
-        `first_line` (the file line of row 0; None in memory) name where a problem is, with dates
+        `first_line` (the file line of row 0, or of each row: `Table.lines`; None in memory)
+        name where a problem is, with dates
         written in `date_format` (default: the run's)."""
         meta, m = self._fitted(), self.config.model
         wanted = list(meta["columns"])
@@ -271,7 +272,7 @@ class DynoNetForecaster:
         last = len(values) - L  # row 0 of the window is this row of `source`
         # a file's lines; in memory the date (a long table's rows are not the pivoted table's)
         where = (lambda i: f"date {date_text(dates[i + last], fmt)}") if first_line is None else \
-            line_namer(first_line + last)
+            line_namer(first_line, offset=last)
         x = torch.as_tensor(scaler.scale(values[-L:], source, wanted, where), device=device)[None]
         self.model_.eval()
         with torch.no_grad():
@@ -343,7 +344,7 @@ class DynoNetForecaster:
 
 # -- time steps ----------------------------------------------------------------------------
 def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, source: str,
-                   first_line: int | None, date_format: str | None = None) -> pd.DateOffset:
+                   first_line: int | np.ndarray | None, date_format: str | None = None) -> pd.DateOffset:
     """The time step, after checking that the last `lookback` dates are evenly spaced at it.
 
     `freq` is the training data's step; a run folder written before evenly spaced training
@@ -362,7 +363,7 @@ def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, sou
 
 
 def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source: str, offset: int,
-                first_line: int | None, date_format: str | None = None) -> None:
+                first_line: int | np.ndarray | None, date_format: str | None = None) -> None:
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
         where = line_namer(first_line)(offset + i)

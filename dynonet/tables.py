@@ -80,7 +80,8 @@ class Table(NamedTuple):
     long input, maps each column name back to its `unique_id` value (None for wide input);
     `date_format`, the one the dates were read with (given, or settled by the column itself:
     `settled_format`; None: inferred); `written`, for inferred dates of a CSV, the format that
-    writes them back as the file does (`written_format`)."""
+    writes them back as the file does (`written_format`); `lines`, a wide CSV's file line of
+    each row where blank lines sit among them (None: row i is on line i + 2, or in memory)."""
 
     dates: pd.DatetimeIndex
     columns: list[str]
@@ -88,6 +89,7 @@ class Table(NamedTuple):
     ids: dict[str, Any] | None
     date_format: str | None
     written: str | None = None
+    lines: np.ndarray | None = None
 
 
 def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
@@ -124,6 +126,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
+    lines = _data_lines(path, reading.sep, len(frame))  # (before rows of bare commas at the end are dropped)
     if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
         hint = (f"the run reads fields separated by {reading.sep!r}" + reading.give(f"--sep {sep!r} for this file")
                 if reading.the_runs("sep") else f"it looks separated by {sep!r}: give --sep {sep!r}")
@@ -150,7 +153,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     # unique_id, ds, y (others are refused there), unless a wide table's dates are in another column
     if set(LONG) <= set(names) and (date_column not in names or date_column == "ds"):
         reading = settled_format(reading, _strip(frame["ds"]))
-        dates, columns, values, ids, written = _long_table(frame, reading, str(path), first_line=2)
+        dates, columns, values, ids, written = _long_table(frame, reading, str(path),
+                                                           first_line=2 if lines is None else lines)
         return Table(dates, columns, values, ids, reading.date_format, written)
     if reading.columns is None:
         _refuse_long_without_ds(names, str(path))
@@ -162,9 +166,9 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
     reading = settled_format(reading, _strip(frame[date_column]))
-    dates, columns, values = validate_frame(frame, reading, source=str(path))
+    dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=2 if lines is None else lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
-    return Table(dates, columns, values, None, reading.date_format, written)
+    return Table(dates, columns, values, None, reading.date_format, written, lines)
 
 
 def _not_utf8(path: Path) -> str:
@@ -201,13 +205,13 @@ def _chosen(reading: Reading, there: list[str], source: str, long: bool = False)
 
 
 def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source: str = "DataFrame",
-                   first_line: int | None = 2) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+                   first_line: int | np.ndarray | None = 2) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Validate a wide table (a date column, one numeric column per series), as read from a
     CSV (cells as text) or given in memory (any dtypes), as `reading` says (its `columns` are
     chosen by the caller).
 
-    `first_line` is the file line of row 0 (2 after a CSV's header); None names rows by their
-    position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
+    `first_line` is the file line of row 0 (2 after a CSV's header), or of each row
+    (`Table.lines`); None names rows by their position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
     `source`, the column and the line/row of the first problem found.
     """
     date_column, used, where = reading.date_column, reading.used, line_namer(first_line)
@@ -304,11 +308,32 @@ DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")  # 3,5 (1,000 is taken as thousands 
 THOUSANDS_POINT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d*)?")  # 1.088 or 1.003,80, as with decimal commas
 
 
-def line_namer(first_line: int | None) -> Callable[[int], str]:
-    """How errors name row i: "line {i + first_line}" of a file, or "row {i}" of a table."""
+def line_namer(first_line: int | np.ndarray | None, offset: int = 0) -> Callable[[int], str]:
+    """How errors name row i (of those from row `offset` on): "line {i + first_line}" of a file,
+    its line `first_line[i]` where blank lines sit among the rows (`Table.lines`), or "row {i}"
+    of a table."""
     def where(i: int) -> str:
-        return f"line {i + first_line}" if first_line is not None else f"row {i}"
+        if first_line is None:
+            return f"row {i + offset}"
+        if isinstance(first_line, np.ndarray):
+            return f"line {first_line[i + offset]}"
+        return f"line {i + offset + first_line}"
     return where
+
+
+def _data_lines(path: Path, sep: str, rows: int) -> np.ndarray | None:
+    """The file line of each of a CSV's `rows` data rows where blank lines (which pandas skips)
+    sit among them; None where row i is on line i + 2, or where the lines do not pair with the
+    rows one to one (a quoted cell over several lines)."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError):
+        return None
+    blank = (lambda line: not line.strip(" ")) if sep == "\t" else (lambda line: not line.strip())  # noqa: E731
+    filled = [i + 1 for i, line in enumerate(re.split(r"\r\n|\r|\n", text)) if not blank(line)][1:]  # after the header
+    if len(filled) != rows or filled == list(range(2, rows + 2)):
+        return None
+    return np.array(filled)
 
 
 def _strip(column: pd.Series) -> pd.Series:
@@ -774,7 +799,7 @@ def _refuse_long_without_ds(names: list[Any], source: str) -> None:
                         f"(rename {other!r} to ds)")
 
 
-def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | None = None
+def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | np.ndarray | None = None
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any], str | None]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
     (dates, columns, values), the ids, and the format that writes its dates back as they are

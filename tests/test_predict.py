@@ -760,3 +760,13 @@ def test_an_actual_file_written_otherwise_than_the_recent_one_is_told_to_match_i
     assert main(["predict", "--checkpoint", str(setup / "run"), "--csv", str(tmp_path / "recent.csv"), "--sep", ";",
                  "--out", str(tmp_path / "f.csv"), "--actual", str(setup / "actual.csv")]) == 2
     assert one_error_line(capsys).endswith("(--actual is read as --csv is: write both files alike)")
+
+
+def test_errors_in_recent_data_name_the_files_lines_across_blank_lines(setup, capsys):
+    lines = (setup / "recent.csv").read_text().splitlines()
+    # a blank line before the lookback window, and a missing hour in it (the row of file line 31)
+    text = "\n".join(lines[:3] + [""] + lines[3:30] + lines[31:]) + "\n"
+    assert predict(setup, "--out", "-", csv=write_recent(setup, "blank.csv", text)) == 2
+    after = lines[31].split(",")[0]
+    assert f"blank.csv: line 32: date {after} is not one step (h) after" in one_error_line(capsys)
+    assert text.splitlines()[31].startswith(after)  # on line 32 of the file

@@ -610,3 +610,17 @@ def test_monthly_dates_on_the_15th_are_told_how_a_monthly_step_falls(tmp_path):
     with pytest.raises(DataError, match=r"rows must be evenly spaced in time \(dates 1 month apart on day 15: a "
                                         r"monthly step falls on a month's first or last day; date the rows so"):
         load(RunConfig(ModelConfig(lookback=8, horizon=2), TrainConfig(), DataConfig(csv=str(path))))
+
+
+def test_blank_lines_among_the_rows_are_skipped_and_errors_name_the_files_own_lines(tmp_path):
+    rows = [f"2023-01-{d:02d},{d}" for d in range(1, 11)]
+    rows[6] = "2023-01-07,oops"  # on line 11 of the file below: 2 blank lines and one of spaces before it
+    text = "date,a\n" + "\n".join(rows[:2] + [""] + rows[2:4] + ["   ", ""] + rows[4:]) + "\n"
+    with pytest.raises(DataError, match=r"line 11, column 'a': 'oops' is not a finite number"):
+        read_csv(write(tmp_path, text))
+    assert text.splitlines()[10] == "2023-01-07,oops"
+    gap = text.replace("2023-01-07,oops\n", "")  # a missing day: named by its own line too
+    with pytest.raises(DataError, match=r"line 11: date 2023-01-08 00:00:00 is not one step \(D\) after 2023-01-06"):
+        load(RunConfig(ModelConfig(lookback=2, horizon=1), TrainConfig(), DataConfig(csv=str(write(tmp_path, gap)))))
+    clean = read_csv(write(tmp_path, text.replace("oops", "7")))
+    assert clean[2][:, 0].tolist() == list(range(1, 11))  # the blank lines are no rows
