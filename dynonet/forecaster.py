@@ -173,10 +173,12 @@ class DynoNetForecaster:
         from dynonet.runner import checkpoint_meta, train
 
         settings = self._settings  # not a previous fit's: its data settled some of `config`
-        named = isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) and str(df.index.name).strip()
-        if named and df.index.name is not None and not self._date_column_given and not set(LONG) <= set(df.columns):
+        name = str(df.index.name).strip() if isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) \
+            and df.index.name is not None else ""
+        columns = {str(c).strip() for c in df.columns} if isinstance(df, pd.DataFrame) else set()
+        if name and name not in columns and not self._date_column_given and not set(LONG) <= columns:
             # the dates' name is the run's date column: what a CSV of this frame (df.to_csv()) calls it
-            settings = settings.replace(data={"date_column": str(df.index.name).strip()})
+            settings = settings.replace(data={"date_column": name})
         table = self._table(df, "DataFrame", settings)
         # long input: a row of the pivoted table is no row of the caller's; the dates say where
         data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",

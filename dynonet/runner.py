@@ -83,12 +83,14 @@ class TrainedRun:
     intervals: Intervals
 
 
-def config_changes(saved: RunConfig, given: RunConfig) -> list[str]:
+def config_changes(saved: RunConfig, given: RunConfig, moved: bool = False) -> list[str]:
     """'section.field: saved -> given' for every setting that differs (n_channels comes from
-    data; a CSV's path may change: its rows are checked, `check_same_data`)."""
+    data). `moved`: a CSV's path may change (to another CSV, whose rows `check_same_data` checks)."""
     a, b = saved.to_dict(), given.to_dict()
+    moved = moved and saved.data.csv is not None and given.data.csv is not None
     return [f"{sec}.{k}: {a[sec][k]!r} -> {b[sec][k]!r}" for sec in a for k in a[sec]
-            if k != "n_channels" and a[sec][k] != b[sec][k] and (sec, k) not in (("train", "device"), ("data", "csv"))]
+            if k != "n_channels" and a[sec][k] != b[sec][k] and (sec, k) != ("train", "device")
+            and not (moved and (sec, k) == ("data", "csv"))]
 
 
 def data_meta(data: SeriesData) -> dict[str, Any]:
@@ -142,7 +144,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
         if cfg.data.csv is not None and not Path(cfg.data.csv).exists():
             raise DataError(f"{cfg.data.csv}: file not found (the interrupted run's CSV; moved? resume with "
                             "--csv and its new path)")
-        if changes := config_changes(saved_cfg, cfg):
+        # a moved CSV, where the state records the rows to check it by (states before that: as saved)
+        if changes := config_changes(saved_cfg, cfg, moved="data" in saved):
             raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "
                               f"({'; '.join(changes)}); resume with the same command, or omit the settings")
         log(f"resuming {out} after epoch {saved['epoch']}")

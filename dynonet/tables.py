@@ -324,16 +324,25 @@ def line_namer(first_line: int | np.ndarray | None, offset: int = 0) -> Callable
 def _data_lines(path: Path, sep: str, rows: int) -> np.ndarray | None:
     """The file line of each of a CSV's `rows` data rows where blank lines (which pandas skips)
     sit among them; None where row i is on line i + 2, or where the lines do not pair with the
-    rows one to one (a quoted cell over several lines)."""
+    rows one to one (a quoted cell over several lines). The file is read line by line; only
+    its blank lines' numbers are kept."""
+    chars = " \r\n" if sep == "\t" else None  # a line of tabs holds fields of a tab-separated file
+    header, filled, last, blanks = None, 0, 0, []
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        with open(path, encoding="utf-8-sig", newline="") as f:  # "": \r, \n and \r\n end lines, as for pandas
+            for n, line in enumerate(f, 1):
+                if not line.strip(chars):
+                    blanks.append(n)
+                elif header is None:
+                    header = n
+                else:
+                    filled, last = filled + 1, n
     except (OSError, UnicodeDecodeError):
         return None
-    blank = (lambda line: not line.strip(" ")) if sep == "\t" else (lambda line: not line.strip())  # noqa: E731
-    filled = [i + 1 for i, line in enumerate(re.split(r"\r\n|\r|\n", text)) if not blank(line)][1:]  # after the header
-    if len(filled) != rows or filled == list(range(2, rows + 2)):
+    inside = [b for b in blanks if header is not None and b < last]  # blank lines before the last row
+    if header is None or filled != rows or (header == 1 and not inside):
         return None
-    return np.array(filled)
+    return np.setdiff1d(np.arange(header + 1, last + 1), inside)
 
 
 def _strip(column: pd.Series) -> pd.Series:
@@ -377,7 +386,8 @@ def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int]
                     dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce"))
             except (ValueError, FutureWarning):  # %z with several offsets (a daylight-saving change): read in UTC
                 dates = pd.DatetimeIndex(pd.to_datetime(raw, format=date_format, errors="coerce", utc=True))
-                dates = _in_last_offset(dates, pd.to_datetime(raw.iloc[-1:], format=date_format, errors="coerce"))
+                latest = raw.iloc[[int(dates.argmax())]] if dates.notna().any() else raw.iloc[-1:]  # rows may run backwards
+                dates = _in_last_offset(dates, pd.to_datetime(latest, format=date_format, errors="coerce"))
         except (ValueError, TypeError, OverflowError) as e:
             raise DataError(f"{source}: column {column!r}: cannot parse dates with {named} "
                             f"({first_message_line(e)})") from None
@@ -600,15 +610,15 @@ def _several_offsets(raw: pd.Series) -> pd.DatetimeIndex | None:
         return None
     if utc.hasnans or wall.hasnans:
         return None
-    last = pd.to_datetime(raw.iloc[-1:], errors="coerce")
+    last = pd.to_datetime(raw.iloc[[int(utc.argmax())]], errors="coerce")  # the latest date (rows may run backwards)
     if (wall - wall.normalize()).nunique() == 1:
         return wall.tz_localize(last.dt.tz) if last.dt.tz is not None else wall
     return _in_last_offset(utc, last)
 
 
 def _in_last_offset(utc: pd.DatetimeIndex, last: pd.Series) -> pd.DatetimeIndex:
-    """Dates read in UTC, in the UTC offset of the column's last date (`last`, parsed alone), as
-    an offset names no time zone: a forecast goes on in the offset its data ended in."""
+    """Dates read in UTC, in the UTC offset of the column's latest date (`last`, parsed alone),
+    as an offset names no time zone: a forecast goes on in the offset its data ended in."""
     tz = getattr(last.dt, "tz", None) if not last.isna().all() else None
     return utc.tz_convert(tz) if tz is not None else utc
 
@@ -745,7 +755,14 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         raise DataError(f"{source}: has {df.columns.nlevels}-level column names (such as {df.columns[0]!r}); "
                         "give one level, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")
     # column names without blanks around them, as a CSV's header is read: either run reads the other's data
-    df = df.rename(columns=lambda c: c.strip() if isinstance(c, str) else c)
+    names = list(df.columns)
+    stripped, first = [c.strip() if isinstance(c, str) else c for c in names], {}
+    for name, bare in zip(names, stripped):
+        if bare in first and first[bare] != name and (reading.columns is None or str(bare) in reading.columns):
+            raise DataError(f"{source}: columns {first[bare]!r} and {name!r} are one name without the blanks around "
+                            "them (as a CSV's header is read); rename one")
+        first.setdefault(bare, name)
+    df = df.set_axis(stripped, axis=1)
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
         dates, columns, values, ids, _ = _long_table(df, reading, source)
@@ -763,9 +780,9 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}"
                         + _index_hint(df.index))
-    if reading.columns is not None:
+    if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
-        if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i]), None):
+        if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]

@@ -402,6 +402,10 @@ def test_a_named_datetime_index_names_the_runs_date_column_for_the_command_line(
                  "--out", str(tmp_path / "f.csv")]) == 0
     np.testing.assert_allclose(pd.read_csv(tmp_path / "f.csv", index_col="timestamp").to_numpy(),
                                f.predict(df).to_numpy())
+    # an index made from a column it keeps: that column stays what it is, the dates its index
+    kept = wide.assign(timestamp=wide.index).rename_axis("timestamp")
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", columns="load,temp", **TINY_LINEAR).fit(kept)
+    assert f.config.data.date_column == "date" and f.columns_ == ["load", "temp"]
     given = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_column="when", **TINY_LINEAR).fit(df)
     assert given.config.data.date_column == "when"  # as asked
     assert DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(
@@ -514,7 +518,8 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     with pytest.raises(ConfigError, match=r"^max_rows: `fit` takes the rows it is given; pass df.head\(n\)"):
         DynoNetForecaster(max_rows=100)
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
+    pd.testing.assert_frame_equal(f.predict(odd), f.predict(extra))  # columns not chosen are left alone
     with pytest.raises(DataError, match="column names '1' are not distinct as text"):
-        f.predict(odd)
+        DynoNetForecaster(horizon=H, lookback=L, columns=["1"], **TINY).fit(odd)
     with pytest.raises(DataError, match=r"no column 'temp' \(one of the run's series"):
         f.predict(wide[["load"]])

@@ -256,3 +256,19 @@ def test_a_run_whose_csv_moved_resumes_with_its_new_path(tmp_path, monkeypatch, 
         capsys.readouterr().err
     assert main(["train", "--out", str(out), "--resume", "--csv", str(moved)]) == 0
     assert json.loads((out / "checkpoint.json").read_text())["config"]["data"]["csv"] == str(moved)
+
+
+def test_another_csv_is_refused_where_the_state_cannot_check_it(tmp_path, monkeypatch, capsys):
+    csv, out = _interrupted_csv_run(tmp_path, monkeypatch)
+    state = load_state(out)
+    del state["data"]  # as a state saved before the data was recorded
+    save_state(out, state)
+    moved = tmp_path / "moved.csv"
+    csv.rename(moved)
+    capsys.readouterr()
+    assert main(["train", "--out", str(out), "--resume", "--csv", str(moved)]) == 2
+    assert f"data.csv: '{csv}' -> '{moved}'" in capsys.readouterr().err
+    # nor does a run on the bundled data resume on a CSV
+    save_state(out, {**state, "config": small_run_cfg().to_dict()})
+    assert main(["train", "--out", str(out), "--resume", "--csv", str(moved)]) == 2
+    assert f"data.csv: None -> '{moved}'" in capsys.readouterr().err

@@ -170,6 +170,22 @@ def test_columns_left_alone_may_have_repeated_or_blank_names(tmp_path):
         read_csv(path, Reading(columns=("a", "note")))
 
 
+def test_a_dataframe_s_names_that_clash_without_blanks_are_named_and_unchosen_ones_left_alone():
+    df = pd.DataFrame({"date": pd.date_range("2023-01-01", periods=3, freq="h"), "a": [1.0] * 3, "a ": [2.0] * 3,
+                       "b": [3.0, 4.0, 5.0]})
+    with pytest.raises(DataError, match=r"columns 'a' and 'a ' are one name without the blanks around them"):
+        tables.frame_table(df)
+    assert tables.frame_table(df, Reading(columns=("b",))).columns == ["b"]
+
+
+def test_a_long_file_newest_first_is_read_in_its_latest_dates_offset(tmp_path):
+    hours = pd.date_range("2024-03-28", periods=24 * 5, freq="h", tz="Europe/Berlin")  # Mar 31: +01:00 to +02:00
+    long = pd.DataFrame({"unique_id": "a", "ds": hours.astype(str), "y": range(len(hours))})
+    long.iloc[::-1].to_csv(tmp_path / "desc.csv", index=False)
+    dates, _, _ = read_csv(tmp_path / "desc.csv")
+    assert str(dates[-1]) == str(hours[-1]) and str(dates[-1]).endswith("+02:00")
+
+
 def test_a_dataframe_s_column_names_are_read_as_a_csv_header_is(tmp_path):
     df = pd.DataFrame({" date ": pd.date_range("2023-01-01", periods=3, freq="h"), " load ": [1.0, 2.0, 3.0]})
     df.to_csv(tmp_path / "d.csv", index=False)
