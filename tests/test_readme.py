@@ -1,6 +1,8 @@
+import json
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
 
 
 def test_ci_runs_the_readme_test_command():
@@ -73,3 +75,18 @@ def test_every_relative_link_in_the_docs_reaches_its_file_and_heading():
     assert not broken, broken
     assert github_anchor("The presets, picked on validation (`benchmarks/select_presets.py`)") == \
         "the-presets-picked-on-validation-benchmarksselect_presetspy"
+
+
+def test_the_intervals_coverage_table_is_read_from_its_runs():
+    text = README.read_text()
+    table = text[text.index("<!-- intervals coverage -->"):].split("\n\n")[1].splitlines()
+    header = [c.strip() for c in table[0].strip("|").split("|")][1:]
+    folders = [h.lower().replace(" h", "-") for h in header]  # "ETTh1 H96" -> "etth1-96"
+    for row in table[2:]:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        level = cells[0].rstrip("%")
+        for folder, cell in zip(folders, cells[1:]):
+            metrics = json.loads((ROOT / "benchmarks" / "intervals" / folder / "metrics.json").read_text())
+            assert metrics["config"]["train"]["seed"] == 0 and metrics["argv"][2:4] == ["--preset", folder]
+            assert cell == f"{metrics['test']['intervals'][level]['coverage']:.3f}", (folder, level)
+    assert len(table) == 2 + 5 and len(folders) == 8
