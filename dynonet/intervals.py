@@ -47,7 +47,7 @@ class Intervals:
     windows: int
 
     def meta(self) -> dict[str, Any]:
-        """What checkpoint.json records (the half-widths go into model.safetensors, `TENSOR`)."""
+        """What checkpoint.json records (the half-widths go into intervals.safetensors, as `TENSOR`)."""
         return {"levels": list(self.levels), "windows": self.windows, "calibrated_on": "validation"}
 
     @classmethod
@@ -133,11 +133,12 @@ def with_bounds(forecast: pd.DataFrame, bands: Bands) -> pd.DataFrame:
     """The wide forecast with each series followed by its bounds, named and ordered as
     neuralforecast's are, from the lowest bound to the highest: `load`, `load-lo-95`,
     `load-lo-80`, `load-hi-80`, `load-hi-95`."""
-    named = {c: [forecast[c]] for c in forecast.columns}
     levels = sorted(bands)
-    for c in forecast.columns:
-        named[c] += [bands[p][0][c].rename(f"{c}-lo-{p}") for p in reversed(levels)]
-        named[c] += [bands[p][1][c].rename(f"{c}-hi-{p}") for p in levels]
-    if clash := next((b.name for c in named for b in named[c][1:] if b.name in named), None):
+    suffixes = ["", *(f"-lo-{p}" for p in reversed(levels)), *(f"-hi-{p}" for p in levels)]
+    parts = [forecast, *(bands[p][0] for p in reversed(levels)), *(bands[p][1] for p in levels)]
+    values = np.stack([part.to_numpy() for part in parts], axis=2)  # (H, C, parts): each series, then its bounds
+    names = [f"{c}{suffix}" for c in forecast.columns for suffix in suffixes]
+    if len(set(names)) < len(names):  # a series named as another's bound ("load-lo-80")
+        clash = next(c for c in forecast.columns if any(f"{o}{x}" == c for o in forecast.columns for x in suffixes[1:]))
         raise ConfigError(f"series {clash!r} is named as another series' bound; rename it to forecast intervals")
-    return pd.concat([s for c in forecast.columns for s in named[c]], axis=1)
+    return pd.DataFrame(values.reshape(len(forecast), -1), index=forecast.index, columns=names)
