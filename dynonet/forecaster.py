@@ -203,7 +203,8 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, `y`).
 
         `level`: prediction intervals at these levels (percent: 50, 80, 90, 95 or 99), as
-        columns `load-lo-80`, `load-hi-80` after each series (long: `y-lo-80`, `y-hi-80`);
+        columns after each series, the lowest bound first, as neuralforecast names them
+        (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `y-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         """
         levels = self.levels(level)
