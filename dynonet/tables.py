@@ -675,8 +675,10 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
     if not hint and dates[i] > dates[i - 1] + step and on_grid(dates[i - 1 : i + 1], step):  # rows missing
         hint = (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
                 ".interpolate(), or .ffill() over holidays)")
-    raise DataError(f"{source}: {place}date {dates[i]} is not one step ({step.freqstr}) after {dates[i - 1]}; "
-                    "rows must be evenly spaced in time" + hint)
+    # calendar dates as written (2013-08-01), without the midnight pandas would add
+    text = (lambda d: d.strftime("%Y-%m-%d")) if (dates == dates.normalize()).all() else str  # noqa: E731
+    raise DataError(f"{source}: {place}date {text(dates[i])} is not one step ({step.freqstr}) after "
+                    f"{text(dates[i - 1])}; rows must be evenly spaced in time" + hint)
 
 
 CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
