@@ -192,9 +192,10 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also draw recent history + forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
-    pr.add_argument("--level", default=(), type=_levels, metavar="80,95",
+    pr.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
                     help="prediction intervals at these levels (percent; 50, 80, 90, 95 or 99), calibrated on the "
-                         "run's validation windows: columns NAME-lo-80, NAME-hi-80 after each series")
+                         "run's validation windows: columns NAME-lo-95, NAME-lo-80, NAME-hi-80, NAME-hi-95 after each "
+                         "series")
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
     for name, what in PREDICT_DIALECT.items():  # checked as when training (`DataConfig`)
@@ -261,7 +262,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
                 log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect,
-                levels=args.level)
+                levels=tuple(args.level))
     return 0
 
 

@@ -216,8 +216,12 @@ class DynoNetForecaster:
     def levels(self, level: int | Sequence[int] | None) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run."""
         self._fitted()
-        levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str)) else level)
-        require(self.intervals_, levels)
+        try:
+            levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str))
+                                  else level)
+            require(self.intervals_, levels)
+        except ConfigError as e:
+            raise _keywords(e) from None
         return levels
 
     def bands(self, forecast: pd.DataFrame, levels: Sequence[int]) -> Bands:

@@ -29,6 +29,7 @@ from dynonet.errors import ConfigError
 LEVELS = (50, 80, 90, 95, 99)  # percent; what a run calibrates, where its validation windows suffice
 TENSOR = "intervals.half_widths"  # the key of the half-widths in the run's intervals.safetensors
 CHUNK_VALUES = 2**24  # errors sorted at once in `calibrate`
+MORE = "more rows, a larger --val-fraction or a shorter --horizon give more"
 
 
 def windows_needed(level: int) -> int:
@@ -61,6 +62,19 @@ class Intervals:
             raise ValueError("a level's half-widths are narrower than a lower level's")
         return cls(levels, half_widths, int(meta["windows"]))
 
+    def __repr__(self) -> str:  # not the tensor: (levels, H, C) of a run of many series is long
+        return (f"Intervals(levels={self.levels}, windows={self.windows}, "
+                f"half_widths=<{' x '.join(map(str, self.half_widths.shape))}>)")
+
+    def missing(self) -> str:
+        """The levels the validation windows were too few for, and why; "" if none."""
+        missing = [p for p in LEVELS if p not in self.levels]
+        if not missing:
+            return ""
+        need = ", ".join(f"{p} needs {windows_needed(p)}" for p in missing)
+        return (f"the {self.windows} validation windows calibrate prediction intervals at levels "
+                f"{', '.join(map(str, self.levels))}, not {', '.join(map(str, missing))} ({need}; {MORE})")
+
     def widths(self, level: int) -> np.ndarray:
         """The half-widths of one calibrated level: (H, C) on the standardized scale."""
         if level not in self.levels:
@@ -75,7 +89,7 @@ def unavailable(level: Any, intervals: Intervals | None) -> str:
     calibrated = ", ".join(map(str, intervals.levels)) or "none"
     if level in LEVELS:
         return (f"level {level}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
-                f"{level} needs at least {windows_needed(level)}")
+                f"{level} needs at least {windows_needed(level)} ({MORE})")
     return f"level {level!r}: the levels are {', '.join(map(str, LEVELS))} (this run: {calibrated})"
 
 

@@ -130,8 +130,11 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
         ax.plot([history.index[-1], *forecast.index], [history[col].iloc[-1], *forecast[col]], color="C0", lw=1.5,
                 label="forecast")
         for level, (lo, hi) in sorted((bands or {}).items(), reverse=True):  # the widest below
-            ax.fill_between(forecast.index, lo[col], hi[col], color="C0", alpha=0.12 + 0.3 * (1 - level / 100),
-                            lw=0, label=f"{level}% interval")
+            shade = dict(color="C0", alpha=0.12 + 0.3 * (1 - level / 100), label=f"{level}% interval")
+            if len(forecast) == 1:  # one step: a bar, as an area over one date has no width
+                ax.vlines(forecast.index, lo[col], hi[col], lw=8, **shade)
+            else:
+                ax.fill_between(forecast.index, lo[col], hi[col], lw=0, **shade)
         if actual is not None and col in actual:
             ax.plot(actual.index, actual[col], color="C1", lw=1, ls="--", label="actual")
         ax.axvline(history.index[-1], color="grey", ls=":", lw=1)

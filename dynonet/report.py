@@ -38,8 +38,11 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
                      + ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in scores["intervals"].items()))
     lines.append(bar)
     if "per_channel" in scores:
-        lines += aligned(["channel", "MSE", "MAE"], [[str(c), score_text(m["mse"]), score_text(m["mae"])]
-                                                     for c, m in scores["per_channel"].items()])
+        # and the share of each series' test values inside each interval: the pooled share can hide a series
+        held = {p: s["per_channel"] for p, s in (scores.get("intervals") or {}).items() if "per_channel" in s}
+        lines += aligned(["channel", "MSE", "MAE", *(f"in {p}%" for p in held)],
+                         [[str(c), score_text(m["mse"]), score_text(m["mae"]), *(f"{held[p][c]:.3f}" for p in held)]
+                          for c, m in scores["per_channel"].items()])
         lines.append(bar)
     return "\n".join(lines)
 

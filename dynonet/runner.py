@@ -229,6 +229,12 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                                          "seconds": earlier + time.perf_counter() - t_start}) from None
     t_train = earlier + time.perf_counter() - t_start
     intervals = calibrate(model, sets["val"], cfg.train.eval_batch_size)  # the trained model's validation errors
+    # on the console (and in metrics.json's "intervals"), not among the notes on the data that quiet runs print
+    interval_notes = [text for text in (intervals.missing(), "" if test_set is not None else (
+        f"prediction intervals calibrated on {intervals.windows} validation windows; with no test split, nothing "
+        "measures how often they hold")) if text]
+    for text in interval_notes:
+        log(f"note: {text}")
     if controller_data == "val":
         notes.append("the controller trained on the validation windows that calibrate the prediction intervals: "
                      "they may hold less than their level on later data (--controller-data holdout keeps the two "
@@ -259,7 +265,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "best_val_mse": None if not state.history else state.best_val,
         "history": state.history,
         "test": test,
-        "intervals": intervals.meta(),
+        "intervals": {**intervals.meta(), "notes": interval_notes},
         "timings": {"total_seconds": earlier + time.perf_counter() - t_start, "train_seconds": t_train,
                     "median_epoch_seconds": float(np.median(seconds)) if seconds else None,
                     "median_trend_epoch_seconds": float(np.median(trend_seconds)) if trend_seconds else None,

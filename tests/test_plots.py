@@ -64,3 +64,19 @@ def test_figures_have_no_empty_panel_and_room_for_every_channel():
     assert many[1] > 2 * few[1]
     very_many = png_size(plots.channel_metrics({f"s{i}": {"mse": i, "mae": i} for i in range(3000)}, "t"))
     assert very_many[1] == png_size(plots.channel_metrics({f"s{i}": {"mse": i, "mae": i} for i in range(40)}, "t"))[1]
+
+
+@pytest.mark.parametrize("steps", [1, 4])
+def test_the_intervals_are_drawn_for_every_horizon_one_step_too(steps, monkeypatch):
+    from matplotlib.axes import Axes
+
+    drawn = []
+    for name in ("fill_between", "vlines"):  # an area over several dates, a bar over one
+        real = getattr(Axes, name)
+        monkeypatch.setattr(Axes, name, lambda self, *a, _real=real, _name=name, **k: drawn.append(
+            (_name, k["label"])) or _real(self, *a, **k))
+    history = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=pd.date_range("2024-01-01", periods=3, freq="h"))
+    forecast = pd.DataFrame({"a": [3.0] * steps}, index=pd.date_range("2024-01-01 03:00", periods=steps, freq="h"))
+    bands = {80: (forecast - 1, forecast + 1), 95: (forecast - 2, forecast + 2)}
+    assert plots.forecast_plot(history, forecast, None, "t", bands=bands)[:4] == b"\x89PNG"
+    assert drawn == [("vlines" if steps == 1 else "fill_between", f"{p}% interval") for p in (95, 80)]

@@ -118,7 +118,7 @@ def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
 
 def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_them(setup, capsys):
     out, png = setup / "intervals.csv", setup / "intervals.png"
-    assert predict(setup, "--out", str(out), "--plot", str(png), "--level", "80,90") == 0
+    assert predict(setup, "--out", str(out), "--plot", str(png), "--level", "80", "--level", "90") == 0  # or 80,90
     fc = pd.read_csv(out)
     assert list(fc.columns) == ["date", *(f"{c}{side}" for c in ("load", "temp")
                                           for side in ("", "-lo-90", "-lo-80", "-hi-80", "-hi-90"))]

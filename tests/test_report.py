@@ -37,3 +37,12 @@ def test_large_scores_stay_in_their_columns():
     assert ["store_1", "6.9434e+14", "2.3249e+07"] in [line.split() for line in lines]
     table = [line for line in lines if line.startswith(("channel", "store_1", "a_much"))]
     assert len({len(line) for line in table}) == 1  # right-aligned columns of one width
+
+
+def test_the_channel_table_gives_each_series_share_inside_each_interval():
+    scores = {"mse": 0.38, "mae": 0.41, "per_channel": {"OT": {"mse": 0.1, "mae": 0.2}, "flat": {"mse": 0.0, "mae": 0.0}},
+              "intervals": {"80": {"coverage": 0.9, "per_channel": {"OT": 0.8, "flat": 1.0}},
+                            "95": {"coverage": 0.97, "per_channel": {"OT": 0.94, "flat": 1.0}}}}
+    rows = [line.split() for line in result_block("x", scores).splitlines()]
+    assert ["channel", "MSE", "MAE", "in", "80%", "in", "95%"] in rows
+    assert ["OT", "0.1000", "0.2000", "0.800", "0.940"] in rows and ["flat", "0.0000", "0.0000", "1.000", "1.000"] in rows
