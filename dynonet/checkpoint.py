@@ -169,6 +169,21 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
     write_together([*files, (run_dir / META, json_text(description)), *extra])
 
 
+def save_tensors(run_dir: str | Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+    """Give a saved run other tensors (`TENSORS`; none: the file goes) and the checkpoint.json
+    `meta` that names them, written together; the weights stay as they are."""
+    run_dir = Path(run_dir)
+    description = {k: v for k, v in meta.items() if k != "tensors_sha256"}
+    files = []
+    if tensors:
+        more = save_safetensors({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
+        files.append((run_dir / TENSORS, more))
+        description["tensors_sha256"] = hashlib.sha256(more).hexdigest()
+    write_together([*files, (run_dir / META, json_text(description))])
+    if not tensors:
+        (run_dir / TENSORS).unlink(missing_ok=True)
+
+
 def require_run_folder(run_dir: str | Path, missing: str = "no such run folder") -> None:
     """A CheckpointError unless `run_dir` is a folder: a file by that name, or `missing`."""
     if not Path(run_dir).is_dir():

@@ -180,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--csv", type=Path, default=None,
                     help="the run's CSV where it is now, if it has moved since training (default: the path "
                          "recorded in checkpoint.json); its training rows must be the run's")
+    ev.add_argument("--calibrate", action="store_true",
+                    help="first calibrate the run's prediction intervals on its validation windows and save them in "
+                         "the run folder (a run folder from before intervals gets them; a run without a test split "
+                         "is calibrated only)")
 
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
@@ -250,7 +254,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """`dynonet evaluate`: re-score a saved run on its test split."""
     from dynonet.runner import evaluate_run
 
-    evaluate_run(args.checkpoint, device=args.device, csv=args.csv, log=print)
+    evaluate_run(args.checkpoint, device=args.device, csv=args.csv, log=print, calibrate_intervals=args.calibrate)
     return 0
 
 

@@ -14,7 +14,7 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint, save_tensors
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
@@ -335,13 +335,16 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None = None,
-                 log: Log = quiet) -> dict[str, Any]:
+                 log: Log = quiet, calibrate_intervals: bool = False) -> dict[str, Any] | None:
     """Re-score a saved run on its test split; the data is rebuilt from the checkpoint (from
-    `csv` instead of the recorded path, for a CSV that has moved)."""
+    `csv` instead of the recorded path, for a CSV that has moved). `calibrate_intervals`: first
+    calibrate the run's prediction intervals on its validation windows and save them in the
+    run folder (a folder from before intervals gets them); a run without a test split then
+    returns None."""
     dev = resolve_device(device)
     model, cfg, meta, tensors = load_checkpoint(run_dir, dev, (TENSOR,))
     bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
-    if cfg.data.test_fraction == 0 and not bundled:  # (the bundled data's test split is the protocol's)
+    if cfg.data.test_fraction == 0 and not bundled and not calibrate_intervals:  # (bundled: the protocol's test)
         raise DataError(f"{run_dir}: the run has no test split to re-score (it was fitted on all its rows: "
                         "test_fraction 0)")
     if csv is not None:
@@ -356,10 +359,20 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     # the run's series, in its order, from a CSV (other columns are left alone, as predict does)
     data = load(cfg.replace(data={"columns": tuple(meta["columns"])}) if cfg.data.csv else cfg, trained=True)
     check_same_data(data, meta, "the checkpoint", run_dir / META)
+    if calibrate_intervals:  # the model's errors on its validation windows, as at the end of training
+        intervals = calibrate(model, split_windows(data, cfg, dev, "val"), cfg.train.eval_batch_size)
+        save_tensors(run_dir, {**meta, "intervals": intervals.meta()}, checkpoint_tensors(intervals))
+        log(f"prediction intervals calibrated on {intervals.windows} validation windows, levels "
+            f"{', '.join(map(str, intervals.levels))}: {run_dir / TENSORS}")
+        if intervals.missing():
+            log(f"note: {intervals.missing()}")
+    else:
+        intervals = saved_intervals(meta, tensors, cfg, run_dir)
     if (test_set := split_windows(data, cfg, dev, "test")) is None:
+        if calibrate_intervals:
+            return None
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
-    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,
-                      saved_intervals(meta, tensors, cfg, run_dir))
+    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
     log(result_block(f"{model.display_name}_H{cfg.model.horizon}", scores))
     return scores
 

@@ -4,7 +4,7 @@ import json
 
 import pandas as pd
 
-from dynonet.checkpoint import META
+from dynonet.checkpoint import META, TENSORS
 from dynonet.cli import main
 from dynonet.forecaster import DynoNetForecaster
 
@@ -80,3 +80,41 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
     (run / META).write_text(json.dumps({**meta, "freq": None}))  # a run folder from before steps were kept
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
     assert f"MSE: {mse:.4f}" in capsys.readouterr().out
+
+
+def _without_intervals(run):
+    """The run folder as a version before prediction intervals wrote it."""
+    meta = json.loads((run / META).read_text())
+    del meta["intervals"], meta["tensors_sha256"]
+    (run / META).write_text(json.dumps(meta))
+    (run / TENSORS).unlink()
+
+
+def test_evaluate_calibrate_gives_a_run_folder_from_before_intervals_the_same_intervals(tmp_path, capsys):
+    series_csv(tmp_path / "data.csv", 300)
+    run = tmp_path / "run"
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(run), "--quiet", *TINY]) == 0
+    saved, levels = (run / TENSORS).read_bytes(), json.loads((run / META).read_text())["intervals"]
+    coverage = json.loads((run / "metrics.json").read_text())["test"]["intervals"]
+    _without_intervals(run)
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(run), "--csv", str(tmp_path / "data.csv"), "--out", "-",
+                 "--level", "80"]) == 2
+    assert "this run has no prediction intervals" in one_error_line(capsys)
+    assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0
+    printed = capsys.readouterr().out
+    assert f"prediction intervals calibrated on {levels['windows']} validation windows, levels 50, 80, 90, 95" in printed
+    assert (run / TENSORS).read_bytes() == saved and json.loads((run / META).read_text())["intervals"] == levels
+    assert f"80%: {coverage['80']['coverage']:.3f}" in printed  # scored with them, as the run was
+    assert main(["predict", "--checkpoint", str(run), "--csv", str(tmp_path / "data.csv"), "--out", "-",
+                 "--level", "80"]) == 0
+
+
+def test_evaluate_calibrate_a_run_fitted_on_all_its_rows(tmp_path, capsys):
+    series_csv(tmp_path / "data.csv", 300)
+    run = tmp_path / "run"
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(run), "--quiet", "--test-fraction", "0",
+                 *TINY]) == 0
+    _without_intervals(run)
+    assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0  # calibrated only: nothing to score
+    assert "TEST RESULTS" not in capsys.readouterr().out and (run / TENSORS).exists()
