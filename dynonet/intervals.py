@@ -85,7 +85,8 @@ class Intervals:
 def unavailable(level: Any, intervals: Intervals | None) -> str:
     """Why a level has no interval, in one line."""
     if intervals is None:
-        return "this run has no prediction intervals (a run folder of an earlier version: train it again)"
+        return ("this run has no prediction intervals (a run folder of an earlier version: `dynonet evaluate "
+                "--checkpoint RUN --calibrate` gives it them)")
     calibrated = ", ".join(map(str, intervals.levels)) or "none"
     if level in LEVELS:
         return (f"level {level}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
