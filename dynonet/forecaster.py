@@ -189,6 +189,8 @@ class DynoNetForecaster:
                 run = train(settings, data=data, log=print if verbose else quiet)
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
+        notes = run.metrics["intervals"]["notes"]  # named as this API takes its settings
+        notes[:] = [_FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), note) for note in notes]
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
         return self
@@ -207,7 +209,10 @@ class DynoNetForecaster:
         (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `y-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         """
-        levels = self.levels(level)
+        try:  # named as this API takes its settings (`dynonet predict` calls `levels` with the flags' names)
+            levels = self.levels(level)
+        except ConfigError as e:
+            raise _keywords(e) from None
         dates, columns, values, ids, *_ = self._table(recent, "recent data", self.config,
                                                      used=self.config.model.lookback, columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
@@ -216,12 +221,8 @@ class DynoNetForecaster:
     def levels(self, level: int | Sequence[int] | None) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run."""
         self._fitted()
-        try:
-            levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str))
-                                  else level)
-            require(self.intervals_, levels)
-        except ConfigError as e:
-            raise _keywords(e) from None
+        levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str)) else level)
+        require(self.intervals_, levels)
         return levels
 
     def bands(self, forecast: pd.DataFrame, levels: Sequence[int]) -> Bands:

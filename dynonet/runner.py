@@ -342,7 +342,8 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     run folder (a folder from before intervals gets them); a run without a test split then
     returns None."""
     dev = resolve_device(device)
-    model, cfg, meta, tensors = load_checkpoint(run_dir, dev, (TENSOR,))
+    # intervals about to be calibrated again are not read: a damaged or stale file cannot stop the mend
+    model, cfg, meta, tensors = load_checkpoint(run_dir, dev, () if calibrate_intervals else (TENSOR,))
     bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
     if cfg.data.test_fraction == 0 and not bundled and not calibrate_intervals:  # (bundled: the protocol's test)
         raise DataError(f"{run_dir}: the run has no test split to re-score (it was fitted on all its rows: "

@@ -492,7 +492,7 @@ def test_a_short_validation_split_calibrates_only_the_levels_it_can():
     assert f.intervals_.windows == end - start - L - H + 1 == 3 and f.intervals_.levels == (50,)  # 80 needs 4
     assert f.metrics_["intervals"]["notes"] == [  # said when training ends, not first at predict
         "the 3 validation windows calibrate prediction intervals at levels 50, not 80, 90, 95, 99 (80 needs 4, 90 "
-        "needs 9, 95 needs 19, 99 needs 99; more rows, a larger --val-fraction or a shorter --horizon give more)",
+        "needs 9, 95 needs 19, 99 needs 99; more rows, a larger val_fraction or a shorter horizon give more)",
         "prediction intervals calibrated on 3 validation windows; with no test split, nothing measures how often "
         "they hold"]
     with pytest.raises(ConfigError, match=r"the run's 3 validation windows calibrate levels 50; 80 needs at least 4 "

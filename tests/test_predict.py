@@ -138,8 +138,8 @@ def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_the
     # the run's 13 validation windows calibrate 50, 80 and 90: a 95% interval is refused, and nothing written
     capsys.readouterr()
     assert predict(setup, "--out", str(setup / "none.csv"), "--level", "95") == 2
-    assert "level 95: the run's 13 validation windows calibrate levels 50, 80, 90; 95 needs at least 19" in \
-        one_error_line(capsys)
+    assert "level 95: the run's 13 validation windows calibrate levels 50, 80, 90; 95 needs at least 19 (more rows, " \
+        "a larger --val-fraction or a shorter --horizon give more)" in one_error_line(capsys)  # flags, not keywords
     assert not (setup / "none.csv").exists()
 
 

@@ -118,3 +118,18 @@ def test_evaluate_calibrate_a_run_fitted_on_all_its_rows(tmp_path, capsys):
     _without_intervals(run)
     assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0  # calibrated only: nothing to score
     assert "TEST RESULTS" not in capsys.readouterr().out and (run / TENSORS).exists()
+
+
+def test_evaluate_calibrate_mends_a_run_whose_intervals_file_no_longer_matches(tmp_path, capsys):
+    """A recalibration stopped between its two renames leaves new half-widths beside the old
+    checkpoint.json: the run no longer loads, and --calibrate must still mend it."""
+    series_csv(tmp_path / "data.csv", 300)
+    run = tmp_path / "run"
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(run), "--quiet", *TINY]) == 0
+    saved = (run / TENSORS).read_bytes()
+    (run / TENSORS).write_bytes(saved[:-4] + bytes(4))  # other bytes than checkpoint.json's hash names
+    assert main(["predict", "--checkpoint", str(run), "--csv", str(tmp_path / "data.csv"), "--out", "-"]) == 2
+    assert "intervals.safetensors: corrupted or replaced" in one_error_line(capsys)
+    assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0
+    assert (run / TENSORS).read_bytes() == saved
+    assert main(["predict", "--checkpoint", str(run), "--csv", str(tmp_path / "data.csv"), "--out", "-"]) == 0
