@@ -146,7 +146,7 @@ def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
     table = read_table(path, reading)
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     return from_table(cfg, table.dates, table.columns, table.values, source=source, ett=ett,
-                      where=line_namer(2 if table.lines is None else table.lines) if table.ids is None else None,
+                      where=line_namer(table.lines) if table.ids is None else None,
                       date_format=table.date_format)
 
 

@@ -97,8 +97,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     # dates are written as given, or as the recent file writes its own ('2014-01', not '2014-01-01')
     fmt = d.date_format or recent.written
     # a long file's rows are not the pivoted table's: then rows are named by their dates
-    lines = 2 if recent.lines is None else recent.lines  # the file line of each row
-    forecast = forecaster.forecast_rows(dates, columns, values, str(csv), first_line=lines if ids is None else None,
+    forecast = forecaster.forecast_rows(dates, columns, values, str(csv),
+                                        first_line=recent.lines if ids is None else None,
                                         date_format=fmt)
     truth = None
     if actual is not None:

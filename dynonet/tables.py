@@ -80,8 +80,9 @@ class Table(NamedTuple):
     long input, maps each column name back to its `unique_id` value (None for wide input);
     `date_format`, the one the dates were read with (given, or settled by the column itself:
     `settled_format`; None: inferred); `written`, for inferred dates of a CSV, the format that
-    writes them back as the file does (`written_format`); `lines`, a wide CSV's file line of
-    each row where blank lines sit among them (None: row i is on line i + 2, or in memory)."""
+    writes them back as the file does (`written_format`); `lines`, how errors name a CSV's rows
+    (`line_namer`): 2, the file line of row 0, or each row's line where blank lines sit among
+    them; None for a table in memory (its rows are named by position)."""
 
     dates: pd.DatetimeIndex
     columns: list[str]
@@ -89,7 +90,7 @@ class Table(NamedTuple):
     ids: dict[str, Any] | None
     date_format: str | None
     written: str | None = None
-    lines: np.ndarray | None = None
+    lines: int | np.ndarray | None = None
 
 
 def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
@@ -127,6 +128,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
     lines = _data_lines(path, reading.sep, len(frame))  # (before rows of bare commas at the end are dropped)
+    lines = 2 if lines is None else lines  # the file line of row 0, or of each row
     if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
         hint = (f"the run reads fields separated by {reading.sep!r}" + reading.give(f"--sep {sep!r} for this file")
                 if reading.the_runs("sep") else f"it looks separated by {sep!r}: give --sep {sep!r}")
@@ -154,7 +156,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if set(LONG) <= set(names) and (date_column not in names or date_column == "ds"):
         reading = settled_format(reading, _strip(frame["ds"]))
         dates, columns, values, ids, written = _long_table(frame, reading, str(path),
-                                                           first_line=2 if lines is None else lines)
+                                                           first_line=lines)
         return Table(dates, columns, values, ids, reading.date_format, written)
     if reading.columns is None:
         _refuse_long_without_ds(names, str(path))
@@ -166,7 +168,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
     reading = settled_format(reading, _strip(frame[date_column]))
-    dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=2 if lines is None else lines)
+    dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
     return Table(dates, columns, values, None, reading.date_format, written, lines)
 
@@ -211,8 +213,9 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     chosen by the caller).
 
     `first_line` is the file line of row 0 (2 after a CSV's header), or of each row
-    (`Table.lines`); None names rows by their position instead ("row 0"). Returns what `read_csv` returns; raises `DataError` naming
-    `source`, the column and the line/row of the first problem found.
+    (`Table.lines`); None names rows by their position instead ("row 0"). Returns what
+    `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
+    first problem found.
     """
     date_column, used, where = reading.date_column, reading.used, line_namer(first_line)
     if frame.columns.duplicated().any():
