@@ -13,7 +13,8 @@ class Forecaster(nn.Module):
     """Maps a window (B, L, C) to a forecast (B, H, C), both on the data's scale.
 
     Models with a controller override `signals`, `controller_parameters` and
-    `channel_parameters`; models with a linear trend path that trend-first training can fit
+    `channel_parameters`, and, when its learning-rate scale acts on their updates,
+    `scales_channel_updates` and `lr_scale_from_state`; models with a linear trend path that trend-first training can fit
     alone override `trend_path` and `zero_residual`. The defaults describe a plain
     single-level model.
     """

@@ -364,8 +364,7 @@ def _ett(dataset: str, horizon: int) -> RunConfig:
     # trend branch over the whole window (0.6561) against its moving average (0.6683 +- 0.0072).
     # The controller is off: trained on validation it scores that validation, not a clean one;
     # trained on a holdout (validation stays clean) it is worse than none (0.6664 vs 0.6534,
-    # validation MSE under the presets' trend-first training, ETTh1 H96, seeds 0-2);
-    # and on test it helps in some cells and hurts in others (README "Results"). `--controller`
+    # validation MSE under the presets' trend-first training, ETTh1 H96, seeds 0-2). `--controller`
     # turns it on; the benchmark's `dynonet` variant always runs the full system.
     # Trend-first training: joint training stops early on the workers' overfitting, before the
     # trend branch (itself RevIN + Linear) has converged, and RevIN + Linear alone had the better

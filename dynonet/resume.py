@@ -55,7 +55,8 @@ def rng_state(generator: torch.Generator) -> dict[str, Any]:
     return {
         "generator": generator.get_state(),
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        # only once CUDA is in use: reading its generators would otherwise start CUDA on every GPU
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_initialized() else [],
         "numpy": _numpy_state(),
         "python": random.getstate(),
     }

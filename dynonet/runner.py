@@ -185,7 +185,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
     cfg, data, model = prepare(cfg, device, data)  # bad data or config fails here, before any folder exists
-    # which split the controller trains on; None for a model without a controller
+    # which split the controller trains on; None for a model without a controller. A frozen
+    # controller (lr 0) keeps its split: `frozen-holdout` is the control of `holdout`, on the
+    # same shortened training period.
     controller_data = cfg.train.controller_data if model.controller_parameters() else None
     sets = window_sets(data, cfg, device, controller=controller_data is not None)
     if resume is not None and "data" in resume:  # (states saved before data was recorded: not checked)

@@ -1,8 +1,8 @@
 """Bi-level, first-order training (not MAML).
 
 Level 1, every step: the worker optimizer (workers, trend, mixer, RevIN; with trend-first,
-only workers and mixer) steps on a training batch. The controller's signals are inputs here, computed without gradient: nothing in this
-step updates the controller. The learning-rate-scale signal s_c scales channel c's worker
+only workers and mixer) steps on a training batch. The controller's signals are inputs here,
+computed without gradient: nothing in this step updates the controller. The learning-rate-scale signal s_c scales channel c's worker
 update: theta_c <- theta_c + s_c * delta_c, where delta_c is AdamW's step.
 
 Level 2, every step: the controller optimizer steps on a batch of the controller split
@@ -379,23 +379,25 @@ class BiLevelTrainer:
         loss_sum = torch.zeros((), device=device)
         ctrl_sum = torch.zeros((), device=device)
         signal_sums: dict[str, Tensor] = {}
-        steps = 0
+        steps = windows = 0  # the last batch may be smaller: means are over windows, not batches
         bar = progress(epoch, math.ceil(len(train) / cfg.batch_size)) if progress else None
         for x, y in train.batches(cfg.batch_size, order):
             loss, summary = step(x, y)
-            loss_sum += loss
+            n = x.shape[0]
+            loss_sum += loss * n
             for k, v in summary.items():
-                signal_sums[k] = signal_sums.get(k, 0) + v
+                signal_sums[k] = signal_sums.get(k, 0) + v * n
             if with_controller:
                 ctrl_sum += self.controller_step(*self._controller_batch(ctrl))
             if self.ema is not None:  # after both levels have stepped
                 self.ema.update_parameters(model)
             steps += 1
+            windows += n
             if bar is not None:
                 bar.update(1)
                 if steps % 4 == 0:  # reading values syncs with the device: not every step
-                    bar.set_postfix(loss=f"{loss_sum.item() / steps:.4f}",
-                                    **{k: f"{v.item() / steps:.3f}" for k, v in signal_sums.items()})
+                    bar.set_postfix(loss=f"{loss_sum.item() / windows:.4f}",
+                                    **{k: f"{v.item() / windows:.3f}" for k, v in signal_sums.items()})
         if bar is not None:
             bar.close()
         optimizers = self._stage_optimizers(stage)
@@ -411,13 +413,13 @@ class BiLevelTrainer:
         return {
             "epoch": epoch,
             "stage": stage,
-            "train_loss": loss_sum.item() / steps,
+            "train_loss": loss_sum.item() / windows,
             "controller_loss": ctrl_sum.item() / steps if with_controller else None,
             "val_mse": scores["mse"],
             "val_mae": scores["mae"],
             "lr": lrs[0],
             "controller_lr": lrs[1] if len(lrs) > 1 else None,
-            "signals": {k: v.item() / steps for k, v in signal_sums.items()},
+            "signals": {k: v.item() / windows for k, v in signal_sums.items()},
             "seconds": time.perf_counter() - t0,
         }
 

@@ -146,6 +146,15 @@ def test_history_reports_signals_only_when_a_controller_makes_them(controller):
     assert bool(entry["signals"]) is controller
 
 
+def test_the_reported_training_loss_is_the_mean_over_windows_with_a_partial_last_batch():
+    # at a learning rate of 1e-12 the model barely moves: the epoch's loss is its MSE on the
+    # training windows, each window counted once
+    cfg, model, sets, gen = setup("linear", epochs=1, lr=1e-12, batch_size=50, trend_first=False)
+    assert len(sets["train"]) % 50  # the last batch is smaller than the others
+    (entry,) = BiLevelTrainer(model, cfg.train, gen).fit(sets).history
+    assert entry["train_loss"] == pytest.approx(training.evaluate(model, sets["train"], 64)["mse"], rel=1e-6)
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_fit_runs_for_every_registered_model(name):
     cfg, model, sets, gen = setup(name, epochs=1)
