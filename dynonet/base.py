@@ -14,9 +14,9 @@ class Forecaster(nn.Module):
 
     Models with a controller override `signals`, `controller_parameters` and
     `channel_parameters`, and, when its learning-rate scale acts on their updates,
-    `scales_channel_updates` and `lr_scale_from_state`; models with a linear trend path that trend-first training can fit
-    alone override `trend_path` and `zero_residual`. The defaults describe a plain
-    single-level model.
+    `scales_channel_updates` and `lr_scale_from_state`; models with a linear trend path that
+    trend-first training can fit alone override `trend_path`, `time_linear` and
+    `zero_residual`. The defaults describe a plain single-level model.
     """
 
     display_name = "model"

@@ -166,7 +166,14 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source, where=row)
     freq = regular_freq(dates, source, where)
-    scaler = Scaler.fit(values[slice(*splits["train"])])
+    train = values[slice(*splits["train"])]
+    with np.errstate(over="ignore", invalid="ignore"):  # said below, by column
+        scaler = Scaler.fit(train)
+    if not (finite := np.isfinite(scaler.mean) & np.isfinite(scaler.std)).all():
+        c = int((~finite).nonzero()[0][0])
+        raise DataError(f"{source}: column {columns[c]!r}: its training values (up to "
+                        f"{show_cell(np.abs(train[:, c]).max())}) are too large for their standard deviation in "
+                        "float64; rescale the column (e.g. to thousands or millions)")
     scaled = scaler.scale(values, source, columns, row)
     return SeriesData(source, columns, dates, scaled, scaler, splits, freq, date_format or d.date_format,
                       date_format_settled=d.date_format is None and date_format is not None)

@@ -58,6 +58,14 @@ from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
 _FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
 _NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
+# what the command line's own flags are in this API
+_ELSEWHERE = {
+    "out": "save(path) writes the run folder", "overwrite": "save(path, overwrite=True) replaces a run folder",
+    "csv": "fit takes a DataFrame: pd.read_csv(path, parse_dates=['date'], index_col='date') reads one",
+    "dataset": "fit takes a DataFrame", "preset": "the presets are the command line's; name the settings here",
+    "verbose": "fit(df, verbose=True) prints the training log", "quiet": "fit is quiet unless verbose=True",
+    "resume": "an interrupted run resumes on the command line: dynonet train --out RUN --resume",
+}
 
 
 _FLAGS = re.compile("|".join(sorted((re.escape(flag(f)) + r"\b" for f in _FIELD_SECTION), key=len, reverse=True)))
@@ -105,6 +113,8 @@ class DynoNetForecaster:
         for name, value in overrides.items():
             if name == "max_rows":
                 raise ConfigError("max_rows: `fit` takes the rows it is given; pass df.head(n) to use the first n")
+            if name in _ELSEWHERE:
+                raise ConfigError(f"no setting {name!r} here: {_ELSEWHERE[name]}")
             if name not in _FIELD_SECTION or name in _NOT_SETTABLE:
                 close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
                 raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
@@ -172,7 +182,9 @@ class DynoNetForecaster:
         """
         from dynonet.runner import checkpoint_meta, train
 
-        settings = self._settings  # not a previous fit's: its data settled some of `config`
+        # not a previous fit's: its data settled some of `config`; nor a loaded run's CSV, which
+        # `dynonet evaluate` would otherwise read as this fit's rows
+        settings = self._settings.replace(data={"csv": None})
         name = str(df.index.name).strip() if isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) \
             and df.index.name is not None else ""
         columns = {str(c).strip() for c in df.columns} if isinstance(df, pd.DataFrame) else set()
@@ -308,7 +320,7 @@ class DynoNetForecaster:
         from dynonet.runner import RUN_FILES, checkpoint_tensors
 
         meta = self._fitted()
-        path = Path(path)
+        path = Path(path).expanduser()  # "~/runs/x", as pandas reads and writes paths
         if path.exists() and not path.is_dir():
             raise CheckpointError(f"{path}: exists and is not a folder")
         try:
@@ -327,7 +339,7 @@ class DynoNetForecaster:
     @classmethod
     def load(cls, path: str | Path, device: str = "auto") -> "DynoNetForecaster":
         """Rebuild a forecaster from a run folder of `save` or of `dynonet train`."""
-        path = Path(path)
+        path = Path(path).expanduser()
         try:
             dev = resolve_device(device)
         except ConfigError as e:

@@ -237,8 +237,10 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
-        # local times without offsets repeat up to an hour when clocks go back
-        hour_back = dates[i - 1] - dates[i] < pd.Timedelta(hours=1) and _clock_change_at(dates[i])
+        # local times without offsets repeat up to an hour when clocks go back: in data of an
+        # hourly or finer step (that of a neighbouring row)
+        hourly = any(0 < step[k] <= pd.Timedelta(hours=1).value for k in (i - 2, i) if 0 <= k < len(step))
+        hour_back = hourly and dates[i - 1] - dates[i] < pd.Timedelta(hours=1) and _clock_change_at(dates[i])
         if hour_back:
             hint = CLOCK_CHANGE_HINT
         elif (step < 0).all():  # as exports of prices often come
@@ -246,6 +248,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         elif (repeats := int((step == 0).sum())) >= 2 and 2 * repeats >= len(step):  # as once per series
             hint = (" (several rows a date: a time of day in another column? or one row per series and date, the "
                     "long format: name its columns unique_id, ds, y)")
+        elif step[i - 1] < 0:
+            hint = " (rows out of order? sort them oldest first)"
         else:
             hint = ""
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
@@ -291,7 +295,10 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
 
 def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
     """A column's cells as float64, NaN where no number is; True/False count as 1/0, as a
-    bool column's do. Text cells are read with `decimal` as the decimal mark."""
+    bool column's do. Text cells are read with `decimal` as the decimal mark. Dates, durations
+    and complex numbers are no numbers here (pandas would read dates as nanoseconds since 1970)."""
+    if cells.dtype.kind in "mMc":  # (datetime64 with a time zone too)
+        return np.full(len(cells), np.nan)
     if decimal != "." and pd.api.types.infer_dtype(cells, skipna=True) in ("string", "mixed", "mixed-integer"):
         # with another decimal mark a '.' is no decimal point (a thousands separator, as in 1.088,5): no number
         dotted = cells.str.contains(".", regex=False).fillna(False).astype(bool)
@@ -755,7 +762,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     column names compared as text)."""
     date_column = reading.date_column
     if not isinstance(df, pd.DataFrame):
-        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}")
+        raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}"
+                        + (" (s.to_frame() makes a Series one)" if isinstance(df, pd.Series) else ""))
     if isinstance(df.columns, pd.MultiIndex):  # pivot_table(values=[...]), unstack()
         raise DataError(f"{source}: has {df.columns.nlevels}-level column names (such as {df.columns[0]!r}); "
                         "give one level, e.g. df.columns = ['_'.join(map(str, c)) for c in df.columns]")
@@ -774,6 +782,9 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         return Table(dates, columns, values, ids, reading.date_format)
     if reading.columns is None and not isinstance(df.index, pd.DatetimeIndex):
         _refuse_long_without_ds(list(df.columns), source)
+    if set(df.columns) == {"unique_id", "y"} and isinstance(df.index, pd.DatetimeIndex):
+        raise DataError(f"{source}: columns unique_id and y with the dates as the index: the long format needs "
+                        "them in a column ds (df.rename_axis('ds').reset_index())")
     if isinstance(df.index, pd.DatetimeIndex):
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")

@@ -71,6 +71,11 @@ def test_unknown_or_reserved_settings_are_config_errors():
         DynoNetForecaster(worker_hiden=4)
     with pytest.raises(ConfigError, match="n_channels"):
         DynoNetForecaster(n_channels=3)
+    # the command line's own flags say what they are here
+    with pytest.raises(ConfigError, match=r"^no setting 'out' here: save\(path\) writes the run folder$"):
+        DynoNetForecaster(out="run/")
+    with pytest.raises(ConfigError, match=r"^no setting 'csv' here: fit takes a DataFrame: pd.read_csv"):
+        DynoNetForecaster(csv="data.csv")
     with pytest.raises(ConfigError, match="horizon"):
         DynoNetForecaster(horizon=0)
 
@@ -84,6 +89,8 @@ def test_the_package_names_the_api_and_its_errors_which_are_value_errors():
         DynoNetForecaster(horizon=-1)
     with pytest.raises(ValueError, match="expected a pandas DataFrame, got ndarray"):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(np.zeros((100, 2)))
+    with pytest.raises(ValueError, match=r"expected a pandas DataFrame, got Series \(s.to_frame\(\) makes a Series one\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(pd.Series([1.0, 2.0]))
 
 
 def test_repr_shows_the_settings_that_differ():
@@ -268,6 +275,13 @@ def test_save_load_round_trip(fitted, wide, tmp_path):
     again = DynoNetForecaster.load(run, device="cpu")
     pd.testing.assert_frame_equal(again.predict(wide), fitted.predict(wide))
     assert again.metrics_ is not None and "fitted on 2 series" in repr(again)
+
+
+def test_save_and_load_expand_the_home_folder(fitted, wide, tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    fitted.save("~/runs/x")
+    assert (tmp_path / "runs" / "x" / META).is_file()
+    pd.testing.assert_frame_equal(DynoNetForecaster.load("~/runs/x", device="cpu").predict(wide), fitted.predict(wide))
 
 
 def test_save_refuses_a_folder_in_use_unless_overwrite(fitted, tmp_path):

@@ -488,6 +488,10 @@ def test_dates_newest_first_or_repeated_per_series_are_told_what_they_look_like(
     with pytest.raises(DataError, match=r"line 3: date goes backwards: .*\(the rows run newest first: sort them "
                                         r"oldest first\)$"):
         read_csv(write(tmp_path, csv_of(newest_first)))
+    shuffled = pd.date_range("2024-01-01", periods=30, freq="B")[[0, 1, 3, 2, *range(4, 30)]]
+    with pytest.raises(DataError, match=r"line 5: date goes backwards: .*\(rows out of order\? sort them oldest "
+                                        r"first\)$"):
+        read_csv(write(tmp_path, csv_of(shuffled)))
     rows = "".join(f"{d},{store},{i}\n" for i, d in enumerate(pd.date_range("2024-01-01", periods=20, freq="D"))
                    for store in ("north", "south"))
     with pytest.raises(DataError, match=r"line 3: duplicate date .*\(several rows a date: a time of day in another "
@@ -572,6 +576,10 @@ def test_the_long_format_with_its_dates_misnamed_is_named(tmp_path):
     indexed = pd.DataFrame({"unique_id": [1.0, 2.0], "y": [1.0, 2.0], "z": [3.0, 4.0]},
                            index=pd.date_range("2020-01-01", periods=2, freq="h", name="date"))
     assert tables.frame_table(indexed).columns == ["unique_id", "y", "z"]  # its dates are the index: wide
+    long_indexed = pd.DataFrame({"unique_id": ["a", "b"], "y": [1.0, 2.0]}, index=indexed.index.rename("ds"))
+    with pytest.raises(DataError, match=r"columns unique_id and y with the dates as the index: the long format needs "
+                                        r"them in a column ds \(df.rename_axis\('ds'\).reset_index\(\)\)$"):
+        tables.frame_table(long_indexed)
 
 
 @pytest.mark.parametrize("start, problem", [("2023-03-25", r"not one step \(h\)"), ("2023-10-28", "duplicate date")])
@@ -582,9 +590,10 @@ def test_local_times_across_a_clock_change_are_named_so(tmp_path, start, problem
     with pytest.raises(DataError, match=rf"{problem}.*\(a daylight-saving switch\? write the dates in UTC, or with "
                                         r"their UTC offsets\)$"):
         regular_freq(*read_csv(path)[:1], str(path))
-    daily = write(tmp_path, "date,a\n2023-01-01,1\n2023-01-02,1\n2023-01-02,1\n", "daily.csv")
-    with pytest.raises(DataError, match=r"duplicate date '2023-01-02' after '2023-01-02'$"):  # no clock change there
-        read_csv(daily)
+    for day in ("2023-01-02", "2023-04-02"):  # no clock change in January, nor at midnight in daily data
+        daily = write(tmp_path, f"date,a\n2023-01-01,1\n{day},1\n{day},1\n", "daily.csv")
+        with pytest.raises(DataError, match=rf"duplicate date '{day}' after '{day}'$"):
+            read_csv(daily)
 
 
 @pytest.mark.parametrize("drop, problem", [(5, r"not one step \(h\)"), (None, "duplicate date")])
@@ -640,3 +649,17 @@ def test_blank_lines_among_the_rows_are_skipped_and_errors_name_the_files_own_li
         load(RunConfig(ModelConfig(lookback=2, horizon=1), TrainConfig(), DataConfig(csv=str(write(tmp_path, gap)))))
     clean = read_csv(write(tmp_path, text.replace("oops", "7")))
     assert clean[2][:, 0].tolist() == list(range(1, 11))  # the blank lines are no rows
+
+
+@pytest.mark.parametrize("cells", [
+    pd.date_range("2020-01-01", periods=4, freq="D"), pd.date_range("2020-01-01", periods=4, freq="D", tz="UTC"),
+    pd.to_timedelta(range(4), unit="D"), np.arange(4) + 1j,
+], ids=["datetime", "datetime-tz", "timedelta", "complex"])
+def test_dates_durations_and_complex_numbers_in_a_frame_are_no_series(cells):
+    # pandas reads dates and durations as nanoseconds: they would be fitted as series
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0], "when": cells},
+                         index=pd.date_range("2021-01-01", periods=4, freq="h"))
+    with pytest.raises(DataError, match=r"row 0, column 'when': .* is not a finite number \(no cell of this column "
+                                        r"is a number; --columns chooses"):
+        tables.frame_table(frame)
+    assert tables.frame_table(frame, Reading(columns=("a",))).columns == ["a"]
