@@ -71,10 +71,15 @@ _ELSEWHERE = {
 _FLAGS = re.compile("|".join(sorted((re.escape(flag(f)) + r"\b" for f in _FIELD_SECTION), key=len, reverse=True)))
 
 
+def _named(text: str) -> str:
+    """`text` with the settings named as this API takes them (`batch_size`), not as the CLI's
+    flags (`--batch-size`) that config, training and date messages name."""
+    return _FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), text)
+
+
 def _keywords(e: DynoNetError) -> DynoNetError:
-    """The error with the settings named as this API takes them (`batch_size`), not as the CLI's
-    flags (`--batch-size`) that config, training and date errors name."""
-    named = type(e)(_FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), str(e)))
+    """The error with its settings `_named`."""
+    named = type(e)(_named(str(e)))
     named.__dict__.update(e.__dict__)  # e.g. TrainingError.run
     return named
 
@@ -198,11 +203,14 @@ class DynoNetForecaster:
         try:
             # training seeds the global generators; the caller keeps its own
             with host_rng_kept(cuda=resolve_device(settings.train.device).type == "cuda"):
-                run = train(settings, data=data, log=print if verbose else quiet)
+                run = train(settings, data=data, log=(lambda text: print(_named(text))) if verbose else quiet)
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
-        notes = run.metrics["intervals"]["notes"]  # named as this API takes its settings
-        notes[:] = [_FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), note) for note in notes]
+        for notes in (run.metrics["notes"], run.metrics["intervals"]["notes"]):  # named as this API takes its settings
+            notes[:] = map(_named, notes)
+        if not verbose:  # (verbose printed them) notes on the data, as the command line shows them in any mode
+            for note in run.metrics["notes"]:
+                warnings.warn(note, stacklevel=2)
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
         return self

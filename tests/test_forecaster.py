@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import doctest
 import json
-import re
 import random
+import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -543,3 +544,17 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
         DynoNetForecaster(horizon=H, lookback=L, columns=["1"], **TINY).fit(odd)
     with pytest.raises(DataError, match=r"no column 'temp' \(one of the run's series"):
         f.predict(wide[["load"]])
+
+
+def test_notes_on_the_data_are_warnings_and_the_verbose_log_names_keywords(capsys):
+    flat = make_wide(120).assign(flat=5.0)
+    with pytest.warns(UserWarning, match=r"^series 'flat' is constant over the training rows") as caught:
+        f = DynoNetForecaster(horizon=H, lookback=L, **TINY_LINEAR, model="linear").fit(flat)
+    assert len(caught) == 1 and f.metrics_["notes"] == [str(caught[0].message)]
+    assert capsys.readouterr().out == ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # printed instead
+        DynoNetForecaster(horizon=H, lookback=L, **TINY_LINEAR, model="linear").fit(flat, verbose=True)
+    log = capsys.readouterr().out
+    # 120 rows give 4 validation windows: the log says which setting gives more, as this API names it
+    assert "series 'flat' is constant" in log and "val_fraction" in log and "--val-fraction" not in log
