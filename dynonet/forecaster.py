@@ -49,8 +49,8 @@ from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoin
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
-from dynonet.tables import (LONG, Reading, Table, date_text, first_break, frame_table, line_namer, regular_freq,
-                            to_long)
+from dynonet.tables import (LONG, Reading, Table, date_text, first_break, frame_table, line_namer, message_format,
+                            regular_freq, to_long)
 from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
                             os_reason)
 from dynonet.registry import MODELS, check_config
@@ -197,9 +197,9 @@ class DynoNetForecaster:
             # the dates' name is the run's date column: what a CSV of this frame (df.to_csv()) calls it
             settings = settings.replace(data={"date_column": name})
         table = self._table(df, "DataFrame", settings)
-        # long input: a row of the pivoted table is no row of the caller's; the dates say where
-        data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",
-                          where=line_namer(None) if table.ids is None else None, date_format=table.date_format)
+        # rows named by their dates (a long table's rows are not the pivoted table's)
+        data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame", where=None,
+                          date_format=table.date_format)
         try:
             # training seeds the global generators; the caller keeps its own
             with host_rng_kept(cuda=resolve_device(settings.train.device).type == "cuda"):
@@ -395,6 +395,7 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
         where = line_namer(first_line)(offset + i)
+        date_format = message_format(window, date_format)
         off = next((d for d in window[i - 1 : i + 1] if not step.is_on_offset(d)), None)
         hint = "" if off is None else (  # a week from a Monday, where the run's weeks end on Sundays
             f" ({date_text(off, date_format)} is not a {freq} date, as {date_text(step.rollforward(off), date_format)} "

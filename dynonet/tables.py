@@ -255,6 +255,9 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
                         f"after {show_cell(raw_dates.iloc[i - 1])}" + hint)
 
+    if first_line is None:  # a frame's row positions need not be its index's labels: its dates name its rows
+        fmt = message_format(dates, reading.date_format)
+        where = lambda i: f"date {date_text(dates[i], fmt)}"  # noqa: E731
     numeric = {}
     for col in value_columns:
         text = _strip(frame[col])
@@ -685,10 +688,17 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
     if not hint and dates[i] > dates[i - 1] + step and on_grid(dates[i - 1 : i + 1], step):  # rows missing
         hint = (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
                 ".interpolate(), or .ffill() over holidays)")
-    # calendar dates as written (2013-08-01), without the midnight pandas would add
-    text = (lambda d: d.strftime("%Y-%m-%d")) if (dates == dates.normalize()).all() else str  # noqa: E731
-    raise DataError(f"{source}: {place}date {text(dates[i])} is not one step ({step.freqstr}) after "
-                    f"{text(dates[i - 1])}; rows must be evenly spaced in time" + hint)
+    fmt = message_format(dates, None)
+    raise DataError(f"{source}: {place}date {date_text(dates[i], fmt)} is not one step ({step.freqstr}) after "
+                    f"{date_text(dates[i - 1], fmt)}; rows must be evenly spaced in time" + hint)
+
+
+def message_format(dates: pd.DatetimeIndex, date_format: str | None) -> str | None:
+    """How messages write `dates`: in `date_format`, or calendar dates as written (2013-08-01),
+    without the midnight pandas would add."""
+    if date_format is None and len(dates) and (dates == dates.normalize()).all():
+        return "%Y-%m-%d"
+    return date_format
 
 
 CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
