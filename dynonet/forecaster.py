@@ -109,6 +109,9 @@ class DynoNetForecaster:
         for name, value in (("horizon", horizon), ("lookback", lookback)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
+        # as given (scikit-learn's `clone` checks that `get_params` returns the very objects)
+        self._params = {"horizon": horizon, "lookback": lookback, "model": model, "epochs": epochs, "seed": seed,
+                        "device": device, **overrides}
         base = PRESETS[DEFAULT_PRESET]  # every default not named in the constructor comes from it
         changes: dict[str, dict[str, Any]] = {
             "model": {"model": model, "horizon": int(horizon), "lookback": int(lookback)},
@@ -147,19 +150,23 @@ class DynoNetForecaster:
         self.intervals_: Intervals | None = None
 
     def __repr__(self) -> str:
-        m = self._settings.model
-        # the settings that differ from what horizon, lookback and model alone give (a config
-        # only: whether those alone could run, e.g. a patch longer than the lookback, is no matter)
-        plain = override(PRESETS[DEFAULT_PRESET], {"model": {"model": m.model, "horizon": m.horizon,
-                                                              "lookback": m.lookback},
-                                                    "data": {"test_fraction": 0.0}}).to_dict()
-        mine = self._settings.to_dict()
-        differ = [f"{name}={value!r}" for section, values in mine.items() for name, value in values.items()
-                  if name not in _NOT_SETTABLE and name not in ("horizon", "lookback", "model")
-                  and value != plain[section].get(name)]
         state = f", fitted on {len(self.columns_)} series" if self.model_ is not None else ""
-        return (f"DynoNetForecaster(horizon={m.horizon}, lookback={m.lookback}, model={m.model!r}"
-                + "".join(f", {d}" for d in differ) + f"{state})")
+        return f"DynoNetForecaster({', '.join(f'{k}={v!r}' for k, v in _arguments(self._settings).items())}{state})"
+
+    # -- scikit-learn's estimator protocol ---------------------------------------------------
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's arguments this forecaster was made with (after `load`: those that
+        make the run's settings), so that `sklearn.base.clone` makes an unfitted copy."""
+        return dict(self._params)
+
+    def set_params(self, **params: Any) -> "DynoNetForecaster":
+        """Change constructor arguments, checked as the constructor checks them; the next `fit`
+        uses them (a fitted model and its `config` stay as they are until then)."""
+        fresh = type(self)(**{**self._params, **params})
+        self._params, self._settings, self._date_column_given = fresh._params, fresh._settings, fresh._date_column_given
+        if self.model_ is None:
+            self.config = self._settings
+        return self
 
     # -- fitted state ----------------------------------------------------------------------
     @property
@@ -360,6 +367,7 @@ class DynoNetForecaster:
         self.config = cfg
         # a later fit starts from the loaded run's settings, less a date format its data settled
         self._settings = cfg.replace(data={"date_format": None}) if meta.get("date_format_settled") else cfg
+        self._params = _arguments(self._settings)
         self._date_column_given = False
         self.model_, self.meta_ = model.eval(), meta
         self.intervals_ = saved_intervals(meta, tensors, cfg, path)
@@ -368,6 +376,17 @@ class DynoNetForecaster:
         except (OSError, ValueError):
             self.metrics_ = None
         return self
+
+
+def _arguments(settings: RunConfig) -> dict[str, Any]:
+    """Constructor arguments that make `settings`: horizon, lookback and model, then each
+    setting that differs from what those alone give."""
+    m = settings.model
+    shown = {"horizon": m.horizon, "lookback": m.lookback, "model": m.model}
+    # (a config only: whether those alone could run, e.g. a patch longer than the lookback, is no matter)
+    plain = override(PRESETS[DEFAULT_PRESET], {"model": shown, "data": {"test_fraction": 0.0}}).to_dict()
+    return {**shown, **{name: value for section, values in settings.to_dict().items() for name, value in values.items()
+                        if name not in _NOT_SETTABLE and name not in shown and value != plain[section].get(name)}}
 
 
 # -- time steps ----------------------------------------------------------------------------

@@ -266,6 +266,36 @@ def test_recent_dates_off_the_runs_anchored_step_are_named_so():
         model.predict(mondays)
 
 
+def _clone(estimator):
+    """What `sklearn.base.clone` does (scikit-learn is no dependency): a new object from
+    `get_params`, whose own `get_params` must return the very same objects."""
+    params = estimator.get_params(deep=False)
+    new = type(estimator)(**params)
+    assert all(new.get_params(deep=False)[k] is v for k, v in params.items())
+    return new
+
+
+def test_the_scikit_learn_estimator_protocol(fitted, wide, tmp_path):
+    f = DynoNetForecaster(horizon=H, lookback=L, columns=["load"], **TINY)
+    copy = _clone(f)
+    assert copy.config == f.config and repr(copy) == repr(f) and copy.model_ is None
+    assert f.set_params(worker_hidden=8, seed=3) is f
+    assert f.config.model.worker_hidden == 8 and f.config.train.seed == 3 and f.get_params()["columns"] == ["load"]
+    with pytest.raises(ConfigError, match="did you mean 'worker_hidden'"):  # checked as the constructor checks
+        f.set_params(worker_hiden=4)
+    assert f.config.model.worker_hidden == 8  # unchanged by the refused call
+    # fitted: a clone is unfitted, with the same settings; a fitted model changes only at its next fit
+    again = _clone(fitted)
+    assert again.model_ is None and again.config == fitted._settings
+    fitted.save(tmp_path / "run")
+    loaded = DynoNetForecaster.load(tmp_path / "run", device="cpu")
+    # the same settings, less the channel count its data set (the next fit's data sets it again)
+    assert _clone(loaded).config == loaded._settings.replace(model={"n_channels": 0})
+    config = loaded.config
+    loaded.set_params(worker_hidden=2)
+    assert loaded.config is config and loaded.predict(wide).shape == (H, 2)
+
+
 # -- save / load -------------------------------------------------------------------------------
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"
