@@ -8,7 +8,8 @@ the data's original units with future timestamps. Tables come in two shapes:
   and one numeric column per series; a named index names the run's date column, as a CSV
   of the frame (`df.to_csv()`) does, unless `date_column=` is given;
 - long: columns `unique_id`, `ds`, `y` (one row per series and date), pivoted to wide.
-  Forecasts of long input come back long, with the forecast in column `y`.
+  Forecasts of long input come back long, with the forecast in a column named by the model
+  (`DynoNet`; `y` holds actual values), as neuralforecast names it.
 
 Example (runs in a few seconds on a CPU)::
 
@@ -229,11 +230,12 @@ class DynoNetForecaster:
         `recent` has the same series as the training data (any column order) and at least
         `lookback` rows, evenly spaced at the training data's step; only the last `lookback`
         rows are used. Wide input -> a DataFrame indexed by the future timestamps with one
-        column per series; long input -> long output (`unique_id`, `ds`, `y`).
+        column per series; long input -> long output (`unique_id`, `ds`, and the forecast in a
+        column named by the model, e.g. `DynoNet`).
 
         `level`: prediction intervals at these levels (percent: 50, 80, 90, 95 or 99), as
         columns after each series, the lowest bound first, as neuralforecast names them
-        (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `y-lo-95`, ...);
+        (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `DynoNet-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         """
         try:  # named as this API takes its settings (`dynonet predict` calls `levels` with the flags' names)
@@ -263,11 +265,12 @@ class DynoNetForecaster:
         (`tables.to_long`)."""
         if ids is None:
             return with_bounds(forecast, bands)
-        long = to_long(forecast, ids)
+        name = self.model_.display_name
+        long = to_long(forecast, ids, name)
         levels = sorted(bands)  # in the wide table's order: the lowest bound first
-        for name, bound in [*((f"y-lo-{p}", bands[p][0]) for p in reversed(levels)),
-                            *((f"y-hi-{p}", bands[p][1]) for p in levels)]:
-            long[name] = to_long(bound, ids)["y"].to_numpy()
+        for column, bound in [*((f"{name}-lo-{p}", bands[p][0]) for p in reversed(levels)),
+                              *((f"{name}-hi-{p}", bands[p][1]) for p in levels)]:
+            long[column] = to_long(bound, ids, name)[name].to_numpy()
         return long
 
     def _table(self, df: Any, source: str, cfg: RunConfig, used: int | None = None,

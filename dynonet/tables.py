@@ -919,10 +919,12 @@ def _sort_key(col: pd.Series) -> pd.Series:
     return col.map(_sort_key_one) if col.name == "unique_id" else col
 
 
-def to_long(forecast: pd.DataFrame, ids: dict[str, Any]) -> pd.DataFrame:
-    """A wide forecast back to the long format it came in (`unique_id`, `ds`, `y`), with the
-    caller's own `unique_id` values (`ids`, from `frame_table`), sorted by series then date."""
-    long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename("y").reset_index()
+def to_long(forecast: pd.DataFrame, ids: dict[str, Any], name: str) -> pd.DataFrame:
+    """A wide forecast back to the long format it came in, with the caller's own `unique_id`
+    values (`ids`, from `frame_table`), sorted by series then date: columns `unique_id`, `ds`
+    and the forecast in column `name` (as neuralforecast names it by its model; `y` holds
+    actual values)."""
+    long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename(name).reset_index()
     long["unique_id"] = long["unique_id"].map(ids)
-    long = long[list(LONG)]
+    long = long[["unique_id", "ds", name]]
     return long.sort_values(["unique_id", "ds"], kind="stable", key=_sort_key).reset_index(drop=True)

@@ -180,10 +180,11 @@ def test_only_the_last_lookback_rows_matter_and_column_order_is_free(fitted, wid
 def test_long_in_long_out(fitted, wide):
     long = to_long(wide.iloc[-50:])
     out = fitted.predict(long)
-    assert list(out.columns) == ["unique_id", "ds", "y"]
+    # the forecast named by the model, as neuralforecast names it: `y` holds actual values
+    assert list(out.columns) == ["unique_id", "ds", "DynoNet"]
     assert out["unique_id"].tolist() == ["load"] * H + ["temp"] * H
     wide_fc = fitted.predict(wide)
-    np.testing.assert_allclose(out.loc[out.unique_id == "load", "y"], wide_fc["load"])
+    np.testing.assert_allclose(out.loc[out.unique_id == "load", "DynoNet"], wide_fc["load"])
     assert pd.DatetimeIndex(out.loc[out.unique_id == "temp", "ds"]).equals(wide_fc.index.rename("ds"))
 
 
@@ -194,7 +195,7 @@ def test_fit_on_long_format_with_integer_ids():
     assert f.columns_ == ["2", "10"]
     out = f.predict(long)
     assert out["unique_id"].tolist() == [2] * H + [10] * H
-    assert np.isfinite(out["y"]).all()
+    assert np.isfinite(out["DynoNet"]).all()
 
 
 def test_test_fraction_gives_test_scores(fitted):
@@ -474,10 +475,10 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
         np.testing.assert_allclose(point.to_numpy() - out[[f"load-lo-{level}", f"temp-lo-{level}"]].to_numpy(), half)
     assert (out["load-hi-90"] >= out["load-hi-80"]).all()  # a higher level is never narrower
     long = fitted.predict(to_long(wide.iloc[-50:]), level=np.int64(80))
-    assert list(long.columns) == ["unique_id", "ds", "y", "y-lo-80", "y-hi-80"]
+    assert list(long.columns) == ["unique_id", "ds", "DynoNet", "DynoNet-lo-80", "DynoNet-hi-80"]
     assert list(fitted.predict(to_long(wide.iloc[-50:]), level=(90, 50)).columns)[3:] == [
-        "y-lo-90", "y-lo-50", "y-hi-50", "y-hi-90"]
-    np.testing.assert_allclose(long.loc[long.unique_id == "temp", "y-lo-80"], out["temp-lo-80"])
+        "DynoNet-lo-90", "DynoNet-lo-50", "DynoNet-hi-50", "DynoNet-hi-90"]
+    np.testing.assert_allclose(long.loc[long.unique_id == "temp", "DynoNet-lo-80"], out["temp-lo-80"])
     with pytest.raises(ConfigError, match="level 85: the levels are 50, 80, 90, 95, 99"):
         fitted.predict(wide, level=85)
 

@@ -575,18 +575,19 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
                  "--quiet", *TINY]) == 0
     assert predict(tmp_path, "--out", str(tmp_path / "f.csv")) == 0
     out = pd.read_csv(tmp_path / "f.csv")
-    assert list(out.columns) == ["unique_id", "ds", "y"] and out["unique_id"].tolist() == ["load"] * H + ["temp"] * H
+    assert list(out.columns) == ["unique_id", "ds", "DynoNet"] and out["unique_id"].tolist() == ["load"] * H + ["temp"] * H
     assert out["ds"].tolist()[:2] == [f"2024-01-09 {h:02d}:00:00" for h in (8, 9)]
     # the same run forecasting the same rows given wide: the same numbers
     assert predict(tmp_path, "--out", str(tmp_path / "g.csv"), csv=str(setup / "recent.csv")) == 0
     wide = pd.read_csv(tmp_path / "g.csv")
-    assert np.array_equal(out["y"].to_numpy(), np.concatenate([wide["load"], wide["temp"]]))
-    # and with an interval: its bounds beside y, as the wide file's beside each series
+    assert np.array_equal(out["DynoNet"].to_numpy(), np.concatenate([wide["load"], wide["temp"]]))
+    # and with an interval: its bounds beside the forecast, as the wide file's beside each series
     assert predict(tmp_path, "--out", str(tmp_path / "i.csv"), "--level", "80") == 0
     assert predict(tmp_path, "--out", str(tmp_path / "j.csv"), "--level", "80", csv=str(setup / "recent.csv")) == 0
     long, wide = pd.read_csv(tmp_path / "i.csv"), pd.read_csv(tmp_path / "j.csv")
-    assert list(long.columns) == ["unique_id", "ds", "y", "y-lo-80", "y-hi-80"] and long["ds"].equals(out["ds"])
-    assert np.array_equal(long["y-hi-80"].to_numpy(), np.concatenate([wide["load-hi-80"], wide["temp-hi-80"]]))
+    assert list(long.columns) == ["unique_id", "ds", "DynoNet", "DynoNet-lo-80", "DynoNet-hi-80"]
+    assert long["ds"].equals(out["ds"])
+    assert np.array_equal(long["DynoNet-hi-80"].to_numpy(), np.concatenate([wide["load-hi-80"], wide["temp-hi-80"]]))
     # a bad cell is named by its line of the long file
     text = (tmp_path / "recent.csv").read_text().splitlines()
     text[7] = text[7].rsplit(",", 1)[0] + ",n/a"

@@ -362,7 +362,7 @@ def test_long_format_goes_wide_and_back():
     dates, columns, values, ids, *_ = tables.frame_table(long)
     assert columns == ["2", "10", "temp"] and ids == {"2": 2, "10": 10, "temp": "temp"}  # numbers as numbers
     assert len(dates) == 60 and dates.is_monotonic_increasing and values.shape == (60, 3)
-    back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids)
+    back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids, "y")
     assert list(back.columns) == ["unique_id", "ds", "y"] and back["unique_id"].tolist()[::60] == [2, 10, "temp"]
     assert back.groupby("unique_id", sort=False)["ds"].apply(lambda d: d.is_monotonic_increasing).all()
     merged = back.merge(long, on=["unique_id", "ds"], suffixes=("", "_in"))
