@@ -21,7 +21,7 @@ from torch import Tensor
 
 from dynonet.config import RunConfig
 from dynonet.errors import DataError
-from dynonet.tables import Reading, date_text, line_namer, read_table, regular_freq, show_cell
+from dynonet.tables import Reading, date_namer, line_namer, read_table, regular_freq, show_cell
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 
@@ -151,18 +151,19 @@ def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
 
 
 def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, *,
-               source: str, ett: bool = False, where: Callable[[int], str] | None = line_namer(None),
+               source: str, ett: bool = False, where: Callable[[int], str] | None = None,
                date_format: str | None = None) -> SeriesData:
     """Split/scale a validated table (see `validate_frame`) by the protocol, as `load` does.
 
-    `where` names row i in errors (`line_namer`); None (a long table, whose rows are not the
-    caller's) names rows by their date, and leaves an uneven step (`regular_freq`) to the two
-    dates it names. `date_format`: the one the dates were read with (`tables.Table`).
+    `where` names row i in errors (a file's lines: `line_namer`); None (a table in memory, or a
+    long table, whose rows are not the caller's) names rows by their date, and leaves an uneven
+    step (`regular_freq`) to the two dates it names. `date_format`: the one the dates were read
+    with (`tables.Table`).
     """
     d, m = cfg.data, cfg.model
     if d.max_rows is not None:
         dates, values, ett = dates[: d.max_rows], values[: d.max_rows], False
-    row = where or (lambda i: f"date {date_text(dates[i], d.date_format)}")
+    row = where or date_namer(dates, date_format or d.date_format)
     splits = split_rows(len(values), m.lookback, m.horizon, ett=ett, val_fraction=d.val_fraction,
                         test_fraction=d.test_fraction, source=source, where=row)
     freq = regular_freq(dates, source, where)
@@ -172,8 +173,8 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     if not (finite := np.isfinite(scaler.mean) & np.isfinite(scaler.std)).all():
         c = int((~finite).nonzero()[0][0])
         raise DataError(f"{source}: column {columns[c]!r}: its training values (up to "
-                        f"{show_cell(np.abs(train[:, c]).max())}) are too large for their standard deviation in "
-                        "float64; rescale the column (e.g. to thousands or millions)")
+                        f"{show_cell(np.abs(train[:, c]).max())}) are too large for their mean and standard "
+                        "deviation in float64; rescale the column (e.g. to thousands or millions)")
     scaled = scaler.scale(values, source, columns, row)
     return SeriesData(source, columns, dates, scaled, scaler, splits, freq, date_format or d.date_format,
                       date_format_settled=d.date_format is None and date_format is not None)

@@ -50,8 +50,8 @@ from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoin
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
-from dynonet.tables import (LONG, Reading, Table, date_text, first_break, frame_table, line_namer, message_format,
-                            regular_freq, to_long)
+from dynonet.tables import (LONG, Reading, Table, date_text, date_namer, first_break, frame_table, line_namer,
+                            message_format, regular_freq, to_long)
 from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
                             os_reason)
 from dynonet.registry import MODELS, check_config
@@ -151,7 +151,14 @@ class DynoNetForecaster:
         self.intervals_: Intervals | None = None
 
     def __repr__(self) -> str:
-        state = f", fitted on {len(self.columns_)} series" if self.model_ is not None else ""
+        """The settings the next fit uses; and, once fitted, whether the fitted model has them."""
+        state = ""
+        if self.model_ is not None:
+            fitted = self.config  # what its data settled aside (the channel count, a date format read)
+            same = (fitted.train, fitted.model) == (self._settings.train,
+                                                    dataclasses.replace(self._settings.model,
+                                                                        n_channels=fitted.model.n_channels))
+            state = f", fitted on {len(self.columns_)} series" + ("" if same else " with other settings")
         return f"DynoNetForecaster({', '.join(f'{k}={v!r}' for k, v in _arguments(self._settings).items())}{state})"
 
     # -- scikit-learn's estimator protocol ---------------------------------------------------
@@ -164,7 +171,8 @@ class DynoNetForecaster:
         """Change constructor arguments, checked as the constructor checks them; the next `fit`
         uses them (a fitted model and its `config` stay as they are until then)."""
         fresh = type(self)(**{**self._params, **params})
-        self._params, self._settings, self._date_column_given = fresh._params, fresh._settings, fresh._date_column_given
+        self._params, self._settings = fresh._params, fresh._settings
+        self._date_column_given = self._date_column_given or fresh._date_column_given
         if self.model_ is None:
             self.config = self._settings
         return self
@@ -195,9 +203,7 @@ class DynoNetForecaster:
         """
         from dynonet.runner import checkpoint_meta, train
 
-        # not a previous fit's: its data settled some of `config`; nor a loaded run's CSV, which
-        # `dynonet evaluate` would otherwise read as this fit's rows
-        settings = self._settings.replace(data={"csv": None})
+        settings = self._settings  # not a previous fit's: its data settled some of `config`
         name = str(df.index.name).strip() if isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) \
             and df.index.name is not None else ""
         columns = {str(c).strip() for c in df.columns} if isinstance(df, pd.DataFrame) else set()
@@ -206,7 +212,7 @@ class DynoNetForecaster:
             settings = settings.replace(data={"date_column": name})
         table = self._table(df, "DataFrame", settings)
         # rows named by their dates (a long table's rows are not the pivoted table's)
-        data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame", where=None,
+        data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",
                           date_format=table.date_format)
         try:
             # training seeds the global generators; the caller keeps its own
@@ -265,7 +271,7 @@ class DynoNetForecaster:
         (`tables.to_long`)."""
         if ids is None:
             return with_bounds(forecast, bands)
-        name = self.model_.display_name
+        name = type(self.model_).__name__  # an identifier, as neuralforecast names a model's forecasts
         long = to_long(forecast, ids, name)
         levels = sorted(bands)  # in the wide table's order: the lowest bound first
         for column, bound in [*((f"{name}-lo-{p}", bands[p][0]) for p in reversed(levels)),
@@ -309,8 +315,8 @@ class DynoNetForecaster:
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
         last = len(values) - L  # row 0 of the window is this row of `source`
         # a file's lines; in memory the date (a long table's rows are not the pivoted table's)
-        where = (lambda i: f"date {date_text(dates[i + last], fmt)}") if first_line is None else \
-            line_namer(first_line, offset=last)
+        where = line_namer(first_line, offset=last) if first_line is not None else \
+            (lambda i, named=date_namer(dates, fmt): named(i + last))
         x = torch.as_tensor(scaler.scale(values[-L:], source, wanted, where), device=device)[None]
         self.model_.eval()
         with torch.no_grad():
@@ -368,10 +374,13 @@ class DynoNetForecaster:
         _check_meta(meta, cfg, path / META)
         self = cls.__new__(cls)
         self.config = cfg
-        # a later fit starts from the loaded run's settings, less a date format its data settled
-        self._settings = cfg.replace(data={"date_format": None}) if meta.get("date_format_settled") else cfg
+        # a later fit starts from the loaded run's settings, less where its data came from (a
+        # fit takes the rows it is given) and a date format its data settled
+        self._settings = cfg.replace(data={"csv": None, "max_rows": None,
+                                           **({"date_format": None} if meta.get("date_format_settled") else {})})
         self._params = _arguments(self._settings)
-        self._date_column_given = False
+        # the run's date column counts as given, as it is to `clone` and `set_params` (get_params names it)
+        self._date_column_given = "date_column" in self._params
         self.model_, self.meta_ = model.eval(), meta
         self.intervals_ = saved_intervals(meta, tensors, cfg, path)
         try:
@@ -409,20 +418,22 @@ def _lookback_step(freq: str | None, dates: pd.DatetimeIndex, lookback: int, sou
         raise DataError(f"{source}: cannot tell the time step: the training data had no regular frequency "
                         "and the recent data has a single row")
     offset, where = len(dates) - len(basis), line_namer(first_line)
-    return pd.tseries.frequencies.to_offset(regular_freq(basis, source, lambda i: where(offset + i)))
+    named = None if first_line is None else (lambda i: where(offset + i))  # None: the dates say which rows
+    return pd.tseries.frequencies.to_offset(regular_freq(basis, source, named))
 
 
 def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source: str, offset: int,
                 first_line: int | np.ndarray | None, date_format: str | None = None) -> None:
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
-        where = line_namer(first_line)(offset + i)
-        date_format = message_format(window, date_format)
+        # a file's line; in memory the dates below say which rows (their positions need not be labels)
+        where = "" if first_line is None else f"{line_namer(first_line)(offset + i)}: "
+        date_format = message_format(window, date_format, step)
         off = next((d for d in window[i - 1 : i + 1] if not step.is_on_offset(d)), None)
         hint = "" if off is None else (  # a week from a Monday, where the run's weeks end on Sundays
             f" ({date_text(off, date_format)} is not a {freq} date, as {date_text(step.rollforward(off), date_format)} "
             "is: the run's steps fall on those dates)")
-        raise DataError(f"{source}: {where}: date {date_text(window[i], date_format)} is not one step ({freq}) after "
+        raise DataError(f"{source}: {where}date {date_text(window[i], date_format)} is not one step ({freq}) after "
                         f"{date_text(window[i - 1], date_format)}; "
                         f"the last {len(window)} rows must be evenly spaced at the training data's step" + hint)
 

@@ -213,7 +213,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     chosen by the caller).
 
     `first_line` is the file line of row 0 (2 after a CSV's header), or of each row
-    (`Table.lines`); None names rows by their position instead ("row 0"). Returns what
+    (`Table.lines`); None (a table in memory) names rows by their dates ("date 2024-01-08"), or
+    by their position ("row 0") where the dates are what is wrong. Returns what
     `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
     first problem found.
     """
@@ -233,13 +234,14 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
 
     raw_dates = _strip(frame[date_column])
     dates = _parse_dates(raw_dates, date_column, source, where, reading)
-    step = np.diff(dates.asi8)
+    step = np.diff(dates.asi8)  # in the dates' own unit (ns, us, ...)
     if (step <= 0).any():
         i = int((step <= 0).nonzero()[0][0]) + 1
         kind = "duplicate date" if step[i - 1] == 0 else "date goes backwards:"
         # local times without offsets repeat up to an hour when clocks go back: in data of an
         # hourly or finer step (that of a neighbouring row)
-        hourly = any(0 < step[k] <= pd.Timedelta(hours=1).value for k in (i - 2, i) if 0 <= k < len(step))
+        hour = np.timedelta64(1, "h") // np.timedelta64(1, dates.unit)  # in the unit of `step`
+        hourly = any(0 < step[k] <= hour for k in (i - 2, i) if 0 <= k < len(step))
         hour_back = hourly and dates[i - 1] - dates[i] < pd.Timedelta(hours=1) and _clock_change_at(dates[i])
         if hour_back:
             hint = CLOCK_CHANGE_HINT
@@ -255,9 +257,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
                         f"after {show_cell(raw_dates.iloc[i - 1])}" + hint)
 
-    if first_line is None:  # a frame's row positions need not be its index's labels: its dates name its rows
-        fmt = message_format(dates, reading.date_format)
-        where = lambda i: f"date {date_text(dates[i], fmt)}"  # noqa: E731
+    if first_line is None:  # a frame's row positions need not be its index's labels
+        where = date_namer(dates, reading.date_format)
     numeric = {}
     for col in value_columns:
         text = _strip(frame[col])
@@ -643,7 +644,7 @@ def regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], st
     `dates` strictly increase and number at least 2. When no frequency fits them all, raises
     `DataError` at the first date off the most common step, or off a calendar frequency
     (pandas' inference on a leading stretch, e.g. business days or months) that fits a longer
-    leading stretch; `where(i)` names row i ("line 12", "row 10") in the message.
+    leading stretch; `where(i)` names row i ("line 12") in the message (None: the dates do).
     """
     try:
         return _regular_freq(dates, source, where)
@@ -693,12 +694,21 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
                     f"{date_text(dates[i - 1], fmt)}; rows must be evenly spaced in time" + hint)
 
 
-def message_format(dates: pd.DatetimeIndex, date_format: str | None) -> str | None:
+def message_format(dates: pd.DatetimeIndex, date_format: str | None,
+                   step: pd.DateOffset | None = None) -> str | None:
     """How messages write `dates`: in `date_format`, or calendar dates as written (2013-08-01),
-    without the midnight pandas would add."""
-    if date_format is None and len(dates) and (dates == dates.normalize()).all():
+    without the midnight pandas would add (unless `step`, the data's, is shorter than a day)."""
+    finer = isinstance(step, pd.offsets.Tick) and pd.Timedelta(step) < pd.Timedelta(days=1)
+    if date_format is None and not finer and len(dates) and (dates == dates.normalize()).all():
         return "%Y-%m-%d"
     return date_format
+
+
+def date_namer(dates: pd.DatetimeIndex, date_format: str | None) -> Callable[[int], str]:
+    """How errors name row i of a table in memory, or of a long table pivoted: by its date
+    ("date 2024-01-08"), as its position need not be the caller's label for it."""
+    fmt = message_format(dates, date_format)
+    return lambda i: f"date {date_text(dates[i], fmt)}"
 
 
 CLOCK_CHANGE_HINT = " (a daylight-saving switch? write the dates in UTC, or with their UTC offsets)"
@@ -792,7 +802,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         return Table(dates, columns, values, ids, reading.date_format)
     if reading.columns is None and not isinstance(df.index, pd.DatetimeIndex):
         _refuse_long_without_ds(list(df.columns), source)
-    if set(df.columns) == {"unique_id", "y"} and isinstance(df.index, pd.DatetimeIndex):
+    if set(df.columns) == {"unique_id", "y"} and isinstance(df.index, pd.DatetimeIndex) \
+            and not pd.api.types.is_numeric_dtype(df["unique_id"]):  # (two numeric series so named: wide)
         raise DataError(f"{source}: columns unique_id and y with the dates as the index: the long format needs "
                         "them in a column ds (df.rename_axis('ds').reset_index())")
     if isinstance(df.index, pd.DatetimeIndex):

@@ -117,7 +117,7 @@ def test_training_values_too_large_for_their_std_are_named_by_column(tmp_path):
     # 1e160 is a float64 number whose square is not: the std would be inf, every forecast NaN
     path = write(tmp_path, good_csv(1000).replace("\n2020-01-01 05:00:00,5,", "\n2020-01-01 05:00:00,1e160,"))
     with pytest.raises(DataError, match=r"column 'a': its training values \(up to 1e\+160\) are too large for their "
-                                        r"standard deviation in float64; rescale the column"):
+                                        r"mean and standard deviation in float64; rescale the column"):
         load(RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(path))))
 
 

@@ -188,6 +188,13 @@ def test_long_in_long_out(fitted, wide):
     assert pd.DatetimeIndex(out.loc[out.unique_id == "temp", "ds"]).equals(wide_fc.index.rename("ds"))
 
 
+def test_long_forecasts_are_named_by_the_models_class():
+    long = to_long(make_wide(180))
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(long)
+    assert list(f.predict(long, level=80).columns) == ["unique_id", "ds", "RevINLinear", "RevINLinear-lo-80",
+                                                       "RevINLinear-hi-80"]
+
+
 def test_fit_on_long_format_with_integer_ids():
     wide = make_wide(180).rename(columns={"load": "10", "temp": "2"})
     long = to_long(wide, {"10": 10, "2": 2})
@@ -293,8 +300,22 @@ def test_the_scikit_learn_estimator_protocol(fitted, wide, tmp_path):
     # the same settings, less the channel count its data set (the next fit's data sets it again)
     assert _clone(loaded).config == loaded._settings.replace(model={"n_channels": 0})
     config = loaded.config
+    assert repr(loaded).endswith("fitted on 2 series)")
     loaded.set_params(worker_hidden=2)
     assert loaded.config is config and loaded.predict(wide).shape == (H, 2)
+    assert "worker_hidden=2," in repr(loaded) and repr(loaded).endswith("fitted on 2 series with other settings)")
+
+
+def test_a_loaded_run_and_its_clone_fit_alike(tmp_path):
+    # a run of the first 150 rows, its dates in column 'time': a refit takes every row it is given
+    frame = make_wide(240).rename_axis("time")
+    DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(frame.iloc[:150]).save(tmp_path / "run")
+    loaded = DynoNetForecaster.load(tmp_path / "run", device="cpu")
+    clone = _clone(loaded)
+    other = frame.rename_axis("stamp")  # the run's date column is kept, as a setting given
+    for f in (loaded, clone, loaded.set_params(seed=0)):
+        f.fit(other)
+        assert f.config.data.date_column == "time" and f.meta_["splits"]["val"][1] == 240
 
 
 # -- save / load -------------------------------------------------------------------------------
@@ -386,7 +407,8 @@ def test_predict_input_errors(fitted, wide):
     with pytest.raises(DataError, match=f"31 rows, but the model needs the last {L}"):
         fitted.predict(wide.iloc[-31:])
     gap = wide.drop(wide.index[-5])
-    with pytest.raises(DataError, match=r"row \d+: date .* is not one step \(h\)"):
+    with pytest.raises(DataError, match=r"^recent data: date 2024-01-09 04:00:00 is not one step \(h\) after "
+                                        r"2024-01-09 02:00:00; "):  # named by its dates, not its position
         fitted.predict(gap)
     with pytest.raises(DataError, match="expected a pandas DataFrame"):
         fitted.predict(wide.to_numpy())
@@ -432,7 +454,8 @@ def test_a_run_folder_without_freq_still_loads_and_checks_the_recent_rows(fitted
     old = DynoNetForecaster.load(run, device="cpu")
     assert old.freq_ is None
     pd.testing.assert_frame_equal(old.predict(wide), fitted.predict(wide))
-    with pytest.raises(DataError, match=r"row \d+: date .* is not one step \(h\)"):
+    with pytest.raises(DataError, match=r"^recent data: date 2024-01-09 04:00:00 is not one step \(h\) after "
+                                        r"2024-01-09 02:00:00; "):  # named by its dates, not its position
         old.predict(wide.drop(wide.index[-5]))
 
 

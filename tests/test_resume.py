@@ -272,3 +272,15 @@ def test_another_csv_is_refused_where_the_state_cannot_check_it(tmp_path, monkey
     save_state(out, {**state, "config": small_run_cfg().to_dict()})
     assert main(["train", "--out", str(out), "--resume", "--csv", str(moved)]) == 2
     assert f"data.csv: None -> '{moved}'" in capsys.readouterr().err
+
+
+def test_the_saved_state_reads_cuda_generators_only_once_cuda_is_in_use(monkeypatch):
+    from dynonet.resume import rng_state
+
+    def start_cuda():
+        raise AssertionError("a CPU run read CUDA's generators (which starts CUDA on every GPU)")
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # a GPU machine, CUDA not started
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: False)
+    monkeypatch.setattr(torch.cuda, "get_rng_state_all", start_cuda)
+    assert rng_state(torch.Generator())["cuda"] == []

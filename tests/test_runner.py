@@ -23,12 +23,13 @@ def test_evaluate_an_api_run_on_its_rows_saved_as_a_csv(tmp_path, capsys):
     assert f"MSE: {fc.metrics_['test']['mse']:.4f}" in capsys.readouterr().out
 
 
-def test_a_loaded_csv_run_fitted_again_on_a_frame_forgets_the_csv(tmp_path, capsys):
+def test_a_loaded_csv_run_fitted_again_on_a_frame_forgets_where_its_rows_came_from(tmp_path, capsys):
     df = series_csv(tmp_path / "data.csv", 300)
-    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "run"), "--quiet", *TINY]) == 0
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--max-rows", "250", "--out", str(tmp_path / "run"),
+                 "--quiet", *TINY]) == 0
     fc = DynoNetForecaster.load(tmp_path / "run")
     fc.fit(df.set_index(pd.DatetimeIndex(df.pop("date"), name="date")) * 2).save(tmp_path / "refit")
-    assert fc.config.data.csv is None
+    assert fc.config.data.csv is None and fc.meta_["splits"]["test"][1] == 300  # every row it was given
     assert main(["evaluate", "--checkpoint", str(tmp_path / "refit")]) == 2  # not data.csv: not these rows
     assert "trained on 'DataFrame', not on a CSV or bundled dataset" in one_error_line(capsys)
 

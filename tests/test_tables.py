@@ -591,7 +591,8 @@ def test_local_times_across_a_clock_change_are_named_so(tmp_path, start, problem
                                         r"their UTC offsets\)$"):
         regular_freq(*read_csv(path)[:1], str(path))
     for day in ("2023-01-02", "2023-04-02"):  # no clock change in January, nor at midnight in daily data
-        daily = write(tmp_path, f"date,a\n2023-01-01,1\n{day},1\n{day},1\n", "daily.csv")
+        days = [*pd.date_range(end=day, periods=5, freq="D").strftime("%Y-%m-%d"), day]
+        daily = write(tmp_path, "date,a\n" + "".join(f"{d},1\n" for d in days), "daily.csv")
         with pytest.raises(DataError, match=rf"duplicate date '{day}' after '{day}'$"):
             read_csv(daily)
 
