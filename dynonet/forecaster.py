@@ -138,11 +138,7 @@ class DynoNetForecaster:
             check_config(self._settings.model)  # a model name or setting that cannot run fails here, not in fit
         except ConfigError as e:
             raise _keywords(e) from None
-        given = [*(["epochs"] if epochs is not None else []), *overrides]
-        cls, m = MODELS[model], self._settings.model
-        if unread := [n for n in given if f"{_FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
-            how = cls.configured(m).replace("--controller", "controller=True")
-            warnings.warn(f"model {model!r}{how} does not read {', '.join(unread)}", stacklevel=2)
+        _warn_unread([*(["epochs"] if epochs is not None else []), *overrides], self._settings, stacklevel=3)
         self.config: RunConfig = self._settings
         self._date_column_given = "date_column" in overrides
         self.model_: Forecaster | None = None
@@ -170,7 +166,11 @@ class DynoNetForecaster:
     def set_params(self, **params: Any) -> "DynoNetForecaster":
         """Change constructor arguments, checked as the constructor checks them; the next `fit`
         uses them (a fitted model and its `config` stay as they are until then)."""
-        fresh = type(self)(**{**self._params, **params})
+        with warnings.catch_warnings():  # the settings kept were warned of when given
+            warnings.simplefilter("ignore")
+            fresh = type(self)(**{**self._params, **params})
+        _warn_unread([n for n, v in params.items() if n in _FIELD_SECTION and v is not None], fresh._settings,
+                     stacklevel=3)
         self._params, self._settings = fresh._params, fresh._settings
         self._date_column_given = self._date_column_given or fresh._date_column_given
         if self.model_ is None:
@@ -388,6 +388,15 @@ class DynoNetForecaster:
         except (OSError, ValueError):
             self.metrics_ = None
         return self
+
+
+def _warn_unread(names: list[str], settings: RunConfig, stacklevel: int) -> None:
+    """A UserWarning naming those of the settings `names` that the configured model never reads."""
+    m = settings.model
+    cls = MODELS[m.model]
+    if unread := [n for n in names if f"{_FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
+        how = cls.configured(m).replace("--controller", "controller=True")
+        warnings.warn(f"model {m.model!r}{how} does not read {', '.join(unread)}", stacklevel=stacklevel)
 
 
 def _arguments(settings: RunConfig) -> dict[str, Any]:

@@ -291,6 +291,13 @@ def test_the_scikit_learn_estimator_protocol(fitted, wide, tmp_path):
     assert f.config.model.worker_hidden == 8 and f.config.train.seed == 3 and f.get_params()["columns"] == ["load"]
     with pytest.raises(ConfigError, match="did you mean 'worker_hidden'"):  # checked as the constructor checks
         f.set_params(worker_hiden=4)
+    with pytest.warns(UserWarning, match="^model 'linear' does not read worker_hidden$"):  # warned of once ...
+        linear = DynoNetForecaster(model="linear", worker_hidden=8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        linear.set_params(lr=1e-3)  # ... not again when another setting changes
+    with pytest.warns(UserWarning, match="^model 'linear' does not read context_dim$"):
+        linear.set_params(context_dim=4)
     assert f.config.model.worker_hidden == 8  # unchanged by the refused call
     # fitted: a clone is unfitted, with the same settings; a fitted model changes only at its next fit
     again = _clone(fitted)
