@@ -13,6 +13,7 @@ import argparse
 import difflib
 import json
 import shlex
+import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
@@ -191,6 +192,10 @@ def make_folder(out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise OutputError(f"{out}: cannot make the results folder there ({os_reason(e)})") from None
+    try:  # before the first run trains, not after it: a folder that cannot be written to
+        tempfile.TemporaryFile(dir=out).close()
+    except OSError as e:
+        raise OutputError(f"{out}: cannot write there ({os_reason(e)})") from None
 
 
 def _key(r: dict[str, Any]) -> tuple[Any, ...]:

@@ -4,6 +4,7 @@ and the bars of results.png."""
 
 from __future__ import annotations
 
+import math
 import statistics
 from datetime import datetime
 from pathlib import Path
@@ -209,7 +210,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
             if cell is not None:
                 xs.append(x)
                 ys.append(cell["mse"])
-                es.append(cell["mse_std"] or 0.0)
+                es.append(math.nan if cell["mse_std"] is None else cell["mse_std"])  # one seed: no std, no bar
             else:
                 unscored.append(x)
         ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, color=f"C{i % 10}")
@@ -221,7 +222,8 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
                 ha="center", va="bottom", color="0.4")
     ax.set_xticks(range(len(cols)), cols)
     ax.set_xlim(-0.5, len(cols) - 0.5)  # every variant's place in every cell, bar or not
-    ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(y axis does not start at 0)")
+    ax.set_ylabel("test MSE (standardized), mean +- std over seeds\n(no error bar: one seed; y axis does not "
+                  "start at 0)")
     ax.set_title("measured here: " + ", ".join(sorted({r["device"] for r in records})))
     ax.legend(fontsize=7, ncol=2)
     atomic_write(path, plots.render(fig))

@@ -384,6 +384,21 @@ def test_results_never_go_into_a_training_run_folder(tmp_path, capsys):
     assert sorted(p.name for p in run.iterdir()) == ["checkpoint.json"]
 
 
+def test_a_results_folder_that_cannot_be_written_is_refused_before_any_run(tmp_path, capsys, monkeypatch):
+    import dynonet.benchmark
+
+    def read_only(**_):
+        raise PermissionError(13, "Read-only file system")
+
+    trained = []
+    monkeypatch.setattr(dynonet.benchmark.tempfile, "TemporaryFile", read_only)
+    monkeypatch.setattr(dynonet.benchmark, "_run_plan", lambda *a: trained.append(a))
+    (tmp_path / "ro").mkdir()
+    assert main([*GRID, "--variants", "repeat", "--seeds", "0", *SMALL, "--out", str(tmp_path / "ro")]) == 2
+    assert capsys.readouterr().err.strip().endswith("ro: cannot write there (Read-only file system)")
+    assert trained == []
+
+
 def test_a_flag_every_variant_sets_otherwise_is_refused_and_one_some_do_is_told(tmp_path, capsys):
     out = tmp_path / "grid"
     assert main([*GRID, "--variants", "holdout,frozen-holdout", "--controller-data", "val", *SMALL,
