@@ -71,7 +71,8 @@ def check_writable(path: Path) -> None:
     where = Path(os.path.realpath(path))  # a link's target is what gets written
     folder = where.parent
     if not folder.is_dir():
-        raise OutputError(f"{path}: cannot write there (folder {folder} does not exist)")
+        why = f"{folder} is a file, not a folder" if folder.exists() else f"folder {folder} does not exist"
+        raise OutputError(f"{path}: cannot write there ({why})")
     try:
         fd, probe = _create_beside(where)
         os.close(fd)

@@ -116,3 +116,6 @@ def test_a_json_path_that_cannot_be_written_is_refused_before_any_measuring(tmp_
     assert main(["bench", "speed", "--json", str(tmp_path / "no" / "x.json")]) == 2
     assert capsys.readouterr().err == f"dynonet: error: {tmp_path / 'no' / 'x.json'}: cannot write there (folder " \
                                       f"{tmp_path / 'no'} does not exist)\n"
+    (tmp_path / "file").write_text("x")
+    assert main(["bench", "speed", "--json", str(tmp_path / "file" / "x.json")]) == 2
+    assert capsys.readouterr().err.endswith(f"cannot write there ({tmp_path / 'file'} is a file, not a folder)\n")
