@@ -2,8 +2,9 @@
 
 Level 1, every step: the worker optimizer (workers, trend, mixer, RevIN; with trend-first,
 only workers and mixer) steps on a training batch. The controller's signals are inputs here,
-computed without gradient: nothing in this step updates the controller. The learning-rate-scale signal s_c scales channel c's worker
-update: theta_c <- theta_c + s_c * delta_c, where delta_c is AdamW's step.
+computed without gradient: nothing in this step updates the controller. The learning-rate-scale
+signal s_c scales channel c's worker update: theta_c <- theta_c + s_c * delta_c, where delta_c
+is AdamW's step.
 
 Level 2, every step: the controller optimizer steps on a batch of the controller split
 (validation, as in the paper, or a holdout of the training period). Its loss is the forecast
