@@ -14,16 +14,16 @@ import difflib
 import json
 import shlex
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from dynonet.checkpoint import META, STATE_FILE, atomic_write, write_json
+from dynonet.checkpoint import META, METRICS, STATE_FILE, atomic_write, write_json
 from dynonet.config import DATASETS, HORIZONS, PRESETS, RunConfig, flag, override, preset
 from dynonet.data import bundled_path, holdout_cut, split_rows
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.registry import MODELS, check_config
+from dynonet.resume import load_state
 from dynonet.report import score_text
 from dynonet.summary import figure, markdown, runs_text
 from dynonet.variants import VARIANTS
@@ -220,10 +220,15 @@ def _check_same_cell(there: dict[str, Any] | None, config: dict[str, Any], where
                            f"({_diff(cell_settings(there['config']), cell_settings(config))}); {hint}")
 
 
+# what two records of one run may differ by: when it ran, how long it took, the grid's command
+WHEN_AND_HOW_LONG = {"seconds", "median_epoch_seconds", "date", "command"}
+
+
 def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, Any]]:
     """Add the records of other results folders (grid shards run side by side) to `out`.
 
-    A run recorded in two places must be the same record; a cell must keep one set of settings.
+    A run recorded in two places must be the same record but for WHEN_AND_HOW_LONG (the
+    first kept); a cell must keep one set of settings.
     """
     records = load_records(out)
     done = {_key(r): (r, out / RESULTS) for r in records}  # run -> (record, the file it came from)
@@ -235,11 +240,14 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
         for r in load_records(src):
             if _key(r) in done:
                 there, where = done[_key(r)]
-                if there != r:
-                    fields = [k for k in sorted(set(there) | set(r)) if there.get(k) != r.get(k)]
+                fields = [k for k in sorted(set(there) | set(r)) if there.get(k) != r.get(k)]
+                if set(fields) - WHEN_AND_HOW_LONG:
                     raise DynoNetError(f"{src / RESULTS}: {r['model']} on {r['dataset']} H{r['horizon']} seed "
                                        f"{r['seed']} is recorded differently in {where} ({', '.join(fields[:4])} "
                                        "differ); nothing merged")
+                if fields:  # the same run made twice, with the same outcome
+                    log(f"{src / RESULTS}: {r['model']} on {r['dataset']} H{r['horizon']} seed {r['seed']} "
+                        f"again, the same but for its {', '.join(fields)}; {where}'s record kept")
                 continue
             there, where = settings.get(_key(r)[:4], (None, None))
             _check_same_cell(there, r["config"], f"{where}", f"{src / RESULTS} differs; nothing merged")
@@ -379,6 +387,33 @@ def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
             holdout_cut(splits["train"], L, h, cfg.train.holdout_fraction, ds)
 
 
+FINISHED, INTERRUPTED = "finished", "interrupted"
+
+
+def kept_run(folder: Path, cfg: RunConfig) -> str | None:
+    """What a kept run folder holds for the run of `cfg` when the grid resumes: FINISHED (its
+    metrics.json is recorded, the run not trained again), INTERRUPTED (training continues from
+    its saved state) or None (no run: it trains from the start). A run of other settings there
+    is an OutputError, found before any run trains: the grid never writes over it."""
+    from dynonet.runner import config_changes
+
+    if (folder / META).is_file():
+        what, saved = FINISHED, lambda: json.loads((folder / METRICS).read_text())["config"]
+    elif (folder / STATE_FILE).is_file():
+        what, saved = INTERRUPTED, lambda: load_state(folder)["config"]
+    else:
+        return None
+    try:
+        changes = config_changes(RunConfig.from_dict(saved()), cfg)
+    except (OSError, ValueError, KeyError, TypeError, DynoNetError) as e:
+        raise OutputError(f"{folder}: holds a{'n' * (what == INTERRUPTED)} {what} run that cannot be read ({e}); "
+                          "remove it, or choose another --keep-runs") from None
+    if changes:
+        raise OutputError(f"{folder}: holds a{'n' * (what == INTERRUPTED)} {what} run with other settings "
+                          f"({'; '.join(changes[:3])}); remove it, or choose another --keep-runs")
+    return what
+
+
 def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,
               log: Log) -> list[dict[str, Any]]:
     from dynonet.runner import train_run
@@ -406,15 +441,18 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
                 what = ("holds a run already" if (folder / META).exists() or (folder / STATE_FILE).exists() else
                         "is not an empty folder")
                 raise OutputError(f"{folder}: {what}; choose another --keep-runs, or --resume the grid that wrote it")
+    # resuming: each kept folder's run is recorded if it finished, continued if it was interrupted
+    kept_states = [kept_run(kept_folder(*run), run[4]) if args.keep_runs and args.resume else None for run in todo]
     there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
     log(f"benchmark: {runs_text(len(plan))} planned{there}, {len(todo)} to run")
-    for i, (ds, h, s, v, cfg) in enumerate(todo, 1):
+    for i, ((ds, h, s, v, cfg), state) in enumerate(zip(todo, kept_states), 1):
         kept = kept_folder(ds, h, s, v, cfg) if args.keep_runs else None
-        t0 = time.perf_counter()
         try:
-            # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
-            metrics = train_run(cfg, kept, progress=True, overwrite=args.resume,
-                                argv=getattr(args, "argv", None))
+            if state == FINISHED:
+                metrics = json.loads((kept / METRICS).read_text())
+            else:  # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
+                metrics = train_run(cfg, kept, progress=True, overwrite=args.resume, resume=state == INTERRUPTED,
+                                    argv=getattr(args, "argv", None))
         except TrainingError as e:  # a diverged run is a result too: recorded, and the grid goes on
             rec = failed_record(v, cfg, e, command)
         else:
@@ -422,8 +460,9 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         records.append(rec)
         save(out, records, command)
         outcome = f"failed: {rec['error']}" if rec.get("error") else f"mse {score_text(rec['mse'])} mae {score_text(rec['mae'])}"
-        log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: {outcome} "
-            f"({rec['epochs']} epochs, {time.perf_counter() - t0:.1f}s)")
+        how = {FINISHED: "; the kept run, not trained again", INTERRUPTED: "; the kept run, resumed"}.get(state, "")
+        seconds = "" if rec.get("seconds") is None else f", {rec['seconds']:.1f}s"  # as recorded
+        log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: {outcome} ({rec['epochs']} epochs{seconds}{how})")
     if not todo and records:
         save(out, records, command)  # refresh the table and figure
     if failed := sum(bool(r.get("error")) for r in records):
@@ -455,7 +494,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"comma-separated (default: all: {','.join(VARIANTS)})")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
                    help="results folder (benchmarks/results/ holds the committed, measured grid)")
-    p.add_argument("--resume", action="store_true", help="skip runs already recorded in --out")
+    p.add_argument("--resume", action="store_true",
+                   help="skip runs already recorded in --out; with --keep-runs, record a kept finished run "
+                        "and continue a kept interrupted one")
     p.add_argument("--keep-runs", type=Path, default=None, help="also write each run's folder under this one")
     p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FOLDER",
                    help="train nothing: add the runs recorded in these results folders (grid shards run "

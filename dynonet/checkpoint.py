@@ -28,6 +28,7 @@ from dynonet.registry import build_model
 FORMAT_VERSION = 1
 WEIGHTS, META = "model.safetensors", "checkpoint.json"
 TENSORS = "intervals.safetensors"  # a run's tensors besides the model's (its prediction intervals)
+METRICS = "metrics.json"  # a finished run's scores, config and timings
 STATE_FILE = "resume.safetensors"  # an unfinished run's training state (resume.py)
 
 

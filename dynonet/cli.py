@@ -333,7 +333,8 @@ def _resume_hint(args: argparse.Namespace) -> str:
         return f"; `dynonet train --out {shlex.quote(str(out))} --resume` continues after the last finished epoch"
     if args.command == "benchmark" and not getattr(args, "merge", None):
         again = shlex.join([*args.argv, *(["--resume"] if "--resume" not in args.argv else [])])
-        return f"; `{again}` skips the runs already recorded"
+        kept = " and continues the interrupted one" if getattr(args, "keep_runs", None) else ""
+        return f"; `{again}` skips the runs already recorded{kept}"
     return ""
 
 

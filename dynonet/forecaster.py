@@ -46,7 +46,7 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
@@ -351,7 +351,7 @@ class DynoNetForecaster:
             if path.is_dir() and any(path.iterdir()) and not overwrite:
                 raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")
             path.mkdir(parents=True, exist_ok=True)
-            metrics = [] if self.metrics_ is None else [(path / "metrics.json", json_text(self.metrics_))]
+            metrics = [] if self.metrics_ is None else [(path / METRICS, json_text(self.metrics_))]
             tensors = checkpoint_tensors(self.intervals_)
             save_checkpoint(path, self.model_, self.config, meta, extra=metrics, tensors=tensors)
             written = {META, WEIGHTS} | {p.name for p, _ in metrics} | ({TENSORS} if tensors else set())
@@ -384,7 +384,7 @@ class DynoNetForecaster:
         self.model_, self.meta_ = model.eval(), meta
         self.intervals_ = saved_intervals(meta, tensors, cfg, path)
         try:
-            self.metrics_ = json.loads((path / "metrics.json").read_text())
+            self.metrics_ = json.loads((path / METRICS).read_text())
         except (OSError, ValueError):
             self.metrics_ = None
         return self

@@ -14,7 +14,7 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint, save_tensors
+from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint, save_tensors
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
@@ -46,7 +46,7 @@ def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
 
 
 FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
-RUN_FILES = {WEIGHTS, TENSORS, META, "metrics.json", STATE_FILE} | FIGURES  # ... in all
+RUN_FILES = {WEIGHTS, TENSORS, META, METRICS, STATE_FILE} | FIGURES  # ... in all
 
 
 def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
@@ -332,7 +332,7 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
         figures["benchmark.png"] = plots.benchmark(measured, published,
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
     save_checkpoint(out, model, cfg, checkpoint_meta(data, intervals),
-                    extra=[(out / "metrics.json", json_text(metrics)), *((out / n, png) for n, png in figures.items())],
+                    extra=[(out / METRICS, json_text(metrics)), *((out / n, png) for n, png in figures.items())],
                     tensors=checkpoint_tensors(intervals))
 
 

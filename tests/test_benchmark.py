@@ -1,6 +1,7 @@
 import json
 import re
 import shlex
+import shutil
 import statistics
 
 import pytest
@@ -240,6 +241,16 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     (d / "results.json").write_text(json.dumps(changed))  # seed 0 again, another score
     assert main(["benchmark", "--merge", str(a), str(d), "--out", str(tmp_path / "new")]) == 2
     assert f"recorded differently in {a / 'results.json'} (mse differ)" in capsys.readouterr().err
+    # the same run made again with the same outcome (another shard's command, another time): the first kept
+    again = tmp_path / "again"
+    assert main([*shard, "--seeds", "0,2", "--out", str(again)]) == 0
+    capsys.readouterr()
+    assert main(["benchmark", "--merge", str(a), str(again), "--out", str(tmp_path / "new")]) == 0
+    said = re.search(rf"{re.escape(str(again / 'results.json'))}: repeat on ETTh1 H8 seed 0 again, the same but "
+                     rf"for its (.*); {re.escape(str(a / 'results.json'))}'s record kept", capsys.readouterr().out)
+    assert said and "command" in said[1].split(", ")  # (and its date and seconds, where the clock ticked)
+    assert records(tmp_path / "new") == records(a) + records(again)[1:]
+    shutil.rmtree(tmp_path / "new")
 
     # a file that is no results file, or an edited one: one line naming it and what is wrong
     bad = tmp_path / "bad"
@@ -463,3 +474,55 @@ def test_grid_arguments_that_cannot_make_a_table_are_refused_with_a_way_out(tmp_
     assert main([*GRID, "--variants", "repeat", *SMALL, "--out", str(tmp_path / "afile")]) == 2
     assert "afile: is a file, not a folder" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
+
+
+def test_a_resumed_grid_continues_its_kept_interrupted_run_and_records_a_kept_finished_one(
+        tmp_path, monkeypatch, capsys):
+    import dynonet.runner
+
+    kr = tmp_path / "kr"
+    grid = [*GRID, "--seeds", "0", "--variants", "linear", *SMALL, "--epochs", "2", "--keep-runs", str(kr)]
+    kept = kr / "ETTh1-H8-L48-linear-seed0"
+    real_save = dynonet.runner.save_state
+
+    def save_then_stop(*a, **kw):  # Ctrl-C right after the first epoch's state is saved
+        real_save(*a, **kw)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dynonet.runner, "save_state", save_then_stop)
+    assert main([*grid, "--out", str(tmp_path / "a")]) == 130
+    assert "and continues the interrupted one" in capsys.readouterr().err
+    assert (kept / "resume.safetensors").is_file() and not (tmp_path / "a" / "results.json").exists()
+    monkeypatch.setattr(dynonet.runner, "save_state", real_save)
+
+    real_train, resumed = dynonet.runner.train_run, []
+
+    def spy(*a, **kw):
+        resumed.append(kw.get("resume"))
+        return real_train(*a, **kw)
+
+    monkeypatch.setattr(dynonet.runner, "train_run", spy)
+    assert main([*grid, "--out", str(tmp_path / "a"), "--resume"]) == 0
+    assert resumed == [True]
+    [rec] = records(tmp_path / "a")
+    metrics = json.loads((kept / "metrics.json").read_text())
+    assert metrics["resumed_after_epoch"] == 1 and rec["epochs"] == 2 and rec["mse"] == metrics["test"]["mse"]
+    # the time printed is the time recorded
+    assert f"(2 epochs, {rec['seconds']:.1f}s; the kept run, resumed)" in capsys.readouterr().out
+
+    # the same run without the interruption scores the same
+    assert main([*grid, "--out", str(tmp_path / "u"), "--keep-runs", str(tmp_path / "ku")]) == 0
+    assert records(tmp_path / "u")[0]["mse"] == rec["mse"]
+
+    # another grid resuming over the kept folder records its finished run without training it
+    resumed.clear()
+    capsys.readouterr()
+    assert main([*grid, "--out", str(tmp_path / "b"), "--resume"]) == 0
+    assert resumed == [] and "the kept run, not trained again" in capsys.readouterr().out
+    assert records(tmp_path / "b")[0]["mse"] == rec["mse"]
+
+    # a kept run of other settings is never written over: refused before any run
+    assert main([*grid, "--epochs", "3", "--out", str(tmp_path / "c"), "--resume"]) == 2
+    assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a finished run with other settings "
+                                       "(train.epochs: 2 -> 3); remove it, or choose another --keep-runs\n")
+    assert resumed == [] and not (tmp_path / "c" / "results.json").exists()
