@@ -69,13 +69,22 @@ _ELSEWHERE = {
 }
 
 
-_FLAGS = re.compile("|".join(sorted((re.escape(flag(f)) + r"\b" for f in _FIELD_SECTION), key=len, reverse=True)))
+_FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
+_FLAG = re.compile(r"--([a-z][a-z0-9-]*)\b(?: ([a-z0-9]+)\b)?")  # a flag, and the word after it
 
 
 def _named(text: str) -> str:
-    """`text` with the settings named as this API takes them (`batch_size`), not as the CLI's
-    flags (`--batch-size`) that config, training and date messages name."""
-    return _FLAGS.sub(lambda m: m[0][2:].replace("-", "_"), text)
+    """`text` with the settings named as this API takes them (`batch_size`,
+    `controller_data="holdout"`), not as the CLI's flags (`--batch-size`, `--controller-data
+    holdout`) that config, training and date messages name."""
+    def keyword(m: re.Match) -> str:
+        field = _FIELDS.get(m[1].replace("-", "_"))
+        if field is None or flag(field.name) != f"--{m[1]}":
+            return m[0]
+        if m[2] in field.metadata.get("choices", ()):
+            return f'{field.name}="{m[2]}"'
+        return field.name + m[0][len(m[1]) + 2:]
+    return _FLAG.sub(keyword, text)
 
 
 def _keywords(e: DynoNetError) -> DynoNetError:

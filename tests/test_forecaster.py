@@ -17,7 +17,7 @@ import dynonet.forecaster
 from dynonet.checkpoint import META, TENSORS, WEIGHTS
 from dynonet.config import PRESETS
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
-from dynonet.forecaster import DynoNetForecaster
+from dynonet.forecaster import DynoNetForecaster, _named
 
 L, H = 32, 8
 TINY = dict(worker_hidden=4, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
@@ -619,3 +619,12 @@ def test_notes_on_the_data_are_warnings_and_the_verbose_log_names_keywords(capsy
     log = capsys.readouterr().out
     # 120 rows give 4 validation windows: the log says which setting gives more, as this API names it
     assert "series 'flat' is constant" in log and "val_fraction" in log and "--val-fraction" not in log
+
+
+def test_a_flag_and_its_choice_in_a_note_read_as_a_keyword_argument(wide):
+    with pytest.warns(UserWarning, match="the controller trained on the validation windows") as caught:
+        DynoNetForecaster(horizon=H, lookback=L, **TINY, controller=True).fit(wide)
+    [note] = [str(w.message) for w in caught if "controller trained" in str(w.message)]
+    assert 'controller_data="holdout" keeps the two apart' in note and "--" not in note
+    # a flag's word that is no choice of it, and a flag of no setting, stay as written
+    assert _named("--batch-size 32, --loss mae, --no-mixer") == 'batch_size 32, loss="mae", --no-mixer'
