@@ -259,7 +259,7 @@ class DynoNetForecaster:
             raise _keywords(e) from None
         dates, columns, values, ids, *_ = self._table(recent, "recent data", self.config,
                                                      used=self.config.model.lookback, columns=self.columns_)
-        forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None)
+        forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None, long=ids is not None)
         return self.framed(forecast, self.bands(forecast, levels), ids)
 
     def levels(self, level: int | Sequence[int] | None) -> tuple[int, ...]:
@@ -300,12 +300,13 @@ class DynoNetForecaster:
             raise _keywords(e) from None
 
     def forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
-                      first_line: int | np.ndarray | None, date_format: str | None = None) -> pd.DataFrame:
+                      first_line: int | np.ndarray | None, date_format: str | None = None,
+                      long: bool = False) -> pd.DataFrame:
         """The wide forecast after checked table rows (`tables.read_csv`'s or `frame_table`'s
         output), what `predict` and the `dynonet predict` command share. `source` and
         `first_line` (the file line of row 0, or of each row: `Table.lines`; None in memory)
-        name where a problem is, with dates
-        written in `date_format` (default: the run's)."""
+        name where a problem is, with dates written in `date_format` (default: the run's);
+        `long`: `source` is a long table (a row per series and date), whose dates are counted."""
         meta, m = self._fitted(), self.config.model
         wanted = list(meta["columns"])
         if set(columns) != set(wanted):
@@ -317,7 +318,8 @@ class DynoNetForecaster:
         values = values[:, [columns.index(c) for c in wanted]]
         L = m.lookback
         if len(values) < L:
-            raise DataError(f"{source}: {len(values)} rows, but the model needs the last {L} (its lookback)")
+            raise DataError(f"{source}: {len(values)} {'dates' if long else 'rows'}, but the model needs the last {L} "
+                            "(its lookback)")
         fmt = date_format or self.config.data.date_format
         step = _lookback_step(meta["freq"], dates, L, source, first_line, fmt)
         scaler = Scaler.from_dict(meta["scaler"])

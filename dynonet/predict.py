@@ -99,7 +99,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster.forecast_rows(dates, columns, values, str(csv),
                                         first_line=recent.lines if ids is None else None,
-                                        date_format=fmt)
+                                        date_format=fmt, long=ids is not None)
     truth = None
     if actual is not None:
         truth = _actual(actual, dataclasses.replace(reading, used=None, blanks=True), forecaster.columns_,

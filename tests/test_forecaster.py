@@ -413,6 +413,8 @@ def test_predict_input_errors(fitted, wide):
     assert fitted.predict(wide.assign(x=1.0)).equals(fitted.predict(wide))  # other columns are left alone
     with pytest.raises(DataError, match=f"31 rows, but the model needs the last {L}"):
         fitted.predict(wide.iloc[-31:])
+    with pytest.raises(DataError, match=f"31 dates, but the model needs the last {L}"):  # long: 62 rows
+        fitted.predict(to_long(wide.iloc[-31:]))
     gap = wide.drop(wide.index[-5])
     with pytest.raises(DataError, match=r"^recent data: date 2024-01-09 04:00:00 is not one step \(h\) after "
                                         r"2024-01-09 02:00:00; "):  # named by its dates, not its position

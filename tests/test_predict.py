@@ -596,6 +596,10 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
     assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="bad.csv") == 2
     assert "bad.csv: line 8, column 'y' (series 'load'): 'n/a' is not a finite number" in one_error_line(capsys)
     assert not (tmp_path / "h.csv").exists()
+    # too short, counted in dates (a long file has a row per series and date)
+    _long_csv(full.iloc[190:200], tmp_path / "short.csv")
+    assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="short.csv") == 2
+    assert "short.csv: 10 dates, but the model needs the last" in one_error_line(capsys)
     # a long file with another column is refused as such, as a long DataFrame is
     (tmp_path / "extra.csv").write_text("unique_id,ds,y,note\n" + "".join(
         line + ",x\n" for line in (tmp_path / "recent.csv").read_text().splitlines()[1:]))
