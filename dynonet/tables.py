@@ -269,7 +269,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         if reading.rows is not None:
             unread &= np.isin(np.arange(len(values)), reading.rows)
         if reading.blanks:
-            unread &= ~text.map(is_missing).to_numpy(dtype=bool)
+            unread &= ~missing_cells(text)
         bad = unread.nonzero()[0]
         if len(bad):
             i = bad[0]
@@ -288,7 +288,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
                 what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
                          if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
             elif len(bad) == len(values) - start and np.isnan(values[i]):
-                what += (" (no cell of this column is " + ("filled" if text.map(is_missing).all() else "a number")
+                what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                          + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
@@ -380,6 +380,16 @@ def is_missing(cell: object) -> bool:
         return bool(pd.isna(cell))
     except (TypeError, ValueError):  # a list or array in a cell
         return False
+
+
+def missing_cells(column: pd.Series) -> np.ndarray:
+    """`is_missing` of every cell, vectorized (a long table can hold millions of cells)."""
+    missing = np.array(column.isna(), dtype=bool)  # a copy: pandas may lend a read-only array
+    if column.dtype == object:  # text among other things: "" is missing, a list in a cell is not
+        missing |= np.fromiter((isinstance(c, str) and c == "" for c in column.to_numpy()), bool, len(column))
+    elif pd.api.types.is_string_dtype(column):
+        missing |= column.eq("").fillna(False).to_numpy(dtype=bool)
+    return missing
 
 
 def _parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
@@ -859,8 +869,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     (dates, columns, values), the ids, and the format that writes its dates back as they are
     (`written_format`, where none was given); errors name its rows (`first_line` as in
     `validate_frame`), and its dates parse as a wide table's do. Every series needs a row at
-    every date; with `reading.used`, at every one of the last `used` dates (earlier ones come
-    back NaN, as a wide table's blank cells do); with `reading.blanks`, at none."""
+    every date; with `reading.used`, only the rows of the last `used` dates are read and
+    returned (a long history costs a forecast nothing); with `reading.blanks`, at none."""
     columns, used = reading.columns, reading.used
     extra = [c for c in df.columns if c not in LONG]
     if extra:
@@ -871,19 +881,22 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     rows = df.reset_index(drop=True)
     if columns is not None:  # the chosen series' rows; row numbers stay the table's own
         text = _strip(rows["unique_id"]).astype(str)
-        _chosen(reading, list(dict.fromkeys(text)), source, long=True)
+        _chosen(reading, list(pd.unique(text)), source, long=True)
         rows = rows[text.isin(columns).to_numpy()]
-    lines, named = rows.index.to_numpy(), line_namer(first_line)
-    where = lambda i: named(int(lines[i]))  # noqa: E731 - row i of those read: its place in the table
-    ids = _strip(rows["unique_id"])
-    if len(gone := ids.map(is_missing).to_numpy().nonzero()[0]):
-        raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
+    named = line_namer(first_line)
+    where = lambda i: named(int(rows.index[i]))  # noqa: E731 - row i of those read: its place in the table
     ds = _parse_dates(_strip(rows["ds"]), "ds", source, where, reading)
+    if used is not None and len(ds):  # a forecast reads the last `used` dates: rows before them are skipped unread
+        read = ds >= ds.unique().sort_values()[-used:][0]
+        rows, ds = rows[read], ds[read]
+    ids = _strip(rows["unique_id"])
+    if len(gone := missing_cells(ids).nonzero()[0]):
+        raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
     cells = _strip(rows["y"])
     y = _numbers(cells, reading.decimal)
     unread = ~np.isfinite(y)
     if reading.blanks or used is not None:  # as a wide table's blank cell: not known, or before the rows read
-        unread &= ~cells.map(is_missing).to_numpy(dtype=bool)
+        unread &= ~missing_cells(cells)
     if len(bad := unread.nonzero()[0]):
         i = int(bad[0])
         cell = cells.iloc[i]

@@ -588,14 +588,20 @@ def test_a_long_csv_trains_and_forecasts_long(setup, tmp_path, capsys):
     assert list(long.columns) == ["unique_id", "ds", "DynoNet", "DynoNet-lo-80", "DynoNet-hi-80"]
     assert long["ds"].equals(out["ds"])
     assert np.array_equal(long["DynoNet-hi-80"].to_numpy(), np.concatenate([wide["load-hi-80"], wide["temp-hi-80"]]))
-    # a bad cell is named by its line of the long file
+    # a bad cell among the dates read is named by its line of the long file (load's last date: line 41)
     text = (tmp_path / "recent.csv").read_text().splitlines()
-    text[7] = text[7].rsplit(",", 1)[0] + ",n/a"
+    text[40] = text[40].rsplit(",", 1)[0] + ",n/a"
     (tmp_path / "bad.csv").write_text("\n".join(text) + "\n")
     capsys.readouterr()
     assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="bad.csv") == 2
-    assert "bad.csv: line 8, column 'y' (series 'load'): 'n/a' is not a finite number" in one_error_line(capsys)
+    assert "bad.csv: line 41, column 'y' (series 'load'): 'n/a' is not a finite number" in one_error_line(capsys)
     assert not (tmp_path / "h.csv").exists()
+    # one before the last `lookback` dates is not read, as a wide file's rows before them are not
+    text = (tmp_path / "recent.csv").read_text().splitlines()
+    text[1] = text[1].rsplit(",", 1)[0] + ",n/a"
+    (tmp_path / "early.csv").write_text("\n".join(text) + "\n")
+    assert predict(tmp_path, "--out", str(tmp_path / "e.csv"), csv="early.csv") == 0
+    assert pd.read_csv(tmp_path / "e.csv").equals(out)
     # too short, counted in dates (a long file has a row per series and date)
     _long_csv(full.iloc[190:200], tmp_path / "short.csv")
     assert predict(tmp_path, "--out", str(tmp_path / "h.csv"), csv="short.csv") == 2
