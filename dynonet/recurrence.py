@@ -1,5 +1,6 @@
 """C independent GRUs over time as one vectorized recurrence, with a hand-written backward,
-or, on a GPU at a few channels, as one cuDNN GRU call per channel.
+or, on a GPU at a few channels, as cuDNN GRU calls: one per channel, or one for all channels
+with block-diagonal weights.
 
 Used by the per-channel workers (C channels) and by the controller (one "channel"). The
 equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients of both
@@ -8,8 +9,9 @@ backends against autograd through `nn.GRU`, and `gradcheck`.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from typing import Literal
+from typing import Iterator, Literal
 
 import torch
 from torch import Tensor
@@ -159,20 +161,71 @@ def _per_channel(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tens
     return torch.stack([o for o, _ in outs], 1) if sequence else torch.cat([last for _, last in outs])
 
 
+def _block_diagonal(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool) -> Tensor:
+    """The same C GRUs as one `nn.GRU` call of C * h units whose weights are block-diagonal:
+    channel c's h units read only its own input and state. C times the arithmetic of the
+    small GRUs, in one cuDNN kernel sequence instead of C; gradients reach only the blocks."""
+    T, C, B, d = x.shape
+    h = w_hh.shape[-1]
+    eye = torch.eye(C, dtype=x.dtype, device=x.device)
+
+    def blocks(w: Tensor) -> Tensor:  # (C, 3h, k) -> (3Ch, Ck), rows gate-major as nn.GRU's
+        k = w.shape[-1]
+        return torch.einsum("cgik,ce->gciek", w.view(C, 3, h, k), eye).reshape(3 * C * h, C * k)
+
+    def bias(b: Tensor) -> Tensor:  # (C, 3h) -> (3Ch)
+        return b.view(C, 3, h).transpose(0, 1).reshape(3 * C * h)
+
+    train = torch.is_grad_enabled() and any(t.requires_grad for t in (x, w_ih, b_ih, w_hh, b_hh))
+    xs = x.permute(0, 2, 1, 3).reshape(T, B, C * d)  # (T, B, C * d)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "RNN module weights are not part of single contiguous", UserWarning)
+        out, last = torch._VF.gru(xs, x.new_zeros(1, B, C * h), (blocks(w_ih), blocks(w_hh), bias(b_ih), bias(b_hh)),
+                                  True, 1, 0.0, train, False, False)  # (T, B, C * h), (1, B, C * h)
+    return out.view(T, B, C, h).transpose(1, 2) if sequence else last.view(B, C, h).transpose(0, 1)
+
+
+Backend = Literal["auto", "fused", "per-channel", "block-diagonal"]
+BACKENDS: tuple[str, ...] = ("fused", "per-channel", "block-diagonal")
+_IMPLEMENTATIONS = {"per-channel": _per_channel, "block-diagonal": _block_diagonal}
+_default: Backend = "auto"
+
+
+@contextlib.contextmanager
+def use_backend(backend: Backend) -> Iterator[None]:
+    """Run every `gru_recurrence` that names no backend on `backend` inside the block (as
+    `dynonet bench speed --recurrence-backend` does)."""
+    global _default
+    if backend != "auto" and backend not in BACKENDS:
+        raise ValueError(f"unknown recurrence backend {backend!r}")
+    before, _default = _default, backend
+    try:
+        yield
+    finally:
+        _default = before
+
+
+def auto_backend(x: Tensor) -> str:
+    """The backend "auto" picks for x: (T, C, B, d): per-channel cuDNN calls on a CUDA device
+    for up to `PER_CHANNEL_MAX_CHANNELS` channels, the fused loop otherwise."""
+    return "per-channel" if x.is_cuda and x.shape[1] <= PER_CHANNEL_MAX_CHANNELS else "fused"
+
+
 def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool,
-                   backend: Literal["auto", "fused", "per-channel"] = "auto") -> Tensor:
+                   backend: Backend | None = None) -> Tensor:
     """Run C independent GRUs (PyTorch's GRU equations) over x: (T, C, B, d).
 
     w_ih: (C, 3h, d), b_ih: (C, 3h), w_hh: (C, 3h, h), b_hh: (C, 3h), gates ordered (r, z, n).
     Returns the outputs (T, C, B, h) if `sequence`, else the last state (C, B, h).
     `backend`: "fused" (one batched recurrence for all channels, hand-written backward),
-    "per-channel" (one `nn.GRU` call per channel), or "auto": per-channel on a CUDA device for
-    up to `PER_CHANNEL_MAX_CHANNELS` channels, fused otherwise.
+    "per-channel" (one `nn.GRU` call per channel), "block-diagonal" (one `nn.GRU` call for all
+    channels), or "auto" (`auto_backend`); None: "auto" unless `use_backend` says otherwise.
     """
+    backend = _default if backend is None else backend
     if backend == "auto":
-        backend = "per-channel" if x.is_cuda and x.shape[1] <= PER_CHANNEL_MAX_CHANNELS else "fused"
-    if backend == "per-channel":
-        return _per_channel(x, w_ih, b_ih, w_hh, b_hh, sequence)
+        backend = auto_backend(x)
+    if backend in _IMPLEMENTATIONS:
+        return _IMPLEMENTATIONS[backend](x, w_ih, b_ih, w_hh, b_hh, sequence)
     if backend != "fused":
         raise ValueError(f"unknown recurrence backend {backend!r}")
     weight = fused_gru_weights(w_ih, b_ih, w_hh, b_hh)

@@ -45,7 +45,7 @@ from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
 from dynonet.runtime import resolve_device, seed_everything
 from dynonet.training import BiLevelTrainer
-from dynonet.recurrence import gru_recurrence
+from dynonet.recurrence import BACKENDS, gru_recurrence, use_backend
 from dynonet.reference import ReferenceDynoNet, ReferenceTrainer, WindowDataset, reference_validate, unsupported
 
 ETTH1_ROWS = 17420  # length of the bundled ETTh1 file; synthetic data (--channels) uses it too
@@ -370,7 +370,7 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     (minimum over a few calls).
 
     - worker: `gru_recurrence` over all channels and layers, as the model runs it, and with
-      each backend (fused, per-channel);
+      each backend (fused, per-channel, block-diagonal);
     - worker_reference: the per-channel `nn.GRU` loop;
     - controller: the controller's GRU (after its patch embedding), forward+backward, and
       forward only without gradient (what the worker step runs).
@@ -381,7 +381,7 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     residual = torch.randn(T, C, B, 1, device=device, generator=gen).requires_grad_()  # (T, C, B, 1)
     w = model.workers
 
-    def worker_fb(backend: str = "auto") -> None:
+    def worker_fb(backend: str | None = None) -> None:
         inp = residual
         out = None
         for layer in range(cfg.worker_layers):
@@ -419,8 +419,8 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
     # The minimum, not the median: a floor is the least-disturbed time, and on a shared CPU
     # a burst of other work can inflate a few calls many times over.
     result = {name: min(timed_calls(fn, device, 7, budget_s, min_calls=3))
-              for name, fn in (("worker_fwd_bwd", worker_fb), ("worker_fused_fwd_bwd", lambda: worker_fb("fused")),
-                               ("worker_per_channel_fwd_bwd", lambda: worker_fb("per-channel")),
+              for name, fn in (("worker_fwd_bwd", worker_fb),
+                               *((f"worker_{b.replace('-', '_')}_fwd_bwd", lambda b=b: worker_fb(b)) for b in BACKENDS),
                                ("worker_reference_fwd_bwd", worker_reference_fb),
                                ("controller_fwd_bwd", controller_fb), ("controller_fwd", controller_fwd))}
     model.zero_grad(set_to_none=True)
@@ -472,6 +472,11 @@ def _fmt(v: float | None, spec: str) -> str:
 
 def cmd_speed(args: argparse.Namespace) -> int:
     """`dynonet bench speed`: measure both paths, print a table, optionally write JSON."""
+    with use_backend(args.recurrence_backend):  # the optimized path's; the reference runs nn.GRU modules
+        return _speed(args)
+
+
+def _speed(args: argparse.Namespace) -> int:
     if args.json:
         check_writable(args.json)  # before minutes of measuring
     if args.threads:
@@ -550,6 +555,7 @@ def build_report(args: argparse.Namespace, cfg: RunConfig, data: SeriesData, dev
     truncated = steps < steps_full
     report: dict[str, Any] = {
         "device": dev_name,
+        "recurrence_backend": args.recurrence_backend,
         "preset": args.preset,
         "data": {"source": data.source, "channels": data.n_channels, "synthetic": bool(args.channels),
                  "val_windows": n_val},
@@ -624,8 +630,8 @@ def format_report(r: dict[str, Any]) -> str:
         lines += [
             "recurrence floor (one training batch, fastest of a few calls):",
             f"  worker GRU recurrence fwd+bwd (as run)       {f['worker_fwd_bwd']:.3f} s",
-            f"    with the fused backend                     {f['worker_fused_fwd_bwd']:.3f} s",
-            f"    with the per-channel backend               {f['worker_per_channel_fwd_bwd']:.3f} s",
+            *(f"    with the {b + ' backend':<34}{f[key]:.3f} s" for b in BACKENDS
+              if (key := f"worker_{b.replace('-', '_')}_fwd_bwd") in f),  # (JSON of older versions: fewer)
             f"  worker nn.GRU loop over channels fwd+bwd     {f['worker_reference_fwd_bwd']:.3f} s",
             f"  controller GRU fwd+bwd                       {f['controller_fwd_bwd']:.3f} s",
             f"  controller GRU fwd (no grad)                 {f['controller_fwd']:.3f} s",
@@ -674,4 +680,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="seconds after which latency/throughput/floor timing loops stop early")
     speed.add_argument("--loader-workers", type=at_least(0), default=0, help="DataLoader processes of the reference path")
     speed.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads (unset: torch's choice)")
+    speed.add_argument("--recurrence-backend", default="auto", choices=("auto", *BACKENDS),
+                       help="the workers' recurrence on the optimized path (auto: per-channel cuDNN calls on "
+                            "a GPU at up to 16 channels, the fused loop otherwise)")
     speed.set_defaults(func=cmd_speed)

@@ -1,4 +1,4 @@
-"""Both recurrence backends compute what nn.GRU computes, forward and backward."""
+"""Every recurrence backend computes what nn.GRU computes, forward and backward."""
 
 import pytest
 import torch
@@ -8,7 +8,7 @@ import dynonet.recurrence as rec
 from dynonet.recurrence import gru_recurrence
 
 
-BACKENDS = pytest.mark.parametrize("backend", ["fused", "per-channel"])
+BACKENDS = pytest.mark.parametrize("backend", rec.BACKENDS)
 
 
 @BACKENDS
@@ -31,8 +31,8 @@ def test_gru_recurrence_matches_nn_gru_sequence(device, backend):
 @BACKENDS
 @pytest.mark.parametrize("sequence", [True, False])
 def test_gru_backward_matches_autograd_through_nn_gru(sequence, device, backend):
-    """Each backend's backward (fused: hand-written through time; per-channel: nn.GRU's op)
-    equals autograd's through per-channel nn.GRU modules."""
+    """Each backend's backward (fused: hand-written through time; per-channel and
+    block-diagonal: nn.GRU's op) equals autograd's through per-channel nn.GRU modules."""
     torch.manual_seed(3)
     C, B, T, d, h = 3, 4, 6, 2, 5
     grus = [nn.GRU(d, h).double().to(device) for _ in range(C)]
@@ -63,15 +63,23 @@ def test_gru_backward_passes_gradcheck(device, backend):
 @pytest.mark.parametrize("sequence", [True, False])
 def test_backends_agree_without_gradient(device, sequence):
     """Inference takes other code (the fused backend keeps one state slot, cuDNN skips its
-    training buffers): both backends still give the same numbers."""
+    training buffers): every backend still gives the same numbers."""
     torch.manual_seed(5)
     C, B, T, d, h = 3, 4, 6, 2, 5
     args = [torch.randn(*shape, dtype=torch.double, device=device)
             for shape in ((T, C, B, d), (C, 3 * h, d), (C, 3 * h), (C, 3 * h, h), (C, 3 * h))]
     with torch.no_grad():
         fused = gru_recurrence(*args, sequence=sequence, backend="fused")
-        per_channel = gru_recurrence(*args, sequence=sequence, backend="per-channel")
-    assert torch.allclose(fused, per_channel)
+        for backend in rec.BACKENDS[1:]:
+            assert torch.allclose(fused, gru_recurrence(*args, sequence=sequence, backend=backend)), backend
+
+
+def _calls(monkeypatch) -> list[str]:
+    """The cuDNN backends called from now on, by name (the fused loop is called inline)."""
+    picked = []
+    for name, real in list(rec._IMPLEMENTATIONS.items()):
+        monkeypatch.setitem(rec._IMPLEMENTATIONS, name, lambda *a, name=name, real=real: picked.append(name) or real(*a))
+    return picked
 
 
 @pytest.mark.parametrize("channels", [2, rec.PER_CHANNEL_MAX_CHANNELS, rec.PER_CHANNEL_MAX_CHANNELS + 1])
@@ -79,15 +87,26 @@ def test_auto_backend_is_per_channel_on_cuda_at_few_channels_else_fused(device, 
     C, h = channels, 2
     x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s, device=device)
                                  for s in ((4, C, 3, 1), (C, 3 * h, 1), (C, 3 * h), (C, 3 * h, h), (C, 3 * h)))
-    picked = []
-    real = rec._per_channel
-    monkeypatch.setattr(rec, "_per_channel", lambda *a: picked.append("per-channel") or real(*a))
+    picked = _calls(monkeypatch)
     rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
     expected = device.type == "cuda" and channels <= rec.PER_CHANNEL_MAX_CHANNELS
     assert picked == (["per-channel"] if expected else [])
+
+
+def test_use_backend_sets_the_backend_of_calls_that_name_none_inside_its_block(monkeypatch):
+    x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s) for s in ((4, 2, 3, 1), (2, 6, 1), (2, 6), (2, 6, 2), (2, 6)))
+    picked = _calls(monkeypatch)
+    with rec.use_backend("block-diagonal"):
+        rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
+        rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True, backend="per-channel")  # named: kept
+    rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)  # auto again: the fused loop on a CPU
+    assert picked == ["block-diagonal", "per-channel"]
 
 
 def test_unknown_backends_are_refused():
     x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s) for s in ((4, 2, 3, 1), (2, 6, 1), (2, 6), (2, 6, 2), (2, 6)))
     with pytest.raises(ValueError, match="unknown recurrence backend 'cudnn'"):
         rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True, backend="cudnn")
+    with pytest.raises(ValueError, match="unknown recurrence backend 'cudnn'"):
+        with rec.use_backend("cudnn"):
+            pass

@@ -35,8 +35,24 @@ def test_cli_bench_speed_smoke(tmp_path, capsys):
         assert r["peak_memory_mib"][path]["inference"] > 0
     assert r["speedup"] > 0
     assert r["floor_seconds"]["step_floor"] > 0
-    for backend in ("fused", "per_channel"):
+    for backend in ("fused", "per_channel", "block_diagonal"):
         assert r["floor_seconds"][f"worker_{backend}_fwd_bwd"] > 0
+    assert r["recurrence_backend"] == "auto" and "with the block-diagonal backend" in printed
+
+
+def test_bench_speed_runs_the_optimized_path_on_the_backend_asked_for(tmp_path, monkeypatch):
+    import dynonet.recurrence as rec
+
+    picked = []
+    for name, real in list(rec._IMPLEMENTATIONS.items()):
+        monkeypatch.setitem(rec._IMPLEMENTATIONS, name, lambda *a, name=name, real=real: picked.append(name) or real(*a))
+    assert main(["bench", "speed", "--device", "cpu", "--epochs", "1", "--warmup", "0", "--max-steps", "1",
+                 "--channels", "3", "--max-rows", "600", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
+                 "--batch-size", "8", "--paths", "optimized", "--latency-calls", "2", "--throughput-batch", "4",
+                 "--budget", "0.5", "--recurrence-backend", "block-diagonal", "--json", str(tmp_path / "b.json")]) == 0
+    assert picked and set(picked) == {"block-diagonal"}  # every worker recurrence (on a CPU, auto is the fused loop)
+    assert json.loads((tmp_path / "b.json").read_text())["recurrence_backend"] == "block-diagonal"
+    assert rec._default == "auto"  # and only inside the bench
 
 
 def test_cli_bench_synthetic_channels(tmp_path):
