@@ -139,7 +139,7 @@ class Controller(nn.Module):
         # Forecasting a few sequences (windows, or windows x channels per channel) without
         # gradient: nn.GRU's fused inference cell has less overhead per step (measured: 4 vs
         # 8 ms for one 512-step window; 92 vs 61 ms for 512). On a GPU nn.GRU is cuDNN, which
-        # beats the step loop there (see `recurrence.PER_CHANNEL_MAX_CHANNELS`).
+        # beats the step loop there (see `recurrence.BLOCK_DIAGONAL_MAX_CHANNELS`).
         if not self.fused or x.is_cuda or (not torch.is_grad_enabled() and x.shape[0] <= SMALL_INFERENCE_BATCH):
             return self.gru(x)[1][0]
         g = self.gru

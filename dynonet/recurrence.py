@@ -1,6 +1,6 @@
 """C independent GRUs over time as one vectorized recurrence, with a hand-written backward,
-or, on a GPU at a few channels, as cuDNN GRU calls: one per channel, or one for all channels
-with block-diagonal weights.
+or, on a GPU at up to 64 channels, as one cuDNN GRU call for all channels with block-diagonal
+weights (or, for comparison, one call per channel).
 
 Used by the per-channel workers (C channels) and by the controller (one "channel"). The
 equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients of both
@@ -134,14 +134,16 @@ class _GRUSequence(torch.autograd.Function):
         return dx.view(C, -1, T, B).permute(2, 0, 3, 1), d_weight, None
 
 
-# On a GPU the step loop above launches a dozen kernels per step, and at a few channels
-# cuDNN's GRU (one kernel sequence per channel) is faster; its cost grows with the channels,
-# the loop's does not. On an H200 (benchmarks/speed-cuda-*.txt, worker fwd+bwd on one batch):
-# 0.011 s against 0.024 s at 7 channels, 0.094 s against 0.023 s at 64; a straight line
-# through each pair crosses near 16 (interpolated, not timed there). cuDNN rounds through
-# TF32 unless `torch.backends.cudnn.allow_tf32` is off (PyTorch's default is on); the loop's
-# matmuls follow `torch.backends.cuda.matmul`, off by default.
-PER_CHANNEL_MAX_CHANNELS = 16
+# On a GPU the step loop above launches a dozen kernels per step, where cuDNN's GRU runs one
+# kernel sequence per call. One call per channel wins at a few channels; one call for all
+# channels with block-diagonal weights wins more, until its C-fold arithmetic outgrows the
+# loop. On an H200 (benchmarks/speed-cuda-*.txt, worker fwd+bwd on a batch of 512), fused /
+# per-channel / block-diagonal: 0.024 / 0.011 / 0.004 s at 7 channels, 0.021 / 0.091 / 0.010 s
+# at 64, 0.020 / 0.184 / 0.023 s at 128. So block-diagonal up to 64 channels (the largest
+# count timed where it won), the loop above. cuDNN rounds through TF32 unless
+# `torch.backends.cudnn.allow_tf32` is off (PyTorch's default is on); the loop's matmuls
+# follow `torch.backends.cuda.matmul`, off by default.
+BLOCK_DIAGONAL_MAX_CHANNELS = 64
 
 
 def _per_channel(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool) -> Tensor:
@@ -206,9 +208,9 @@ def use_backend(backend: Backend) -> Iterator[None]:
 
 
 def auto_backend(x: Tensor) -> str:
-    """The backend "auto" picks for x: (T, C, B, d): per-channel cuDNN calls on a CUDA device
-    for up to `PER_CHANNEL_MAX_CHANNELS` channels, the fused loop otherwise."""
-    return "per-channel" if x.is_cuda and x.shape[1] <= PER_CHANNEL_MAX_CHANNELS else "fused"
+    """The backend "auto" picks for x: (T, C, B, d): one block-diagonal cuDNN call on a CUDA
+    device for up to `BLOCK_DIAGONAL_MAX_CHANNELS` channels, the fused loop otherwise."""
+    return "block-diagonal" if x.is_cuda and x.shape[1] <= BLOCK_DIAGONAL_MAX_CHANNELS else "fused"
 
 
 def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Tensor, sequence: bool,

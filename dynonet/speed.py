@@ -681,6 +681,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     speed.add_argument("--loader-workers", type=at_least(0), default=0, help="DataLoader processes of the reference path")
     speed.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads (unset: torch's choice)")
     speed.add_argument("--recurrence-backend", default="auto", choices=("auto", *BACKENDS),
-                       help="the workers' recurrence on the optimized path (auto: per-channel cuDNN calls on "
-                            "a GPU at up to 16 channels, the fused loop otherwise)")
+                       help="the workers' recurrence on the optimized path (auto: one block-diagonal cuDNN call "
+                            "on a GPU at up to 64 channels, the fused loop otherwise)")
     speed.set_defaults(func=cmd_speed)

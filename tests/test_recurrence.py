@@ -82,15 +82,15 @@ def _calls(monkeypatch) -> list[str]:
     return picked
 
 
-@pytest.mark.parametrize("channels", [2, rec.PER_CHANNEL_MAX_CHANNELS, rec.PER_CHANNEL_MAX_CHANNELS + 1])
-def test_auto_backend_is_per_channel_on_cuda_at_few_channels_else_fused(device, channels, monkeypatch):
+@pytest.mark.parametrize("channels", [2, rec.BLOCK_DIAGONAL_MAX_CHANNELS, rec.BLOCK_DIAGONAL_MAX_CHANNELS + 1])
+def test_auto_backend_is_block_diagonal_on_cuda_up_to_its_limit_else_fused(device, channels, monkeypatch):
     C, h = channels, 2
     x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s, device=device)
                                  for s in ((4, C, 3, 1), (C, 3 * h, 1), (C, 3 * h), (C, 3 * h, h), (C, 3 * h)))
     picked = _calls(monkeypatch)
     rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
-    expected = device.type == "cuda" and channels <= rec.PER_CHANNEL_MAX_CHANNELS
-    assert picked == (["per-channel"] if expected else [])
+    expected = device.type == "cuda" and channels <= rec.BLOCK_DIAGONAL_MAX_CHANNELS
+    assert picked == (["block-diagonal"] if expected else [])
 
 
 def test_use_backend_sets_the_backend_of_calls_that_name_none_inside_its_block(monkeypatch):
