@@ -21,7 +21,8 @@ from torch import Tensor
 
 from dynonet.config import RunConfig
 from dynonet.errors import DataError
-from dynonet.tables import Reading, date_namer, line_namer, read_table, regular_freq, show_cell
+from dynonet.dates import date_namer, regular_freq
+from dynonet.tables import Reading, line_namer, read_table, show_cell
 
 ETT_BORDERS = (12 * 30 * 24, 16 * 30 * 24, 20 * 30 * 24)  # 8640, 11520, 14400 hours
 

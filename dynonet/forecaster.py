@@ -49,9 +49,9 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
 from dynonet.data import Scaler, from_table
+from dynonet.dates import date_namer, date_text, first_break, message_format, regular_freq
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
-from dynonet.tables import (LONG, Reading, Table, date_text, date_namer, first_break, frame_table, line_namer,
-                            message_format, regular_freq, to_long)
+from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
 from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
                             os_reason)
 from dynonet.registry import MODELS, check_config

@@ -18,11 +18,12 @@ import pandas as pd
 
 from dynonet.checkpoint import check_writable, is_stream, write_together
 from dynonet.config import flag
+from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
-from dynonet.tables import Reading, date_cells, date_text, read_csv, read_table
+from dynonet.tables import Reading, read_csv, read_table
 
 
 # names of other formats, whose programs would not read the CSV text written under them
