@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # only its settings are read here; tables imports this module
 
 
 def parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int], str],
-                 reading: Reading) -> pd.DatetimeIndex:
+                reading: Reading) -> pd.DatetimeIndex:
     """Parse a date column (as `reading.date_format` says); the first cell that is no date is
     named by its line."""
     date_format, named = reading.date_format, reading.format_words()
