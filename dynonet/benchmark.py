@@ -390,28 +390,34 @@ def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
 FINISHED, INTERRUPTED = "finished", "interrupted"
 
 
-def kept_run(folder: Path, cfg: RunConfig) -> str | None:
-    """What a kept run folder holds for the run of `cfg` when the grid resumes: FINISHED (its
-    metrics.json is recorded, the run not trained again), INTERRUPTED (training continues from
-    its saved state) or None (no run: it trains from the start). A run of other settings there
-    is an OutputError, found before any run trains: the grid never writes over it."""
+def kept_run(folder: Path, variant: str, cfg: RunConfig, command: str
+             ) -> tuple[str | None, dict[str, Any] | None]:
+    """What a kept run folder holds for the grid's run (`variant`, `cfg`) when the grid
+    resumes: (FINISHED, its metrics.json, recorded without training again), (INTERRUPTED,
+    None: training continues from its saved state) or (None, None: no run, it trains from the
+    start). A run of other settings there, or one that cannot be read, is an OutputError,
+    found before any run trains: the grid never writes over it."""
     from dynonet.runner import config_changes
 
     if (folder / META).is_file():
-        what, saved = FINISHED, lambda: json.loads((folder / METRICS).read_text())["config"]
+        what, saved = FINISHED, lambda: json.loads((folder / METRICS).read_text())
     elif (folder / STATE_FILE).is_file():
-        what, saved = INTERRUPTED, lambda: load_state(folder)["config"]
+        what, saved = INTERRUPTED, lambda: load_state(folder)
     else:
-        return None
+        return None, None
+    a = f"a{'n' * (what == INTERRUPTED)} {what} run"
     try:
-        changes = config_changes(RunConfig.from_dict(saved()), cfg)
-    except (OSError, ValueError, KeyError, TypeError, DynoNetError) as e:
-        raise OutputError(f"{folder}: holds a{'n' * (what == INTERRUPTED)} {what} run that cannot be read ({e}); "
+        run = saved()
+        changes = config_changes(RunConfig.from_dict(run["config"]), cfg)
+        if what == FINISHED and not changes:
+            record(variant, cfg, run, command)  # the fields a record takes are there
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, DynoNetError) as e:
+        raise OutputError(f"{folder}: holds {a} that cannot be read ({type(e).__name__}: {e}); "
                           "remove it, or choose another --keep-runs") from None
     if changes:
-        raise OutputError(f"{folder}: holds a{'n' * (what == INTERRUPTED)} {what} run with other settings "
-                          f"({'; '.join(changes[:3])}); remove it, or choose another --keep-runs")
-    return what
+        raise OutputError(f"{folder}: holds {a} with other settings ({'; '.join(changes[:3])}); "
+                          "remove it, or choose another --keep-runs")
+    return what, run if what == FINISHED else None
 
 
 def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,
@@ -442,15 +448,14 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
                         "is not an empty folder")
                 raise OutputError(f"{folder}: {what}; choose another --keep-runs, or --resume the grid that wrote it")
     # resuming: each kept folder's run is recorded if it finished, continued if it was interrupted
-    kept_states = [kept_run(kept_folder(*run), run[4]) if args.keep_runs and args.resume else None for run in todo]
+    kept_runs = [kept_run(kept_folder(ds, h, s, v, cfg), v, cfg, command) if args.keep_runs and args.resume
+                 else (None, None) for ds, h, s, v, cfg in todo]
     there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
     log(f"benchmark: {runs_text(len(plan))} planned{there}, {len(todo)} to run")
-    for i, ((ds, h, s, v, cfg), state) in enumerate(zip(todo, kept_states), 1):
+    for i, ((ds, h, s, v, cfg), (state, metrics)) in enumerate(zip(todo, kept_runs), 1):
         kept = kept_folder(ds, h, s, v, cfg) if args.keep_runs else None
         try:
-            if state == FINISHED:
-                metrics = json.loads((kept / METRICS).read_text())
-            else:  # a tqdm bar per epoch on a terminal (runs can take many minutes), nothing in a log file
+            if state != FINISHED:  # a tqdm bar per epoch on a terminal (runs can take many minutes)
                 metrics = train_run(cfg, kept, progress=True, overwrite=args.resume, resume=state == INTERRUPTED,
                                     argv=getattr(args, "argv", None))
         except TrainingError as e:  # a diverged run is a result too: recorded, and the grid goes on

@@ -47,7 +47,7 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, flag, override
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
 from dynonet.data import Scaler, from_table
 from dynonet.dates import date_namer, date_text, first_break, message_format, regular_freq
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
@@ -79,7 +79,7 @@ def _named(text: str) -> str:
     holdout`) that config, training and date messages name."""
     def keyword(m: re.Match) -> str:
         field = _FIELDS.get(m[1].replace("-", "_"))
-        if field is None or flag(field.name) != f"--{m[1]}":
+        if field is None:
             return m[0]
         if m[2] in field.metadata.get("choices", ()):
             return f'{field.name}="{m[2]}"'

@@ -10,6 +10,7 @@ backends against autograd through `nn.GRU`, and `gradcheck`.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import warnings
 from typing import Iterator, Literal
 
@@ -190,21 +191,21 @@ def _block_diagonal(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: T
 Backend = Literal["auto", "fused", "per-channel", "block-diagonal"]
 BACKENDS: tuple[str, ...] = ("fused", "per-channel", "block-diagonal")
 _IMPLEMENTATIONS = {"per-channel": _per_channel, "block-diagonal": _block_diagonal}
-_default: Backend = "auto"
+# per thread and task: a block in one never changes the backend of another
+_default: contextvars.ContextVar[Backend] = contextvars.ContextVar("dynonet_recurrence_backend", default="auto")
 
 
 @contextlib.contextmanager
 def use_backend(backend: Backend) -> Iterator[None]:
     """Run every `gru_recurrence` that names no backend on `backend` inside the block (as
     `dynonet bench speed --recurrence-backend` does)."""
-    global _default
     if backend != "auto" and backend not in BACKENDS:
         raise ValueError(f"unknown recurrence backend {backend!r}")
-    before, _default = _default, backend
+    token = _default.set(backend)
     try:
         yield
     finally:
-        _default = before
+        _default.reset(token)
 
 
 def auto_backend(x: Tensor) -> str:
@@ -223,7 +224,7 @@ def gru_recurrence(x: Tensor, w_ih: Tensor, b_ih: Tensor, w_hh: Tensor, b_hh: Te
     "per-channel" (one `nn.GRU` call per channel), "block-diagonal" (one `nn.GRU` call for all
     channels), or "auto" (`auto_backend`); None: "auto" unless `use_backend` says otherwise.
     """
-    backend = _default if backend is None else backend
+    backend = _default.get() if backend is None else backend
     if backend == "auto":
         backend = auto_backend(x)
     if backend in _IMPLEMENTATIONS:

@@ -507,7 +507,7 @@ def _speed(args: argparse.Namespace) -> int:
 
     header = (f"dynonet bench speed: preset {args.preset}, {data.source}, {data.n_channels} channels, "
               f"L={m.lookback}, H={m.horizon}, worker T={m.worker_seq_len}, batch {cfg.train.batch_size}, "
-              f"controller patch {m.controller_patch_len}")
+              f"controller patch {m.controller_patch_len}, recurrence backend {args.recurrence_backend}")
     dev_name = device_name(device)
     if device.type == "cpu":
         from dynonet.runtime import keep_freed_memory
@@ -681,6 +681,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     speed.add_argument("--loader-workers", type=at_least(0), default=0, help="DataLoader processes of the reference path")
     speed.add_argument("--threads", type=at_least(1), default=None, help="torch CPU threads (unset: torch's choice)")
     speed.add_argument("--recurrence-backend", default="auto", choices=("auto", *BACKENDS),
-                       help="the workers' recurrence on the optimized path (auto: one block-diagonal cuDNN call "
-                            "on a GPU at up to 64 channels, the fused loop otherwise)")
+                       help="the GRU recurrence of the optimized path: the workers', and on a CPU the "
+                            "controller's too (auto: one block-diagonal cuDNN call on a GPU at up to 64 channels, "
+                            "the fused loop otherwise)")
     speed.set_defaults(func=cmd_speed)

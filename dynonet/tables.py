@@ -383,13 +383,16 @@ def is_missing(cell: object) -> bool:
 
 
 def missing_cells(column: pd.Series) -> np.ndarray:
-    """`is_missing` of every cell, vectorized (a long table can hold millions of cells)."""
+    """`is_missing` of every cell, without a pandas call per cell (a long table can hold
+    millions): NA of any kind, or empty text."""
     missing = np.array(column.isna(), dtype=bool)  # a copy: pandas may lend a read-only array
-    if column.dtype == object:  # text among other things: "" is missing, a list in a cell is not
-        missing |= np.fromiter((isinstance(c, str) and c == "" for c in column.to_numpy()), bool, len(column))
-    elif pd.api.types.is_string_dtype(column):
-        missing |= column.eq("").fillna(False).to_numpy(dtype=bool)
-    return missing
+    if pd.api.types.is_numeric_dtype(column) or pd.api.types.is_datetime64_any_dtype(column):
+        return missing
+    if pd.api.types.is_string_dtype(column) and column.dtype != object:  # text alone
+        return missing | column.eq("").fillna(False).to_numpy(dtype=bool)
+    # objects, categories, Arrow dictionaries, ...: text among other things, "" missing, a list not
+    cells = column.to_numpy(dtype=object)
+    return missing | np.fromiter((isinstance(c, str) and c == "" for c in cells), bool, len(cells))
 
 
 # -- DataFrames: wide or long ----------------------------------------------------------------
@@ -489,19 +492,25 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     if len(df) == 0:
         raise DataError(f"{source}: no data rows")
     rows = df.reset_index(drop=True)
+    ids = _strip(rows["unique_id"])
     if columns is not None:  # the chosen series' rows; row numbers stay the table's own
-        text = _strip(rows["unique_id"]).astype(str)
+        text = ids.astype(str)
         _chosen(reading, list(pd.unique(text)), source, long=True)
-        rows = rows[text.isin(columns).to_numpy()]
+        chosen = text.isin(columns).to_numpy()
+        rows, ids = rows[chosen], ids[chosen]
     named = line_namer(first_line)
     where = lambda i: named(int(rows.index[i]))  # noqa: E731 - row i of those read: its place in the table
     ds = parse_dates(_strip(rows["ds"]), "ds", source, where, reading)
-    if used is not None and len(ds):  # a forecast reads the last `used` dates: rows before them are skipped unread
-        read = ds >= ds.unique().sort_values()[-used:][0]
-        rows, ds = rows[read], ds[read]
-    ids = _strip(rows["unique_id"])
     if len(gone := missing_cells(ids).nonzero()[0]):
         raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
+    names = ids.astype(str)
+    first = ~names.duplicated().to_numpy()
+    back = dict(zip(names[first], ids[first]))  # every series, also one without rows among the dates read
+    if len(back) != ids.nunique():
+        raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
+    if used is not None and len(ds):  # a forecast reads the last `used` dates: rows before them are skipped unread
+        read = ds >= ds.unique().sort_values()[-used:][0]
+        rows, ds, ids, names = rows[read], ds[read], ids[read], names[read]
     cells = _strip(rows["y"])
     y = _numbers(cells, reading.decimal)
     unread = ~np.isfinite(y)
@@ -512,18 +521,15 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         cell = cells.iloc[i]
         what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
         raise DataError(f"{source}: {where(i)}, column 'y' (series {ids.iloc[i]!r}): {what}")
-    names = ids.astype(str)
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     if len(dup := key.duplicated().to_numpy().nonzero()[0]):
         i = int(dup[0])
         raise DataError(f"{source}: {where(i)}: series {ids.iloc[i]!r} has date {show_cell(rows['ds'].iloc[i])} "
                         "more than once")
-    back = dict(zip(names, ids))
-    if len(back) != ids.nunique():
-        raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
     wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
     wide = wide.sort_index()
-    wide = wide[list(columns) if columns is not None else sorted(wide.columns, key=_sort_key_one)]
+    # a series without rows among the dates read comes back all NaN, and is named below
+    wide = wide.reindex(columns=list(columns) if columns is not None else sorted(back, key=_sort_key_one))
     start = 0 if used is None else max(len(wide) - used, 0)  # dates before are not read
     holes = np.argwhere(wide.iloc[start:].isna().to_numpy()) + [start, 0]
     if len(holes) and not reading.blanks:

@@ -526,3 +526,10 @@ def test_a_resumed_grid_continues_its_kept_interrupted_run_and_records_a_kept_fi
     assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a finished run with other settings "
                                        "(train.epochs: 2 -> 3); remove it, or choose another --keep-runs\n")
     assert resumed == [] and not (tmp_path / "c" / "results.json").exists()
+    # nor is one that cannot be read
+    metrics.pop("timings")
+    (kept / "metrics.json").write_text(json.dumps(metrics))
+    assert main([*grid, "--out", str(tmp_path / "d"), "--resume"]) == 2
+    assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a finished run that cannot be read (KeyError: "
+                                       "'timings'); remove it, or choose another --keep-runs\n")
+    assert resumed == [] and not (tmp_path / "d" / "results.json").exists()

@@ -101,6 +101,25 @@ def test_use_backend_sets_the_backend_of_calls_that_name_none_inside_its_block(m
         rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True, backend="per-channel")  # named: kept
     rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)  # auto again: the fused loop on a CPU
     assert picked == ["block-diagonal", "per-channel"]
+    # a block in one thread leaves another thread's calls alone
+    import threading
+
+    inside, leave = threading.Event(), threading.Event()
+
+    def hold():
+        with rec.use_backend("per-channel"):
+            inside.set()
+            leave.wait(10)
+
+    other = threading.Thread(target=hold)
+    other.start()
+    inside.wait(10)
+    with rec.use_backend("block-diagonal"):
+        leave.set()
+        other.join()
+        rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
+    rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
+    assert picked == ["block-diagonal", "per-channel", "block-diagonal"] and rec._default.get() == "auto"
 
 
 def test_unknown_backends_are_refused():

@@ -52,7 +52,7 @@ def test_bench_speed_runs_the_optimized_path_on_the_backend_asked_for(tmp_path, 
                  "--budget", "0.5", "--recurrence-backend", "block-diagonal", "--json", str(tmp_path / "b.json")]) == 0
     assert picked and set(picked) == {"block-diagonal"}  # every worker recurrence (on a CPU, auto is the fused loop)
     assert json.loads((tmp_path / "b.json").read_text())["recurrence_backend"] == "block-diagonal"
-    assert rec._default == "auto"  # and only inside the bench
+    assert rec._default.get() == "auto"  # and only inside the bench
 
 
 def test_cli_bench_synthetic_channels(tmp_path):

@@ -395,6 +395,12 @@ def test_a_long_table_read_for_a_forecast_needs_only_its_last_dates():
     assert np.array_equal(tables.frame_table(blank, Reading(used=50))[2], tables.frame_table(long)[2][10:])
     with pytest.raises(DataError, match=r"series 'temp'\): 'n/a' is not a finite number"):
         tables.frame_table(blank, Reading(used=60))
+    # a series that ends before the dates read is named, whether the series are chosen or not
+    early = long[~((long.unique_id == "temp") & (long.ds > long.ds.max() - pd.Timedelta(hours=15)))]
+    for columns in (None, ("2", "10", "temp")):
+        with pytest.raises(DataError, match=r"^DataFrame: series 'temp' has no value for date 2024-01-03 (.*)"
+                                            r"every series needs every date"):
+            tables.frame_table(early, Reading(used=10, columns=columns))
 
 
 def test_a_comma_at_the_end_of_every_line_is_no_column(tmp_path):
@@ -601,3 +607,15 @@ def test_dates_durations_and_complex_numbers_in_a_frame_are_no_series(cells):
                                         r"is a number; --columns chooses"):
         tables.frame_table(frame)
     assert tables.frame_table(frame, Reading(columns=("a",))).columns == ["a"]
+
+
+@pytest.mark.parametrize("column", [
+    pd.Series(["a", "", None, np.nan, " "]),
+    pd.Series(["a", "", None, [1, 2], np.array([1, 2]), pd.NaT, np.str_(""), 1.5, pd.NA, b""], dtype=object),
+    pd.Series([1.0, np.nan]), pd.Series(["a", "", None], dtype="string"), pd.Series(pd.to_datetime(["2020", None])),
+    pd.Series([True, None], dtype="boolean"), pd.Series(["", 1, None], dtype="category"),
+    pd.Series(["", "a", None], dtype="category"), pd.Series([], dtype=object),
+], ids=lambda c: str(c.dtype))
+def test_missing_cells_is_is_missing_of_every_cell(column):
+    expected = np.array([tables.is_missing(c) for c in column.astype(object)], dtype=bool)
+    assert np.array_equal(tables.missing_cells(column), expected)
