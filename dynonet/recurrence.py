@@ -142,9 +142,9 @@ class _GRUSequence(torch.autograd.Function):
 # per-channel / block-diagonal: 0.024 / 0.011 / 0.004 s at 7 channels, 0.021 / 0.091 / 0.010 s
 # at 64, 0.020 / 0.184 / 0.023 s at 128. So block-diagonal up to 64 channels (the largest
 # count timed where it won), the loop above. On a CPU the loop wins (2-core machine, 7
-# channels: 0.13 / 0.38-0.43 / 0.27-0.31 s), so "auto" keeps it there. cuDNN rounds through TF32 unless
-# `torch.backends.cudnn.allow_tf32` is off (PyTorch's default is on); the loop's matmuls
-# follow `torch.backends.cuda.matmul`, off by default.
+# channels: 0.13 / 0.38-0.43 / 0.27-0.31 s), so "auto" keeps it there. cuDNN rounds through
+# TF32 unless `torch.backends.cudnn.allow_tf32` is off (PyTorch's default is on); the loop's
+# matmuls follow `torch.backends.cuda.matmul`, off by default.
 BLOCK_DIAGONAL_MAX_CHANNELS = 64
 
 
