@@ -1,10 +1,13 @@
 """The vectorized workers compute exactly what C separate per-channel workers compute."""
 
+import dataclasses
+
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from dynonet import recurrence
 from dynonet.controller import Controller, neutral_signals
 from dynonet.workers import Workers, relaxed_dropout
 
@@ -37,8 +40,12 @@ def reference_workers(workers: Workers, residual, signals):
     return torch.stack(outs, -1)  # (B, H, C)
 
 
+BACKENDS = pytest.mark.parametrize("backend", recurrence.BACKENDS)  # each, as the workers chain their layers
+
+
+@BACKENDS
 @pytest.mark.parametrize("layers", [1, 2])
-def test_vectorized_workers_equal_per_channel_reference(layers):
+def test_vectorized_workers_equal_per_channel_reference(layers, backend):
     torch.manual_seed(0)
     cfg = small_model_cfg(worker_layers=layers, film_scale=0.5)
     workers = Workers(cfg).eval()
@@ -47,14 +54,15 @@ def test_vectorized_workers_equal_per_channel_reference(layers):
         nn.init.normal_(head.weight, std=0.5)
     residual = torch.randn(5, cfg.worker_seq_len, cfg.n_channels)
     signals = controller(torch.randn(5, cfg.lookback, cfg.n_channels))
-    with torch.no_grad():
+    with torch.no_grad(), recurrence.use_backend(backend):
         fast = workers(residual, signals)
         ref = reference_workers(workers, residual, signals)
     assert fast.shape == (5, cfg.horizon, cfg.n_channels)
     assert torch.allclose(fast, ref, atol=1e-5)
 
 
-def test_channels_are_independent():
+@BACKENDS
+def test_channels_are_independent(backend):
     torch.manual_seed(2)
     cfg = small_model_cfg()
     workers = Workers(cfg).eval()
@@ -62,7 +70,7 @@ def test_channels_are_independent():
     r = torch.randn(4, cfg.worker_seq_len, cfg.n_channels)
     r2 = r.clone()
     r2[..., 1] += 1.0
-    with torch.no_grad():
+    with torch.no_grad(), recurrence.use_backend(backend):
         a, b = workers(r, sig), workers(r2, sig)
     assert torch.allclose(a[..., 0], b[..., 0]) and torch.allclose(a[..., 2], b[..., 2])
     assert not torch.allclose(a[..., 1], b[..., 1])
@@ -77,3 +85,27 @@ def test_relaxed_dropout_rate_gets_gradient_and_mean_is_preserved():
     assert ((y < 0.05).float().mean().item() - 0.3) ** 2 < 0.01  # about 30% dropped
     y.square().mean().backward()
     assert rate.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("backend", recurrence.BACKENDS[1:])
+def test_every_backend_trains_the_workers_as_the_fused_loop_does(backend):
+    """The same loss and the same gradient of every parameter (float64, two layers)."""
+    torch.manual_seed(4)
+    cfg = small_model_cfg(worker_layers=2)
+    workers = Workers(cfg).double()
+    sig = neutral_signals(cfg, 3, torch.device("cpu"))
+    sig = dataclasses.replace(sig, **{f.name: getattr(sig, f.name).double() for f in dataclasses.fields(sig)
+                                      if torch.is_tensor(getattr(sig, f.name))})
+    residual = torch.randn(3, cfg.worker_seq_len, cfg.n_channels, dtype=torch.double)
+
+    def grads(name):
+        workers.zero_grad()
+        torch.manual_seed(5)  # the same dropout draws
+        with recurrence.use_backend(name):
+            workers(residual, sig).square().mean().backward()
+        return {n: p.grad.clone() for n, p in workers.named_parameters() if p.grad is not None}
+
+    fused, other = grads("fused"), grads(backend)
+    assert fused.keys() == other.keys() and len(fused) > 4
+    for name in fused:
+        assert torch.allclose(fused[name], other[name]), name
