@@ -3,8 +3,8 @@ or, on a GPU at up to 64 channels, as one cuDNN GRU call for all channels with b
 weights (or, for comparison, one call per channel).
 
 Used by the per-channel workers (C channels) and by the controller (one "channel"). The
-equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients of both
-backends against autograd through `nn.GRU`, and `gradcheck`.
+equations are PyTorch's `nn.GRU` (gates r, z, n); tests check outputs and gradients of every
+backend against autograd through `nn.GRU`, and `gradcheck`.
 """
 
 from __future__ import annotations
