@@ -1,8 +1,9 @@
 """A user's table read and checked: a CSV or a DataFrame, wide (a date column and one numeric
 column per series) or long (`unique_id`, `ds`, `y`), its dates (read by `dates`: inferred,
---date-format, UTC offsets, Unix time), the series chosen (--columns) and its one time step. Every problem is one
-`DataError` naming the file (or table), column and line/row; for a trained run's data
-(`Reading.trained`), in the words of the run's settings rather than the flags that set them.
+--date-format, UTC offsets, Unix time), the series chosen (--columns) and its one time step.
+Every problem is one `DataError` naming the file (or table), column and line/row; for a
+trained run's data (`Reading.trained`), in the words of the run's settings rather than the
+flags that set them.
 """
 
 from __future__ import annotations
