@@ -45,7 +45,7 @@ from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
 from dynonet.runtime import resolve_device, seed_everything
 from dynonet.training import BiLevelTrainer
-from dynonet.recurrence import BACKENDS, gru_recurrence, use_backend
+from dynonet.recurrence import BACKENDS, auto_backend, gru_recurrence, use_backend
 from dynonet.reference import ReferenceDynoNet, ReferenceTrainer, WindowDataset, reference_validate, unsupported
 
 ETTH1_ROWS = 17420  # length of the bundled ETTh1 file; synthetic data (--channels) uses it too
@@ -505,9 +505,13 @@ def _speed(args: argparse.Namespace) -> int:
     x1 = sets["val"].get(torch.arange(1, device=device))[0]  # (1, L, C)
     xb = sets["val"].get(torch.arange(args.throughput_batch, device=device) % len(sets["val"]))[0]  # (N, L, C)
 
+    # what the workers' recurrence runs on here (auto decides by device and channel count)
+    backend = args.recurrence_backend
+    if backend == "auto":
+        backend = f"auto: {auto_backend(torch.empty(0, data.n_channels, 0, 1, device=device))}"
     header = (f"dynonet bench speed: preset {args.preset}, {data.source}, {data.n_channels} channels, "
               f"L={m.lookback}, H={m.horizon}, worker T={m.worker_seq_len}, batch {cfg.train.batch_size}, "
-              f"controller patch {m.controller_patch_len}, recurrence backend {args.recurrence_backend}")
+              f"controller patch {m.controller_patch_len}, recurrence backend {backend}")
     dev_name = device_name(device)
     if device.type == "cpu":
         from dynonet.runtime import keep_freed_memory
@@ -536,6 +540,7 @@ def _speed(args: argparse.Namespace) -> int:
 
     report = build_report(args, cfg, data, dev_name, steps, steps_full, results, floor, len(sets["val"]))
     report["load_average"] = {"start": load_before, "end": load_average()}
+    report["recurrence_backend"] = backend
     print(format_report(report), flush=True)
     if args.json:
         atomic_write(args.json, json.dumps(report, indent=2) + "\n")
@@ -555,7 +560,6 @@ def build_report(args: argparse.Namespace, cfg: RunConfig, data: SeriesData, dev
     truncated = steps < steps_full
     report: dict[str, Any] = {
         "device": dev_name,
-        "recurrence_backend": args.recurrence_backend,
         "preset": args.preset,
         "data": {"source": data.source, "channels": data.n_channels, "synthetic": bool(args.channels),
                  "val_windows": n_val},
