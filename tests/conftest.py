@@ -33,6 +33,18 @@ def _threads():
     torch.set_num_threads(1)  # tiny tensors: one thread avoids oversubscription on a shared machine
 
 
+@pytest.fixture
+def backend_calls(monkeypatch) -> list[str]:
+    """The cuDNN recurrence backends called from now on, by name (the fused loop runs inline)."""
+    from dynonet import recurrence
+
+    picked = []
+    for name, real in list(recurrence._IMPLEMENTATIONS.items()):
+        monkeypatch.setitem(recurrence._IMPLEMENTATIONS, name,
+                            lambda *a, name=name, real=real: picked.append(name) or real(*a))
+    return picked
+
+
 def small_model_cfg(**kw) -> ModelConfig:
     base = dict(lookback=48, horizon=8, n_channels=3, worker_seq_len=16, worker_hidden=6, context_dim=4,
                 controller_hidden=8, mixer_hidden=4, ma_kernel=5, patch_len=8, patch_stride=4, d_model=8,

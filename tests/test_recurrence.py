@@ -74,28 +74,20 @@ def test_backends_agree_without_gradient(device, sequence):
             assert torch.allclose(fused, gru_recurrence(*args, sequence=sequence, backend=backend)), backend
 
 
-def _calls(monkeypatch) -> list[str]:
-    """The cuDNN backends called from now on, by name (the fused loop is called inline)."""
-    picked = []
-    for name, real in list(rec._IMPLEMENTATIONS.items()):
-        monkeypatch.setitem(rec._IMPLEMENTATIONS, name, lambda *a, name=name, real=real: picked.append(name) or real(*a))
-    return picked
-
-
 @pytest.mark.parametrize("channels", [2, rec.BLOCK_DIAGONAL_MAX_CHANNELS, rec.BLOCK_DIAGONAL_MAX_CHANNELS + 1])
-def test_auto_backend_is_block_diagonal_on_cuda_up_to_its_limit_else_fused(device, channels, monkeypatch):
+def test_auto_backend_is_block_diagonal_on_cuda_up_to_its_limit_else_fused(device, channels, backend_calls):
     C, h = channels, 2
     x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s, device=device)
                                  for s in ((4, C, 3, 1), (C, 3 * h, 1), (C, 3 * h), (C, 3 * h, h), (C, 3 * h)))
-    picked = _calls(monkeypatch)
+    picked = backend_calls
     rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
     expected = device.type == "cuda" and channels <= rec.BLOCK_DIAGONAL_MAX_CHANNELS
     assert picked == (["block-diagonal"] if expected else [])
 
 
-def test_use_backend_sets_the_backend_of_calls_that_name_none_inside_its_block(monkeypatch):
+def test_use_backend_sets_the_backend_of_calls_that_name_none_inside_its_block(backend_calls):
     x, w_ih, b_ih, w_hh, b_hh = (torch.randn(*s) for s in ((4, 2, 3, 1), (2, 6, 1), (2, 6), (2, 6, 2), (2, 6)))
-    picked = _calls(monkeypatch)
+    picked = backend_calls
     with rec.use_backend("block-diagonal"):
         rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True)
         rec.gru_recurrence(x, w_ih, b_ih, w_hh, b_hh, sequence=True, backend="per-channel")  # named: kept

@@ -41,12 +41,10 @@ def test_cli_bench_speed_smoke(tmp_path, capsys):
     assert "recurrence backend auto: fused" in printed  # what auto picks on a CPU
 
 
-def test_bench_speed_runs_the_optimized_path_on_the_backend_asked_for(tmp_path, monkeypatch):
+def test_bench_speed_runs_the_optimized_path_on_the_backend_asked_for(tmp_path, backend_calls):
     import dynonet.recurrence as rec
 
-    picked = []
-    for name, real in list(rec._IMPLEMENTATIONS.items()):
-        monkeypatch.setitem(rec._IMPLEMENTATIONS, name, lambda *a, name=name, real=real: picked.append(name) or real(*a))
+    picked = backend_calls
     assert main(["bench", "speed", "--device", "cpu", "--epochs", "1", "--warmup", "0", "--max-steps", "1",
                  "--channels", "3", "--max-rows", "600", "--lookback", "48", "--horizon", "8", "--worker-seq-len", "16",
                  "--batch-size", "8", "--paths", "optimized", "--latency-calls", "2", "--throughput-batch", "4",
