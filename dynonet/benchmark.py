@@ -47,27 +47,6 @@ GRID_DEFAULTS = {"datasets": list(DATASETS), "horizons": list(HORIZONS), "seeds"
 
 # -- the grid ----------------------------------------------------------------------------
 
-def _csv(kind: Callable[[str], Any], minimum: int | None = None, maximum: int | None = None
-         ) -> Callable[[str], list[Any]]:
-    """An argparse type: a comma-separated list of `kind` (integers within [`minimum`, `maximum`])."""
-    def parse(s: str) -> list[Any]:
-        items = [x.strip() for x in s.split(",")]
-        if not any(items):
-            raise argparse.ArgumentTypeError("empty list")
-        if "" in items:
-            raise argparse.ArgumentTypeError(f"an empty entry in {s!r}")
-        try:
-            values = [kind(x) for x in items]
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"invalid list {s!r}") from None
-        if minimum is not None and (low := [v for v in values if v < minimum]):
-            raise argparse.ArgumentTypeError(f"each must be >= {minimum} (got {low[0]})")
-        if maximum is not None and (high := [v for v in values if v > maximum]):
-            raise argparse.ArgumentTypeError(f"each must be <= {maximum} (got {high[0]})")
-        return list(dict.fromkeys(values))
-    return parse
-
-
 def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Config flags given on the command line, refusing those the grid sets itself."""
     from dynonet.cli import flag_changes, refuse_ignored_flags
@@ -87,7 +66,7 @@ def _flag_words(name: str, value: Any) -> list[str]:
     option = flag(name)
     if isinstance(value, bool):
         return [option if value else "--no-" + option[2:]]
-    return [option, ",".join(value) if isinstance(value, tuple) else str(value)]
+    return [option, ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
 
 
 def _flag_text(name: str, value: Any) -> str:
@@ -480,7 +459,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `dynonet benchmark` to the CLI's subcommands."""
-    from dynonet.cli import DefaultsHelp, add_config_flags
+    from dynonet.cli import DefaultsHelp, add_config_flags, comma_list
 
     p = subparsers.add_parser(
         "benchmark", formatter_class=DefaultsHelp,
@@ -491,11 +470,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "variant sets that setting itself (frozen-controller keeps --controller-lr 0). The values "
                     "shown are etth1-96's; each cell starts from its own preset.")
     # the default lists are these very objects, so that --merge can tell a list given from none
-    p.add_argument("--datasets", type=_csv(str), default=GRID_DEFAULTS["datasets"], help="comma-separated")
-    p.add_argument("--horizons", type=_csv(int, minimum=1), default=GRID_DEFAULTS["horizons"], help="comma-separated")
-    p.add_argument("--seeds", type=_csv(int, minimum=0, maximum=2**32 - 1), default=GRID_DEFAULTS["seeds"],
+    p.add_argument("--datasets", type=comma_list(str), default=GRID_DEFAULTS["datasets"], help="comma-separated")
+    p.add_argument("--horizons", type=comma_list(int, minimum=1), default=GRID_DEFAULTS["horizons"], help="comma-separated")
+    p.add_argument("--seeds", type=comma_list(int, minimum=0, maximum=2**32 - 1), default=GRID_DEFAULTS["seeds"],
                    help="comma-separated")
-    p.add_argument("--variants", type=_csv(str), default=None,
+    p.add_argument("--variants", type=comma_list(str), default=None,
                    help=f"comma-separated (default: all: {','.join(VARIANTS)})")
     p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
                    help="results folder (benchmarks/results/ holds the committed, measured grid)")

@@ -34,6 +34,27 @@ class DefaultsHelp(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+def comma_list(kind: Callable[[str], Any], minimum: int | None = None, maximum: int | None = None
+               ) -> Callable[[str], list[Any]]:
+    """An argparse type: a comma-separated list of `kind` (integers within [`minimum`, `maximum`])."""
+    def parse(s: str) -> list[Any]:
+        items = [x.strip() for x in s.split(",")]
+        if not any(items):
+            raise argparse.ArgumentTypeError("empty list")
+        if "" in items:
+            raise argparse.ArgumentTypeError(f"an empty entry in {s!r}")
+        try:
+            values = [kind(x) for x in items]
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid list {s!r}") from None
+        if minimum is not None and (low := [v for v in values if v < minimum]):
+            raise argparse.ArgumentTypeError(f"each must be >= {minimum} (got {low[0]})")
+        if maximum is not None and (high := [v for v in values if v > maximum]):
+            raise argparse.ArgumentTypeError(f"each must be <= {maximum} (got {high[0]})")
+        return list(dict.fromkeys(values))
+    return parse
+
+
 def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: AbstractSet[str] = frozenset()) -> None:
     """One flag per config field; a flag not given keeps the preset's value (its help shows the
     value in the preset named `shown`). Flags not given are absent from the parsed namespace.
@@ -59,7 +80,9 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
                 kw["help"] = argparse.SUPPRESS
             if tp is bool:
                 group.add_argument(flag(f.name), action=argparse.BooleanOptionalAction, **{k: v for k, v in kw.items() if k != "metavar"})
-            elif tp is tuple:
+            elif tp == tuple[int, ...]:  # the range is the dataclass's to check, with its message
+                group.add_argument(flag(f.name), type=comma_list(int), **kw)
+            elif tp == tuple[str, ...]:
                 group.add_argument(flag(f.name), type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
                                    **kw)
             else:
@@ -184,6 +207,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="first calibrate the run's prediction intervals on its validation windows and save them in "
                          "the run folder (a run folder from before intervals gets them; a run without a test split "
                          "is calibrated only)")
+    ev.add_argument("--interval-levels", type=comma_list(int), default=None, metavar="80,85,95",
+                    help="with --calibrate: the levels (whole percents) to calibrate, which become the run's "
+                         "(default: the run's own, 50,80,90,95,99 unless it was trained with others)")
 
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
@@ -194,11 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
                     help="forecast CSV to write (original units); - writes it to standard output")
     pr.add_argument("--plot", type=Path, default=None,
                     help="also draw recent history + forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
+    pr.add_argument("--plot-series", type=comma_list(str), default=None, metavar="load,temp",
+                    help="the series --plot draws, comma-separated, in this order (default: the first 8)")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
     pr.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
-                    help="prediction intervals at these levels (percent; 50, 80, 90, 95 or 99), calibrated on the "
-                         "run's validation windows: columns NAME-lo-95, NAME-lo-80, NAME-hi-80, NAME-hi-95 after each "
+                    help="prediction intervals at these levels (percent), of those the run calibrated on its validation "
+                         "windows (`dynonet train --interval-levels`; 50, 80, 90, 95 and 99 unless set): columns NAME-lo-95, NAME-lo-80, NAME-hi-80, NAME-hi-95 after each "
                          "series")
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
@@ -254,7 +282,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     """`dynonet evaluate`: re-score a saved run on its test split."""
     from dynonet.runner import evaluate_run
 
-    evaluate_run(args.checkpoint, device=args.device, csv=args.csv, log=print, calibrate_intervals=args.calibrate)
+    evaluate_run(args.checkpoint, device=args.device, csv=args.csv, log=print, calibrate_intervals=args.calibrate,
+                 levels=args.interval_levels)
     return 0
 
 
@@ -266,7 +295,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
                 log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect,
-                levels=tuple(args.level))
+                levels=tuple(args.level), plot_series=args.plot_series)
     return 0
 
 

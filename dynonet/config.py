@@ -47,7 +47,10 @@ _TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
     float: ("a finite number",
             lambda v: isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v), float),
     str: ("a string", lambda v: isinstance(v, str), str),
-    tuple: ("a list of names", lambda v: isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v), tuple),
+    tuple[str, ...]: ("a list of names",
+                      lambda v: isinstance(v, (tuple, list)) and all(isinstance(x, str) for x in v), tuple),
+    tuple[int, ...]: ("a list of integers", lambda v: isinstance(v, (tuple, list)) and all(
+        isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in v), lambda v: tuple(map(int, v))),
 }
 
 
@@ -65,14 +68,14 @@ def _name(cls: type, name: str) -> str:
 
 @functools.cache
 def field_types(cls: type) -> dict[str, tuple[Any, bool]]:
-    """field -> (base type: `int | None` -> int, `tuple[str, ...]` -> tuple; None allowed)."""
+    """field -> (base type: `int | None` -> int, a tuple's as written (`tuple[str, ...]`); None allowed)."""
     out = {}
     for name, tp in typing.get_type_hints(cls).items():
         args = typing.get_args(tp)
         optional = type(None) in args
         if optional:
             tp = next(a for a in args if a is not type(None))
-        out[name] = (typing.get_origin(tp) or tp, optional)
+        out[name] = (tp if typing.get_origin(tp) is tuple else typing.get_origin(tp) or tp, optional)
     return out
 
 
@@ -193,6 +196,11 @@ class TrainConfig:
     epochs: int = field(default=100, metadata=_opt("maximum epochs (of each stage, with --trend-first)"))
     batch_size: int = field(default=512, metadata=_opt("training batch size"))
     eval_batch_size: int = field(default=1024, metadata=_opt("batch size for validation/test"))
+    interval_levels: tuple[int, ...] = field(
+        default=(50, 80, 90, 95, 99),
+        metadata=_opt("levels (percent) of the prediction intervals calibrated on the validation windows after "
+                      "training, comma-separated; `predict --level` draws on them"),
+    )
     lr: float = field(default=2e-3, metadata=_opt("AdamW lr of workers, trend, mixer, RevIN"))
     weight_decay: float = field(default=1e-4, metadata=_opt("AdamW weight decay of the same"))
     controller_lr: float = field(default=1e-4, metadata=_opt("controller AdamW lr (0: frozen at init)"))
@@ -250,6 +258,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _validate(self, _TRAIN_RULES)
+        object.__setattr__(self, "interval_levels", tuple(sorted(set(self.interval_levels))))
         if self.schedule == "plateau" and self.plateau_patience >= self.patience:
             raise ConfigError(f"--plateau-patience must be below --patience with --schedule plateau, or early "
                               f"stopping ends the stage first (got {self.plateau_patience} and {self.patience})")
@@ -265,12 +274,14 @@ _TRAIN_RULES: tuple[Rule, ...] = (
     (("min_lr_ratio",), "in [0, 1]", lambda v: 0 <= v <= 1),
     (("ema_decay",), "in [0, 1)", lambda v: 0 <= v < 1),
     (("seed",), "in [0, 2**32)", lambda v: 0 <= v < 2**32),  # NumPy's seed range
+    (("interval_levels",), "one or more whole percents from 1 to 99", lambda v: len(v) > 0 and all(
+        1 <= p <= 99 for p in v)),
 )
 
 
 # Settings of training a model's parameters: a model without any (`repeat`) reads none of them.
 OPTIMIZATION_SETTINGS = frozenset(f"train.{f.name}" for f in dataclasses.fields(TrainConfig)
-                                  if f.name not in ("seed", "device", "eval_batch_size"))
+                                  if f.name not in ("seed", "device", "eval_batch_size", "interval_levels"))
 # The trend-first stage: read only by models with a linear trend path (`Forecaster.trend_path`).
 TREND_STAGE_SETTINGS = frozenset({"train.trend_first", "train.trend_fit"})
 

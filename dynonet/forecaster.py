@@ -70,6 +70,8 @@ _ELSEWHERE = {
 
 
 _FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
+# how a forecaster gets other interval levels (`intervals.CALIBRATE` for a run folder)
+API_CALIBRATE = "fitting with interval_levels=[{levels}] adds it (a run folder: `dynonet evaluate --calibrate`)"
 _FLAG = re.compile(r"--([a-z][a-z0-9-]*)\b(?: ([a-z0-9]+)\b)?")  # a flag, and the word after it
 
 
@@ -138,6 +140,8 @@ class DynoNetForecaster:
                 raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
             if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
                 value = tuple(x.strip() for x in value.split(",") if x.strip())
+            elif name == "interval_levels" and isinstance(value, numbers.Integral):  # one level
+                value = (value,)
             elif name == "columns" and isinstance(value, (list, tuple)):  # column names are compared as text
                 value = tuple(c if isinstance(c, str) else str(c) for c in value)
             changes[_FIELD_SECTION[name]][name] = value
@@ -248,7 +252,7 @@ class DynoNetForecaster:
         column per series; long input -> long output (`unique_id`, `ds`, and the forecast in a
         column named by the model, e.g. `DynoNet`).
 
-        `level`: prediction intervals at these levels (percent: 50, 80, 90, 95 or 99), as
+        `level`: prediction intervals at these levels (percent, of the run's `interval_levels`), as
         columns after each series, the lowest bound first, as neuralforecast names them
         (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `DynoNet-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
@@ -262,11 +266,12 @@ class DynoNetForecaster:
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None, long=ids is not None)
         return self.framed(forecast, self.bands(forecast, levels), ids)
 
-    def levels(self, level: int | Sequence[int] | None) -> tuple[int, ...]:
-        """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run."""
+    def levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
+        """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
+        (`hint`: how to add a level, as `intervals.unavailable` takes it)."""
         self._fitted()
         levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str)) else level)
-        require(self.intervals_, levels)
+        require(self.intervals_, levels, hint)
         return levels
 
     def bands(self, forecast: pd.DataFrame, levels: Sequence[int]) -> Bands:

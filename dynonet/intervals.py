@@ -8,8 +8,9 @@ chose the epoch kept (and trains a controller with `--controller-data val`), and
 move on; so a run measures the coverage on its test split instead of assuming it
 (`evaluation.evaluate`, metrics.json `test.intervals`).
 
-Half-widths are kept on the standardized scale, for the levels in `LEVELS` that the number of
-validation windows can calibrate (a level p needs n >= p / (1 - p) windows).
+Half-widths are kept on the standardized scale, for the levels asked for (`--interval-levels`,
+whole percents) that the number of validation windows can calibrate (a level p needs
+n >= p / (1 - p) windows).
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
+from dynonet.config import TrainConfig
 from dynonet.data import Windows
 from dynonet.errors import ConfigError
 
-LEVELS = (50, 80, 90, 95, 99)  # percent; what a run calibrates, where its validation windows suffice
+LEVELS = TrainConfig().interval_levels  # percent; what a run calibrates unless asked for others
 TENSOR = "intervals.half_widths"  # the key of the half-widths in the run's intervals.safetensors
 CHUNK_VALUES = 2**24  # errors sorted at once in `calibrate`
 MORE = "more rows, a larger --val-fraction or a shorter --horizon give more"
@@ -56,7 +58,8 @@ class Intervals:
         """The intervals of a run folder: checkpoint.json's `meta()`, the tensor saved as `TENSOR`."""
         levels = tuple(int(p) for p in meta["levels"])
         half_widths = torch.empty(0) if tensor is None else tensor
-        if half_widths.shape[:1] != (len(levels),) or levels != tuple(p for p in LEVELS if p in levels):
+        if half_widths.shape[:1] != (len(levels),) or levels != tuple(sorted(set(levels))) or not all(
+                1 <= p <= 99 for p in levels):
             raise ValueError(f"levels {list(levels)} and half-widths of shape {tuple(half_widths.shape)} disagree")
         if len(levels) > 1 and (half_widths[1:] < half_widths[:-1]).any():  # a higher level is never narrower
             raise ValueError("a level's half-widths are narrower than a lower level's")
@@ -66,9 +69,9 @@ class Intervals:
         return (f"Intervals(levels={self.levels}, windows={self.windows}, "
                 f"half_widths=<{' x '.join(map(str, self.half_widths.shape))}>)")
 
-    def missing(self) -> str:
-        """The levels the validation windows were too few for, and why; "" if none."""
-        missing = [p for p in LEVELS if p not in self.levels]
+    def missing(self, asked: Sequence[int]) -> str:
+        """The levels of `asked` that the validation windows were too few for, and why; "" if none."""
+        missing = [p for p in asked if p not in self.levels]
         if not missing:
             return ""
         need = ", ".join(f"{p} needs {windows_needed(p)}" for p in missing)
@@ -82,36 +85,42 @@ class Intervals:
         return self.half_widths[self.levels.index(level)].double().cpu().numpy()
 
 
-def unavailable(level: Any, intervals: Intervals | None) -> str:
-    """Why a level has no interval, in one line."""
+# how a run folder gets other levels ({levels}: the levels it will have)
+CALIBRATE = "`dynonet evaluate --checkpoint RUN --calibrate --interval-levels {levels}` adds it"
+
+
+def unavailable(level: int, intervals: Intervals | None, hint: str = CALIBRATE) -> str:
+    """Why a level (checked by `check_levels`) has no interval, in one line; `hint`: how to add
+    it, a format string of the levels the run would then have."""
     if intervals is None:
         return ("this run has no prediction intervals (a run folder of an earlier version: `dynonet evaluate "
                 "--checkpoint RUN --calibrate` gives it them)")
     calibrated = ", ".join(map(str, intervals.levels)) or "none"
-    if level in LEVELS:
+    if intervals.windows < windows_needed(level):
         return (f"level {level}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
                 f"{level} needs at least {windows_needed(level)} ({MORE})")
-    return f"level {level!r}: the levels are {', '.join(map(str, LEVELS))} (this run: {calibrated})"
+    return (f"level {level}: the run calibrated levels {calibrated}; "
+            + hint.format(levels=",".join(map(str, sorted({*intervals.levels, level})))))
 
 
 def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:
-    """Levels as given (percent, e.g. 80 or "80") -> ints from `LEVELS`, sorted; anything else
-    is a ConfigError."""
+    """Levels as given (percent, e.g. 80 or "80") -> whole percents from 1 to 99, sorted, once
+    each; anything else is a ConfigError."""
     out = []
     for level in levels:
         try:
             value = float(level)
         except (TypeError, ValueError):
             value = math.nan
-        if value not in LEVELS:
-            raise ConfigError(f"level {level!r}: the levels are {', '.join(map(str, LEVELS))} (percent)")
+        if not (1 <= value <= 99 and value == int(value)) or isinstance(level, bool):
+            raise ConfigError(f"level {level!r}: a level is a whole percent from 1 to 99")
         out.append(int(value))
     return tuple(sorted(set(out)))
 
 
 @torch.no_grad()
-def calibrate(model: Forecaster, windows: Windows, batch_size: int) -> Intervals:
-    """The half-widths of every level in `LEVELS` that `len(windows)` can calibrate."""
+def calibrate(model: Forecaster, windows: Windows, batch_size: int, levels: Sequence[int] = LEVELS) -> Intervals:
+    """The half-widths of each of `levels` (percent) that `len(windows)` can calibrate."""
     was_training = model.training
     model.eval()
     try:  # the errors gather in host memory, batch by batch: many series and steps fill a GPU
@@ -119,7 +128,7 @@ def calibrate(model: Forecaster, windows: Windows, batch_size: int) -> Intervals
     finally:
         model.train(was_training)
     n = errors.shape[0]
-    levels = tuple(p for p in LEVELS if n >= windows_needed(p))
+    levels = tuple(p for p in sorted(set(levels)) if n >= windows_needed(p))
     ranks = [math.ceil((n + 1) * p / 100 - 1e-9) - 1 for p in levels]  # 0-based, each < n
     # sorted a few series at a time: a sort's copy and indices of every error would triple the memory
     chunk = max(1, CHUNK_VALUES // max(1, n * errors.shape[1]))
@@ -134,11 +143,11 @@ def bounds(forecast: pd.DataFrame, widths: np.ndarray, std: np.ndarray) -> tuple
     return forecast - half, forecast + half
 
 
-def require(intervals: Intervals | None, levels: Sequence[int]) -> None:
-    """A ConfigError unless `intervals` holds every one of `levels`."""
+def require(intervals: Intervals | None, levels: Sequence[int], hint: str = CALIBRATE) -> None:
+    """A ConfigError unless `intervals` holds every one of `levels` (`hint`: as `unavailable`'s)."""
     for level in levels:
         if intervals is None or level not in intervals.levels:
-            raise ConfigError(unavailable(level, intervals))
+            raise ConfigError(unavailable(level, intervals, hint))
 
 
 Bands = dict[int, tuple[pd.DataFrame, pd.DataFrame]]  # level -> (lower, upper), each like the forecast

@@ -7,7 +7,7 @@ neither the host's matplotlib backend nor its open figures are touched (a notebo
 from __future__ import annotations
 
 import io
-from typing import Any
+from typing import Any, Sequence
 
 from matplotlib.figure import Figure
 
@@ -113,15 +113,19 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: 
     return render(fig)
 
 
+MAX_FORECAST_SERIES = 8  # series drawn by the forecast plot unless it is told which
+
+
 def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, fmt: str = "png",
-                  max_series: int = 8, bands: dict[int, tuple[Any, Any]] | None = None) -> bytes:
+                  series: Sequence[str] | None = None, bands: dict[int, tuple[Any, Any]] | None = None) -> bytes:
     """Recent history, forecast (and the truth, when given) per series, as PNG bytes (or
     `fmt`'s, one of IMAGE_FORMATS).
 
     history / forecast / actual: DataFrames indexed by date, one column per series (original units);
+    series: the columns to draw, in this order (default: the first `MAX_FORECAST_SERIES`);
     bands: prediction intervals, level -> (lower, upper) DataFrames like the forecast.
     """
-    columns = list(forecast.columns)[:max_series]
+    columns = list(forecast.columns)[:MAX_FORECAST_SERIES] if series is None else list(series)
     fig = Figure(figsize=(11, 1.9 * len(columns) + 0.8), layout="constrained")
     axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)
     for ax, col in zip(axes[:, 0], columns):
@@ -140,7 +144,8 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
         ax.axvline(history.index[-1], color="grey", ls=":", lw=1)
         ax.set_ylabel(str(col), fontsize=8)
     axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3 + len(bands or {}))
-    shown = "" if len(columns) == forecast.shape[1] else f" (first {len(columns)} of {forecast.shape[1]} series)"
+    shown = "" if len(columns) == forecast.shape[1] or series is not None else (
+        f" (first {len(columns)} of {forecast.shape[1]} series)")
     fig.suptitle(title + shown)
     for label in axes[-1, 0].get_xticklabels():
         label.set(rotation=30, ha="right")

@@ -9,6 +9,7 @@ devices (written into, never replaced), and never a file this command reads or a
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -21,6 +22,7 @@ from dynonet.config import flag
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
+from dynonet.intervals import CALIBRATE
 from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, read_csv, read_table
@@ -46,19 +48,23 @@ def _write_stdout(text: str) -> None:
 
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
-                dialect: dict[str, str] | None = None, levels: Sequence[int] = ()) -> pd.DataFrame:
+                dialect: dict[str, str] | None = None, levels: Sequence[int] = (),
+                plot_series: Sequence[str] | None = None) -> pd.DataFrame:
     """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
     plot) atomically. Every input is checked, and the plot drawn, before anything is written;
     then both files are written out in full before either takes its name (`write_together`).
     `out="-"` writes the CSV to standard output instead, after the plot file. `dialect`: how
     `csv` and `actual` are written where not as the training data (`sep`, `decimal`,
     `date_format`); the forecast is written the same way. `levels`: prediction intervals at these
-    levels (percent), written beside each series and drawn on the plot."""
+    levels (percent), written beside each series and drawn on the plot. `plot_series`: the
+    series the plot draws, in this order (default: the first `plots.MAX_FORECAST_SERIES`)."""
     from dynonet import plots
 
     to_stdout = str(out) == "-"
     if plot is not None and str(plot) == "-":
         raise OutputError("--plot -: the plot is an image file; give it a file name")
+    if plot_series is not None and plot is None:
+        raise ConfigError("--plot-series: names the series --plot draws; give --plot too")
     if to_stdout and sys.stdout is None:
         raise OutputError("--out -: standard output is closed; give a file name")
     out = Path(out)
@@ -82,7 +88,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    levels = forecaster.levels(levels)
+    levels = forecaster.levels(levels, CALIBRATE)
+    if plot_series is not None:
+        plot_series = _series(plot_series, forecaster.columns_)
     run, dialect = forecaster.config.data, dialect or {}
     for name, other, runs in (("sep", "decimal", "decimal mark"), ("decimal", "sep", "field separator")):
         if name in dialect and other not in dialect and dialect[name] == getattr(run, other):
@@ -122,7 +130,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         m = forecaster.config.model
         image = plots.forecast_plot(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
                                     f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}", image_format,
-                                    bands=bands)
+                                    series=plot_series, bands=bands)
         files.append((Path(plot), image))
     write_together(files)
     if to_stdout:
@@ -137,7 +145,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {first} .. {last} -> "
         f"{'standard output' if to_stdout else out}")
     if plot is not None:
-        log(f"plot: {plot}")
+        left = plot_series is None and len(forecast.columns) > plots.MAX_FORECAST_SERIES
+        log(f"plot: {plot}" + (f" (the first {plots.MAX_FORECAST_SERIES} of {len(forecast.columns)} series; "
+                               "--plot-series names others)" if left else ""))
     if truth is not None:
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
@@ -165,6 +175,19 @@ def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.D
     if index.tz is not None:
         return dates.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     return dates
+
+
+def _series(names: Sequence[str], columns: list[str]) -> list[str]:
+    """--plot-series' names, checked to be the run's series (once each, in the order given)."""
+    if not names:
+        raise ConfigError("--plot-series: give one or more series, e.g. --plot-series " + ",".join(columns[:2]))
+    for name in names:
+        if name not in columns:
+            close = difflib.get_close_matches(name, columns, 1)
+            raise ConfigError(f"--plot-series: the run has no series {name!r}"
+                              + (f"; did you mean {close[0]!r}?" if close else
+                                 f" (its series: {', '.join(map(repr, columns[:5]))}{', ...' if len(columns) > 5 else ''})"))
+    return list(dict.fromkeys(names))
 
 
 def _plot_format(plot: Path) -> str:

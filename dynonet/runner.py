@@ -6,7 +6,7 @@ import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -230,9 +230,10 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                                          "controller_data": controller_data,
                                          "seconds": earlier + time.perf_counter() - t_start}) from None
     t_train = earlier + time.perf_counter() - t_start
-    intervals = calibrate(model, sets["val"], cfg.train.eval_batch_size)  # the trained model's validation errors
+    # the trained model's validation errors
+    intervals = calibrate(model, sets["val"], cfg.train.eval_batch_size, cfg.train.interval_levels)
     # on the console (and in metrics.json's "intervals"), not among the notes on the data that quiet runs print
-    interval_notes = [text for text in (intervals.missing(), "" if test_set is not None else (
+    interval_notes = [text for text in (intervals.missing(cfg.train.interval_levels), "" if test_set is not None else (
         f"prediction intervals calibrated on {intervals.windows} validation windows; with no test split, nothing "
         "measures how often they hold")) if text]
     for text in interval_notes:
@@ -337,15 +338,20 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
 
 
 def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None = None,
-                 log: Log = quiet, calibrate_intervals: bool = False) -> dict[str, Any] | None:
+                 log: Log = quiet, calibrate_intervals: bool = False,
+                 levels: Sequence[int] | None = None) -> dict[str, Any] | None:
     """Re-score a saved run on its test split; the data is rebuilt from the checkpoint (from
     `csv` instead of the recorded path, for a CSV that has moved). `calibrate_intervals`: first
-    calibrate the run's prediction intervals on its validation windows and save them in the
-    run folder (a folder from before intervals gets them); a run without a test split then
-    returns None."""
+    calibrate the run's prediction intervals on its validation windows, at `levels` (default:
+    the run's `interval_levels`, which then become these), and save them in the run folder (a
+    folder from before intervals gets them); a run without a test split then returns None."""
+    if levels is not None and not calibrate_intervals:
+        raise ConfigError("--interval-levels: the levels are calibrated with --calibrate; add it")
     dev = resolve_device(device)
     # intervals about to be calibrated again are not read: a damaged or stale file cannot stop the mend
     model, cfg, meta, tensors = load_checkpoint(run_dir, dev, () if calibrate_intervals else (TENSOR,))
+    if levels is not None:  # checked before the data is read
+        cfg = cfg.replace(train={"interval_levels": tuple(levels)})
     bundled = cfg.data.csv is None and meta.get("source") == cfg.data.dataset
     if cfg.data.test_fraction == 0 and not bundled and not calibrate_intervals:  # (bundled: the protocol's test)
         raise DataError(f"{run_dir}: the run has no test split to re-score (it was fitted on all its rows: "
@@ -363,12 +369,16 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     data = load(cfg.replace(data={"columns": tuple(meta["columns"])}) if cfg.data.csv else cfg, trained=True)
     check_same_data(data, meta, "the checkpoint", run_dir / META)
     if calibrate_intervals:  # the model's errors on its validation windows, as at the end of training
-        intervals = calibrate(model, split_windows(data, cfg, dev, "val"), cfg.train.eval_batch_size)
+        if levels is not None:  # the run's settings name the levels its intervals were asked for
+            meta = {**meta, "config": {**meta["config"], "train": {**meta["config"]["train"],
+                                                                   "interval_levels": list(cfg.train.interval_levels)}}}
+        intervals = calibrate(model, split_windows(data, cfg, dev, "val"), cfg.train.eval_batch_size,
+                              cfg.train.interval_levels)
         save_tensors(run_dir, {**meta, "intervals": intervals.meta()}, checkpoint_tensors(intervals))
         log(f"prediction intervals calibrated on {intervals.windows} validation windows, levels "
-            f"{', '.join(map(str, intervals.levels))}: {run_dir / TENSORS}")
-        if intervals.missing():
-            log(f"note: {intervals.missing()}")
+            f"{', '.join(map(str, intervals.levels)) or 'none'}: {run_dir / TENSORS}")
+        if missing := intervals.missing(cfg.train.interval_levels):
+            log(f"note: {missing}")
     else:
         intervals = saved_intervals(meta, tensors, cfg, run_dir)
     if (test_set := split_windows(data, cfg, dev, "test")) is None:

@@ -511,8 +511,28 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
     assert list(fitted.predict(to_long(wide.iloc[-50:]), level=(90, 50)).columns)[3:] == [
         "DynoNet-lo-90", "DynoNet-lo-50", "DynoNet-hi-50", "DynoNet-hi-90"]
     np.testing.assert_allclose(long.loc[long.unique_id == "temp", "DynoNet-lo-80"], out["temp-lo-80"])
-    with pytest.raises(ConfigError, match="level 85: the levels are 50, 80, 90, 95, 99"):
+    with pytest.raises(ConfigError, match=r"level 85: the run calibrated levels 50, 80, 90; fitting with "
+                                          r"interval_levels=\[50,80,85,90\] adds it"):
         fitted.predict(wide, level=85)
+    with pytest.raises(ConfigError, match="level 100: a level is a whole percent from 1 to 99"):
+        fitted.predict(wide, level=100)
+
+
+def test_interval_levels_are_the_whole_percents_asked_for(wide, tmp_path):
+    default = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(wide)
+    asked = DynoNetForecaster(horizon=H, lookback=L, model="linear", interval_levels=[85, 50], **TINY_LINEAR).fit(wide)
+    assert asked.config.train.interval_levels == asked.intervals_.levels == (50, 85)
+    # the same training: the level both runs calibrated has the same half-widths
+    np.testing.assert_array_equal(asked.intervals_.widths(50), default.intervals_.widths(50))
+    assert (default.intervals_.widths(80) <= asked.intervals_.widths(85)).all()
+    assert (asked.intervals_.widths(85) <= default.intervals_.widths(90)).all()
+    assert list(asked.predict(wide, level=85).columns) == ["load", "load-lo-85", "load-hi-85",
+                                                          "temp", "temp-lo-85", "temp-hi-85"]
+    asked.save(tmp_path / "run")
+    assert DynoNetForecaster.load(tmp_path / "run").intervals_.levels == (50, 85)
+    assert DynoNetForecaster(interval_levels=85).config.train.interval_levels == (85,)  # one level
+    with pytest.raises(ConfigError, match="interval_levels must be one or more whole percents from 1 to 99"):
+        DynoNetForecaster(interval_levels=[0, 50])
 
 
 def test_intervals_are_saved_with_the_run_and_their_test_coverage_measured(fitted, wide, tmp_path):

@@ -36,25 +36,27 @@ def series_and_windows(n_rows: int, L: int = 6, H: int = 4, C: int = 3, seed: in
 @pytest.mark.parametrize("n_rows", [12, 30, 200])  # 3, 21 and 191 windows: some levels calibrated, or all
 @pytest.mark.parametrize("batch_size", [5, 1000])
 @pytest.mark.parametrize("chunk", [1, 2**24])  # series sorted one at a time, or all at once
-def test_half_widths_are_the_conformal_rank_of_each_step_and_series(n_rows, batch_size, chunk, monkeypatch):
+@pytest.mark.parametrize("levels", [LEVELS, (97, 1, 33, 85, 33)])  # the default, or any asked for
+def test_half_widths_are_the_conformal_rank_of_each_step_and_series(n_rows, batch_size, chunk, levels, monkeypatch):
     monkeypatch.setattr(intervals_module, "CHUNK_VALUES", chunk)
     L, H, C = 6, 4, 3
     series, windows = series_and_windows(n_rows, L, H, C)
     model = Shifted(H, torch.tensor([0.0, 0.3, -0.7]))
-    intervals = calibrate(model, windows, batch_size)
+    intervals = calibrate(model, windows, batch_size, levels)
 
     n = len(windows)
     errors = np.stack([model(series[None, s : s + L])[0].numpy() - series[s + L : s + L + H].numpy()
                        for s in range(n)])  # (N, H, C), one window at a time
     assert intervals.windows == n
-    assert intervals.levels == tuple(p for p in LEVELS if math.isfinite(plain_half_width(errors[:, 0, 0], p)))
+    assert intervals.levels == tuple(p for p in sorted(set(levels)) if math.isfinite(plain_half_width(errors[:, 0, 0], p)))
+    assert bool(intervals.missing(levels)) == (len(intervals.levels) < len(set(levels)))  # a note when any is left out
     assert intervals.half_widths.shape == (len(intervals.levels), H, C)
     for i, level in enumerate(intervals.levels):
         want = [[plain_half_width(errors[:, h, c], level) for c in range(C)] for h in range(H)]
         assert intervals.half_widths[i].numpy() == pytest.approx(np.array(want), rel=1e-6)
 
 
-@given(st.sampled_from(LEVELS))
+@given(st.integers(1, 99))
 def test_windows_needed_is_the_fewest_that_give_a_finite_interval(level):
     n = windows_needed(level)
     assert math.isfinite(plain_half_width(np.zeros(n), level))
@@ -81,7 +83,8 @@ def test_evaluate_counts_the_true_values_inside_each_interval(batch_size):
         assert scores["intervals"][level]["mean_half_width"] == pytest.approx(float(widths[i].mean()), rel=1e-6)
 
 
-def test_on_exchangeable_errors_the_coverage_on_new_windows_is_near_the_level():
+@pytest.mark.parametrize("levels", [LEVELS, (5, 37, 85)])
+def test_on_exchangeable_errors_the_coverage_on_new_windows_is_near_the_level(levels):
     # independent noise and a forecast of zero: every window's errors are exchangeable
     H, C = 2, 2
     rng = np.random.default_rng(3)
@@ -89,20 +92,30 @@ def test_on_exchangeable_errors_the_coverage_on_new_windows_is_near_the_level():
     model = Shifted(H, torch.zeros(C))
     zero = lambda x: torch.zeros(x.shape[0], H, C)  # noqa: E731
     model.forward = zero
-    intervals = calibrate(model, Windows(series, (0, 3000), 1, H), 512)
+    intervals = calibrate(model, Windows(series, (0, 3000), 1, H), 512, levels)
     scores = evaluate(model, Windows(series, (3000, 6000), 1, H), 512, intervals=intervals)
-    for level in LEVELS:
+    assert sorted(map(int, scores["intervals"])) == list(levels)
+    for level in levels:
         assert abs(scores["intervals"][str(level)]["coverage"] - level / 100) < 0.02
 
 
 def test_levels_are_checked_and_a_level_the_run_could_not_calibrate_is_named():
     assert check_levels(["95", 80, 95.0, np.int64(50)]) == (50, 80, 95)  # sorted, once each
-    for bad in (85, "x", None, 99.5):
-        with pytest.raises(ConfigError, match="the levels are 50, 80, 90, 95, 99"):
+    assert check_levels([1, "85", 99]) == (1, 85, 99)  # any whole percent
+    for bad in (0, 100, -5, "x", None, 99.5, math.nan, True):
+        with pytest.raises(ConfigError, match="a level is a whole percent from 1 to 99"):
             check_levels([bad])
     few = Intervals((50, 80), torch.zeros(2, 1, 1), 5)
     with pytest.raises(ConfigError, match="5 validation windows calibrate levels 50, 80; 95 needs at least 19"):
         require(few, [80, 95])
+    assert few.missing((50, 80, 95, 99)).startswith("the 5 validation windows calibrate prediction intervals at "
+                                                     "levels 50, 80, not 95, 99 (95 needs 19, 99 needs 99;")
+    # enough windows, but not asked for when the run calibrated: how to add it
+    with pytest.raises(ConfigError, match=r"level 60: the run calibrated levels 50, 80; `dynonet evaluate --checkpoint "
+                                          r"RUN --calibrate --interval-levels 50,60,80` adds it"):
+        require(few, [60])
+    with pytest.raises(ConfigError, match=r"interval_levels=\[50,60,80\] adds it"):
+        require(few, [60], "interval_levels=[{levels}] adds it")
     with pytest.raises(ConfigError, match="no prediction intervals"):
         require(None, [80])
     require(None, [])

@@ -80,3 +80,13 @@ def test_the_intervals_are_drawn_for_every_horizon_one_step_too(steps, monkeypat
     bands = {80: (forecast - 1, forecast + 1), 95: (forecast - 2, forecast + 2)}
     assert plots.forecast_plot(history, forecast, None, "t", bands=bands)[:4] == b"\x89PNG"
     assert drawn == [("vlines" if steps == 1 else "fill_between", f"{p}% interval") for p in (95, 80)]
+
+
+def test_the_forecast_plot_draws_the_first_series_or_those_named():
+    dates = pd.date_range("2024-01-01", periods=6, freq="h")
+    history = pd.DataFrame({f"s{i}": range(4) for i in range(10)}, index=dates[:4])
+    forecast = pd.DataFrame({f"s{i}": [4.0, 5.0] for i in range(10)}, index=dates[4:])
+    height = {n: png_size(plots.forecast_plot(history[[f"s{i}" for i in range(n)]],
+                                              forecast[[f"s{i}" for i in range(n)]], None, "t"))[1] for n in (2, 8)}
+    assert png_size(plots.forecast_plot(history, forecast, None, "t"))[1] == height[8]  # the first 8 of 10
+    assert png_size(plots.forecast_plot(history, forecast, None, "t", series=["s9", "s0"]))[1] == height[2]

@@ -143,6 +143,41 @@ def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_the
     assert not (setup / "none.csv").exists()
 
 
+def test_plot_series_draws_the_series_named_and_is_checked_before_anything_is_written(setup, capsys, monkeypatch):
+    import dynonet.plots
+
+    drawn = []
+    real = dynonet.plots.forecast_plot
+    monkeypatch.setattr(dynonet.plots, "forecast_plot", lambda *a, **k: drawn.append(k["series"]) or real(*a, **k))
+    out, png = setup / "one.csv", setup / "one.png"
+    assert predict(setup, "--out", str(out), "--plot", str(png), "--plot-series", "temp") == 0
+    assert drawn == [["temp"]] and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert predict(setup, "--out", str(out), "--plot", str(png), "--plot-series", "temp,load,temp") == 0
+    assert drawn[-1] == ["temp", "load"]  # in the order given, once each
+    capsys.readouterr()
+    for extra, says in ((["--plot", str(setup / "no.png"), "--plot-series", "tmp"],
+                         "--plot-series: the run has no series 'tmp'; did you mean 'temp'?"),
+                        (["--plot", str(setup / "no.png"), "--plot-series", "x"],
+                         "--plot-series: the run has no series 'x' (its series: 'load', 'temp')"),
+                        (["--plot-series", "temp"], "--plot-series: names the series --plot draws; give --plot too")):
+        assert predict(setup, "--out", str(setup / "no.csv"), *extra) == 2
+        assert one_error_line(capsys) == f"dynonet: error: {says}"
+        assert not (setup / "no.csv").exists() and not (setup / "no.png").exists()
+
+
+def test_a_plot_of_the_first_8_series_says_so_and_how_to_name_others(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(120, 9)), columns=[f"s{i}" for i in range(9)])
+    wide.insert(0, "date", pd.date_range("2024-01-01", periods=120, freq="h").astype(str))
+    wide.to_csv(tmp_path / "nine.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "nine.csv"), "--out", str(tmp_path / "run"), "--model", "repeat",
+                 "--lookback", str(L), "--horizon", str(H), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "nine.csv"), "--out",
+                 str(tmp_path / "f.csv"), "--plot", str(tmp_path / "f.png")]) == 0
+    assert f"plot: {tmp_path / 'f.png'} (the first 8 of 9 series; --plot-series names others)" in capsys.readouterr().out
+
+
 def test_predict_without_plot(setup):
     out = setup / "plain.csv"
     assert predict(setup, "--out", str(out)) == 0

@@ -144,3 +144,34 @@ def test_evaluate_calibrate_mends_a_run_whose_intervals_file_no_longer_matches(t
     assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0
     assert (run / TENSORS).read_bytes() == saved
     assert main(["predict", "--checkpoint", str(run), "--csv", str(tmp_path / "data.csv"), "--out", "-"]) == 0
+
+
+def test_a_run_calibrates_the_levels_asked_for_and_evaluate_calibrates_others(tmp_path, capsys):
+    data = tmp_path / "data.csv"
+    series_csv(data, 300)
+    default, run = tmp_path / "default", tmp_path / "run"
+    assert main(["train", "--csv", str(data), "--out", str(default), "--quiet", *TINY]) == 0
+    assert main(["train", "--csv", str(data), "--out", str(run), "--quiet", "--interval-levels", "85,60", *TINY]) == 0
+    assert list(json.loads((run / "metrics.json").read_text())["test"]["intervals"]) == ["60", "85"]
+    capsys.readouterr()
+    recent = ["--csv", str(data), "--out", "-"]
+    assert main(["predict", "--checkpoint", str(run), *recent, "--level", "80"]) == 2
+    assert one_error_line(capsys) == ("dynonet: error: level 80: the run calibrated levels 60, 85; `dynonet evaluate "
+                                      "--checkpoint RUN --calibrate --interval-levels 60,80,85` adds it")
+    # the levels are checked before the run's data is read; they go with --calibrate
+    for bad, says in ((["--calibrate", "--interval-levels", "0"], "--interval-levels must be one or more whole "
+                       "percents from 1 to 99 (got (0,))"),
+                      (["--interval-levels", "80"], "--interval-levels: the levels are calibrated with --calibrate")):
+        assert main(["evaluate", "--checkpoint", str(run), *bad]) == 2
+        assert says in one_error_line(capsys)
+    assert main(["evaluate", "--checkpoint", str(run), "--calibrate", "--interval-levels", "60,80,85"]) == 0
+    assert "validation windows, levels 60, 80, 85:" in capsys.readouterr().out
+    assert json.loads((run / META).read_text())["config"]["train"]["interval_levels"] == [60, 80, 85]
+    # the same training as the run with the default levels: the same half-widths at 80
+    ours, theirs = DynoNetForecaster.load(run), DynoNetForecaster.load(default)
+    assert (ours.intervals_.widths(80) == theirs.intervals_.widths(80)).all()
+    assert main(["predict", "--checkpoint", str(run), *recent, "--level", "80,85"]) == 0
+    assert "temp-hi-85" in capsys.readouterr().out
+    # evaluate --calibrate again keeps the levels the run now has
+    assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0
+    assert DynoNetForecaster.load(run).intervals_.levels == (60, 80, 85)
