@@ -66,7 +66,7 @@ def _flag_words(name: str, value: Any) -> list[str]:
     option = flag(name)
     if isinstance(value, bool):
         return [option if value else "--no-" + option[2:]]
-    return [option, ",".join(map(str, value)) if isinstance(value, tuple) else str(value)]
+    return [option, ",".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)]
 
 
 def _flag_text(name: str, value: Any) -> str:
@@ -199,6 +199,18 @@ def _check_same_cell(there: dict[str, Any] | None, config: dict[str, Any], where
                            f"({_diff(cell_settings(there['config']), cell_settings(config))}); {hint}")
 
 
+def _value(record: dict[str, Any], key: str) -> Any:
+    """A record's field as two records of one run compare it: the config with every setting,
+    one its version did not have yet at its default (as `cell_settings` counts it)."""
+    value = record.get(key)
+    if key == "config":
+        try:
+            return RunConfig.from_dict(value).to_dict()
+        except (ConfigError, TypeError):  # unreadable: compared as written
+            return value
+    return value
+
+
 # what two records of one run may differ by: when it ran, how long it took, the grid's command
 WHEN_AND_HOW_LONG = {"seconds", "median_epoch_seconds", "date", "command"}
 
@@ -219,7 +231,7 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
         for r in load_records(src):
             if _key(r) in done:
                 there, where = done[_key(r)]
-                fields = [k for k in sorted(set(there) | set(r)) if there.get(k) != r.get(k)]
+                fields = [k for k in sorted(set(there) | set(r)) if _value(there, k) != _value(r, k)]
                 if set(fields) - WHEN_AND_HOW_LONG:
                     raise DynoNetError(f"{src / RESULTS}: {r['model']} on {r['dataset']} H{r['horizon']} seed "
                                        f"{r['seed']} is recorded differently in {where} ({', '.join(fields[:4])} "

@@ -171,9 +171,10 @@ def save_checkpoint(run_dir: str | Path, model: Forecaster, cfg: RunConfig, meta
     write_together([*files, (run_dir / META, json_text(description)), *extra])
 
 
-def save_tensors(run_dir: str | Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor]) -> None:
+def save_tensors(run_dir: str | Path, meta: dict[str, Any], tensors: dict[str, torch.Tensor],
+                 extra: list[tuple[str | Path, bytes | str]] = ()) -> None:
     """Give a saved run other tensors (`TENSORS`; none: the file goes) and the checkpoint.json
-    `meta` that names them, written together; the weights stay as they are."""
+    `meta` that names them, written together with the `extra` files; the weights stay as they are."""
     run_dir = Path(run_dir)
     description = {k: v for k, v in meta.items() if k != "tensors_sha256"}
     files = []
@@ -181,7 +182,7 @@ def save_tensors(run_dir: str | Path, meta: dict[str, Any], tensors: dict[str, t
         more = save_safetensors({k: v.detach().contiguous().cpu() for k, v in tensors.items()})
         files.append((run_dir / TENSORS, more))
         description["tensors_sha256"] = hashlib.sha256(more).hexdigest()
-    write_together([*files, (run_dir / META, json_text(description))])
+    write_together([*files, (run_dir / META, json_text(description)), *extra])
     if not tensors:
         (run_dir / TENSORS).unlink(missing_ok=True)
 

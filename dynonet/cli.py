@@ -13,8 +13,11 @@ from pathlib import Path
 from typing import AbstractSet, Any, Callable, NoReturn, Sequence
 
 from dynonet import __version__
-from dynonet.config import DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfig, RunConfig, field_types, flag, override, preset
+from dynonet.config import (DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfig, RunConfig, TrainConfig, field_types,
+                            flag, override, preset)
 from dynonet.errors import ConfigError, DynoNetError, os_reason
+
+LEVELS = ",".join(map(str, TrainConfig().interval_levels))  # the default interval levels, as typed
 
 
 def choices_text(choices: Sequence[str]) -> str:
@@ -69,6 +72,8 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
                 continue
             tp, _ = types_[f.name]
             value = getattr(getattr(base, section), f.name)
+            if isinstance(value, tuple):  # as it is typed
+                value = ",".join(map(str, value)) or "none"
             kw: dict[str, Any] = {"dest": f"{section}.{f.name}", "default": argparse.SUPPRESS,
                                   "metavar": f.name.upper(),
                                   "help": f"{meta.get('help', '')} ({shown}: {value})".replace("%", "%%")}  # argparse formats help with %
@@ -209,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
                          "is calibrated only)")
     ev.add_argument("--interval-levels", type=comma_list(int), default=None, metavar="80,85,95",
                     help="with --calibrate: the levels (whole percents) to calibrate, which become the run's "
-                         "(default: the run's own, 50,80,90,95,99 unless it was trained with others)")
+                         f"(default: the run's own, {LEVELS} unless it was trained with others)")
 
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
@@ -220,13 +225,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="forecast CSV to write (original units); - writes it to standard output")
     pr.add_argument("--plot", type=Path, default=None,
                     help="also draw recent history + forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
-    pr.add_argument("--plot-series", type=comma_list(str), default=None, metavar="load,temp",
-                    help="the series --plot draws, comma-separated, in this order (default: the first 8)")
+    pr.add_argument("--plot-series", default=None, action="extend", type=comma_list(str), metavar="load,temp",
+                    help="the series --plot draws, comma-separated (or the flag given again), in this order "
+                         "(default: the first 8)")
     pr.add_argument("--actual", type=Path, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
     pr.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
                     help="prediction intervals at these levels (percent), of those the run calibrated on its validation "
-                         "windows (`dynonet train --interval-levels`; 50, 80, 90, 95 and 99 unless set): columns NAME-lo-95, NAME-lo-80, NAME-hi-80, NAME-hi-95 after each "
+                         f"windows (`dynonet train --interval-levels`; {LEVELS} unless set): columns NAME-lo-95, NAME-lo-80, NAME-hi-80, NAME-hi-95 after each "
                          "series")
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")

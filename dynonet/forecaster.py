@@ -71,7 +71,8 @@ _ELSEWHERE = {
 
 _FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
 # how a forecaster gets other interval levels (`intervals.CALIBRATE` for a run folder)
-API_CALIBRATE = "fitting with interval_levels=[{levels}] adds it (a run folder: `dynonet evaluate --calibrate`)"
+API_CALIBRATE = ("fitting with interval_levels=[{levels}] adds it (a run folder: `dynonet evaluate --checkpoint RUN "
+                 "--calibrate --interval-levels {levels}`)")
 _FLAG = re.compile(r"--([a-z][a-z0-9-]*)\b(?: ([a-z0-9]+)\b)?")  # a flag, and the word after it
 
 
@@ -86,7 +87,9 @@ def _named(text: str) -> str:
         if m[2] in field.metadata.get("choices", ()):
             return f'{field.name}="{m[2]}"'
         return field.name + m[0][len(m[1]) + 2:]
-    return _FLAG.sub(keyword, text)
+    # a command quoted whole (`dynonet evaluate ... --interval-levels 80`) stays one to type
+    parts = re.split(r"(`dynonet [^`]*`)", text)
+    return "".join(part if i % 2 else _FLAG.sub(keyword, part) for i, part in enumerate(parts))
 
 
 def _keywords(e: DynoNetError) -> DynoNetError:
@@ -140,8 +143,14 @@ class DynoNetForecaster:
                 raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
             if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
                 value = tuple(x.strip() for x in value.split(",") if x.strip())
-            elif name == "interval_levels" and isinstance(value, numbers.Integral):  # one level
-                value = (value,)
+            elif name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
+                # as `predict(level=...)` takes levels: 80, "80,95", [80, 95.0], an array
+                levels = (value.split(",") if isinstance(value, str) else
+                          [value] if isinstance(value, numbers.Number) else list(value))
+                try:
+                    value = check_levels(levels)
+                except ConfigError as e:
+                    raise ConfigError(f"interval_levels: {e}") from None
             elif name == "columns" and isinstance(value, (list, tuple)):  # column names are compared as text
                 value = tuple(c if isinstance(c, str) else str(c) for c in value)
             changes[_FIELD_SECTION[name]][name] = value

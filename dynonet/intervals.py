@@ -75,8 +75,10 @@ class Intervals:
         if not missing:
             return ""
         need = ", ".join(f"{p} needs {windows_needed(p)}" for p in missing)
-        return (f"the {self.windows} validation windows calibrate prediction intervals at levels "
-                f"{', '.join(map(str, self.levels))}, not {', '.join(map(str, missing))} ({need}; {MORE})")
+        calibrated = (f"prediction intervals at levels {', '.join(map(str, self.levels))}, not" if self.levels
+                      else "no prediction intervals: not at levels")
+        return (f"the {self.windows} validation windows calibrate {calibrated} {', '.join(map(str, missing))} "
+                f"({need}; {MORE})")
 
     def widths(self, level: int) -> np.ndarray:
         """The half-widths of one calibrated level: (H, C) on the standardized scale."""

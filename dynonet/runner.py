@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import platform
 import time
+from datetime import datetime
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -233,9 +235,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     # the trained model's validation errors
     intervals = calibrate(model, sets["val"], cfg.train.eval_batch_size, cfg.train.interval_levels)
     # on the console (and in metrics.json's "intervals"), not among the notes on the data that quiet runs print
-    interval_notes = [text for text in (intervals.missing(cfg.train.interval_levels), "" if test_set is not None else (
-        f"prediction intervals calibrated on {intervals.windows} validation windows; with no test split, nothing "
-        "measures how often they hold")) if text]
+    interval_notes = [text for text in (intervals.missing(cfg.train.interval_levels),
+                                        "" if test_set is not None else untested(intervals)) if text]
     for text in interval_notes:
         log(f"note: {text}")
     if controller_data == "val":
@@ -369,23 +370,56 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     data = load(cfg.replace(data={"columns": tuple(meta["columns"])}) if cfg.data.csv else cfg, trained=True)
     check_same_data(data, meta, "the checkpoint", run_dir / META)
     if calibrate_intervals:  # the model's errors on its validation windows, as at the end of training
-        if levels is not None:  # the run's settings name the levels its intervals were asked for
-            meta = {**meta, "config": {**meta["config"], "train": {**meta["config"]["train"],
-                                                                   "interval_levels": list(cfg.train.interval_levels)}}}
         intervals = calibrate(model, split_windows(data, cfg, dev, "val"), cfg.train.eval_batch_size,
                               cfg.train.interval_levels)
-        save_tensors(run_dir, {**meta, "intervals": intervals.meta()}, checkpoint_tensors(intervals))
-        log(f"prediction intervals calibrated on {intervals.windows} validation windows, levels "
-            f"{', '.join(map(str, intervals.levels)) or 'none'}: {run_dir / TENSORS}")
-        if missing := intervals.missing(cfg.train.interval_levels):
-            log(f"note: {missing}")
+        missing = intervals.missing(cfg.train.interval_levels)
+        if levels is not None and missing:  # asked for by name: all of them, or the run stays as it is
+            raise DataError(f"{run_dir}: {missing}; nothing written")
     else:
         intervals = saved_intervals(meta, tensors, cfg, run_dir)
-    if (test_set := split_windows(data, cfg, dev, "test")) is None:
+    test_set = split_windows(data, cfg, dev, "test")
+    scores = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns,
+                                                    data.scaler, intervals)
+    if calibrate_intervals:
+        recalibrated(run_dir, meta, intervals, cfg, scores,
+                     [text for text in (missing, "" if scores is not None else untested(intervals)) if text])
+        log(f"prediction intervals calibrated on {intervals.windows} validation windows, levels "
+            f"{', '.join(map(str, intervals.levels)) or 'none'}: {run_dir / TENSORS}")
+        if missing:
+            log(f"note: {missing}")
+    if scores is None:
         if calibrate_intervals:
             return None
         raise DataError(f"{data.source}: the run has no test split (test_fraction 0)")
-    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
     log(result_block(f"{model.display_name}_H{cfg.model.horizon}", scores))
     return scores
+
+
+def untested(intervals: Intervals) -> str:
+    """The note on the intervals of a run without a test split."""
+    return (f"prediction intervals calibrated on {intervals.windows} validation windows; with no test split, nothing "
+            "measures how often they hold")
+
+
+def recalibrated(run_dir: Path, meta: dict[str, Any], intervals: Intervals, cfg: RunConfig,
+                 scores: dict[str, Any] | None, notes: list[str]) -> None:
+    """Save a run's new intervals: intervals.safetensors, and checkpoint.json and metrics.json
+    naming their levels (in the run's settings too), with the test coverage `scores` measured
+    (None: no test split), all written together."""
+    asked = list(cfg.train.interval_levels)
+    meta = {**meta, "intervals": intervals.meta(),
+            "config": {**meta["config"], "train": {**meta["config"]["train"], "interval_levels": asked}}}
+    extra = []
+    try:  # the record of the run, where it has one that reads
+        metrics = json.loads((run_dir / METRICS).read_text())
+        metrics["config"]["train"]["interval_levels"] = asked
+    except (OSError, ValueError, KeyError, TypeError):
+        metrics = None
+    if isinstance(metrics, dict):
+        metrics["intervals"] = {**intervals.meta(), "notes": notes,
+                                "recalibrated": datetime.now().isoformat(timespec="seconds")}
+        if isinstance(metrics.get("test"), dict) and scores is not None:
+            metrics["test"]["intervals"] = scores.get("intervals", {})
+        extra.append((run_dir / METRICS, json_text(metrics)))
+    save_tensors(run_dir, meta, checkpoint_tensors(intervals), extra=extra)
 

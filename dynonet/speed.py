@@ -453,7 +453,8 @@ def bench_config(args: argparse.Namespace) -> RunConfig:
         raise ConfigError("bench speed times the bi-level epochs, which the reference path has too; "
                           "drop --trend-first (its first stage trains only the linear trend path)")
     for name, why in (("trend_fit", "it has no trend-first stage to fit"),
-                      ("patience", "every epoch runs: --epochs and --warmup say how many")):
+                      ("patience", "every epoch runs: --epochs and --warmup say how many"),
+                      ("interval_levels", "it calibrates no prediction intervals")):
         if getattr(args, f"train.{name}", None) is not None:
             raise ConfigError(f"{flag(name)}: changes nothing in bench speed ({why}); drop it")
     if args.paths != "optimized" and (problem := unsupported(cfg.model, cfg.train)):
@@ -664,7 +665,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "backward) in one process: epoch time, batch-1 latency, throughput, peak memory.",
     )
     # refused by bench_config (no trend-first stage; every epoch runs): parsed for that, not shown
-    add_config_flags(speed, "etth1-96", hidden={"train.trend_first", "train.trend_fit", "train.patience"})
+    add_config_flags(speed, "etth1-96", hidden={"train.trend_first", "train.trend_fit", "train.patience",
+                                                "train.interval_levels"})
     speed.add_argument("--preset", default="etth1-96", choices=sorted(PRESETS), help="named configuration")
     speed.add_argument("--device", default="auto", choices=DEVICES, help="compute device")
     speed.add_argument("--epochs", type=at_least(1), default=3, help="measured epochs (median reported)")

@@ -252,6 +252,17 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     assert records(tmp_path / "new") == records(a) + records(again)[1:]
     shutil.rmtree(tmp_path / "new")
 
+    # a record of an earlier version, without a setting added since (at its default): the same run
+    old = tmp_path / "old"
+    earlier = json.loads((a / "results.json").read_text())
+    for r in earlier["records"]:
+        del r["config"]["train"]["interval_levels"]
+    old.mkdir()
+    (old / "results.json").write_text(json.dumps(earlier))
+    assert main(["benchmark", "--merge", str(a), str(old), "--out", str(tmp_path / "new")]) == 0
+    assert records(tmp_path / "new") == records(a)
+    shutil.rmtree(tmp_path / "new")
+
     # a file that is no results file, or an edited one: one line naming it and what is wrong
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -533,3 +544,13 @@ def test_a_resumed_grid_continues_its_kept_interrupted_run_and_records_a_kept_fi
     assert capsys.readouterr().err == (f"dynonet: error: {kept}: holds a finished run that cannot be read (KeyError: "
                                        "'timings'); remove it, or choose another --keep-runs\n")
     assert resumed == [] and not (tmp_path / "d" / "results.json").exists()
+
+
+def test_the_recorded_command_runs_the_grid_again(tmp_path, capsys):
+    out, again = tmp_path / "g", tmp_path / "again"
+    assert main([*GRID, "--variants", "repeat", *SMALL, "--interval-levels", "95,80", "--fixed-signals", "gate",
+                 "--out", str(out)]) == 0
+    command = records(out)[0]["command"]
+    assert "--interval-levels 95,80" in command and "--fixed-signals gate" in command  # as given
+    assert main([*shlex.split(command)[1:], "--out", str(again)]) == 0
+    assert [r["mse"] for r in records(again)] == [r["mse"] for r in records(out)]

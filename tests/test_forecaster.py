@@ -529,10 +529,20 @@ def test_interval_levels_are_the_whole_percents_asked_for(wide, tmp_path):
     assert list(asked.predict(wide, level=85).columns) == ["load", "load-lo-85", "load-hi-85",
                                                           "temp", "temp-lo-85", "temp-hi-85"]
     asked.save(tmp_path / "run")
-    assert DynoNetForecaster.load(tmp_path / "run").intervals_.levels == (50, 85)
-    assert DynoNetForecaster(interval_levels=85).config.train.interval_levels == (85,)  # one level
-    with pytest.raises(ConfigError, match="interval_levels must be one or more whole percents from 1 to 99"):
+    loaded = DynoNetForecaster.load(tmp_path / "run")
+    assert loaded.intervals_.levels == (50, 85)
+    with pytest.raises(ConfigError) as e:  # the command that adds it stays as typed
+        loaded.predict(wide, level=60)
+    assert str(e.value) == ("level 60: the run calibrated levels 50, 85; fitting with interval_levels=[50,60,85] adds "
+                            "it (a run folder: `dynonet evaluate --checkpoint RUN --calibrate --interval-levels "
+                            "50,60,85`)")
+    for given in (85, "85", [85.0], np.array([85]), (np.int64(85), 85)):  # as predict(level=...) takes them
+        assert DynoNetForecaster(interval_levels=given).config.train.interval_levels == (85,)
+    assert DynoNetForecaster(interval_levels=" 95, 80").config.train.interval_levels == (80, 95)
+    with pytest.raises(ConfigError, match="interval_levels: level 0: a level is a whole percent from 1 to 99"):
         DynoNetForecaster(interval_levels=[0, 50])
+    with pytest.raises(ConfigError, match="interval_levels must be one or more whole percents from 1 to 99"):
+        DynoNetForecaster(interval_levels=[])
 
 
 def test_intervals_are_saved_with_the_run_and_their_test_coverage_measured(fitted, wide, tmp_path):

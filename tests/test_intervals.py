@@ -110,6 +110,9 @@ def test_levels_are_checked_and_a_level_the_run_could_not_calibrate_is_named():
         require(few, [80, 95])
     assert few.missing((50, 80, 95, 99)).startswith("the 5 validation windows calibrate prediction intervals at "
                                                      "levels 50, 80, not 95, 99 (95 needs 19, 99 needs 99;")
+    none = Intervals((), torch.zeros(0, 1, 1), 5)
+    assert none.missing((95,)).startswith("the 5 validation windows calibrate no prediction intervals: not at levels "
+                                          "95 (95 needs 19;")
     # enough windows, but not asked for when the run calibrated: how to add it
     with pytest.raises(ConfigError, match=r"level 60: the run calibrated levels 50, 80; `dynonet evaluate --checkpoint "
                                           r"RUN --calibrate --interval-levels 50,60,80` adds it"):

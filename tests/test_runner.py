@@ -164,9 +164,24 @@ def test_a_run_calibrates_the_levels_asked_for_and_evaluate_calibrates_others(tm
                       (["--interval-levels", "80"], "--interval-levels: the levels are calibrated with --calibrate")):
         assert main(["evaluate", "--checkpoint", str(run), *bad]) == 2
         assert says in one_error_line(capsys)
+    # a level the validation windows cannot calibrate, asked for by name: refused, the run left as it was
+    files = {p.name: p.read_bytes() for p in run.iterdir()}
+    windows = json.loads((run / META).read_text())["intervals"]["windows"]
+    assert main(["evaluate", "--checkpoint", str(run), "--calibrate", "--interval-levels", "80,99"]) == 2
+    assert one_error_line(capsys) == (
+        f"dynonet: error: {run}: the {windows} validation windows calibrate prediction intervals at levels 80, not 99 "
+        "(99 needs 99; more rows, a larger --val-fraction or a shorter --horizon give more); nothing written")
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == files
     assert main(["evaluate", "--checkpoint", str(run), "--calibrate", "--interval-levels", "60,80,85"]) == 0
-    assert "validation windows, levels 60, 80, 85:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "validation windows, levels 60, 80, 85:" in printed
     assert json.loads((run / META).read_text())["config"]["train"]["interval_levels"] == [60, 80, 85]
+    # the run's record names the new levels, and how often each held on the test split, as printed
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["config"]["train"]["interval_levels"] == metrics["intervals"]["levels"] == [60, 80, 85]
+    assert "recalibrated" in metrics["intervals"] and list(metrics["test"]["intervals"]) == ["60", "80", "85"]
+    coverage = ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in metrics["test"]["intervals"].items())
+    assert f"test values inside the prediction intervals: {coverage}\n" in printed
     # the same training as the run with the default levels: the same half-widths at 80
     ours, theirs = DynoNetForecaster.load(run), DynoNetForecaster.load(default)
     assert (ours.intervals_.widths(80) == theirs.intervals_.widths(80)).all()

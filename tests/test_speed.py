@@ -78,7 +78,7 @@ def test_bench_speed_measures_the_bilevel_epochs_only():
     args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", "--trend-first"])
     with pytest.raises(ConfigError, match="drop --trend-first"):
         bench_config(args)
-    for given in (["--patience", "1"], ["--trend-fit", "ridge"]):  # they would change nothing there
+    for given in (["--patience", "1"], ["--trend-fit", "ridge"], ["--interval-levels", "80"]):  # they change nothing there
         args = build_parser().parse_args(["bench", "speed", "--preset", "etth1-96", *given])
         with pytest.raises(ConfigError, match=rf"^{given[0]}: changes nothing in bench speed"):
             bench_config(args)
