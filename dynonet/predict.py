@@ -30,7 +30,7 @@ from dynonet.tables import Reading, read_csv, read_table
 
 # names of other formats, whose programs would not read the CSV text written under them
 NOT_CSV = frozenset({".xlsx", ".xls", ".xlsm", ".xlsb", ".ods", ".parquet", ".json", ".feather", ".pkl", ".pickle",
-                     ".gz", ".bz2", ".xz", ".zip"})
+                     ".gz", ".bz2", ".xz", ".zip", ".png", ".pdf", ".svg"})  # (images: --plot's)
 
 
 def _write_stdout(text: str) -> None:

@@ -745,7 +745,7 @@ def test_recent_data_in_another_dialect_than_training_is_read_with_flags_and_ans
     assert "--sep ',' is the run's decimal mark; give --decimal too" in one_error_line(capsys)
 
 
-@pytest.mark.parametrize("name", ["f.xlsx", "f.JSON", "f.parquet"])
+@pytest.mark.parametrize("name", ["f.xlsx", "f.JSON", "f.parquet", "forecast.png", "f.svg"])
 def test_a_forecast_is_not_written_under_another_format_s_name(setup, tmp_path, capsys, name):
     assert predict(setup, "--out", str(tmp_path / name)) == 2
     assert "the forecast is written as CSV; give a name ending in .csv" in one_error_line(capsys)
