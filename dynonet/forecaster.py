@@ -70,8 +70,8 @@ _ELSEWHERE = {
 
 
 _FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
-# how a forecaster gets other interval levels (`intervals.CALIBRATE` for a run folder)
-API_CALIBRATE = ("fitting with interval_levels=[{levels}] adds it (a run folder: `dynonet evaluate --checkpoint RUN "
+# how a forecaster gets other interval levels (`intervals.calibrate_hint` for a run folder)
+API_CALIBRATE = ("fitting with interval_levels=[{levels}] adds {it} (a run folder: `dynonet evaluate --checkpoint RUN "
                  "--calibrate --interval-levels {levels}`)")
 _FLAG = re.compile(r"--([a-z][a-z0-9-]*)\b(?: ([a-z0-9]+)\b)?")  # a flag, and the word after it
 

@@ -16,6 +16,7 @@ n >= p / (1 - p) windows).
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass
 from typing import Any, Sequence
 
@@ -83,26 +84,35 @@ class Intervals:
     def widths(self, level: int) -> np.ndarray:
         """The half-widths of one calibrated level: (H, C) on the standardized scale."""
         if level not in self.levels:
-            raise ConfigError(unavailable(level, self))
+            raise ConfigError(unavailable([level], self))
         return self.half_widths[self.levels.index(level)].double().cpu().numpy()
 
 
-# how a run folder gets other levels ({levels}: the levels it will have)
-CALIBRATE = "`dynonet evaluate --checkpoint RUN --calibrate --interval-levels {levels}` adds it"
+def calibrate_hint(run: str = "RUN") -> str:
+    """How the run folder `run` gets other levels: a format string of `{levels}` (the levels it
+    will then have) and `{it}` ("it" or "them"), as `unavailable` takes it."""
+    return f"`dynonet evaluate --checkpoint {shlex.quote(run)} --calibrate --interval-levels {{levels}}` adds {{it}}"
 
 
-def unavailable(level: int, intervals: Intervals | None, hint: str = CALIBRATE) -> str:
-    """Why a level (checked by `check_levels`) has no interval, in one line; `hint`: how to add
-    it, a format string of the levels the run would then have."""
-    if intervals is None:
-        return ("this run has no prediction intervals (a run folder of an earlier version: `dynonet evaluate "
-                "--checkpoint RUN --calibrate` gives it them)")
+def unavailable(levels: Sequence[int], intervals: Intervals | None, hint: str = calibrate_hint()) -> str:
+    """Why `levels` (checked by `check_levels`, some not calibrated) have no interval, in one
+    line; `hint`: how to add them (`calibrate_hint`)."""
+    def named(some: list[int]) -> str:
+        return f"level{'s' * (len(some) > 1)} {', '.join(map(str, some))}"
+
+    missing = [p for p in levels if intervals is None or p not in intervals.levels]
+    if intervals is None:  # the levels a run gets by default, and those asked for
+        return (f"{named(missing)}: this run has no prediction intervals (a run folder of an earlier version); "
+                + hint.format(levels=",".join(map(str, sorted({*LEVELS, *missing}))), it="them"))
     calibrated = ", ".join(map(str, intervals.levels)) or "none"
-    if intervals.windows < windows_needed(level):
-        return (f"level {level}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
-                f"{level} needs at least {windows_needed(level)} ({MORE})")
-    return (f"level {level}: the run calibrated levels {calibrated}; "
-            + hint.format(levels=",".join(map(str, sorted({*intervals.levels, level})))))
+    too_few = [p for p in missing if intervals.windows < windows_needed(p)]
+    if too_few:  # no recalibration helps these: said first
+        need = ", ".join(f"{p} needs at least {windows_needed(p)}" for p in too_few)
+        return (f"{named(too_few)}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
+                f"{need} ({MORE})")
+    return (f"{named(missing)}: the run calibrated levels {calibrated}; "
+            + hint.format(levels=",".join(map(str, sorted({*intervals.levels, *missing}))),
+                          it="them" if len(missing) > 1 else "it"))
 
 
 def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:
@@ -145,11 +155,10 @@ def bounds(forecast: pd.DataFrame, widths: np.ndarray, std: np.ndarray) -> tuple
     return forecast - half, forecast + half
 
 
-def require(intervals: Intervals | None, levels: Sequence[int], hint: str = CALIBRATE) -> None:
+def require(intervals: Intervals | None, levels: Sequence[int], hint: str = calibrate_hint()) -> None:
     """A ConfigError unless `intervals` holds every one of `levels` (`hint`: as `unavailable`'s)."""
-    for level in levels:
-        if intervals is None or level not in intervals.levels:
-            raise ConfigError(unavailable(level, intervals, hint))
+    if any(intervals is None or p not in intervals.levels for p in levels):
+        raise ConfigError(unavailable(levels, intervals, hint))
 
 
 Bands = dict[int, tuple[pd.DataFrame, pd.DataFrame]]  # level -> (lower, upper), each like the forecast

@@ -22,7 +22,7 @@ from dynonet.config import flag
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
-from dynonet.intervals import CALIBRATE
+from dynonet.intervals import calibrate_hint
 from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, read_csv, read_table
@@ -88,7 +88,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    levels = forecaster.levels(levels, CALIBRATE)
+    levels = forecaster.levels(levels, calibrate_hint(str(checkpoint)))
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
     run, dialect = forecaster.config.data, dialect or {}

@@ -15,7 +15,8 @@ from dynonet.data import Windows
 from dynonet.errors import ConfigError
 from dynonet import intervals as intervals_module
 from dynonet.evaluation import evaluate
-from dynonet.intervals import LEVELS, Intervals, bounds, calibrate, check_levels, require, windows_needed, with_bounds
+from dynonet.intervals import (LEVELS, Intervals, bounds, calibrate, calibrate_hint, check_levels, require, windows_needed,
+                               with_bounds)
 
 from test_evaluation import Shifted
 
@@ -118,9 +119,17 @@ def test_levels_are_checked_and_a_level_the_run_could_not_calibrate_is_named():
                                           r"RUN --calibrate --interval-levels 50,60,80` adds it"):
         require(few, [60])
     with pytest.raises(ConfigError, match=r"interval_levels=\[50,60,80\] adds it"):
-        require(few, [60], "interval_levels=[{levels}] adds it")
-    with pytest.raises(ConfigError, match="no prediction intervals"):
-        require(None, [80])
+        require(few, [60], "interval_levels=[{levels}] adds {it}")
+    # every missing level is named at once, in the command of the run folder named
+    with pytest.raises(ConfigError, match=r"^levels 60, 70: the run calibrated levels 50, 80; `dynonet evaluate "
+                                          r"--checkpoint 'my run' --calibrate --interval-levels 50,60,70,80` adds them$"):
+        require(few, [50, 60, 70, 80], calibrate_hint("my run"))
+    with pytest.raises(ConfigError, match=r"^levels 95, 99: the run's 5 validation windows calibrate levels 50, 80; "
+                                          r"95 needs at least 19, 99 needs at least 99 \(more rows"):
+        require(few, [60, 95, 99])
+    with pytest.raises(ConfigError, match=r"^level 85: this run has no prediction intervals .*--interval-levels "
+                                          + ",".join(map(str, sorted({*LEVELS, 85}))) + "` adds them$"):
+        require(None, [85])
     require(None, [])
 
 

@@ -141,6 +141,12 @@ def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_the
     assert "level 95: the run's 13 validation windows calibrate levels 50, 80, 90; 95 needs at least 19 (more rows, " \
         "a larger --val-fraction or a shorter --horizon give more)" in one_error_line(capsys)  # flags, not keywords
     assert not (setup / "none.csv").exists()
+    # levels it could calibrate but did not: all named, with the command that adds them to this run folder
+    assert predict(setup, "--out", str(setup / "none.csv"), "--level", "60,85,90") == 2
+    assert one_error_line(capsys).endswith(
+        f"levels 60, 85: the run calibrated levels 50, 80, 90; `dynonet evaluate --checkpoint {setup / 'run'} "
+        "--calibrate --interval-levels 50,60,80,85,90` adds them")
+    assert not (setup / "none.csv").exists()
 
 
 def test_plot_series_draws_the_series_named_and_is_checked_before_anything_is_written(setup, capsys, monkeypatch):
