@@ -124,16 +124,15 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
         raise DataError(f"{path}: no header line (an empty file?)") from None
     except UnicodeDecodeError:  # Excel saves "CSV" in the system's code page
         raise DataError(f"{path}: {_not_utf8(path)}not UTF-8 text; save it as CSV UTF-8") from None
-    except (pd.errors.ParserError, ValueError) as e:
+    except (pd.errors.ParserError, ValueError) as e:  # e.g. decimal commas split a line of another separator
+        _check_separator(path, _header(path), reading)
         raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
     lines = _data_lines(path, reading.sep, len(frame))  # (before rows of bare commas at the end are dropped)
     lines = 2 if lines is None else lines  # the file line of row 0, or of each row
-    if len(names) == 1 and (sep := next((c for c in ",;\t|" if c in names[0] and c != reading.sep), None)):
-        hint = (f"the run reads fields separated by {reading.sep!r}" + reading.give(f"--sep {sep!r} for this file")
-                if reading.the_runs("sep") else f"it looks separated by {sep!r}: give --sep {sep!r}")
-        raise DataError(f"{path}: line 1: one column {names[0]!r} ({hint})")
+    if len(names) == 1:
+        _check_separator(path, names[0], reading)
     if not isinstance(frame.index, pd.RangeIndex):  # pandas took the surplus first field as an index
         raise DataError(f"{path}: line 2: more fields than the header's {len(frame.columns)} names")
     while len(names) > 1 and not names[-1] and (frame.iloc[:, -1].str.strip() == "").all():
@@ -186,6 +185,41 @@ def _not_utf8(path: Path) -> str:
     except OSError:
         pass
     return ""
+
+
+def _header(path: Path) -> str:
+    """A CSV's first line, as text ("" if unreadable)."""
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            return f.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return ""
+
+
+def _check_separator(path: Path, header: str, reading: Reading) -> None:
+    """A DataError naming the separator (and decimal mark) to give if `header`, a single
+    field as `reading` splits it, holds another separator."""
+    if reading.sep in header or not (sep := next((c for c in ",;\t|" if c in header and c != reading.sep), None)):
+        return
+    mark = _decimal_mark(path, sep) or ("." if sep == reading.decimal else None)  # a field separator is no mark
+    flags = f"--sep {sep!r}" + (f" --decimal {mark!r}" if mark not in (None, reading.decimal) else "")
+    hint = (f"the run reads fields separated by {reading.sep!r}" + reading.give(f"{flags} for this file")
+            if reading.the_runs("sep") else f"it looks separated by {sep!r}: give {flags}")
+    raise DataError(f"{path}: line 1: one column {header.strip()!r} ({hint})")
+
+
+def _decimal_mark(path: Path, sep: str, lines: int = 20) -> str | None:
+    """The decimal mark ("." or ",") of the numbers in a CSV's first `lines` data lines, its
+    fields separated by `sep`; None where no field is a number with one."""
+    number = re.compile(r"[-+]?\d*([.,])\d+")
+    marks = []
+    try:
+        with open(path, encoding="utf-8-sig") as f:
+            for _, line in zip(range(lines + 1), f):
+                marks += [m[1] for field in line.strip().split(sep) if (m := number.fullmatch(field.strip(' "')))]
+    except (OSError, UnicodeDecodeError):
+        return None
+    return max(set(marks), key=marks.count) if marks else None
 
 
 def _chosen(reading: Reading, there: list[str], source: str, long: bool = False) -> list[str]:

@@ -688,7 +688,7 @@ def test_a_semicolon_csv_with_decimal_commas_trains_and_is_forecast_in_kind(tmp_
     df.iloc[-L:].to_csv(tmp_path / "recent.csv", sep=";", decimal=",", index=False)
     assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "refused"), "--quiet",
                  *TINY]) == 2
-    assert "(it looks separated by ';': give --sep ';')" in one_error_line(capsys)
+    assert "(it looks separated by ';': give --sep ';' --decimal ',')" in one_error_line(capsys)
     assert main(["train", "--csv", str(tmp_path / "data.csv"), "--sep", ";", "--decimal", ",", "--out",
                  str(tmp_path / "run"), "--quiet", *TINY]) == 0
     assert predict(tmp_path, "--out", str(tmp_path / "f.csv")) == 0
@@ -719,7 +719,7 @@ def test_recent_data_in_another_dialect_than_training_is_read_with_flags_and_ans
                      "--out", str(tmp_path / out), *flags])
 
     assert run("f.csv") == 2  # read as the training CSV was
-    assert "(the run reads fields separated by ','; give --sep ';' for this file)" in one_error_line(capsys)
+    assert "(the run reads fields separated by ','; give --sep ';' --decimal ',' for this file)" in one_error_line(capsys)
     assert run("f.csv", "--sep", ";") == 2  # 07.01.2024: day or month first?
     assert "the run reads dates without a format: write them year first (2023-02-01), or give --date-format" \
         in one_error_line(capsys)
@@ -738,7 +738,7 @@ def test_recent_data_in_another_dialect_than_training_is_read_with_flags_and_ans
     assert run("g.csv", "--sep", ",", "--decimal", ",") == 2
     assert "--sep and --decimal are both ','" in one_error_line(capsys)
     assert run("g.csv", "--sep", "|") == 2  # the separator given is named as given, not as the run's
-    assert "(it looks separated by ';': give --sep ';')" in one_error_line(capsys)
+    assert "(it looks separated by ';': give --sep ';' --decimal ',')" in one_error_line(capsys)
     assert run("g.csv", "--date-format", "%d/%m/%Y %H:%M", "--sep", ";") == 2
     assert "does not match --date-format '%d/%m/%Y %H:%M'" in one_error_line(capsys)
     with_commas = tmp_path / "run"  # a run whose CSV had decimal commas: --sep ',' alone meets its mark

@@ -434,6 +434,16 @@ def test_a_semicolon_file_with_decimal_commas(tmp_path):
         read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True, flags=False))  # as `evaluate` reads
     with pytest.raises(DataError, match=r"one column 'date,a,b' \(it looks separated by ',': give --sep ','\)$"):
         read_csv(write(tmp_path, good_csv()), Reading(sep=";", trained=True, given=frozenset({"sep"})))
+    # the decimal mark the file's numbers show comes with the separator, and a separator is no decimal mark
+    european = Reading(sep=";", decimal=",", trained=True)
+    with pytest.raises(DataError, match=r"\(the run reads fields separated by ';'; give --sep ',' --decimal '\.' for "):
+        read_csv(write(tmp_path, good_csv()), european)  # whole numbers: a comma is not their mark
+    with pytest.raises(DataError, match=r"give --sep ',' --decimal '\.' for this file\)$"):
+        read_csv(write(tmp_path, good_csv().replace(",3,6", ",3.5,6.25")), european)
+    with pytest.raises(DataError, match=r"\(it looks separated by ';': give --sep ';' --decimal ','\)$"):
+        read_csv(write(tmp_path, text), Reading())
+    with pytest.raises(DataError, match=r"\(it looks separated by ';': give --sep ';'\)$"):
+        read_csv(write(tmp_path, text), Reading(decimal=","))  # the mark already given
 
 
 def test_with_a_decimal_comma_a_point_is_no_decimal_mark(tmp_path):
