@@ -282,13 +282,14 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             hint = CLOCK_CHANGE_HINT
         elif (step < 0).all():  # as exports of prices often come
             hint = " (the rows run newest first: sort them oldest first)"
-        elif (repeats := int((step == 0).sum())) >= 2 and 2 * repeats >= len(step):  # as once per series
+        # each date once per series: rows by date, or series by series
+        elif (repeats := len(dates) - dates.nunique()) >= 2 and 2 * repeats >= len(dates):
             hint = (" (several rows a date: a time of day in another column? or one row per series and date, the "
                     "long format: name its columns unique_id, ds, y)")
         elif step[i - 1] < 0:
             hint = " (rows out of order? sort them oldest first)"
-        else:
-            hint = ""
+        else:  # a row written twice, or two readings of one time
+            hint = f" (each date once: keep one row of it, e.g. with pandas' .drop_duplicates({date_column!r}))"
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
                         f"after {show_cell(raw_dates.iloc[i - 1])}" + hint)
 
@@ -325,6 +326,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             elif len(bad) == len(values) - start and np.isnan(values[i]):
                 what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                          + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
+            elif is_missing(cell):  # the model reads every step of its lookback
+                what += " (fill gaps first, e.g. with pandas' .interpolate() or .ffill())"
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):

@@ -157,7 +157,7 @@ def test_a_run_calibrates_the_levels_asked_for_and_evaluate_calibrates_others(tm
     recent = ["--csv", str(data), "--out", "-"]
     assert main(["predict", "--checkpoint", str(run), *recent, "--level", "80"]) == 2
     assert one_error_line(capsys) == ("dynonet: error: level 80: the run calibrated levels 60, 85; `dynonet evaluate "
-                                      "--checkpoint RUN --calibrate --interval-levels 60,80,85` adds it")
+                                      f"--checkpoint {run} --calibrate --interval-levels 60,80,85` adds it")
     # the levels are checked before the run's data is read; they go with --calibrate
     for bad, says in ((["--calibrate", "--interval-levels", "0"], "--interval-levels must be one or more whole "
                        "percents from 1 to 99 (got (0,))"),

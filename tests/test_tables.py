@@ -26,7 +26,8 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
     [
         (lambda t: t.replace("date,a,b", "time,a,b"), "no date column 'date'"),
         (lambda t: "date\n" + "\n".join(l.split(",")[0] for l in t.splitlines()[1:]) + "\n", "no numeric columns"),
-        (lambda t: t.replace(",3,6", ",,6"), "line 5, column 'a': missing value"),
+        (lambda t: t.replace(",3,6", ",,6"), "line 5, column 'a': missing value (fill gaps first, e.g. with "
+                                              "pandas' .interpolate() or .ffill())"),
         (lambda t: t.replace(",3,6", ",nan,6"), "line 5, column 'a'"),
         (lambda t: t.replace(",3,6", ",3,inf"), "line 5, column 'b'"),
         (lambda t: t.replace(",3,6", ",3,abc"), "'abc' is not a finite number"),
@@ -484,6 +485,11 @@ def test_dates_newest_first_or_repeated_per_series_are_told_what_they_look_like(
                                         r"column\? or one row per series and date, the long format: name its columns "
                                         r"unique_id, ds, y\)$"):
         read_csv(write(tmp_path, "date,store,sales\n" + rows), Reading(columns=("sales",)))
+    by_store = "".join(f"{d},{store},{i}\n" for store in ("north", "south")
+                       for i, d in enumerate(pd.date_range("2024-01-01", periods=20, freq="D")))
+    with pytest.raises(DataError, match=r"line 22: date goes backwards: .*the long format: name its columns "
+                                        r"unique_id, ds, y\)$"):
+        read_csv(write(tmp_path, "date,store,sales\n" + by_store))
 
 
 @pytest.mark.parametrize("index, hint", [
@@ -568,7 +574,8 @@ def test_local_times_across_a_clock_change_are_named_so(tmp_path, start, problem
     for day in ("2023-01-02", "2023-04-02"):  # no clock change in January, nor at midnight in daily data
         days = [*pd.date_range(end=day, periods=5, freq="D").strftime("%Y-%m-%d"), day]
         daily = write(tmp_path, "date,a\n" + "".join(f"{d},1\n" for d in days), "daily.csv")
-        with pytest.raises(DataError, match=rf"duplicate date '{day}' after '{day}'$"):
+        with pytest.raises(DataError, match=rf"duplicate date '{day}' after '{day}' \(each date once: keep one row "
+                                            r"of it, e.g. with pandas' .drop_duplicates\('date'\)\)$"):
             read_csv(daily)
 
 
