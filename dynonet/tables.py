@@ -477,7 +477,7 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}"
-                        + _index_hint(df.index))
+                        + (_index_hint(df.index) or _date_column_hint(df, reading)))
     if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
@@ -492,18 +492,35 @@ def _index_hint(index: pd.Index) -> str:
     """How to make a frame's dates, if its index holds them, the DatetimeIndex it needs."""
     if isinstance(index, pd.PeriodIndex):
         return "; its index is a PeriodIndex: df.to_timestamp() makes it a DatetimeIndex"
-    if isinstance(index, pd.RangeIndex) or pd.api.types.infer_dtype(index, skipna=True) not in (
-            "string", "date", "datetime", "mixed"):
+    if isinstance(index, pd.RangeIndex) or not _holds_dates(index):
         return ""
+    return "; its index holds dates as text or objects: df.index = pd.to_datetime(df.index) makes it a DatetimeIndex"
+
+
+def _date_column_hint(df: pd.DataFrame, reading: Reading) -> str:
+    """Where a frame's dates are, if one of its columns holds them under another name."""
+    there = next((c for c in df.columns if df[c].dtype.kind == "M" or (df[c].dtype.kind == "O" or
+                                                                       pd.api.types.is_string_dtype(df[c]))
+                  and _holds_dates(df[c].dropna())), None)
+    if there is None:
+        return ""
+    if reading.trained:  # the run's date column is settled
+        return (f"; column {there!r} holds dates: the run reads them from a column {reading.date_column!r} "
+                f"(df.rename(columns={{{there!r}: {reading.date_column!r}}}))")
+    return f"; column {there!r} holds dates: date_column={there!r} reads them there"
+
+
+def _holds_dates(values: pd.Index | pd.Series) -> bool:
+    """Whether the first few of `values` are dates, or text pandas reads as dates."""
+    if len(values) == 0 or pd.api.types.infer_dtype(values, skipna=True) not in ("string", "date", "datetime",
+                                                                                  "datetime64", "mixed"):
+        return False
     with warnings.catch_warnings():  # "could not infer format"
         warnings.simplefilter("ignore")
         try:
-            dates = pd.to_datetime(pd.Series(index[:5]), errors="coerce")
+            return not pd.to_datetime(pd.Series(values[:5]), errors="coerce").isna().any()
         except (ValueError, TypeError, OverflowError):
-            return ""
-    if dates.isna().any():
-        return ""
-    return "; its index holds dates as text or objects: df.index = pd.to_datetime(df.index) makes it a DatetimeIndex"
+            return False
 
 
 def _refuse_long_without_ds(names: list[Any], source: str) -> None:

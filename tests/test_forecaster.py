@@ -446,6 +446,22 @@ def test_fit_validates_like_read_csv(wide, edit, message):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(edit(wide))
 
 
+def test_dates_in_a_column_of_another_name_are_found_and_the_keyword_that_reads_them_named(fitted, wide):
+    stamped = wide.rename_axis("timestamp").reset_index()
+    with pytest.raises(DataError, match=r"columns are: 'timestamp', 'load', 'temp'; column 'timestamp' holds dates: "
+                                        r"date_column='timestamp' reads them there$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(stamped)
+    assert DynoNetForecaster(horizon=H, lookback=L, date_column="timestamp", **TINY).fit(stamped).columns_ == \
+        ["load", "temp"]
+    as_text = stamped.assign(timestamp=stamped["timestamp"].astype(str))  # as a CSV holds them
+    with pytest.raises(DataError, match=r"^recent data: .*; column 'timestamp' holds dates: the run reads them from a "
+                                        r"column 'date' \(df.rename\(columns=\{'timestamp': 'date'\}\)\)$"):
+        fitted.predict(as_text)  # the run's date column is settled
+    assert len(fitted.predict(as_text.rename(columns={"timestamp": "date"}))) == H  # as it says
+    with pytest.raises(DataError, match=r"columns are: 'when', 'load', 'temp'$"):  # no dates there: no hint
+        fitted.predict(stamped.assign(timestamp="soon").rename(columns={"timestamp": "when"}))
+
+
 def test_fit_on_long_format_with_a_gap_names_the_dates():
     long = to_long(make_wide().drop(make_wide().index[100:110]))
     with pytest.raises(DataError, match=r"^DataFrame: date 2024-01-05 14:00:00 is not one step \(h\) after "
