@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import errno
 import os
 import shlex
@@ -171,9 +172,27 @@ class Parser(argparse.ArgumentParser):
         known, extras = self.parse_known_args(args, namespace)
         if extras:
             command = [c for c in (getattr(known, "command", None), getattr(known, "bench_command", None)) if c]
-            self.exit(2, f"{self.prog}: error: unrecognized arguments: {' '.join(extras)} "
-                         f"(see {' '.join([self.prog, *command])} --help)\n")
+            self.exit(2, f"{self.prog}: error: unrecognized arguments: {' '.join(extras)}"
+                         f"{self._unknown_hint(command, extras)} (see {' '.join([self.prog, *command])} --help)\n")
         return known
+
+    def _unknown_hint(self, command: list[str], extras: list[str]) -> str:
+        """What the first unknown flag of `extras` may have meant: a setting a trained run keeps,
+        or a flag of `command` spelt alike ("" if neither)."""
+        parser: argparse.ArgumentParser = self
+        for name in command:  # argparse keeps a command's parser only among its actions
+            sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+            parser = sub.choices[name]
+        unknown = next((x.split("=")[0] for x in extras if x.startswith("--")), None)
+        if unknown is None:
+            return ""
+        settings = {flag(f.name) for cls in SECTIONS.values() for f in dataclasses.fields(cls)
+                    if f.metadata.get("cli") is not False}
+        if command[:1] in (["predict"], ["evaluate"]) and unknown in settings:
+            return f"; {unknown} is a training setting, which a run keeps (`dynonet train {unknown} ...` trains another)"
+        close = difflib.get_close_matches(unknown, [o for o in parser._option_string_actions if o.startswith("--")], 1,
+                                        cutoff=0.75)  # (--level is not --device)
+        return f"; did you mean {close[0]}?" if close else ""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -236,17 +255,41 @@ def build_parser() -> argparse.ArgumentParser:
                          "series")
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
-    for name, what in PREDICT_DIALECT.items():  # checked as when training (`DataConfig`)
-        choices = DataConfig.__dataclass_fields__[name].metadata.get("choices")
-        pr.add_argument(flag(name), dest=name, default=None, choices=choices,
-                        metavar=choices_text(choices) if choices else None,
-                        help=f"{what} of --csv and --actual, if not the training CSV's; the forecast is written "
-                             "with it too".replace("%", "%%"))
+    add_dialect_flags(pr, "of --csv and --actual, if not the training CSV's; the forecast is written with it too")
+
+    bt = sub.add_parser("backtest", help="forecast from many cutoffs of a CSV with a saved run, beside the true "
+                        "values, and score them")
+    bt.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
+    bt.add_argument("--csv", type=Path, required=True,
+                    help="data of the run's series (wide or long), evenly spaced at its step, every row a number; "
+                         "best rows after those the run trained and validated on")
+    bt.add_argument("--out", type=Path, required=True,
+                    help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, y (the true value); "
+                         "- writes it to standard output")
+    bt.add_argument("--step", type=at_least(1), default=None,
+                    help="rows between cutoffs (default: the run's horizon, so the forecast periods tile the data)")
+    bt.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
+                    help="prediction intervals at these levels (percent), of those the run calibrated; how often "
+                         "they held is printed")
+    bt.add_argument("--device", default="auto", choices=DEVICES,
+                    help="where to run the model (auto: CUDA when available)")
+    add_dialect_flags(bt, "of --csv, if not the training CSV's; the backtest is written with it too")
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers
 
     speed.register(sub)
     return parser
+
+
+def add_dialect_flags(parser: argparse.ArgumentParser, says: str) -> None:
+    """The reading flags (`PREDICT_DIALECT`) of a command that reads a CSV with a trained run's
+    settings; each flag's help is its meaning and then `says`. Checked as when training
+    (`DataConfig`)."""
+    for name, what in PREDICT_DIALECT.items():
+        choices = DataConfig.__dataclass_fields__[name].metadata.get("choices")
+        parser.add_argument(flag(name), dest=name, default=None, choices=choices,
+                            metavar=choices_text(choices) if choices else None,
+                            help=f"{what} {says}".replace("%", "%%"))
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -305,6 +348,18 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace) -> int:
+    """`dynonet backtest`: forecasts from many cutoffs of a CSV with a saved run, scored."""
+    from dynonet.predict import backtest_csv
+
+    to_stdout = str(args.out) == "-"
+    dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
+    backtest_csv(args.checkpoint, args.csv, args.out, step=args.step, device=args.device,
+                 log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect,
+                 levels=tuple(args.level))
+    return 0
+
+
 def _levels(text: str) -> tuple[int, ...]:
     """--level 80,95 -> (80, 95)."""
     from dynonet.intervals import check_levels
@@ -334,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     keep_freed_memory()  # this process only; see runtime.py
     try:
-        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict}
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "backtest": cmd_backtest}
         return (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)

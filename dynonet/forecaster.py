@@ -48,7 +48,7 @@ import torch
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
-from dynonet.data import Scaler, from_table
+from dynonet.data import Scaler, Windows, from_table
 from dynonet.dates import date_namer, date_text, first_break, message_format, regular_freq
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
@@ -100,7 +100,8 @@ def _keywords(e: DynoNetError) -> DynoNetError:
 
 
 class DynoNetForecaster:
-    """Fit on a DataFrame, forecast the next `horizon` steps, save and load run folders.
+    """Fit on a DataFrame, forecast the next `horizon` steps (`predict`), or from many cutoffs
+    beside the truth (`backtest`), save and load run folders.
 
     Arguments not listed map one-to-one to config fields (`dynonet.config`, the same names
     as the CLI flags without dashes), e.g. `worker_hidden=8`, `patience=5`, `val_fraction=0.2`.
@@ -357,6 +358,109 @@ class DynoNetForecaster:
         except ValueError:  # e.g. daily dates across a daylight-saving change: 23 or 25 hours apart
             pass
         return pd.DataFrame(y, index=index.rename(self.config.data.date_column), columns=wanted)
+
+    # -- backtest --------------------------------------------------------------------------
+    def backtest(self, df: pd.DataFrame, step: int | None = None,
+                 level: int | Sequence[int] | None = None) -> pd.DataFrame:
+        """Forecasts from many cutoffs of `df`, beside the values that followed, to see how the
+        fitted model does on data of your choice. The model is not refit.
+
+        A forecast is made from every `step`-th row of `df` (default: the horizon, so that the
+        forecast periods tile the data), each from the `lookback` rows up to and including its
+        `cutoff`, for the `horizon` rows after it that `df` holds. `df` is read as `predict`
+        reads recent data (the run's series, evenly spaced at its step), every row of it.
+
+        Returns a long table, as neuralforecast's `cross_validation` writes one: columns
+        `unique_id` (the series), `ds`, `cutoff`, the forecast (named by the model, e.g.
+        `DynoNet`), its bounds at `level` (`DynoNet-lo-80`, ...) and `y`, the true value; one row
+        per series, cutoff and step, in original units. Forecasts into rows the run was trained
+        or validated on flatter it: a UserWarning says how many there are.
+        """
+        try:
+            levels = self.levels(level)
+            if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1):
+                raise ConfigError(f"step={step!r}: a whole number of rows >= 1")
+        except ConfigError as e:
+            raise _keywords(e) from None
+        m = self.config.model
+        dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
+        table = self.backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
+                                   levels, ids)
+        if seen := self.seen(table):
+            warnings.warn(seen, stacklevel=2)
+        return table
+
+    def backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
+                      first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
+                      ids: dict[str, Any] | None = None, date_format: str | None = None) -> pd.DataFrame:
+        """`backtest` of checked table rows (as `forecast_rows` takes them), what the
+        `dynonet backtest` command shares; `ids` (a long table's) name the series."""
+        meta, m = self._fitted(), self.config.model
+        L, H = m.lookback, m.horizon
+        wanted = list(meta["columns"])
+        values = values[:, [columns.index(c) for c in wanted]]  # (T, C), the run's order
+        if len(values) < L + H:
+            raise DataError(f"{source}: {len(values)} rows, but a backtest needs at least lookback + horizon = "
+                            f"{L + H}")
+        fmt = date_format or self.config.data.date_format
+        _lookback_step(meta["freq"], dates, len(dates), source, first_line, fmt)  # every row on the run's grid
+        scaler = Scaler.from_dict(meta["scaler"])
+        where = line_namer(first_line) if first_line is not None else date_namer(dates, fmt)
+        device = next(iter(self.model_.parameters()), torch.empty(0)).device
+        series = torch.as_tensor(scaler.scale(values, source, wanted, where), device=device)  # (T, C)
+        windows = Windows(series, (0, len(values)), L, H)
+        starts = torch.arange(0, len(windows), step, device=device)  # row of each window's first input
+        self.model_.eval()
+        with torch.no_grad():
+            y = torch.cat([self.model_(windows.get(index)[0]).double().cpu()
+                           for index in starts.split(self.config.train.batch_size)]).numpy()
+        forecast = scaler.inverse(y)  # (N, H, C)
+        if not np.isfinite(forecast).all():
+            n, _, c = (int(k) for k in np.argwhere(~np.isfinite(forecast))[0])
+            raise DataError(f"{source}: the forecast of column {wanted[c]!r} from cutoff "
+                            f"{date_text(dates[int(starts[n]) + L - 1], fmt)} is not finite")
+        rows = starts.cpu().numpy()[:, None] + L + np.arange(H)  # (N, H): the rows forecast
+        n, C = len(rows), len(wanted)
+        name = type(self.model_).__name__
+        names = [ids[c] for c in wanted] if ids is not None else wanted
+        out = {"unique_id": np.repeat(np.asarray(names, dtype=object), n * H),
+               "ds": dates[np.tile(rows.ravel(), C)],  # (indexed, not tiled: a time zone stays)
+               "cutoff": dates[np.tile(np.repeat(rows[:, 0] - 1, H), C)],
+               name: forecast.transpose(2, 0, 1).ravel()}  # series by series, cutoff by cutoff
+        for p in levels:  # the bounds in original units: (H, C) half-widths, the same for every cutoff
+            half = np.broadcast_to(self.intervals_.widths(p) * scaler.std, forecast.shape).transpose(2, 0, 1).ravel()
+            out[f"{name}-lo-{p}"], out[f"{name}-hi-{p}"] = out[name] - half, out[name] + half
+        order = ["unique_id", "ds", "cutoff", name, *(f"{name}-lo-{p}" for p in reversed(sorted(levels))),
+                 *(f"{name}-hi-{p}" for p in sorted(levels))]
+        table = pd.DataFrame({k: out[k] for k in order})
+        table["y"] = values[rows].transpose(2, 0, 1).ravel()
+        return table
+
+    def seen(self, backtest: pd.DataFrame) -> str:
+        """A note on the forecasts of a `backtest` table whose periods reach into the rows the
+        run was trained or validated on ("" if none, or if the run folder does not say)."""
+        until = self._seen_until()
+        if until is None or backtest.empty:
+            return ""
+        first = backtest.groupby("cutoff", sort=False)["ds"].min()  # each forecast's first date
+        try:
+            inside = int((first <= until).sum())
+        except TypeError:  # dates with and without a time zone: the run's dates are not these
+            return ""
+        if not inside:
+            return ""
+        return (f"{inside} of {len(first)} forecasts reach into the rows the run was trained or validated on (up to "
+                f"{until}): their errors are lower than on new data")
+
+    def _seen_until(self) -> pd.Timestamp | None:
+        """The date of the last row the run trained or validated on, from its splits and last date."""
+        meta = self._fitted()
+        if not {"splits", "last_date", "freq"} <= set(meta) or meta["freq"] is None:
+            return None
+        splits = meta["splits"]
+        end = max(b for _, b in splits.values())  # the data's rows
+        seen = max(b for name, (_, b) in splits.items() if name != "test")
+        return pd.Timestamp(meta["last_date"]) - (end - seen) * pd.tseries.frequencies.to_offset(meta["freq"])
 
     # -- save / load -----------------------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False) -> None:

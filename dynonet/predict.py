@@ -18,14 +18,15 @@ import numpy as np
 import pandas as pd
 
 from dynonet.checkpoint import check_writable, is_stream, write_together
-from dynonet.config import flag
+from dynonet.config import DataConfig, flag
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
+from dynonet.data import Scaler
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
 from dynonet.report import aligned, score_text
 from dynonet.runtime import Log, quiet
-from dynonet.tables import Reading, read_csv, read_table
+from dynonet.tables import Reading, Table, read_csv, read_table
 
 
 # names of other formats, whose programs would not read the CSV text written under them
@@ -60,48 +61,20 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     series the plot draws, in this order (default: the first `plots.MAX_FORECAST_SERIES`)."""
     from dynonet import plots
 
-    to_stdout = str(out) == "-"
     if plot is not None and str(plot) == "-":
         raise OutputError("--plot -: the plot is an image file; give it a file name")
     if plot_series is not None and plot is None:
         raise ConfigError("--plot-series: names the series --plot draws; give --plot too")
-    if to_stdout and sys.stdout is None:
-        raise OutputError("--out -: standard output is closed; give a file name")
+    to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint,
+                               {"--csv": csv, **({"--actual": actual} if actual is not None else {})})
     out = Path(out)
-    targets = ([] if to_stdout else [out]) + ([Path(plot)] if plot is not None else [])
-    for target in targets:
-        check_writable(target)
-    if plot is not None and not to_stdout and Path(plot).resolve() == out.resolve():
-        raise OutputError(f"{out}: --plot and --out name the same file")
-    # an output never replaces what this command reads, nor a file of the run
-    from dynonet.runner import RUN_FILES
-
-    inputs = {Path(csv).resolve(): "--csv"} | ({Path(actual).resolve(): "--actual"} if actual is not None else {})
-    run_folder = Path(checkpoint).resolve()
-    for target in targets:
-        where = target.resolve()
-        if where in inputs:
-            raise OutputError(f"{target}: is the {inputs[where]} file this command reads; give another name")
-        if where.parent == run_folder and where.name in RUN_FILES:
-            raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
-    if not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
-        raise OutputError(f"{out}: the forecast is written as CSV; give a name ending in .csv (not {out.suffix})")
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     levels = forecaster.levels(levels, calibrate_hint(str(checkpoint)))
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
-    run, dialect = forecaster.config.data, dialect or {}
-    for name, other, runs in (("sep", "decimal", "decimal mark"), ("decimal", "sep", "field separator")):
-        if name in dialect and other not in dialect and dialect[name] == getattr(run, other):
-            raise ConfigError(f"{flag(name)} {dialect[name]!r} is the run's {runs}; give {flag(other)} too")
-    d = dataclasses.replace(run, **dialect)  # checked as when training
+    d, reading, recent = _read(forecaster, csv, dialect or {}, used=forecaster.config.model.lookback)
     date_column = d.date_column
-    # the run's series (other columns are left alone), with its date settings
-    given = frozenset(dialect)  # errors name these as given here, the rest as the run's
-    reading = Reading.of(d, columns=tuple(forecaster.columns_), used=forecaster.config.model.lookback,
-                         trained=True, given=given, flags=True)
-    recent = read_table(csv, reading)
     dates, columns, values, ids = recent.dates, recent.columns, recent.values, recent.ids
     # dates are written as given, or as the recent file writes its own ('2014-01', not '2014-01-01')
     fmt = d.date_format or recent.written
@@ -161,6 +134,99 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         log("\n".join([f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units",
                        *aligned(["series", "steps", "MAE", "MSE", *(f"in {p}%" for p in held)], rows)]))
     return forecast
+
+
+def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, step: int | None = None,
+                 device: str = "auto", log: Log = quiet, dialect: dict[str, str] | None = None,
+                 levels: Sequence[int] = ()) -> pd.DataFrame:
+    """`DynoNetForecaster.backtest` of a CSV with a run folder: the long table of forecasts
+    from every `step`-th row (default: the horizon) beside the true values, written to `out`
+    (a CSV, atomically; "-": standard output) as the CSV is written (`dialect` as in
+    `predict_csv`); the log gets each series' errors in its own units, the errors standardized
+    as the run's test scores are, and how often each interval at `levels` held."""
+    to_stdout = _check_outputs(out, [], checkpoint, {"--csv": csv}, what="the backtest")
+    forecaster = DynoNetForecaster.load(checkpoint, device=device)
+    levels = forecaster.levels(levels, calibrate_hint(str(checkpoint)))
+    d, _, table = _read(forecaster, csv, dialect or {}, used=None)
+    m = forecaster.config.model
+    fmt = d.date_format or table.written
+    backtest = forecaster.backtest_rows(table.dates, table.columns, table.values, str(csv),
+                                        table.lines if table.ids is None else None,
+                                        m.horizon if step is None else step, levels, table.ids, fmt)
+    cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
+                            cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
+    text = cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
+    if to_stdout:
+        _write_stdout(text)
+    else:
+        write_together([(Path(out), text.encode())])
+    name = type(forecaster.model_).__name__
+    error = backtest[name] - backtest["y"]
+    names = [table.ids[c] for c in forecaster.columns_] if table.ids else forecaster.columns_
+    std = dict(zip(names, Scaler.from_dict(forecaster.meta_["scaler"]).std))
+    scaled = error / backtest["unique_id"].map(std).astype(float)  # as the run's test scores: by training std
+    groups = backtest.assign(error=error, abs=error.abs(), sq=error.pow(2)).groupby("unique_id", sort=False)
+    rows = [[str(series), str(group["cutoff"].nunique()), score_text(group["abs"].mean()),
+             score_text(group["sq"].mean()),
+             *(f"{((group[f'{name}-lo-{p}'] <= group['y']) & (group['y'] <= group[f'{name}-hi-{p}'])).mean():.3f}"
+               for p in levels)]
+            for series, group in groups]
+    first, last = (date_text(x, fmt) if fmt else str(x) for x in (backtest["cutoff"].iloc[0], backtest["cutoff"].iloc[-1]))
+    log("\n".join([
+        f"backtest: {backtest['cutoff'].nunique()} forecasts of {m.horizon} steps, cutoffs {first} .. {last} "
+        f"(every {m.horizon if step is None else step} rows) -> {'standard output' if to_stdout else out}",
+        *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
+        f"standardized by the run's training statistics (as its test scores): MSE {score_text(scaled.pow(2).mean())}, "
+        f"MAE {score_text(scaled.abs().mean())}",
+        *([note] if (note := forecaster.seen(backtest)) else [])]))
+    return backtest
+
+
+def _check_outputs(out: str | Path, others: list[Path], checkpoint: str | Path, inputs: dict[str, str | Path],
+                   what: str = "the forecast") -> bool:
+    """Check the CSV `out` of `what` ("-": standard output, then returns True) and the `others`
+    files a command writes, before it reads anything: each writable, none a file it reads
+    (`inputs`, flag -> path) nor a file of the run folder, `out` named as a CSV."""
+    from dynonet.runner import RUN_FILES
+
+    to_stdout = str(out) == "-"
+    if to_stdout and sys.stdout is None:
+        raise OutputError("--out -: standard output is closed; give a file name")
+    out = Path(out)
+    targets = ([] if to_stdout else [out]) + others
+    for target in targets:
+        check_writable(target)
+    if others and not to_stdout and others[0].resolve() == out.resolve():
+        raise OutputError(f"{out}: --plot and --out name the same file")
+    # an output never replaces what this command reads, nor a file of the run
+    read = {Path(path).resolve(): name for name, path in inputs.items()}
+    run_folder = Path(checkpoint).resolve()
+    for target in targets:
+        where = target.resolve()
+        if where in read:
+            raise OutputError(f"{target}: is the {read[where]} file this command reads; give another name")
+        if where.parent == run_folder and where.name in RUN_FILES:
+            raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
+    if not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
+        raise OutputError(f"{out}: {what} is written as CSV; give a name ending in .csv (not {out.suffix})")
+    return to_stdout
+
+
+def _read(forecaster: DynoNetForecaster, csv: str | Path, dialect: dict[str, str], used: int | None
+          ) -> tuple[DataConfig, Reading, Table]:
+    """A CSV of the run's series, read with the run's settings but for `dialect` (`sep`,
+    `decimal`, `date_format` as given to this command), `used` last rows of it as numbers
+    (None: all): the settings it was read with, and the table."""
+    run = forecaster.config.data
+    for name, other, runs in (("sep", "decimal", "decimal mark"), ("decimal", "sep", "field separator")):
+        if name in dialect and other not in dialect and dialect[name] == getattr(run, other):
+            raise ConfigError(f"{flag(name)} {dialect[name]!r} is the run's {runs}; give {flag(other)} too")
+    d = dataclasses.replace(run, **dialect)  # checked as when training
+    # the run's series (other columns are left alone), with its date settings; errors name
+    # the settings given here as given, the rest as the run's
+    reading = Reading.of(d, columns=tuple(forecaster.columns_), used=used, trained=True, given=frozenset(dialect),
+                         flags=True)
+    return d, reading, read_table(csv, reading)
 
 
 def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.DatetimeIndex:

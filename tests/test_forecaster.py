@@ -462,6 +462,68 @@ def test_dates_in_a_column_of_another_name_are_found_and_the_keyword_that_reads_
         fitted.predict(stamped.assign(timestamp="soon").rename(columns={"timestamp": "when"}))
 
 
+# -- backtest --------------------------------------------------------------------------------
+def test_a_backtest_forecasts_from_each_cutoff_as_predict_does_beside_the_values_that_came(fitted, wide):
+    longer = make_wide(260)  # the fitted rows, then 60 the run never saw
+    pd.testing.assert_frame_equal(longer.iloc[:200], wide)
+    new = longer.iloc[200 - L:]  # from the last fitted row's lookback on
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # forecasts of new rows only: no note
+        bt = fitted.backtest(new, step=5, level=[80, 90])
+    assert list(bt.columns) == ["unique_id", "ds", "cutoff", "DynoNet", "DynoNet-lo-90", "DynoNet-lo-80",
+                                "DynoNet-hi-80", "DynoNet-hi-90", "y"]
+    cutoffs = new.index[L - 1: len(new) - H: 5]  # every 5th row with a lookback before and a horizon after it
+    assert list(bt["cutoff"].unique()) == list(cutoffs) and len(bt) == len(cutoffs) * H * 2
+    for cutoff in cutoffs[[0, 3, -1]]:  # the plain way: predict from the rows up to the cutoff
+        expected = fitted.predict(new.loc[:cutoff], level=[80, 90])
+        for series in ("load", "temp"):
+            got = bt[(bt["cutoff"] == cutoff) & (bt["unique_id"] == series)]
+            assert list(got["ds"]) == list(expected.index)
+            for column in ("", "-lo-90", "-hi-80"):
+                np.testing.assert_allclose(got[f"DynoNet{column}"], expected[f"{series}{column}"], rtol=1e-6)
+            np.testing.assert_array_equal(got["y"], longer.loc[got["ds"], series])
+    # by default the forecast periods tile the data: each date once per series
+    tiled = fitted.backtest(new)
+    assert tiled["cutoff"].nunique() == (len(new) - L) // H and not tiled.duplicated(["unique_id", "ds"]).any()
+    assert "DynoNet-lo-80" not in tiled
+
+
+def test_a_backtest_says_how_many_forecasts_reach_into_rows_the_run_trained_or_validated_on(fitted, wide):
+    longer = make_wide(260)
+    with pytest.warns(UserWarning) as caught:
+        bt = fitted.backtest(longer)
+    first = bt.groupby("cutoff")["ds"].min()
+    inside = int((first <= wide.index[-1]).sum())  # the API's runs have no test split: every row was seen
+    assert 0 < inside < len(first)
+    assert [str(w.message) for w in caught] == [
+        f"{inside} of {len(first)} forecasts reach into the rows the run was trained or validated on (up to "
+        f"{wide.index[-1]}): their errors are lower than on new data"]
+
+
+def test_a_backtest_of_long_data_is_that_of_the_wide_table_it_pivots_to(fitted):
+    new = make_wide(260).iloc[200 - L:]
+    pd.testing.assert_frame_equal(fitted.backtest(to_long(new)), fitted.backtest(new))
+    zoned = new.tz_localize("Europe/Berlin")  # dates keep their time zone, as predict's do
+    bt = fitted.backtest(zoned)
+    assert bt["ds"].dt.tz == bt["cutoff"].dt.tz == fitted.predict(zoned).index.tz is not None
+    assert set(bt["ds"]) <= set(zoned.index)
+
+
+@pytest.mark.parametrize("edit, kwargs, error, message", [
+    (lambda d: d, dict(step=0), ConfigError, r"^step=0: a whole number of rows >= 1$"),
+    (lambda d: d, dict(step=2.5), ConfigError, r"^step=2.5: "),
+    (lambda d: d, dict(step=True), ConfigError, r"^step=True: "),
+    (lambda d: d, dict(level=85), ConfigError, r"^level 85: the run calibrated levels"),
+    (lambda d: d.iloc[: L + H - 1], {}, DataError, rf"^data: {L + H - 1} rows, but a backtest needs at least "
+                                                   rf"lookback \+ horizon = {L + H}$"),
+    (lambda d: d.drop(d.index[5]), {}, DataError, r"^data: .* is not one step \(h\) after"),
+    (lambda d: d[["load"]], {}, DataError, r"^data: no column 'temp'"),
+])
+def test_a_backtest_checks_its_data_and_settings(fitted, wide, edit, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        fitted.backtest(edit(wide), **kwargs)
+
+
 def test_fit_on_long_format_with_a_gap_names_the_dates():
     long = to_long(make_wide().drop(make_wide().index[100:110]))
     with pytest.raises(DataError, match=r"^DataFrame: date 2024-01-05 14:00:00 is not one step \(h\) after "

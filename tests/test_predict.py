@@ -822,3 +822,78 @@ def test_errors_in_recent_data_name_the_files_lines_across_blank_lines(setup, ca
     after = lines[31].split(",")[0]
     assert f"blank.csv: line 32: date {after} is not one step (h) after" in one_error_line(capsys)
     assert text.splitlines()[31].startswith(after)  # on line 32 of the file
+
+
+# -- dynonet backtest ----------------------------------------------------------------------
+def test_backtest_writes_the_forecast_from_each_cutoff_beside_the_truth_and_scores_them(setup, tmp_path, capsys):
+    out = tmp_path / "backtest.csv"
+    capsys.readouterr()
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--out", str(out),
+                 "--step", "4", "--level", "80"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    written = pd.read_csv(out, parse_dates=["ds", "cutoff"])
+    assert list(written.columns) == ["unique_id", "ds", "cutoff", "DynoNet", "DynoNet-lo-80", "DynoNet-hi-80", "y"]
+    frame = pd.read_csv(setup / "all.csv", parse_dates=["date"], index_col="date")
+    with pytest.warns(UserWarning, match="reach into the rows the run was trained or validated on"):
+        api = DynoNetForecaster.load(setup / "run").backtest(frame, step=4, level=80)
+    np.testing.assert_allclose(written.drop(columns=["unique_id", "ds", "cutoff"]),
+                               api.drop(columns=["unique_id", "ds", "cutoff"]), rtol=1e-9)
+    assert (written["ds"] == api["ds"]).all() and (written["cutoff"] == api["cutoff"]).all()
+    # each series' errors in its own units, and standardized as the run's test scores are
+    std = dict(zip(["load", "temp"], json.loads((setup / "run" / "checkpoint.json").read_text())["scaler"]["std"]))
+    error = written["DynoNet"] - written["y"]
+    for series in ("load", "temp"):
+        mine = error[written["unique_id"] == series]
+        inside = written[written["unique_id"] == series].eval("`DynoNet-lo-80` <= y <= `DynoNet-hi-80`").mean()
+        assert [series, str(written["cutoff"].nunique()), f"{mine.abs().mean():.4f}", f"{mine.pow(2).mean():.4f}",
+                f"{inside:.3f}"] in [line.split() for line in printed]
+    scaled = error / written["unique_id"].map(std)
+    assert f"MSE {scaled.pow(2).mean():.4f}, MAE {scaled.abs().mean():.4f}" in printed[-2]
+    first = written.groupby("cutoff")["ds"].min()
+    seen = int((first <= frame.index[199]).sum())  # the run trained and validated on the first 200 rows
+    assert printed[-1].startswith(f"{seen} of {len(first)} forecasts reach into the rows the run was trained")
+    # standard output holds the CSV alone
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--out", "-",
+                 "--step", "4", "--level", "80"]) == 0
+    assert capsys.readouterr().out == out.read_text()
+
+
+def test_backtest_checks_everything_before_it_writes(setup, tmp_path, capsys):
+    out = tmp_path / "backtest.csv"
+
+    def backtest(*extra: str, csv: str = "all.csv", to: Path = out) -> int:
+        return main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / csv), "--out", str(to),
+                     *extra])
+
+    capsys.readouterr()
+    assert backtest("--level", "60,85") == 2
+    assert one_error_line(capsys).endswith(f"levels 60, 85: the run calibrated levels 50, 80, 90; `dynonet evaluate "
+                                           f"--checkpoint {setup / 'run'} --calibrate --interval-levels 50,60,80,85,90` "
+                                           "adds them")
+    assert backtest(csv="actual.csv") == 2  # 8 rows
+    assert f"actual.csv: 8 rows, but a backtest needs at least lookback + horizon = {L + H}" in one_error_line(capsys)
+    assert backtest(to=setup / "all.csv") == 2
+    assert "all.csv: is the --csv file this command reads; give another name" in one_error_line(capsys)
+    assert backtest(to=tmp_path / "b.xlsx") == 2
+    assert "b.xlsx: the backtest is written as CSV; give a name ending in .csv (not .xlsx)" in one_error_line(capsys)
+    with pytest.raises(SystemExit) as stop:
+        backtest("--step", "0")
+    assert stop.value.code == 2 and "--step: must be an integer >= 1 (got '0')" in capsys.readouterr().err
+    assert not out.exists() and not (tmp_path / "b.xlsx").exists()
+    assert (setup / "all.csv").read_text().startswith("date,load,temp\n")  # untouched
+
+
+def test_backtest_reads_and_writes_the_csv_in_its_own_dialect_and_shape(setup, tmp_path):
+    frame = pd.read_csv(setup / "all.csv")
+    frame.to_csv(tmp_path / "european.csv", sep=";", decimal=",", index=False)
+    frame.melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"}).to_csv(
+        tmp_path / "long.csv", index=False)
+    base = ["backtest", "--checkpoint", str(setup / "run"), "--step", "4"]
+    assert main([*base, "--csv", str(setup / "all.csv"), "--out", str(tmp_path / "plain.csv")]) == 0
+    assert main([*base, "--csv", str(tmp_path / "european.csv"), "--out", str(tmp_path / "e.csv"), "--sep", ";",
+                 "--decimal", ","]) == 0
+    assert main([*base, "--csv", str(tmp_path / "long.csv"), "--out", str(tmp_path / "l.csv")]) == 0
+    plain = pd.read_csv(tmp_path / "plain.csv")
+    assert (tmp_path / "e.csv").read_text().splitlines()[0] == "unique_id;ds;cutoff;DynoNet;y"
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "e.csv", sep=";", decimal=","), plain)
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "l.csv"), plain)
