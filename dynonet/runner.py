@@ -146,6 +146,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
         if cfg.data.csv is not None and not Path(cfg.data.csv).exists():
             raise DataError(f"{cfg.data.csv}: file not found (the interrupted run's CSV; moved? resume with "
                             "--csv and its new path)")
+        # the levels are calibrated once training ends: a resumed run may ask for others
+        saved_cfg = saved_cfg.replace(train={"interval_levels": cfg.train.interval_levels})
         # a moved CSV, where the state records the rows to check it by (states before that: as saved)
         if changes := config_changes(saved_cfg, cfg, moved="data" in saved):
             raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "

@@ -225,6 +225,16 @@ def _interrupted_csv_run(tmp_path, monkeypatch):
     return csv, out
 
 
+def test_a_resumed_run_may_ask_for_other_interval_levels(tmp_path, monkeypatch, capsys):
+    _, out = _interrupted_csv_run(tmp_path, monkeypatch)
+    assert main(["train", "--out", str(out), "--resume", "--epochs", "4"]) == 2  # a training setting: refused
+    assert "train.epochs: 3 -> 4" in capsys.readouterr().err
+    assert main(["train", "--out", str(out), "--resume", "--interval-levels", "60,85"]) == 0  # calibrated after
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["intervals"]["levels"] == metrics["config"]["train"]["interval_levels"] == [60, 85]
+    assert metrics["resumed_after_epoch"] == 1
+
+
 def test_resume_refuses_data_that_changed_since_the_interrupt(tmp_path, monkeypatch, capsys):
     import pandas as pd
 
