@@ -196,6 +196,10 @@ class TrainConfig:
     epochs: int = field(default=100, metadata=_opt("maximum epochs (of each stage, with --trend-first)"))
     batch_size: int = field(default=512, metadata=_opt("training batch size"))
     eval_batch_size: int = field(default=1024, metadata=_opt("batch size for validation/test"))
+    pass_sequences: int = field(default=32768, metadata=_opt(
+        "the most sequences (windows x series) one forward and backward pass of a training step holds: a larger "
+        "batch is split into passes whose gradients add up to the batch's, for less memory with many series (the "
+        "controller's steps are not split)"))
     interval_levels: tuple[int, ...] = field(
         default=(50, 80, 90, 95, 99),
         metadata=_opt("levels (percent) of the prediction intervals calibrated on the validation windows after "
@@ -265,7 +269,8 @@ class TrainConfig:
 
 
 _TRAIN_RULES: tuple[Rule, ...] = (
-    (("epochs", "batch_size", "eval_batch_size", "patience", "restart_epochs", "plateau_patience"), *_POSITIVE),
+    (("epochs", "batch_size", "eval_batch_size", "pass_sequences", "patience", "restart_epochs", "plateau_patience"),
+     *_POSITIVE),
     (("plateau_factor", "lr_decay"), "in (0, 1)", lambda v: 0 < v < 1),
     (("hold_epochs",), *_NON_NEGATIVE),
     (("lr",), "above 0 (--controller-lr 0 freezes the controller; nothing freezes the rest)", lambda v: v > 0),

@@ -15,6 +15,7 @@ is a fixed random feature of the window (the workers-only model's is zero).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -44,6 +45,11 @@ class Signals:
     # (B, C) scale and shift of the trend branch's forecast; None: not modulated (neutral)
     trend_gamma: Tensor | None = None
     trend_beta: Tensor | None = None
+
+    def rows(self, part: slice) -> "Signals":
+        """The signals of those windows of the batch (views)."""
+        return dataclasses.replace(self, **{f.name: t[part] for f in dataclasses.fields(self)
+                                            if (t := getattr(self, f.name)) is not None})
 
     def summary(self) -> dict[str, Tensor]:
         """Batch means for logging (0-dim tensors: no host sync until read)."""

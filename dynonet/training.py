@@ -216,11 +216,28 @@ class BiLevelTrainer:
     # -- trend stage ---------------------------------------------------------------------
     def trend_step(self, x: Tensor, y: Tensor) -> tuple[Tensor, dict[str, Tensor]]:
         """One AdamW step of the trend path alone (the trend-first stage); (loss, no signals)."""
-        loss = self.loss(self.trend(x), y)
         self.trend_opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = self._backward(lambda rows: self.trend(x[rows]), y)
         self.trend_opt.step()
-        return loss.detach(), {}
+        return loss, {}
+
+    def _backward(self, forward: Callable[[slice], Tensor], y: Tensor) -> Tensor:
+        """Backpropagate the loss of `forward(rows)`, the forecast of those windows of the
+        batch, against y: (B, H, C); in one pass, or in passes of at most `pass_sequences`
+        windows x series, whose gradients add up to the batch's (the loss is a mean over
+        windows). Returns the batch's loss."""
+        n, size = y.shape[0], max(1, self.cfg.pass_sequences // y.shape[2])
+        if size >= n:  # one pass: the bundled data's 7 series with the presets' batch
+            loss = self.loss(forward(slice(None)), y)
+            loss.backward()
+            return loss.detach()
+        total = torch.zeros((), device=y.device)
+        for start in range(0, n, size):  # a few passes: each one's activations freed before the next
+            rows = slice(start, start + size)
+            part = self.loss(forward(rows), y[rows]) * (y[rows].shape[0] / n)  # its share of the batch mean
+            part.backward()
+            total += part.detach()
+        return total
 
     def _freeze_trend(self, frozen: bool) -> None:
         for p in self.trend_params:
@@ -256,13 +273,12 @@ class BiLevelTrainer:
         lr-scale signal; (loss, mean signals of the batch)."""
         with torch.no_grad():
             signals = self.model.signals(x)
-        loss = self.loss(self.model(x, signals), y)
         self.worker_opt.zero_grad(set_to_none=True)
-        loss.backward()
+        loss = self._backward(lambda rows: self.model(x[rows], None if signals is None else signals.rows(rows)), y)
         if not self.scales_updates:
             self.worker_opt.step()
             # without a controller the signals are constants: nothing to report
-            return loss.detach(), ({} if signals is None or not self.controller_params else signals.summary())
+            return loss, ({} if signals is None or not self.controller_params else signals.summary())
         before = [p.detach().clone() for p in self.channel_params]
         self.worker_opt.step()
         scale = signals.lr_scale.mean(0)  # (C,)
@@ -273,7 +289,7 @@ class BiLevelTrainer:
                 p.copy_(old.addcmul_(delta, _channel_view(scale, p)))
                 self.deltas.append(delta)
         self.last_state = signals.state
-        return loss.detach(), signals.summary()
+        return loss, signals.summary()
 
     # -- level 2 -------------------------------------------------------------------------
     def controller_step(self, x: Tensor, y: Tensor) -> Tensor:

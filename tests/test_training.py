@@ -162,6 +162,27 @@ def test_fit_runs_for_every_registered_model(name):
     assert len(state.history) == (1 if list(model.parameters()) else 0)
 
 
+@pytest.mark.parametrize("name, stage", [*((n, "full") for n in sorted(MODELS) if n != "repeat"),
+                                         ("dynonet", "trend")])
+def test_a_batch_split_into_passes_gets_the_gradients_and_loss_of_one_pass(name, stage):
+    """`pass_sequences` bounds the windows x series of one forward and backward pass; the
+    passes' gradients add up to the batch's (dropout off, so that both draw no masks)."""
+    results = []
+    for pass_sequences in (10**6, 5 * 7):  # one pass; passes of 5 windows of the 7 series: 5, 5, 5, 1
+        cfg, model, sets, gen = setup(name, pass_sequences=pass_sequences, trend_first=stage == "trend")
+        model.eval()
+        trainer = BiLevelTrainer(model, cfg.train, gen)
+        x, y = sets["train"].get(torch.arange(16))
+        loss, _ = (trainer.trend_step if stage == "trend" else trainer.worker_step)(x, y)
+        params = trainer.trend_params if stage == "trend" else list(model.worker_parameters())
+        results.append((loss, [p.grad for p in params]))
+    (one, one_grads), (split, split_grads) = results
+    assert split.item() == pytest.approx(one.item(), rel=1e-6)
+    assert sum(g is not None for g in one_grads) > 0
+    for a, b in zip(one_grads, split_grads):
+        assert (a is None) == (b is None) and (a is None or torch.allclose(a, b, rtol=1e-4, atol=1e-7))
+
+
 def test_early_stopping_restores_the_best_epoch(monkeypatch):
     cfg, model, sets, gen = setup(epochs=10, patience=2)
     scores = iter([1.0, 0.5, 0.7, 0.8, 0.1])
