@@ -221,22 +221,26 @@ class BiLevelTrainer:
         self.trend_opt.step()
         return loss, {}
 
+    def _passes(self, y: Tensor) -> list[tuple[slice, float | None]]:
+        """The windows of each pass of a batch (y: (B, H, C)) of at most `pass_sequences`
+        windows x series, and its share of the batch's windows; one pass (share None) where
+        the batch fits, as the bundled data's 7 series with the presets' batch do."""
+        n, size = y.shape[0], max(1, self.cfg.pass_sequences // y.shape[2])
+        if size >= n:
+            return [(slice(None), None)]
+        return [(slice(start, start + size), min(size, n - start) / n) for start in range(0, n, size)]
+
     def _backward(self, forward: Callable[[slice], Tensor], y: Tensor) -> Tensor:
         """Backpropagate the loss of `forward(rows)`, the forecast of those windows of the
-        batch, against y: (B, H, C); in one pass, or in passes of at most `pass_sequences`
-        windows x series, whose gradients add up to the batch's (the loss is a mean over
-        windows). Returns the batch's loss."""
-        n, size = y.shape[0], max(1, self.cfg.pass_sequences // y.shape[2])
-        if size >= n:  # one pass: the bundled data's 7 series with the presets' batch
-            loss = self.loss(forward(slice(None)), y)
+        batch, against y, pass by pass (`_passes`): each pass's loss weighted by its share,
+        so that the gradients add up to the batch's (the loss is a mean over windows), and
+        each pass's activations are freed before the next. Returns the batch's loss."""
+        total = None
+        for rows, share in self._passes(y):
+            loss = self.loss(forward(rows), y[rows])
+            loss = loss if share is None else loss * share
             loss.backward()
-            return loss.detach()
-        total = torch.zeros((), device=y.device)
-        for start in range(0, n, size):  # a few passes: each one's activations freed before the next
-            rows = slice(start, start + size)
-            part = self.loss(forward(rows), y[rows]) * (y[rows].shape[0] / n)  # its share of the batch mean
-            part.backward()
-            total += part.detach()
+            total = loss.detach() if total is None else total + loss.detach()
         return total
 
     def _freeze_trend(self, frozen: bool) -> None:
@@ -295,15 +299,21 @@ class BiLevelTrainer:
     def controller_step(self, x: Tensor, y: Tensor) -> Tensor:
         """One controller-optimizer step on a controller-split batch; with the lr scale on, also
         the hypergradient of the last worker step's update, for the next controller step."""
-        loss = self.loss(self.model(x, self.model.signals(x)), y)
-        objective = loss
-        if self.hyper is not None:
-            # The lr-scale head re-reads the (gradient-free) controller state of the training
-            # batch whose update the hypergradient judges; the encoder learns from `loss`.
-            lr_scale = self.model.lr_scale_from_state(self.hyper_state)  # (B, C)
-            objective = loss + (self.hyper * lr_scale.mean(0)).sum()
         wanted = self.controller_params + (self.channel_params if self.scales_updates else [])
-        grads = torch.autograd.grad(objective, wanted, allow_unused=True)
+        loss, grads = None, None
+        for rows, share in self._passes(y):  # gradients summed over the passes, as `_backward`'s
+            part = self.loss(self.model(x[rows], self.model.signals(x[rows])), y[rows])
+            part = part if share is None else part * share
+            objective = part
+            if self.hyper is not None and grads is None:  # once, with the first pass
+                # The lr-scale head re-reads the (gradient-free) controller state of the training
+                # batch whose update the hypergradient judges; the encoder learns from `loss`.
+                lr_scale = self.model.lr_scale_from_state(self.hyper_state)  # (B, C)
+                objective = part + (self.hyper * lr_scale.mean(0)).sum()
+            new = torch.autograd.grad(objective, wanted, allow_unused=True)
+            grads = new if grads is None else [a if b is None else b if a is None else a + b
+                                               for a, b in zip(grads, new)]
+            loss = part.detach() if loss is None else loss + part.detach()
         k = len(self.controller_params)
         for p, g in zip(self.controller_params, grads[:k]):
             p.grad = g
@@ -313,7 +323,7 @@ class BiLevelTrainer:
                 (d * g).flatten(1).sum(1) for d, g in zip(self.deltas, grads[k:]) if g is not None
             ).detach()
             self.hyper_state = self.last_state
-        return loss.detach()
+        return loss
 
     # -- epochs --------------------------------------------------------------------------
     def fit(self, sets: dict[str, Windows], report: Callable[[dict[str, Any]], None] | None = None,

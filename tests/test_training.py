@@ -183,6 +183,27 @@ def test_a_batch_split_into_passes_gets_the_gradients_and_loss_of_one_pass(name,
         assert (a is None) == (b is None) and (a is None or torch.allclose(a, b, rtol=1e-4, atol=1e-7))
 
 
+def test_the_controllers_steps_split_into_passes_get_the_gradients_and_hypergradient_of_one_pass():
+    results = []
+    for pass_sequences in (10**6, 5 * 7):
+        cfg, model, sets, gen = setup(pass_sequences=pass_sequences)
+        model.eval()  # no dropout masks
+        trainer = BiLevelTrainer(model, cfg.train, gen)
+        assert trainer.scales_updates  # the lr scale on: the hypergradient too
+        seen = []
+        for step in range(2):  # the second controller step carries the first one's hypergradient
+            trainer.worker_step(*sets["train"].get(torch.arange(16 * step, 16 * step + 16)))
+            loss = trainer.controller_step(*sets["controller"].get(torch.arange(16)))
+            seen.append((loss, [p.grad for p in model.controller_parameters()], trainer.hyper.clone()))
+        results.append(seen)
+    for (one_loss, one_grads, one_hyper), (loss, grads, hyper) in zip(*results):
+        assert loss.item() == pytest.approx(one_loss.item(), rel=1e-6)
+        assert torch.allclose(hyper, one_hyper, rtol=1e-3, atol=1e-9)
+        assert sum(g is not None for g in one_grads) > 0
+        for a, b in zip(one_grads, grads):
+            assert (a is None) == (b is None) and (a is None or torch.allclose(a, b, rtol=1e-3, atol=1e-7))
+
+
 def test_early_stopping_restores_the_best_epoch(monkeypatch):
     cfg, model, sets, gen = setup(epochs=10, patience=2)
     scores = iter([1.0, 0.5, 0.7, 0.8, 0.1])
