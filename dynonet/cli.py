@@ -188,7 +188,7 @@ class Parser(argparse.ArgumentParser):
             return ""
         settings = {flag(f.name) for cls in SECTIONS.values() for f in dataclasses.fields(cls)
                     if f.metadata.get("cli") is not False}
-        if command[:1] in (["predict"], ["evaluate"]) and unknown in settings:
+        if command[:1] in (["predict"], ["evaluate"], ["backtest"]) and unknown in settings:
             return f"; {unknown} is a training setting, which a run keeps (`dynonet train {unknown} ...` trains another)"
         close = difflib.get_close_matches(unknown, [o for o in parser._option_string_actions if o.startswith("--")], 1,
                                         cutoff=0.75)  # (--level is not --device)

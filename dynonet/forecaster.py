@@ -367,8 +367,9 @@ class DynoNetForecaster:
 
         A forecast is made from every `step`-th row of `df` (default: the horizon, so that the
         forecast periods tile the data), each from the `lookback` rows up to and including its
-        `cutoff`, for the `horizon` rows after it that `df` holds. `df` is read as `predict`
-        reads recent data (the run's series, evenly spaced at its step), every row of it.
+        `cutoff`, of the `horizon` rows after it; the last ends with `df`'s last row, and the
+        others are counted back from it (as neuralforecast's cutoffs are). `df` is read as
+        `predict` reads recent data (the run's series, evenly spaced at its step), every row.
 
         Returns a long table, as neuralforecast's `cross_validation` writes one: columns
         `unique_id` (the series), `ds`, `cutoff`, the forecast (named by the model, e.g.
@@ -386,8 +387,8 @@ class DynoNetForecaster:
         dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
         table = self.backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
                                    levels, ids)
-        if seen := self.seen(table):
-            warnings.warn(seen, stacklevel=2)
+        if note := self.seen_note(table):
+            warnings.warn(note, stacklevel=2)
         return table
 
     def backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
@@ -409,11 +410,13 @@ class DynoNetForecaster:
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
         series = torch.as_tensor(scaler.scale(values, source, wanted, where), device=device)  # (T, C)
         windows = Windows(series, (0, len(values)), L, H)
-        starts = torch.arange(0, len(windows), step, device=device)  # row of each window's first input
+        # the row of each window's first input: counted back from the last window, which ends with the
+        # data, as neuralforecast's cross_validation does
+        starts = torch.arange(len(windows) - 1, -1, -step, device=device).flip(0)
         self.model_.eval()
         with torch.no_grad():
             y = torch.cat([self.model_(windows.get(index)[0]).double().cpu()
-                           for index in starts.split(self.config.train.batch_size)]).numpy()
+                           for index in starts.split(self.config.train.eval_batch_size)]).numpy()
         forecast = scaler.inverse(y)  # (N, H, C)
         if not np.isfinite(forecast).all():
             n, _, c = (int(k) for k in np.argwhere(~np.isfinite(forecast))[0])
@@ -436,31 +439,22 @@ class DynoNetForecaster:
         table["y"] = values[rows].transpose(2, 0, 1).ravel()
         return table
 
-    def seen(self, backtest: pd.DataFrame) -> str:
+    def seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the
-        run was trained or validated on ("" if none, or if the run folder does not say)."""
-        until = self._seen_until()
-        if until is None or backtest.empty:
+        run was trained or validated on ("" if none, or if the run folder does not say: those
+        of versions before 0.1.0's backtest); its date written in `date_format`."""
+        meta = self._fitted()
+        if "seen_until" not in meta or backtest.empty:
             return ""
+        until = pd.Timestamp(meta["seen_until"])
         first = backtest.groupby("cutoff", sort=False)["ds"].min()  # each forecast's first date
-        try:
-            inside = int((first <= until).sum())
-        except TypeError:  # dates with and without a time zone: the run's dates are not these
-            return ""
-        if not inside:
+        if (until.tz is None) != (first.dt.tz is None):  # one with offsets, one without: wall clocks
+            until, first = until.tz_localize(None), first.dt.tz_localize(None)
+        if not (inside := int((first <= until).sum())):
             return ""
         return (f"{inside} of {len(first)} forecasts reach into the rows the run was trained or validated on (up to "
-                f"{until}): their errors are lower than on new data")
-
-    def _seen_until(self) -> pd.Timestamp | None:
-        """The date of the last row the run trained or validated on, from its splits and last date."""
-        meta = self._fitted()
-        if not {"splits", "last_date", "freq"} <= set(meta) or meta["freq"] is None:
-            return None
-        splits = meta["splits"]
-        end = max(b for _, b in splits.values())  # the data's rows
-        seen = max(b for name, (_, b) in splits.items() if name != "test")
-        return pd.Timestamp(meta["last_date"]) - (end - seen) * pd.tseries.frequencies.to_offset(meta["freq"])
+                f"{date_text(until, date_format) if date_format else until}): their errors are lower than on new "
+                "data")
 
     # -- save / load -----------------------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False) -> None:
@@ -573,7 +567,8 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
             "is: the run's steps fall on those dates)")
         raise DataError(f"{source}: {where}date {date_text(window[i], date_format)} is not one step ({freq}) after "
                         f"{date_text(window[i - 1], date_format)}; "
-                        f"the last {len(window)} rows must be evenly spaced at the training data's step" + hint)
+                        + (f"the last {len(window)} rows" if offset else "rows")
+                        + " must be evenly spaced at the training data's step" + hint)
 
 
 def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:

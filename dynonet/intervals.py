@@ -106,13 +106,17 @@ def unavailable(levels: Sequence[int], intervals: Intervals | None, hint: str = 
                 + hint.format(levels=",".join(map(str, sorted({*LEVELS, *missing}))), it="them"))
     calibrated = ", ".join(map(str, intervals.levels)) or "none"
     too_few = [p for p in missing if intervals.windows < windows_needed(p)]
+    addable = [p for p in missing if p not in too_few]
+    parts = []
     if too_few:  # no recalibration helps these: said first
         need = ", ".join(f"{p} needs at least {windows_needed(p)}" for p in too_few)
-        return (f"{named(too_few)}: the run's {intervals.windows} validation windows calibrate levels {calibrated}; "
-                f"{need} ({MORE})")
-    return (f"{named(missing)}: the run calibrated levels {calibrated}; "
-            + hint.format(levels=",".join(map(str, sorted({*intervals.levels, *missing}))),
-                          it="them" if len(missing) > 1 else "it"))
+        parts.append(f"{named(too_few)}: the run's {intervals.windows} validation windows calibrate levels "
+                     f"{calibrated}; {need} ({MORE})")
+    if addable:
+        parts.append(f"{named(addable)}: the run calibrated levels {calibrated}; "
+                     + hint.format(levels=",".join(map(str, sorted({*intervals.levels, *addable}))),
+                                   it="them" if len(addable) > 1 else "it"))
+    return "; ".join(parts)
 
 
 def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:

@@ -47,6 +47,16 @@ def _write_stdout(text: str) -> None:
     buffer.flush()
 
 
+def _to_stdout(text: str) -> None:
+    """`_write_stdout`, a failure of the system an OutputError (the reader leaving is not)."""
+    try:
+        _write_stdout(text)
+    except BrokenPipeError:
+        raise  # the reader left (`| head`): the command line stops quietly
+    except OSError as e:
+        raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
+
+
 def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
                 dialect: dict[str, str] | None = None, levels: Sequence[int] = (),
@@ -107,12 +117,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         files.append((Path(plot), image))
     write_together(files)
     if to_stdout:
-        try:
-            _write_stdout(table)
-        except BrokenPipeError:
-            raise  # the reader left (`| head`): the command line stops quietly
-        except OSError as e:
-            raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
+        _to_stdout(table)
     # its first and last dates as the CSV writes them (daily dates without a time of day)
     first, last = (date_text(d, fmt) for d in forecast.index[[0, -1]]) if fmt else forecast.index.astype(str)[[0, -1]]
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {first} .. {last} -> "
@@ -157,7 +162,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, st
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
     text = cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
     if to_stdout:
-        _write_stdout(text)
+        _to_stdout(text)
     else:
         write_together([(Path(out), text.encode())])
     name = type(forecaster.model_).__name__
@@ -171,14 +176,16 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, st
              *(f"{((group[f'{name}-lo-{p}'] <= group['y']) & (group['y'] <= group[f'{name}-hi-{p}'])).mean():.3f}"
                for p in levels)]
             for series, group in groups]
-    first, last = (date_text(x, fmt) if fmt else str(x) for x in (backtest["cutoff"].iloc[0], backtest["cutoff"].iloc[-1]))
+    cutoffs = pd.DatetimeIndex(backtest["cutoff"].unique())
+    first, last = cutoffs[[0, -1]].astype(str) if fmt is None else cells["cutoff"].iloc[[0, -1]]  # as written
+    n, every = len(cutoffs), m.horizon if step is None else step
     log("\n".join([
-        f"backtest: {backtest['cutoff'].nunique()} forecasts of {m.horizon} steps, cutoffs {first} .. {last} "
-        f"(every {m.horizon if step is None else step} rows) -> {'standard output' if to_stdout else out}",
+        f"backtest: {n} forecast{'s' * (n != 1)} of {m.horizon} steps, cutoffs {first} .. {last} (every "
+        f"{every} row{'s' * (every != 1)}) -> {'standard output' if to_stdout else out}",
         *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
         f"standardized by the run's training statistics (as its test scores): MSE {score_text(scaled.pow(2).mean())}, "
         f"MAE {score_text(scaled.abs().mean())}",
-        *([note] if (note := forecaster.seen(backtest)) else [])]))
+        *([note] if (note := forecaster.seen_note(backtest, fmt)) else [])]))
     return backtest
 
 

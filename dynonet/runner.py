@@ -146,8 +146,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
         if cfg.data.csv is not None and not Path(cfg.data.csv).exists():
             raise DataError(f"{cfg.data.csv}: file not found (the interrupted run's CSV; moved? resume with "
                             "--csv and its new path)")
-        # the levels are calibrated once training ends: a resumed run may ask for others
-        saved_cfg = saved_cfg.replace(train={"interval_levels": cfg.train.interval_levels})
+        if "interval_levels" in (flags or {}).get("train", {}):  # calibrated once training ends: a resumed
+            saved_cfg = saved_cfg.replace(train={"interval_levels": cfg.train.interval_levels})  # run may ask for others
         # a moved CSV, where the state records the rows to check it by (states before that: as saved)
         if changes := config_changes(saved_cfg, cfg, moved="data" in saved):
             raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "
@@ -286,10 +286,11 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
 
 def checkpoint_meta(data: SeriesData, intervals: Intervals) -> dict[str, Any]:
     """What a checkpoint records about its data: columns, scaler, step, source, splits, last date,
-    and whether its date format was read off the dates rather than given (a refit reads afresh);
+    the date of the last row it trained or validated on, and whether its date format was read off the dates rather than given (a refit reads afresh);
     and the levels of its prediction intervals (their half-widths: `checkpoint_tensors`)."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1]),
+            "seen_until": str(data.dates[max(b for name, (_, b) in data.splits.items() if name != "test") - 1]),
             "date_format_settled": data.date_format_settled, "intervals": intervals.meta()}
 
 

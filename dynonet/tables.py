@@ -499,9 +499,10 @@ def _index_hint(index: pd.Index) -> str:
 
 def _date_column_hint(df: pd.DataFrame, reading: Reading) -> str:
     """Where a frame's dates are, if one of its columns holds them under another name."""
-    there = next((c for c in df.columns if df[c].dtype.kind == "M" or (df[c].dtype.kind == "O" or
-                                                                       pd.api.types.is_string_dtype(df[c]))
-                  and _holds_dates(df[c].dropna())), None)
+    columns = [df.iloc[:, i] for i in range(df.shape[1])]  # by position: names may repeat
+    there = next((c.name for c in columns if c.dtype.kind == "M" or (c.dtype.kind == "O" or
+                                                                     pd.api.types.is_string_dtype(c))
+                  and _holds_dates(c.dropna())), None)
     if there is None:
         return ""
     if reading.trained:  # the run's date column is settled

@@ -126,6 +126,8 @@ PREDICT = ["predict", "--checkpoint", "r", "--csv", "c", "--out", "o"]
     ([*PREDICT, "--horizon=48"], "--horizon=48; --horizon is a training setting, which a run keeps (`dynonet train "
      "--horizon ...` trains another)", "dynonet predict --help"),
     ([*PREDICT, "--levels", "80"], "--levels 80; did you mean --level?", "dynonet predict --help"),
+    (["backtest", "--checkpoint", "r", "--csv", "c", "--out", "o", "--lookback", "5"], "--lookback 5; --lookback is a "
+     "training setting, which a run keeps (`dynonet train --lookback ...` trains another)", "dynonet backtest --help"),
     (["evaluate", "--checkpoint", "r", "--level", "80"], "--level 80", "dynonet evaluate --help"),  # no flag near
     (["bench", "speed", "--bogus"], "--bogus", "dynonet bench speed --help"),
     (["bench", "speed", "--throughput-bach", "8"], "--throughput-bach 8; did you mean --throughput-batch?",

@@ -447,6 +447,8 @@ def test_fit_validates_like_read_csv(wide, edit, message):
 
 
 def test_dates_in_a_column_of_another_name_are_found_and_the_keyword_that_reads_them_named(fitted, wide):
+    with pytest.raises(DataError, match=r"appears more than once|columns are: 'a', 'a', 'b'$"):  # repeated names
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(pd.DataFrame(np.ones((100, 3)), columns=["a", "a", "b"]))
     stamped = wide.rename_axis("timestamp").reset_index()
     with pytest.raises(DataError, match=r"columns are: 'timestamp', 'load', 'temp'; column 'timestamp' holds dates: "
                                         r"date_column='timestamp' reads them there$"):
@@ -472,7 +474,9 @@ def test_a_backtest_forecasts_from_each_cutoff_as_predict_does_beside_the_values
         bt = fitted.backtest(new, step=5, level=[80, 90])
     assert list(bt.columns) == ["unique_id", "ds", "cutoff", "DynoNet", "DynoNet-lo-90", "DynoNet-lo-80",
                                 "DynoNet-hi-80", "DynoNet-hi-90", "y"]
-    cutoffs = new.index[L - 1: len(new) - H: 5]  # every 5th row with a lookback before and a horizon after it
+    # every 5th row with a lookback before it and a horizon after it, counted back from the last such row
+    cutoffs = new.index[np.arange(len(new) - H - 1, L - 2, -5)[::-1]]
+    assert cutoffs[-1] == new.index[-H - 1] and cutoffs[0] >= new.index[L - 1]
     assert list(bt["cutoff"].unique()) == list(cutoffs) and len(bt) == len(cutoffs) * H * 2
     for cutoff in cutoffs[[0, 3, -1]]:  # the plain way: predict from the rows up to the cutoff
         expected = fitted.predict(new.loc[:cutoff], level=[80, 90])
@@ -498,6 +502,14 @@ def test_a_backtest_says_how_many_forecasts_reach_into_rows_the_run_trained_or_v
     assert [str(w.message) for w in caught] == [
         f"{inside} of {len(first)} forecasts reach into the rows the run was trained or validated on (up to "
         f"{wide.index[-1]}): their errors are lower than on new data"]
+
+
+def test_the_seen_rows_note_compares_dates_with_and_without_offsets_at_their_wall_clock(fitted, wide):
+    zoned = make_wide(260).tz_localize("Europe/Berlin")  # the run's dates have none
+    with pytest.warns(UserWarning, match=r"^(\d+) of (\d+) forecasts reach into the rows") as caught:
+        bt = fitted.backtest(zoned)
+    first = bt.groupby("cutoff")["ds"].min().dt.tz_localize(None)
+    assert str(caught[0].message).startswith(f"{int((first <= wide.index[-1]).sum())} of {len(first)} forecasts")
 
 
 def test_a_backtest_of_long_data_is_that_of_the_wide_table_it_pivots_to(fitted):

@@ -125,8 +125,10 @@ def test_levels_are_checked_and_a_level_the_run_could_not_calibrate_is_named():
                                           r"--checkpoint 'my run' --calibrate --interval-levels 50,60,70,80` adds them$"):
         require(few, [50, 60, 70, 80], calibrate_hint("my run"))
     with pytest.raises(ConfigError, match=r"^levels 95, 99: the run's 5 validation windows calibrate levels 50, 80; "
-                                          r"95 needs at least 19, 99 needs at least 99 \(more rows"):
-        require(few, [60, 95, 99])
+                                          r"95 needs at least 19, 99 needs at least 99 \(more rows.*\); level 60: the "
+                                          r"run calibrated levels 50, 80; `dynonet evaluate --checkpoint RUN --calibrate "
+                                          r"--interval-levels 50,60,80` adds it$"):
+        require(few, [60, 95, 99])  # those no recalibration gives first, then those it does
     with pytest.raises(ConfigError, match=r"^level 85: this run has no prediction intervals .*--interval-levels "
                                           + ",".join(map(str, sorted({*LEVELS, 85}))) + "` adds them$"):
         require(None, [85])

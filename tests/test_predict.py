@@ -235,6 +235,11 @@ def test_out_dash_stops_quietly_when_the_reader_leaves_and_names_other_failures(
     monkeypatch.setattr("sys.stdout", _Stdout(OSError(28, "No space left on device")))
     assert predict(setup, "--out", "-") == 1  # the system failed, not the input
     assert "--out -: cannot write to standard output (No space left on device)" in one_error_line(capsys)
+    backtest = ["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--out", "-"]
+    assert main(backtest) == 1  # dynonet backtest writes the same way
+    assert "--out -: cannot write to standard output (No space left on device)" in one_error_line(capsys)
+    monkeypatch.setattr("sys.stdout", _Stdout(BrokenPipeError(32, "Broken pipe")))
+    assert main(backtest) == 141
     monkeypatch.setattr("sys.stdout", None)  # `>&-`
     assert predict(setup, "--out", "-") == 2
     assert "--out -: standard output is closed" in one_error_line(capsys)

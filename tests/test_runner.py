@@ -190,3 +190,18 @@ def test_a_run_calibrates_the_levels_asked_for_and_evaluate_calibrates_others(tm
     # evaluate --calibrate again keeps the levels the run now has
     assert main(["evaluate", "--checkpoint", str(run), "--calibrate"]) == 0
     assert DynoNetForecaster.load(run).intervals_.levels == (60, 80, 85)
+
+
+def test_a_run_records_the_last_row_it_trained_or_validated_on_not_the_files_last():
+    import torch
+
+    from dynonet.config import RunConfig
+    from dynonet.data import bundled_path, load
+    from dynonet.intervals import Intervals
+    from dynonet.runner import checkpoint_meta
+
+    data = load(RunConfig())  # the bundled ETTh1, split at the protocol's borders; the file goes on after them
+    meta = checkpoint_meta(data, Intervals((), torch.zeros(0, 1, 1), 0))
+    val_end = data.splits["val"][1]
+    assert data.splits["test"][1] < len(data.dates)
+    assert meta["seen_until"] == str(pd.Timestamp(pd.read_csv(bundled_path("ETTh1"))["date"][val_end - 1]))
