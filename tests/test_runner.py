@@ -3,6 +3,7 @@
 import json
 
 import pandas as pd
+import pytest
 
 from dynonet.checkpoint import META, TENSORS
 from dynonet.cli import main
@@ -205,3 +206,24 @@ def test_a_run_records_the_last_row_it_trained_or_validated_on_not_the_files_las
     val_end = data.splits["val"][1]
     assert data.splits["test"][1] < len(data.dates)
     assert meta["seen_until"] == str(pd.Timestamp(pd.read_csv(bundled_path("ETTh1"))["date"][val_end - 1]))
+
+
+def test_a_backtest_from_every_row_of_the_test_split_scores_what_the_run_scored_on_it(tmp_path):
+    import warnings
+
+    data = tmp_path / "data.csv"
+    series_csv(data, 300)
+    run = tmp_path / "run"
+    assert main(["train", "--csv", str(data), "--out", str(run), "--quiet", *TINY]) == 0
+    meta = json.loads((run / META).read_text())
+    start, end = meta["splits"]["test"]  # its first L rows are the first window's lookback
+    frame = pd.read_csv(data, parse_dates=["date"], index_col="date")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # test rows: the run neither trained nor validated on them
+        bt = DynoNetForecaster.load(run).backtest(frame.iloc[start:end], step=1)
+    std = dict(zip(meta["columns"], meta["scaler"]["std"]))
+    scaled = (bt["DynoNet"] - bt["y"]) / bt["unique_id"].map(std)
+    test = json.loads((run / "metrics.json").read_text())["test"]
+    assert bt["cutoff"].nunique() == end - start - L - H + 1
+    assert scaled.pow(2).mean() == pytest.approx(test["mse"], rel=1e-5)
+    assert scaled.abs().mean() == pytest.approx(test["mae"], rel=1e-5)
