@@ -39,7 +39,7 @@ import numbers
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,7 +48,7 @@ import torch
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
-from dynonet.data import Scaler, Windows, from_table
+from dynonet.data import Scaler, from_table
 from dynonet.dates import date_namer, date_text, first_break, message_format, regular_freq
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
@@ -337,17 +337,11 @@ class DynoNetForecaster:
                             "(its lookback)")
         fmt = date_format or self.config.data.date_format
         step = _lookback_step(meta["freq"], dates, L, source, first_line, fmt)
-        scaler = Scaler.from_dict(meta["scaler"])
-        device = next(iter(self.model_.parameters()), torch.empty(0)).device
         last = len(values) - L  # row 0 of the window is this row of `source`
         # a file's lines; in memory the date (a long table's rows are not the pivoted table's)
         where = line_namer(first_line, offset=last) if first_line is not None else \
             (lambda i, named=date_namer(dates, fmt): named(i + last))
-        x = torch.as_tensor(scaler.scale(values[-L:], source, wanted, where), device=device)[None]
-        self.model_.eval()
-        with torch.no_grad():
-            y = self.model_(x)[0].double().cpu().numpy()
-        y = scaler.inverse(y)  # (H, C)
+        y = self._forecasts(values[-L:], np.zeros(1, dtype=np.int64), source, where)[0]  # (H, C)
         if not np.isfinite(y).all():  # never a file of inf/nan passed off as a forecast
             c = int(np.nonzero(~np.isfinite(y).all(axis=0))[0][0])
             raise DataError(f"{source}: the forecast of column {wanted[c]!r} is not finite; its last {L} values "
@@ -405,24 +399,16 @@ class DynoNetForecaster:
                             f"{L + H}")
         fmt = date_format or self.config.data.date_format
         _lookback_step(meta["freq"], dates, len(dates), source, first_line, fmt)  # every row on the run's grid
-        scaler = Scaler.from_dict(meta["scaler"])
         where = line_namer(first_line) if first_line is not None else date_namer(dates, fmt)
-        device = next(iter(self.model_.parameters()), torch.empty(0)).device
-        series = torch.as_tensor(scaler.scale(values, source, wanted, where), device=device)  # (T, C)
-        windows = Windows(series, (0, len(values)), L, H)
         # the row of each window's first input: counted back from the last window, which ends with the
         # data, as neuralforecast's cross_validation does
-        starts = torch.arange(len(windows) - 1, -1, -step, device=device).flip(0)
-        self.model_.eval()
-        with torch.no_grad():
-            y = torch.cat([self.model_(windows.get(index)[0]).double().cpu()
-                           for index in starts.split(self.config.train.eval_batch_size)]).numpy()
-        forecast = scaler.inverse(y)  # (N, H, C)
+        starts = np.arange(len(values) - L - H, -1, -step)[::-1].copy()
+        forecast = self._forecasts(values[: len(values) - H], starts, source, where)  # (N, H, C)
         if not np.isfinite(forecast).all():
             n, _, c = (int(k) for k in np.argwhere(~np.isfinite(forecast))[0])
             raise DataError(f"{source}: the forecast of column {wanted[c]!r} from cutoff "
                             f"{date_text(dates[int(starts[n]) + L - 1], fmt)} is not finite")
-        rows = starts.cpu().numpy()[:, None] + L + np.arange(H)  # (N, H): the rows forecast
+        rows = starts[:, None] + L + np.arange(H)  # (N, H): the rows forecast
         n, C = len(rows), len(wanted)
         name = type(self.model_).__name__
         names = [ids[c] for c in wanted] if ids is not None else wanted
@@ -430,14 +416,31 @@ class DynoNetForecaster:
                "ds": dates[np.tile(rows.ravel(), C)],  # (indexed, not tiled: a time zone stays)
                "cutoff": dates[np.tile(np.repeat(rows[:, 0] - 1, H), C)],
                name: forecast.transpose(2, 0, 1).ravel()}  # series by series, cutoff by cutoff
+        std = Scaler.from_dict(meta["scaler"]).std  # (C,)
         for p in levels:  # the bounds in original units: (H, C) half-widths, the same for every cutoff
-            half = np.broadcast_to(self.intervals_.widths(p) * scaler.std, forecast.shape).transpose(2, 0, 1).ravel()
+            half = np.broadcast_to(self.intervals_.widths(p) * std, forecast.shape).transpose(2, 0, 1).ravel()
             out[f"{name}-lo-{p}"], out[f"{name}-hi-{p}"] = out[name] - half, out[name] + half
         order = ["unique_id", "ds", "cutoff", name, *(f"{name}-lo-{p}" for p in reversed(sorted(levels))),
                  *(f"{name}-hi-{p}" for p in sorted(levels))]
         table = pd.DataFrame({k: out[k] for k in order})
         table["y"] = values[rows].transpose(2, 0, 1).ravel()
         return table
+
+    def _forecasts(self, values: np.ndarray, starts: np.ndarray, source: str, where: Callable[[int], str]
+                   ) -> np.ndarray:
+        """The forecasts (N, H, C) in original units from the `lookback` rows of `values` (T, C),
+        in the run's column order, from each row of `starts` (N,) on; `where` names a row of
+        `values` in errors (`Scaler.scale`'s)."""
+        meta, L = self._fitted(), self.config.model.lookback
+        scaler = Scaler.from_dict(meta["scaler"])
+        device = next(iter(self.model_.parameters()), torch.empty(0)).device
+        series = torch.as_tensor(scaler.scale(values, source, list(meta["columns"]), where), device=device)
+        inputs = series.unfold(0, L, 1)  # (T - L + 1, C, L): a view, each window gathered by its start
+        self.model_.eval()
+        with torch.no_grad():
+            y = torch.cat([self.model_(inputs[index].transpose(1, 2)).double().cpu()  # (b, L, C) -> (b, H, C)
+                           for index in torch.as_tensor(starts, device=device).split(self.config.train.eval_batch_size)])
+        return scaler.inverse(y.numpy())
 
     def seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the
