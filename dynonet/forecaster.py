@@ -444,8 +444,9 @@ class DynoNetForecaster:
 
     def seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the
-        run was trained or validated on ("" if none, or if the run folder does not say: those
-        of versions before 0.1.0's backtest); its date written in `date_format`."""
+        run was trained or validated on ("" if none, or if the run does not record that row's
+        date: `checkpoint.json` `seen_until`, written since backtests exist); its date written
+        in `date_format`."""
         meta = self._fitted()
         if "seen_until" not in meta or backtest.empty:
             return ""

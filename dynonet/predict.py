@@ -1,4 +1,5 @@
-"""The `dynonet predict` command: a saved run, a CSV of recent rows -> the forecast CSV.
+"""The `dynonet predict` command: a saved run, a CSV of recent rows -> the forecast CSV;
+and `dynonet backtest`: a saved run, a CSV -> forecasts from many cutoffs beside the truth.
 
 Every input is checked and the plot drawn before anything is written; the forecast CSV and
 the plot are then written together (`checkpoint.write_together`: both or neither), or the CSV
