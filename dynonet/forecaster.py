@@ -395,8 +395,8 @@ class DynoNetForecaster:
         wanted = list(meta["columns"])
         values = values[:, [columns.index(c) for c in wanted]]  # (T, C), the run's order
         if len(values) < L + H:
-            raise DataError(f"{source}: {len(values)} rows, but a backtest needs at least lookback + horizon = "
-                            f"{L + H}")
+            raise DataError(f"{source}: {len(values)} {'rows' if ids is None else 'dates'}, but a backtest needs at "
+                            f"least lookback + horizon = {L + H}")
         fmt = date_format or self.config.data.date_format
         _lookback_step(meta["freq"], dates, len(dates), source, first_line, fmt)  # every row on the run's grid
         where = line_namer(first_line) if first_line is not None else date_namer(dates, fmt)

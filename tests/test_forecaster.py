@@ -515,6 +515,8 @@ def test_the_seen_rows_note_compares_dates_with_and_without_offsets_at_their_wal
 def test_a_backtest_of_long_data_is_that_of_the_wide_table_it_pivots_to(fitted):
     new = make_wide(260).iloc[200 - L:]
     pd.testing.assert_frame_equal(fitted.backtest(to_long(new)), fitted.backtest(new))
+    with pytest.raises(DataError, match=rf"^data: {L + H - 1} dates, but a backtest needs at least"):
+        fitted.backtest(to_long(new.iloc[: L + H - 1]))  # a long table's rows are not its dates
     zoned = new.tz_localize("Europe/Berlin")  # dates keep their time zone, as predict's do
     bt = fitted.backtest(zoned)
     assert bt["ds"].dt.tz == bt["cutoff"].dt.tz == fitted.predict(zoned).index.tz is not None
