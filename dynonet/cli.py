@@ -315,7 +315,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
-                        flags=flag_changes(args) if resumed_with_flags else None, argv=args.argv)
+                        flags=flag_changes(args) if args.resume else None, argv=args.argv)
     if quiet:
         from dynonet.report import result_block
 

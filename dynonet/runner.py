@@ -128,8 +128,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
 
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
     With `out`, the training state is saved there after every epoch; `resume` continues from
-    it (`cfg` None: the run's own config, with `flags` applied if given; either must match
-    the run's config). `argv`: the command that started the run, recorded in metrics.json.
+    it (`cfg` None: the run's own config, with `flags`, the settings given on the command
+    line, applied; either must match the run's config, but for interval levels given there). `argv`: the command that started the run, recorded in metrics.json.
     """
     saved = None
     if resume:

@@ -225,12 +225,15 @@ def _interrupted_csv_run(tmp_path, monkeypatch):
     return csv, out
 
 
-def test_a_resumed_run_may_ask_for_other_interval_levels(tmp_path, monkeypatch, capsys):
-    _, out = _interrupted_csv_run(tmp_path, monkeypatch)
+@pytest.mark.parametrize("preset", [False, True])
+def test_a_resumed_run_may_ask_for_other_interval_levels(tmp_path, monkeypatch, capsys, preset):
+    csv, out = _interrupted_csv_run(tmp_path, monkeypatch)
     assert main(["train", "--out", str(out), "--resume", "--epochs", "4"]) == 2  # a training setting: refused
     assert "train.epochs: 3 -> 4" in capsys.readouterr().err
-    assert main(["train", "--out", str(out), "--resume", "--interval-levels", "60,85"]) == 0  # calibrated after
-    metrics = json.loads((out / "metrics.json").read_text())
+    # with its preset named, the run's settings are compared whole: the levels given still may differ
+    named = ["--preset", "quickstart", "--csv", str(csv), "--epochs", "3", *TINY_CSV] if preset else []
+    assert main(["train", *named, "--out", str(out), "--resume", "--interval-levels", "60,85"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())  # calibrated at those levels after training
     assert metrics["intervals"]["levels"] == metrics["config"]["train"]["interval_levels"] == [60, 85]
     assert metrics["resumed_after_epoch"] == 1
 
