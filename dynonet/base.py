@@ -82,6 +82,12 @@ class Forecaster(nn.Module):
         equals its trend path's; called once the trend path is fitted."""
         raise NotImplementedError
 
+    def mixes_windows(self) -> bool:
+        """True when a training forward pass normalizes over the windows of its batch
+        (BatchNorm): then a batch is not split into passes (`train.pass_sequences`), whose
+        statistics would be each pass's own."""
+        return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.modules())
+
     def worker_parameters(self) -> list[nn.Parameter]:
         """Everything else: stepped on training data."""
         ctrl = {id(p) for p in self.controller_parameters()}

@@ -197,8 +197,9 @@ class TrainConfig:
     batch_size: int = field(default=512, metadata=_opt("training batch size"))
     eval_batch_size: int = field(default=1024, metadata=_opt("batch size for validation/test"))
     pass_sequences: int = field(default=32768, metadata=_opt(
-        "the most sequences (windows x series) one forward and backward pass of a training step holds: a larger "
-        "batch is split into passes whose gradients add up to the batch's, for less memory with many series"))
+        "the most sequences (windows x series) one forward and backward pass of a training step holds (at least one "
+        "window): a larger batch is split into passes whose gradients add up to the batch's, for less memory with "
+        "many series (not for models with BatchNorm, such as patchtst)"))
     interval_levels: tuple[int, ...] = field(
         default=(50, 80, 90, 95, 99),
         metadata=_opt("levels (percent) of the prediction intervals calibrated on the validation windows after "

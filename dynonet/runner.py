@@ -120,6 +120,9 @@ def check_same_data(data: SeriesData, meta: dict[str, Any], whose: str, where: P
                         + (f" ({where})" if where else ""))
 
 
+RESUME_MAY_CHANGE = ("interval_levels", "pass_sequences")  # train settings a resumed run may give anew
+
+
 def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
               log: Log = quiet, progress: bool = False, overwrite: bool = False,
               resume: bool = False, flags: dict[str, dict[str, Any]] | None = None,
@@ -146,8 +149,10 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
         if cfg.data.csv is not None and not Path(cfg.data.csv).exists():
             raise DataError(f"{cfg.data.csv}: file not found (the interrupted run's CSV; moved? resume with "
                             "--csv and its new path)")
-        if "interval_levels" in (flags or {}).get("train", {}):  # calibrated once training ends: a resumed
-            saved_cfg = saved_cfg.replace(train={"interval_levels": cfg.train.interval_levels})  # run may ask for others
+        # settings that change how, not what, is trained, as given here: levels are calibrated once
+        # training ends, and smaller passes let a run that ran out of memory go on
+        given = {k: getattr(cfg.train, k) for k in RESUME_MAY_CHANGE if k in (flags or {}).get("train", {})}
+        saved_cfg = saved_cfg.replace(train=given) if given else saved_cfg
         # a moved CSV, where the state records the rows to check it by (states before that: as saved)
         if changes := config_changes(saved_cfg, cfg, moved="data" in saved):
             raise ConfigError(f"{out}: --resume with settings that differ from the interrupted run's "

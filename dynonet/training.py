@@ -109,6 +109,7 @@ class BiLevelTrainer:
         optimizers = [opt for opt in (self.worker_opt, self.controller_opt) if opt is not None]
         self.schedulers = [sched for sched in (epoch_schedule(opt, cfg) for opt in optimizers) if sched is not None]
         self.scales_updates = model.scales_channel_updates() and self.controller_opt is not None
+        self.one_pass = model.mixes_windows()  # a batch's statistics are its own: never split into passes
         self.ema = None if cfg.ema_decay == 0 else torch.optim.swa_utils.AveragedModel(
             model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(cfg.ema_decay), use_buffers=True)
         # What a worker step leaves for the controller step after it (lr scale on): each channel
@@ -223,10 +224,11 @@ class BiLevelTrainer:
 
     def _passes(self, y: Tensor) -> list[tuple[slice, float | None]]:
         """The windows of each pass of a batch (y: (B, H, C)) of at most `pass_sequences`
-        windows x series, and its share of the batch's windows; one pass (share None) where
-        the batch fits, as the bundled data's 7 series with the presets' batch do."""
+        windows x series (at least one window), and its share of the batch's windows; one pass
+        (share None) where the batch fits, as the bundled data's 7 series with the presets'
+        batch do, or where the model normalizes over its batch (`Forecaster.mixes_windows`)."""
         n, size = y.shape[0], max(1, self.cfg.pass_sequences // y.shape[2])
-        if size >= n:
+        if size >= n or self.one_pass:
             return [(slice(None), None)]
         return [(slice(start, start + size), min(size, n - start) / n) for start in range(0, n, size)]
 

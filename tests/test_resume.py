@@ -232,9 +232,11 @@ def test_a_resumed_run_may_ask_for_other_interval_levels(tmp_path, monkeypatch, 
     assert "train.epochs: 3 -> 4" in capsys.readouterr().err
     # with its preset named, the run's settings are compared whole: the levels given still may differ
     named = ["--preset", "quickstart", "--csv", str(csv), "--epochs", "3", *TINY_CSV] if preset else []
-    assert main(["train", *named, "--out", str(out), "--resume", "--interval-levels", "60,85"]) == 0
+    assert main(["train", *named, "--out", str(out), "--resume", "--interval-levels", "60,85",
+                 "--pass-sequences", "70"]) == 0  # smaller passes: for a run that ran out of memory
     metrics = json.loads((out / "metrics.json").read_text())  # calibrated at those levels after training
     assert metrics["intervals"]["levels"] == metrics["config"]["train"]["interval_levels"] == [60, 85]
+    assert metrics["config"]["train"]["pass_sequences"] == 70
     assert metrics["resumed_after_epoch"] == 1
 
 

@@ -166,10 +166,14 @@ def test_fit_runs_for_every_registered_model(name):
                                          ("dynonet", "trend")])
 def test_a_batch_split_into_passes_gets_the_gradients_and_loss_of_one_pass(name, stage):
     """`pass_sequences` bounds the windows x series of one forward and backward pass; the
-    passes' gradients add up to the batch's (dropout off, so that both draw no masks)."""
+    passes' gradients add up to the batch's (dropout off, so that both draw no masks). A
+    model that normalizes over its batch (BatchNorm) is never split: its statistics would be
+    each pass's own."""
     results = []
     for pass_sequences in (10**6, 5 * 7):  # one pass; passes of 5 windows of the 7 series: 5, 5, 5, 1
         cfg, model, sets, gen = setup(name, pass_sequences=pass_sequences, trend_first=stage == "trend")
+        passes = BiLevelTrainer(model, cfg.train, gen)._passes(torch.zeros(16, 1, 7))
+        assert len(passes) == (1 if pass_sequences > 16 * 7 or name == "patchtst" else 4)
         model.eval()
         trainer = BiLevelTrainer(model, cfg.train, gen)
         x, y = sets["train"].get(torch.arange(16))
