@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
     bt.add_argument("--csv", type=Path, required=True,
                     help="data of the run's series (wide or long), evenly spaced at its step, every row a number; "
-                         "best rows after those the run trained and validated on")
+                         "rows after those the run trained and validated on score it fairly (it says how many "
+                         "forecasts reach into those)")
     bt.add_argument("--out", type=Path, required=True,
                     help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, y (the true value); "
                          "- writes it to standard output")

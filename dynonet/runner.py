@@ -132,7 +132,8 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
     With `out`, the training state is saved there after every epoch; `resume` continues from
     it (`cfg` None: the run's own config, with `flags`, the settings given on the command
-    line, applied; either must match the run's config, but for interval levels given there). `argv`: the command that started the run, recorded in metrics.json.
+    line, applied; either must match the run's config, but for the `RESUME_MAY_CHANGE`
+    settings given there). `argv`: the command that started the run, recorded in metrics.json.
     """
     saved = None
     if resume:
@@ -291,7 +292,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
 
 def checkpoint_meta(data: SeriesData, intervals: Intervals) -> dict[str, Any]:
     """What a checkpoint records about its data: columns, scaler, step, source, splits, last date,
-    the date of the last row it trained or validated on, and whether its date format was read off the dates rather than given (a refit reads afresh);
+    the date of the last row it trained or validated on (what a backtest's note counts from),
+    and whether its date format was read off the dates rather than given (a refit reads afresh);
     and the levels of its prediction intervals (their half-widths: `checkpoint_tensors`)."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1]),
