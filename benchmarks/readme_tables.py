@@ -39,8 +39,12 @@ OPEN = "<!-- tables: "
 BLOCK = re.compile(r"(<!-- tables: (\S+)(?: (\S+))? -->\n)((?:(?!<!-- tables: ).)*?)(<!-- /tables -->)", re.S)
 
 
+class Failure(Exception):
+    """An error `main` prints as one line, exiting 1."""
+
+
 def fail(message: str) -> None:
-    sys.exit(f"readme_tables: {message}")
+    raise Failure(message)
 
 
 def _records(path: Path) -> list[dict]:
@@ -128,24 +132,35 @@ def updated(readme: Path) -> tuple[str, str]:
     return text, new
 
 
+def main(argv: list[str] | None = None) -> int:
+    """The command line above; returns the exit status (1, with one line on stderr: an error,
+    or with --check a stale block)."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if args[:1] in (["-h"], ["--help"]):
+            print(__doc__.strip())
+        elif len(args) == 2 and args[0] in ("--update", "--check"):
+            readme = Path(args[1])
+            old, new = updated(readme)
+            if OPEN not in old:
+                fail(f"{readme}: no table blocks (<!-- tables: ... -->) to {args[0][2:]}")
+            if args[0] == "--check" and old != new:
+                fail(f"{readme}: tables differ from their results.json; "
+                     f"run python benchmarks/readme_tables.py --update {readme}")
+            if args[0] == "--update" and old != new:
+                try:
+                    readme.write_text(new)
+                except OSError as e:
+                    fail(f"{readme}: cannot write ({e.strerror})")
+        elif len(args) in (1, 2) and not args[0].startswith("--"):
+            print(tables(args[0], args[1].split(",") if len(args) > 1 else None), end="")
+        else:
+            fail("usage: readme_tables.py RESULTS.json [variant,...] | --update README.md | --check README.md")
+    except Failure as e:
+        print(f"readme_tables: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    if args[:1] in (["-h"], ["--help"]):
-        print(__doc__.strip())
-    elif len(args) == 2 and args[0] in ("--update", "--check"):
-        readme = Path(args[1])
-        old, new = updated(readme)
-        if OPEN not in old:
-            fail(f"{readme}: no table blocks (<!-- tables: ... -->) to {args[0][2:]}")
-        if args[0] == "--check":
-            sys.exit(0 if old == new else f"readme_tables: {readme}: tables differ from their results.json; "
-                                           f"run python {sys.argv[0]} --update {readme}")
-        if old != new:
-            try:
-                readme.write_text(new)
-            except OSError as e:
-                fail(f"{readme}: cannot write ({e.strerror})")
-    elif len(args) in (1, 2) and not args[0].startswith("--"):
-        print(tables(args[0], args[1].split(",") if len(args) > 1 else None), end="")
-    else:
-        fail("usage: readme_tables.py RESULTS.json [variant,...] | --update README.md | --check README.md")
+    sys.exit(main())

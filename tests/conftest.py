@@ -1,5 +1,9 @@
 import dataclasses
+import functools
+import importlib.util
 from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
 
 import pandas as pd
 import pytest
@@ -72,3 +76,14 @@ def good_csv(n=10):
     """A valid CSV text of n hourly rows and two series."""
     dates = pd.date_range("2020-01-01", periods=n, freq="h")
     return "date,a,b\n" + "".join(f"{d},{i},{2 * i}\n" for i, d in enumerate(dates))
+
+
+@functools.cache
+def benchmark_script(name: str) -> ModuleType:
+    """One of benchmarks/*.py (`readme_tables`, `select_presets`), imported as a module: its
+    `main(argv)` runs in the test's process, without a subprocess's second import of torch."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

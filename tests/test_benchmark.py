@@ -11,6 +11,8 @@ from dynonet.benchmark import RECORD_KEYS, VARIANTS, overridden_flags, run_confi
 from dynonet.cli import build_parser, main
 from dynonet.config import SIGNALS
 
+from conftest import benchmark_script
+
 SMALL = ["--epochs", "1", "--max-rows", "700", "--lookback", "48", "--worker-seq-len", "16",
          "--worker-hidden", "6", "--controller-hidden", "8", "--controller-patch-len", "8",
          "--batch-size", "64", "--device", "cpu"]
@@ -344,42 +346,49 @@ def test_a_cell_compares_only_the_settings_its_model_reads(tmp_path, capsys):
     assert "train.lr" in capsys.readouterr().err and len(records(out)) == 3
 
 
-def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path):
+def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path, capsys):
     """benchmarks/readme_tables.py (the README's tables) computes what it prints from the records."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "readme_tables.py"
+    script = benchmark_script("readme_tables")
     base = {"dataset": "ETTh1", "horizon": 96, "lookback": 512, "mae": 0.4, "params": 1}
     recs = [{**base, "model": "linear", "seed": s, "mse": m, "best_val_mse": 0.6} for s, m in ((0, 0.30), (1, 0.32))]
     recs.append({**base, "model": "dlinear", "seed": 0, "mse": 0.35, "best_val_mse": 0.5})
     path = tmp_path / "results.json"
     path.write_text(json.dumps({"records": recs}))
-    out = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, check=True).stdout
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = script.main([str(a) for a in args])
+        return code, *capsys.readouterr()
+
+    code, out, _ = run(path)
+    assert code == 0
     test_table = out.split("Best validation")[0]
     assert "**0.3100 +- 0.0141**" in test_table and "0.3500 +- n/a (1 seed)" in test_table
     assert "**0.5000 +- n/a (1 seed)**" in out.split("Best validation")[1]
-    bad = subprocess.run([sys.executable, str(script), str(tmp_path / "missing.json")], capture_output=True, text=True)
+    # run as a script: an error is one line on stderr and a non-zero exit
+    bad = subprocess.run([sys.executable, script.__file__, str(tmp_path / "missing.json")], capture_output=True,
+                         text=True)
     assert bad.returncode != 0 and bad.stderr.count("\n") == 1 and "missing.json" in bad.stderr
-    bad = subprocess.run([sys.executable, str(script), str(path), "linear,nope"], capture_output=True, text=True)
-    assert bad.returncode != 0 and "no records of nope" in bad.stderr
+    code, _, err = run(path, "linear,nope")
+    assert code == 1 and "no records of nope" in err and err.count("\n") == 1
 
     # README blocks: --update fills them from the records, --check notices a hand edit, and an
     # unclosed block is refused instead of swallowing the text up to the next block's end
     block = "<!-- tables: results.json linear,dlinear -->\n<!-- /tables -->\n"
     readme = tmp_path / "README.md"
     readme.write_text("intro\n" + block + "middle\n" + block)
-    run = lambda *a: subprocess.run([sys.executable, str(script), *a], capture_output=True, text=True)  # noqa: E731
-    assert run("--check", str(readme)).returncode == 1
-    assert run("--update", str(readme)).returncode == 0 and run("--check", str(readme)).returncode == 0
+    assert run("--check", readme)[0] == 1
+    assert run("--update", readme)[0] == 0 and run("--check", readme)[0] == 0
     text = readme.read_text()
     assert text.count("**0.3100 +- 0.0141**") == 2 and "middle" in text
     readme.write_text(text.replace("0.3100 +- 0.0141", "0.3000 +- 0.0141", 1))
-    assert run("--check", str(readme)).returncode == 1
+    code, _, err = run("--check", readme)
+    assert code == 1 and "tables differ" in err
     readme.write_text(text.replace("<!-- /tables -->", "", 1))
-    bad = run("--update", str(readme))
-    assert bad.returncode == 1 and "no closing" in bad.stderr and "middle" in readme.read_text()
+    code, _, err = run("--update", readme)
+    assert code == 1 and "no closing" in err and "middle" in readme.read_text()
 
 
 def test_a_cell_ignores_the_settings_of_lr_schedules_it_does_not_use():

@@ -10,6 +10,8 @@ import pytest
 from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig
 from dynonet.errors import ConfigError
 
+from conftest import benchmark_script
+
 BASE = PRESETS["quickstart"]
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
@@ -117,13 +119,7 @@ def test_plateau_patience_must_leave_room_before_early_stopping():
 
 # -- the presets are what validation picks -----------------------------------------------------
 def _select_presets():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "select_presets.py"
-    spec = importlib.util.spec_from_file_location("select_presets", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("select_presets")
 
 
 def test_presets_are_what_validation_picks_from_the_recorded_runs(capsys):

@@ -1,6 +1,8 @@
 import json
 from pathlib import Path
 
+from conftest import benchmark_script
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 
@@ -12,27 +14,18 @@ def test_ci_runs_the_readme_test_command():
     assert command in ci.splitlines()
 
 
-def test_readme_results_tables_are_computed_from_the_committed_records():
+def test_readme_results_tables_are_computed_from_the_committed_records(capsys):
     """Every marked table block in the README and docs/RESULTS.md equals what
     benchmarks/readme_tables.py computes from its results.json: no number in those tables is
     typed by hand."""
-    import subprocess
-    import sys
-
-    script = ROOT / "benchmarks" / "readme_tables.py"
     for doc in ("README.md", "docs/RESULTS.md"):
         assert (ROOT / doc).read_text().count("<!-- tables: ") >= 2, doc
-        done = subprocess.run([sys.executable, str(script), "--check", str(ROOT / doc)],
-                              capture_output=True, text=True)
-        assert done.returncode == 0, f"{doc}: {done.stderr}"
+        assert benchmark_script("readme_tables").main(["--check", str(ROOT / doc)]) == 0, \
+            f"{doc}: {capsys.readouterr().err}"
 
 
 def test_compared_grids_show_the_same_figures_as_each_grid_alone():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("readme_tables", ROOT / "benchmarks" / "readme_tables.py")
-    readme_tables = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(readme_tables)
+    readme_tables = benchmark_script("readme_tables")
     path = "benchmarks/results/results.json"
     alone = readme_tables.tables(path, ["workers-only", "linear"], ROOT).splitlines()
     compared = readme_tables.tables(f"a={path},b={path}", ["workers-only", "linear"], ROOT).splitlines()

@@ -1,3 +1,4 @@
+import functools
 import json
 import os
 import signal
@@ -149,20 +150,30 @@ TRAINING = {"cosine": {}, "restarts": {"schedule": "restarts", "restart_epochs":
             "exponential": {"schedule": "exponential", "hold_epochs": 1, "lr_decay": 0.5}}
 
 
+def _fresh_trend_first(**train):
+    """A seeded trend-first model with a controller, its trainer and its windows."""
+    cfg = small_run_cfg(epochs=3, patience=50, trend_first=True, **train)
+    gen = seed_everything(cfg.train.seed)
+    data = load(cfg)
+    cfg = cfg.replace(model={"n_channels": data.n_channels, "controller": True})
+    model = build_model(cfg.model)
+    return model, BiLevelTrainer(model, cfg.train, gen), window_sets(data, cfg, torch.device("cpu"))
+
+
+@functools.cache
+def _uninterrupted(train: tuple[tuple[str, object], ...]):
+    """The run of `_fresh_trend_first(**dict(train))`, uninterrupted: (its history, its final weights);
+    computed once for all the stopping points."""
+    model, trainer, sets = _fresh_trend_first(**dict(train))
+    whole = trainer.fit(sets)
+    return whole.history, {k: v.clone() for k, v in model.state_dict().items()}
+
+
 def _stopped_and_resumed(tmp_path, stop_after: int, **train):
     """Train trend-first with a controller; again, stopped after epoch `stop_after`, then
     resumed from its saved state. Returns both histories and whether the weights are equal."""
-    def fresh():
-        cfg = small_run_cfg(epochs=3, patience=50, trend_first=True, **train)
-        gen = seed_everything(cfg.train.seed)
-        data = load(cfg)
-        cfg = cfg.replace(model={"n_channels": data.n_channels, "controller": True})
-        model = build_model(cfg.model)
-        return model, BiLevelTrainer(model, cfg.train, gen), window_sets(data, cfg, torch.device("cpu"))
-
-    model, trainer, sets = fresh()
-    whole = trainer.fit(sets)
-    expected = {k: v.clone() for k, v in model.state_dict().items()}
+    fresh = functools.partial(_fresh_trend_first, **train)
+    whole_history, expected = _uninterrupted(tuple(sorted(train.items())))
 
     def hook(state):
         save_state(tmp_path, state)
@@ -176,7 +187,7 @@ def _stopped_and_resumed(tmp_path, stop_after: int, **train):
     model, trainer, sets = fresh()
     resumed = trainer.fit(sets, resume=load_state(tmp_path))
     same = [k for k, v in model.state_dict().items() if not torch.equal(v, expected[k])] == []
-    return whole.history, resumed.history, same
+    return whole_history, resumed.history, same
 
 
 @pytest.mark.parametrize("training", sorted(TRAINING))
