@@ -18,10 +18,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
-from dynonet.checkpoint import META, METRICS, STATE_FILE, atomic_write, write_json
+from dynonet.checkpoint import META, METRICS, STATE_FILE
 from dynonet.config import DATASETS, HORIZONS, PRESETS, RunConfig, flag, override, preset
 from dynonet.data import bundled_path, holdout_cut, split_rows
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
+from dynonet.files import atomic_write, write_json
 from dynonet.registry import MODELS, check_config
 from dynonet.resume import load_state
 from dynonet.report import score_text

@@ -46,10 +46,11 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
 from dynonet.data import Scaler, from_table
 from dynonet.dates import date_namer, date_text, first_break, message_format, regular_freq
+from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
 from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,

@@ -2,7 +2,7 @@
 and `dynonet backtest`: a saved run, a CSV -> forecasts from many cutoffs beside the truth.
 
 Every input is checked and the plot drawn before anything is written; the forecast CSV and
-the plot are then written together (`checkpoint.write_together`: both or neither), or the CSV
+the plot are then written together (`files.write_together`: both or neither), or the CSV
 goes to standard output (`--out -`). Outputs may be files, links to files, or pipes and
 devices (written into, never replaced), and never a file this command reads or a run file.
 """
@@ -18,7 +18,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from dynonet.checkpoint import check_writable, is_stream, write_together
+from dynonet.files import check_writable, is_stream, write_together
 from dynonet.config import DataConfig, flag
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason

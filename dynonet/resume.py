@@ -20,7 +20,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save as save_safetensors
 from torch import Tensor
 
-from dynonet.checkpoint import STATE_FILE, atomic_write, require_run_folder
+from dynonet.checkpoint import STATE_FILE, require_run_folder
+from dynonet.files import atomic_write
 from dynonet.errors import CheckpointError, first_message_line
 
 _TENSOR, _DICT = "__tensor__", "__dict__"

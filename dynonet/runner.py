@@ -16,11 +16,12 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, json_text, load_checkpoint, save_checkpoint, save_tensors
+from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, save_checkpoint, save_tensors
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
+from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
 from dynonet.registry import build_model, check_config

@@ -38,7 +38,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.data import DataLoader
 
-from dynonet.checkpoint import atomic_write, check_writable
+from dynonet.files import atomic_write, check_writable
 from dynonet.config import DEVICES, PRESETS, RunConfig, flag
 from dynonet.data import Scaler, SeriesData, Windows, load, split_rows, window_sets
 from dynonet.errors import ConfigError

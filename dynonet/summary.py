@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from dynonet.checkpoint import atomic_write
+from dynonet.files import atomic_write
 from dynonet.report import score_text
 from dynonet.variants import VARIANTS
 

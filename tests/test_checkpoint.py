@@ -1,12 +1,11 @@
 import json
-import os
 
 import pytest
 import torch
 from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
-from dynonet.checkpoint import META, TENSORS, WEIGHTS, atomic_write, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, TENSORS, WEIGHTS, load_checkpoint, save_checkpoint
 from dynonet.config import RunConfig
 from dynonet.errors import CheckpointError
 from dynonet.registry import MODELS, build_model
@@ -86,31 +85,6 @@ def test_unreadable_settings_in_a_checkpoint_name_the_file(tmp_path, settings):
     assert "\n" not in str(e.value)
 
 
-def test_checkpoint_files_are_readable_like_other_files(tmp_path):
-    import os
-    import stat
-
-    atomic_write(tmp_path / "f.json", "{}")
-    (tmp_path / "g.json").write_text("{}")
-    mode = lambda name: stat.S_IMODE(os.stat(tmp_path / name).st_mode)  # noqa: E731
-    assert mode("f.json") == mode("g.json")  # what the umask gives, not mkstemp's 0600
-    before = os.umask(0o077)  # a umask set after import is the one a write follows
-    try:
-        atomic_write(tmp_path / "h.json", "{}")
-    finally:
-        os.umask(before)
-    assert mode("h.json") == 0o600
-
-
-def test_importing_the_checkpoint_module_leaves_the_umask_alone():
-    import subprocess
-    import sys
-
-    code = ("import os; calls = []; real = os.umask; os.umask = lambda m: calls.append(m) or real(m); "
-            "import dynonet.checkpoint; import dynonet; print(calls)")
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "[]\n"
-
-
 def test_weights_from_another_save_are_refused(tmp_path):
     """A crash between the two files of a save leaves new weights beside old JSON: caught on load."""
     cfg = RunConfig(model=small_model_cfg())
@@ -121,28 +95,6 @@ def test_weights_from_another_save_are_refused(tmp_path):
     (tmp_path / "a" / WEIGHTS).write_bytes((tmp_path / "b" / WEIGHTS).read_bytes())
     with pytest.raises(CheckpointError, match="hash differs"):
         load_checkpoint(tmp_path / "a")
-
-
-def test_atomic_write_leaves_old_file_when_writing_fails(tmp_path):
-    target = tmp_path / "f.json"
-    atomic_write(target, "old")
-
-    class Boom(str):
-        def encode(self):
-            raise RuntimeError("disk full")
-
-    with pytest.raises(RuntimeError):
-        atomic_write(target, Boom("new"))
-    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["f.json"]
-    json.dumps({})
-
-
-@pytest.mark.skipif(os.name != "posix", reason="/dev and /proc paths")
-def test_device_and_descriptor_paths_are_written_into_not_replaced(tmp_path):
-    from dynonet.checkpoint import is_stream
-
-    assert is_stream("/dev/null") and is_stream("/dev/stdout") and is_stream("/proc/self/fd/1")
-    assert not is_stream(tmp_path / "new.csv") and not is_stream(tmp_path)
 
 
 def test_an_unreadable_run_file_is_one_line_naming_it(tmp_path):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from dynonet import checkpoint
+from dynonet import files
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.cli import main
 from dynonet.errors import OutputError
@@ -589,7 +589,7 @@ def test_a_failing_plot_leaves_no_forecast_behind(predict_setup, monkeypatch):
 
 def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypatch):
     d = predict_setup
-    real, tries = checkpoint._create_beside, []
+    real, tries = files._create_beside, []
 
     def no_png(where):
         if where.name == "out.png":
@@ -598,7 +598,7 @@ def test_a_failing_plot_write_leaves_no_forecast_behind(predict_setup, monkeypat
                 raise OSError(28, "No space left on device")
         return real(where)
 
-    monkeypatch.setattr(checkpoint, "_create_beside", no_png)
+    monkeypatch.setattr(files, "_create_beside", no_png)
     with pytest.raises(OutputError, match=r"out.png: cannot write there \(No space left on device\)"):
         predict_csv(d / "run", d / "recent.csv", d / "out.csv", plot=d / "out.png", device="cpu")
     assert (d / "out.csv").read_text() == "previous forecast\n" and not (d / "out.png").exists()

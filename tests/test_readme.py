@@ -83,3 +83,11 @@ def test_the_intervals_coverage_table_is_read_from_its_runs():
             assert metrics["config"]["train"]["seed"] == 0 and metrics["argv"][2:4] == ["--preset", folder]
             assert cell == f"{metrics['test']['intervals'][level]['coverage']:.3f}", (folder, level)
     assert len(table) == 2 + 5 and len(folders) == 8
+
+
+def test_the_layout_table_names_every_module():
+    """The README's Architecture table maps the package: a module added without a row there fails."""
+    readme = README.read_text()
+    missing = [p.name for p in sorted((ROOT / "dynonet").glob("*.py"))
+               if not p.name.startswith("__") and f"`dynonet/{p.name}`" not in readme]
+    assert not missing, f"modules without a row in the README's layout table: {missing}"
