@@ -159,16 +159,23 @@ def written_format(raw: pd.Series, dates: pd.DatetimeIndex) -> str | None:
     must read the same dates: a guess may take '03 02 2020' month first where the column was
     read day first). Read off the column's last 24 dates."""
     cells, read = raw.astype(str).iloc[-24:], dates[-24:]
+    if not len(cells):
+        return None
     with warnings.catch_warnings():  # pandas' note on a day-first guess: the checks below decide
         warnings.simplefilter("ignore")
-        if not len(cells) or (fmt := guess_datetime_format(cells.iloc[-1])) is None:
-            return None
-        try:
-            again = pd.DatetimeIndex(pd.to_datetime(cells, format=fmt, errors="coerce"))
-            same = bool((again == read).all())
-        except (ValueError, TypeError, OverflowError):  # several UTC offsets; with and without a zone
-            return None
-    return fmt if same and again.strftime(fmt).tolist() == cells.tolist() else None
+        guess = guess_datetime_format(cells.iloc[-1])
+        for fmt in [guess] if guess else MONTH_FORMATS:
+            try:
+                again = pd.DatetimeIndex(pd.to_datetime(cells, format=fmt, errors="coerce"))
+                if (again == read).all() and again.strftime(fmt).tolist() == cells.tolist():
+                    return fmt
+            except (ValueError, TypeError, OverflowError):  # several UTC offsets; with and without a zone
+                return None
+    return None
+
+
+# 'Jan 2000', which pandas reads but does not guess a format for
+MONTH_FORMATS = ("%b %Y", "%B %Y", "%b-%Y", "%B-%Y")
 
 
 def _number_text(cell: object) -> object:

@@ -59,6 +59,9 @@ def test_a_date_off_the_grid_gets_no_gap_hint(tmp_path):
     (["31.01.2023"], "%d.%m.%Y"),
     (["2021-03-28 01:00:00+01:00", "2021-03-28 03:00:00+02:00"], None),  # strftime writes +0100, not +01:00
     (["2014-1"], None),  # strftime pads the month
+    (["Dec 2013", "Jan 2014"], "%b %Y"),  # month names, which pandas reads but does not guess
+    (["April-2013", "May-2013"], "%B-%Y"),
+    (["2000Q1"], None),  # a quarter has no strftime code: written in ISO 8601
 ])
 def test_written_format_writes_the_last_dates_back_as_they_are_written(cells, fmt):
     offsets = any("+" in c for c in cells)  # read in UTC, as dates with several offsets are
