@@ -593,11 +593,14 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no value for date "
                         f"{date_text(wide.index[r], reading.date_format)} "
                         "(every series needs every date)")
-    frame = wide.reset_index().rename(columns={"ds": "date"})
+    # the dates in a column named as no series is (a series may be called 'date' or 'ds')
+    date_column = "date"
+    while date_column in back:
+        date_column = "_" + date_column
+    frame = wide.rename_axis(columns=None).reset_index(names=date_column)
     frame.columns = [str(c) for c in frame.columns]
-    # dates and numbers read, the dates in column "date"
-    pivoted = Reading(used=used, blanks=reading.blanks, rows=reading.rows, trained=reading.trained,
-                      given=reading.given, flags=reading.flags)
+    pivoted = Reading(date_column=date_column, used=used, blanks=reading.blanks, rows=reading.rows,
+                      trained=reading.trained, given=reading.given, flags=reading.flags)
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
     written = written_format(_strip(rows["ds"]), ds) if reading.date_format is None else None
     return dates, names, values, back, written

@@ -340,6 +340,18 @@ def test_long_format_goes_wide_and_back():
     assert len(merged) == len(long) and np.array_equal(merged["y"], merged["y_in"])
 
 
+@pytest.mark.parametrize("names", [("ds", "temp"), ("date", "_date", "y"), ("unique_id",)])
+def test_series_may_be_named_as_the_long_formats_columns_are(names):
+    long = _long()
+    long = long[long["unique_id"].isin([2, 10, "temp"][: len(names)])].replace(
+        {"unique_id": dict(zip([2, 10, "temp"], names))})
+    dates, columns, values, ids, *_ = tables.frame_table(long)
+    assert columns == sorted(names) and values.shape == (60, len(names)) and len(dates) == 60
+    back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids, "y")
+    merged = back.merge(long, on=["unique_id", "ds"], suffixes=("", "_in"))
+    assert len(merged) == len(long) and np.array_equal(merged["y"], merged["y_in"])
+
+
 def test_long_format_errors():
     long = _long()
     with pytest.raises(DataError, match="series 'temp' has no value for date"):
