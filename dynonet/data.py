@@ -36,6 +36,9 @@ def bundled_path(name: str) -> Path:
 # MSE): a scaled value beyond this would overflow float32's 3.4e38 once squared.
 MAX_SCALED = 1e18
 
+MAD_TO_STD = 1.4826  # the median absolute deviation times this is a normal distribution's std
+OUTLIER_RATIO = 10.0  # a std this many typical deviations wide is made by a few far values
+
 
 @dataclass(frozen=True)
 class Scaler:
@@ -99,11 +102,32 @@ class SeriesData:
         """Number of series."""
         return len(self.columns)
 
-    def constant_series(self) -> list[str]:
-        """The series without a change over the training rows (the scaler gave them std 1)."""
+    def scale_notes(self) -> list[str]:
+        """Notes on the series whose training rows make their standardized scores mislead: a
+        constant series (scaled with std 1), one that barely varies (its std under 1e-6 of its
+        level: any later change is millions of stds), and one with outliers (its std over
+        `OUTLIER_RATIO` times the typical deviation from its median: its scores read small)."""
         start, end = self.splits["train"]
-        flat = np.ptp(self.values[start:end], axis=0) == 0  # (C,)
-        return [c for c, f in zip(self.columns, flat) if f]
+        train = self.values[start:end].astype(np.float64)  # (T, C), standardized
+        flat = np.ptp(train, axis=0) == 0
+        std, level = self.scaler.std, np.abs(self.scaler.mean)  # in the series' units
+        median = np.median(train, axis=0)
+        typical = MAD_TO_STD * np.median(np.abs(train - median), axis=0)  # in stds; outliers do not move it
+        ratio = train.std(axis=0) / np.where(typical > 0, typical, np.inf)  # (about 1 / typical)
+        far = (np.abs(train - median) > OUTLIER_RATIO * typical).sum(axis=0)
+        notes = []
+        for c, f, s, lv, r, n in zip(self.columns, flat, std, level, ratio, far.tolist()):
+            if f:
+                notes.append(f"series {c!r} is constant over the training rows (scaled with std 1): its scores may "
+                             "not compare with the other series'")
+            elif s < 1e-6 * lv:
+                notes.append(f"series {c!r} barely varies over the training rows (std {s:.3g} around {lv:.6g}): "
+                             "its standardized scores count any later change in millions of stds")
+            elif r > OUTLIER_RATIO:
+                notes.append(f"series {c!r} has {n} training value{'s' * (n != 1)} far from its others (its std "
+                             f"{s:.3g} is {r:.0f} times its typical deviation {s / r:.3g}): its standardized "
+                             "scores read small (its scores in its own units do not)")
+        return notes
 
 
 def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fraction: float,

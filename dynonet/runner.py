@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import platform
 import time
 from datetime import datetime
@@ -186,6 +187,22 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     return run.metrics
 
 
+MIN_STEPS = 4  # fewer optimizer steps per epoch than this leave a run of the presets' epochs far from trained
+
+
+def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
+    """A note where `windows` training windows in batches of `batch_size` make fewer than
+    `MIN_STEPS` steps per epoch (small data at the presets' batch size), naming a batch size
+    that makes about 8."""
+    steps = math.ceil(windows / batch_size)
+    if not trains or steps >= MIN_STEPS:
+        return []
+    smaller = 2 ** max(int(math.log2(max(windows / 8, 1))), 0)
+    return [f"the {windows} training windows make {steps} optimizer step{'s' * (steps != 1)} per epoch at "
+            f"--batch-size {batch_size}: too few to train far; --batch-size {smaller} makes "
+            f"{math.ceil(windows / smaller)}"]
+
+
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
           ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
           resume: dict[str, Any] | None = None, argv: list[str] | None = None) -> TrainedRun:
@@ -214,9 +231,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     log(f"windows: train {len(sets['train'])}"
         + (f", controller {len(sets['controller'])}" if controller_data is not None else "") + f", val {len(sets['val'])}"
         + (f", test {len(test_set)}" if test_set is not None else ", no test split (test fraction 0): not scored"))
-    # a series constant in training is scaled with std 1: its errors are on another scale than the others'
-    notes = [f"series {c!r} is constant over the training rows (scaled with std 1): its scores may not compare "
-             "with the other series'" for c in data.constant_series()]
+    notes = data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains=bool(params["total"]))
     for note in notes:
         log(f"note: {note}")
 

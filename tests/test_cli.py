@@ -186,7 +186,7 @@ def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
     assert main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "dynonet")]) == 0
     assert capsys.readouterr().err == ""
     assert main(["train", "--quiet", "--model", "linear", "--no-controller", "--controller-lr", "0.001",
-                 "--max-rows", "700", "--lookback", "48", "--horizon", "8", "--epochs", "1", "--out",
+                 "--max-rows", "700", "--lookback", "48", "--horizon", "8", "--epochs", "1", "--batch-size", "64", "--out",
                  str(tmp_path / "linear")]) == 0
     assert capsys.readouterr().err == "dynonet: note: model 'linear' does not read --no-controller, --controller-lr\n"
     assert main(["train", "--quiet", "--controller-lr", "0.001", *SMALL, "--out", str(tmp_path / "off")]) == 0
@@ -287,7 +287,7 @@ def test_a_constant_series_is_noted(tmp_path, capsys):
     dates = pd.date_range("2023-01-01", periods=200, freq="h")
     pd.DataFrame({"date": dates, "a": np.sin(np.arange(200) / 5), "flat": 5.0}).to_csv(tmp_path / "c.csv", index=False)
     argv = ["train", "--csv", str(tmp_path / "c.csv"), "--horizon", "4", "--lookback", "16", "--epochs", "1",
-            "--quiet", "--out", str(tmp_path / "run")]
+            "--batch-size", "16", "--quiet", "--out", str(tmp_path / "run")]
     assert main(argv) == 0
     note = ("series 'flat' is constant over the training rows (scaled with std 1): its scores may not compare "
             "with the other series'")

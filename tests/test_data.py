@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import ETT_BORDERS, bundled_path, load, split_windows, window_sets
+from dynonet.data import ETT_BORDERS, bundled_path, from_table, load, split_windows, window_sets
 from dynonet.errors import DataError
 
 from conftest import good_csv, write
@@ -119,6 +119,26 @@ def test_training_values_too_large_for_their_std_are_named_by_column(tmp_path):
     with pytest.raises(DataError, match=r"column 'a': its training values \(up to 1e\+160\) are too large for their "
                                         r"mean and standard deviation in float64; rescale the column"):
         load(RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv=str(path))))
+
+
+def test_series_whose_training_rows_make_their_standardized_scores_mislead_are_noted():
+    rng = np.random.default_rng(0)
+    n = 400
+    values = {"plain": np.sin(np.arange(n) / 3) + rng.normal(0, 0.1, n), "flat": np.full(n, 2.0),
+              "near": np.full(n, 5.0), "spiky": np.sin(np.arange(n) / 3), "rare": np.zeros(n)}
+    values["near"][10] = 5.000001
+    values["spiky"][[20, 90, 150]] = [1e4, -1e4, 1e4]
+    values["rare"][::37] = 3.0  # intermittent: mostly zeros, no typical deviation to compare with
+    cfg = RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv="d.csv"))
+    data = from_table(cfg, pd.date_range("2020-01-01", periods=n, freq="D"), list(values),
+                      np.stack(list(values.values()), axis=1), source="d.csv")
+    notes = data.scale_notes()
+    assert [note.split("'")[1] for note in notes] == ["flat", "near", "spiky"], notes
+    assert "constant over the training rows (scaled with std 1)" in notes[0]
+    std = {c: f"{np.std(v[: data.splits['train'][1]]):.3g}" for c, v in values.items()}  # in the series' units
+    assert f"barely varies over the training rows (std {std['near']} around 5)" in notes[1]
+    assert notes[2].startswith(f"series 'spiky' has 3 training values far from its others (its std {std['spiky']} is ")
+    assert load(ett_cfg()).scale_notes() == [] and load(ett_cfg(dataset="ETTh2")).scale_notes() == []
 
 
 def test_csv_split_is_70_10_20_with_lookback_overlap(tmp_path):

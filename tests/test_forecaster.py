@@ -733,9 +733,11 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
 
 def test_notes_on_the_data_are_warnings_and_the_verbose_log_names_keywords(capsys):
     flat = make_wide(120).assign(flat=5.0)
-    with pytest.warns(UserWarning, match=r"^series 'flat' is constant over the training rows") as caught:
+    with pytest.warns(UserWarning) as caught:
         f = DynoNetForecaster(horizon=H, lookback=L, **TINY_LINEAR, model="linear").fit(flat)
-    assert len(caught) == 1 and f.metrics_["notes"] == [str(caught[0].message)]
+    assert f.metrics_["notes"] == [str(w.message) for w in caught] and len(caught) == 2
+    assert caught[0].message.args[0].startswith("series 'flat' is constant over the training rows")
+    assert "optimizer step per epoch at batch_size 512: too few" in caught[1].message.args[0]
     assert capsys.readouterr().out == ""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # printed instead

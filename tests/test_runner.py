@@ -227,3 +227,29 @@ def test_a_backtest_from_every_row_of_the_test_split_scores_what_the_run_scored_
     assert bt["cutoff"].nunique() == end - start - L - H + 1
     assert scaled.pow(2).mean() == pytest.approx(test["mse"], rel=1e-5)
     assert scaled.abs().mean() == pytest.approx(test["mae"], rel=1e-5)
+
+
+@pytest.mark.parametrize("windows, batch, note", [
+    (236, 512, "the 236 training windows make 1 optimizer step per epoch at --batch-size 512: too few to train "
+               "far; --batch-size 16 makes 15"),
+    (1600, 512, None),  # 4 steps: enough
+    (1500, 512, "the 1500 training windows make 3 optimizer steps per epoch at --batch-size 512: too few to train "
+                "far; --batch-size 128 makes 12"),
+    (3, 8, "the 3 training windows make 1 optimizer step per epoch at --batch-size 8: too few to train far; "
+           "--batch-size 1 makes 3"),
+])
+def test_too_few_steps_per_epoch_are_noted_with_a_batch_size_that_makes_more(windows, batch, note):
+    from dynonet.runner import few_steps_notes
+
+    assert few_steps_notes(windows, batch, trains=True) == ([note] if note else [])
+    assert few_steps_notes(windows, batch, trains=False) == []  # `repeat` has nothing to train
+
+
+def test_the_python_api_names_its_own_batch_size_in_the_few_steps_note():
+    import numpy as np
+
+    t = np.arange(300)
+    df = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=300, freq="D"), "y": np.sin(t / 3)})
+    with pytest.warns(UserWarning, match=r"make 1 optimizer step per epoch at batch_size 512: too few to train far; "
+                                         r"batch_size 16 makes "):
+        DynoNetForecaster(horizon=7, lookback=28, epochs=1, device="cpu").fit(df)
