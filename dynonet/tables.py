@@ -146,7 +146,8 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
             chosen is None or date_column not in names):
         hint = ""
         if blank == 0:  # pandas' to_csv writes an unnamed index so
-            hint = (" (a saved index? write the CSV with index=False)" if date_column in names else
+            dated = date_column in names or set(LONG) <= set(names)  # a long table's dates are in ds
+            hint = (" (a saved index? write the CSV with index=False)" if dated else
                     f" (the dates? name it: df.rename_axis({date_column!r}).to_csv(...))")
         raise DataError(f"{path}: line 1: column {blank + 1} has no name{hint}")
     if dup := next((n for i, n in enumerate(names) if n in names[:i] and (chosen is None or n in chosen)), None):
@@ -167,6 +168,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
                         f"{hint})")
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
+    _refuse_saved_index(list(frame.columns), date_column, str(path), "or leave it out with --columns")
     reading = settled_format(reading, _strip(frame[date_column]))
     dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
@@ -484,8 +486,21 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
+    _refuse_saved_index(list(frame.columns), date_column, source, "or drop it: df.drop(columns={name})")
     reading = settled_format(reading, _strip(frame[date_column]))
     return Table(*validate_frame(frame, reading, source=source, first_line=None), None, reading.date_format)
+
+
+SAVED_INDEX = re.compile(r"Unnamed: \d+")  # how pandas reads back a column written without a name
+
+
+def _refuse_saved_index(columns: list[Any], date_column: str, source: str, fix: str) -> None:
+    """A DataError for a series named as pandas names a column written without a name: a
+    saved index (row numbers), not a series, where `df.to_csv()` kept it and `read_csv` read it back.
+    `fix`: the other way out, with `{name}` for the column's name."""
+    if (name := next((c for c in columns if c != date_column and SAVED_INDEX.fullmatch(str(c))), None)) is not None:
+        raise DataError(f"{source}: column {name!r} is how pandas names a column written without a name: a saved "
+                        f"index? write the CSV with index=False, {fix.format(name=repr(name))}")
 
 
 def _index_hint(index: pd.Index) -> str:

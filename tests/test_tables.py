@@ -37,6 +37,12 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: "date,a,b\n", "no data rows"),
         (lambda t: "".join(f"{i - 1 if i else ''},{line}\n" for i, line in enumerate(t.splitlines())),
          "line 1: column 1 has no name (a saved index?"),  # what DataFrame.to_csv writes by default
+        (lambda t: "".join(f"{i - 1 if i else 'Unnamed: 0'},{line}\n" for i, line in enumerate(t.splitlines())),
+         "column 'Unnamed: 0' is how pandas names a column written without a name: a saved index? write the CSV "
+         "with index=False, or leave it out with --columns"),  # such a file read and written again by pandas
+        (lambda t: "".join(f"{i - 1 if i else ''},{line.replace('date', 'ds')}\n"
+                           for i, line in enumerate(t.splitlines())).replace(",ds,a,b", ",ds,unique_id,y"),
+         "line 1: column 1 has no name (a saved index? write the CSV with index=False)"),  # a long table's
         (lambda t: t.replace("date,a,b", ",a,b"),  # a date index saved without a name
          "line 1: column 1 has no name (the dates? name it: df.rename_axis('date').to_csv(...))"),
         (lambda t: t.replace(",", ";"), "line 1: one column 'date;a;b' (it looks separated by ';': give --sep ';')"),
@@ -177,6 +183,15 @@ def test_a_dataframe_s_names_that_clash_without_blanks_are_named_and_unchosen_on
                        "b": [3.0, 4.0, 5.0]})
     with pytest.raises(DataError, match=r"columns 'a' and 'a ' are one name without the blanks around them"):
         tables.frame_table(df)
+    assert tables.frame_table(df, Reading(columns=("b",))).columns == ["b"]
+
+
+def test_a_dataframe_s_saved_index_is_refused_unless_left_out():
+    df = pd.DataFrame({"Unnamed: 0": [0, 1, 2], "date": pd.date_range("2023-01-01", periods=3, freq="h"),
+                       "b": [3.0, 4.0, 5.0]})
+    with pytest.raises(DataError, match=r"^DataFrame: column 'Unnamed: 0' is how pandas names a column written "
+                                        r"without a name: .* or drop it: df.drop\(columns='Unnamed: 0'\)$"):
+        tables.frame_table(df, source="DataFrame")
     assert tables.frame_table(df, Reading(columns=("b",))).columns == ["b"]
 
 
