@@ -19,7 +19,7 @@ Example (runs in a few seconds on a CPU)::
     >>> df = pd.DataFrame({"load": np.sin(2 * np.pi * t / 24) + 0.01 * t,
     ...                    "temp": np.cos(2 * np.pi * t / 24)},
     ...                   index=pd.date_range("2024-01-01", periods=400, freq="h"))
-    >>> f = DynoNetForecaster(horizon=8, lookback=32, epochs=1, worker_hidden=4).fit(df)
+    >>> f = DynoNetForecaster(horizon=8, lookback=32, epochs=1, worker_hidden=4, batch_size=32).fit(df)
     >>> forecast = f.predict(df.iloc[-100:])     # the last `lookback` rows are used
     >>> forecast.shape, str(forecast.index[0])
     ((8, 2), '2024-01-17 16:00:00')
