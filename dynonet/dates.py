@@ -198,6 +198,9 @@ def _format_hint(cell: object) -> str:
         if abs(float(cell)) > MAX_UNIX_SECONDS:
             return " (Unix time in milliseconds? divide by 1000, and train with --date-format %s)"
         return " (Unix time in seconds? train with --date-format %s)"
+    if isinstance(cell, (str, int, np.integer)) and re.fullmatch(r"-?\d{1,8}", str(cell).strip()):
+        return (" (whole numbers for time steps? train with --date-format %s: they are read as seconds, and a "
+                "forecast counts on from the last)")
     return ""
 
 

@@ -9,6 +9,7 @@ flags that set them.
 from __future__ import annotations
 
 import re
+import shlex
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,7 +163,9 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if reading.columns is None:
         _refuse_long_without_ds(names, str(path))
     if date_column not in names:
+        other = next((n for n in names if n.lower() == date_column.lower()), None)  # 'Date'
         hint = ("the run was trained on dates in that column" if reading.trained else
+                f"give --date-column {shlex.quote(other)}" if other is not None else
                 "--date-column names another, or give the long format: columns unique_id, ds, y")
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         f"{hint})")
@@ -559,11 +562,16 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     extra = [c for c in df.columns if c not in LONG]
     if extra:
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
-                        f"unexpected {', '.join(map(repr, extra[:5]))}")
+                        f"unexpected {', '.join(map(repr, extra[:5]))} (the models read no other inputs: "
+                        "leave it out of the table)")
     if len(df) == 0:
         raise DataError(f"{source}: no data rows")
     rows = df.reset_index(drop=True)
     ids = _strip(rows["unique_id"])
+    spellings = pd.DataFrame({"id": ids.astype(str), "as_written": rows["unique_id"].astype(str)}).drop_duplicates()
+    if len(twice := spellings[spellings["id"].duplicated(keep=False)]):  # ' A' and 'A': one series to a reader
+        a, b = twice["as_written"].iloc[:2]
+        raise DataError(f"{source}: unique_id values {a!r} and {b!r} are one name without the blanks around them")
     if columns is not None:  # the chosen series' rows; row numbers stay the table's own
         text = ids.astype(str)
         _chosen(reading, list(pd.unique(text)), source, long=True)

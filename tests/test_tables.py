@@ -53,6 +53,10 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
          "chooses which columns are series)"),
         (lambda t: t.replace("date,a,b", "time,a,b"), "(columns: 'time', 'a', 'b'; --date-column names another, or give the long format: columns unique_id, ds, y)"),
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
+        (lambda t: t.replace("date,a,b", "Date,a,b"), "no date column 'date' (columns: 'Date', 'a', 'b'; give "
+                                                      "--date-column Date)"),
+        (lambda t: t.replace("2020-01-01 03:00:00", "3"), "line 5: cannot parse date '3' in column 'date' (whole "
+                                                          "numbers for time steps? train with --date-format %s"),
         (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
     ],
 )
@@ -375,8 +379,11 @@ def test_long_format_errors():
         tables.frame_table(pd.concat([long, long.iloc[:1]]))
     with pytest.raises(DataError, match=r"column 'y' \(series .*\): 'x' is not a finite number"):
         tables.frame_table(long.assign(y=long["y"].astype(object).where(long.index != 5, "x")))
-    with pytest.raises(DataError, match="unexpected 'price'"):
+    with pytest.raises(DataError, match=r"unexpected 'price' \(the models read no other inputs: leave it out"):
         tables.frame_table(long.assign(price=1.0))
+    blanks = long.assign(unique_id=long["unique_id"].astype(str).where(long.index % 2 == 0, " temp"))
+    with pytest.raises(DataError, match=r"unique_id values ('temp' and ' temp'|' temp' and 'temp') are one name without the blanks"):
+        tables.frame_table(blanks[blanks["unique_id"].str.strip() == "temp"])
     with pytest.raises(DataError, match="cannot parse date 'never'"):
         tables.frame_table(long.assign(ds=long["ds"].astype(str).where(long.index != 2, "never")))
     with pytest.raises(DataError, match="expected a pandas DataFrame, got list"):
