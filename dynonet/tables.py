@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from dynonet.config import DataConfig
-from dynonet.dates import (CLOCK_CHANGE_HINT, clock_change_at, date_namer, date_text, parse_dates, settled_format,
-                           written_format)
+from dynonet.dates import (CLOCK_CHANGE_HINT, clock_change_at, date_namer, date_text, message_format, parse_dates,
+                           settled_format, written_format)
 from dynonet.errors import DataError, first_message_line, os_reason
 
 
@@ -613,9 +613,15 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     holes = np.argwhere(wide.iloc[start:].isna().to_numpy()) + [start, 0]
     if len(holes) and not reading.blanks:
         r, c = holes[0]
+        known = wide.iloc[start:].notna().to_numpy()  # (dates, series)
+        first = wide.index[start + known.argmax(axis=0)].max()  # the dates every series spans
+        last = wide.index[start + len(known) - 1 - known[::-1].argmax(axis=0)].min()
+        shown = lambda d: date_text(d, message_format(wide.index, reading.date_format))  # noqa: E731
+        inside = first <= wide.index[r] <= last
+        fix = ("give it a row for that date (interpolated, say)" if inside or first > last else
+               f"trim the series to the dates they all span, {shown(first)} .. {shown(last)}")
         raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no value for date "
-                        f"{date_text(wide.index[r], reading.date_format)} "
-                        "(every series needs every date)")
+                        f"{shown(wide.index[r])} (every series needs every date: {fix})")
     # the dates in a column named as no series is (a series may be called 'date' or 'ds')
     date_column = "date"
     while date_column in back:

@@ -373,8 +373,16 @@ def test_series_may_be_named_as_the_long_formats_columns_are(names):
 
 def test_long_format_errors():
     long = _long()
-    with pytest.raises(DataError, match="series 'temp' has no value for date"):
-        tables.frame_table(long.drop(long.index[long.unique_id == "temp"][3]))
+    inside = long.index[(long.unique_id == "temp") & (long.ds == pd.Timestamp("2024-01-02 06:00"))]
+    with pytest.raises(DataError, match=r"series 'temp' has no value for date 2024-01-02 06:00:00 \(every series "
+                                        r"needs every "
+                                        r"date: give it a row for that date \(interpolated, say\)\)"):
+        tables.frame_table(long.drop(inside))
+    late = long.drop(long.index[(long.unique_id == "temp") & (long.ds < pd.Timestamp("2024-01-01 03:00"))])
+    with pytest.raises(DataError, match=r"series 'temp' has no value for date 2024-01-01 00:00:00 \(every series "
+                                        r"needs every date: trim the series to the dates they all span, "
+                                        r"2024-01-01 03:00:00 .. 2024-01-03 11:00:00\)"):
+        tables.frame_table(late)
     with pytest.raises(DataError, match="has date .* more than once"):
         tables.frame_table(pd.concat([long, long.iloc[:1]]))
     with pytest.raises(DataError, match=r"column 'y' \(series .*\): 'x' is not a finite number"):
