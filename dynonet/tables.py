@@ -635,12 +635,12 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     return dates, names, values, back, written
 
 
-def _sort_key_one(v: Any) -> tuple[int, Any]:
-    """Numbers as numbers ("2" before "10"), then text."""
+def _sort_key_one(v: Any) -> tuple[int, Any, str]:
+    """Numbers as numbers ("2" before "10"), then text; ids of one number ("1", "1.0") by their text."""
     try:
-        return (0, float(v))
+        return (0, float(v), str(v))
     except (TypeError, ValueError):
-        return (1, str(v))
+        return (1, str(v), "")
 
 
 def _sort_key(col: pd.Series) -> pd.Series:

@@ -371,6 +371,15 @@ def test_series_may_be_named_as_the_long_formats_columns_are(names):
     assert len(merged) == len(long) and np.array_equal(merged["y"], merged["y_in"])
 
 
+def test_ids_of_one_number_written_two_ways_come_back_each_in_one_block():
+    long = _long()
+    long = long[long["unique_id"] != "temp"].replace({"unique_id": {2: "1", 10: "1.0"}})
+    dates, columns, values, ids, *_ = tables.frame_table(long)
+    assert columns == ["1", "1.0"]
+    back = tables.to_long(pd.DataFrame(values, index=dates, columns=columns), ids, "y")
+    assert back["unique_id"].tolist() == ["1"] * 60 + ["1.0"] * 60  # not interleaved by date
+
+
 def test_long_format_errors():
     long = _long()
     inside = long.index[(long.unique_id == "temp") & (long.ds == pd.Timestamp("2024-01-02 06:00"))]
