@@ -104,9 +104,10 @@ class SeriesData:
 
     def scale_notes(self) -> list[str]:
         """Notes on the series whose training rows make their standardized scores mislead: a
-        constant series (scaled with std 1), one that barely varies (its std under 1e-6 of its
-        level: any later change is millions of stds), and one with outliers (its std over
-        `OUTLIER_RATIO` times the typical deviation from its median: its scores read small)."""
+        constant series (scaled with std 1), one that barely varies (most of its values one value,
+        its std under 1e-6 of its level: any later change is millions of stds), and one with
+        outliers (its std over `OUTLIER_RATIO` times the typical deviation from its median: its
+        scores read small)."""
         start, end = self.splits["train"]
         train = self.values[start:end].astype(np.float64)  # (T, C), standardized
         flat = np.ptp(train, axis=0) == 0
@@ -116,11 +117,11 @@ class SeriesData:
         ratio = train.std(axis=0) / np.where(typical > 0, typical, np.inf)  # (about 1 / typical)
         far = (np.abs(train - median) > OUTLIER_RATIO * typical).sum(axis=0)
         notes = []
-        for c, f, s, lv, r, n in zip(self.columns, flat, std, level, ratio, far.tolist()):
+        for c, f, s, lv, t, r, n in zip(self.columns, flat, std, level, typical, ratio, far.tolist()):
             if f:
                 notes.append(f"series {c!r} is constant over the training rows (scaled with std 1): its scores may "
                              "not compare with the other series'")
-            elif s < 1e-6 * lv:
+            elif s < 1e-6 * lv and t == 0:  # most values one value (a counter near 1e9 varies: not noted)
                 notes.append(f"series {c!r} barely varies over the training rows (std {s:.3g} around {lv:.6g}): "
                              "its standardized scores count any later change in millions of stds")
             elif r > OUTLIER_RATIO:
