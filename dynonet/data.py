@@ -38,6 +38,7 @@ MAX_SCALED = 1e18
 
 MAD_TO_STD = 1.4826  # the median absolute deviation times this is a normal distribution's std
 OUTLIER_RATIO = 10.0  # a std this many typical deviations wide is made by a few far values
+OUTLIER_SHARE = 0.02  # at most this share far out: two regimes (peak hours, a level shift) are no outliers
 
 
 @dataclass(frozen=True)
@@ -124,7 +125,7 @@ class SeriesData:
             elif s < 1e-6 * lv and t == 0:  # most values one value (a counter near 1e9 varies: not noted)
                 notes.append(f"series {c!r} barely varies over the training rows (std {s:.3g} around {lv:.6g}): "
                              "its standardized scores count any later change in millions of stds")
-            elif r > OUTLIER_RATIO:
+            elif r > OUTLIER_RATIO and n <= OUTLIER_SHARE * len(train):  # many far values: a regime, not outliers
                 notes.append(f"series {c!r} has {n} training value{'s' * (n != 1)} far from its others (its std "
                              f"{s:.3g} is {r:.0f} times its typical deviation {s / r:.3g}): its standardized "
                              "scores read small (its scores in its own units do not)")

@@ -86,7 +86,7 @@ def parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int],
                     raise ValueError
             except (ValueError, TypeError, OverflowError):
                 raise DataError(f"{source}: {where(i)}: cannot parse date {cell!r} in column {column!r}"
-                                + _format_hint(cell)) from None
+                                + _format_hint(cell, raw)) from None
         raise DataError(f"{source}: column {column!r}: cannot parse dates ({first_message_line(e)})") from None
     if dates.hasnans:  # pandas guesses one format from the first cell; ISO 8601 may fit them all
         try:
@@ -100,7 +100,7 @@ def parse_dates(raw: pd.Series, column: str, source: str, where: Callable[[int],
     if len(bad):
         i = bad[0]
         raise DataError(f"{source}: {where(i)}: cannot parse date {raw.iloc[i]!r} in column {column!r}"
-                        + _format_hint(raw.iloc[i]))
+                        + _format_hint(raw.iloc[i], raw))
     return dates
 
 
@@ -188,9 +188,9 @@ def _number_text(cell: object) -> object:
     return str(cell)
 
 
-def _format_hint(cell: object) -> str:
+def _format_hint(cell: object, column: pd.Series) -> str:
     """Day-first dates (31/01/2023) are what pandas' month-first guess most often trips on;
-    and a count of seconds is no date until the format says so. The format is a setting of
+    and a count of seconds is no date until the format says so, nor a column of step numbers. The format is a setting of
     training (`dynonet predict` reads dates as the run was trained to)."""
     if isinstance(cell, str) and re.match(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}", cell):
         return " (day first? give the format when training, e.g. --date-format %d/%m/%Y)"
@@ -198,7 +198,7 @@ def _format_hint(cell: object) -> str:
         if abs(float(cell)) > MAX_UNIX_SECONDS:
             return " (Unix time in milliseconds? divide by 1000, and train with --date-format %s)"
         return " (Unix time in seconds? train with --date-format %s)"
-    if isinstance(cell, (str, int, np.integer)) and re.fullmatch(r"-?\d{1,8}", str(cell).strip()):
+    if column.astype(str).str.strip().str.fullmatch(r"-?\d{1,7}").all():  # every date: not one bad cell
         return (" (whole numbers for time steps? train with --date-format %s: they are read as seconds, and a "
                 "forecast counts on from the last)")
     return ""

@@ -171,7 +171,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
                         f"{hint})")
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
-    _refuse_saved_index(list(frame.columns), date_column, str(path), "or leave it out with --columns")
+    _refuse_saved_index(list(frame.columns), date_column, str(path), "or leave it out with --columns", reading.trained)
     reading = settled_format(reading, _strip(frame[date_column]))
     dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
@@ -489,7 +489,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
         frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
-    _refuse_saved_index(list(frame.columns), date_column, source, "or drop it: df.drop(columns={name})")
+    _refuse_saved_index(list(frame.columns), date_column, source, "or drop it: df.drop(columns={name})",
+                        reading.trained)
     reading = settled_format(reading, _strip(frame[date_column]))
     return Table(*validate_frame(frame, reading, source=source, first_line=None), None, reading.date_format)
 
@@ -497,10 +498,12 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
 SAVED_INDEX = re.compile(r"Unnamed: \d+")  # how pandas reads back a column written without a name
 
 
-def _refuse_saved_index(columns: list[Any], date_column: str, source: str, fix: str) -> None:
+def _refuse_saved_index(columns: list[Any], date_column: str, source: str, fix: str, trained: bool) -> None:
     """A DataError for a series named as pandas names a column written without a name: a
     saved index (row numbers), not a series, where `df.to_csv()` kept it and `read_csv` read it back.
     `fix`: the other way out, with `{name}` for the column's name."""
+    if trained:  # a run trained on such a column (before it was refused) reads it
+        return
     if (name := next((c for c in columns if c != date_column and SAVED_INDEX.fullmatch(str(c))), None)) is not None:
         raise DataError(f"{source}: column {name!r} is how pandas names a column written without a name: a saved "
                         f"index? write the CSV with index=False, {fix.format(name=repr(name))}")
@@ -617,11 +620,12 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         first = wide.index[start + known.argmax(axis=0)].max()  # the dates every series spans
         last = wide.index[start + len(known) - 1 - known[::-1].argmax(axis=0)].min()
         shown = lambda d: date_text(d, message_format(wide.index, reading.date_format))  # noqa: E731
-        inside = first <= wide.index[r] <= last
-        fix = ("give it a row for that date (interpolated, say)" if inside or first > last else
-               f"trim the series to the dates they all span, {shown(first)} .. {shown(last)}")
+        # a hint where the whole table is read (not a forecast's last dates) and the series overlap
+        fix = ("" if used is not None or first > last or not known.any(axis=0).all() else
+               ": give it a row for that date (interpolated, say)" if first <= wide.index[r] <= last else
+               f": trim the series to the dates they all span, {shown(first)} .. {shown(last)}")
         raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no value for date "
-                        f"{shown(wide.index[r])} (every series needs every date: {fix})")
+                        f"{shown(wide.index[r])} (every series needs every date{fix})")
     # the dates in a column named as no series is (a series may be called 'date' or 'ds')
     date_column = "date"
     while date_column in back:

@@ -130,6 +130,9 @@ def test_series_whose_training_rows_make_their_standardized_scores_mislead_are_n
     values["spiky"][[20, 90, 150]] = [1e4, -1e4, 1e4]
     values["rare"][::37] = 3.0  # intermittent: mostly zeros, no typical deviation to compare with
     values["count"] = 1.7e9 + np.arange(n)  # a count near 1e9: tiny against its level, but it varies
+    hours = np.arange(n) % 24
+    values["peaks"] = np.where((hours >= 8) & (hours < 18), 50.0, 2.0) + rng.normal(0, 0.2, n)  # two regimes
+    values["shift"] = np.where(np.arange(n) < 150, 0.0, 10.0) + rng.normal(0, 0.1, n)  # a level shift
     cfg = RunConfig(ModelConfig(lookback=20, horizon=5), TrainConfig(), DataConfig(csv="d.csv"))
     data = from_table(cfg, pd.date_range("2020-01-01", periods=n, freq="D"), list(values),
                       np.stack(list(values.values()), axis=1), source="d.csv")

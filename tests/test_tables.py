@@ -55,8 +55,9 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: t.replace("date,a,b", "date,a,a"), "line 1: column 'a' appears more than once"),
         (lambda t: t.replace("date,a,b", "Date,a,b"), "no date column 'date' (columns: 'Date', 'a', 'b'; give "
                                                       "--date-column Date)"),
-        (lambda t: t.replace("2020-01-01 03:00:00", "3"), "line 5: cannot parse date '3' in column 'date' (whole "
-                                                          "numbers for time steps? train with --date-format %s"),
+        (lambda t: "\n".join([t.splitlines()[0], *(f"{i}," + l.split(",", 1)[1] for i, l in
+                                                   enumerate(t.splitlines()[1:]))]) + "\n",
+         "line 2: cannot parse date '0' in column 'date' (whole numbers for time steps? train with --date-format %s"),
         (lambda t: t.replace("date,a,b", "date,a,"), "line 1: column 3 has no name"),
     ],
 )
