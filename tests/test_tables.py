@@ -198,6 +198,8 @@ def test_a_dataframe_s_saved_index_is_refused_unless_left_out():
                                         r"without a name: .* or drop it: df.drop\(columns='Unnamed: 0'\)$"):
         tables.frame_table(df, source="DataFrame")
     assert tables.frame_table(df, Reading(columns=("b",))).columns == ["b"]
+    # a run trained on such a column before it was refused still reads it
+    assert tables.frame_table(df, Reading(columns=("Unnamed: 0", "b"), trained=True)).columns == ["Unnamed: 0", "b"]
 
 
 def test_a_long_file_newest_first_is_read_in_its_latest_dates_offset(tmp_path):
