@@ -74,20 +74,34 @@ _FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cl
 # how a forecaster gets other interval levels (`intervals.calibrate_hint` for a run folder)
 API_CALIBRATE = ("fitting with interval_levels=[{levels}] adds {it} (a run folder: `dynonet evaluate --checkpoint RUN "
                  "--calibrate --interval-levels {levels}`)")
-_FLAG = re.compile(r"--([a-z][a-z0-9-]*)\b(?: ([a-z0-9]+)\b)?")  # a flag, and the word after it
+# a flag (`--no-` for a switch turned off), and the word after it: a quoted string, a strftime
+# format, a number or a word
+_FLAG = re.compile(r"--(no-)?([a-z][a-z0-9-]*)\b(?: ('[^']*'|%[^\s,;:)]+|-?\d[\d.e+-]*\b|[a-z0-9]+\b))?")
 
 
 def _named(text: str) -> str:
-    """`text` with the settings named as this API takes them (`batch_size`,
-    `controller_data="holdout"`), not as the CLI's flags (`--batch-size`, `--controller-data
-    holdout`) that config, training and date messages name."""
+    """`text` with the settings named as this API takes them (`batch_size=128`,
+    `controller_data="holdout"`, `date_format='%s'`, `mixer=False`), not as the CLI's flags
+    (`--batch-size 128`, `--controller-data holdout`, `--date-format %s`, `--no-mixer`) that
+    config, training and date messages name. A word after a flag that is no value of it
+    stays as written (`--controller-hidden must be` -> `controller_hidden must be`)."""
     def keyword(m: re.Match) -> str:
-        field = _FIELDS.get(m[1].replace("-", "_"))
+        off, value = m[1] is not None, m[3]
+        field = _FIELDS.get(m[2].replace("-", "_"))
+        after = "" if value is None else " " + value
         if field is None:
             return m[0]
-        if m[2] in field.metadata.get("choices", ()):
-            return f'{field.name}="{m[2]}"'
-        return field.name + m[0][len(m[1]) + 2:]
+        if field.type == "bool":
+            return f"{field.name}={not off}{after}"
+        if off:
+            return m[0]
+        if value in field.metadata.get("choices", ()):
+            return f'{field.name}="{value}"'
+        if field.type in ("int", "float") and re.fullmatch(r"-?\d[\d.]*(e[+-]?\d+)?", value or ""):
+            return f"{field.name}={value}"
+        if field.type.startswith("str") and value is not None and value[0] in "'%":
+            return f"{field.name}={value if value[0] == chr(39) else repr(value)}"
+        return field.name + after
     # a command quoted whole (`dynonet evaluate ... --interval-levels 80`) stays one to type
     parts = re.split(r"(`dynonet [^`]*`)", text)
     return "".join(part if i % 2 else _FLAG.sub(keyword, part) for i, part in enumerate(parts))
@@ -523,7 +537,7 @@ def _warn_unread(names: list[str], settings: RunConfig, stacklevel: int) -> None
     m = settings.model
     cls = MODELS[m.model]
     if unread := [n for n in names if f"{_FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
-        how = cls.configured(m).replace("--controller", "controller=True")
+        how = _named(cls.configured(m))
         warnings.warn(f"model {m.model!r}{how} does not read {', '.join(unread)}", stacklevel=stacklevel)
 
 

@@ -198,9 +198,11 @@ def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
     if not trains or steps >= MIN_STEPS:
         return []
     smaller = 2 ** max(int(math.log2(max(windows / 8, 1))), 0)
-    return [f"the {windows} training windows make {steps} optimizer step{'s' * (steps != 1)} per epoch at "
-            f"--batch-size {batch_size}: too few to train far; --batch-size {smaller} makes "
-            f"{math.ceil(windows / smaller)}"]
+    # under MIN_STEPS windows, even one window a batch makes too few steps: more windows help
+    more = (f"--batch-size {smaller} makes {math.ceil(windows / smaller)}" if windows >= MIN_STEPS else
+            "a longer series, or a shorter --lookback or --horizon, gives more windows")
+    return [f"the {windows} training window{'s' * (windows != 1)} make{'s' * (windows == 1)} {steps} optimizer "
+            f"step{'s' * (steps != 1)} per epoch at --batch-size {batch_size}: too few to train far; {more}"]
 
 
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,

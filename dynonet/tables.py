@@ -564,6 +564,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     columns, used = reading.columns, reading.used
     extra = [c for c in df.columns if c not in LONG]
     if extra:
+        _refuse_saved_index(extra, "ds", source, "or leave it out of the table", reading.trained)
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
                         f"unexpected {', '.join(map(repr, extra[:5]))} (the models read no other inputs: "
                         "leave it out of the table)")

@@ -105,14 +105,14 @@ def test_repr_shows_the_settings_that_differ():
 
 
 def test_load_names_a_bad_device_as_the_api_does(tmp_path):
-    with pytest.raises(ConfigError, match="^device 'gpu': choose auto, cpu or cuda$"):
+    with pytest.raises(ConfigError, match="^device='gpu': choose auto, cpu or cuda$"):
         DynoNetForecaster.load(tmp_path, device="gpu")
 
 
 @pytest.mark.parametrize("settings, message", [
     ({"batch_size": 0}, "batch_size must be a positive integer (got 0)"),
-    ({"worker_seq_len": 200}, "worker_seq_len 200 exceeds lookback 96; set worker_seq_len to 96 or less"),
-    ({"model": "patchtst", "patch_len": 300}, "patch_len 300 exceeds lookback 96"),
+    ({"worker_seq_len": 200}, "worker_seq_len=200 exceeds lookback=96; set worker_seq_len to 96 or less"),
+    ({"model": "patchtst", "patch_len": 300}, "patch_len=300 exceeds lookback=96"),
     ({"device": "--gpu"}, "unknown device '--gpu': device must be one of auto, cpu, cuda"),  # a value is kept as given
 ])
 def test_bad_settings_are_named_as_keyword_arguments_not_cli_flags(settings, message):
@@ -231,7 +231,7 @@ def test_whole_number_dates_are_read_as_a_csv_reads_them_not_as_nanoseconds():
     seconds = wide.reset_index().assign(date=(wide.index - pd.Timestamp(0)) // pd.Timedelta(seconds=1))
     model = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR)
     with pytest.raises(DataError, match=r"row 0: cannot parse date '1704067200' in column 'date' \(Unix time in "
-                                        r"seconds\? train with date_format %s\)"):
+                                        r"seconds\? train with date_format='%s'\)"):
         model.fit(seconds)
     fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(seconds).predict(seconds)
     assert fc.index[0] == wide.index[-1] + pd.Timedelta(hours=1)
@@ -737,7 +737,7 @@ def test_notes_on_the_data_are_warnings_and_the_verbose_log_names_keywords(capsy
         f = DynoNetForecaster(horizon=H, lookback=L, **TINY_LINEAR, model="linear").fit(flat)
     assert f.metrics_["notes"] == [str(w.message) for w in caught] and len(caught) == 2
     assert caught[0].message.args[0].startswith("series 'flat' is constant over the training rows")
-    assert "optimizer step per epoch at batch_size 512: too few" in caught[1].message.args[0]
+    assert "optimizer step per epoch at batch_size=512: too few" in caught[1].message.args[0]
     assert capsys.readouterr().out == ""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # printed instead
@@ -753,4 +753,8 @@ def test_a_flag_and_its_choice_in_a_note_read_as_a_keyword_argument(wide):
     [note] = [str(w.message) for w in caught if "controller trained" in str(w.message)]
     assert 'controller_data="holdout" keeps the two apart' in note and "--" not in note
     # a flag's word that is no choice of it, and a flag of no setting, stay as written
-    assert _named("--batch-size 32, --loss mae, --no-mixer") == 'batch_size 32, loss="mae", --no-mixer'
+    assert _named("--batch-size 32, --loss mae, --no-mixer") == 'batch_size=32, loss="mae", mixer=False'
+    # a value of a flag reads as a keyword argument's; a word that is none stays as written
+    assert _named("--date-format %s), --sep ';' --lr 1e-3. --epochs must be") == \
+        "date_format='%s'), sep=';' lr=1e-3. epochs must be"
+    assert _named("--no-plot, `dynonet train --batch-size 8`") == "--no-plot, `dynonet train --batch-size 8`"

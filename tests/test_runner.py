@@ -235,8 +235,13 @@ def test_a_backtest_from_every_row_of_the_test_split_scores_what_the_run_scored_
     (1600, 512, None),  # 4 steps: enough
     (1500, 512, "the 1500 training windows make 3 optimizer steps per epoch at --batch-size 512: too few to train "
                 "far; --batch-size 128 makes 12"),
+    (7, 8, "the 7 training windows make 1 optimizer step per epoch at --batch-size 8: too few to train far; "
+           "--batch-size 1 makes 7"),
+    # no batch size makes enough steps of fewer windows than that
     (3, 8, "the 3 training windows make 1 optimizer step per epoch at --batch-size 8: too few to train far; "
-           "--batch-size 1 makes 3"),
+           "a longer series, or a shorter --lookback or --horizon, gives more windows"),
+    (1, 1, "the 1 training window makes 1 optimizer step per epoch at --batch-size 1: too few to train far; "
+           "a longer series, or a shorter --lookback or --horizon, gives more windows"),
 ])
 def test_too_few_steps_per_epoch_are_noted_with_a_batch_size_that_makes_more(windows, batch, note):
     from dynonet.runner import few_steps_notes
@@ -250,6 +255,6 @@ def test_the_python_api_names_its_own_batch_size_in_the_few_steps_note():
 
     t = np.arange(300)
     df = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=300, freq="D"), "y": np.sin(t / 3)})
-    with pytest.warns(UserWarning, match=r"make 1 optimizer step per epoch at batch_size 512: too few to train far; "
-                                         r"batch_size 16 makes "):
+    with pytest.warns(UserWarning, match=r"make 1 optimizer step per epoch at batch_size=512: too few to train far; "
+                                         r"batch_size=16 makes "):
         DynoNetForecaster(horizon=7, lookback=28, epochs=1, device="cpu").fit(df)

@@ -43,6 +43,10 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: "".join(f"{i - 1 if i else ''},{line.replace('date', 'ds')}\n"
                            for i, line in enumerate(t.splitlines())).replace(",ds,a,b", ",ds,unique_id,y"),
          "line 1: column 1 has no name (a saved index? write the CSV with index=False)"),  # a long table's
+        (lambda t: "".join(f"{i - 1 if i else 'Unnamed: 0'},{line.replace('date', 'ds')}\n"
+                           for i, line in enumerate(t.splitlines())).replace(",ds,a,b", ",ds,unique_id,y"),
+         "column 'Unnamed: 0' is how pandas names a column written without a name: a saved index? write the CSV "
+         "with index=False, or leave it out of the table"),  # a long table read and written again by pandas
         (lambda t: t.replace("date,a,b", ",a,b"),  # a date index saved without a name
          "line 1: column 1 has no name (the dates? name it: df.rename_axis('date').to_csv(...))"),
         (lambda t: t.replace(",", ";"), "line 1: one column 'date;a;b' (it looks separated by ';': give --sep ';')"),
