@@ -239,6 +239,17 @@ def date_cells(index: pd.DatetimeIndex, date_format: str | None) -> pd.Index:
     return pd.Index(index.strftime(date_format), name=index.name)
 
 
+def unix_seconds(dates: pd.DatetimeIndex | pd.Series) -> pd.Index:
+    """Dates read as Unix seconds (`UNIX_SECONDS`) as numbers again, as a table in memory held
+    them: integers where every date is a whole second, else float seconds."""
+    index = pd.DatetimeIndex(dates)
+    micros = index.as_unit("us").asi8  # (N,) integers: no overflow, no rounding
+    name = dates.name
+    if (micros % 10**6 == 0).all():
+        return pd.Index(micros // 10**6, name=name)
+    return pd.Index(micros / 1e6, name=name)
+
+
 def date_text(date: pd.Timestamp, date_format: str | None) -> str:
     """One date for a message, as the user's file writes it; Unix seconds with the UTC time
     beside them ('1700000000 (2023-11-14 22:13:20 UTC)'), as nobody reads those at sight."""

@@ -49,7 +49,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
 from dynonet.data import Scaler, from_table
-from dynonet.dates import date_namer, date_text, first_break, message_format, regular_freq
+from dynonet.dates import UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, unix_seconds
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
@@ -289,7 +289,22 @@ class DynoNetForecaster:
         dates, columns, values, ids, *_ = self._table(recent, "recent data", self.config,
                                                      used=self.config.model.lookback, columns=self.columns_)
         forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None, long=ids is not None)
-        return self.framed(forecast, self.bands(forecast, levels), ids)
+        framed = self.framed(forecast, self.bands(forecast, levels), ids)
+        if self._numbered(recent):
+            if ids is None:
+                framed.index = unix_seconds(framed.index)
+            else:
+                framed["ds"] = unix_seconds(framed["ds"])
+        return framed
+
+    def _numbered(self, df: pd.DataFrame) -> bool:
+        """Whether `df` (read by the run) gives its dates as numbers, time steps or Unix seconds
+        (`date_format="%s"`): then forecasts count on in numbers too, as `dynonet predict` writes them."""
+        if self.config.data.date_format != UNIX_SECONDS or isinstance(df.index, pd.DatetimeIndex):
+            return False
+        names = {str(c).strip(): c for c in df.columns}
+        where = "ds" if set(LONG) <= set(names) else self.config.data.date_column
+        return not pd.api.types.is_datetime64_any_dtype(df[names[where]] if where in names else df.index)
 
     def levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
@@ -398,6 +413,8 @@ class DynoNetForecaster:
                                    levels, ids)
         if note := self.seen_note(table):
             warnings.warn(note, stacklevel=2)
+        if self._numbered(df):
+            table["ds"], table["cutoff"] = unix_seconds(table["ds"]), unix_seconds(table["cutoff"])
         return table
 
     def backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,

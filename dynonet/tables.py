@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from dynonet.config import DataConfig
-from dynonet.dates import (CLOCK_CHANGE_HINT, clock_change_at, date_namer, date_text, message_format, parse_dates,
-                           settled_format, written_format)
+from dynonet.dates import (CLOCK_CHANGE_HINT, UNIX_SECONDS, clock_change_at, date_namer, date_text, message_format,
+                           parse_dates, settled_format, written_format)
 from dynonet.errors import DataError, first_message_line, os_reason
 
 
@@ -479,10 +479,15 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         frame.insert(0, date_column, df.index)
     elif date_column in df.columns:
         frame = df.reset_index(drop=True)
+    elif reading.date_format == UNIX_SECONDS and pd.api.types.is_numeric_dtype(df.index) \
+            and not pd.api.types.is_bool_dtype(df.index):  # time steps (or Unix seconds) as the index
+        frame = df.reset_index(drop=True)
+        frame.insert(0, date_column, df.index.to_numpy())
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}"
-                        + (_index_hint(df.index) or _date_column_hint(df, reading)))
+                        + (_index_hint(df.index) or _date_column_hint(df, reading)
+                           or ("" if reading.trained else _steps_hint(df.index))))
     if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
@@ -516,6 +521,13 @@ def _index_hint(index: pd.Index) -> str:
     if isinstance(index, pd.RangeIndex) or not _holds_dates(index):
         return ""
     return "; its index holds dates as text or objects: df.index = pd.to_datetime(df.index) makes it a DatetimeIndex"
+
+
+def _steps_hint(index: pd.Index) -> str:
+    """How to read a whole-number index as the time steps it may be."""
+    if pd.api.types.is_integer_dtype(index) and not pd.api.types.is_bool_dtype(index):
+        return "; or, if its index counts time steps, --date-format %s reads them so"
+    return ""
 
 
 def _date_column_hint(df: pd.DataFrame, reading: Reading) -> str:

@@ -234,7 +234,43 @@ def test_whole_number_dates_are_read_as_a_csv_reads_them_not_as_nanoseconds():
                                         r"seconds\? train with date_format='%s'\)"):
         model.fit(seconds)
     fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(seconds).predict(seconds)
-    assert fc.index[0] == wide.index[-1] + pd.Timedelta(hours=1)
+    # numbers in, numbers out, as `dynonet predict` writes them
+    assert fc.index.tolist() == (seconds["date"].iloc[-1] + 3600 * np.arange(1, H + 1)).tolist()
+
+
+def _steps(wide: pd.DataFrame, shape: str, scale: float = 1) -> pd.DataFrame:
+    """`wide` with its dates replaced by time steps 0, 1, ... (times `scale`), as `shape` holds them."""
+    steps = pd.Index(np.arange(len(wide)) * scale, name="date")
+    numbered = wide.set_axis(steps)
+    return {"column": numbered.reset_index(), "index": numbered.rename_axis(None),
+            "long": to_long(numbered.rename_axis("ds"))}[shape]
+
+
+@pytest.mark.parametrize("shape", ["column", "index", "long"])
+def test_time_steps_in_give_time_steps_out(shape):
+    df = _steps(make_wide(150), shape)
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(df)
+    fc, future = f.predict(df, level=80), list(range(150, 150 + H))
+    assert (fc.index if shape != "long" else pd.Index(fc["ds"].unique())).tolist() == future
+    with pytest.warns(UserWarning, match="trained or validated on"):
+        bt = f.backtest(df)
+    assert bt["ds"].dtype == bt["cutoff"].dtype == np.int64
+    assert bt["ds"].max() == 149 and (bt["ds"] - bt["cutoff"]).between(1, H).all()
+    # dates that are dates stay dates, with the same setting
+    dated = make_wide(150, start="1970-01-01", freq="s")
+    fc = f.predict(to_long(dated.rename_axis("ds")) if shape == "long" else dated)
+    assert pd.api.types.is_datetime64_any_dtype(fc["ds"] if shape == "long" else fc.index)
+
+
+def test_fractional_time_steps_come_back_as_floats():
+    df = _steps(make_wide(150), "column", scale=0.5)
+    fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(df).predict(df)
+    assert fc.index.tolist() == pytest.approx(75 + 0.5 * np.arange(H))
+
+
+def test_a_frame_indexed_by_whole_numbers_is_told_how_to_read_them_as_time_steps(wide):
+    with pytest.raises(DataError, match=r"; or, if its index counts time steps, date_format='%s' reads them so$"):
+        DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(wide.reset_index(drop=True))
 
 
 def test_each_fit_starts_from_the_given_settings_not_from_what_earlier_data_settled():
@@ -447,7 +483,8 @@ def test_fit_validates_like_read_csv(wide, edit, message):
 
 
 def test_dates_in_a_column_of_another_name_are_found_and_the_keyword_that_reads_them_named(fitted, wide):
-    with pytest.raises(DataError, match=r"appears more than once|columns are: 'a', 'a', 'b'$"):  # repeated names
+    with pytest.raises(DataError, match=r"appears more than once|columns are: 'a', 'a', 'b'; or, if its "
+                                        r"index counts time steps, date_format='%s' reads them so$"):  # repeated names
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(pd.DataFrame(np.ones((100, 3)), columns=["a", "a", "b"]))
     stamped = wide.rename_axis("timestamp").reset_index()
     with pytest.raises(DataError, match=r"columns are: 'timestamp', 'load', 'temp'; column 'timestamp' holds dates: "
