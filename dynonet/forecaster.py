@@ -67,8 +67,23 @@ _ELSEWHERE = {
     "dataset": "fit takes a DataFrame", "preset": "the presets are the command line's; name the settings here",
     "verbose": "fit(df, verbose=True) prints the training log", "quiet": "fit is quiet unless verbose=True",
     "resume": "an interrupted run resumes on the command line: dynonet train --out RUN --resume",
+    "freq": "the step is read from the data's dates (freq_ after fit)",
+    **dict.fromkeys(["level", "levels", "quantiles"], "predict(df, level=80) adds intervals at a level fit "
+                    "calibrated (interval_levels=[80, 95] chooses them)"),
 }
 
+# settings as other forecasting libraries (neuralforecast, Darts, GluonTS, scikit-learn) name
+# them -> this API's name, and what it sets
+_ALIASES = {
+    **dict.fromkeys(["h", "output_chunk_length", "prediction_length"], ("horizon", "sets the steps to forecast")),
+    **dict.fromkeys(["input_size", "input_chunk_length", "context_length"], ("lookback", "sets the steps a forecast reads")),
+    **dict.fromkeys(["random_state", "random_seed"], ("seed", "seeds everything the fit draws")),
+    "learning_rate": ("lr", "sets the learning rate (the controller's: controller_lr)"),
+    **dict.fromkeys(["max_epochs", "n_epochs", "num_epochs"],
+                    ("epochs", "sets the most epochs (of each stage, with trend_first=True)")),
+    **dict.fromkeys(["hidden_size", "hidden"], ("worker_hidden", "sets the workers' width (the controller's: "
+                                                                 "controller_hidden)")),
+}
 
 _FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
 # how a forecaster gets other interval levels (`intervals.calibrate_hint` for a run folder)
@@ -118,25 +133,38 @@ class DynoNetForecaster:
     """Fit on a DataFrame, forecast the next `horizon` steps (`predict`), or from many cutoffs
     beside the truth (`backtest`), save and load run folders.
 
-    Arguments not listed map one-to-one to config fields (`dynonet.config`, the same names
-    as the CLI flags without dashes), e.g. `worker_hidden=8`, `patience=5`, `val_fraction=0.2`.
+    Args:
+        horizon: steps to forecast after the last row given.
+        lookback: steps each forecast reads (the last `lookback` rows of the data given).
+        model: "dynonet" (the default), or a baseline: "linear" (RevIN + Linear), "dlinear",
+            "patchtst", "repeat" (the last value).
+        epochs: most epochs to train (with early stopping on the validation rows); DynoNet
+            trains its linear trend path first and then the workers (`trend_first`), and
+            `epochs` counts each stage's. None: the preset's.
+        seed: seeds everything the fit draws (the caller's random streams are kept).
+        device: "auto" (a GPU where there is one), "cpu" or "cuda".
+        **overrides: any other configuration field (`dynonet.config`, as the CLI flags without
+            dashes), e.g. `worker_hidden=8`, `patience=5`, `val_fraction=0.2`,
+            `batch_size=32`, `date_format="%d/%m/%Y"`, `controller=True` (the full system).
+
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
     `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (no test split:
     the workers train on the rows before the last `val_fraction`, which serve early stopping,
     and the controller if `controller=True`). Pass `test_fraction=0.2` to hold out a test split
     and read its scores in `metrics_["test"]`.
 
-    `epochs=None` keeps the preset's. `config` holds the settings; after `fit` it is the
-    fitted run's (with what the data settled, such as its channel count and a date format read
-    from it), while every `fit` starts again from the settings given here (after `load`, the
-    run's, less what its data settled). After `fit` or `load`: `columns_`, `freq_`, `metrics_`
-    (None after `load` when the run folder has no metrics.json), `intervals_` (the prediction
-    intervals calibrated on the validation windows, `dynonet.intervals`; None after `load` of a
-    run folder from before them).
+    `config` holds the settings; after `fit` it is the fitted run's (with what the data
+    settled, such as its channel count and a date format read from it), while every `fit`
+    starts again from the settings given here (after `load`, the run's, less what its data
+    settled). After `fit` or `load`: `columns_`, `freq_`, `metrics_` (None after `load` when
+    the run folder has no metrics.json), `intervals_` (the prediction intervals calibrated on
+    the validation windows, `dynonet.intervals`; None after `load` of a run folder from before
+    them). The module docstring (`help(dynonet.forecaster)`) has a worked example.
     """
 
     def __init__(self, horizon: int = 24, lookback: int = 96, model: str = "dynonet", epochs: int | None = None,
                  seed: int = 0, device: str = "auto", **overrides: Any):
+        """Check the settings (see the class docstring); nothing is read or trained until `fit`."""
         for name, value in (("horizon", horizon), ("lookback", lookback)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ConfigError(f"{name} must be a positive integer, not {value!r}")
@@ -152,11 +180,15 @@ class DynoNetForecaster:
         for name, value in overrides.items():
             if name == "max_rows":
                 raise ConfigError("max_rows: `fit` takes the rows it is given; pass df.head(n) to use the first n")
+            if name in _ALIASES:
+                ours, sets = _ALIASES[name]
+                raise ConfigError(f"no setting {name!r} here: {ours}={value!r} {sets}")
             if name in _ELSEWHERE:
                 raise ConfigError(f"no setting {name!r} here: {_ELSEWHERE[name]}")
             if name not in _FIELD_SECTION or name in _NOT_SETTABLE:
                 close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
-                raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else ""))
+                raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else
+                                                                  " (every setting: `dynonet train --help`, as keywords without the dashes)"))
             if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
                 value = tuple(x.strip() for x in value.split(",") if x.strip())
             elif name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
@@ -183,6 +215,7 @@ class DynoNetForecaster:
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
         self.intervals_: Intervals | None = None
+        self._fit_tail: tuple[Table, bool] | None = None  # the last `lookback` rows fit was given
 
     def __repr__(self) -> str:
         """The settings the next fit uses; and, once fitted, whether the fitted model has them."""
@@ -265,32 +298,43 @@ class DynoNetForecaster:
                 warnings.warn(note, stacklevel=2)
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
+        L = self.config.model.lookback  # what `predict()` reads without data: the last rows fit was given
+        self._fit_tail = (table._replace(dates=table.dates[-L:], values=table.values[-L:]), self._numbered(df))
         return self
 
     # -- predict ---------------------------------------------------------------------------
-    def predict(self, recent: pd.DataFrame, level: int | Sequence[int] | None = None) -> pd.DataFrame:
-        """Forecast the `horizon` steps after the last row of `recent`, in original units.
+    def predict(self, df: pd.DataFrame | None = None, level: int | Sequence[int] | None = None) -> pd.DataFrame:
+        """Forecast the `horizon` steps after the last row of `df`, in original units.
 
-        `recent` has the same series as the training data (any column order) and at least
-        `lookback` rows, evenly spaced at the training data's step; only the last `lookback`
-        rows are used. Wide input -> a DataFrame indexed by the future timestamps with one
-        column per series; long input -> long output (`unique_id`, `ds`, and the forecast in a
-        column named by the model, e.g. `DynoNet`).
+        `df`, the recent data, has the same series as the training data (any column order) and
+        at least `lookback` rows, evenly spaced at the training data's step; only the last
+        `lookback` rows are used. None: the data `fit` was given (a run folder does not keep
+        it: after `load`, pass the recent data). Wide input -> a DataFrame indexed by the future
+        timestamps with one column per series; long input -> long output (`unique_id`, `ds`,
+        and the forecast in a column named by the model, e.g. `DynoNet`).
 
         `level`: prediction intervals at these levels (percent, of the run's `interval_levels`), as
         columns after each series, the lowest bound first, as neuralforecast names them
         (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `DynoNet-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         """
-        try:  # named as this API takes its settings (`dynonet predict` calls `levels` with the flags' names)
-            levels = self.levels(level)
+        try:  # named as this API takes its settings (`dynonet predict` calls `_levels` with the flags' names)
+            levels = self._levels(level)
         except ConfigError as e:
             raise _keywords(e) from None
-        dates, columns, values, ids, *_ = self._table(recent, "recent data", self.config,
-                                                     used=self.config.model.lookback, columns=self.columns_)
-        forecast = self.forecast_rows(dates, columns, values, "recent data", first_line=None, long=ids is not None)
-        framed = self.framed(forecast, self.bands(forecast, levels), ids)
-        if self._numbered(recent):
+        if df is not None:
+            table = self._table(df, "recent data", self.config, used=self.config.model.lookback,
+                                columns=self.columns_)
+            numbered = self._numbered(df)
+        elif self._fit_tail is not None:
+            table, numbered = self._fit_tail
+        else:
+            raise DataError("predict() forecasts after the data fit was given, and a loaded run keeps none: "
+                            "pass the recent data, predict(df)")
+        dates, columns, values, ids = table.dates, table.columns, table.values, table.ids
+        forecast = self._forecast_rows(dates, columns, values, "recent data", first_line=None, long=ids is not None)
+        framed = self._framed(forecast, self._bands(forecast, levels), ids)
+        if numbered:
             if ids is None:
                 framed.index = unix_seconds(framed.index)
             else:
@@ -306,7 +350,7 @@ class DynoNetForecaster:
         where = "ds" if set(LONG) <= set(names) else self.config.data.date_column
         return not pd.api.types.is_datetime64_any_dtype(df[names[where]] if where in names else df.index)
 
-    def levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
+    def _levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
         (`hint`: how to add a level, as `intervals.unavailable` takes it)."""
         self._fitted()
@@ -314,13 +358,13 @@ class DynoNetForecaster:
         require(self.intervals_, levels, hint)
         return levels
 
-    def bands(self, forecast: pd.DataFrame, levels: Sequence[int]) -> Bands:
-        """The intervals at `levels` around a wide forecast (`forecast_rows`), in original units."""
+    def _bands(self, forecast: pd.DataFrame, levels: Sequence[int]) -> Bands:
+        """The intervals at `levels` around a wide forecast (`_forecast_rows`), in original units."""
         require(self.intervals_, levels)
         std = Scaler.from_dict(self._fitted()["scaler"]).std
         return {p: bounds(forecast, self.intervals_.widths(p), std) for p in levels}
 
-    def framed(self, forecast: pd.DataFrame, bands: Bands, ids: dict[str, Any] | None) -> pd.DataFrame:
+    def _framed(self, forecast: pd.DataFrame, bands: Bands, ids: dict[str, Any] | None) -> pd.DataFrame:
         """A wide forecast with its intervals (`bands`): wide, or long with the caller's `ids`
         (`tables.to_long`)."""
         if ids is None:
@@ -344,7 +388,7 @@ class DynoNetForecaster:
         except DataError as e:
             raise _keywords(e) from None
 
-    def forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
+    def _forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                       first_line: int | np.ndarray | None, date_format: str | None = None,
                       long: bool = False) -> pd.DataFrame:
         """The wide forecast after checked table rows (`tables.read_csv`'s or `frame_table`'s
@@ -402,25 +446,25 @@ class DynoNetForecaster:
         or validated on flatter it: a UserWarning says how many there are.
         """
         try:
-            levels = self.levels(level)
+            levels = self._levels(level)
             if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1):
                 raise ConfigError(f"step={step!r}: a whole number of rows >= 1")
         except ConfigError as e:
             raise _keywords(e) from None
         m = self.config.model
         dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
-        table = self.backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
+        table = self._backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
                                    levels, ids)
-        if note := self.seen_note(table):
+        if note := self._seen_note(table):
             warnings.warn(note, stacklevel=2)
         if self._numbered(df):
             table["ds"], table["cutoff"] = unix_seconds(table["ds"]), unix_seconds(table["cutoff"])
         return table
 
-    def backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
+    def _backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                       first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
                       ids: dict[str, Any] | None = None, date_format: str | None = None) -> pd.DataFrame:
-        """`backtest` of checked table rows (as `forecast_rows` takes them), what the
+        """`backtest` of checked table rows (as `_forecast_rows` takes them), what the
         `dynonet backtest` command shares; `ids` (a long table's) name the series."""
         meta, m = self._fitted(), self.config.model
         L, H = m.lookback, m.horizon
@@ -474,7 +518,7 @@ class DynoNetForecaster:
                            for index in torch.as_tensor(starts, device=device).split(self.config.train.eval_batch_size)])
         return scaler.inverse(y.numpy())
 
-    def seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
+    def _seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the
         run was trained or validated on ("" if none, or if the run does not record that row's
         date: `checkpoint.json` `seen_until`, written since backtests exist); its date written
@@ -542,6 +586,7 @@ class DynoNetForecaster:
         self._date_column_given = "date_column" in self._params
         self.model_, self.meta_ = model.eval(), meta
         self.intervals_ = saved_intervals(meta, tensors, cfg, path)
+        self._fit_tail = None  # a run folder keeps no data
         try:
             self.metrics_ = json.loads((path / METRICS).read_text())
         except (OSError, ValueError):

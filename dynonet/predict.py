@@ -81,7 +81,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     out = Path(out)
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    levels = forecaster.levels(levels, calibrate_hint(str(checkpoint)))
+    levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
     d, reading, recent = _read(forecaster, csv, dialect or {}, used=forecaster.config.model.lookback)
@@ -90,7 +90,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
     # dates are written as given, or as the recent file writes its own ('2014-01', not '2014-01-01')
     fmt = d.date_format or recent.written
     # a long file's rows are not the pivoted table's: then rows are named by their dates
-    forecast = forecaster.forecast_rows(dates, columns, values, str(csv),
+    forecast = forecaster._forecast_rows(dates, columns, values, str(csv),
                                         first_line=recent.lines if ids is None else None,
                                         date_format=fmt, long=ids is not None)
     truth = None
@@ -99,8 +99,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
                         forecast.index)
     # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
     # separator and decimal mark, and long input gets long output
-    bands = forecaster.bands(forecast, levels)
-    framed = forecaster.framed(forecast, bands, ids)
+    bands = forecaster._bands(forecast, levels)
+    framed = forecaster._framed(forecast, bands, ids)
     if ids is None:
         table = framed.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column, sep=d.sep,
                                                                         decimal=d.decimal)
@@ -152,11 +152,11 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, st
     as the run's test scores are, and how often each interval at `levels` held."""
     to_stdout = _check_outputs(out, [], checkpoint, {"--csv": csv}, what="the backtest")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
-    levels = forecaster.levels(levels, calibrate_hint(str(checkpoint)))
+    levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)
     m = forecaster.config.model
     fmt = d.date_format or table.written
-    backtest = forecaster.backtest_rows(table.dates, table.columns, table.values, str(csv),
+    backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, str(csv),
                                         table.lines if table.ids is None else None,
                                         m.horizon if step is None else step, levels, table.ids, fmt)
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
@@ -188,7 +188,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, st
         *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
         f"standardized by the run's training statistics (as its test scores): MSE {score_text(scaled.pow(2).mean())}, "
         f"MAE {score_text(scaled.abs().mean())}",
-        *([note] if (note := forecaster.seen_note(backtest, fmt)) else [])]))
+        *([note] if (note := forecaster._seen_note(backtest, fmt)) else [])]))
     return backtest
 
 

@@ -79,6 +79,14 @@ def test_unknown_or_reserved_settings_are_config_errors():
         DynoNetForecaster(csv="data.csv")
     with pytest.raises(ConfigError, match="horizon"):
         DynoNetForecaster(horizon=0)
+    # settings as other libraries name them are told this API's name
+    with pytest.raises(ConfigError, match=r"^no setting 'h' here: horizon=12 sets the steps to forecast$"):
+        DynoNetForecaster(h=12)
+    with pytest.raises(ConfigError, match=r"^no setting 'random_state' here: seed=3 seeds everything the fit draws$"):
+        DynoNetForecaster(random_state=3)
+    with pytest.raises(ConfigError, match=r"^unknown setting 'zzz' \(every setting: `dynonet train --help`, as "
+                                          r"keywords without the dashes\)$"):
+        DynoNetForecaster(zzz=1)
 
 
 def test_the_package_names_the_api_and_its_errors_which_are_value_errors():
@@ -371,6 +379,17 @@ def test_save_load_round_trip(fitted, wide, tmp_path):
     again = DynoNetForecaster.load(run, device="cpu")
     pd.testing.assert_frame_equal(again.predict(wide), fitted.predict(wide))
     assert again.metrics_ is not None and "fitted on 2 series" in repr(again)
+
+
+def test_predict_without_data_forecasts_after_the_data_fit_was_given(fitted, wide, tmp_path):
+    pd.testing.assert_frame_equal(fitted.predict(level=80), fitted.predict(wide, level=80))
+    long = to_long(wide.rename_axis("ds"))
+    by_long = DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(long)
+    pd.testing.assert_frame_equal(by_long.predict(), by_long.predict(long))
+    fitted.save(tmp_path / "run")
+    with pytest.raises(DataError, match=r"^predict\(\) forecasts after the data fit was given, and a loaded run keeps "
+                                        r"none: pass the recent data, predict\(df\)$"):
+        DynoNetForecaster.load(tmp_path / "run").predict()
 
 
 def test_save_and_load_expand_the_home_folder(fitted, wide, tmp_path, monkeypatch):
