@@ -639,6 +639,9 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
                 first_line: int | np.ndarray | None, date_format: str | None = None) -> None:
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
+        if len(window) >= 3 and (other := _other_step(window, step)) is not None:  # daily data to an hourly run
+            raise DataError(f"{source}: its last {len(window)} dates step by {other!r}, the training data's by "
+                            f"{freq!r}: give data at the training data's step")
         # a file's line; in memory the dates below say which rows (their positions need not be labels)
         where = "" if first_line is None else f"{line_namer(first_line)(offset + i)}: "
         date_format = message_format(window, date_format, step)
@@ -650,6 +653,17 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
                         f"{date_text(window[i - 1], date_format)}; "
                         + (f"the last {len(window)} rows" if offset else "rows")
                         + " must be evenly spaced at the training data's step" + hint)
+
+
+def _other_step(window: pd.DatetimeIndex, step: pd.DateOffset) -> str | None:
+    """The step of evenly spaced dates, where it is another length than `step` (not the same
+    step anchored elsewhere, such as weeks ending on Monday instead of Sunday); else None."""
+    try:
+        other = regular_freq(window, "")
+    except DataError:
+        return None
+    offset = pd.tseries.frequencies.to_offset(other)
+    return None if (type(offset), offset.n) == (type(step), step.n) else other
 
 
 def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:

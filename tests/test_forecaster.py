@@ -474,6 +474,10 @@ def test_predict_input_errors(fitted, wide):
     with pytest.raises(DataError, match=r"^recent data: date 2024-01-09 04:00:00 is not one step \(h\) after "
                                         r"2024-01-09 02:00:00; "):  # named by its dates, not its position
         fitted.predict(gap)
+    daily = make_wide(L, freq="D")
+    with pytest.raises(DataError, match=rf"^recent data: its last {L} dates step by 'D', the training data's by 'h': "
+                                        r"give data at the training data's step$"):
+        fitted.predict(daily)
     with pytest.raises(DataError, match="expected a pandas DataFrame"):
         fitted.predict(wide.to_numpy())
     far = wide.assign(load=wide["load"].where(wide.index != wide.index[-1], 1e30))
