@@ -138,27 +138,35 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     """Row ranges of the train/val/test splits (each later split starts L rows early); a CSV
     with `test_fraction` 0 has no test split. `where` names row i in the error of a split too
     short for one window."""
-    if ett and n_rows >= ETT_BORDERS[2]:
-        b1, b2, b3 = ETT_BORDERS
-    else:
-        n_test = int(round(n_rows * test_fraction))
-        n_val = int(round(n_rows * val_fraction))
-        b3 = n_rows
-        b2 = b3 - n_test
-        b1 = b2 - n_val
-    splits = {"train": (0, b1), "val": (max(b1 - lookback, 0), b2), "test": (max(b2 - lookback, 0), b3)}
-    if test_fraction == 0 and not ett:  # fit on everything: no test split
-        del splits["test"]
+    def splits_of(n: int) -> dict[str, tuple[int, int]]:
+        if ett and n >= ETT_BORDERS[2]:
+            b1, b2, b3 = ETT_BORDERS
+        else:
+            n_test = int(round(n * test_fraction))
+            n_val = int(round(n * val_fraction))
+            b3 = n
+            b2 = b3 - n_test
+            b1 = b2 - n_val
+        splits = {"train": (0, b1), "val": (max(b1 - lookback, 0), b2), "test": (max(b2 - lookback, 0), b3)}
+        if test_fraction == 0 and not ett:  # fit on everything: no test split
+            del splits["test"]
+        return splits
+
     need = lookback + horizon
-    for name, (start, end) in splits.items():
-        if end - start < need:
-            raise DataError(
-                f"{source}: {n_rows} rows are too few: the {name} split has {end - start} rows"
-                + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
-                + f", lookback {lookback} + horizon {horizon} needs {need} "
-                "(more rows, or a shorter lookback or horizon)"
-            )
-    return splits
+    short = lambda n: [(name, s, e) for name, (s, e) in splits_of(n).items() if e - s < need]  # noqa: E731
+    if too_short := short(n_rows):
+        name, start, end = too_short[0]
+        # the fewest rows whose every split holds a window (rounding makes it no closed form)
+        enough = next((n for n in range(n_rows + 1, 100 * need + n_rows) if not short(n)), None)
+        raise DataError(
+            f"{source}: {n_rows} row{' is' if n_rows == 1 else 's are'} too few: the {name} split has "
+            f"{end - start} row{'s' * (end - start != 1)}"
+            + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
+            + f", lookback {lookback} + horizon {horizon} needs {need} ("
+            + (f"{enough} rows or more with these settings, " if enough is not None else "more rows, ")
+            + "or a shorter lookback or horizon)"
+        )
+    return splits_of(n_rows)
 
 
 def load(cfg: RunConfig, trained: bool = False) -> SeriesData:

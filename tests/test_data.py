@@ -1,10 +1,12 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 
 from dynonet.config import DataConfig, ModelConfig, RunConfig, TrainConfig
-from dynonet.data import ETT_BORDERS, bundled_path, from_table, load, split_windows, window_sets
+from dynonet.data import ETT_BORDERS, bundled_path, from_table, load, split_rows, split_windows, window_sets
 from dynonet.errors import DataError
 
 from conftest import good_csv, write
@@ -103,6 +105,19 @@ def test_series_too_short_for_lookback_and_horizon(tmp_path):
     expected = "too few: the train split has 70 rows \\(line 2 to line 71\\), lookback 64 \\+ horizon 24"
     with pytest.raises(DataError, match=expected):
         load(cfg)
+
+
+@pytest.mark.parametrize("rows, lookback, horizon, test_fraction", [(200, 96, 24, 0.0), (200, 96, 24, 0.2),
+                                                                    (100, 64, 24, 0.2), (1, 8, 4, 0.2)])
+def test_too_few_rows_are_told_the_fewest_that_are_enough(rows, lookback, horizon, test_fraction):
+    kw = dict(ett=False, val_fraction=0.1, test_fraction=test_fraction, source="x.csv")
+    with pytest.raises(DataError, match=r"\((\d+) rows or more with these settings, or a shorter lookback") as e:
+        split_rows(rows, lookback, horizon, **kw)
+    enough = int(re.search(r"\((\d+) rows or more", str(e.value))[1])
+    split_rows(enough, lookback, horizon, **kw)  # enough
+    with pytest.raises(DataError):
+        split_rows(enough - 1, lookback, horizon, **kw)  # and the fewest
+    assert ("1 row is too few: the train split has 1 row " in str(e.value)) == (rows == 1)
 
 
 def test_a_value_too_far_out_for_float32_is_named_by_line_and_column(tmp_path):
