@@ -39,7 +39,7 @@ import numbers
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import pandas as pd
@@ -215,7 +215,7 @@ class DynoNetForecaster:
         self.meta_: dict[str, Any] | None = None
         self.metrics_: dict[str, Any] | None = None
         self.intervals_: Intervals | None = None
-        self._fit_tail: tuple[Table, bool] | None = None  # the last `lookback` rows fit was given
+        self._fit_tail: tuple[Table, _AsGiven] | None = None  # the last `lookback` rows fit was given
 
     def __repr__(self) -> str:
         """The settings the next fit uses; and, once fitted, whether the fitted model has them."""
@@ -299,7 +299,7 @@ class DynoNetForecaster:
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
         L = self.config.model.lookback  # what `predict()` reads without data: the last rows fit was given
-        self._fit_tail = (table._replace(dates=table.dates[-L:], values=table.values[-L:]), self._numbered(df))
+        self._fit_tail = (table._replace(dates=table.dates[-L:], values=table.values[-L:]), self._as_given(df))
         return self
 
     # -- predict ---------------------------------------------------------------------------
@@ -325,30 +325,25 @@ class DynoNetForecaster:
         if df is not None:
             table = self._table(df, "recent data", self.config, used=self.config.model.lookback,
                                 columns=self.columns_)
-            numbered = self._numbered(df)
+            given = self._as_given(df)
         elif self._fit_tail is not None:
-            table, numbered = self._fit_tail
+            table, given = self._fit_tail
         else:
             raise DataError("predict() forecasts after the data fit was given, and a loaded run keeps none: "
                             "pass the recent data, predict(df)")
         dates, columns, values, ids = table.dates, table.columns, table.values, table.ids
         forecast = self._forecast_rows(dates, columns, values, "recent data", first_line=None, long=ids is not None)
-        framed = self._framed(forecast, self._bands(forecast, levels), ids)
-        if numbered:
-            if ids is None:
-                framed.index = unix_seconds(framed.index)
-            else:
-                framed["ds"] = unix_seconds(framed["ds"])
-        return framed
+        return given.forecast(self._framed(forecast, self._bands(forecast, levels), ids), long=ids is not None)
 
-    def _numbered(self, df: pd.DataFrame) -> bool:
-        """Whether `df` (read by the run) gives its dates as numbers, time steps or Unix seconds
-        (`date_format="%s"`): then forecasts count on in numbers too, as `dynonet predict` writes them."""
-        if self.config.data.date_format != UNIX_SECONDS or isinstance(df.index, pd.DatetimeIndex):
-            return False
-        names = {str(c).strip(): c for c in df.columns}
-        where = "ds" if set(LONG) <= set(names) else self.config.data.date_column
-        return not pd.api.types.is_datetime64_any_dtype(df[names[where]] if where in names else df.index)
+    def _as_given(self, df: pd.DataFrame) -> "_AsGiven":
+        """How `df` (read by the run) names what comes back to it."""
+        labels = {str(c.strip() if isinstance(c, str) else c): c for c in df.columns}
+        numbered = False
+        if self.config.data.date_format == UNIX_SECONDS and not isinstance(df.index, pd.DatetimeIndex):
+            where = "ds" if set(LONG) <= set(labels) else self.config.data.date_column
+            numbered = not pd.api.types.is_datetime64_any_dtype(df[labels[where]] if where in labels else df.index)
+        return _AsGiven({k: v for k, v in labels.items() if k != v}, isinstance(df.index, pd.DatetimeIndex),
+                        df.index.name, numbered)
 
     def _levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
@@ -457,9 +452,7 @@ class DynoNetForecaster:
                                    levels, ids)
         if note := self._seen_note(table):
             warnings.warn(note, stacklevel=2)
-        if self._numbered(df):
-            table["ds"], table["cutoff"] = unix_seconds(table["ds"]), unix_seconds(table["cutoff"])
-        return table
+        return self._as_given(df).backtest(table, long=ids is not None)
 
     def _backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                       first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
@@ -592,6 +585,39 @@ class DynoNetForecaster:
         except (OSError, ValueError):
             self.metrics_ = None
         return self
+
+
+class _AsGiven(NamedTuple):
+    """How a caller's frame names what comes back to it: as it names its series (a column `0`
+    stays `0`, not the run's '0'), its DatetimeIndex, and its dates, where they are numbers
+    (`date_format="%s"`: time steps or Unix seconds) and a forecast counts on in numbers, as
+    `dynonet predict` writes them."""
+
+    labels: dict[str, Any]  # the run's name of a series -> the frame's label, where they differ
+    dated_index: bool  # the dates are the frame's index: its name stays
+    index_name: Any
+    numbered: bool
+
+    def forecast(self, framed: pd.DataFrame, long: bool) -> pd.DataFrame:
+        """A `predict` table (wide, or `long`) as the frame names its parts."""
+        if long:
+            if self.numbered:
+                framed["ds"] = unix_seconds(framed["ds"])
+            return framed
+        framed = framed.rename(columns=self.labels)  # (an interval's columns keep their text: '0-lo-80')
+        if self.numbered:
+            framed.index = unix_seconds(framed.index)
+        if self.dated_index:
+            framed.index = framed.index.rename(self.index_name)
+        return framed
+
+    def backtest(self, table: pd.DataFrame, long: bool) -> pd.DataFrame:
+        """A `backtest` table as the frame names its series (a long frame's ids are its own) and dates."""
+        if not long and self.labels:
+            table["unique_id"] = table["unique_id"].map(lambda c: self.labels.get(c, c))
+        if self.numbered:
+            table["ds"], table["cutoff"] = unix_seconds(table["ds"]), unix_seconds(table["cutoff"])
+        return table
 
 
 def _warn_unread(names: list[str], settings: RunConfig, stacklevel: int) -> None:

@@ -392,6 +392,19 @@ def test_predict_without_data_forecasts_after_the_data_fit_was_given(fitted, wid
         DynoNetForecaster.load(tmp_path / "run").predict()
 
 
+def test_forecasts_name_series_and_dates_as_the_frame_does(wide):
+    numbered = wide.set_axis([0, " temp "], axis=1).rename_axis(None)  # the run's names: '0' and 'temp'
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(numbered)
+    assert f.columns_ == ["0", "temp"]
+    fc = f.predict(numbered, level=80)
+    assert fc.columns.tolist() == [0, "0-lo-80", "0-hi-80", " temp ", "temp-lo-80", "temp-hi-80"]
+    assert fc.index.name is None and f.predict().columns.tolist() == [0, " temp "]
+    with pytest.warns(UserWarning, match="trained or validated on"):
+        assert set(f.backtest(numbered)["unique_id"]) == {0, " temp "}
+    # a frame of other labels for the same series gets its own back
+    assert f.predict(numbered.set_axis(["0", "temp"], axis=1)).columns.tolist() == ["0", "temp"]
+
+
 def test_save_and_load_expand_the_home_folder(fitted, wide, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     fitted.save("~/runs/x")
@@ -625,7 +638,8 @@ def test_a_named_datetime_index_names_the_runs_date_column_for_the_command_line(
 
     df = wide.rename_axis(" timestamp ")
     f = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(df)
-    assert f.config.data.date_column == "timestamp" and f.predict(df).index.name == "timestamp"
+    assert f.config.data.date_column == "timestamp"
+    assert f.predict(df).index.name == " timestamp "  # as the frame names it
     f.save(tmp_path / "run")
     df.tail(L).to_csv(tmp_path / "recent.csv")  # its dates in a column " timestamp ", as read back: "timestamp"
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "recent.csv"),
