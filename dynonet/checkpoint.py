@@ -69,6 +69,18 @@ def save_tensors(run_dir: str | Path, meta: dict[str, Any], tensors: dict[str, t
         (run_dir / TENSORS).unlink(missing_ok=True)
 
 
+# names of one-file models elsewhere: a new run folder so named is most likely a mistake
+MODEL_FILE_SUFFIXES = (".pt", ".pth", ".pkl", ".pickle", ".joblib", ".safetensors", ".ckpt", ".onnx", ".h5")
+
+
+def refuse_file_name(run_dir: Path) -> None:
+    """A CheckpointError for a new run folder named as one model file (`model.pt`): a run is a
+    folder of several files. A folder that exists keeps its name."""
+    if not run_dir.is_dir() and run_dir.suffix.lower() in MODEL_FILE_SUFFIXES:
+        raise CheckpointError(f"{run_dir}: a run is a folder of several files, not one {run_dir.suffix} file; "
+                              f"give a folder name, such as {str(run_dir.with_suffix(''))!r}")
+
+
 def require_run_folder(run_dir: str | Path, missing: str = "no such run folder") -> None:
     """A CheckpointError unless `run_dir` is a folder: a file by that name, or `missing`."""
     if not Path(run_dir).is_dir():

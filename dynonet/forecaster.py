@@ -46,7 +46,7 @@ import pandas as pd
 import torch
 
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, save_checkpoint
+from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
 from dynonet.data import Scaler, from_table
 from dynonet.dates import UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, unix_seconds
@@ -543,6 +543,7 @@ class DynoNetForecaster:
         path = Path(path).expanduser()  # "~/runs/x", as pandas reads and writes paths
         if path.exists() and not path.is_dir():
             raise CheckpointError(f"{path}: exists and is not a folder")
+        refuse_file_name(path)
         try:
             if path.is_dir() and any(path.iterdir()) and not overwrite:
                 raise CheckpointError(f"{path}: folder is not empty; pass overwrite=True or choose another folder")

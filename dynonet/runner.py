@@ -17,7 +17,8 @@ import torch
 
 from dynonet import __version__
 from dynonet.base import Forecaster
-from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, save_checkpoint, save_tensors
+from dynonet.checkpoint import (META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint,
+                                save_tensors)
 from dynonet.config import RunConfig
 from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
@@ -58,6 +59,7 @@ def prepare_out_dir(out: Path, overwrite: bool, resume: bool = False) -> None:
     `resume`; a run that starts over removes an earlier run's files (other files stay)."""
     if out.exists() and not out.is_dir():
         raise CheckpointError(f"{out}: exists and is not a folder")
+    refuse_file_name(out)
     if out.is_dir() and any(out.iterdir()) and not (overwrite or resume):
         if (out / STATE_FILE).exists():
             raise CheckpointError(f"{out}: holds an interrupted run; pass --resume to continue it, "

@@ -86,6 +86,13 @@ def test_a_protocol_run_is_drawn_next_to_the_published_figures_and_overwrite_rem
     assert json.loads((out / "metrics.json").read_text())["model"] == "repeat"
 
 
+def test_a_run_folder_named_as_one_model_file_is_refused_before_training(tmp_path, capsys):
+    assert main(["train", "--out", str(tmp_path / "run.ckpt"), "--model", "repeat", *SMALL]) == 2
+    assert capsys.readouterr().err.endswith("run.ckpt: a run is a folder of several files, not one .ckpt file; give a "
+                                            f"folder name, such as '{tmp_path / 'run'}'\n")
+    assert not (tmp_path / "run.ckpt").exists()
+
+
 def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["train", "--preset", "quickstart", "--trend-fit", "ridge", "--out", str(out), "--verbose", *SMALL]) == 0

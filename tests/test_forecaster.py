@@ -434,6 +434,14 @@ def test_save_to_a_file_path_fails(fitted, tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(CheckpointError, match="not a folder"):
         fitted.save(tmp_path / "file")
+    # a new run folder named as one model file is most likely a mistake; a folder so named is kept
+    with pytest.raises(CheckpointError, match=r"model.pt: a run is a folder of several files, not one .pt file; give "
+                                              r"a folder name, such as '.*model'$"):
+        fitted.save(tmp_path / "model.pt")
+    assert not (tmp_path / "model.pt").exists()
+    (tmp_path / "old.pkl").mkdir()
+    fitted.save(tmp_path / "old.pkl")
+    assert (tmp_path / "old.pkl" / META).is_file()
 
 
 @pytest.mark.parametrize("damage", ["truncate_json", "garbage_json", "truncate_weights", "empty_weights",
