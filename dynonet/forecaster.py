@@ -454,6 +454,32 @@ class DynoNetForecaster:
             warnings.warn(note, stacklevel=2)
         return self._as_given(df).backtest(table, long=ids is not None)
 
+    def scores(self, backtest: pd.DataFrame) -> pd.DataFrame:
+        """Each series' errors in a `backtest` table, one row per series (`unique_id`), in its
+        order: `forecasts` (the cutoffs), `MAE` and `MSE` in the series' own units, `scaled_MAE`
+        and `scaled_MSE` standardized by the run's training statistics as its test scores are
+        (their mean over the series is the whole table's), and for each interval the table
+        holds, the share of true values inside it (`coverage_80`, ...)."""
+        meta = self._fitted()
+        name = type(self.model_).__name__
+        missing = [c for c in ("unique_id", "cutoff", name, "y") if c not in backtest.columns]
+        if missing:
+            raise DataError(f"scores: not a backtest table of this model (no column {', '.join(map(repr, missing))})")
+        std = dict(zip(meta["columns"], Scaler.from_dict(meta["scaler"]).std))  # the run's name -> (its std)
+        known = backtest["unique_id"].map(lambda u: str(u.strip() if isinstance(u, str) else u))
+        if not known.isin(list(std)).all():
+            raise DataError(f"scores: series {backtest['unique_id'][~known.isin(list(std))].iloc[0]!r} is none of "
+                            f"the run's ({', '.join(meta['columns'])})")
+        error = backtest[name] - backtest["y"]
+        scaled = error / known.map(std).astype(float)
+        levels = sorted(int(c.rsplit("-", 1)[1]) for c in backtest.columns if c.startswith(f"{name}-lo-"))
+        columns = {"MAE": error.abs(), "MSE": error.pow(2), "scaled_MAE": scaled.abs(), "scaled_MSE": scaled.pow(2),
+                   **{f"coverage_{p}": backtest[f"{name}-lo-{p}"].le(backtest["y"])
+                      & backtest["y"].le(backtest[f"{name}-hi-{p}"]) for p in levels}}
+        by_series = pd.DataFrame(columns).groupby(backtest["unique_id"], sort=False)  # one grouped pass
+        return pd.concat([backtest.groupby("unique_id", sort=False)["cutoff"].nunique().rename("forecasts"),
+                          by_series.mean()], axis=1)
+
     def _backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                       first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
                       ids: dict[str, Any] | None = None, date_format: str | None = None) -> pd.DataFrame:

@@ -22,7 +22,6 @@ from dynonet.files import check_writable, is_stream, write_together
 from dynonet.config import DataConfig, flag
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
-from dynonet.data import Scaler
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
 from dynonet.report import aligned, score_text
@@ -166,28 +165,19 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, st
         _to_stdout(text)
     else:
         write_together([(Path(out), text.encode())])
-    name = type(forecaster.model_).__name__
-    error = backtest[name] - backtest["y"]
-    names = [table.ids[c] for c in forecaster.columns_] if table.ids else forecaster.columns_
-    std = dict(zip(names, Scaler.from_dict(forecaster.meta_["scaler"]).std))
-    scaled = error / backtest["unique_id"].map(std).astype(float)  # as the run's test scores: by training std
+    scores = forecaster.scores(backtest)  # (series, figures)
     cutoffs = pd.DatetimeIndex(backtest["cutoff"].unique())
-    # each series' means in one grouped pass: its MAE and MSE in its own units, and the share of
-    # true values inside each interval
-    inside = {f"in {p}%": backtest[f"{name}-lo-{p}"].le(backtest["y"]) & backtest["y"].le(backtest[f"{name}-hi-{p}"])
-              for p in levels}
-    means = pd.DataFrame({"MAE": error.abs(), "MSE": error.pow(2), **inside}).groupby(
-        backtest["unique_id"], sort=False).mean()
-    rows = [[str(series), str(len(cutoffs)), score_text(row["MAE"]), score_text(row["MSE"]),
-             *(f"{row[k]:.3f}" for k in inside)] for series, row in means.iterrows()]
+    rows = [[str(series), str(int(row["forecasts"])), score_text(row["MAE"]), score_text(row["MSE"]),
+             *(f"{row[f'coverage_{p}']:.3f}" for p in levels)] for series, row in scores.iterrows()]
     first, last = cutoffs[[0, -1]].astype(str) if fmt is None else cells["cutoff"].iloc[[0, -1]]  # as written
     n, every = len(cutoffs), m.horizon if step is None else step
     log("\n".join([
         f"backtest: {n} forecast{'s' * (n != 1)} of {m.horizon} steps, cutoffs {first} .. {last} (every "
         f"{every} row{'s' * (every != 1)}) -> {'standard output' if to_stdout else out}",
         *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
-        f"standardized by the run's training statistics (as its test scores): MSE {score_text(scaled.pow(2).mean())}, "
-        f"MAE {score_text(scaled.abs().mean())}",
+        # every series has a row at every cutoff and step: the mean of the series' means is the table's
+        f"standardized by the run's training statistics (as its test scores): MSE "
+        f"{score_text(scores['scaled_MSE'].mean())}, MAE {score_text(scores['scaled_MAE'].mean())}",
         *([note] if (note := forecaster._seen_note(backtest, fmt)) else [])]))
     return backtest
 

@@ -20,7 +20,7 @@ import pytest
 from dynonet import files
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.cli import main
-from dynonet.errors import OutputError
+from dynonet.errors import DataError, OutputError
 from dynonet.predict import predict_csv
 from dynonet.forecaster import DynoNetForecaster
 
@@ -856,6 +856,19 @@ def test_backtest_writes_the_forecast_from_each_cutoff_beside_the_truth_and_scor
                 f"{inside:.3f}"] in [line.split() for line in printed]
     scaled = error / written["unique_id"].map(std)
     assert f"MSE {scaled.pow(2).mean():.4f}, MAE {scaled.abs().mean():.4f}" in printed[-2]
+    # the same figures in Python
+    scores = DynoNetForecaster.load(setup / "run").scores(api)
+    assert scores.index.tolist() == ["load", "temp"]
+    assert scores.columns.tolist() == ["forecasts", "MAE", "MSE", "scaled_MAE", "scaled_MSE", "coverage_80"]
+    for series in ("load", "temp"):
+        mine, rows = error[written["unique_id"] == series], written[written["unique_id"] == series]
+        assert scores.loc[series, "forecasts"] == written["cutoff"].nunique()
+        assert scores.loc[series, ["MAE", "MSE"]].tolist() == pytest.approx([mine.abs().mean(), mine.pow(2).mean()])
+        assert scores.loc[series, "coverage_80"] == rows.eval("`DynoNet-lo-80` <= y <= `DynoNet-hi-80`").mean()
+    assert scores[["scaled_MSE", "scaled_MAE"]].mean().tolist() == pytest.approx([scaled.pow(2).mean(),
+                                                                                   scaled.abs().mean()])
+    with pytest.raises(DataError, match=r"^scores: not a backtest table of this model \(no column 'cutoff'\)$"):
+        DynoNetForecaster.load(setup / "run").scores(api.drop(columns="cutoff"))
     first = written.groupby("cutoff")["ds"].min()
     seen = int((first <= frame.index[199]).sum())  # the run trained and validated on the first 200 rows
     assert printed[-1].startswith(f"{seen} of {len(first)} forecasts reach into the rows the run was trained")
