@@ -148,7 +148,10 @@ class DynoNetForecaster:
             `batch_size=32`, `date_format="%d/%m/%Y"`, `controller=True` (the full system).
 
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
-    `controller_patch_len` are capped at `lookback`, and `test_fraction` is 0 (no test split:
+    `controller_patch_len` are capped at `lookback`; `batch_size`, unless given, is the
+    preset's 512 or, where the training windows are fewer than 8 batches of it, the power of
+    two that makes 8 to 16 (`config.train.batch_size` after `fit` says which); and
+    `test_fraction` is 0 (no test split:
     the workers train on the rows before the last `val_fraction`, which serve early stopping,
     and the controller if `controller=True`). Pass `test_fraction=0.2` to hold out a test split
     and read its scores in `metrics_["test"]`.
@@ -221,8 +224,10 @@ class DynoNetForecaster:
         """The settings the next fit uses; and, once fitted, whether the fitted model has them."""
         state = ""
         if self.model_ is not None:
-            fitted = self.config  # what its data settled aside (the channel count, a date format read)
-            same = (fitted.train, fitted.model) == (self._settings.train,
+            # what its data settled aside (the channel count, a date format read, a batch size not given)
+            fitted = self.config
+            chosen = {} if "batch_size" in self._params else {"batch_size": fitted.train.batch_size}
+            same = (fitted.train, fitted.model) == (dataclasses.replace(self._settings.train, **chosen),
                                                     dataclasses.replace(self._settings.model,
                                                                         n_channels=fitted.model.n_channels))
             state = f", fitted on {len(self.columns_)} series" + ("" if same else " with other settings")
@@ -272,7 +277,7 @@ class DynoNetForecaster:
         are evenly spaced (one step, e.g. hourly or monthly, between all rows), every value is a
         finite number, and there are enough rows for lookback + horizon in each split.
         """
-        from dynonet.runner import checkpoint_meta, train
+        from dynonet.runner import batch_size_for, checkpoint_meta, train
 
         settings = self._settings  # not a previous fit's: its data settled some of `config`
         name = str(df.index.name).strip() if isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) \
@@ -285,6 +290,10 @@ class DynoNetForecaster:
         # rows named by their dates (a long table's rows are not the pivoted table's)
         data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",
                           date_format=table.date_format)
+        if "batch_size" not in self._params:  # the preset's, or smaller: 8 to 16 steps an epoch on small data
+            start, end = data.splits["train"]
+            windows = end - start - settings.model.lookback - settings.model.horizon + 1
+            settings = settings.replace(train={"batch_size": batch_size_for(windows, settings.train.batch_size)})
         try:
             # training seeds the global generators; the caller keeps its own
             with host_rng_kept(cuda=resolve_device(settings.train.device).type == "cuda"):

@@ -192,6 +192,13 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
 MIN_STEPS = 4  # fewer optimizer steps per epoch than this leave a run of the presets' epochs far from trained
 
 
+def batch_size_for(windows: int, largest: int | None = None) -> int:
+    """The power of two that cuts `windows` training windows into 8 to 16 batches (batches of
+    1 for fewer than 16 windows), at most `largest`."""
+    size = 2 ** max(int(math.log2(max(windows / 8, 1))), 0)
+    return size if largest is None else min(size, largest)
+
+
 def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
     """A note where `windows` training windows in batches of `batch_size` make fewer than
     `MIN_STEPS` steps per epoch (small data at the presets' batch size), naming a batch size
@@ -199,7 +206,7 @@ def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
     steps = math.ceil(windows / batch_size)
     if not trains or steps >= MIN_STEPS:
         return []
-    smaller = 2 ** max(int(math.log2(max(windows / 8, 1))), 0)
+    smaller = batch_size_for(windows)
     # under MIN_STEPS windows, even one window a batch makes too few steps: more windows help
     more = (f"--batch-size {smaller} makes {math.ceil(windows / smaller)}" if windows >= MIN_STEPS else
             "a longer series, or a shorter --lookback or --horizon, gives more windows")

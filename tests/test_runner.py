@@ -250,11 +250,22 @@ def test_too_few_steps_per_epoch_are_noted_with_a_batch_size_that_makes_more(win
     assert few_steps_notes(windows, batch, trains=False) == []  # `repeat` has nothing to train
 
 
-def test_the_python_api_names_its_own_batch_size_in_the_few_steps_note():
+def test_the_python_api_picks_a_batch_size_for_small_data_and_names_its_own_in_the_few_steps_note():
+    import warnings
+
     import numpy as np
 
     t = np.arange(300)
     df = pd.DataFrame({"date": pd.date_range("2020-01-01", periods=300, freq="D"), "y": np.sin(t / 3)})
     with pytest.warns(UserWarning, match=r"make 1 optimizer step per epoch at batch_size=512: too few to train far; "
                                          r"batch_size=16 makes "):
-        DynoNetForecaster(horizon=7, lookback=28, epochs=1, device="cpu").fit(df)
+        DynoNetForecaster(horizon=7, lookback=28, epochs=1, device="cpu", batch_size=512).fit(df)  # as given
+    # not given: the preset's 512, or smaller where the windows are few (236 here: 16 makes 15 steps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = DynoNetForecaster(horizon=7, lookback=28, epochs=1, device="cpu").fit(df)
+    assert f.config.train.batch_size == 16 and "batch_size" not in f.get_params()
+    assert repr(f).endswith(", fitted on 1 series)")  # the settings given, the batch size chosen by the data
+    many = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=5000, freq="D"), "y": np.sin(np.arange(5000) / 3)})
+    assert DynoNetForecaster(horizon=7, lookback=28, epochs=1, model="linear", device="cpu").fit(
+        many).config.train.batch_size == 512  # 4466 windows: the preset's batch size, no larger
