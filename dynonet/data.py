@@ -156,14 +156,15 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     short = lambda n: [(name, s, e) for name, (s, e) in splits_of(n).items() if e - s < need]  # noqa: E731
     if too_short := short(n_rows):
         name, start, end = too_short[0]
-        # the fewest rows whose every split holds a window (rounding makes it no closed form)
+        # the fewest rows whose every split holds a window (rounding makes it no closed form, and
+        # with odd fractions a few more rows may fail again: "enough", not "or more")
         enough = next((n for n in range(n_rows + 1, 100 * need + n_rows) if not short(n)), None)
         raise DataError(
             f"{source}: {n_rows} row{' is' if n_rows == 1 else 's are'} too few: the {name} split has "
             f"{end - start} row{'s' * (end - start != 1)}"
             + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
             + f", lookback {lookback} + horizon {horizon} needs {need} ("
-            + (f"{enough} rows or more with these settings, " if enough is not None else "more rows, ")
+            + (f"with these settings {enough} rows are enough, " if enough is not None else "more rows, ")
             + "or a shorter lookback or horizon)"
         )
     return splits_of(n_rows)

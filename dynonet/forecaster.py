@@ -148,9 +148,10 @@ class DynoNetForecaster:
             `batch_size=32`, `date_format="%d/%m/%Y"`, `controller=True` (the full system).
 
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
-    `controller_patch_len` are capped at `lookback`; `batch_size`, unless given, is the
-    preset's 512 or, where the training windows are fewer than 8 batches of it, the power of
-    two that makes 8 to 16 (`config.train.batch_size` after `fit` says which); and
+    `controller_patch_len` are capped at `lookback`; `batch_size`, unless given (or None), is
+    the preset's 512 or, where the training windows are fewer than 8 batches of it, the power
+    of two that makes 8 to 16 (one window a batch where there are fewer than 16;
+    `config.train.batch_size` after `fit` says which, and every fit chooses again); and
     `test_fraction` is 0 (no test split:
     the workers train on the rows before the last `val_fraction`, which serve early stopping,
     and the controller if `controller=True`). Pass `test_fraction=0.2` to hold out a test split
@@ -192,6 +193,8 @@ class DynoNetForecaster:
                 close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
                 raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else
                                                                   " (every setting: `dynonet train --help`, as keywords without the dashes)"))
+            if name == "batch_size" and value is None:  # chosen by the data at fit, as when not given
+                continue
             if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
                 value = tuple(x.strip() for x in value.split(",") if x.strip())
             elif name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
@@ -226,7 +229,8 @@ class DynoNetForecaster:
         if self.model_ is not None:
             # what its data settled aside (the channel count, a date format read, a batch size not given)
             fitted = self.config
-            chosen = {} if "batch_size" in self._params else {"batch_size": fitted.train.batch_size}
+            given = self._params.get("batch_size") is not None
+            chosen = {} if given else {"batch_size": fitted.train.batch_size}
             same = (fitted.train, fitted.model) == (dataclasses.replace(self._settings.train, **chosen),
                                                     dataclasses.replace(self._settings.model,
                                                                         n_channels=fitted.model.n_channels))
@@ -277,7 +281,7 @@ class DynoNetForecaster:
         are evenly spaced (one step, e.g. hourly or monthly, between all rows), every value is a
         finite number, and there are enough rows for lookback + horizon in each split.
         """
-        from dynonet.runner import batch_size_for, checkpoint_meta, train
+        from dynonet.runner import checkpoint_meta, train
 
         settings = self._settings  # not a previous fit's: its data settled some of `config`
         name = str(df.index.name).strip() if isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) \
@@ -290,14 +294,12 @@ class DynoNetForecaster:
         # rows named by their dates (a long table's rows are not the pivoted table's)
         data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",
                           date_format=table.date_format)
-        if "batch_size" not in self._params:  # the preset's, or smaller: 8 to 16 steps an epoch on small data
-            start, end = data.splits["train"]
-            windows = end - start - settings.model.lookback - settings.model.horizon + 1
-            settings = settings.replace(train={"batch_size": batch_size_for(windows, settings.train.batch_size)})
+        choose_batch = self._params.get("batch_size") is None  # the preset's, or fewer on small data
         try:
             # training seeds the global generators; the caller keeps its own
             with host_rng_kept(cuda=resolve_device(settings.train.device).type == "cuda"):
-                run = train(settings, data=data, log=(lambda text: print(_named(text))) if verbose else quiet)
+                run = train(settings, data=data, log=(lambda text: print(_named(text))) if verbose else quiet,
+                            choose_batch=choose_batch)
         except (ConfigError, TrainingError) as e:
             raise _keywords(e) from None
         for notes in (run.metrics["notes"], run.metrics["intervals"]["notes"]):  # named as this API takes its settings
@@ -307,12 +309,15 @@ class DynoNetForecaster:
                 warnings.warn(note, stacklevel=2)
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
         self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
+        if choose_batch:  # the data's choice: a later fit (after `load` too) chooses again
+            self.meta_["batch_size_chosen"] = True
         L = self.config.model.lookback  # what `predict()` reads without data: the last rows fit was given
         self._fit_tail = (table._replace(dates=table.dates[-L:], values=table.values[-L:]), self._as_given(df))
         return self
 
     # -- predict ---------------------------------------------------------------------------
-    def predict(self, df: pd.DataFrame | None = None, level: int | Sequence[int] | None = None) -> pd.DataFrame:
+    def predict(self, df: pd.DataFrame | None = None, level: int | Sequence[int] | None = None, *,
+                recent: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast the `horizon` steps after the last row of `df`, in original units.
 
         `df`, the recent data, has the same series as the training data (any column order) and
@@ -326,7 +331,11 @@ class DynoNetForecaster:
         columns after each series, the lowest bound first, as neuralforecast names them
         (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `DynoNet-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
+        `recent`: what `df` was called before (deprecated).
         """
+        if recent is not None:
+            warnings.warn("predict(recent=...) is now predict(df=...)", FutureWarning, stacklevel=2)
+            df = recent if df is None else df
         try:  # named as this API takes its settings (`dynonet predict` calls `_levels` with the flags' names)
             levels = self._levels(level)
         except ConfigError as e:
@@ -335,7 +344,7 @@ class DynoNetForecaster:
             table = self._table(df, "recent data", self.config, used=self.config.model.lookback,
                                 columns=self.columns_)
             given = self._as_given(df)
-        elif self._fit_tail is not None:
+        elif getattr(self, "_fit_tail", None) is not None:  # (a forecaster pickled before it has none)
             table, given = self._fit_tail
         else:
             raise DataError("predict() forecasts after the data fit was given, and a loaded run keeps none: "
@@ -347,12 +356,12 @@ class DynoNetForecaster:
     def _as_given(self, df: pd.DataFrame) -> "_AsGiven":
         """How `df` (read by the run) names what comes back to it."""
         labels = {str(c.strip() if isinstance(c, str) else c): c for c in df.columns}
-        numbered = False
-        if self.config.data.date_format == UNIX_SECONDS and not isinstance(df.index, pd.DatetimeIndex):
-            where = "ds" if set(LONG) <= set(labels) else self.config.data.date_column
-            numbered = not pd.api.types.is_datetime64_any_dtype(df[labels[where]] if where in labels else df.index)
-        return _AsGiven({k: v for k, v in labels.items() if k != v}, isinstance(df.index, pd.DatetimeIndex),
-                        df.index.name, numbered)
+        where = "ds" if set(LONG) <= set(labels) else self.config.data.date_column
+        dates = df[labels[where]] if where in labels else df.index  # where `_table` found them
+        numbered = (self.config.data.date_format == UNIX_SECONDS and pd.api.types.is_numeric_dtype(dates)
+                    and not pd.api.types.is_bool_dtype(dates))
+        return _AsGiven({k: v for k, v in labels.items() if k != v}, where not in labels, df.index.name,
+                        None if not numbered else "f" if pd.api.types.is_float_dtype(dates) else "i")
 
     def _levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
@@ -467,8 +476,9 @@ class DynoNetForecaster:
         """Each series' errors in a `backtest` table, one row per series (`unique_id`), in its
         order: `forecasts` (the cutoffs), `MAE` and `MSE` in the series' own units, `scaled_MAE`
         and `scaled_MSE` standardized by the run's training statistics as its test scores are
-        (their mean over the series is the whole table's), and for each interval the table
-        holds, the share of true values inside it (`coverage_80`, ...)."""
+        (their mean over the series is the whole table's where every series has as many rows,
+        as in a backtest), and for each interval the table holds, the share of true values
+        inside it (`coverage_80`, ...)."""
         meta = self._fitted()
         name = type(self.model_).__name__
         missing = [c for c in ("unique_id", "cutoff", name, "y") if c not in backtest.columns]
@@ -481,7 +491,8 @@ class DynoNetForecaster:
                             f"the run's ({', '.join(meta['columns'])})")
         error = backtest[name] - backtest["y"]
         scaled = error / known.map(std).astype(float)
-        levels = sorted(int(c.rsplit("-", 1)[1]) for c in backtest.columns if c.startswith(f"{name}-lo-"))
+        levels = sorted(int(c.rsplit("-", 1)[1]) for c in backtest.columns  # an interval: both its bounds
+                        if c.startswith(f"{name}-lo-") and f"{name}-hi-{c.rsplit('-', 1)[1]}" in backtest.columns)
         columns = {"MAE": error.abs(), "MSE": error.pow(2), "scaled_MAE": scaled.abs(), "scaled_MSE": scaled.pow(2),
                    **{f"coverage_{p}": backtest[f"{name}-lo-{p}"].le(backtest["y"])
                       & backtest["y"].le(backtest[f"{name}-hi-{p}"]) for p in levels}}
@@ -609,7 +620,9 @@ class DynoNetForecaster:
         # a later fit starts from the loaded run's settings, less where its data came from (a
         # fit takes the rows it is given) and a date format its data settled
         self._settings = cfg.replace(data={"csv": None, "max_rows": None,
-                                           **({"date_format": None} if meta.get("date_format_settled") else {})})
+                                           **({"date_format": None} if meta.get("date_format_settled") else {})},
+                                     train={"batch_size": PRESETS[DEFAULT_PRESET].train.batch_size}
+                                     if meta.get("batch_size_chosen") else {})
         self._params = _arguments(self._settings)
         # the run's date column counts as given, as it is to `clone` and `set_params` (get_params names it)
         self._date_column_given = "date_column" in self._params
@@ -632,17 +645,22 @@ class _AsGiven(NamedTuple):
     labels: dict[str, Any]  # the run's name of a series -> the frame's label, where they differ
     dated_index: bool  # the dates are the frame's index: its name stays
     index_name: Any
-    numbered: bool
+    numbered: str | None  # dates given as numbers: "i" (integers) or "f" (floats); None: as dates
+
+    def numbers(self, dates: pd.DatetimeIndex | pd.Series) -> pd.Index:
+        """Dates read from numbers as numbers again, of the frame's kind (integers or floats)."""
+        numbers = unix_seconds(dates)
+        return numbers.astype(np.float64) if self.numbered == "f" else numbers
 
     def forecast(self, framed: pd.DataFrame, long: bool) -> pd.DataFrame:
         """A `predict` table (wide, or `long`) as the frame names its parts."""
         if long:
             if self.numbered:
-                framed["ds"] = unix_seconds(framed["ds"])
+                framed["ds"] = self.numbers(framed["ds"]).to_numpy()
             return framed
         framed = framed.rename(columns=self.labels)  # (an interval's columns keep their text: '0-lo-80')
         if self.numbered:
-            framed.index = unix_seconds(framed.index)
+            framed.index = self.numbers(framed.index)
         if self.dated_index:
             framed.index = framed.index.rename(self.index_name)
         return framed
@@ -652,7 +670,7 @@ class _AsGiven(NamedTuple):
         if not long and self.labels:
             table["unique_id"] = table["unique_id"].map(lambda c: self.labels.get(c, c))
         if self.numbered:
-            table["ds"], table["cutoff"] = unix_seconds(table["ds"]), unix_seconds(table["cutoff"])
+            table["ds"], table["cutoff"] = self.numbers(table["ds"]).to_numpy(), self.numbers(table["cutoff"]).to_numpy()
         return table
 
 
@@ -702,8 +720,8 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
         if len(window) >= 3 and (other := _other_step(window, step)) is not None:  # daily data to an hourly run
-            raise DataError(f"{source}: its last {len(window)} dates step by {other!r}, the training data's by "
-                            f"{freq!r}: give data at the training data's step")
+            raise DataError(f"{source}: its {f'last {len(window)} ' if offset else ''}dates step by {other!r}, the "
+                            f"training data's by {freq!r}: give data at the training data's step")
         # a file's line; in memory the dates below say which rows (their positions need not be labels)
         where = "" if first_line is None else f"{line_namer(first_line)(offset + i)}: "
         date_format = message_format(window, date_format, step)
@@ -719,13 +737,16 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
 
 def _other_step(window: pd.DatetimeIndex, step: pd.DateOffset) -> str | None:
     """The step of evenly spaced dates, where it is another length than `step` (not the same
-    step anchored elsewhere, such as weeks ending on Monday instead of Sunday); else None."""
+    length anchored elsewhere, such as weeks ending on Monday instead of Sunday, or months
+    starting instead of ending); else None."""
     try:
         other = regular_freq(window, "")
     except DataError:
         return None
-    offset = pd.tseries.frequencies.to_offset(other)
-    return None if (type(offset), offset.n) == (type(step), step.n) else other
+    spacing = np.median(np.diff(window.asi8))  # in the index's unit
+    # the run's step as a length: calendar steps (months) vary a little; a day is no hour
+    nominal = np.median(np.diff(pd.date_range(window[0], periods=8, freq=step).as_unit(window.unit).asi8))
+    return other if not 0.8 <= spacing / nominal <= 1.25 else None
 
 
 def _check_meta(meta: dict[str, Any], cfg: RunConfig, where: Path) -> None:

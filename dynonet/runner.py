@@ -193,8 +193,8 @@ MIN_STEPS = 4  # fewer optimizer steps per epoch than this leave a run of the pr
 
 
 def batch_size_for(windows: int, largest: int | None = None) -> int:
-    """The power of two that cuts `windows` training windows into 8 to 16 batches (batches of
-    1 for fewer than 16 windows), at most `largest`."""
+    """The power of two that cuts `windows` training windows into 8 to 16 batches (one window
+    a batch where there are fewer than 16), at most `largest`."""
     size = 2 ** max(int(math.log2(max(windows / 8, 1))), 0)
     return size if largest is None else min(size, largest)
 
@@ -216,10 +216,13 @@ def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
 
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
           ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
-          resume: dict[str, Any] | None = None, argv: list[str] | None = None) -> TrainedRun:
+          resume: dict[str, Any] | None = None, argv: list[str] | None = None,
+          choose_batch: bool = False) -> TrainedRun:
     """`train_run` without the run folder: returns the trained model too. `ready` is called once
     data and config have passed their checks, before training starts; `checkpoint` and `resume`
-    as in `BiLevelTrainer.fit`."""
+    as in `BiLevelTrainer.fit`. `choose_batch`: `cfg.train.batch_size` is the largest batch
+    size, cut down to the data's training windows (`batch_size_for`); the run's config has
+    the size used."""
     t_start = time.perf_counter()
     generator = seed_everything(cfg.train.seed)
     device = resolve_device(cfg.train.device)
@@ -229,6 +232,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     # same shortened training period.
     controller_data = cfg.train.controller_data if model.controller_parameters() else None
     sets = window_sets(data, cfg, device, controller=controller_data is not None)
+    if choose_batch:
+        cfg = cfg.replace(train={"batch_size": batch_size_for(len(sets["train"]), cfg.train.batch_size)})
     if resume is not None and "data" in resume:  # (states saved before data was recorded: not checked)
         check_same_data(data, resume["data"], "the interrupted run")
     if ready is not None:

@@ -479,15 +479,15 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         frame.insert(0, date_column, df.index)
     elif date_column in df.columns:
         frame = df.reset_index(drop=True)
-    elif reading.date_format == UNIX_SECONDS and pd.api.types.is_numeric_dtype(df.index) \
-            and not pd.api.types.is_bool_dtype(df.index):  # time steps (or Unix seconds) as the index
+    elif reading.date_format == UNIX_SECONDS and _is_numbers(df.index) and _counting_column(df, reading) is None:
+        # time steps as the index (where no column counts them: a date column under another name)
         frame = df.reset_index(drop=True)
         frame.insert(0, date_column, df.index.to_numpy())
     else:
         raise DataError(f"{source}: needs a DatetimeIndex, a {date_column!r} column, or the long format "
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}"
                         + (_index_hint(df.index) or _date_column_hint(df, reading)
-                           or ("" if reading.trained else _steps_hint(df.index))))
+                           or ("" if reading.trained else _steps_hint(df, reading))))
     if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
@@ -523,9 +523,29 @@ def _index_hint(index: pd.Index) -> str:
     return "; its index holds dates as text or objects: df.index = pd.to_datetime(df.index) makes it a DatetimeIndex"
 
 
-def _steps_hint(index: pd.Index) -> str:
-    """How to read a whole-number index as the time steps it may be."""
-    if pd.api.types.is_integer_dtype(index) and not pd.api.types.is_bool_dtype(index):
+def _is_numbers(values: pd.Index | pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def _counting_column(df: pd.DataFrame, reading: Reading) -> Any:
+    """A column among the series `reading` would read whose numbers step up evenly (0, 1, 2, ...
+    or Unix seconds): dates in all likelihood, not a series; None if there is none."""
+    for name in df.columns if reading.columns is None else []:  # (series chosen by name are series)
+        values = df[name]
+        if _is_numbers(values) and len(values) >= 3:
+            steps = np.diff(values.to_numpy(dtype=np.float64, na_value=np.nan))
+            if np.isfinite(steps).all() and steps[0] > 0 and (steps == steps[0]).all():
+                return name
+    return None
+
+
+def _steps_hint(df: pd.DataFrame, reading: Reading) -> str:
+    """How to read the numbers a frame counts its time steps with as its dates: a counting
+    column's, or a whole-number index's."""
+    if (counter := _counting_column(df, reading)) is not None:
+        return (f"; column {counter!r} counts evenly: --date-column {str(counter)!r}, --date-format %s reads it "
+                "as the dates")
+    if pd.api.types.is_integer_dtype(df.index) and not pd.api.types.is_bool_dtype(df.index):
         return "; or, if its index counts time steps, --date-format %s reads them so"
     return ""
 
@@ -576,7 +596,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     columns, used = reading.columns, reading.used
     extra = [c for c in df.columns if c not in LONG]
     if extra:
-        _refuse_saved_index(extra, "ds", source, "or leave it out of the table", reading.trained)
+        # (no long run was trained on another column: refused for every command)
+        _refuse_saved_index(extra, "ds", source, "or leave it out of the table", trained=False)
         raise DataError(f"{source}: long format takes only the columns unique_id, ds, y; "
                         f"unexpected {', '.join(map(repr, extra[:5]))} (the models read no other inputs: "
                         "leave it out of the table)")

@@ -111,12 +111,13 @@ def test_series_too_short_for_lookback_and_horizon(tmp_path):
                                                                     (100, 64, 24, 0.2), (1, 8, 4, 0.2)])
 def test_too_few_rows_are_told_the_fewest_that_are_enough(rows, lookback, horizon, test_fraction):
     kw = dict(ett=False, val_fraction=0.1, test_fraction=test_fraction, source="x.csv")
-    with pytest.raises(DataError, match=r"\((\d+) rows or more with these settings, or a shorter lookback") as e:
+    with pytest.raises(DataError, match=r"\(with these settings (\d+) rows are enough, or a shorter lookback") as e:
         split_rows(rows, lookback, horizon, **kw)
-    enough = int(re.search(r"\((\d+) rows or more", str(e.value))[1])
+    enough = int(re.search(r"settings (\d+) rows are enough", str(e.value))[1])
     split_rows(enough, lookback, horizon, **kw)  # enough
-    with pytest.raises(DataError):
-        split_rows(enough - 1, lookback, horizon, **kw)  # and the fewest
+    for fewer in range(rows, enough):  # and the fewest
+        with pytest.raises(DataError):
+            split_rows(fewer, lookback, horizon, **kw)
     assert ("1 row is too few: the train split has 1 row " in str(e.value)) == (rows == 1)
 
 

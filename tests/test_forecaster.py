@@ -250,7 +250,7 @@ def _steps(wide: pd.DataFrame, shape: str, scale: float = 1) -> pd.DataFrame:
     """`wide` with its dates replaced by time steps 0, 1, ... (times `scale`), as `shape` holds them."""
     steps = pd.Index(np.arange(len(wide)) * scale, name="date")
     numbered = wide.set_axis(steps)
-    return {"column": numbered.reset_index(), "index": numbered.rename_axis(None),
+    return {"column": numbered.reset_index(), "index": numbered.rename_axis("t"),
             "long": to_long(numbered.rename_axis("ds"))}[shape]
 
 
@@ -260,6 +260,7 @@ def test_time_steps_in_give_time_steps_out(shape):
     f = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(df)
     fc, future = f.predict(df, level=80), list(range(150, 150 + H))
     assert (fc.index if shape != "long" else pd.Index(fc["ds"].unique())).tolist() == future
+    assert shape == "long" or fc.index.name == {"column": "date", "index": "t"}[shape]  # as the frame names them
     with pytest.warns(UserWarning, match="trained or validated on"):
         bt = f.backtest(df)
     assert bt["ds"].dtype == bt["cutoff"].dtype == np.int64
@@ -270,10 +271,11 @@ def test_time_steps_in_give_time_steps_out(shape):
     assert pd.api.types.is_datetime64_any_dtype(fc["ds"] if shape == "long" else fc.index)
 
 
-def test_fractional_time_steps_come_back_as_floats():
-    df = _steps(make_wide(150), "column", scale=0.5)
+@pytest.mark.parametrize("scale", [0.5, 1.0])
+def test_time_steps_given_as_floats_come_back_as_floats(scale):
+    df = _steps(make_wide(150), "column", scale=scale)
     fc = DynoNetForecaster(horizon=H, lookback=L, model="linear", date_format="%s", **TINY_LINEAR).fit(df).predict(df)
-    assert fc.index.tolist() == pytest.approx(75 + 0.5 * np.arange(H))
+    assert fc.index.dtype == np.float64 and fc.index.tolist() == pytest.approx(scale * (150 + np.arange(H)))
 
 
 def test_a_frame_indexed_by_whole_numbers_is_told_how_to_read_them_as_time_steps(wide):
@@ -405,6 +407,29 @@ def test_forecasts_name_series_and_dates_as_the_frame_does(wide):
     assert f.predict(numbered.set_axis(["0", "temp"], axis=1)).columns.tolist() == ["0", "temp"]
 
 
+def test_a_batch_size_the_data_chose_is_chosen_again_by_a_later_fit(tmp_path):
+    small, large = make_wide(150), make_wide(5000)  # 96 and 4461 training windows
+    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", epochs=1).fit(small)
+    assert f.config.train.batch_size == 8
+    f.save(tmp_path / "run")
+    g = DynoNetForecaster.load(tmp_path / "run")
+    assert g.config.train.batch_size == 8 and "batch_size" not in g.get_params()  # the run's, not a setting
+    assert g.fit(large).config.train.batch_size == 512
+    assert g.set_params(batch_size=64).fit(small).config.train.batch_size == 64  # given: as given
+    assert g.set_params(batch_size=None).fit(small).config.train.batch_size == 8  # None: chosen again
+
+
+def test_old_ways_of_calling_and_old_pickles_still_work(fitted, wide):
+    import pickle
+
+    with pytest.warns(FutureWarning, match=r"predict\(recent=\.\.\.\) is now predict\(df=\.\.\.\)"):
+        pd.testing.assert_frame_equal(fitted.predict(recent=wide), fitted.predict(wide))
+    old = pickle.loads(pickle.dumps(fitted))
+    del old.__dict__["_fit_tail"]  # as pickled before predict() read the data fit was given
+    with pytest.raises(DataError, match="pass the recent data"):
+        old.predict()
+
+
 def test_save_and_load_expand_the_home_folder(fitted, wide, tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))
     fitted.save("~/runs/x")
@@ -495,10 +520,16 @@ def test_predict_input_errors(fitted, wide):
     with pytest.raises(DataError, match=r"^recent data: date 2024-01-09 04:00:00 is not one step \(h\) after "
                                         r"2024-01-09 02:00:00; "):  # named by its dates, not its position
         fitted.predict(gap)
-    daily = make_wide(L, freq="D")
+    daily = make_wide(L + 5, freq="D")
     with pytest.raises(DataError, match=rf"^recent data: its last {L} dates step by 'D', the training data's by 'h': "
                                         r"give data at the training data's step$"):
         fitted.predict(daily)
+    with pytest.raises(DataError, match=r"^recent data: its dates step by 'D', "):  # all its rows
+        fitted.predict(daily.tail(L))
+    # the same length anchored elsewhere is told where the run's steps fall
+    monthly = DynoNetForecaster(horizon=4, lookback=16, model="linear", **TINY_LINEAR).fit(make_wide(100, "2000-01-31", "ME"))
+    with pytest.raises(DataError, match=r"is not one step \(ME\) after .*: the run's steps fall on those dates\)$"):
+        monthly.predict(make_wide(20, "2020-01-01", "MS"))
     with pytest.raises(DataError, match="expected a pandas DataFrame"):
         fitted.predict(wide.to_numpy())
     far = wide.assign(load=wide["load"].where(wide.index != wide.index[-1], 1e30))

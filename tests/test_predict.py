@@ -869,6 +869,10 @@ def test_backtest_writes_the_forecast_from_each_cutoff_beside_the_truth_and_scor
                                                                                    scaled.abs().mean()])
     with pytest.raises(DataError, match=r"^scores: not a backtest table of this model \(no column 'cutoff'\)$"):
         DynoNetForecaster.load(setup / "run").scores(api.drop(columns="cutoff"))
+    # an interval with one bound left is none; a part of the table scores that part
+    assert "coverage_80" not in DynoNetForecaster.load(setup / "run").scores(api.drop(columns="DynoNet-hi-80"))
+    part = DynoNetForecaster.load(setup / "run").scores(api[api["unique_id"] == "temp"])
+    pd.testing.assert_series_equal(part.loc["temp"], scores.loc["temp"])
     first = written.groupby("cutoff")["ds"].min()
     seen = int((first <= frame.index[199]).sum())  # the run trained and validated on the first 200 rows
     assert printed[-1].startswith(f"{seen} of {len(first)} forecasts reach into the rows the run was trained")

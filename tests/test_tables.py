@@ -557,7 +557,25 @@ def test_dates_newest_first_or_repeated_per_series_are_told_what_they_look_like(
 ])
 def test_a_frame_whose_index_holds_its_dates_is_told_how_to_make_them_a_datetime_index(index, hint):
     with pytest.raises(DataError, match=r"^DataFrame: needs a DatetimeIndex, .*" + hint):
-        tables.frame_table(pd.DataFrame({"a": np.arange(4.0)}, index=index))
+        tables.frame_table(pd.DataFrame({"a": [1.0, 3.0, 2.0, 5.0]}, index=index))
+
+
+@pytest.mark.parametrize("series", [{"a": [1.0, 3.0, 2.0, 5.0]}, {"a": [1.0, 3.0, 2.0, 5.0], "step": [0, 1, 2, 3]}])
+def test_time_steps_are_read_from_the_index_unless_a_column_counts_them(series):
+    df = pd.DataFrame(series)
+    if "step" not in df:
+        assert tables.frame_table(df, Reading(date_format="%s")).columns == ["a"]
+        with pytest.raises(DataError, match=r"columns are: 'a'; or, if its index counts time steps, --date-format %s "
+                                            r"reads them so$"):
+            tables.frame_table(df)
+        return
+    # a column that counts evenly is the dates under another name, not a series beside the index's
+    for reading in (Reading(), Reading(date_format="%s")):
+        with pytest.raises(DataError, match=r"columns are: 'a', 'step'; column 'step' counts evenly: --date-column "
+                                            r"'step', --date-format %s reads it as the dates$"):
+            tables.frame_table(df, reading)
+    assert tables.frame_table(df, Reading(date_column="step", date_format="%s")).columns == ["a"]
+    assert tables.frame_table(df, Reading(date_format="%s", columns=("a", "step"))).columns == ["a", "step"]
 
 
 def test_dates_written_two_ways_are_named_so_not_by_a_format_never_given(tmp_path):
