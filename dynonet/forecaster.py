@@ -33,10 +33,8 @@ Example (runs in a few seconds on a CPU)::
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import json
 import numbers
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
@@ -47,86 +45,15 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
+from dynonet.config import DEFAULT_PRESET, PRESETS, RunConfig
 from dynonet.data import Scaler, from_table
 from dynonet.dates import UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, unix_seconds
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
-from dynonet.errors import (CheckpointError, ConfigError, DataError, DynoNetError, NotFittedError, TrainingError,
-                            os_reason)
-from dynonet.registry import MODELS, check_config
+from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, os_reason
+from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
-
-_FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
-_NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
-# what the command line's own flags are in this API
-_ELSEWHERE = {
-    "out": "save(path) writes the run folder", "overwrite": "save(path, overwrite=True) replaces a run folder",
-    "csv": "fit takes a DataFrame: pd.read_csv(path, parse_dates=['date'], index_col='date') reads one",
-    "dataset": "fit takes a DataFrame", "preset": "the presets are the command line's; name the settings here",
-    "verbose": "fit(df, verbose=True) prints the training log", "quiet": "fit is quiet unless verbose=True",
-    "resume": "an interrupted run resumes on the command line: dynonet train --out RUN --resume",
-    "freq": "the step is read from the data's dates (freq_ after fit)",
-    **dict.fromkeys(["level", "levels", "quantiles"], "predict(df, level=80) adds intervals at a level fit "
-                    "calibrated (interval_levels=[80, 95] chooses them)"),
-}
-
-# settings as other forecasting libraries (neuralforecast, Darts, GluonTS, scikit-learn) name
-# them -> this API's name, and what it sets
-_ALIASES = {
-    **dict.fromkeys(["h", "output_chunk_length", "prediction_length"], ("horizon", "sets the steps to forecast")),
-    **dict.fromkeys(["input_size", "input_chunk_length", "context_length"], ("lookback", "sets the steps a forecast reads")),
-    **dict.fromkeys(["random_state", "random_seed"], ("seed", "seeds everything the fit draws")),
-    "learning_rate": ("lr", "sets the learning rate (the controller's: controller_lr)"),
-    **dict.fromkeys(["max_epochs", "n_epochs", "num_epochs"],
-                    ("epochs", "sets the most epochs (of each stage, with trend_first=True)")),
-    **dict.fromkeys(["hidden_size", "hidden"], ("worker_hidden", "sets the workers' width (the controller's: "
-                                                                 "controller_hidden)")),
-}
-
-_FIELDS = {f.name: f for cls in SECTIONS.values() for f in dataclasses.fields(cls)}
-# how a forecaster gets other interval levels (`intervals.calibrate_hint` for a run folder)
-API_CALIBRATE = ("fitting with interval_levels=[{levels}] adds {it} (a run folder: `dynonet evaluate --checkpoint RUN "
-                 "--calibrate --interval-levels {levels}`)")
-# a flag (`--no-` for a switch turned off), and the word after it: a quoted string, a strftime
-# format, a number or a word
-_FLAG = re.compile(r"--(no-)?([a-z][a-z0-9-]*)\b(?: ('[^']*'|%[^\s,;:)]+|-?\d[\d.e+-]*\b|[a-z0-9]+\b))?")
-
-
-def _named(text: str) -> str:
-    """`text` with the settings named as this API takes them (`batch_size=128`,
-    `controller_data="holdout"`, `date_format='%s'`, `mixer=False`), not as the CLI's flags
-    (`--batch-size 128`, `--controller-data holdout`, `--date-format %s`, `--no-mixer`) that
-    config, training and date messages name. A word after a flag that is no value of it
-    stays as written (`--controller-hidden must be` -> `controller_hidden must be`)."""
-    def keyword(m: re.Match) -> str:
-        off, value = m[1] is not None, m[3]
-        field = _FIELDS.get(m[2].replace("-", "_"))
-        after = "" if value is None else " " + value
-        if field is None:
-            return m[0]
-        if field.type == "bool":
-            return f"{field.name}={not off}{after}"
-        if off:
-            return m[0]
-        if value in field.metadata.get("choices", ()):
-            return f'{field.name}="{value}"'
-        if field.type in ("int", "float") and re.fullmatch(r"-?\d[\d.]*(e[+-]?\d+)?", value or ""):
-            return f"{field.name}={value}"
-        if field.type.startswith("str") and value is not None and value[0] in "'%":
-            return f"{field.name}={value if value[0] == chr(39) else repr(value)}"
-        return field.name + after
-    # a command quoted whole (`dynonet evaluate ... --interval-levels 80`) stays one to type
-    parts = re.split(r"(`dynonet [^`]*`)", text)
-    return "".join(part if i % 2 else _FLAG.sub(keyword, part) for i, part in enumerate(parts))
-
-
-def _keywords(e: DynoNetError) -> DynoNetError:
-    """The error with its settings `_named`."""
-    named = type(e)(_named(str(e)))
-    named.__dict__.update(e.__dict__)  # e.g. TrainingError.run
-    return named
 
 
 class DynoNetForecaster:
@@ -169,52 +96,12 @@ class DynoNetForecaster:
     def __init__(self, horizon: int = 24, lookback: int = 96, model: str = "dynonet", epochs: int | None = None,
                  seed: int = 0, device: str = "auto", **overrides: Any):
         """Check the settings (see the class docstring); nothing is read or trained until `fit`."""
-        for name, value in (("horizon", horizon), ("lookback", lookback)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{name} must be a positive integer, not {value!r}")
         # as given (scikit-learn's `clone` checks that `get_params` returns the very objects)
         self._params = {"horizon": horizon, "lookback": lookback, "model": model, "epochs": epochs, "seed": seed,
                         "device": device, **overrides}
-        base = PRESETS[DEFAULT_PRESET]  # every default not named in the constructor comes from it
-        changes: dict[str, dict[str, Any]] = {
-            "model": {"model": model, "horizon": int(horizon), "lookback": int(lookback)},
-            "train": {"seed": seed, "device": device, **({} if epochs is None else {"epochs": epochs})},
-            "data": {"test_fraction": 0.0},
-        }
-        for name, value in overrides.items():
-            if name == "max_rows":
-                raise ConfigError("max_rows: `fit` takes the rows it is given; pass df.head(n) to use the first n")
-            if name in _ALIASES:
-                ours, sets = _ALIASES[name]
-                raise ConfigError(f"no setting {name!r} here: {ours}={value!r} {sets}")
-            if name in _ELSEWHERE:
-                raise ConfigError(f"no setting {name!r} here: {_ELSEWHERE[name]}")
-            if name not in _FIELD_SECTION or name in _NOT_SETTABLE:
-                close = difflib.get_close_matches(name, [f for f in _FIELD_SECTION if f not in _NOT_SETTABLE], 1)
-                raise ConfigError(f"unknown setting {name!r}" + (f"; did you mean {close[0]!r}?" if close else
-                                                                  " (every setting: `dynonet train --help`, as keywords without the dashes)"))
-            if name == "batch_size" and value is None:  # chosen by the data at fit, as when not given
-                continue
-            if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
-                value = tuple(x.strip() for x in value.split(",") if x.strip())
-            elif name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
-                # as `predict(level=...)` takes levels: 80, "80,95", [80, 95.0], an array
-                levels = (value.split(",") if isinstance(value, str) else
-                          [value] if isinstance(value, numbers.Number) else list(value))
-                try:
-                    value = check_levels(levels)
-                except ConfigError as e:
-                    raise ConfigError(f"interval_levels: {e}") from None
-            elif name == "columns" and isinstance(value, (list, tuple)):  # column names are compared as text
-                value = tuple(c if isinstance(c, str) else str(c) for c in value)
-            changes[_FIELD_SECTION[name]][name] = value
-        try:
-            # what every fit starts from; `config` becomes the fitted run's
-            self._settings: RunConfig = override(base, changes)
-            check_config(self._settings.model)  # a model name or setting that cannot run fails here, not in fit
-        except ConfigError as e:
-            raise _keywords(e) from None
-        _warn_unread([*(["epochs"] if epochs is not None else []), *overrides], self._settings, stacklevel=3)
+        # what every fit starts from; `config` becomes the fitted run's
+        self._settings: RunConfig = settings_of(horizon, lookback, model, epochs, seed, device, overrides)
+        warn_unread([*(["epochs"] if epochs is not None else []), *overrides], self._settings, stacklevel=3)
         self.config: RunConfig = self._settings
         self._date_column_given = "date_column" in overrides
         self.model_: Forecaster | None = None
@@ -235,7 +122,7 @@ class DynoNetForecaster:
                                                     dataclasses.replace(self._settings.model,
                                                                         n_channels=fitted.model.n_channels))
             state = f", fitted on {len(self.columns_)} series" + ("" if same else " with other settings")
-        return f"DynoNetForecaster({', '.join(f'{k}={v!r}' for k, v in _arguments(self._settings).items())}{state})"
+        return f"DynoNetForecaster({', '.join(f'{k}={v!r}' for k, v in arguments(self._settings).items())}{state})"
 
     # -- scikit-learn's estimator protocol ---------------------------------------------------
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -249,7 +136,7 @@ class DynoNetForecaster:
         with warnings.catch_warnings():  # the settings kept were warned of when given
             warnings.simplefilter("ignore")
             fresh = type(self)(**{**self._params, **params})
-        _warn_unread([n for n, v in params.items() if n in _FIELD_SECTION and v is not None], fresh._settings,
+        warn_unread([n for n, v in params.items() if n in FIELD_SECTION and v is not None], fresh._settings,
                      stacklevel=3)
         self._params, self._settings = fresh._params, fresh._settings
         self._date_column_given = self._date_column_given or fresh._date_column_given
@@ -298,12 +185,12 @@ class DynoNetForecaster:
         try:
             # training seeds the global generators; the caller keeps its own
             with host_rng_kept(cuda=resolve_device(settings.train.device).type == "cuda"):
-                run = train(settings, data=data, log=(lambda text: print(_named(text))) if verbose else quiet,
+                run = train(settings, data=data, log=(lambda text: print(named(text))) if verbose else quiet,
                             choose_batch=choose_batch)
         except (ConfigError, TrainingError) as e:
-            raise _keywords(e) from None
+            raise keywords(e) from None
         for notes in (run.metrics["notes"], run.metrics["intervals"]["notes"]):  # named as this API takes its settings
-            notes[:] = map(_named, notes)
+            notes[:] = map(named, notes)
         if not verbose:  # (verbose printed them) notes on the data, as the command line shows them in any mode
             for note in run.metrics["notes"]:
                 warnings.warn(note, stacklevel=2)
@@ -339,7 +226,7 @@ class DynoNetForecaster:
         try:  # named as this API takes its settings (`dynonet predict` calls `_levels` with the flags' names)
             levels = self._levels(level)
         except ConfigError as e:
-            raise _keywords(e) from None
+            raise keywords(e) from None
         if df is not None:
             table = self._table(df, "recent data", self.config, used=self.config.model.lookback,
                                 columns=self.columns_)
@@ -399,7 +286,7 @@ class DynoNetForecaster:
             reading = Reading.of(cfg.data, columns=chosen, used=used, trained=columns is not None)
             return frame_table(df, reading, source=source)
         except DataError as e:
-            raise _keywords(e) from None
+            raise keywords(e) from None
 
     def _forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                       first_line: int | np.ndarray | None, date_format: str | None = None,
@@ -463,7 +350,7 @@ class DynoNetForecaster:
             if step is not None and (isinstance(step, bool) or not isinstance(step, numbers.Integral) or step < 1):
                 raise ConfigError(f"step={step!r}: a whole number of rows >= 1")
         except ConfigError as e:
-            raise _keywords(e) from None
+            raise keywords(e) from None
         m = self.config.model
         dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
         table = self._backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
@@ -610,7 +497,7 @@ class DynoNetForecaster:
         try:
             dev = resolve_device(device)
         except ConfigError as e:
-            raise _keywords(e) from None
+            raise keywords(e) from None
         from dynonet.runner import saved_intervals
 
         model, cfg, meta, tensors = load_checkpoint(path, dev, (TENSOR,))
@@ -623,7 +510,7 @@ class DynoNetForecaster:
                                            **({"date_format": None} if meta.get("date_format_settled") else {})},
                                      train={"batch_size": PRESETS[DEFAULT_PRESET].train.batch_size}
                                      if meta.get("batch_size_chosen") else {})
-        self._params = _arguments(self._settings)
+        self._params = arguments(self._settings)
         # the run's date column counts as given, as it is to `clone` and `set_params` (get_params names it)
         self._date_column_given = "date_column" in self._params
         self.model_, self.meta_ = model.eval(), meta
@@ -670,28 +557,9 @@ class _AsGiven(NamedTuple):
         if not long and self.labels:
             table["unique_id"] = table["unique_id"].map(lambda c: self.labels.get(c, c))
         if self.numbered:
-            table["ds"], table["cutoff"] = self.numbers(table["ds"]).to_numpy(), self.numbers(table["cutoff"]).to_numpy()
+            for column in ("ds", "cutoff"):
+                table[column] = self.numbers(table[column]).to_numpy()
         return table
-
-
-def _warn_unread(names: list[str], settings: RunConfig, stacklevel: int) -> None:
-    """A UserWarning naming those of the settings `names` that the configured model never reads."""
-    m = settings.model
-    cls = MODELS[m.model]
-    if unread := [n for n in names if f"{_FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
-        how = _named(cls.configured(m))
-        warnings.warn(f"model {m.model!r}{how} does not read {', '.join(unread)}", stacklevel=stacklevel)
-
-
-def _arguments(settings: RunConfig) -> dict[str, Any]:
-    """Constructor arguments that make `settings`: horizon, lookback and model, then each
-    setting that differs from what those alone give."""
-    m = settings.model
-    shown = {"horizon": m.horizon, "lookback": m.lookback, "model": m.model}
-    # (a config only: whether those alone could run, e.g. a patch longer than the lookback, is no matter)
-    plain = override(PRESETS[DEFAULT_PRESET], {"model": shown, "data": {"test_fraction": 0.0}}).to_dict()
-    return {**shown, **{name: value for section, values in settings.to_dict().items() for name, value in values.items()
-                        if name not in _NOT_SETTABLE and name not in shown and value != plain[section].get(name)}}
 
 
 # -- time steps ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import dynonet.forecaster
 from dynonet.checkpoint import META, TENSORS, WEIGHTS
 from dynonet.config import PRESETS
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError
-from dynonet.forecaster import DynoNetForecaster, _named
+from dynonet.forecaster import DynoNetForecaster
 
 L, H = 32, 8
 TINY = dict(worker_hidden=4, context_dim=4, mixer_hidden=4, batch_size=512, epochs=1)
@@ -527,7 +527,8 @@ def test_predict_input_errors(fitted, wide):
     with pytest.raises(DataError, match=r"^recent data: its dates step by 'D', "):  # all its rows
         fitted.predict(daily.tail(L))
     # the same length anchored elsewhere is told where the run's steps fall
-    monthly = DynoNetForecaster(horizon=4, lookback=16, model="linear", **TINY_LINEAR).fit(make_wide(100, "2000-01-31", "ME"))
+    monthly = DynoNetForecaster(horizon=4, lookback=16, model="linear", **TINY_LINEAR).fit(
+        make_wide(100, "2000-01-31", "ME"))
     with pytest.raises(DataError, match=r"is not one step \(ME\) after .*: the run's steps fall on those dates\)$"):
         monthly.predict(make_wide(20, "2020-01-01", "MS"))
     with pytest.raises(DataError, match="expected a pandas DataFrame"):
@@ -834,7 +835,8 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     with pytest.warns(UserWarning, match=r"^model 'dynonet' with the controller off \(controller=True turns it on\) "
                                          "does not read controller_lr$"):
         DynoNetForecaster(controller_lr=1e-3)
-    with pytest.raises(ConfigError, match=r"^max_rows: `fit` takes the rows it is given; pass df.head\(n\)"):
+    with pytest.raises(ConfigError, match=r"^no setting 'max_rows' here: `fit` takes the rows it is given; pass "
+                                          r"df.head\(n\)"):
         DynoNetForecaster(max_rows=100)
     odd = extra[["temp", "load", "humidity"]].set_axis(["temp", 1, "1"], axis=1)  # 1 and "1": one name as text
     pd.testing.assert_frame_equal(f.predict(odd), f.predict(extra))  # columns not chosen are left alone
@@ -865,9 +867,3 @@ def test_a_flag_and_its_choice_in_a_note_read_as_a_keyword_argument(wide):
         DynoNetForecaster(horizon=H, lookback=L, **TINY, controller=True).fit(wide)
     [note] = [str(w.message) for w in caught if "controller trained" in str(w.message)]
     assert 'controller_data="holdout" keeps the two apart' in note and "--" not in note
-    # a flag's word that is no choice of it, and a flag of no setting, stay as written
-    assert _named("--batch-size 32, --loss mae, --no-mixer") == 'batch_size=32, loss="mae", mixer=False'
-    # a value of a flag reads as a keyword argument's; a word that is none stays as written
-    assert _named("--date-format %s), --sep ';' --lr 1e-3. --epochs must be") == \
-        "date_format='%s'), sep=';' lr=1e-3. epochs must be"
-    assert _named("--no-plot, `dynonet train --batch-size 8`") == "--no-plot, `dynonet train --batch-size 8`"
