@@ -237,9 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
     pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
-    pr.add_argument("--csv", type=Path, required=True,
+    pr.add_argument("--csv", type=Path, default=None,
                     help="recent data: the training CSV's series, at least `lookback` rows (wide, or long: "
-                         "unique_id, ds, y, and then the forecast is written long too)")
+                         "unique_id, ds, y, and then the forecast is written long too); default: the file the "
+                         "run was trained on, as it is now")
     pr.add_argument("--out", type=Path, required=True,
                     help="forecast CSV to write (original units); - writes it to standard output")
     pr.add_argument("--plot", type=Path, default=None,

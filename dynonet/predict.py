@@ -18,8 +18,10 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
+from dynonet.checkpoint import read_meta
+from dynonet.config import DataConfig, RunConfig, flag
+from dynonet.data import bundled_path
 from dynonet.files import check_writable, is_stream, write_together
-from dynonet.config import DataConfig, flag
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
@@ -57,12 +59,28 @@ def _to_stdout(text: str) -> None:
         raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
 
 
-def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plot: str | Path | None = None,
+def training_csv(checkpoint: str | Path) -> Path:
+    """The file a run was trained on, whose last rows `dynonet predict` forecasts after when
+    given no --csv: its CSV, or the bundled dataset's. A DataError where there is none (a run
+    fit on a DataFrame) or it is no longer there."""
+    meta = read_meta(checkpoint)
+    d = RunConfig.from_dict(meta["config"]).data
+    if d.csv is None and meta.get("source") == d.dataset:
+        return bundled_path(d.dataset)
+    if d.csv is None:
+        raise DataError(f"{checkpoint}: the run was fit on a {meta.get('source', 'DataFrame')}, not a file; give "
+                        "--csv with its recent rows")
+    if not Path(d.csv).is_file():
+        raise DataError(f"{d.csv}: the run's training CSV is not there (moved?); give --csv with the recent rows")
+    return Path(d.csv)
+
+
+def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, plot: str | Path | None = None,
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
                 dialect: dict[str, str] | None = None, levels: Sequence[int] = (),
                 plot_series: Sequence[str] | None = None) -> pd.DataFrame:
-    """Forecast after the last row of `csv` with a run folder; write the forecast CSV (and a
-    plot) atomically. Every input is checked, and the plot drawn, before anything is written;
+    """Forecast after the last row of `csv` (None: the run's training file, `training_csv`)
+    with a run folder; write the forecast CSV (and a plot) atomically. Every input is checked, and the plot drawn, before anything is written;
     then both files are written out in full before either takes its name (`write_together`).
     `out="-"` writes the CSV to standard output instead, after the plot file. `dialect`: how
     `csv` and `actual` are written where not as the training data (`sep`, `decimal`,
@@ -75,6 +93,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, plo
         raise OutputError("--plot -: the plot is an image file; give it a file name")
     if plot_series is not None and plot is None:
         raise ConfigError("--plot-series: names the series --plot draws; give --plot too")
+    if csv is None:
+        csv = training_csv(checkpoint)
+        log(f"recent data: {csv} (the run's training data)")
     to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint,
                                {"--csv": csv, **({"--actual": actual} if actual is not None else {})})
     out = Path(out)

@@ -192,6 +192,28 @@ def test_predict_without_plot(setup):
     assert len(pd.read_csv(out)) == H
 
 
+def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_path, capsys):
+    assert main(["predict", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "own.csv")]) == 0
+    assert capsys.readouterr().out.startswith(f"recent data: {setup / 'data.csv'} (the run's training data)\n")
+    assert predict(setup, "--out", str(tmp_path / "recent.csv")) == 0  # its last rows: the same forecast
+    assert (tmp_path / "own.csv").read_text() == (tmp_path / "recent.csv").read_text()
+    # a run fit on a DataFrame has no file to read; one whose file is gone is told so
+    frame = pd.read_csv(setup / "data.csv", parse_dates=["date"], index_col="date")
+    DynoNetForecaster(horizon=H, lookback=L, model="repeat").fit(frame).save(tmp_path / "api-run")
+    assert main(["predict", "--checkpoint", str(tmp_path / "api-run"), "--out", str(tmp_path / "f.csv")]) == 2
+    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'api-run'}: the run was fit on a DataFrame, not "
+                                      "a file; give --csv with its recent rows")
+    frame.to_csv(tmp_path / "gone.csv")
+    assert main(["train", "--csv", str(tmp_path / "gone.csv"), "--out", str(tmp_path / "run"), "--model", "repeat",
+                 "--horizon", str(H), "--lookback", str(L), "--quiet"]) == 0
+    (tmp_path / "gone.csv").unlink()
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.csv")]) == 2
+    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'gone.csv'}: the run's training CSV is not there "
+                                      "(moved?); give --csv with the recent rows")
+    assert not (tmp_path / "f.csv").exists()
+
+
 @pytest.mark.parametrize("name, start", [("p.pdf", b"%PDF"), ("p.SVG", b"<?xml"), ("p", b"\x89PNG")])
 def test_the_plot_format_follows_its_name(setup, name, start):
     assert predict(setup, "--out", str(setup / f"{name}.csv"), "--plot", str(setup / name)) == 0
