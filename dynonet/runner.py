@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import platform
@@ -20,7 +21,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import (META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint,
                                 save_tensors)
 from dynonet.config import RunConfig
-from dynonet.data import SeriesData, Scaler, load, split_windows, window_sets
+from dynonet.data import SeriesData, Scaler, Windows, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
 from dynonet.files import json_text
@@ -284,8 +285,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
                      "they may hold less than their level on later data (--controller-data holdout keeps the two "
                      "apart)")
         log(f"note: {notes[-1]}")
-    test = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler,
-                                                  intervals)
+    test = None if test_set is None else test_scores(model, test_set, cfg, data, intervals)
     # the bi-level epochs' time; trend-first epochs (the linear path alone) are much cheaper
     seconds = [h["seconds"] for h in state.history if h.get("stage", "full") == "full"]
     # the closed-form fit (`--trend-fit ridge`) is not an epoch: its time is reported on its own
@@ -320,6 +320,19 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     if test is not None:
         log(result_block(title, test))
     return TrainedRun(cfg, data, model, metrics, intervals)
+
+
+NAIVE = "repeat"  # the forecast every model should beat: each series' last value, repeated
+
+
+def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: SeriesData,
+                intervals: Intervals) -> dict[str, Any]:
+    """`model`'s scores on the test windows (`evaluation.evaluate`), with those of the naive
+    forecast on the same windows beside them (`naive`: its model name, MSE and MAE): what
+    its numbers mean on data of the user's, where no published figure says."""
+    scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
+    naive = evaluate(build_model(dataclasses.replace(cfg.model, model=NAIVE)), test_set, cfg.train.eval_batch_size)
+    return {**scores, "naive": {"model": NAIVE, "mse": naive["mse"], "mae": naive["mae"]}}
 
 
 def checkpoint_meta(data: SeriesData, intervals: Intervals) -> dict[str, Any]:
@@ -420,8 +433,7 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
     else:
         intervals = saved_intervals(meta, tensors, cfg, run_dir)
     test_set = split_windows(data, cfg, dev, "test")
-    scores = None if test_set is None else evaluate(model, test_set, cfg.train.eval_batch_size, data.columns,
-                                                    data.scaler, intervals)
+    scores = None if test_set is None else test_scores(model, test_set, cfg, data, intervals)
     if calibrate_intervals:
         recalibrated(run_dir, meta, intervals, cfg, scores,
                      [text for text in (missing, "" if scores is not None else untested(intervals)) if text])

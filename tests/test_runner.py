@@ -269,3 +269,20 @@ def test_the_python_api_picks_a_batch_size_for_small_data_and_names_its_own_in_t
     many = pd.DataFrame({"date": pd.date_range("2000-01-01", periods=5000, freq="D"), "y": np.sin(np.arange(5000) / 3)})
     assert DynoNetForecaster(horizon=7, lookback=28, epochs=1, model="linear", device="cpu").fit(
         many).config.train.batch_size == 512  # 4466 windows: the preset's batch size, no larger
+
+
+@pytest.mark.parametrize("model", ["repeat", "linear"])
+def test_the_test_scores_come_with_the_naive_forecasts_on_the_same_windows(tmp_path, capsys, model):
+    series_csv(tmp_path / "data.csv", 300)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "run"), "--model", model,
+                 "--horizon", str(H), "--lookback", str(L), "--epochs", "2", "--batch-size", "16", "--quiet"]) == 0
+    test = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    naive = test["naive"]
+    assert naive["model"] == "repeat"
+    # the naive forecast is the repeat model: scored alike; another model scores otherwise
+    assert (naive["mse"], naive["mae"]) == pytest.approx((test["mse"], test["mae"])) if model == "repeat" else \
+        naive["mse"] != pytest.approx(test["mse"])
+    printed = f"each series' last value repeated, on the same windows: MSE {naive['mse']:.4f}, MAE {naive['mae']:.4f}"
+    assert printed in capsys.readouterr().out
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0  # re-scored alike
+    assert printed in capsys.readouterr().out
