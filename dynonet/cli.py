@@ -261,10 +261,10 @@ def build_parser() -> argparse.ArgumentParser:
     bt = sub.add_parser("backtest", help="forecast from many cutoffs of a CSV with a saved run, beside the true "
                         "values, and score them")
     bt.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
-    bt.add_argument("--csv", type=Path, required=True,
+    bt.add_argument("--csv", type=Path, default=None,
                     help="data of the run's series (wide or long), evenly spaced at its step, every row a number; "
                          "rows after those the run trained and validated on score it fairly (it says how many "
-                         "forecasts reach into those)")
+                         "forecasts reach into those); default: the file the run was trained on, as it is now")
     bt.add_argument("--out", type=Path, required=True,
                     help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, y (the true value); "
                          "- writes it to standard output")

@@ -162,14 +162,18 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     return forecast
 
 
-def backtest_csv(checkpoint: str | Path, csv: str | Path, out: str | Path, *, step: int | None = None,
+def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, step: int | None = None,
                  device: str = "auto", log: Log = quiet, dialect: dict[str, str] | None = None,
                  levels: Sequence[int] = ()) -> pd.DataFrame:
-    """`DynoNetForecaster.backtest` of a CSV with a run folder: the long table of forecasts
-    from every `step`-th row (default: the horizon) beside the true values, written to `out`
-    (a CSV, atomically; "-": standard output) as the CSV is written (`dialect` as in
+    """`DynoNetForecaster.backtest` of a CSV (None: the run's training file, `training_csv`)
+    with a run folder: the long table of forecasts from every `step`-th row (default: the
+    horizon) beside the true values, written to `out` (a CSV, atomically; "-": standard
+    output) as the CSV is written (`dialect` as in
     `predict_csv`); the log gets each series' errors in its own units, the errors standardized
     as the run's test scores are, and how often each interval at `levels` held."""
+    if csv is None:
+        csv = training_csv(checkpoint)
+        log(f"data: {csv} (the run's training data)")
     to_stdout = _check_outputs(out, [], checkpoint, {"--csv": csv}, what="the backtest")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))

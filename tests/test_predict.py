@@ -197,6 +197,12 @@ def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_p
     assert capsys.readouterr().out.startswith(f"recent data: {setup / 'data.csv'} (the run's training data)\n")
     assert predict(setup, "--out", str(tmp_path / "recent.csv")) == 0  # its last rows: the same forecast
     assert (tmp_path / "own.csv").read_text() == (tmp_path / "recent.csv").read_text()
+    capsys.readouterr()
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "bt.csv")]) == 0  # alike
+    assert capsys.readouterr().out.startswith(f"data: {setup / 'data.csv'} (the run's training data)\n")
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "data.csv"),
+                 "--out", str(tmp_path / "bt-data.csv")]) == 0
+    assert (tmp_path / "bt.csv").read_text() == (tmp_path / "bt-data.csv").read_text()
     # a run fit on a DataFrame has no file to read; one whose file is gone is told so
     frame = pd.read_csv(setup / "data.csv", parse_dates=["date"], index_col="date")
     DynoNetForecaster(horizon=H, lookback=L, model="repeat").fit(frame).save(tmp_path / "api-run")
