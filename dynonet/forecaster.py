@@ -75,7 +75,7 @@ class DynoNetForecaster:
             `batch_size=32`, `date_format="%d/%m/%Y"`, `controller=True` (the full system).
 
     Defaults are those of the "quickstart" preset, except: `worker_seq_len` and
-    `controller_patch_len` are capped at `lookback`; `batch_size`, unless given (or None), is
+    `controller_patch_len` are capped at `lookback`; `batch_size`, unless given (None: not given), is
     the preset's 512 or, where the training windows are fewer than 8 batches of it, the power
     of two that makes 8 to 16 (one window a batch where there are fewer than 16;
     `config.train.batch_size` after `fit` says which, and every fit chooses again); and
@@ -221,8 +221,10 @@ class DynoNetForecaster:
         `recent`: what `df` was called before (deprecated).
         """
         if recent is not None:
+            if df is not None:
+                raise TypeError("predict() got the recent data twice: as df and as recent (its old name)")
             warnings.warn("predict(recent=...) is now predict(df=...)", FutureWarning, stacklevel=2)
-            df = recent if df is None else df
+            df = recent
         try:  # named as this API takes its settings (`dynonet predict` calls `_levels` with the flags' names)
             levels = self._levels(level)
         except ConfigError as e:
@@ -510,7 +512,9 @@ class DynoNetForecaster:
                                            **({"date_format": None} if meta.get("date_format_settled") else {})},
                                      train={"batch_size": PRESETS[DEFAULT_PRESET].train.batch_size}
                                      if meta.get("batch_size_chosen") else {})
-        self._params = arguments(self._settings)
+        # a batch size the run was given stays given (one the data chose is chosen again)
+        self._params = {**arguments(self._settings),
+                        **({} if meta.get("batch_size_chosen") else {"batch_size": cfg.train.batch_size})}
         # the run's date column counts as given, as it is to `clone` and `set_params` (get_params names it)
         self._date_column_given = "date_column" in self._params
         self.model_, self.meta_ = model.eval(), meta
@@ -536,8 +540,8 @@ class _AsGiven(NamedTuple):
 
     def numbers(self, dates: pd.DatetimeIndex | pd.Series) -> pd.Index:
         """Dates read from numbers as numbers again, of the frame's kind (integers or floats)."""
-        numbers = unix_seconds(dates)
-        return numbers.astype(np.float64) if self.numbered == "f" else numbers
+        seconds = unix_seconds(dates)
+        return seconds.astype(np.float64) if self.numbered == "f" else seconds
 
     def forecast(self, framed: pd.DataFrame, long: bool) -> pd.DataFrame:
         """A `predict` table (wide, or `long`) as the frame names its parts."""

@@ -81,7 +81,7 @@ def settings_of(horizon: Any, lookback: Any, model: str, epochs: int | None, see
             raise ConfigError(f"no setting {name!r} here: {ours}={value!r} {sets}")
         if name in _ELSEWHERE:
             raise ConfigError(f"no setting {name!r} here: {_ELSEWHERE[name]}")
-        if name not in FIELD_SECTION or name in NOT_SETTABLE:
+        if name not in FIELD_SECTION:  # (those NOT_SETTABLE are told so above)
             close = difflib.get_close_matches(name, [f for f in FIELD_SECTION if f not in NOT_SETTABLE], 1)
             raise ConfigError(f"unknown setting {name!r}" + (
                 f"; did you mean {close[0]!r}?" if close else

@@ -20,7 +20,6 @@ import pandas as pd
 
 from dynonet.checkpoint import read_meta
 from dynonet.config import DataConfig, RunConfig, flag
-from dynonet.data import bundled_path
 from dynonet.files import check_writable, is_stream, write_together
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
@@ -59,20 +58,13 @@ def _to_stdout(text: str) -> None:
         raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
 
 
-def training_csv(checkpoint: str | Path) -> Path:
-    """The file a run was trained on, whose last rows `dynonet predict` forecasts after when
-    given no --csv: its CSV, or the bundled dataset's. A DataError where there is none (a run
-    fit on a DataFrame) or it is no longer there."""
+def training_csv(checkpoint: str | Path, instead: str) -> Path:
+    """The file a run was trained on (`runner.training_file`), which `dynonet predict` and
+    `dynonet backtest` read when given no --csv; `instead`: what to give where there is none."""
+    from dynonet.runner import training_file
+
     meta = read_meta(checkpoint)
-    d = RunConfig.from_dict(meta["config"]).data
-    if d.csv is None and meta.get("source") == d.dataset:
-        return bundled_path(d.dataset)
-    if d.csv is None:
-        raise DataError(f"{checkpoint}: the run was fit on a {meta.get('source', 'DataFrame')}, not a file; give "
-                        "--csv with its recent rows")
-    if not Path(d.csv).is_file():
-        raise DataError(f"{d.csv}: the run's training CSV is not there (moved?); give --csv with the recent rows")
-    return Path(d.csv)
+    return training_file(checkpoint, RunConfig.from_dict(meta["config"]), meta, instead)
 
 
 def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, plot: str | Path | None = None,
@@ -93,11 +85,12 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
         raise OutputError("--plot -: the plot is an image file; give it a file name")
     if plot_series is not None and plot is None:
         raise ConfigError("--plot-series: names the series --plot draws; give --plot too")
+    csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
-        csv = training_csv(checkpoint)
+        csv = training_csv(checkpoint, "give its recent rows with --csv")
         log(f"recent data: {csv} (the run's training data)")
     to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint,
-                               {"--csv": csv, **({"--actual": actual} if actual is not None else {})})
+                               {csv_flag: csv, **({"--actual": actual} if actual is not None else {})})
     out = Path(out)
     image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
@@ -171,10 +164,11 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     output) as the CSV is written (`dialect` as in
     `predict_csv`); the log gets each series' errors in its own units, the errors standardized
     as the run's test scores are, and how often each interval at `levels` held."""
+    csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
-        csv = training_csv(checkpoint)
+        csv = training_csv(checkpoint, "give the data to backtest with --csv")
         log(f"data: {csv} (the run's training data)")
-    to_stdout = _check_outputs(out, [], checkpoint, {"--csv": csv}, what="the backtest")
+    to_stdout = _check_outputs(out, [], checkpoint, {csv_flag: csv}, what="the backtest")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)

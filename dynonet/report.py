@@ -34,8 +34,9 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
              "(each series standardized by its training rows' mean and std; in original units: metrics.json, "
              "or metrics_ in Python)"]
     if naive := scores.get("naive"):  # what the numbers mean: the last value repeated, on the same windows
-        lines.append(f"each series' last value repeated, on the same windows: MSE {score_text(naive['mse'])}, "
-                     f"MAE {score_text(naive['mae'])}")
+        worse = " (lower than this model's MSE)" if naive["mse"] < scores["mse"] else ""
+        lines.append(f"naive forecast (each series' last value repeated), same test windows: MSE "
+                     f"{score_text(naive['mse'])}, MAE {score_text(naive['mae'])}{worse}")
     if scores.get("intervals"):  # calibrated on validation: how often they held on test is measured, not assumed
         lines.append("test values inside the prediction intervals: "
                      + ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in scores["intervals"].items()))

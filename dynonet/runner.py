@@ -21,7 +21,7 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import (META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint,
                                 save_tensors)
 from dynonet.config import RunConfig
-from dynonet.data import SeriesData, Scaler, Windows, load, split_windows, window_sets
+from dynonet.data import SeriesData, Scaler, Windows, bundled_path, load, split_windows, window_sets
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
 from dynonet.files import json_text
@@ -322,17 +322,32 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     return TrainedRun(cfg, data, model, metrics, intervals)
 
 
+def training_file(run_dir: str | Path, cfg: RunConfig, meta: dict[str, Any], instead: str) -> Path:
+    """The file a run (`cfg`, its checkpoint's `meta`) was trained on: its CSV, or the bundled
+    dataset's. A DataError where it has none (a run fit on a DataFrame: `instead` says what to
+    do) or its CSV is no longer there."""
+    if cfg.data.csv is None and meta.get("source") == cfg.data.dataset:
+        return bundled_path(cfg.data.dataset)
+    if cfg.data.csv is None:
+        raise DataError(f"{run_dir}: trained on {meta.get('source')!r}, not on a CSV or bundled dataset; {instead}")
+    if not Path(cfg.data.csv).is_file():
+        raise DataError(f"{cfg.data.csv}: file not found (the run's CSV; moved? give its new path with --csv)")
+    return Path(cfg.data.csv)
+
+
 NAIVE = "repeat"  # the forecast every model should beat: each series' last value, repeated
 
 
 def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: SeriesData,
                 intervals: Intervals) -> dict[str, Any]:
     """`model`'s scores on the test windows (`evaluation.evaluate`), with those of the naive
-    forecast on the same windows beside them (`naive`: its model name, MSE and MAE): what
-    its numbers mean on data of the user's, where no published figure says."""
+    forecast on the same windows beside them (`naive`: its model name and its scores, overall,
+    per channel and in original units): what the numbers mean on a user's own data, where no
+    published figure says."""
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
-    naive = evaluate(build_model(dataclasses.replace(cfg.model, model=NAIVE)), test_set, cfg.train.eval_batch_size)
-    return {**scores, "naive": {"model": NAIVE, "mse": naive["mse"], "mae": naive["mae"]}}
+    naive = evaluate(build_model(dataclasses.replace(cfg.model, model=NAIVE)), test_set, cfg.train.eval_batch_size,
+                     data.columns, data.scaler)
+    return {**scores, "naive": {"model": NAIVE, **{k: naive[k] for k in ("mse", "mae", "per_channel", "original_units")}}}
 
 
 def checkpoint_meta(data: SeriesData, intervals: Intervals) -> dict[str, Any]:
@@ -416,11 +431,8 @@ def evaluate_run(run_dir: Path, *, device: str = "auto", csv: str | Path | None 
         if bundled:
             raise ConfigError(f"{run_dir}: trained on the bundled {cfg.data.dataset}, not on a CSV; omit --csv")
         cfg = cfg.replace(data={"csv": str(Path(csv).absolute())})  # also a DataFrame's rows, saved as a CSV
-    if cfg.data.csv is None and not bundled:
-        raise DataError(f"{run_dir}: trained on {meta.get('source')!r}, not on a CSV or bundled dataset; "
-                        "give its rows as a CSV with --csv to re-score it")
-    if csv is None and cfg.data.csv is not None and not Path(cfg.data.csv).exists():
-        raise DataError(f"{cfg.data.csv}: file not found (the run's CSV; moved? give its new path with --csv)")
+    else:
+        training_file(run_dir, cfg, meta, "give its rows as a CSV with --csv to re-score it")  # there to read
     # the run's series, in its order, from a CSV (other columns are left alone, as predict does)
     data = load(cfg.replace(data={"columns": tuple(meta["columns"])}) if cfg.data.csv else cfg, trained=True)
     check_same_data(data, meta, "the checkpoint", run_dir / META)

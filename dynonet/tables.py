@@ -544,7 +544,7 @@ def _steps_hint(df: pd.DataFrame, reading: Reading) -> str:
     column's, or a whole-number index's."""
     if (counter := _counting_column(df, reading)) is not None:
         return (f"; column {counter!r} counts evenly: --date-column {str(counter)!r}, --date-format %s reads it "
-                "as the dates")
+                "as the dates (a series: --columns chooses the series, it among them)")
     if pd.api.types.is_integer_dtype(df.index) and not pd.api.types.is_bool_dtype(df.index):
         return "; or, if its index counts time steps, --date-format %s reads them so"
     return ""

@@ -417,13 +417,21 @@ def test_a_batch_size_the_data_chose_is_chosen_again_by_a_later_fit(tmp_path):
     assert g.fit(large).config.train.batch_size == 512
     assert g.set_params(batch_size=64).fit(small).config.train.batch_size == 64  # given: as given
     assert g.set_params(batch_size=None).fit(small).config.train.batch_size == 8  # None: chosen again
+    # a batch size given stays given after load, the preset's 512 too
+    given = DynoNetForecaster(horizon=H, lookback=L, model="linear", epochs=1, batch_size=512).fit(small)
+    given.save(tmp_path / "given")
+    again = DynoNetForecaster.load(tmp_path / "given")
+    assert again.get_params()["batch_size"] == 512 and again.fit(small).config.train.batch_size == 512
 
 
 def test_old_ways_of_calling_and_old_pickles_still_work(fitted, wide):
     import pickle
 
+    earlier = wide.iloc[:-7]  # not the data fit was given: predict() would forecast otherwise
     with pytest.warns(FutureWarning, match=r"predict\(recent=\.\.\.\) is now predict\(df=\.\.\.\)"):
-        pd.testing.assert_frame_equal(fitted.predict(recent=wide), fitted.predict(wide))
+        pd.testing.assert_frame_equal(fitted.predict(recent=earlier), fitted.predict(earlier))
+    with pytest.raises(TypeError, match="got the recent data twice"):
+        fitted.predict(wide, recent=earlier)
     old = pickle.loads(pickle.dumps(fitted))
     del old.__dict__["_fit_tail"]  # as pickled before predict() read the data fit was given
     with pytest.raises(DataError, match="pass the recent data"):

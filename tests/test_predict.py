@@ -192,7 +192,7 @@ def test_predict_without_plot(setup):
     assert len(pd.read_csv(out)) == H
 
 
-def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_path, capsys):
+def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_path, capsys, monkeypatch):
     assert main(["predict", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "own.csv")]) == 0
     assert capsys.readouterr().out.startswith(f"recent data: {setup / 'data.csv'} (the run's training data)\n")
     assert predict(setup, "--out", str(tmp_path / "recent.csv")) == 0  # its last rows: the same forecast
@@ -207,17 +207,37 @@ def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_p
     frame = pd.read_csv(setup / "data.csv", parse_dates=["date"], index_col="date")
     DynoNetForecaster(horizon=H, lookback=L, model="repeat").fit(frame).save(tmp_path / "api-run")
     assert main(["predict", "--checkpoint", str(tmp_path / "api-run"), "--out", str(tmp_path / "f.csv")]) == 2
-    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'api-run'}: the run was fit on a DataFrame, not "
-                                      "a file; give --csv with its recent rows")
+    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'api-run'}: trained on 'DataFrame', not on a CSV "
+                                      "or bundled dataset; give its recent rows with --csv")
+    # a CSV named relative to where the run was trained is found from anywhere
     frame.to_csv(tmp_path / "gone.csv")
-    assert main(["train", "--csv", str(tmp_path / "gone.csv"), "--out", str(tmp_path / "run"), "--model", "repeat",
-                 "--horizon", str(H), "--lookback", str(L), "--quiet"]) == 0
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--csv", "gone.csv", "--out", "run", "--model", "repeat", "--horizon", str(H),
+                 "--lookback", str(L), "--quiet"]) == 0
+    monkeypatch.chdir(setup)
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "rel.csv")]) == 0
+    # the file read is no output
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "gone.csv")]) == 2
+    assert one_error_line(capsys).endswith("gone.csv: is the training file this command reads; give another name")
     (tmp_path / "gone.csv").unlink()
-    capsys.readouterr()
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.csv")]) == 2
-    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'gone.csv'}: the run's training CSV is not there "
-                                      "(moved?); give --csv with the recent rows")
+    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'gone.csv'}: file not found (the run's CSV; "
+                                      "moved? give its new path with --csv)")
     assert not (tmp_path / "f.csv").exists()
+
+
+def test_predict_without_csv_reads_the_bundled_data_a_run_was_trained_on(tmp_path, capsys):
+    from dynonet.data import bundled_path
+
+    assert main(["train", "--max-rows", "700", "--model", "repeat", "--horizon", str(H), "--lookback", str(L),
+                 "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.csv")]) == 0
+    assert capsys.readouterr().out.startswith(f"recent data: {bundled_path('ETTh1')} (the run's training data)")
+    ett = pd.read_csv(bundled_path("ETTh1"), parse_dates=["date"])  # after its last row, not after the 700 read
+    forecast = pd.read_csv(tmp_path / "f.csv", parse_dates=["date"])
+    assert forecast["date"].iloc[0] == ett["date"].iloc[-1] + pd.Timedelta(hours=1)
+    assert forecast["OT"].to_numpy() == pytest.approx(ett["OT"].iloc[-1], rel=1e-6)  # the last value, repeated
 
 
 @pytest.mark.parametrize("name, start", [("p.pdf", b"%PDF"), ("p.SVG", b"<?xml"), ("p", b"\x89PNG")])

@@ -282,7 +282,10 @@ def test_the_test_scores_come_with_the_naive_forecasts_on_the_same_windows(tmp_p
     # the naive forecast is the repeat model: scored alike; another model scores otherwise
     assert (naive["mse"], naive["mae"]) == pytest.approx((test["mse"], test["mae"])) if model == "repeat" else \
         naive["mse"] != pytest.approx(test["mse"])
-    printed = f"each series' last value repeated, on the same windows: MSE {naive['mse']:.4f}, MAE {naive['mae']:.4f}"
+    lower = " (lower than this model's MSE)" if naive["mse"] < test["mse"] else ""  # said where the model loses
+    printed = (f"naive forecast (each series' last value repeated), same test windows: MSE {naive['mse']:.4f}, "
+               f"MAE {naive['mae']:.4f}{lower}\n")
+    assert set(naive["original_units"]["per_channel"]) == set(test["per_channel"])  # each series in its own units
     assert printed in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0  # re-scored alike
     assert printed in capsys.readouterr().out

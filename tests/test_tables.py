@@ -572,7 +572,8 @@ def test_time_steps_are_read_from_the_index_unless_a_column_counts_them(series):
     # a column that counts evenly is the dates under another name, not a series beside the index's
     for reading in (Reading(), Reading(date_format="%s")):
         with pytest.raises(DataError, match=r"columns are: 'a', 'step'; column 'step' counts evenly: --date-column "
-                                            r"'step', --date-format %s reads it as the dates$"):
+                                            r"'step', --date-format %s reads it as the dates \(a series: --columns "
+                                            r"chooses the series, it among them\)$"):
             tables.frame_table(df, reading)
     assert tables.frame_table(df, Reading(date_column="step", date_format="%s")).columns == ["a"]
     assert tables.frame_table(df, Reading(date_format="%s", columns=("a", "step"))).columns == ["a", "step"]
