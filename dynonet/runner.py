@@ -131,7 +131,7 @@ RESUME_MAY_CHANGE = ("interval_levels", "pass_sequences")  # train settings a re
 def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesData | None = None,
               log: Log = quiet, progress: bool = False, overwrite: bool = False,
               resume: bool = False, flags: dict[str, dict[str, Any]] | None = None,
-              argv: list[str] | None = None) -> dict[str, Any]:
+              argv: list[str] | None = None, choose_batch: bool = False) -> dict[str, Any]:
     """Train one model under the protocol and score its test split once. Returns metrics.json.
 
     `data`: an in-memory series (`data.from_table`) instead of the one `cfg.data` names.
@@ -139,6 +139,7 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     it (`cfg` None: the run's own config, with `flags`, the settings given on the command
     line, applied; either must match the run's config, but for the `RESUME_MAY_CHANGE`
     settings given there). `argv`: the command that started the run, recorded in metrics.json.
+    `choose_batch`: as `train` takes it; a resumed run chooses as it did when it started.
     """
     saved = None
     if resume:
@@ -152,6 +153,10 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
                               f"{__version__} ({e}); start the run again") from None
         if cfg is None:
             cfg = saved_cfg.replace(**(flags or {}))
+        if (chosen := saved.get("batch_size_chosen")) is not None:  # the data chose it: it chooses the same
+            choose_batch = True
+            if "batch_size" not in (flags or {}).get("train", {}):
+                cfg = cfg.replace(train={"batch_size": chosen})
         if cfg.data.csv is not None and not Path(cfg.data.csv).exists():
             raise DataError(f"{cfg.data.csv}: file not found (the interrupted run's CSV; moved? resume with "
                             "--csv and its new path)")
@@ -167,14 +172,17 @@ def train_run(cfg: RunConfig | None, out: Path | None = None, *, data: SeriesDat
     elif cfg is None:
         raise ConfigError("a config is needed unless resuming")
     ready = (lambda: prepare_out_dir(out, overwrite, resume)) if out is not None else None
-    checkpoint = None
-    if out is not None:
-        if saved is not None:
-            argv = saved.get("argv", argv)  # the command that started the run, not the one resuming it
-        checkpoint = lambda state: save_state(out, {**state, "config": cfg.to_dict(), "argv": argv})  # noqa: E731
+    if saved is not None:
+        argv = saved.get("argv", argv)  # the command that started the run, not the one resuming it
+
+    def save_with_config(state: dict[str, Any]) -> None:  # the run's settings, with the batch size the data chose
+        chosen = state.get("batch_size_chosen")
+        config = cfg if chosen is None else cfg.replace(train={"batch_size": chosen})
+        save_state(out, {**state, "config": config.to_dict(), "argv": argv})
+    checkpoint = save_with_config if out is not None else None
     try:
         run = train(cfg, data=data, log=log, progress=progress, ready=ready, checkpoint=checkpoint, resume=saved,
-                    argv=argv)
+                    argv=argv, choose_batch=choose_batch)
     except TrainingError:
         if out is not None and out.is_dir():
             # a diverged run cannot be resumed (it would diverge again): leave nothing that
@@ -248,6 +256,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     log(f"windows: train {len(sets['train'])}"
         + (f", controller {len(sets['controller'])}" if controller_data is not None else "") + f", val {len(sets['val'])}"
         + (f", test {len(test_set)}" if test_set is not None else ", no test split (test fraction 0): not scored"))
+    if choose_batch:
+        log(f"batch size {cfg.train.batch_size}: chosen by the {len(sets['train'])} training windows (--batch-size "
+            "sets one)")
     notes = data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains=bool(params["total"]))
     for note in notes:
         log(f"note: {note}")
@@ -258,7 +269,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     save = checkpoint
 
     def checkpoint_with_time(state: dict[str, Any]) -> None:  # each saved state: the time so far, and its data
-        save({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start, "data": data_meta(data)})
+        save({**state, "elapsed_seconds": earlier + time.perf_counter() - t_start, "data": data_meta(data),
+              **({"batch_size_chosen": cfg.train.batch_size} if choose_batch else {})})
     device_name = str(device) + (f" ({torch.cuda.get_device_name(device)})" if device.type == "cuda" else
                                  f" ({torch.get_num_threads()} threads)")
     try:

@@ -214,7 +214,7 @@ TINY_CSV = ["--horizon", "8", "--lookback", "32", "--worker-seq-len", "32", "--w
             "--context-dim", "4", "--mixer-hidden", "4", "--batch-size", "512", "--device", "cpu", "--quiet"]
 
 
-def _interrupted_csv_run(tmp_path, monkeypatch):
+def _interrupted_csv_run(tmp_path, monkeypatch, flags=tuple(TINY_CSV)):
     """A CSV run stopped by Ctrl-C after its first epoch's state was saved: (its CSV, its folder)."""
     import numpy as np
     import pandas as pd
@@ -230,10 +230,25 @@ def _interrupted_csv_run(tmp_path, monkeypatch):
         saved(folder, state)
         raise KeyboardInterrupt
     monkeypatch.setattr(runner, "save_state", save_then_stop)
-    assert main(["train", "--csv", str(csv), "--out", str(out), "--epochs", "3", *TINY_CSV]) == 130
+    assert main(["train", "--csv", str(csv), "--out", str(out), "--epochs", "3", *flags]) == 130
     monkeypatch.undo()
     assert (out / STATE_FILE).exists()
     return csv, out
+
+
+@pytest.mark.parametrize("preset", [False, True])
+def test_a_batch_size_the_data_chose_is_chosen_alike_when_resuming(tmp_path, monkeypatch, preset):
+    at = TINY_CSV.index("--batch-size")
+    unset = [*TINY_CSV[:at], *TINY_CSV[at + 2:]]  # the CSV's 171 training windows choose 16
+    csv, out = _interrupted_csv_run(tmp_path, monkeypatch, unset)
+    assert load_state(out)["config"]["train"]["batch_size"] == 16
+    named = ["--preset", "quickstart", "--csv", str(csv), "--epochs", "3", *unset] if preset else []
+    assert main(["train", *named, "--out", str(out), "--resume"]) == 0
+    resumed = json.loads((out / "metrics.json").read_text())
+    assert main(["train", "--csv", str(csv), "--out", str(tmp_path / "whole"), "--epochs", "3", *unset]) == 0
+    whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert resumed["config"]["train"]["batch_size"] == whole["config"]["train"]["batch_size"] == 16
+    assert resumed["resumed_after_epoch"] == 1 and resumed["test"]["mse"] == whole["test"]["mse"]
 
 
 @pytest.mark.parametrize("preset", [False, True])
