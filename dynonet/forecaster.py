@@ -195,9 +195,9 @@ class DynoNetForecaster:
             for note in run.metrics["notes"]:
                 warnings.warn(note, stacklevel=2)
         self.config, self.model_, self.metrics_ = run.cfg, run.model.eval(), run.metrics
-        self.meta_, self.intervals_ = checkpoint_meta(run.data, run.intervals), run.intervals
-        if choose_batch:  # the data's choice: a later fit (after `load` too) chooses again
-            self.meta_["batch_size_chosen"] = True
+        # (a batch size the data chose is chosen again by a later fit, after `load` too)
+        self.meta_ = checkpoint_meta(run.data, run.intervals, run.metrics["batch_size_chosen"])
+        self.intervals_ = run.intervals
         L = self.config.model.lookback  # what `predict()` reads without data: the last rows fit was given
         self._fit_tail = (table._replace(dates=table.dates[-L:], values=table.values[-L:]), self._as_given(df))
         return self

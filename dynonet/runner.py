@@ -312,6 +312,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "device": device_name,
         "controller_data": controller_data,
         "params": params,
+        "batch_size_chosen": choose_batch,  # by the training windows (`batch_size_for`), not given
         "epochs_run": len(state.history),
         "epochs_by_stage": {stage: sum(h.get("stage") == stage for h in state.history)
                             for stage in ("trend", "full")},
@@ -362,15 +363,17 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
     return {**scores, "naive": {"model": NAIVE, **{k: naive[k] for k in ("mse", "mae", "per_channel", "original_units")}}}
 
 
-def checkpoint_meta(data: SeriesData, intervals: Intervals) -> dict[str, Any]:
+def checkpoint_meta(data: SeriesData, intervals: Intervals, batch_size_chosen: bool = False) -> dict[str, Any]:
     """What a checkpoint records about its data: columns, scaler, step, source, splits, last date,
     the date of the last row it trained or validated on (what a backtest's note counts from),
-    and whether its date format was read off the dates rather than given (a refit reads afresh);
-    and the levels of its prediction intervals (their half-widths: `checkpoint_tensors`)."""
+    and whether its date format was read off the dates rather than given, and its batch size
+    chosen by the data (a refit reads and chooses afresh); and the levels of its prediction
+    intervals (their half-widths: `checkpoint_tensors`)."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
             "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1]),
             "seen_until": str(data.dates[max(b for name, (_, b) in data.splits.items() if name != "test") - 1]),
-            "date_format_settled": data.date_format_settled, "intervals": intervals.meta()}
+            "date_format_settled": data.date_format_settled, "intervals": intervals.meta(),
+            **({"batch_size_chosen": True} if batch_size_chosen else {})}
 
 
 def checkpoint_tensors(intervals: Intervals | None) -> dict[str, torch.Tensor]:
@@ -415,7 +418,7 @@ def write_artifacts(out: Path, model: Forecaster, cfg: RunConfig, data: SeriesDa
                     "mse": metrics["test"]["mse"]}
         figures["benchmark.png"] = plots.benchmark(measured, published,
                                                    f"{data.source} H={cfg.model.horizon}: this run vs published figures")
-    save_checkpoint(out, model, cfg, checkpoint_meta(data, intervals),
+    save_checkpoint(out, model, cfg, checkpoint_meta(data, intervals, metrics.get("batch_size_chosen", False)),
                     extra=[(out / METRICS, json_text(metrics)), *((out / n, png) for n, png in figures.items())],
                     tensors=checkpoint_tensors(intervals))
 

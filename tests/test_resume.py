@@ -249,11 +249,16 @@ def test_a_batch_size_the_data_chose_is_chosen_alike_when_resuming(tmp_path, mon
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
     assert resumed["config"]["train"]["batch_size"] == whole["config"]["train"]["batch_size"] == 16
     assert resumed["resumed_after_epoch"] == 1 and resumed["test"]["mse"] == whole["test"]["mse"]
+    # the run says the data chose it: the Python API, loading it, lets a refit choose again
+    from dynonet import DynoNetForecaster
+
+    assert resumed["batch_size_chosen"] and "batch_size" not in DynoNetForecaster.load(out).get_params()
 
 
 @pytest.mark.parametrize("preset", [False, True])
 def test_a_resumed_run_may_ask_for_other_interval_levels(tmp_path, monkeypatch, capsys, preset):
     csv, out = _interrupted_csv_run(tmp_path, monkeypatch)
+    assert load_state(out)["config"]["train"]["batch_size"] == 512  # given: as given
     assert main(["train", "--out", str(out), "--resume", "--epochs", "4"]) == 2  # a training setting: refused
     assert "train.epochs: 3 -> 4" in capsys.readouterr().err
     # with its preset named, the run's settings are compared whole: the levels given still may differ
