@@ -194,7 +194,8 @@ class TrainConfig:
     """Optimization, early stopping and execution."""
 
     epochs: int = field(default=100, metadata=_opt("maximum epochs (of each stage, with --trend-first)"))
-    batch_size: int = field(default=512, metadata=_opt("training batch size"))
+    batch_size: int = field(default=512, metadata=_opt(
+        "training batch size; for a CSV, unless given, the training windows choose one no larger"))
     eval_batch_size: int = field(default=1024, metadata=_opt("batch size for validation/test"))
     pass_sequences: int = field(default=32768, metadata=_opt(
         "the most sequences (windows x series) one forward and backward pass of a training step holds (at least one "
