@@ -501,6 +501,7 @@ def recalibrated(run_dir: Path, meta: dict[str, Any], intervals: Intervals, cfg:
                                 "recalibrated": datetime.now().isoformat(timespec="seconds")}
         if isinstance(metrics.get("test"), dict) and scores is not None:
             metrics["test"]["intervals"] = scores.get("intervals", {})
+            metrics["test"]["naive"] = scores["naive"]  # (a run from before naive scores gets them too)
         extra.append((run_dir / METRICS, json_text(metrics)))
     save_tensors(run_dir, meta, checkpoint_tensors(intervals), extra=extra)
 

@@ -289,3 +289,9 @@ def test_the_test_scores_come_with_the_naive_forecasts_on_the_same_windows(tmp_p
     assert printed in capsys.readouterr().out
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0  # re-scored alike
     assert printed in capsys.readouterr().out
+    # a run from before naive scores gets them when its intervals are calibrated again
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    del metrics["test"]["naive"]
+    (tmp_path / "run" / "metrics.json").write_text(json.dumps(metrics))
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--calibrate"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["naive"] == naive
