@@ -360,7 +360,8 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
     naive = evaluate(build_model(dataclasses.replace(cfg.model, model=NAIVE)), test_set, cfg.train.eval_batch_size,
                      data.columns, data.scaler)
-    return {**scores, "naive": {"model": NAIVE, **{k: naive[k] for k in ("mse", "mae", "per_channel", "original_units")}}}
+    kept = ("mse", "mae", "per_channel", "original_units")
+    return {**scores, "naive": {"model": NAIVE, **{k: naive[k] for k in kept}}}
 
 
 def checkpoint_meta(data: SeriesData, intervals: Intervals, batch_size_chosen: bool = False) -> dict[str, Any]:
