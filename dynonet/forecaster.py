@@ -291,8 +291,8 @@ class DynoNetForecaster:
             raise keywords(e) from None
 
     def _forecast_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
-                      first_line: int | np.ndarray | None, date_format: str | None = None,
-                      long: bool = False) -> pd.DataFrame:
+                       first_line: int | np.ndarray | None, date_format: str | None = None,
+                       long: bool = False) -> pd.DataFrame:
         """The wide forecast after checked table rows (`tables.read_csv`'s or `frame_table`'s
         output), what `predict` and the `dynonet predict` command share. `source` and
         `first_line` (the file line of row 0, or of each row: `Table.lines`; None in memory)
@@ -356,7 +356,7 @@ class DynoNetForecaster:
         m = self.config.model
         dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
         table = self._backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
-                                   levels, ids)
+                                    levels, ids)
         if note := self._seen_note(table):
             warnings.warn(note, stacklevel=2)
         return self._as_given(df).backtest(table, long=ids is not None)
@@ -390,8 +390,8 @@ class DynoNetForecaster:
                           by_series.mean()], axis=1)
 
     def _backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
-                      first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
-                      ids: dict[str, Any] | None = None, date_format: str | None = None) -> pd.DataFrame:
+                       first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
+                       ids: dict[str, Any] | None = None, date_format: str | None = None) -> pd.DataFrame:
         """`backtest` of checked table rows (as `_forecast_rows` takes them), what the
         `dynonet backtest` command shares; `ids` (a long table's) name the series."""
         meta, m = self._fitted(), self.config.model

@@ -72,8 +72,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
                 dialect: dict[str, str] | None = None, levels: Sequence[int] = (),
                 plot_series: Sequence[str] | None = None) -> pd.DataFrame:
     """Forecast after the last row of `csv` (None: the run's training file, `training_csv`)
-    with a run folder; write the forecast CSV (and a plot) atomically. Every input is checked, and the plot drawn, before anything is written;
-    then both files are written out in full before either takes its name (`write_together`).
+    with a run folder; write the forecast CSV (and a plot) atomically. Every input is checked,
+    and the plot drawn, before anything is written; then both files are written out in full
+    before either takes its name (`write_together`).
     `out="-"` writes the CSV to standard output instead, after the plot file. `dialect`: how
     `csv` and `actual` are written where not as the training data (`sep`, `decimal`,
     `date_format`); the forecast is written the same way. `levels`: prediction intervals at these
@@ -104,8 +105,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     fmt = d.date_format or recent.written
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster._forecast_rows(dates, columns, values, str(csv),
-                                        first_line=recent.lines if ids is None else None,
-                                        date_format=fmt, long=ids is not None)
+                                         first_line=recent.lines if ids is None else None,
+                                         date_format=fmt, long=ids is not None)
     truth = None
     if actual is not None:
         truth = _actual(actual, dataclasses.replace(reading, used=None, blanks=True), forecaster.columns_,
@@ -161,9 +162,9 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     """`DynoNetForecaster.backtest` of a CSV (None: the run's training file, `training_csv`)
     with a run folder: the long table of forecasts from every `step`-th row (default: the
     horizon) beside the true values, written to `out` (a CSV, atomically; "-": standard
-    output) as the CSV is written (`dialect` as in
-    `predict_csv`); the log gets each series' errors in its own units, the errors standardized
-    as the run's test scores are, and how often each interval at `levels` held."""
+    output) as the CSV is written (`dialect` as in `predict_csv`); the log gets each series'
+    errors in its own units, the errors standardized as the run's test scores are, and how
+    often each interval at `levels` held."""
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give the data to backtest with --csv")
@@ -175,8 +176,8 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     m = forecaster.config.model
     fmt = d.date_format or table.written
     backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, str(csv),
-                                        table.lines if table.ids is None else None,
-                                        m.horizon if step is None else step, levels, table.ids, fmt)
+                                         table.lines if table.ids is None else None,
+                                         m.horizon if step is None else step, levels, table.ids, fmt)
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
     text = cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
