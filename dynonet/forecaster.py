@@ -461,8 +461,8 @@ class DynoNetForecaster:
         if not (inside := int((first <= until).sum())):
             return ""
         return (f"{inside} of {len(first)} forecasts reach into the rows the run was trained or validated on (up to "
-                f"{date_text(until, date_format) if date_format else until}): their errors are lower than on new "
-                "data")
+                f"{date_text(until, date_format) if date_format else until}): their errors may read lower than on "
+                "new data")
 
     # -- save / load -----------------------------------------------------------------------
     def save(self, path: str | Path, overwrite: bool = False) -> None:

@@ -78,7 +78,8 @@ class Intervals:
         need = ", ".join(f"{p} needs {windows_needed(p)}" for p in missing)
         calibrated = (f"prediction intervals at levels {', '.join(map(str, self.levels))}, not" if self.levels
                       else "no prediction intervals: not at levels")
-        return (f"the {self.windows} validation windows calibrate {calibrated} {', '.join(map(str, missing))} "
+        return (f"the {self.windows} validation window{'s' * (self.windows != 1)} calibrate{'s' * (self.windows == 1)} "
+                f"{calibrated} {', '.join(map(str, missing))} "
                 f"({need}; {MORE})")
 
     def widths(self, level: int) -> np.ndarray:
@@ -110,7 +111,8 @@ def unavailable(levels: Sequence[int], intervals: Intervals | None, hint: str = 
     parts = []
     if too_few:  # no recalibration helps these: said first
         need = ", ".join(f"{p} needs at least {windows_needed(p)}" for p in too_few)
-        parts.append(f"{named(too_few)}: the run's {intervals.windows} validation windows calibrate levels "
+        parts.append(f"{named(too_few)}: the run's {intervals.windows} validation window{'s' * (intervals.windows != 1)} "
+                     f"calibrate{'s' * (intervals.windows == 1)} levels "
                      f"{calibrated}; {need} ({MORE})")
     if addable:
         parts.append(f"{named(addable)}: the run calibrated levels {calibrated}; "

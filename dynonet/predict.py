@@ -89,7 +89,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give its recent rows with --csv")
-        log(f"recent data: {csv} (the run's training data)")
+        log(f"recent data: {csv} (the file the run was trained on, as it is now)")
     to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint,
                                {csv_flag: csv, **({"--actual": actual} if actual is not None else {})})
     out = Path(out)
@@ -145,12 +145,12 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
         known = err.notna().sum()  # steps with a true value, per series
-        # how many known values each interval held
+        # how many known values each interval held, of how many ("5/7": a count, where other tables give shares)
         held = {p: ((lo.loc[truth.index] <= truth) & (truth <= hi.loc[truth.index])).sum()
                 for p, (lo, hi) in bands.items()}
         rows = [[str(c), str(int(known[c])), score_text(None if not known[c] else err[c].abs().mean()),
-                 score_text(None if not known[c] else err[c].pow(2).mean()), *(str(int(held[p][c])) for p in held)]
-                for c in err.columns]
+                 score_text(None if not known[c] else err[c].pow(2).mean()),
+                 *(f"{int(held[p][c])}/{int(known[c])}" for p in held)] for c in err.columns]
         log("\n".join([f"vs {actual}: {len(truth)} of {len(forecast)} steps, in each series' units",
                        *aligned(["series", "steps", "MAE", "MSE", *(f"in {p}%" for p in held)], rows)]))
     return forecast
@@ -168,7 +168,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give the data to backtest with --csv")
-        log(f"data: {csv} (the run's training data)")
+        log(f"data: {csv} (the file the run was trained on, as it is now)")
     to_stdout = _check_outputs(out, [], checkpoint, {csv_flag: csv}, what="the backtest")
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
@@ -196,7 +196,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
         f"{every} row{'s' * (every != 1)}) -> {'standard output' if to_stdout else out}",
         *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
         # every series has a row at every cutoff and step: the mean of the series' means is the table's
-        f"standardized by the run's training statistics (as its test scores): MSE "
+        f"standardized by the run's training statistics (as a run's test scores are): MSE "
         f"{score_text(scores['scaled_MSE'].mean())}, MAE {score_text(scores['scaled_MAE'].mean())}",
         *([note] if (note := forecaster._seen_note(backtest, fmt)) else [])]))
     return backtest

@@ -34,9 +34,8 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
              "(each series standardized by its training rows' mean and std; in original units: metrics.json, "
              "or metrics_ in Python)"]
     if naive := scores.get("naive"):  # what the numbers mean: the last value repeated, on the same windows
-        worse = " (lower than this model's MSE)" if naive["mse"] < scores["mse"] else ""
         lines.append(f"naive forecast (each series' last value repeated), same test windows: MSE "
-                     f"{score_text(naive['mse'])}, MAE {score_text(naive['mae'])}{worse}")
+                     f"{score_text(naive['mse'])}, MAE {score_text(naive['mae'])}{_naive_wins(scores, naive)}")
     if scores.get("intervals"):  # calibrated on validation: how often they held on test is measured, not assumed
         lines.append("test values inside the prediction intervals: "
                      + ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in scores["intervals"].items()))
@@ -49,6 +48,20 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
                           for c, m in scores["per_channel"].items()])
         lines.append(bar)
     return "\n".join(lines)
+
+
+def _naive_wins(scores: dict[str, Any], naive: dict[str, Any]) -> str:
+    """Where the naive forecast scores lower than the model: overall (MSE, MAE), else the
+    series whose MSE it beats (a pooled score can hide a series); "" where nowhere."""
+    overall = [name for name in ("MSE", "MAE") if naive[name.lower()] < scores[name.lower()]]
+    if overall:
+        return f" (lower than this model's {' and '.join(overall)})"
+    mine, theirs = scores.get("per_channel", {}), naive.get("per_channel", {})
+    series = [c for c in mine if c in theirs and theirs[c]["mse"] < mine[c]["mse"]]
+    if not series:
+        return ""
+    named = ", ".join(map(repr, series[:3])) + (f" and {len(series) - 3} more" if len(series) > 3 else "")
+    return f" (lower than this model's MSE on series {named})"
 
 
 def epoch_line(e: dict[str, Any]) -> str:

@@ -249,7 +249,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         ready()
     params = model.param_counts()
     title = f"{model.display_name}_H{cfg.model.horizon}"
-    log(f"{title} on {data.source} ({data.n_channels} channels, L={cfg.model.lookback}) device={device} "
+    log(f"{title} on {data.source} ({data.n_channels} channel{'s' * (data.n_channels != 1)}, L={cfg.model.lookback}) device={device} "
         f"seed={cfg.train.seed} controller data={controller_data or 'none (no controller)'}")
     log("trainable parameters:\n" + format_params(params))
     test_set = split_windows(data, cfg, device, "test")  # scored once, after training; the trainer never sees it

@@ -135,7 +135,8 @@ def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_the
     assert ["series", "steps", "MAE", "MSE", "in", "80%", "in", "90%"] in lines
     truth = pd.read_csv(setup / "actual.csv")
     for c in ("load", "temp"):
-        held = [str(((fc[f"{c}-lo-{p}"] <= truth[c]) & (truth[c] <= fc[f"{c}-hi-{p}"])).sum()) for p in (80, 90)]
+        held = [f"{((fc[f'{c}-lo-{p}'] <= truth[c]) & (truth[c] <= fc[f'{c}-hi-{p}'])).sum()}/{truth[c].notna().sum()}"
+                for p in (80, 90)]
         assert [x for x in lines if x[:1] == [c]][0][-2:] == held
     # the run's 13 validation windows calibrate 50, 80 and 90: a 95% interval is refused, and nothing written
     capsys.readouterr()
@@ -194,12 +195,14 @@ def test_predict_without_plot(setup):
 
 def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_path, capsys, monkeypatch):
     assert main(["predict", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "own.csv")]) == 0
-    assert capsys.readouterr().out.startswith(f"recent data: {setup / 'data.csv'} (the run's training data)\n")
+    assert capsys.readouterr().out.startswith(f"recent data: {setup / 'data.csv'} (the file the run was trained on, "
+                                              "as it is now)\n")
     assert predict(setup, "--out", str(tmp_path / "recent.csv")) == 0  # its last rows: the same forecast
     assert (tmp_path / "own.csv").read_text() == (tmp_path / "recent.csv").read_text()
     capsys.readouterr()
     assert main(["backtest", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "bt.csv")]) == 0  # alike
-    assert capsys.readouterr().out.startswith(f"data: {setup / 'data.csv'} (the run's training data)\n")
+    assert capsys.readouterr().out.startswith(f"data: {setup / 'data.csv'} (the file the run was trained on, as it "
+                                              "is now)\n")
     assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "data.csv"),
                  "--out", str(tmp_path / "bt-data.csv")]) == 0
     assert (tmp_path / "bt.csv").read_text() == (tmp_path / "bt-data.csv").read_text()
@@ -233,7 +236,7 @@ def test_predict_without_csv_reads_the_bundled_data_a_run_was_trained_on(tmp_pat
                  "--out", str(tmp_path / "run"), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.csv")]) == 0
-    assert capsys.readouterr().out.startswith(f"recent data: {bundled_path('ETTh1')} (the run's training data)")
+    assert capsys.readouterr().out.startswith(f"recent data: {bundled_path('ETTh1')} (the file the run was trained on")
     ett = pd.read_csv(bundled_path("ETTh1"), parse_dates=["date"])  # after its last row, not after the 700 read
     forecast = pd.read_csv(tmp_path / "f.csv", parse_dates=["date"])
     assert forecast["date"].iloc[0] == ett["date"].iloc[-1] + pd.Timedelta(hours=1)

@@ -1,3 +1,5 @@
+import pytest
+
 from dynonet.report import epoch_line, epoch_report, result_block
 
 
@@ -46,3 +48,18 @@ def test_the_channel_table_gives_each_series_share_inside_each_interval():
     rows = [line.split() for line in result_block("x", scores).splitlines()]
     assert ["channel", "MSE", "MAE", "in", "80%", "in", "95%"] in rows
     assert ["OT", "0.1000", "0.2000", "0.800", "0.940"] in rows and ["flat", "0.0000", "0.0000", "1.000", "1.000"] in rows
+
+
+@pytest.mark.parametrize("naive, says", [
+    ({"mse": 0.9, "mae": 0.8}, ""),  # the model lower everywhere: nothing to say
+    ({"mse": 0.3, "mae": 0.8}, " (lower than this model's MSE)"),
+    ({"mse": 0.3, "mae": 0.3}, " (lower than this model's MSE and MAE)"),
+    ({"mse": 0.9, "mae": 0.8, "per_channel": {"a": {"mse": 0.1}, "b": {"mse": 0.9}}},
+     " (lower than this model's MSE on series 'a')"),  # a pooled score can hide a series
+])
+def test_the_naive_forecast_line_says_where_the_naive_forecast_scores_lower(naive, says):
+    scores = {"mse": 0.5, "mae": 0.5, "per_channel": {"a": {"mse": 0.2, "mae": 0.3}, "b": {"mse": 0.8, "mae": 0.7}},
+              "naive": naive}
+    line = next(x for x in result_block("x", scores).splitlines() if x.startswith("naive forecast"))
+    assert line == (f"naive forecast (each series' last value repeated), same test windows: MSE {naive['mse']:.4f}, "
+                    f"MAE {naive['mae']:.4f}{says}")
