@@ -223,6 +223,19 @@ def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
             f"step{'s' * (steps != 1)} per epoch at --batch-size {batch_size}: too few to train far; {more}"]
 
 
+MIN_VAL_WINDOWS = 5  # fewer validation windows than this make early stopping a guess
+
+
+def few_val_notes(windows: int, trains: bool) -> list[str]:
+    """A note where the validation split holds fewer than `MIN_VAL_WINDOWS` windows: early
+    stopping (which epoch is kept) and the intervals rest on them."""
+    if not trains or windows >= MIN_VAL_WINDOWS:
+        return []
+    return [f"the validation split holds {windows} window{'s' * (windows != 1)}: which epoch is kept rests on "
+            f"{'them' if windows != 1 else 'it'} (a larger --val-fraction, or a shorter --lookback or --horizon, "
+            "gives more)"]
+
+
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
           ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
           resume: dict[str, Any] | None = None, argv: list[str] | None = None,
@@ -259,7 +272,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     if choose_batch:
         log(f"batch size {cfg.train.batch_size}: chosen by the {len(sets['train'])} training windows (--batch-size "
             "sets one)")
-    notes = data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains=bool(params["total"]))
+    trains = bool(params["total"])
+    notes = (data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
+             + few_val_notes(len(sets["val"]), trains))
     for note in notes:
         log(f"note: {note}")
 

@@ -809,7 +809,9 @@ def test_corrupted_intervals_are_named_with_their_run_folder(fitted, tmp_path, e
 
 
 def test_a_short_validation_split_calibrates_only_the_levels_it_can():
-    f = DynoNetForecaster(horizon=H, lookback=L, model="linear", val_fraction=0.05, **TINY_LINEAR).fit(make_wide(200))
+    with pytest.warns(UserWarning, match="the validation split holds 3 windows"):
+        f = DynoNetForecaster(horizon=H, lookback=L, model="linear", val_fraction=0.05, **TINY_LINEAR).fit(
+            make_wide(200))
     start, end = f.meta_["splits"]["val"]
     assert f.intervals_.windows == end - start - L - H + 1 == 3 and f.intervals_.levels == (50,)  # 80 needs 4
     assert f.metrics_["intervals"]["notes"] == [  # said when training ends, not first at predict
@@ -861,6 +863,11 @@ def test_notes_on_the_data_are_warnings_and_the_verbose_log_names_keywords(capsy
     assert f.metrics_["notes"] == [str(w.message) for w in caught] and len(caught) == 2
     assert caught[0].message.args[0].startswith("series 'flat' is constant over the training rows")
     assert "optimizer step per epoch at batch_size=512: too few" in caught[1].message.args[0]
+    with pytest.warns(UserWarning) as caught:  # 110 rows: 4 validation windows
+        DynoNetForecaster(horizon=H, lookback=L, **TINY_LINEAR, model="linear").fit(make_wide(110))
+    assert [str(w.message) for w in caught if "validation split" in str(w.message)] == [
+        "the validation split holds 4 windows: which epoch is kept rests on them (a larger val_fraction, or a "
+        "shorter lookback or horizon, gives more)"]
     assert capsys.readouterr().out == ""
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # printed instead

@@ -295,3 +295,17 @@ def test_the_test_scores_come_with_the_naive_forecasts_on_the_same_windows(tmp_p
     (tmp_path / "run" / "metrics.json").write_text(json.dumps(metrics))
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--calibrate"]) == 0
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["naive"] == naive
+
+
+@pytest.mark.parametrize("windows, trains, note", [
+    (1, True, "the validation split holds 1 window: which epoch is kept rests on it (a larger --val-fraction, or a "
+              "shorter --lookback or --horizon, gives more)"),
+    (4, True, "the validation split holds 4 windows: which epoch is kept rests on them (a larger --val-fraction, or a "
+              "shorter --lookback or --horizon, gives more)"),
+    (5, True, None),
+    (1, False, None),  # a model that trains nothing keeps no epoch
+])
+def test_too_few_validation_windows_are_noted(windows, trains, note):
+    from dynonet.runner import few_val_notes
+
+    assert few_val_notes(windows, trains) == ([note] if note else [])
