@@ -317,10 +317,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     # a CSV's training windows choose the batch size unless --batch-size is given (the preset's, or fewer)
+    given = flag_changes(args)
     choose_batch = (not args.resume and cfg is not None and cfg.data.csv is not None
-                    and "batch_size" not in flag_changes(args).get("train", {}))
+                    and "batch_size" not in given.get("train", {}))
     metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
-                        flags=flag_changes(args) if args.resume else None, argv=args.argv, choose_batch=choose_batch)
+                        flags=given if args.resume else None, argv=args.argv, choose_batch=choose_batch)
     if quiet:
         from dynonet.report import result_block
 

@@ -50,7 +50,7 @@ from dynonet.data import Scaler, from_table
 from dynonet.dates import UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, unix_seconds
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
-from dynonet.tables import LONG, Reading, Table, frame_table, line_namer, to_long
+from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, os_reason
 from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
@@ -247,8 +247,7 @@ class DynoNetForecaster:
         labels = {str(c.strip() if isinstance(c, str) else c): c for c in df.columns}
         where = "ds" if set(LONG) <= set(labels) else self.config.data.date_column
         dates = df[labels[where]] if where in labels else df.index  # where `_table` found them
-        numbered = (self.config.data.date_format == UNIX_SECONDS and pd.api.types.is_numeric_dtype(dates)
-                    and not pd.api.types.is_bool_dtype(dates))
+        numbered = self.config.data.date_format == UNIX_SECONDS and is_numbers(dates)
         return _AsGiven({k: v for k, v in labels.items() if k != v}, where not in labels, df.index.name,
                         None if not numbered else "f" if pd.api.types.is_float_dtype(dates) else "i")
 

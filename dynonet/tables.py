@@ -479,7 +479,7 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         frame.insert(0, date_column, df.index)
     elif date_column in df.columns:
         frame = df.reset_index(drop=True)
-    elif reading.date_format == UNIX_SECONDS and _is_numbers(df.index) and _counting_column(df, reading) is None:
+    elif reading.date_format == UNIX_SECONDS and is_numbers(df.index) and _counting_column(df, reading) is None:
         # time steps as the index (where no column counts them: a date column under another name)
         frame = df.reset_index(drop=True)
         frame.insert(0, date_column, df.index.to_numpy())
@@ -523,7 +523,8 @@ def _index_hint(index: pd.Index) -> str:
     return "; its index holds dates as text or objects: df.index = pd.to_datetime(df.index) makes it a DatetimeIndex"
 
 
-def _is_numbers(values: pd.Index | pd.Series) -> bool:
+def is_numbers(values: pd.Index | pd.Series) -> bool:
+    """Whether `values` are numbers (not booleans): what dates given as time steps or Unix seconds are."""
     return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
@@ -532,7 +533,7 @@ def _counting_column(df: pd.DataFrame, reading: Reading) -> Any:
     or Unix seconds): dates in all likelihood, not a series; None if there is none."""
     for name in df.columns if reading.columns is None else []:  # (series chosen by name are series)
         values = df[name]
-        if _is_numbers(values) and len(values) >= 3:
+        if is_numbers(values) and len(values) >= 3:
             steps = np.diff(values.to_numpy(dtype=np.float64, na_value=np.nan))
             if np.isfinite(steps).all() and steps[0] > 0 and (steps == steps[0]).all():
                 return name
@@ -545,7 +546,7 @@ def _steps_hint(df: pd.DataFrame, reading: Reading) -> str:
     if (counter := _counting_column(df, reading)) is not None:
         return (f"; column {counter!r} counts evenly: --date-column {str(counter)!r}, --date-format %s reads it "
                 "as the dates (a series: --columns chooses the series, it among them)")
-    if pd.api.types.is_integer_dtype(df.index) and not pd.api.types.is_bool_dtype(df.index):
+    if is_numbers(df.index) and pd.api.types.is_integer_dtype(df.index):
         return "; or, if its index counts time steps, --date-format %s reads them so"
     return ""
 
