@@ -7,6 +7,8 @@
   (end-padded by the stride), Transformer encoder with BatchNorm, flatten head. The
   residual-attention shortcut of the reference code is left out.
 - `RepeatLast`: the last observed value, repeated over the horizon (no parameters).
+- `SeasonalRepeat`: the last seasonal cycle (`season` steps), repeated over the horizon (no
+  parameters): the seasonal naive forecast.
 """
 
 from __future__ import annotations
@@ -74,6 +76,26 @@ class RepeatLast(Forecaster):
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
         return x[:, -1:].expand(-1, self.cfg.horizon, -1)
+
+
+class SeasonalRepeat(Forecaster):
+    """The last `season` observed values of each channel, repeated cycle after cycle over the
+    horizon: each step forecast by the value one season before it (the seasonal naive)."""
+
+    display_name = "SeasonalRepeat"
+    unread = RepeatLast.unread
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__(cfg)
+        if cfg.season < 1:  # 0 stays where the data's time step gives no cycle (`registry.build_model`)
+            raise ConfigError(f"--model seasonal-repeat needs --season: no seasonal cycle of the data's time step "
+                              f"fits the lookback of {cfg.lookback} steps")
+        # step t of the horizon repeats window step L - season + (t mod season)
+        steps = cfg.lookback - cfg.season + torch.arange(cfg.horizon) % cfg.season
+        self.register_buffer("steps", steps, persistent=False)
+
+    def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
+        return x[:, self.steps]  # (B, H, C)
 
 
 class _BatchNormTokens(nn.Module):

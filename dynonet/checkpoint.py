@@ -119,7 +119,7 @@ def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu", ten
         cfg = RunConfig.from_dict(meta["config"])
     except (KeyError, ConfigError) as e:
         raise CheckpointError(f"{Path(run_dir) / META}: settings unreadable ({e})") from None
-    model = build_model(cfg.model)
+    model = build_model(cfg.model, meta.get("freq"))
     path = Path(run_dir) / WEIGHTS
     try:
         raw = path.read_bytes()

@@ -113,6 +113,10 @@ class ModelConfig:
     lookback: int = field(default=512, metadata=_opt("input window length L"))
     horizon: int = field(default=96, metadata=_opt("forecast length H"))
     n_channels: int = field(default=0, metadata=_opt("number of series (set from data)", cli=False))
+    season: int = field(default=0, metadata=_opt(
+        "steps in one seasonal cycle, for the seasonal naive forecast (--model seasonal-repeat, and the reference "
+        "scored beside every run's test scores); 0: from the time step (a day of hourly or shorter steps, a week "
+        "of days, a year of weeks, months or quarters)"))
     # DynoNet
     worker_seq_len: int = field(default=96, metadata=_opt("residual steps the workers read"))
     worker_hidden: int = field(default=16, metadata=_opt("GRU width of each channel's worker"))
@@ -164,6 +168,9 @@ class ModelConfig:
         _validate(self, _MODEL_RULES)
         if unknown := sorted(set(self.fixed_signals) - set(FIXABLE_SIGNALS)):
             raise ConfigError(f"--fixed-signals: unknown signals {unknown}; choose from {', '.join(FIXABLE_SIGNALS)}")
+        if self.season > self.lookback:  # the seasonal naive forecast repeats the window's last cycle
+            raise ConfigError(f"--season {self.season} is longer than --lookback {self.lookback}: the window must "
+                              "hold one whole cycle")
 
 
 _MODEL_RULES: tuple[Rule, ...] = (
@@ -171,6 +178,7 @@ _MODEL_RULES: tuple[Rule, ...] = (
       "controller_hidden", "controller_patch_len", "controller_heads", "ma_kernel", "mixer_hidden", "patch_len",
       "patch_stride", "d_model", "n_heads", "n_layers", "d_ff"), *_POSITIVE),
     (("n_channels", "film_scale"), *_NON_NEGATIVE),  # n_channels: 0 until set from the data
+    (("season",), *_NON_NEGATIVE),  # 0: from the data's time step
     (("dropout",), f"in [0, {DROPOUT_MAX})", lambda v: 0 <= v < DROPOUT_MAX),
     (("attn_dropout",), "in [0, 1)", lambda v: 0 <= v < 1),
 )

@@ -354,6 +354,30 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
                     f"{date_text(dates[i - 1], fmt)}; rows must be evenly spaced in time" + hint)
 
 
+# steps in one cycle of a calendar step: a week of days (of business days), a year of weeks,
+# months or quarters; a fixed step below a day counts its cycle in days (`season_of`)
+_CYCLES = ((pd.offsets.Day, 7), (pd.offsets.BusinessDay, 5), (pd.offsets.Week, 52),
+           ((pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin,
+             pd.offsets.BusinessMonthEnd), 12),
+           ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin, pd.offsets.BQuarterEnd), 4))
+
+
+def season_of(freq: str) -> int | None:
+    """Steps in one seasonal cycle of data that steps by `freq` (`regular_freq`): a day of
+    steps shorter than a day (24 hours, 96 quarter hours), a week of days (5 business days),
+    a year of weeks (52), months (12) or quarters (4); None where no such cycle is a whole
+    number of steps above one (yearly data, 7-minute or 2-day steps)."""
+    try:
+        step = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:  # a step another pandas wrote ('H', 'T'): no cycle, as for an unknown one
+        return None
+    cycle = next((per // step.n for kinds, per in _CYCLES if isinstance(step, kinds) and per % step.n == 0), 0)
+    if not cycle and isinstance(step, pd.offsets.Tick):  # a fixed step: hours, minutes, seconds, ...
+        steps, rest = divmod(pd.Timedelta(days=1), pd.Timedelta(step))
+        cycle = steps if rest == pd.Timedelta(0) else 0
+    return int(cycle) if cycle > 1 else None
+
+
 def message_format(dates: pd.DatetimeIndex, date_format: str | None,
                    step: pd.DateOffset | None = None) -> str | None:
     """How messages write `dates`: in `date_format`, or calendar dates as written (2013-08-01),

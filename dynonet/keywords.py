@@ -52,6 +52,8 @@ _ALIASES = {
     "learning_rate": ("lr", "sets the learning rate (the controller's: controller_lr)"),
     **dict.fromkeys(["max_epochs", "n_epochs", "num_epochs"],
                     ("epochs", "sets the most epochs (of each stage, with trend_first=True)")),
+    **dict.fromkeys(["season_length", "seasonal_period", "sp"],
+                    ("season", "sets the steps in one seasonal cycle (of the seasonal naive forecast)")),
     **dict.fromkeys(["hidden_size", "hidden"], ("worker_hidden", "sets the workers' width (the controller's: "
                                                                  "controller_hidden)")),
 }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dynonet.base import Forecaster
-from dynonet.baselines import DLinear, PatchTST, RepeatLast, RevINLinear
+import dataclasses
+
+from dynonet.baselines import DLinear, PatchTST, RepeatLast, RevINLinear, SeasonalRepeat
 from dynonet.config import ModelConfig
+from dynonet.dates import season_of
 from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
 
@@ -14,6 +17,7 @@ MODELS: dict[str, type[Forecaster]] = {  # each class: check_config, display_nam
     "dlinear": DLinear,
     "patchtst": PatchTST,
     "repeat": RepeatLast,
+    "seasonal-repeat": SeasonalRepeat,
 }
 
 
@@ -24,9 +28,18 @@ def check_config(cfg: ModelConfig) -> None:
     MODELS[cfg.model].check_config(cfg)
 
 
-def build_model(cfg: ModelConfig) -> Forecaster:
-    """Instantiate the model named by `cfg.model` (cfg.n_channels must be set)."""
+def build_model(cfg: ModelConfig, freq: str | None = None) -> Forecaster:
+    """Instantiate the model named by `cfg.model` (cfg.n_channels must be set); `freq`, the
+    data's time step, sets a `season` of 0 (`with_season`)."""
     check_config(cfg)
     if cfg.n_channels < 1:
         raise ConfigError("n_channels must be set from the data before building a model")
-    return MODELS[cfg.model](cfg)
+    return MODELS[cfg.model](with_season(cfg, freq))
+
+
+def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
+    """`cfg` with a `season` of 0 set from the time step `freq` (`dates.season_of`) where that
+    gives a cycle the lookback holds; as it is otherwise. The config a run records keeps the 0,
+    so that a refit on data of another step finds that data's cycle."""
+    season = season_of(freq) if cfg.season == 0 and freq is not None else None
+    return dataclasses.replace(cfg, season=season) if season is not None and season <= cfg.lookback else cfg

@@ -33,9 +33,12 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
              f"MAE: {score_text(scores['mae'])}",
              "(each series standardized by its training rows' mean and std; in original units: metrics.json, "
              "or metrics_ in Python)"]
-    if naive := scores.get("naive"):  # what the numbers mean: the last value repeated, on the same windows
-        lines.append(f"naive forecast (each series' last value repeated), same test windows: MSE "
-                     f"{score_text(naive['mse'])}, MAE {score_text(naive['mae'])}{_naive_wins(scores, naive)}")
+    # what the numbers mean: the last value, and the last cycle, repeated, on the same windows
+    for key, what in (("naive", "naive forecast (each series' last value repeated)"),
+                      ("seasonal_naive", "seasonal naive (each series' last {season} steps repeated)")):
+        if naive := scores.get(key):
+            lines.append(f"{what.format(**naive)}, same test windows: MSE {score_text(naive['mse'])}, "
+                         f"MAE {score_text(naive['mae'])}{_naive_wins(scores, naive)}")
     if scores.get("intervals"):  # calibrated on validation: how often they held on test is measured, not assumed
         lines.append("test values inside the prediction intervals: "
                      + ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in scores["intervals"].items()))
@@ -51,7 +54,7 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
 
 
 def _naive_wins(scores: dict[str, Any], naive: dict[str, Any]) -> str:
-    """Where the naive forecast scores lower than the model: overall (MSE, MAE), else the
+    """Where a naive forecast scores lower than the model: overall (MSE, MAE), else the
     series whose MSE it beats (a pooled score can hide a series); "" where nowhere."""
     overall = [name for name in ("MSE", "MAE") if naive[name.lower()] < scores[name.lower()]]
     if overall:

@@ -27,7 +27,7 @@ from dynonet.evaluation import evaluate
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
-from dynonet.registry import build_model, check_config
+from dynonet.registry import build_model, check_config, with_season
 from dynonet.report import epoch_report, format_params, result_block
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.runtime import Log, quiet, resolve_device, seed_everything
@@ -48,7 +48,7 @@ def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
     data = load(cfg) if data is None else data
     # a date format the data settled (day or month first) is the run's, for its later data
     cfg = cfg.replace(model={"n_channels": data.n_channels}, data={"date_format": data.date_format})
-    return cfg, data, build_model(cfg.model).to(device)
+    return cfg, data, build_model(cfg.model, data.freq).to(device)
 
 
 FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
@@ -363,20 +363,29 @@ def training_file(run_dir: str | Path, cfg: RunConfig, meta: dict[str, Any], ins
     return Path(cfg.data.csv)
 
 
-NAIVE = "repeat"  # the forecast every model should beat: each series' last value, repeated
+# The forecasts every model should beat: each series' last value, repeated, and its last
+# seasonal cycle, repeated (where the time step gives a cycle, or --season names one)
+NAIVE, SEASONAL_NAIVE = "repeat", "seasonal-repeat"
 
 
 def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: SeriesData,
                 intervals: Intervals) -> dict[str, Any]:
     """`model`'s scores on the test windows (`evaluation.evaluate`), with those of the naive
-    forecast on the same windows beside them (`naive`: its model name and its scores, overall,
+    forecasts on the same windows beside them (`naive`, and `seasonal_naive` where the data
+    has a cycle of more than one step: the model's name, its season, and its scores overall,
     per channel and in original units): what the numbers mean on a user's own data, where no
     published figure says."""
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
-    naive = evaluate(build_model(dataclasses.replace(cfg.model, model=NAIVE)), test_set, cfg.train.eval_batch_size,
-                     data.columns, data.scaler)
-    kept = ("mse", "mae", "per_channel", "original_units")
-    return {**scores, "naive": {"model": NAIVE, **{k: naive[k] for k in kept}}}
+    season = with_season(cfg.model, data.freq).season
+    references = {"naive": (NAIVE, {})}
+    if season > 1:  # (a cycle of one step is the naive forecast)
+        references["seasonal_naive"] = (SEASONAL_NAIVE, {"season": season})
+    for key, (name, settings) in references.items():
+        reference = build_model(dataclasses.replace(cfg.model, model=name, **settings))
+        naive = evaluate(reference, test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
+        scores[key] = {"model": name, **settings, **{k: naive[k] for k in ("mse", "mae", "per_channel",
+                                                                           "original_units")}}
+    return scores
 
 
 def checkpoint_meta(data: SeriesData, intervals: Intervals, batch_size_chosen: bool = False) -> dict[str, Any]:
@@ -517,7 +526,8 @@ def recalibrated(run_dir: Path, meta: dict[str, Any], intervals: Intervals, cfg:
                                 "recalibrated": datetime.now().isoformat(timespec="seconds")}
         if isinstance(metrics.get("test"), dict) and scores is not None:
             metrics["test"]["intervals"] = scores.get("intervals", {})
-            metrics["test"]["naive"] = scores["naive"]  # (a run from before naive scores gets them too)
+            # (a run from before the naive scores gets them too)
+            metrics["test"].update({k: scores[k] for k in ("naive", "seasonal_naive") if k in scores})
         extra.append((run_dir / METRICS, json_text(metrics)))
     save_tensors(run_dir, meta, checkpoint_tensors(intervals), extra=extra)
 

@@ -50,7 +50,7 @@ def backend_calls(monkeypatch) -> list[str]:
 
 
 def small_model_cfg(**kw) -> ModelConfig:
-    base = dict(lookback=48, horizon=8, n_channels=3, worker_seq_len=16, worker_hidden=6, context_dim=4,
+    base = dict(lookback=48, horizon=8, n_channels=3, season=6, worker_seq_len=16, worker_hidden=6, context_dim=4,
                 controller_hidden=8, mixer_hidden=4, ma_kernel=5, patch_len=8, patch_stride=4, d_model=8,
                 n_heads=2, n_layers=1, d_ff=16)
     base.update(kw)

@@ -1,7 +1,11 @@
+import dataclasses
+
+import pytest
 import torch
 from torch import nn
 
-from dynonet.registry import build_model
+from dynonet.errors import ConfigError
+from dynonet.registry import build_model, with_season
 
 from conftest import small_model_cfg
 
@@ -35,3 +39,25 @@ def test_repeat_scores_the_same_whatever_the_training_settings(tmp_path, capsys)
                  "--no-trend-first", "--weight-decay", "0.5", "--out", str(tmp_path / "b")]) == 0
     a, b = (json.loads((tmp_path / run / "metrics.json").read_text())["test"] for run in "ab")
     assert a == b
+
+
+@pytest.mark.parametrize("season, horizon", [(6, 8), (6, 6), (8, 3), (1, 5), (48, 20)])
+def test_seasonal_repeat_forecasts_each_step_by_the_value_one_season_before(season, horizon):
+    cfg = small_model_cfg(model="seasonal-repeat", season=season, horizon=horizon)
+    x = torch.randn(2, cfg.lookback, cfg.n_channels)
+    history = list(x.unbind(1))  # plain: extend the series one season back at a time
+    for _ in range(horizon):
+        history.append(history[-season])
+    assert torch.equal(build_model(cfg)(x), torch.stack(history[cfg.lookback:], 1))
+
+
+def test_a_season_of_0_is_the_time_steps_where_it_fits_the_lookback():
+    cfg = small_model_cfg(model="seasonal-repeat", season=0)  # lookback 48
+    assert build_model(cfg, "h").cfg.season == 24
+    assert with_season(cfg, "D").season == 7 and with_season(cfg, "15min").season == 0  # 96 > 48: none
+    assert with_season(dataclasses.replace(cfg, season=5), "h").season == 5  # as given
+    with pytest.raises(ConfigError, match="needs --season: no seasonal cycle of the data's time step fits the "
+                                          "lookback of 48 steps"):
+        build_model(cfg, "15min")
+    with pytest.raises(ConfigError, match="needs --season"):
+        build_model(cfg)  # no time step at all

@@ -55,7 +55,7 @@ def test_variant_table_builds_configs_from_one_preset():
     overrides = {"train": {"epochs": 1, "controller_lr": 5e-4}, "model": {"lookback": 48}}
     cfgs = {v: run_config("ETTh1", 336, 2, v, overrides) for v in VARIANTS}
     assert {"dynonet", "workers-only", "frozen-controller", "no-film", "no-dropout", "no-lr_scale", "no-gate",
-            "no-context", "holdout", "frozen-holdout", "linear", "dlinear", "patchtst", "repeat",
+            "no-context", "holdout", "frozen-holdout", "linear", "dlinear", "patchtst", "repeat", "seasonal-repeat",
             "linear-ridge"} == set(VARIANTS)
     for v, cfg in cfgs.items():  # same preset, lookback, seed, pass-through overrides for all
         assert (cfg.model.horizon, cfg.model.lookback, cfg.train.seed, cfg.train.epochs) == (336, 48, 2, 1)

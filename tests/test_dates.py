@@ -74,3 +74,11 @@ def test_written_format_reads_the_dates_the_column_was_read_as():
     cells = pd.Series(["03 02 2020 00:00", "03 02 2020 01:00"])
     assert dates.written_format(cells, pd.DatetimeIndex(["2020-02-03 00:00", "2020-02-03 01:00"])) is None
     assert dates.written_format(cells, pd.DatetimeIndex(["2020-03-02 00:00", "2020-03-02 01:00"])) is not None
+
+
+@pytest.mark.parametrize("freq, season", [
+    ("h", 24), ("2h", 12), ("15min", 96), ("min", 1440), ("10s", 8640), ("D", 7), ("B", 5), ("W-SUN", 52),
+    ("W-MON", 52), ("2W-SUN", 26), ("MS", 12), ("ME", 12), ("3MS", 4), ("QS-OCT", 4), ("QE-DEC", 4),
+    ("YS", None), ("7min", None), ("25h", None), ("2D", None), ("5D", None)])
+def test_season_of_a_time_step_is_a_day_week_or_year_of_steps(freq, season):
+    assert dates.season_of(freq) == season

@@ -40,6 +40,8 @@ def test_settings_start_from_the_quickstart_preset_without_a_test_split():
 @pytest.mark.parametrize("overrides, message", [
     ({"h": 12}, "no setting 'h' here: horizon=12 sets the steps to forecast"),
     ({"random_state": 3}, "no setting 'random_state' here: seed=3 seeds everything the fit draws"),
+    ({"season_length": 7}, "no setting 'season_length' here: season=7 sets the steps in one seasonal cycle (of the "
+                           "seasonal naive forecast)"),
     ({"out": "run/"}, "no setting 'out' here: save(path) writes the run folder"),
     ({"patiense": 3}, "unknown setting 'patiense'; did you mean 'patience'?"),
     ({"zzz": 1}, "unknown setting 'zzz' (every setting: `dynonet train --help`, as keywords without the dashes)"),

@@ -271,30 +271,59 @@ def test_the_python_api_picks_a_batch_size_for_small_data_and_names_its_own_in_t
         many).config.train.batch_size == 512  # 4466 windows: the preset's batch size, no larger
 
 
-@pytest.mark.parametrize("model", ["repeat", "linear"])
+@pytest.mark.parametrize("model", ["repeat", "seasonal-repeat", "linear"])
 def test_the_test_scores_come_with_the_naive_forecasts_on_the_same_windows(tmp_path, capsys, model):
-    series_csv(tmp_path / "data.csv", 300)
+    series_csv(tmp_path / "data.csv", 300)  # hourly, with a daily cycle
     assert main(["train", "--csv", str(tmp_path / "data.csv"), "--out", str(tmp_path / "run"), "--model", model,
                  "--horizon", str(H), "--lookback", str(L), "--epochs", "2", "--batch-size", "16", "--quiet"]) == 0
     test = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
-    naive = test["naive"]
-    assert naive["model"] == "repeat"
-    # the naive forecast is the repeat model: scored alike; another model scores otherwise
-    assert (naive["mse"], naive["mae"]) == pytest.approx((test["mse"], test["mae"])) if model == "repeat" else \
-        naive["mse"] != pytest.approx(test["mse"])
-    lower = " (lower than this model's MSE)" if naive["mse"] < test["mse"] else ""  # said where the model loses
-    printed = (f"naive forecast (each series' last value repeated), same test windows: MSE {naive['mse']:.4f}, "
-               f"MAE {naive['mae']:.4f}{lower}\n")
-    assert set(naive["original_units"]["per_channel"]) == set(test["per_channel"])  # each series in its own units
-    assert printed in capsys.readouterr().out
+    references = {"naive": ("repeat", "naive forecast (each series' last value repeated)"),
+                  "seasonal_naive": ("seasonal-repeat", "seasonal naive (each series' last 24 steps repeated)")}
+    printed = []
+    for key, (name, what) in references.items():
+        naive = test[key]
+        assert naive["model"] == name
+        # a naive forecast is its registered model: scored alike; another model scores otherwise
+        assert (naive["mse"], naive["mae"]) == pytest.approx((test["mse"], test["mae"])) if model == name else \
+            naive["mse"] != pytest.approx(test["mse"])
+        lower = [n for n in ("MSE", "MAE") if naive[n.lower()] < test[n.lower()]]  # said where the model loses
+        printed.append(f"{what}, same test windows: MSE {naive['mse']:.4f}, MAE {naive['mae']:.4f}"
+                       + (f" (lower than this model's {' and '.join(lower)})" if lower else "") + "\n")
+        assert set(naive["original_units"]["per_channel"]) == set(test["per_channel"])  # each in its own units
+    # hourly data: a day's cycle, which repeats this data's sine waves to their rounding
+    assert test["seasonal_naive"]["season"] == 24 and test["seasonal_naive"]["mse"] < 1e-5
+    out = capsys.readouterr().out
+    assert all(line in out for line in printed)
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0  # re-scored alike
-    assert printed in capsys.readouterr().out
-    # a run from before naive scores gets them when its intervals are calibrated again
+    out = capsys.readouterr().out
+    assert all(line in out for line in printed)
+    # a run from before the naive scores gets them when its intervals are calibrated again
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    del metrics["test"]["naive"]
+    del metrics["test"]["naive"], metrics["test"]["seasonal_naive"]
     (tmp_path / "run" / "metrics.json").write_text(json.dumps(metrics))
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--calibrate"]) == 0
-    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["naive"] == naive
+    rescored = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    assert {k: rescored[k] for k in references} == {k: test[k] for k in references}
+
+
+def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
+    """Daily rows with a lookback under a week: no seasonal reference (a cycle of one step would
+    be the naive forecast); --season names one, and --model seasonal-repeat needs one."""
+    df = series_csv(tmp_path / "hourly.csv", 300)
+    df.assign(date=pd.date_range("2020-01-01", periods=300, freq="D").strftime("%Y-%m-%d")).to_csv(
+        tmp_path / "daily.csv", index=False)
+    run = ["train", "--csv", str(tmp_path / "daily.csv"), "--horizon", "4", "--lookback", "6", "--model", "repeat",
+           "--quiet", "--overwrite", "--out", str(tmp_path / "run")]
+    assert main(run) == 0
+    assert "seasonal_naive" not in json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    assert "seasonal naive" not in capsys.readouterr().out
+    assert main([*run, "--season", "3"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["seasonal_naive"]["season"] == 3
+    assert "seasonal naive (each series' last 3 steps repeated)" in capsys.readouterr().out
+    assert main([*run, "--model", "seasonal-repeat"]) == 2
+    assert one_error_line(capsys) == ("dynonet: error: --model seasonal-repeat needs --season: no seasonal cycle of "
+                                      "the data's time step fits the lookback of 6 steps")
+    assert (tmp_path / "run" / "metrics.json").exists()  # refused before --overwrite cleared the folder
 
 
 @pytest.mark.parametrize("windows, trains, note", [
