@@ -45,7 +45,7 @@ import torch
 
 from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint
-from dynonet.config import DEFAULT_PRESET, PRESETS, RunConfig
+from dynonet.config import DEFAULT_PRESET, PRESETS, ModelConfig, RunConfig
 from dynonet.data import Scaler, from_table
 from dynonet.dates import UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, unix_seconds
 from dynonet.files import json_text
@@ -53,6 +53,7 @@ from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, re
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, os_reason
 from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
+from dynonet.registry import MODELS, build_model, naive_configs
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
 
@@ -330,7 +331,7 @@ class DynoNetForecaster:
 
     # -- backtest --------------------------------------------------------------------------
     def backtest(self, df: pd.DataFrame, step: int | None = None,
-                 level: int | Sequence[int] | None = None) -> pd.DataFrame:
+                 level: int | Sequence[int] | None = None, naive: bool = False) -> pd.DataFrame:
         """Forecasts from many cutoffs of `df`, beside the values that followed, to see how the
         fitted model does on data of your choice. The model is not refit.
 
@@ -345,6 +346,11 @@ class DynoNetForecaster:
         `DynoNet`), its bounds at `level` (`DynoNet-lo-80`, ...) and `y`, the true value; one row
         per series, cutoff and step, in original units. Forecasts into rows the run was trained
         or validated on flatter it: a UserWarning says how many there are.
+
+        `naive=True` adds the naive forecasts from the same cutoffs, a column each, named by
+        their models as the forecast is: `RepeatLast` (each series' last value repeated) and,
+        where the data has a seasonal cycle (`season`), `SeasonalRepeat` (its last cycle
+        repeated); `scores(table, model="RepeatLast")` scores them.
         """
         try:
             levels = self._levels(level)
@@ -355,23 +361,27 @@ class DynoNetForecaster:
         m = self.config.model
         dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
         table = self._backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
-                                    levels, ids)
+                                    levels, ids, naive=naive)
         if note := self._seen_note(table):
             warnings.warn(note, stacklevel=2)
         return self._as_given(df).backtest(table, long=ids is not None)
 
-    def scores(self, backtest: pd.DataFrame) -> pd.DataFrame:
+    def scores(self, backtest: pd.DataFrame, model: str | None = None) -> pd.DataFrame:
         """Each series' errors in a `backtest` table, one row per series (`unique_id`), in its
         order: `forecasts` (the cutoffs), `MAE` and `MSE` in the series' own units, `scaled_MAE`
         and `scaled_MSE` standardized by the run's training statistics as its test scores are
         (their mean over the series is the whole table's where every series has as many rows,
         as in a backtest), and for each interval the table holds, the share of true values
-        inside it (`coverage_80`, ...)."""
+        inside it (`coverage_80`, ...). `model`: the column of forecasts scored (default: this
+        model's; `RepeatLast` or `SeasonalRepeat`, of a backtest with `naive=True`)."""
         meta = self._fitted()
-        name = type(self.model_).__name__
+        name = type(self.model_).__name__ if model is None else model
         missing = [c for c in ("unique_id", "cutoff", name, "y") if c not in backtest.columns]
         if missing:
-            raise DataError(f"scores: not a backtest table of this model (no column {', '.join(map(repr, missing))})")
+            naive = name in (column for column, _ in self._naive_columns().values())
+            raise DataError(f"scores: not a backtest table of {'this model' if model is None else repr(model)} (no "
+                            f"column {', '.join(map(repr, missing))}" + ("; backtest(df, naive=True) adds the naive "
+                                                                         "forecasts" if naive else "") + ")")
         std = dict(zip(meta["columns"], Scaler.from_dict(meta["scaler"]).std))  # the run's name -> (its std)
         known = backtest["unique_id"].map(lambda u: str(u.strip() if isinstance(u, str) else u))
         if not known.isin(list(std)).all():
@@ -390,9 +400,11 @@ class DynoNetForecaster:
 
     def _backtest_rows(self, dates: pd.DatetimeIndex, columns: list[str], values: np.ndarray, source: str,
                        first_line: int | np.ndarray | None, step: int, levels: Sequence[int],
-                       ids: dict[str, Any] | None = None, date_format: str | None = None) -> pd.DataFrame:
+                       ids: dict[str, Any] | None = None, date_format: str | None = None, naive: bool = False
+                       ) -> pd.DataFrame:
         """`backtest` of checked table rows (as `_forecast_rows` takes them), what the
-        `dynonet backtest` command shares; `ids` (a long table's) name the series."""
+        `dynonet backtest` command shares; `ids` (a long table's) name the series; `naive`: with
+        the naive forecasts' columns (`_naive_columns`)."""
         meta, m = self._fitted(), self.config.model
         L, H = m.lookback, m.horizon
         wanted = list(meta["columns"])
@@ -425,25 +437,40 @@ class DynoNetForecaster:
             out[f"{name}-lo-{p}"], out[f"{name}-hi-{p}"] = out[name] - half, out[name] + half
         order = ["unique_id", "ds", "cutoff", name, *(f"{name}-lo-{p}" for p in reversed(sorted(levels))),
                  *(f"{name}-hi-{p}" for p in sorted(levels))]
+        for column, naive_cfg in (self._naive_columns() if naive else {}).values():  # from the same windows
+            out[column] = self._forecasts(values[: len(values) - H], starts, source, where,
+                                          build_model(naive_cfg)).transpose(2, 0, 1).ravel()
+            order.append(column)
         table = pd.DataFrame({k: out[k] for k in order})
         table["y"] = values[rows].transpose(2, 0, 1).ravel()
         return table
 
-    def _forecasts(self, values: np.ndarray, starts: np.ndarray, source: str, where: Callable[[int], str]
-                   ) -> np.ndarray:
+    def _naive_columns(self) -> dict[str, tuple[str, ModelConfig]]:
+        """The naive forecasts a backtest with `naive=True` adds (`registry.naive_configs`: key
+        -> its column, named by its model, and its configuration); none named as this model."""
+        meta, name = self._fitted(), type(self.model_).__name__
+        return {key: (column, c) for key, c in naive_configs(self.config.model, meta.get("freq")).items()
+                if (column := MODELS[c.model].__name__) != name}
+
+    def _forecasts(self, values: np.ndarray, starts: np.ndarray, source: str, where: Callable[[int], str],
+                   naive: Forecaster | None = None) -> np.ndarray:
         """The forecasts (N, H, C) in original units from the `lookback` rows of `values` (T, C),
         in the run's column order, from each row of `starts` (N,) on; `where` names a row of
-        `values` in errors (`Scaler.scale`'s)."""
+        `values` in errors (`Scaler.scale`'s). `naive`: a naive forecast's model instead of
+        this one's, which reads the values as they are (it forecasts in any units) and so
+        repeats them exactly."""
         meta, L = self._fitted(), self.config.model.lookback
-        scaler = Scaler.from_dict(meta["scaler"])
+        scaler = Scaler.from_dict(meta["scaler"]) if naive is None else None
+        model = self.model_ if naive is None else naive
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
-        series = torch.as_tensor(scaler.scale(values, source, list(meta["columns"]), where), device=device)
+        series = torch.as_tensor(values if scaler is None else scaler.scale(values, source, list(meta["columns"]),
+                                                                            where), device=device)
         inputs = series.unfold(0, L, 1)  # (T - L + 1, C, L): a view, each window gathered by its start
-        self.model_.eval()
+        model.to(device).eval()
         with torch.no_grad():
-            y = torch.cat([self.model_(inputs[index].transpose(1, 2)).double().cpu()  # (b, L, C) -> (b, H, C)
+            y = torch.cat([model(inputs[index].transpose(1, 2)).double().cpu()  # (b, L, C) -> (b, H, C)
                            for index in torch.as_tensor(starts, device=device).split(self.config.train.eval_batch_size)])
-        return scaler.inverse(y.numpy())
+        return y.numpy() if scaler is None else scaler.inverse(y.numpy())
 
     def _seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the

@@ -13,7 +13,7 @@ import dataclasses
 import difflib
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
-from dynonet.report import aligned, score_text
+from dynonet.report import aligned, naive_lines, score_text
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, Table, read_csv, read_table
 
@@ -177,7 +177,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     fmt = d.date_format or table.written
     backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, str(csv),
                                          table.lines if table.ids is None else None,
-                                         m.horizon if step is None else step, levels, table.ids, fmt)
+                                         m.horizon if step is None else step, levels, table.ids, fmt, naive=True)
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
     text = cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
@@ -186,6 +186,9 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     else:
         write_together([(Path(out), text.encode())])
     scores = forecaster.scores(backtest)  # (series, figures)
+    standardized = _standardized(scores)
+    for key, (column, naive_cfg) in forecaster._naive_columns().items():  # from the same cutoffs
+        standardized[key] = {**_standardized(forecaster.scores(backtest, model=column)), "season": naive_cfg.season}
     cutoffs = pd.DatetimeIndex(backtest["cutoff"].unique())
     rows = [[str(series), str(int(row["forecasts"])), score_text(row["MAE"]), score_text(row["MSE"]),
              *(f"{row[f'coverage_{p}']:.3f}" for p in levels)] for series, row in scores.iterrows()]
@@ -195,11 +198,20 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
         f"backtest: {n} forecast{'s' * (n != 1)} of {m.horizon} steps, cutoffs {first} .. {last} (every "
         f"{every} row{'s' * (every != 1)}) -> {'standard output' if to_stdout else out}",
         *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
-        # every series has a row at every cutoff and step: the mean of the series' means is the table's
         f"standardized by the run's training statistics (as a run's test scores are): MSE "
-        f"{score_text(scores['scaled_MSE'].mean())}, MAE {score_text(scores['scaled_MAE'].mean())}",
+        f"{score_text(standardized['mse'])}, MAE {score_text(standardized['mae'])}",
+        *naive_lines(standardized, "same cutoffs, standardized alike"),
         *([note] if (note := forecaster._seen_note(backtest, fmt)) else [])]))
     return backtest
+
+
+def _standardized(scores: pd.DataFrame) -> dict[str, Any]:
+    """A backtest's standardized errors (`DynoNetForecaster.scores`) as a run's test scores
+    are kept: `mse`, `mae` and `per_channel`. Every series has a row at every cutoff and step,
+    so the mean of the series' means is the whole table's."""
+    return {"mse": scores["scaled_MSE"].mean(), "mae": scores["scaled_MAE"].mean(),
+            "per_channel": {str(series): {"mse": row["scaled_MSE"], "mae": row["scaled_MAE"]}
+                            for series, row in scores.iterrows()}}
 
 
 def _check_outputs(out: str | Path, others: list[Path], checkpoint: str | Path, inputs: dict[str, str | Path],

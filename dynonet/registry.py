@@ -43,3 +43,15 @@ def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
     so that a refit on data of another step finds that data's cycle."""
     season = season_of(freq) if cfg.season == 0 and freq is not None else None
     return dataclasses.replace(cfg, season=season) if season is not None and season <= cfg.lookback else cfg
+
+
+def naive_configs(cfg: ModelConfig, freq: str | None) -> dict[str, ModelConfig]:
+    """The naive forecasts every model should beat, configured as `cfg` otherwise: `naive`
+    (`repeat`: each series' last value repeated) and, where `cfg.season` or the time step
+    `freq` gives a cycle of more than one step that the lookback holds, `seasonal_naive`
+    (`seasonal-repeat`: its last cycle repeated)."""
+    configs = {"naive": dataclasses.replace(cfg, model="repeat")}
+    season = with_season(cfg, freq).season
+    if season > 1:  # (a cycle of one step is the naive forecast)
+        configs["seasonal_naive"] = dataclasses.replace(cfg, model="seasonal-repeat", season=season)
+    return configs

@@ -33,12 +33,7 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
              f"MAE: {score_text(scores['mae'])}",
              "(each series standardized by its training rows' mean and std; in original units: metrics.json, "
              "or metrics_ in Python)"]
-    # what the numbers mean: the last value, and the last cycle, repeated, on the same windows
-    for key, what in (("naive", "naive forecast (each series' last value repeated)"),
-                      ("seasonal_naive", "seasonal naive (each series' last {season} steps repeated)")):
-        if naive := scores.get(key):
-            lines.append(f"{what.format(**naive)}, same test windows: MSE {score_text(naive['mse'])}, "
-                         f"MAE {score_text(naive['mae'])}{_naive_wins(scores, naive)}")
+    lines += naive_lines(scores, "same test windows")
     if scores.get("intervals"):  # calibrated on validation: how often they held on test is measured, not assumed
         lines.append("test values inside the prediction intervals: "
                      + ", ".join(f"{p}%: {s['coverage']:.3f}" for p, s in scores["intervals"].items()))
@@ -51,6 +46,18 @@ def result_block(title: str, scores: dict[str, Any]) -> str:
                           for c, m in scores["per_channel"].items()])
         lines.append(bar)
     return "\n".join(lines)
+
+
+def naive_lines(scores: dict[str, Any], where: str) -> list[str]:
+    """What the numbers mean: a line for each naive forecast scored beside `scores` (its
+    `naive` and `seasonal_naive`, each with `mse`, `mae`, `per_channel` and the latter's
+    `season`) on `where` ("same test windows"), saying where it scores lower than the model."""
+    return [f"{what.format(**naive)}, {where}: MSE {score_text(naive['mse'])}, MAE {score_text(naive['mae'])}"
+            f"{_naive_wins(scores, naive)}" for key, what in _NAIVE_FORECASTS if (naive := scores.get(key))]
+
+
+_NAIVE_FORECASTS = (("naive", "naive forecast (each series' last value repeated)"),
+                    ("seasonal_naive", "seasonal naive (each series' last {season} steps repeated)"))
 
 
 def _naive_wins(scores: dict[str, Any], naive: dict[str, Any]) -> str:

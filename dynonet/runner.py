@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import platform
@@ -27,7 +26,7 @@ from dynonet.evaluation import evaluate
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
-from dynonet.registry import build_model, check_config, with_season
+from dynonet.registry import build_model, check_config, naive_configs
 from dynonet.report import epoch_report, format_params, result_block
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.runtime import Log, quiet, resolve_device, seed_everything
@@ -363,28 +362,18 @@ def training_file(run_dir: str | Path, cfg: RunConfig, meta: dict[str, Any], ins
     return Path(cfg.data.csv)
 
 
-# The forecasts every model should beat: each series' last value, repeated, and its last
-# seasonal cycle, repeated (where the time step gives a cycle, or --season names one)
-NAIVE, SEASONAL_NAIVE = "repeat", "seasonal-repeat"
-
-
 def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: SeriesData,
                 intervals: Intervals) -> dict[str, Any]:
     """`model`'s scores on the test windows (`evaluation.evaluate`), with those of the naive
-    forecasts on the same windows beside them (`naive`, and `seasonal_naive` where the data
-    has a cycle of more than one step: the model's name, its season, and its scores overall,
-    per channel and in original units): what the numbers mean on a user's own data, where no
-    published figure says."""
+    forecasts on the same windows beside them (`registry.naive_configs`: `naive`, and
+    `seasonal_naive` where the data has a cycle; each with its model's name, its season, and
+    its scores overall, per channel and in original units): what the numbers mean on a user's
+    own data, where no published figure says."""
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
-    season = with_season(cfg.model, data.freq).season
-    references = {"naive": (NAIVE, {})}
-    if season > 1:  # (a cycle of one step is the naive forecast)
-        references["seasonal_naive"] = (SEASONAL_NAIVE, {"season": season})
-    for key, (name, settings) in references.items():
-        reference = build_model(dataclasses.replace(cfg.model, model=name, **settings))
-        naive = evaluate(reference, test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
-        scores[key] = {"model": name, **settings, **{k: naive[k] for k in ("mse", "mae", "per_channel",
-                                                                           "original_units")}}
+    for key, naive_cfg in naive_configs(cfg.model, data.freq).items():
+        naive = evaluate(build_model(naive_cfg), test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
+        scores[key] = {"model": naive_cfg.model, **({"season": naive_cfg.season} if key == "seasonal_naive" else {}),
+                       **{k: naive[k] for k in ("mse", "mae", "per_channel", "original_units")}}
     return scores
 
 

@@ -613,6 +613,29 @@ def test_a_backtest_forecasts_from_each_cutoff_as_predict_does_beside_the_values
     assert "DynoNet-lo-80" not in tiled
 
 
+@pytest.mark.parametrize("season", [0, 5])
+def test_a_backtest_with_naive_forecasts_repeats_the_values_before_each_cutoff(wide, season):
+    """naive=True: the last value and the last cycle (a day of these hourly rows, unless
+    `season` names one) repeated from each cutoff, each a column that `scores` scores."""
+    fitted = DynoNetForecaster(horizon=H, lookback=L, model="linear", season=season, **TINY_LINEAR).fit(wide)
+    new = make_wide(260).iloc[200 - L:]
+    bt = fitted.backtest(new, step=3, naive=True)
+    assert list(bt.columns) == ["unique_id", "ds", "cutoff", "RevINLinear", "RepeatLast", "SeasonalRepeat", "y"]
+    cycle = season or 24
+    step = bt.groupby(["unique_id", "cutoff"]).cumcount()  # 0 .. H-1 within each forecast
+    rows = new.index.get_indexer(bt["cutoff"]) - cycle + 1 + step % cycle  # one cycle back, cycle after cycle
+    values = new.to_numpy()[:, [["load", "temp"].index(u) for u in bt["unique_id"]]]  # (T, rows)
+    pick = lambda r: values[r, np.arange(len(bt))]  # noqa: E731
+    np.testing.assert_array_equal(bt["RepeatLast"], pick(new.index.get_indexer(bt["cutoff"])))
+    np.testing.assert_array_equal(bt["SeasonalRepeat"], pick(rows))
+    scores = fitted.scores(bt, model="SeasonalRepeat")
+    error = bt["SeasonalRepeat"] - bt["y"]
+    assert scores["MSE"].tolist() == pytest.approx([error[bt["unique_id"] == u].pow(2).mean() for u in scores.index])
+    with pytest.raises(DataError, match=r"^scores: not a backtest table of 'RepeatLast' \(no column 'RepeatLast'; "
+                                        r"backtest\(df, naive=True\) adds the naive forecasts\)$"):
+        fitted.scores(fitted.backtest(new), model="RepeatLast")
+
+
 def test_a_backtest_says_how_many_forecasts_reach_into_rows_the_run_trained_or_validated_on(fitted, wide):
     longer = make_wide(260)
     with pytest.warns(UserWarning) as caught:

@@ -890,10 +890,11 @@ def test_backtest_writes_the_forecast_from_each_cutoff_beside_the_truth_and_scor
                  "--step", "4", "--level", "80"]) == 0
     printed = capsys.readouterr().out.splitlines()
     written = pd.read_csv(out, parse_dates=["ds", "cutoff"])
-    assert list(written.columns) == ["unique_id", "ds", "cutoff", "DynoNet", "DynoNet-lo-80", "DynoNet-hi-80", "y"]
+    assert list(written.columns) == ["unique_id", "ds", "cutoff", "DynoNet", "DynoNet-lo-80", "DynoNet-hi-80",
+                                     "RepeatLast", "SeasonalRepeat", "y"]
     frame = pd.read_csv(setup / "all.csv", parse_dates=["date"], index_col="date")
     with pytest.warns(UserWarning, match="reach into the rows the run was trained or validated on"):
-        api = DynoNetForecaster.load(setup / "run").backtest(frame, step=4, level=80)
+        api = DynoNetForecaster.load(setup / "run").backtest(frame, step=4, level=80, naive=True)
     np.testing.assert_allclose(written.drop(columns=["unique_id", "ds", "cutoff"]),
                                api.drop(columns=["unique_id", "ds", "cutoff"]), rtol=1e-9)
     assert (written["ds"] == api["ds"]).all() and (written["cutoff"] == api["cutoff"]).all()
@@ -906,7 +907,18 @@ def test_backtest_writes_the_forecast_from_each_cutoff_beside_the_truth_and_scor
         assert [series, str(written["cutoff"].nunique()), f"{mine.abs().mean():.4f}", f"{mine.pow(2).mean():.4f}",
                 f"{inside:.3f}"] in [line.split() for line in printed]
     scaled = error / written["unique_id"].map(std)
-    assert f"MSE {scaled.pow(2).mean():.4f}, MAE {scaled.abs().mean():.4f}" in printed[-2]
+    assert f"MSE {scaled.pow(2).mean():.4f}, MAE {scaled.abs().mean():.4f}" in printed[-4]
+    # the naive forecasts from the same cutoffs: the values at the cutoff, and a day (the hourly data's cycle) before
+    truth = frame.stack().rename_axis(["ds", "unique_id"])
+    for column, before in (("RepeatLast", written["cutoff"]), ("SeasonalRepeat", written["ds"] - pd.Timedelta("24h"))):
+        np.testing.assert_array_equal(written[column], truth.loc[list(zip(before, written["unique_id"]))])
+    for line, (column, what) in zip(printed[-3:-1], [("RepeatLast", "naive forecast (each series' last value "
+                                                                    "repeated)"),
+                                                     ("SeasonalRepeat", "seasonal naive (each series' last 24 steps "
+                                                                        "repeated)")]):
+        naive = (written[column] - written["y"]) / written["unique_id"].map(std)
+        assert line.startswith(f"{what}, same cutoffs, standardized alike: MSE {naive.pow(2).mean():.4f}, "
+                               f"MAE {naive.abs().mean():.4f}")
     # the same figures in Python
     scores = DynoNetForecaster.load(setup / "run").scores(api)
     assert scores.index.tolist() == ["load", "temp"]
@@ -969,6 +981,6 @@ def test_backtest_reads_and_writes_the_csv_in_its_own_dialect_and_shape(setup, t
                  "--decimal", ","]) == 0
     assert main([*base, "--csv", str(tmp_path / "long.csv"), "--out", str(tmp_path / "l.csv")]) == 0
     plain = pd.read_csv(tmp_path / "plain.csv")
-    assert (tmp_path / "e.csv").read_text().splitlines()[0] == "unique_id;ds;cutoff;DynoNet;y"
+    assert (tmp_path / "e.csv").read_text().splitlines()[0] == "unique_id;ds;cutoff;DynoNet;RepeatLast;SeasonalRepeat;y"
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "e.csv", sep=";", decimal=","), plain)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "l.csv"), plain)
