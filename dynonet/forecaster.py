@@ -65,7 +65,8 @@ class DynoNetForecaster:
         horizon: steps to forecast after the last row given.
         lookback: steps each forecast reads (the last `lookback` rows of the data given).
         model: "dynonet" (the default), or a baseline: "linear" (RevIN + Linear), "dlinear",
-            "patchtst", "repeat" (the last value).
+            "patchtst", "repeat" (the last value), "seasonal-repeat" (the last cycle of
+            `season` steps; by default the time step's: a day of hourly data, a week of days).
         epochs: most epochs to train (with early stopping on the validation rows); DynoNet
             trains its linear trend path first and then the workers (`trend_first`), and
             `epochs` counts each stage's. None: the preset's.
@@ -83,7 +84,8 @@ class DynoNetForecaster:
     `test_fraction` is 0 (no test split:
     the workers train on the rows before the last `val_fraction`, which serve early stopping,
     and the controller if `controller=True`). Pass `test_fraction=0.2` to hold out a test split
-    and read its scores in `metrics_["test"]`.
+    and read its scores in `metrics_["test"]`, with the naive forecasts' on the same windows
+    (`naive`, `seasonal_naive`).
 
     `config` holds the settings; after `fit` it is the fitted run's (with what the data
     settled, such as its channel count and a date format read from it), while every `fit`
