@@ -23,6 +23,9 @@ class Forecaster(nn.Module):
     # Settings ("section.field") this model never reads: two runs that differ only there are the
     # same experiment (a benchmark cell compares the rest). tests/test_model.py checks each claim.
     unread: frozenset[str] = frozenset()
+    # Forecasts by the data's seasonal cycle (`season`): it needs one, given or found from the
+    # time step (`registry.with_season`).
+    needs_season: bool = False
 
     @classmethod
     def unread_with(cls, cfg: ModelConfig) -> frozenset[str]:

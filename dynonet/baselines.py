@@ -84,12 +84,12 @@ class SeasonalRepeat(Forecaster):
 
     display_name = "SeasonalRepeat"
     unread = RepeatLast.unread
+    needs_season = True
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)
-        if cfg.season < 1:  # 0 stays where the data's time step gives no cycle (`registry.build_model`)
-            raise ConfigError(f"--model seasonal-repeat needs --season: no seasonal cycle of the data's time step "
-                              f"fits the lookback of {cfg.lookback} steps")
+        if cfg.season < 1:  # (`registry.build_model` sets it from the data's time step, where it has one)
+            raise ConfigError("seasonal-repeat needs --season, the steps in one seasonal cycle")
         # step t of the horizon repeats window step L - season + (t mod season)
         steps = cfg.lookback - cfg.season + torch.arange(cfg.horizon) % cfg.season
         self.register_buffer("steps", steps, persistent=False)

@@ -21,9 +21,10 @@ from typing import Any, Callable
 from dynonet.checkpoint import META, METRICS, STATE_FILE
 from dynonet.config import DATASETS, HORIZONS, PRESETS, RunConfig, flag, override, preset
 from dynonet.data import bundled_path, holdout_cut, split_rows
+from dynonet.dates import regular_freq
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.files import atomic_write, write_json
-from dynonet.registry import MODELS, check_config
+from dynonet.registry import MODELS, check_config, with_season
 from dynonet.resume import load_state
 from dynonet.report import score_text
 from dynonet.summary import figure, markdown, runs_text
@@ -275,6 +276,7 @@ def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) 
         controller_data=metrics["controller_data"],
         epochs=metrics["epochs_run"],
         epochs_by_stage=metrics["epochs_by_stage"],
+        season=metrics.get("season"),  # the seasonal cycle the run found (its config keeps --season's 0)
         best_epoch=metrics["best_epoch"],
         best_val_mse=metrics.get("best_val_mse"),
         seconds=metrics["timings"]["total_seconds"],
@@ -365,11 +367,17 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
 def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
     """Every planned run's data holds its windows: a horizon too long for the data fails
     before the first run, not hours into a grid (split as `data.from_table` and
-    `data.window_sets` split it)."""
+    `data.window_sets` split it), as does a seasonal model whose data has no cycle."""
     rows: dict[str, int] = {}
+    steps: dict[str, str] = {}
     for ds, h, _, _, cfg in plan:
         if ds not in rows:
-            rows[ds] = len(read_table(bundled_path(ds)).dates)
+            dates = read_table(bundled_path(ds)).dates
+            rows[ds], steps[ds] = len(dates), regular_freq(dates, ds)
+        try:  # a model that forecasts by the data's seasonal cycle finds one
+            with_season(cfg.model, steps[ds])
+        except ConfigError as e:
+            raise ConfigError(f"{ds}: {e}") from None
         d, L = cfg.data, cfg.model.lookback
         splits = split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), L, h,
                             ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction,

@@ -115,7 +115,7 @@ class ModelConfig:
     n_channels: int = field(default=0, metadata=_opt("number of series (set from data)", cli=False))
     season: int = field(default=0, metadata=_opt(
         "steps in one seasonal cycle, for the seasonal naive forecast (--model seasonal-repeat, and the reference "
-        "scored beside every run's test scores); 0: from the time step (a day of hourly or shorter steps, a week "
+        "scored beside every run's test scores); 0: from the time step (a day of steps shorter than a day, a week "
         "of days, a year of weeks, months or quarters)"))
     # DynoNet
     worker_seq_len: int = field(default=96, metadata=_opt("residual steps the workers read"))

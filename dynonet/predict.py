@@ -26,6 +26,7 @@ from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
 from dynonet.report import aligned, naive_lines, score_text
+from dynonet.registry import naive_named
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, Table, read_csv, read_table
 
@@ -188,7 +189,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     scores = forecaster.scores(backtest)  # (series, figures)
     standardized = _standardized(scores)
     for key, (column, naive_cfg) in forecaster._naive_columns().items():  # from the same cutoffs
-        standardized[key] = {**_standardized(forecaster.scores(backtest, model=column)), "season": naive_cfg.season}
+        standardized[key] = {**_standardized(forecaster.scores(backtest, model=column)), **naive_named(naive_cfg)}
     cutoffs = pd.DatetimeIndex(backtest["cutoff"].unique())
     rows = [[str(series), str(int(row["forecasts"])), score_text(row["MAE"]), score_text(row["MSE"]),
              *(f"{row[f'coverage_{p}']:.3f}" for p in levels)] for series, row in scores.iterrows()]

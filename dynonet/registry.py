@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dynonet.base import Forecaster
 import dataclasses
+from typing import Any
 
+from dynonet.base import Forecaster
 from dynonet.baselines import DLinear, PatchTST, RepeatLast, RevINLinear, SeasonalRepeat
 from dynonet.config import ModelConfig
 from dynonet.dates import season_of
@@ -39,10 +40,21 @@ def build_model(cfg: ModelConfig, freq: str | None = None) -> Forecaster:
 
 def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
     """`cfg` with a `season` of 0 set from the time step `freq` (`dates.season_of`) where that
-    gives a cycle the lookback holds; as it is otherwise. The config a run records keeps the 0,
-    so that a refit on data of another step finds that data's cycle."""
-    season = season_of(freq) if cfg.season == 0 and freq is not None else None
-    return dataclasses.replace(cfg, season=season) if season is not None and season <= cfg.lookback else cfg
+    gives a cycle the lookback holds; as it is otherwise, but that a model which forecasts by
+    the cycle (`Forecaster.needs_season`) and finds none is a ConfigError. The config a run
+    records keeps the 0, so that a refit on data of another step finds that data's cycle."""
+    if cfg.season or freq is None:
+        return cfg
+    season = season_of(freq)
+    if season is not None and season <= cfg.lookback:
+        return dataclasses.replace(cfg, season=season)
+    if MODELS[cfg.model].needs_season:
+        raise ConfigError(f"{cfg.model} needs --season: " + (
+            f"data that steps by {freq!r} has no seasonal cycle by default (a day of steps shorter than a day, a "
+            "week of days, a year of weeks, months or quarters)" if season is None else
+            f"the time step {freq!r} makes a cycle of {season} steps, longer than --lookback {cfg.lookback}; give "
+            "--season or a longer --lookback"))
+    return cfg
 
 
 def naive_configs(cfg: ModelConfig, freq: str | None) -> dict[str, ModelConfig]:
@@ -51,7 +63,13 @@ def naive_configs(cfg: ModelConfig, freq: str | None) -> dict[str, ModelConfig]:
     `freq` gives a cycle of more than one step that the lookback holds, `seasonal_naive`
     (`seasonal-repeat`: its last cycle repeated)."""
     configs = {"naive": dataclasses.replace(cfg, model="repeat")}
-    season = with_season(cfg, freq).season
+    season = with_season(configs["naive"], freq).season
     if season > 1:  # (a cycle of one step is the naive forecast)
         configs["seasonal_naive"] = dataclasses.replace(cfg, model="seasonal-repeat", season=season)
     return configs
+
+
+def naive_named(cfg: ModelConfig) -> dict[str, Any]:
+    """How a naive forecast (`naive_configs`) is named beside scores: its model, and its season
+    where it forecasts by one."""
+    return {"model": cfg.model, **({"season": cfg.season} if MODELS[cfg.model].needs_season else {})}

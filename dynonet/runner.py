@@ -26,7 +26,7 @@ from dynonet.evaluation import evaluate
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
-from dynonet.registry import build_model, check_config, naive_configs
+from dynonet.registry import build_model, check_config, naive_configs, naive_named
 from dynonet.report import epoch_report, format_params, result_block
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.runtime import Log, quiet, resolve_device, seed_everything
@@ -47,7 +47,11 @@ def prepare(cfg: RunConfig, device: torch.device, data: SeriesData | None = None
     data = load(cfg) if data is None else data
     # a date format the data settled (day or month first) is the run's, for its later data
     cfg = cfg.replace(model={"n_channels": data.n_channels}, data={"date_format": data.date_format})
-    return cfg, data, build_model(cfg.model, data.freq).to(device)
+    try:
+        model = build_model(cfg.model, data.freq)
+    except ConfigError as e:  # (a model that needs a seasonal cycle and finds none in the data)
+        raise ConfigError(f"{data.source}: {e}") from None
+    return cfg, data, model.to(device)
 
 
 FIGURES = {"training_curves.png", "channel_metrics.png", "benchmark.png"}  # what a run folder may hold ...
@@ -327,6 +331,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "controller_data": controller_data,
         "params": params,
         "batch_size_chosen": choose_batch,  # by the training windows (`batch_size_for`), not given
+        "season": model.cfg.season,  # the seasonal cycle in steps (--season, or the time step's; 0: none)
         "epochs_run": len(state.history),
         "epochs_by_stage": {stage: sum(h.get("stage") == stage for h in state.history)
                             for stage in ("trend", "full")},
@@ -372,8 +377,8 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
     for key, naive_cfg in naive_configs(cfg.model, data.freq).items():
         naive = evaluate(build_model(naive_cfg), test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
-        scores[key] = {"model": naive_cfg.model, **({"season": naive_cfg.season} if key == "seasonal_naive" else {}),
-                       **{k: naive[k] for k in ("mse", "mae", "per_channel", "original_units")}}
+        scores[key] = {**naive_named(naive_cfg), **{k: naive[k] for k in ("mse", "mae", "per_channel",
+                                                                           "original_units")}}
     return scores
 
 

@@ -61,7 +61,7 @@ def small_run_cfg(**train) -> RunConfig:
     """A tiny CSV-free run on the first rows of bundled ETTh1 (70/10/20 split)."""
     t = dict(epochs=2, batch_size=32, eval_batch_size=64, patience=5, device="cpu")
     t.update(train)
-    m = dataclasses.replace(small_model_cfg(), n_channels=0)
+    m = dataclasses.replace(small_model_cfg(), n_channels=0, season=0)  # the season: the data's time step's
     return RunConfig(m, TrainConfig(**t), DataConfig(dataset="ETTh1", max_rows=600))
 
 

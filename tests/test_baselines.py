@@ -54,10 +54,16 @@ def test_seasonal_repeat_forecasts_each_step_by_the_value_one_season_before(seas
 def test_a_season_of_0_is_the_time_steps_where_it_fits_the_lookback():
     cfg = small_model_cfg(model="seasonal-repeat", season=0)  # lookback 48
     assert build_model(cfg, "h").cfg.season == 24
-    assert with_season(cfg, "D").season == 7 and with_season(cfg, "15min").season == 0  # 96 > 48: none
+    assert with_season(cfg, "D").season == 7
+    linear = dataclasses.replace(cfg, model="linear")  # a model that needs no cycle: 0 where none is found
+    assert with_season(linear, "15min").season == 0 and with_season(linear, "YS").season == 0  # 96 > 48; none
     assert with_season(dataclasses.replace(cfg, season=5), "h").season == 5  # as given
-    with pytest.raises(ConfigError, match="needs --season: no seasonal cycle of the data's time step fits the "
-                                          "lookback of 48 steps"):
+    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: the time step '15min' makes a cycle of "
+                                          r"96 steps, longer than --lookback 48; give --season or a longer --lookback$"):
         build_model(cfg, "15min")
-    with pytest.raises(ConfigError, match="needs --season"):
+    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: data that steps by 'YS-JAN' has no "
+                                          r"seasonal cycle by default \(a day of steps shorter than a day, a week of "
+                                          r"days, a year of weeks, months or quarters\)$"):
+        build_model(cfg, "YS-JAN")
+    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season, the steps in one seasonal cycle$"):
         build_model(cfg)  # no time step at all

@@ -112,6 +112,7 @@ def test_grid_runs_records_every_run_and_summarizes_from_the_records(tmp_path, c
     for r in recs:
         assert all(k in r for k in RECORD_KEYS), set(RECORD_KEYS) - set(r)
         assert (r["dataset"], r["horizon"], r["lookback"]) == ("ETTh1", 8, 48)
+        assert (r["season"], r["config"]["model"]["season"]) == (24, 0)  # the hourly data's day; --season's 0
         # only a model with a controller has a controller split
         assert r["controller_data"] == ("val" if r["model"] == "dynonet" else None)
         assert r["mse"] > 0 and r["mae"] > 0 and r["seconds"] > 0 and r["device"].startswith("cpu")
@@ -280,6 +281,16 @@ def test_merge_joins_shards_run_side_by_side_and_refuses_conflicts(tmp_path, cap
     # merging trains nothing: training flags are refused, not ignored
     assert main(["benchmark", "--merge", str(a), "--epochs", "3", "--out", str(out)]) == 2
     assert "takes only --out" in capsys.readouterr().err and records(out) == merged
+
+
+def test_a_seasonal_model_without_a_cycle_is_refused_before_the_first_run(tmp_path, capsys):
+    # repeat would run first; seasonal-repeat finds the hourly data's 24-step day longer than the lookback
+    assert main([*GRID, "--variants", "repeat,seasonal-repeat", "--lookback", "12", "--max-rows", "300",
+                 "--out", str(tmp_path / "g")]) == 2
+    assert capsys.readouterr().err == ("dynonet: error: ETTh1: seasonal-repeat needs --season: the time step 'h' "
+                                       "makes a cycle of 24 steps, longer than --lookback 12; give --season or a "
+                                       "longer --lookback\n")
+    assert not (tmp_path / "g").exists()
 
 
 def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):

@@ -321,9 +321,12 @@ def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["seasonal_naive"]["season"] == 3
     assert "seasonal naive (each series' last 3 steps repeated)" in capsys.readouterr().out
     assert main([*run, "--model", "seasonal-repeat"]) == 2
-    assert one_error_line(capsys) == ("dynonet: error: --model seasonal-repeat needs --season: no seasonal cycle of "
-                                      "the data's time step fits the lookback of 6 steps")
+    assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'daily.csv'}: seasonal-repeat needs --season: the "
+                                      "time step 'D' makes a cycle of 7 steps, longer than --lookback 6; give --season "
+                                      "or a longer --lookback")
     assert (tmp_path / "run" / "metrics.json").exists()  # refused before --overwrite cleared the folder
+    assert main([*run, "--model", "seasonal-repeat", "--lookback", "14", "--test-fraction", "0"]) == 0
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["season"] == 7  # found, without a test split
 
 
 @pytest.mark.parametrize("windows, trains, note", [

@@ -21,7 +21,7 @@ def setup(model_name="dynonet", **train):
     gen = seed_everything(cfg.train.seed)
     data = load(cfg)
     cfg = cfg.replace(model={"n_channels": data.n_channels})
-    model = build_model(cfg.model)
+    model = build_model(cfg.model, data.freq)
     return cfg, model, window_sets(data, cfg, torch.device("cpu")), gen
 
 
