@@ -26,6 +26,9 @@ class Forecaster(nn.Module):
     # Forecasts by the data's seasonal cycle (`season`): it needs one, given or found from the
     # time step (`registry.with_season`).
     needs_season: bool = False
+    # Forecasts only by copying values of its window: it forecasts in any units, so forecasts
+    # in the data's own units read the values as they are and repeat them exactly.
+    repeats_input: bool = False
 
     @classmethod
     def unread_with(cls, cfg: ModelConfig) -> frozenset[str]:

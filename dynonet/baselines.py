@@ -73,6 +73,7 @@ class RepeatLast(Forecaster):
 
     display_name = "RepeatLast"
     unread = DYNONET_SETTINGS | PATCHTST_SETTINGS | OPTIMIZATION_SETTINGS | {"model.ma_kernel"}  # nothing to train
+    repeats_input = True
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:
         return x[:, -1:].expand(-1, self.cfg.horizon, -1)
@@ -85,6 +86,7 @@ class SeasonalRepeat(Forecaster):
     display_name = "SeasonalRepeat"
     unread = RepeatLast.unread
     needs_season = True
+    repeats_input = True
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

@@ -355,18 +355,19 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
 
 
 # steps in one cycle of a calendar step: a week of days (of business days), a year of weeks,
-# months or quarters; a fixed step below a day counts its cycle in days (`season_of`)
+# months, half months or quarters; a fixed step below a day counts its cycle in days (`season_of`)
 _CYCLES = ((pd.offsets.Day, 7), (pd.offsets.BusinessDay, 5), (pd.offsets.Week, 52),
            ((pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin,
              pd.offsets.BusinessMonthEnd), 12),
+           ((pd.offsets.SemiMonthBegin, pd.offsets.SemiMonthEnd), 24),
            ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin, pd.offsets.BQuarterEnd), 4))
 
 
 def season_of(freq: str) -> int | None:
     """Steps in one seasonal cycle of data that steps by `freq` (`regular_freq`): a day of
     steps shorter than a day (24 hours, 96 quarter hours), a week of days (5 business days),
-    a year of weeks (52), months (12) or quarters (4); None where no such cycle is a whole
-    number of steps above one (yearly data, 7-minute or 2-day steps)."""
+    a year of weeks (52), months (12), half months (24) or quarters (4); None where no such
+    cycle is a whole number of steps above one (yearly data, 7-minute or 2-day steps)."""
     try:
         step = pd.tseries.frequencies.to_offset(freq)
     except ValueError:  # a step another pandas wrote ('H', 'T'): no cycle, as for an unknown one

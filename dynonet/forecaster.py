@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import numbers
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Callable, NamedTuple, Sequence
@@ -375,15 +376,23 @@ class DynoNetForecaster:
         (their mean over the series is the whole table's where every series has as many rows,
         as in a backtest), and for each interval the table holds, the share of true values
         inside it (`coverage_80`, ...). `model`: the column of forecasts scored (default: this
-        model's; `RepeatLast` or `SeasonalRepeat`, of a backtest with `naive=True`)."""
+        model's; `RepeatLast` or `SeasonalRepeat`, of a backtest with `naive=True`; a model's
+        registered name, `seasonal-repeat`, names its column)."""
         meta = self._fitted()
-        name = type(self.model_).__name__ if model is None else model
+        # (a model named as the CLI names it, `seasonal-repeat`, is its column, `SeasonalRepeat`)
+        name = type(self.model_).__name__ if model is None else MODELS[model].__name__ if model in MODELS else model
         missing = [c for c in ("unique_id", "cutoff", name, "y") if c not in backtest.columns]
         if missing:
-            naive = name in (column for column, _ in self._naive_columns().values())
+            forecasts = [c for c in backtest.columns if c not in ("unique_id", "ds", "cutoff", "y")
+                         and not re.search(r"-(lo|hi)-\d+$", str(c))]  # (not an interval's bound)
+            if name in (column for column, _ in self._naive_columns().values()):
+                hint = "; backtest(df, naive=True) adds the naive forecasts"
+            elif model is not None and forecasts:
+                hint = f"; its forecasts: {', '.join(map(repr, forecasts))}"
+            else:
+                hint = ""
             raise DataError(f"scores: not a backtest table of {'this model' if model is None else repr(model)} (no "
-                            f"column {', '.join(map(repr, missing))}" + ("; backtest(df, naive=True) adds the naive "
-                                                                         "forecasts" if naive else "") + ")")
+                            f"column {', '.join(map(repr, missing))}{hint})")
         std = dict(zip(meta["columns"], Scaler.from_dict(meta["scaler"]).std))  # the run's name -> (its std)
         known = backtest["unique_id"].map(lambda u: str(u.strip() if isinstance(u, str) else u))
         if not known.isin(list(std)).all():
@@ -455,15 +464,15 @@ class DynoNetForecaster:
                 if (column := MODELS[c.model].__name__) != name}
 
     def _forecasts(self, values: np.ndarray, starts: np.ndarray, source: str, where: Callable[[int], str],
-                   naive: Forecaster | None = None) -> np.ndarray:
+                   model: Forecaster | None = None) -> np.ndarray:
         """The forecasts (N, H, C) in original units from the `lookback` rows of `values` (T, C),
         in the run's column order, from each row of `starts` (N,) on; `where` names a row of
-        `values` in errors (`Scaler.scale`'s). `naive`: a naive forecast's model instead of
-        this one's, which reads the values as they are (it forecasts in any units) and so
+        `values` in errors (`Scaler.scale`'s). `model`: this one's unless given (a naive
+        forecast's); one that only repeats its input reads the values as they are, and so
         repeats them exactly."""
         meta, L = self._fitted(), self.config.model.lookback
-        scaler = Scaler.from_dict(meta["scaler"]) if naive is None else None
-        model = self.model_ if naive is None else naive
+        model = self.model_ if model is None else model
+        scaler = None if model.repeats_input else Scaler.from_dict(meta["scaler"])
         device = next(iter(self.model_.parameters()), torch.empty(0)).device
         series = torch.as_tensor(values if scaler is None else scaler.scale(values, source, list(meta["columns"]),
                                                                             where), device=device)

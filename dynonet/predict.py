@@ -25,8 +25,8 @@ from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
-from dynonet.report import aligned, naive_lines, score_text
 from dynonet.registry import naive_named
+from dynonet.report import aligned, naive_lines, score_text
 from dynonet.runtime import Log, quiet
 from dynonet.tables import Reading, Table, read_csv, read_table
 

@@ -51,7 +51,7 @@ def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
     if MODELS[cfg.model].needs_season:
         raise ConfigError(f"{cfg.model} needs --season: " + (
             f"data that steps by {freq!r} has no seasonal cycle by default (a day of steps shorter than a day, a "
-            "week of days, a year of weeks, months or quarters)" if season is None else
+            "week of days, a year of weeks, months, half months or quarters)" if season is None else
             f"the time step {freq!r} makes a cycle of {season} steps, longer than --lookback {cfg.lookback}; give "
             "--season or a longer --lookback"))
     return cfg

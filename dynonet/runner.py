@@ -19,14 +19,15 @@ from dynonet import __version__
 from dynonet.base import Forecaster
 from dynonet.checkpoint import (META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint,
                                 save_tensors)
-from dynonet.config import RunConfig
+from dynonet.config import ModelConfig, RunConfig
 from dynonet.data import SeriesData, Scaler, Windows, bundled_path, load, split_windows, window_sets
+from dynonet.dates import season_of
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
-from dynonet.registry import build_model, check_config, naive_configs, naive_named
+from dynonet.registry import MODELS, build_model, check_config, naive_configs, naive_named
 from dynonet.report import epoch_report, format_params, result_block
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.runtime import Log, quiet, resolve_device, seed_everything
@@ -239,6 +240,19 @@ def few_val_notes(windows: int, trains: bool) -> list[str]:
             "gives more)"]
 
 
+def season_notes(cfg: ModelConfig, freq: str, rows: int, tested: bool) -> list[str]:
+    """A note where a run with a test split finds the time step's seasonal cycle longer than
+    the lookback: no seasonal naive forecast is scored beside it (`registry.naive_configs`)
+    unless --season names one. Not where its `rows` hold fewer than two cycles (seconds of
+    time steps, 86400 a day): there the data shows no cycle to miss."""
+    season = season_of(freq)
+    if not tested or cfg.season or season is None or not cfg.lookback < season <= rows // 2:
+        return []
+    return [f"the time step {freq!r} makes a seasonal cycle of {season} steps, longer than --lookback "
+            f"{cfg.lookback}: no seasonal naive forecast is scored beside this run's (--season names a shorter cycle; "
+            f"a --lookback of {season} or more holds this one)"]
+
+
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
           ready: Callable[[], None] | None = None, checkpoint: Callable[[dict[str, Any]], None] | None = None,
           resume: dict[str, Any] | None = None, argv: list[str] | None = None,
@@ -277,7 +291,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
             "sets one)")
     trains = bool(params["total"])
     notes = (data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
-             + few_val_notes(len(sets["val"]), trains))
+             + few_val_notes(len(sets["val"]), trains)
+             + season_notes(cfg.model, data.freq, len(data.dates), tested=test_set is not None))
     for note in notes:
         log(f"note: {note}")
 
@@ -376,6 +391,8 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
     own data, where no published figure says."""
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
     for key, naive_cfg in naive_configs(cfg.model, data.freq).items():
+        if isinstance(model, MODELS[naive_cfg.model]):  # a naive run: its own scores once, as a backtest has them
+            continue
         naive = evaluate(build_model(naive_cfg), test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
         scores[key] = {**naive_named(naive_cfg), **{k: naive[k] for k in ("mse", "mae", "per_channel",
                                                                            "original_units")}}

@@ -63,7 +63,7 @@ def test_a_season_of_0_is_the_time_steps_where_it_fits_the_lookback():
         build_model(cfg, "15min")
     with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: data that steps by 'YS-JAN' has no "
                                           r"seasonal cycle by default \(a day of steps shorter than a day, a week of "
-                                          r"days, a year of weeks, months or quarters\)$"):
+                                          r"days, a year of weeks, months, half months or quarters\)$"):
         build_model(cfg, "YS-JAN")
     with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season, the steps in one seasonal cycle$"):
         build_model(cfg)  # no time step at all

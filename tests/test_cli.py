@@ -293,7 +293,7 @@ def test_resume_names_what_is_wrong_with_its_folder(tmp_path, capsys):
 def test_a_constant_series_is_noted(tmp_path, capsys):
     dates = pd.date_range("2023-01-01", periods=200, freq="h")
     pd.DataFrame({"date": dates, "a": np.sin(np.arange(200) / 5), "flat": 5.0}).to_csv(tmp_path / "c.csv", index=False)
-    argv = ["train", "--csv", str(tmp_path / "c.csv"), "--horizon", "4", "--lookback", "16", "--epochs", "1",
+    argv = ["train", "--csv", str(tmp_path / "c.csv"), "--horizon", "4", "--lookback", "24", "--epochs", "1",
             "--batch-size", "16", "--quiet", "--out", str(tmp_path / "run")]
     assert main(argv) == 0
     note = ("series 'flat' is constant over the training rows (scaled with std 1): its scores may not compare "

@@ -78,7 +78,7 @@ def test_written_format_reads_the_dates_the_column_was_read_as():
 
 @pytest.mark.parametrize("freq, season", [
     ("h", 24), ("2h", 12), ("15min", 96), ("min", 1440), ("10s", 8640), ("D", 7), ("B", 5), ("W-SUN", 52),
-    ("W-MON", 52), ("2W-SUN", 26), ("MS", 12), ("ME", 12), ("3MS", 4), ("QS-OCT", 4), ("QE-DEC", 4),
+    ("W-MON", 52), ("2W-SUN", 26), ("MS", 12), ("ME", 12), ("SMS", 24), ("3MS", 4), ("QS-OCT", 4), ("QE-DEC", 4),
     ("YS", None), ("7min", None), ("25h", None), ("2D", None), ("5D", None)])
 def test_season_of_a_time_step_is_a_day_week_or_year_of_steps(freq, season):
     assert dates.season_of(freq) == season

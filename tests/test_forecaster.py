@@ -634,6 +634,19 @@ def test_a_backtest_with_naive_forecasts_repeats_the_values_before_each_cutoff(w
     with pytest.raises(DataError, match=r"^scores: not a backtest table of 'RepeatLast' \(no column 'RepeatLast'; "
                                         r"backtest\(df, naive=True\) adds the naive forecasts\)$"):
         fitted.scores(fitted.backtest(new), model="RepeatLast")
+    pd.testing.assert_frame_equal(fitted.scores(bt, model="seasonal-repeat"), scores)  # as the CLI names it
+    with pytest.raises(DataError, match=r"^scores: not a backtest table of 'Naive' \(no column 'Naive'; its "
+                                        r"forecasts: 'RevINLinear', 'RepeatLast', 'SeasonalRepeat'\)$"):
+        fitted.scores(bt, model="Naive")
+
+
+@pytest.mark.parametrize("model", ["repeat", "seasonal-repeat"])
+def test_a_model_that_repeats_values_forecasts_them_exactly(wide, model):
+    """Not through the run's scaling and back, which would add rounding to a copied value."""
+    fitted = DynoNetForecaster(horizon=H, lookback=L, model=model).fit(wide)  # (nothing to train)
+    forecast = fitted.predict()
+    season = 1 if model == "repeat" else 24  # hourly rows: a day
+    np.testing.assert_array_equal(forecast[["load", "temp"]], wide.to_numpy()[-season:][np.arange(H) % season])
 
 
 def test_a_backtest_says_how_many_forecasts_reach_into_rows_the_run_trained_or_validated_on(fitted, wide):

@@ -281,29 +281,32 @@ def test_the_test_scores_come_with_the_naive_forecasts_on_the_same_windows(tmp_p
                   "seasonal_naive": ("seasonal-repeat", "seasonal naive (each series' last 24 steps repeated)")}
     printed = []
     for key, (name, what) in references.items():
+        if model == name:  # a naive run: its own scores once
+            assert key not in test
+            continue
         naive = test[key]
-        assert naive["model"] == name
-        # a naive forecast is its registered model: scored alike; another model scores otherwise
-        assert (naive["mse"], naive["mae"]) == pytest.approx((test["mse"], test["mae"])) if model == name else \
-            naive["mse"] != pytest.approx(test["mse"])
+        assert naive["model"] == name and naive["mse"] != pytest.approx(test["mse"])
         lower = [n for n in ("MSE", "MAE") if naive[n.lower()] < test[n.lower()]]  # said where the model loses
         printed.append(f"{what}, same test windows: MSE {naive['mse']:.4f}, MAE {naive['mae']:.4f}"
                        + (f" (lower than this model's {' and '.join(lower)})" if lower else "") + "\n")
         assert set(naive["original_units"]["per_channel"]) == set(test["per_channel"])  # each in its own units
     # hourly data: a day's cycle, which repeats this data's sine waves to their rounding
-    assert test["seasonal_naive"]["season"] == 24 and test["seasonal_naive"]["mse"] < 1e-5
+    season = test.get("seasonal_naive", test)  # (a seasonal-repeat run: its own scores)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text())["season"] == 24 and season["mse"] < 1e-5
     out = capsys.readouterr().out
     assert all(line in out for line in printed)
+    assert sum(line.startswith(("naive forecast", "seasonal naive")) for line in out.splitlines()) == len(printed)
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run")]) == 0  # re-scored alike
     out = capsys.readouterr().out
     assert all(line in out for line in printed)
     # a run from before the naive scores gets them when its intervals are calibrated again
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    del metrics["test"]["naive"], metrics["test"]["seasonal_naive"]
+    for key in references:
+        metrics["test"].pop(key, None)
     (tmp_path / "run" / "metrics.json").write_text(json.dumps(metrics))
     assert main(["evaluate", "--checkpoint", str(tmp_path / "run"), "--calibrate"]) == 0
     rescored = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
-    assert {k: rescored[k] for k in references} == {k: test[k] for k in references}
+    assert {k: rescored.get(k) for k in references} == {k: test.get(k) for k in references}
 
 
 def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
@@ -315,8 +318,15 @@ def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
     run = ["train", "--csv", str(tmp_path / "daily.csv"), "--horizon", "4", "--lookback", "6", "--model", "repeat",
            "--quiet", "--overwrite", "--out", str(tmp_path / "run")]
     assert main(run) == 0
-    assert "seasonal_naive" not in json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
-    assert "seasonal naive" not in capsys.readouterr().out
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert "seasonal_naive" not in metrics["test"] and metrics["season"] == 0
+    said = ("the time step 'D' makes a seasonal cycle of 7 steps, longer than --lookback 6: no seasonal naive forecast "
+            "is scored beside this run's (--season names a shorter cycle; a --lookback of 7 or more holds this one)")
+    assert said in metrics["notes"]
+    out, err = capsys.readouterr()
+    assert "seasonal naive" not in out and f"note: {said}" in err
+    assert main([*run, "--test-fraction", "0"]) == 0  # nothing scored: nothing missed
+    assert said not in json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"]
     assert main([*run, "--season", "3"]) == 0
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]["seasonal_naive"]["season"] == 3
     assert "seasonal naive (each series' last 3 steps repeated)" in capsys.readouterr().out
