@@ -266,8 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
                          "rows after those the run trained and validated on score it fairly (it says how many "
                          "forecasts reach into those); default: the file the run was trained on, as it is now")
     bt.add_argument("--out", type=Path, required=True,
-                    help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, y (the true value); "
-                         "- writes it to standard output")
+                    help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, the naive forecasts "
+                         "(RepeatLast, SeasonalRepeat), y (the true value); - writes it to standard output")
+    bt.add_argument("--plot", type=Path, default=None,
+                    help="also draw each series' true values, the forecast from every cutoff and the seasonal naive "
+                         "(or naive) forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
+    bt.add_argument("--plot-series", default=None, action="extend", type=comma_list(str), metavar="load,temp",
+                    help="the series --plot draws, comma-separated (or the flag given again), in this order "
+                         "(default: the first 8)")
     bt.add_argument("--step", type=at_least(1), default=None,
                     help="rows between cutoffs (default: the run's horizon, so the forecast periods tile the data)")
     bt.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
@@ -362,7 +368,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     backtest_csv(args.checkpoint, args.csv, args.out, step=args.step, device=args.device,
                  log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect,
-                 levels=tuple(args.level))
+                 levels=tuple(args.level), plot=args.plot, plot_series=args.plot_series)
     return 0
 
 

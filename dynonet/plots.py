@@ -1,5 +1,5 @@
 """The seed's figures: training curves, per-channel metrics, and a comparison with
-published figures (labelled as published, with their lookback); and a forecast. Each returns
+published figures (labelled as published, with their lookback); a forecast and a backtest. Each returns
 the image's bytes (PNG; a forecast's also PDF or SVG), so a
 caller renders everything before it writes anything. Figures are built outside pyplot, so
 neither the host's matplotlib backend nor its open figures are touched (a notebook keeps its own)."""
@@ -150,3 +150,34 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
     for label in axes[-1, 0].get_xticklabels():
         label.set(rotation=30, ha="right")
     return render(fig, tight=False, fmt=fmt)  # the constrained layout already fits the figure
+
+
+def backtest_plot(backtest: Any, forecast: str, title: str, fmt: str = "png", series: Sequence[str] | None = None,
+                  naive: tuple[str, str] | None = None) -> bytes:
+    """Each series' true values over a backtest and the forecast from every cutoff (each period
+    its own line), with a naive forecast's dashed beside it, as PNG bytes (or `fmt`'s).
+
+    backtest: the long table `DynoNetForecaster.backtest` returns (`unique_id`, `ds`, `cutoff`,
+    the `forecast` column, a naive forecast's where given, `y`); naive: its column and label;
+    series: the ids to draw, in this order (default: the first `MAX_FORECAST_SERIES`).
+    """
+    ids = backtest["unique_id"].astype(str)
+    columns = list(dict.fromkeys(ids))[:MAX_FORECAST_SERIES] if series is None else list(series)
+    fig = Figure(figsize=(11, 1.9 * len(columns) + 0.8), layout="constrained")
+    axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)
+    for ax, name in zip(axes[:, 0], columns):
+        rows = backtest[ids == name]
+        truth = rows.drop_duplicates("ds").sort_values("ds")  # (periods overlap where cutoffs are closer than H)
+        ax.plot(truth["ds"], truth["y"], color="0.35", lw=1, label="actual")
+        for i, (_, period) in enumerate(rows.groupby("cutoff", sort=False)):
+            ax.plot(period["ds"], period[forecast], color="C0", lw=1.3, label="forecast" if i == 0 else None)
+            if naive is not None:
+                ax.plot(period["ds"], period[naive[0]], color="C1", lw=0.9, ls="--", label=naive[1] if i == 0 else None)
+        ax.set_ylabel(name, fontsize=8)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3)
+    n = ids.nunique()
+    shown = "" if len(columns) == n or series is not None else f" (first {len(columns)} of {n} series)"
+    fig.suptitle(title + shown)
+    for label in axes[-1, 0].get_xticklabels():
+        label.set(rotation=30, ha="right")
+    return render(fig, tight=False, fmt=fmt)

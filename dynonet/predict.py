@@ -83,10 +83,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     series the plot draws, in this order (default: the first `plots.MAX_FORECAST_SERIES`)."""
     from dynonet import plots
 
-    if plot is not None and str(plot) == "-":
-        raise OutputError("--plot -: the plot is an image file; give it a file name")
-    if plot_series is not None and plot is None:
-        raise ConfigError("--plot-series: names the series --plot draws; give --plot too")
+    _check_plot(plot, plot_series)
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give its recent rows with --csv")
@@ -139,9 +136,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {first} .. {last} -> "
         f"{'standard output' if to_stdout else out}")
     if plot is not None:
-        left = plot_series is None and len(forecast.columns) > plots.MAX_FORECAST_SERIES
-        log(f"plot: {plot}" + (f" (the first {plots.MAX_FORECAST_SERIES} of {len(forecast.columns)} series; "
-                               "--plot-series names others)" if left else ""))
+        log(_plot_line(plot, plot_series, len(forecast.columns)))
     if truth is not None:
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
@@ -159,20 +154,29 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
 
 def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, step: int | None = None,
                  device: str = "auto", log: Log = quiet, dialect: dict[str, str] | None = None,
-                 levels: Sequence[int] = ()) -> pd.DataFrame:
+                 levels: Sequence[int] = (), plot: str | Path | None = None,
+                 plot_series: Sequence[str] | None = None) -> pd.DataFrame:
     """`DynoNetForecaster.backtest` of a CSV (None: the run's training file, `training_csv`)
     with a run folder: the long table of forecasts from every `step`-th row (default: the
-    horizon) beside the true values, written to `out` (a CSV, atomically; "-": standard
-    output) as the CSV is written (`dialect` as in `predict_csv`); the log gets each series'
-    errors in its own units, the errors standardized as the run's test scores are, and how
-    often each interval at `levels` held."""
+    horizon) beside the true values and the naive forecasts, written to `out` (a CSV,
+    atomically; "-": standard output) as the CSV is written (`dialect` as in `predict_csv`),
+    and drawn to `plot` (the `plot_series`, as `predict_csv` takes them), both or neither; the
+    log gets each series' errors in its own units, the errors standardized as the run's test
+    scores are (the naive forecasts' beside them), and how often each interval at `levels` held."""
+    from dynonet import plots
+
+    _check_plot(plot, plot_series)
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give the data to backtest with --csv")
         log(f"data: {csv} (the file the run was trained on, as it is now)")
-    to_stdout = _check_outputs(out, [], checkpoint, {csv_flag: csv}, what="the backtest")
+    to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint, {csv_flag: csv},
+                               what="the backtest")
+    image_format = _plot_format(Path(plot)) if plot is not None else None
     forecaster = DynoNetForecaster.load(checkpoint, device=device)
     levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
+    if plot_series is not None:
+        plot_series = _series(plot_series, forecaster.columns_)
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)
     m = forecaster.config.model
     fmt = d.date_format or table.written
@@ -182,10 +186,15 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
     text = cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
+    files = [] if to_stdout else [(Path(out), text.encode())]
+    if plot is not None:  # the model's forecasts, and the seasonal naive's (or else the naive's)
+        naive = [(column, key.replace("_", " ")) for key, (column, _) in forecaster._naive_columns().items()]
+        files.append((Path(plot), plots.backtest_plot(
+            backtest, type(forecaster.model_).__name__, f"{m.model} backtest, H={m.horizon}, on {Path(csv).name}",
+            image_format, series=plot_series, naive=naive[-1] if naive else None)))
+    write_together(files)
     if to_stdout:
         _to_stdout(text)
-    else:
-        write_together([(Path(out), text.encode())])
     scores = forecaster.scores(backtest)  # (series, figures)
     standardized = _standardized(scores)
     for key, (column, naive_cfg) in forecaster._naive_columns().items():  # from the same cutoffs
@@ -202,7 +211,8 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
         f"standardized by the run's training statistics (as a run's test scores are): MSE "
         f"{score_text(standardized['mse'])}, MAE {score_text(standardized['mae'])}",
         *naive_lines(standardized, "same cutoffs, standardized alike"),
-        *([note] if (note := forecaster._seen_note(backtest, fmt)) else [])]))
+        *([note] if (note := forecaster._seen_note(backtest, fmt)) else []),
+        *([_plot_line(plot, plot_series, len(forecaster.columns_))] if plot is not None else [])]))
     return backtest
 
 
@@ -274,6 +284,23 @@ def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.D
     if index.tz is not None:
         return dates.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     return dates
+
+
+def _check_plot(plot: str | Path | None, plot_series: Sequence[str] | None) -> None:
+    """--plot names an image file, and --plot-series comes with it."""
+    if plot is not None and str(plot) == "-":
+        raise OutputError("--plot -: the plot is an image file; give it a file name")
+    if plot_series is not None and plot is None:
+        raise ConfigError("--plot-series: names the series --plot draws; give --plot too")
+
+
+def _plot_line(plot: str | Path, plot_series: Sequence[str] | None, n: int) -> str:
+    """The line that says where the plot went, and which of the `n` series it left out."""
+    from dynonet.plots import MAX_FORECAST_SERIES
+
+    left = plot_series is None and n > MAX_FORECAST_SERIES
+    return f"plot: {plot}" + (f" (the first {MAX_FORECAST_SERIES} of {n} series; --plot-series names others)"
+                              if left else "")
 
 
 def _series(names: Sequence[str], columns: list[str]) -> list[str]:

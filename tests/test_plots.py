@@ -90,3 +90,27 @@ def test_the_forecast_plot_draws_the_first_series_or_those_named():
                                               forecast[[f"s{i}" for i in range(n)]], None, "t"))[1] for n in (2, 8)}
     assert png_size(plots.forecast_plot(history, forecast, None, "t"))[1] == height[8]  # the first 8 of 10
     assert png_size(plots.forecast_plot(history, forecast, None, "t", series=["s9", "s0"]))[1] == height[2]
+
+
+def test_the_backtest_plot_draws_the_truth_once_and_each_cutoffs_forecast(monkeypatch):
+    from matplotlib.axes import Axes
+
+    drawn = []
+    real = Axes.plot
+    monkeypatch.setattr(Axes, "plot", lambda self, x, y, *a, **k: drawn.append(
+        (k.get("label"), list(y))) or real(self, x, y, *a, **k))
+    dates = pd.date_range("2024-01-01", periods=8, freq="h")
+    # two series, cutoffs two steps apart, forecasts of 4 steps: the periods overlap
+    rows = [{"unique_id": s, "ds": dates[c + 1 + k], "cutoff": dates[c], "M": 10.0 * c + k, "N": -1.0,
+             "y": float(c + 1 + k) + (s == "b")} for s in ("a", "b") for c in (0, 2) for k in range(4)]
+    table = pd.DataFrame(rows)
+    assert plots.backtest_plot(table, "M", "t", naive=("N", "seasonal naive"))[:4] == PNG[:4]
+    lines = drawn
+    # per series: the truth once (each date once, in order), then each cutoff's forecast and naive forecast
+    assert lines[:5] == [("actual", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
+                         ("forecast", [0.0, 1.0, 2.0, 3.0]), ("seasonal naive", [-1.0] * 4),
+                         (None, [20.0, 21.0, 22.0, 23.0]), (None, [-1.0] * 4)]
+    assert len(lines) == 2 * 5 and lines[5] == ("actual", [2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    drawn.clear()
+    plots.backtest_plot(table, "M", "t", series=["b"])  # one series; no naive forecast given
+    assert [label for label, _ in drawn] == ["actual", "forecast", None]

@@ -966,8 +966,24 @@ def test_backtest_checks_everything_before_it_writes(setup, tmp_path, capsys):
     with pytest.raises(SystemExit) as stop:
         backtest("--step", "0")
     assert stop.value.code == 2 and "--step: must be an integer >= 1 (got '0')" in capsys.readouterr().err
-    assert not out.exists() and not (tmp_path / "b.xlsx").exists()
+    assert backtest("--plot", str(tmp_path / "p.txt")) == 2
+    assert one_error_line(capsys).endswith("p.txt: a plot is written as .png, .pdf, .svg; not .txt")
+    assert backtest("--plot", str(out)) == 2
+    assert one_error_line(capsys).endswith("--plot and --out name the same file")
+    assert backtest("--plot-series", "temp") == 2
+    assert one_error_line(capsys).endswith("--plot-series: names the series --plot draws; give --plot too")
+    assert backtest("--plot", str(tmp_path / "p.png"), "--plot-series", "tmp") == 2
+    assert one_error_line(capsys).endswith("--plot-series: the run has no series 'tmp'; did you mean 'temp'?")
+    assert not out.exists() and not (tmp_path / "b.xlsx").exists() and not (tmp_path / "p.png").exists()
     assert (setup / "all.csv").read_text().startswith("date,load,temp\n")  # untouched
+    # both written together; the plot beside a CSV on standard output too
+    assert backtest("--plot", str(tmp_path / "p.png"), "--plot-series", "temp") == 0
+    assert out.is_file() and (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
+    assert capsys.readouterr().out.splitlines()[-1] == f"plot: {tmp_path / 'p.png'}"
+    assert backtest("--plot", str(tmp_path / "p.svg"), to="-") == 0
+    printed = capsys.readouterr()
+    assert printed.out == out.read_text() and (tmp_path / "p.svg").read_text().lstrip().startswith("<?xml")
+    assert printed.err.splitlines()[-1] == f"plot: {tmp_path / 'p.svg'}"
 
 
 def test_backtest_reads_and_writes_the_csv_in_its_own_dialect_and_shape(setup, tmp_path):
