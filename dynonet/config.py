@@ -116,7 +116,7 @@ class ModelConfig:
     season: int = field(default=0, metadata=_opt(
         "steps in one seasonal cycle, for the seasonal naive forecast (--model seasonal-repeat, and the reference "
         "scored beside every run's test scores); 0: from the time step (a day of steps shorter than a day, a week "
-        "of days, a year of weeks, months or quarters)"))
+        "of days, a year of weeks, months, half months or quarters)"))
     # DynoNet
     worker_seq_len: int = field(default=96, metadata=_opt("residual steps the workers read"))
     worker_hidden: int = field(default=16, metadata=_opt("GRU width of each channel's worker"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 from typing import Any, Sequence
 
+import numpy as np
 from matplotlib.figure import Figure
 
 
@@ -152,27 +153,37 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
     return render(fig, tight=False, fmt=fmt)  # the constrained layout already fits the figure
 
 
-def backtest_plot(backtest: Any, forecast: str, title: str, fmt: str = "png", series: Sequence[str] | None = None,
-                  naive: tuple[str, str] | None = None) -> bytes:
+def backtest_plot(backtest: Any, truth: Any, forecast: str, title: str, fmt: str = "png",
+                  series: Sequence[str] | None = None, naive: tuple[str, str] | None = None) -> bytes:
     """Each series' true values over a backtest and the forecast from every cutoff (each period
-    its own line), with a naive forecast's dashed beside it, as PNG bytes (or `fmt`'s).
+    a stretch of one line), with a naive forecast's dashed beside it, as PNG bytes (or `fmt`'s).
 
     backtest: the long table `DynoNetForecaster.backtest` returns (`unique_id`, `ds`, `cutoff`,
-    the `forecast` column, a naive forecast's where given, `y`); naive: its column and label;
-    series: the ids to draw, in this order (default: the first `MAX_FORECAST_SERIES`).
+    the `forecast` column, a naive forecast's where given, `y`), in its order (cutoff by cutoff
+    within each series); truth: the data, indexed by date, a column per series named as
+    `unique_id` names it (every date: the periods may leave dates out); naive: its column and
+    label; series: the ids to draw, in this order (default: the first `MAX_FORECAST_SERIES`).
     """
     ids = backtest["unique_id"].astype(str)
     columns = list(dict.fromkeys(ids))[:MAX_FORECAST_SERIES] if series is None else list(series)
+    truth = truth[truth.index >= backtest["cutoff"].min()]
+    lines = [(forecast, "forecast", dict(color="C0", lw=1.3))]
+    if naive is not None:
+        lines.append((naive[0], naive[1], dict(color="C1", lw=0.9, ls="--")))
     fig = Figure(figsize=(11, 1.9 * len(columns) + 0.8), layout="constrained")
     axes = fig.subplots(len(columns), 1, sharex=True, squeeze=False)
     for ax, name in zip(axes[:, 0], columns):
-        rows = backtest[ids == name]
-        truth = rows.drop_duplicates("ds").sort_values("ds")  # (periods overlap where cutoffs are closer than H)
-        ax.plot(truth["ds"], truth["y"], color="0.35", lw=1, label="actual")
-        for i, (_, period) in enumerate(rows.groupby("cutoff", sort=False)):
-            ax.plot(period["ds"], period[forecast], color="C0", lw=1.3, label="forecast" if i == 0 else None)
-            if naive is not None:
-                ax.plot(period["ds"], period[naive[0]], color="C1", lw=0.9, ls="--", label=naive[1] if i == 0 else None)
+        rows = backtest[(ids == name).to_numpy()]
+        ax.plot(truth.index, truth[name], color="0.35", lw=1, label="actual")
+        # one line of all periods, a NaN between two (one artist however many cutoffs); periods
+        # of one step are points, as a line through one point has no length
+        cutoffs = rows["cutoff"].to_numpy()
+        starts = np.flatnonzero(cutoffs[1:] != cutoffs[:-1]) + 1  # each period's first row but the first
+        x = np.insert(rows["ds"].to_numpy(), starts, rows["ds"].to_numpy()[starts])
+        single = len(rows) == len(starts) + 1
+        for column, label, look in lines:
+            ax.plot(x, np.insert(rows[column].to_numpy(dtype=float), starts, np.nan), label=label,
+                    marker="." if single else None, **look)
         ax.set_ylabel(name, fontsize=8)
     axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3)
     n = ids.nunique()

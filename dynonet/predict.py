@@ -189,9 +189,14 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     files = [] if to_stdout else [(Path(out), text.encode())]
     if plot is not None:  # the model's forecasts, and the seasonal naive's (or else the naive's)
         naive = [(column, key.replace("_", " ")) for key, (column, _) in forecaster._naive_columns().items()]
+        named = {c: str(table.ids[c]) if table.ids is not None else c for c in forecaster.columns_}  # as unique_id
+        truth = pd.DataFrame(table.values[:, [table.columns.index(c) for c in named]], index=table.dates,
+                             columns=list(named.values()))  # the data: every date, also those no period covers
         files.append((Path(plot), plots.backtest_plot(
-            backtest, type(forecaster.model_).__name__, f"{m.model} backtest, H={m.horizon}, on {Path(csv).name}",
-            image_format, series=plot_series, naive=naive[-1] if naive else None)))
+            backtest, truth, type(forecaster.model_).__name__,
+            f"{m.model} backtest, H={m.horizon}, on {Path(csv).name}", image_format,
+            series=None if plot_series is None else [named[c] for c in plot_series],
+            naive=naive[-1] if naive else None)))
     write_together(files)
     if to_stdout:
         _to_stdout(text)

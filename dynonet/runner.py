@@ -243,14 +243,14 @@ def few_val_notes(windows: int, trains: bool) -> list[str]:
 def season_notes(cfg: ModelConfig, freq: str, rows: int, tested: bool) -> list[str]:
     """A note where a run with a test split finds the time step's seasonal cycle longer than
     the lookback: no seasonal naive forecast is scored beside it (`registry.naive_configs`)
-    unless --season names one. Not where its `rows` hold fewer than two cycles (seconds of
-    time steps, 86400 a day): there the data shows no cycle to miss."""
+    unless --season names one. Not where its `rows` hold fewer than two cycles (time steps
+    read as seconds make a day of 86400): there the data shows no cycle to miss."""
     season = season_of(freq)
     if not tested or cfg.season or season is None or not cfg.lookback < season <= rows // 2:
         return []
     return [f"the time step {freq!r} makes a seasonal cycle of {season} steps, longer than --lookback "
-            f"{cfg.lookback}: no seasonal naive forecast is scored beside this run's (--season names a shorter cycle; "
-            f"a --lookback of {season} or more holds this one)"]
+            f"{cfg.lookback}: no seasonal naive forecast is scored beside this run's (give --season for a shorter "
+            f"cycle, or a --lookback of {season} or more)"]
 
 
 def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, progress: bool = False,
@@ -537,8 +537,11 @@ def recalibrated(run_dir: Path, meta: dict[str, Any], intervals: Intervals, cfg:
                                 "recalibrated": datetime.now().isoformat(timespec="seconds")}
         if isinstance(metrics.get("test"), dict) and scores is not None:
             metrics["test"]["intervals"] = scores.get("intervals", {})
-            # (a run from before the naive scores gets them too)
-            metrics["test"].update({k: scores[k] for k in ("naive", "seasonal_naive") if k in scores})
+            for key in ("naive", "seasonal_naive"):  # as scored now (a run from before them gets them too)
+                if key in scores:
+                    metrics["test"][key] = scores[key]
+                else:  # (a naive run's own, or a cycle --season or the lookback no longer gives)
+                    metrics["test"].pop(key, None)
         extra.append((run_dir / METRICS, json_text(metrics)))
     save_tensors(run_dir, meta, checkpoint_tensors(intervals), extra=extra)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 
 import matplotlib
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -92,25 +93,29 @@ def test_the_forecast_plot_draws_the_first_series_or_those_named():
     assert png_size(plots.forecast_plot(history, forecast, None, "t", series=["s9", "s0"]))[1] == height[2]
 
 
-def test_the_backtest_plot_draws_the_truth_once_and_each_cutoffs_forecast(monkeypatch):
+def test_the_backtest_plot_draws_the_data_and_every_period_of_each_forecast(monkeypatch):
     from matplotlib.axes import Axes
 
     drawn = []
     real = Axes.plot
     monkeypatch.setattr(Axes, "plot", lambda self, x, y, *a, **k: drawn.append(
-        (k.get("label"), list(y))) or real(self, x, y, *a, **k))
-    dates = pd.date_range("2024-01-01", periods=8, freq="h")
-    # two series, cutoffs two steps apart, forecasts of 4 steps: the periods overlap
-    rows = [{"unique_id": s, "ds": dates[c + 1 + k], "cutoff": dates[c], "M": 10.0 * c + k, "N": -1.0,
-             "y": float(c + 1 + k) + (s == "b")} for s in ("a", "b") for c in (0, 2) for k in range(4)]
-    table = pd.DataFrame(rows)
-    assert plots.backtest_plot(table, "M", "t", naive=("N", "seasonal naive"))[:4] == PNG[:4]
-    lines = drawn
-    # per series: the truth once (each date once, in order), then each cutoff's forecast and naive forecast
-    assert lines[:5] == [("actual", [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]),
-                         ("forecast", [0.0, 1.0, 2.0, 3.0]), ("seasonal naive", [-1.0] * 4),
-                         (None, [20.0, 21.0, 22.0, 23.0]), (None, [-1.0] * 4)]
-    assert len(lines) == 2 * 5 and lines[5] == ("actual", [2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+        (k.get("label"), list(y), k.get("marker"))) or real(self, x, y, *a, **k))
+    dates = pd.date_range("2024-01-01", periods=12, freq="h")
+    truth = pd.DataFrame({"a": np.arange(12.0), "b": np.arange(12.0) + 1}, index=dates)
+
+    def table(cutoffs, steps):
+        return pd.DataFrame([{"unique_id": s, "ds": dates[c + 1 + k], "cutoff": dates[c], "M": 10.0 * c + k,
+                              "N": -1.0, "y": truth.loc[dates[c + 1 + k], s]}
+                             for s in ("a", "b") for c in cutoffs for k in range(steps)])
+
+    # periods that overlap (cutoffs 1 and 3, 3 steps) and that leave dates out (cutoff 8: 7 and 8 are in none)
+    assert plots.backtest_plot(table([1, 3, 8], 3), truth, "M", "t", naive=("N", "seasonal naive"))[:4] == PNG[:4]
+    nan = float("nan")
+    np.testing.assert_equal(drawn[:3], [  # per series: the data from the first cutoff on, every date once
+        ("actual", list(np.arange(1.0, 12.0)), None),
+        ("forecast", [10.0, 11.0, 12.0, nan, 30.0, 31.0, 32.0, nan, 80.0, 81.0, 82.0], None),  # one line each
+        ("seasonal naive", [-1.0] * 3 + [nan] + [-1.0] * 3 + [nan] + [-1.0] * 3, None)])
+    assert len(drawn) == 2 * 3 and drawn[3][1] == list(np.arange(2.0, 13.0))
     drawn.clear()
-    plots.backtest_plot(table, "M", "t", series=["b"])  # one series; no naive forecast given
-    assert [label for label, _ in drawn] == ["actual", "forecast", None]
+    plots.backtest_plot(table([1, 5], 1), truth, "M", "t", series=["b"])  # one step: points; no naive given
+    np.testing.assert_equal(drawn[1:], [("forecast", [10.0, nan, 50.0], ".")])
