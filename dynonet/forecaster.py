@@ -458,10 +458,9 @@ class DynoNetForecaster:
 
     def _naive_columns(self) -> dict[str, tuple[str, ModelConfig]]:
         """The naive forecasts a backtest with `naive=True` adds (`registry.naive_configs`: key
-        -> its column, named by its model, and its configuration); none named as this model."""
-        meta, name = self._fitted(), type(self.model_).__name__
-        return {key: (column, c) for key, c in naive_configs(self.config.model, meta.get("freq")).items()
-                if (column := MODELS[c.model].__name__) != name}
+        -> its column, named by its model, and its configuration)."""
+        return {key: (MODELS[c.model].__name__, c)
+                for key, c in naive_configs(self.config.model, self._fitted().get("freq")).items()}
 
     def _forecasts(self, values: np.ndarray, starts: np.ndarray, source: str, where: Callable[[int], str],
                    model: Forecaster | None = None) -> np.ndarray:

@@ -57,16 +57,20 @@ def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
     return cfg
 
 
+NAIVE_KEYS = ("naive", "seasonal_naive")  # how scores name the naive forecasts beside a model's
+
+
 def naive_configs(cfg: ModelConfig, freq: str | None) -> dict[str, ModelConfig]:
-    """The naive forecasts every model should beat, configured as `cfg` otherwise: `naive`
+    """The naive forecasts a run of `cfg` should beat, configured as it is otherwise: `naive`
     (`repeat`: each series' last value repeated) and, where `cfg.season` or the time step
     `freq` gives a cycle of more than one step that the lookback holds, `seasonal_naive`
-    (`seasonal-repeat`: its last cycle repeated)."""
+    (`seasonal-repeat`: its last cycle repeated); none that is the run's own model (a naive
+    run is scored once, as itself)."""
     configs = {"naive": dataclasses.replace(cfg, model="repeat")}
     season = with_season(configs["naive"], freq).season
     if season > 1:  # (a cycle of one step is the naive forecast)
         configs["seasonal_naive"] = dataclasses.replace(cfg, model="seasonal-repeat", season=season)
-    return configs
+    return {key: c for key, c in configs.items() if c.model != cfg.model}
 
 
 def naive_named(cfg: ModelConfig) -> dict[str, Any]:

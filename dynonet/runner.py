@@ -27,7 +27,7 @@ from dynonet.evaluation import evaluate
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
-from dynonet.registry import MODELS, build_model, check_config, naive_configs, naive_named
+from dynonet.registry import NAIVE_KEYS, build_model, check_config, naive_configs, naive_named
 from dynonet.report import epoch_report, format_params, result_block
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.runtime import Log, quiet, resolve_device, seed_everything
@@ -391,8 +391,6 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
     own data, where no published figure says."""
     scores = evaluate(model, test_set, cfg.train.eval_batch_size, data.columns, data.scaler, intervals)
     for key, naive_cfg in naive_configs(cfg.model, data.freq).items():
-        if isinstance(model, MODELS[naive_cfg.model]):  # a naive run: its own scores once, as a backtest has them
-            continue
         naive = evaluate(build_model(naive_cfg), test_set, cfg.train.eval_batch_size, data.columns, data.scaler)
         scores[key] = {**naive_named(naive_cfg), **{k: naive[k] for k in ("mse", "mae", "per_channel",
                                                                            "original_units")}}
@@ -537,7 +535,7 @@ def recalibrated(run_dir: Path, meta: dict[str, Any], intervals: Intervals, cfg:
                                 "recalibrated": datetime.now().isoformat(timespec="seconds")}
         if isinstance(metrics.get("test"), dict) and scores is not None:
             metrics["test"]["intervals"] = scores.get("intervals", {})
-            for key in ("naive", "seasonal_naive"):  # as scored now (a run from before them gets them too)
+            for key in NAIVE_KEYS:  # as scored now (a run from before them gets them too)
                 if key in scores:
                     metrics["test"][key] = scores[key]
                 else:  # (a naive run's own, or a cycle --season or the lookback no longer gives)
