@@ -329,10 +329,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
                         flags=given if args.resume else None, argv=args.argv, choose_batch=choose_batch)
     if quiet:
-        from dynonet.report import result_block
+        from dynonet.report import batch_size_line, result_block
 
         for note in metrics["notes"]:  # about the data, so shown in any mode
             print(f"dynonet: note: {note}", file=sys.stderr)
+        if metrics["batch_size_chosen"]:  # a setting the run chose, not the user: say which
+            print(f"dynonet: {batch_size_line(metrics['config']['train']['batch_size'], metrics['windows']['train'])}",
+                  file=sys.stderr)
         if metrics["test"] is not None:
             print(result_block(metrics["name"], metrics["test"]))
         print(f"run folder: {out}")

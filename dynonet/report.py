@@ -26,6 +26,11 @@ def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
             for r in table]
 
 
+def batch_size_line(batch_size: int, train_windows: int) -> str:
+    """What a run says of a batch size its training windows chose (`runner.batch_size_for`)."""
+    return f"batch size {batch_size}: chosen by the {train_windows:,} training windows (--batch-size sets one)"
+
+
 def result_block(title: str, scores: dict[str, Any]) -> str:
     """The printed block of test scores: overall MSE / MAE, then per channel."""
     bar = "=" * 60

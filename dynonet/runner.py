@@ -28,7 +28,7 @@ from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Intervals, calibrate
 from dynonet.published import published_for
 from dynonet.registry import NAIVE_KEYS, build_model, check_config, naive_configs, naive_named
-from dynonet.report import epoch_report, format_params, result_block
+from dynonet.report import batch_size_line, epoch_report, format_params, result_block
 from dynonet.resume import STATE_FILE, clear_state, load_state, save_state
 from dynonet.runtime import Log, quiet, resolve_device, seed_everything
 from dynonet.training import BiLevelTrainer, make_progress
@@ -287,8 +287,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         + (f", controller {len(sets['controller'])}" if controller_data is not None else "") + f", val {len(sets['val'])}"
         + (f", test {len(test_set)}" if test_set is not None else ", no test split (test fraction 0): not scored"))
     if choose_batch:
-        log(f"batch size {cfg.train.batch_size}: chosen by the {len(sets['train'])} training windows (--batch-size "
-            "sets one)")
+        log(batch_size_line(cfg.train.batch_size, len(sets["train"])))
     trains = bool(params["total"])
     notes = (data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
              + few_val_notes(len(sets["val"]), trains)
@@ -346,6 +345,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         "controller_data": controller_data,
         "params": params,
         "batch_size_chosen": choose_batch,  # by the training windows (`batch_size_for`), not given
+        # the windows of each split (the controller's only where it trains: it reads validation's otherwise)
+        "windows": {name: len(windows) for name, windows in [*sets.items(), ("test", test_set)]
+                    if windows is not None and (name != "controller" or controller_data is not None)},
         "season": model.cfg.season,  # the seasonal cycle in steps (--season, or the time step's; 0: none)
         "epochs_run": len(state.history),
         "epochs_by_stage": {stage: sum(h.get("stage") == stage for h in state.history)

@@ -237,7 +237,7 @@ def _interrupted_csv_run(tmp_path, monkeypatch, flags=tuple(TINY_CSV)):
 
 
 @pytest.mark.parametrize("preset", [False, True])
-def test_a_batch_size_the_data_chose_is_chosen_alike_when_resuming(tmp_path, monkeypatch, preset):
+def test_a_batch_size_the_data_chose_is_chosen_alike_when_resuming(tmp_path, monkeypatch, capsys, preset):
     at = TINY_CSV.index("--batch-size")
     unset = [*TINY_CSV[:at], *TINY_CSV[at + 2:]]  # the CSV's 171 training windows choose 16
     csv, out = _interrupted_csv_run(tmp_path, monkeypatch, unset)
@@ -245,8 +245,12 @@ def test_a_batch_size_the_data_chose_is_chosen_alike_when_resuming(tmp_path, mon
     named = ["--preset", "quickstart", "--csv", str(csv), "--epochs", "3", *unset] if preset else []
     assert main(["train", *named, "--out", str(out), "--resume"]) == 0
     resumed = json.loads((out / "metrics.json").read_text())
+    capsys.readouterr()
     assert main(["train", "--csv", str(csv), "--out", str(tmp_path / "whole"), "--epochs", "3", *unset]) == 0
+    # a quiet run says so too: a setting it chose, not the user
+    assert "dynonet: batch size 16: chosen by the 171 training windows (--batch-size sets one)\n" in capsys.readouterr().err
     whole = json.loads((tmp_path / "whole" / "metrics.json").read_text())
+    assert resumed["windows"] == whole["windows"] == {"train": 171, "val": 23, "test": 53}
     assert resumed["config"]["train"]["batch_size"] == whole["config"]["train"]["batch_size"] == 16
     assert resumed["resumed_after_epoch"] == 1 and resumed["test"]["mse"] == whole["test"]["mse"]
     # the run says the data chose it: the Python API, loading it, lets a refit choose again
