@@ -379,6 +379,31 @@ def season_of(freq: str) -> int | None:
     return int(cycle) if cycle > 1 else None
 
 
+# What messages call a step of each kind of pandas offset (anchors such as '-SUN' stay in its code)
+_STEP_UNITS = ((pd.offsets.Nano, "nanosecond"), (pd.offsets.Micro, "microsecond"), (pd.offsets.Milli, "millisecond"),
+               (pd.offsets.Second, "second"), (pd.offsets.Minute, "minute"), (pd.offsets.Hour, "hour"),
+               (pd.offsets.Day, "day"), (pd.offsets.BusinessHour, "business hour"),
+               (pd.offsets.CustomBusinessDay, "business day"), (pd.offsets.BusinessDay, "business day"),
+               (pd.offsets.Week, "week"), ((pd.offsets.SemiMonthBegin, pd.offsets.SemiMonthEnd), "half month"),
+               ((pd.offsets.MonthBegin, pd.offsets.MonthEnd, pd.offsets.BusinessMonthBegin,
+                 pd.offsets.BusinessMonthEnd), "month"),
+               ((pd.offsets.QuarterBegin, pd.offsets.QuarterEnd, pd.offsets.BQuarterBegin,
+                 pd.offsets.BQuarterEnd), "quarter"),
+               ((pd.offsets.YearBegin, pd.offsets.YearEnd, pd.offsets.BYearBegin, pd.offsets.BYearEnd), "year"))
+
+
+def step_text(freq: str) -> str:
+    """A time step as messages name it: in words, with its pandas code (what pandas' `.asfreq`
+    takes): "1 hour ('h')", "15 minutes ('15min')", "1 year ('YS-JAN')"; the code alone where
+    pandas does not know it."""
+    try:
+        step = pd.tseries.frequencies.to_offset(freq)
+    except ValueError:
+        return repr(freq)
+    unit = next((name for kinds, name in _STEP_UNITS if isinstance(step, kinds)), None)
+    return repr(freq) if unit is None else f"{step.n} {unit}{'s' * (step.n != 1)} ({freq!r})"
+
+
 def message_format(dates: pd.DatetimeIndex, date_format: str | None,
                    step: pd.DateOffset | None = None) -> str | None:
     """How messages write `dates`: in `date_format`, or calendar dates as written (2013-08-01),

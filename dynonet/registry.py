@@ -8,7 +8,7 @@ from typing import Any
 from dynonet.base import Forecaster
 from dynonet.baselines import DLinear, PatchTST, RepeatLast, RevINLinear, SeasonalRepeat
 from dynonet.config import ModelConfig
-from dynonet.dates import season_of
+from dynonet.dates import season_of, step_text
 from dynonet.errors import ConfigError
 from dynonet.model import DynoNet
 
@@ -50,9 +50,9 @@ def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
         return dataclasses.replace(cfg, season=season)
     if MODELS[cfg.model].needs_season:
         raise ConfigError(f"{cfg.model} needs --season: " + (
-            f"data that steps by {freq!r} has no seasonal cycle by default (a day of steps shorter than a day, a "
+            f"data that steps by {step_text(freq)} has no seasonal cycle by default (a day of steps shorter than a day, a "
             "week of days, a year of weeks, months, half months or quarters)" if season is None else
-            f"the time step {freq!r} makes a cycle of {season} steps, longer than --lookback {cfg.lookback}; give "
+            f"the time step of {step_text(freq)} makes a cycle of {season} steps, longer than --lookback {cfg.lookback}; give "
             "--season or a longer --lookback"))
     return cfg
 

@@ -21,7 +21,7 @@ from dynonet.checkpoint import (META, METRICS, TENSORS, WEIGHTS, load_checkpoint
                                 save_tensors)
 from dynonet.config import ModelConfig, RunConfig
 from dynonet.data import SeriesData, Scaler, Windows, bundled_path, load, split_windows, window_sets
-from dynonet.dates import season_of
+from dynonet.dates import season_of, step_text
 from dynonet.errors import CheckpointError, ConfigError, DataError, TrainingError, os_reason
 from dynonet.evaluation import evaluate
 from dynonet.files import json_text
@@ -125,7 +125,8 @@ def check_same_data(data: SeriesData, meta: dict[str, Any], whose: str, where: P
             and np.allclose(data.scaler.std, saved.std, rtol=1e-6, atol=1e-9)):
         raise DataError(f"{data.source}: training rows differ from those {whose} was trained on")
     if meta.get("freq") is not None and data.freq != meta["freq"]:  # None: a folder from before steps were kept
-        raise DataError(f"{data.source}: time step {data.freq} differs from {whose}'s {meta.get('freq')}"
+        raise DataError(f"{data.source}: time step of {step_text(data.freq)} differs from {whose}'s "
+                        f"{step_text(meta['freq'])}"
                         + (f" ({where})" if where else ""))
 
 
@@ -248,7 +249,7 @@ def season_notes(cfg: ModelConfig, freq: str, rows: int, tested: bool) -> list[s
     season = season_of(freq)
     if not tested or cfg.season or season is None or not cfg.lookback < season <= rows // 2:
         return []
-    return [f"the time step {freq!r} makes a seasonal cycle of {season} steps, longer than --lookback "
+    return [f"the time step of {step_text(freq)} makes a seasonal cycle of {season} steps, longer than --lookback "
             f"{cfg.lookback}: no seasonal naive forecast is scored beside this run's (give --season for a shorter "
             f"cycle, or a --lookback of {season} or more)"]
 

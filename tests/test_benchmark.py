@@ -287,7 +287,7 @@ def test_a_seasonal_model_without_a_cycle_is_refused_before_the_first_run(tmp_pa
     # repeat would run first; seasonal-repeat finds the hourly data's 24-step day longer than the lookback
     assert main([*GRID, "--variants", "repeat,seasonal-repeat", "--lookback", "12", "--max-rows", "300",
                  "--out", str(tmp_path / "g")]) == 2
-    assert capsys.readouterr().err == ("dynonet: error: ETTh1: seasonal-repeat needs --season: the time step 'h' "
+    assert capsys.readouterr().err == ("dynonet: error: ETTh1: seasonal-repeat needs --season: the time step of 1 hour ('h') "
                                        "makes a cycle of 24 steps, longer than --lookback 12; give --season or a "
                                        "longer --lookback\n")
     assert not (tmp_path / "g").exists()

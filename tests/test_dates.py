@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from dynonet import dates
-from dynonet.dates import date_cells, regular_freq
+from dynonet.dates import date_cells, regular_freq, step_text
 from dynonet.errors import DataError
 
 
@@ -82,3 +82,12 @@ def test_written_format_reads_the_dates_the_column_was_read_as():
     ("YS", None), ("7min", None), ("25h", None), ("2D", None), ("5D", None)])
 def test_season_of_a_time_step_is_a_day_week_or_year_of_steps(freq, season):
     assert dates.season_of(freq) == season
+
+
+@pytest.mark.parametrize("freq, text", [("h", "1 hour ('h')"), ("15min", "15 minutes ('15min')"),
+                                        ("B", "1 business day ('B')"), ("W-SUN", "1 week ('W-SUN')"),
+                                        ("MS", "1 month ('MS')"), ("SMS", "1 half month ('SMS')"),
+                                        ("QE-DEC", "1 quarter ('QE-DEC')"), ("YS-JAN", "1 year ('YS-JAN')"),
+                                        ("H", "'H'"), ("nonsense", "'nonsense'")])
+def test_a_step_is_named_in_words_beside_its_pandas_code(freq, text):
+    assert step_text(freq) == text

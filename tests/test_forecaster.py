@@ -529,10 +529,10 @@ def test_predict_input_errors(fitted, wide):
                                         r"2024-01-09 02:00:00; "):  # named by its dates, not its position
         fitted.predict(gap)
     daily = make_wide(L + 5, freq="D")
-    with pytest.raises(DataError, match=rf"^recent data: its last {L} dates step by 'D', the training data's by 'h': "
+    with pytest.raises(DataError, match=rf"^recent data: its last {L} dates step by 1 day \('D'\), the training data's by 1 hour \('h'\): "
                                         r"give data at the training data's step$"):
         fitted.predict(daily)
-    with pytest.raises(DataError, match=r"^recent data: its dates step by 'D', "):  # all its rows
+    with pytest.raises(DataError, match=r"^recent data: its dates step by 1 day \('D'\), "):  # all its rows
         fitted.predict(daily.tail(L))
     # the same length anchored elsewhere is told where the run's steps fall
     monthly = DynoNetForecaster(horizon=4, lookback=16, model="linear", **TINY_LINEAR).fit(

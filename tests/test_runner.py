@@ -88,7 +88,7 @@ def test_evaluate_a_run_whose_csv_has_moved(tmp_path, capsys):
     meta = json.loads((run / META).read_text())
     (run / META).write_text(json.dumps({**meta, "freq": "15min"}))
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 2
-    assert f"time step h differs from the checkpoint's 15min ({run / META})" in one_error_line(capsys)
+    assert f"time step of 1 hour ('h') differs from the checkpoint's 15 minutes ('15min') ({run / META})" in one_error_line(capsys)
     (run / META).write_text(json.dumps({**meta, "freq": None}))  # a run folder from before steps were kept
     assert main(["evaluate", "--checkpoint", str(run), "--csv", str(tmp_path / "moved.csv")]) == 0
     assert f"MSE: {mse:.4f}" in capsys.readouterr().out
@@ -323,7 +323,7 @@ def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
     assert main(run) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert "seasonal_naive" not in metrics["test"] and metrics["season"] == 0
-    said = ("the time step 'D' makes a seasonal cycle of 7 steps, longer than --lookback 6: no seasonal naive forecast "
+    said = ("the time step of 1 day ('D') makes a seasonal cycle of 7 steps, longer than --lookback 6: no seasonal naive forecast "
             "is scored beside this run's (give --season for a shorter cycle, or a --lookback of 7 or more)")
     assert said in metrics["notes"]
     out, err = capsys.readouterr()
@@ -335,7 +335,7 @@ def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
     assert "seasonal naive (each series' last 3 steps repeated)" in capsys.readouterr().out
     assert main([*run, "--model", "seasonal-repeat"]) == 2
     assert one_error_line(capsys) == (f"dynonet: error: {tmp_path / 'daily.csv'}: seasonal-repeat needs --season: the "
-                                      "time step 'D' makes a cycle of 7 steps, longer than --lookback 6; give --season "
+                                      "time step of 1 day ('D') makes a cycle of 7 steps, longer than --lookback 6; give --season "
                                       "or a longer --lookback")
     assert (tmp_path / "run" / "metrics.json").exists()  # refused before --overwrite cleared the folder
     assert main([*run, "--model", "seasonal-repeat", "--lookback", "14", "--test-fraction", "0"]) == 0
