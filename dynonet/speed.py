@@ -664,9 +664,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "vectorized workers) against a plain reference path (per-channel nn.GRU, per-sample DataLoader, full "
                     "backward) in one process: epoch time, batch-1 latency, throughput, peak memory.",
     )
-    # refused by bench_config (no trend-first stage; every epoch runs): parsed for that, not shown
-    add_config_flags(speed, "etth1-96", hidden={"train.trend_first", "train.trend_fit", "train.patience",
-                                                "train.interval_levels"})
+    # refused by bench_config (DynoNet only; no trend-first stage; every epoch runs): parsed for that, not shown
+    add_config_flags(speed, "etth1-96", hidden={"model.model", "train.trend_first", "train.trend_fit",
+                                                "train.patience", "train.interval_levels"})
     speed.add_argument("--preset", default="etth1-96", choices=sorted(PRESETS), help="named configuration")
     speed.add_argument("--device", default="auto", choices=DEVICES, help="compute device")
     speed.add_argument("--epochs", type=at_least(1), default=3, help="measured epochs (median reported)")
