@@ -10,7 +10,9 @@ import io
 from typing import Any, Sequence
 
 import numpy as np
+from matplotlib import rc_context
 from matplotlib.figure import Figure
+from matplotlib.text import Text
 
 
 IMAGE_FORMATS = ("png", "pdf", "svg")  # what matplotlib writes without another library
@@ -18,9 +20,13 @@ IMAGE_FORMATS = ("png", "pdf", "svg")  # what matplotlib writes without another 
 
 def render(fig: Figure, tight: bool = True, fmt: str = "png") -> bytes:
     """The figure as PNG bytes (or `fmt`'s: pdf, svg), rendered by matplotlib's own backend for
-    the format, whatever backend the host has chosen."""
+    the format, whatever backend the host has chosen. Every text is drawn as written: series
+    and file names are the user's ("Price in $"), not math for matplotlib to parse."""
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
     buf = io.BytesIO()
-    fig.savefig(buf, format=fmt, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
+    with rc_context({"text.parse_math": False}):  # and the texts made while drawing (new ticks)
+        fig.savefig(buf, format=fmt, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
     return buf.getvalue()
 
 

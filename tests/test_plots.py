@@ -40,6 +40,24 @@ def test_figures_render_and_leave_the_host_backend_alone(host_backend):
     assert matplotlib.get_backend() == host_backend
 
 
+def test_names_with_dollar_signs_are_drawn_as_written_not_parsed_as_math(monkeypatch):
+    from matplotlib.text import Text
+
+    names = ["Price in $ #1 and $ #2", "Revenue ($) in $k", "p $^$"]  # the first two fail to parse as math
+    drawn = []
+    real = Text.draw
+    monkeypatch.setattr(Text, "draw", lambda self, r: drawn.append((self.get_text(), self.get_parse_math()))
+                        or real(self, r))
+    dates = pd.date_range("2024-01-01", periods=6, freq="h")
+    history = pd.DataFrame({n: range(4) for n in names}, index=dates[:4])
+    forecast = pd.DataFrame({n: [4.0, 5.0] for n in names}, index=dates[4:])
+    for fmt in plots.IMAGE_FORMATS:
+        assert plots.forecast_plot(history, forecast, forecast, names[2], fmt=fmt)
+    assert plots.channel_metrics({n: {"mse": 0.3, "mae": 0.4} for n in names}, names[1])[:4] == PNG[:4]
+    shown = [text for text, _ in drawn]
+    assert all(n in shown for n in names) and not any(math for _, math in drawn)
+
+
 @pytest.mark.parametrize("loss, fit, label", [
     ("mse", "ridge", "train loss (MSE)"),
     ("mae", None, "train loss (MAE)"),
