@@ -328,6 +328,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
                 what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
                          if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
+            elif isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
+                what += " (True/False count as 1/0 only in a column of them, not among numbers)"
             elif len(bad) == len(values) - start and np.isnan(values[i]):
                 what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                          + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
@@ -341,8 +343,9 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
 
 
 def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
-    """A column's cells as float64, NaN where no number is; True/False count as 1/0, as a
-    bool column's do. Text cells are read with `decimal` as the decimal mark. Dates, durations
+    """A column's cells as float64, NaN where no number is; True/False count as 1/0 in a column
+    of them, as a bool column's do (not one among numbers: pandas reads that column as text, and
+    a TRUE among prices is more likely a slip than a 1). Text cells are read with `decimal` as the decimal mark. Dates, durations
     and complex numbers are no numbers here (pandas would read dates as nanoseconds since 1970)."""
     if cells.dtype.kind in "mMc":  # (datetime64 with a time zone too)
         return np.full(len(cells), np.nan)
@@ -353,7 +356,7 @@ def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
         cells = text.where(text.notna(), cells)
     values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
     unread = np.isnan(values)
-    if unread.any() and not pd.api.types.is_numeric_dtype(cells):
+    if unread.any() and unread.all() and not pd.api.types.is_numeric_dtype(cells):
         flags = cells[unread].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
         values[unread] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
     return values

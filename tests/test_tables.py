@@ -279,6 +279,15 @@ def test_true_and_false_cells_count_as_a_dataframes_bool_column_does(tmp_path):
     (tmp_path / "e.csv").write_text("date,holiday\n2023-01-01,TRUE\n2023-01-02,false\n2023-01-03,maybe\n")
     with pytest.raises(DataError, match="line 4, column 'holiday': 'maybe' is not a finite number"):
         read_csv(tmp_path / "e.csv")
+    # a TRUE among numbers is a slip, not a 1 (pandas reads that column as text)
+    (tmp_path / "f.csv").write_text("date,price\n2023-01-01,50.2\n2023-01-02,TRUE\n2023-01-03,49.8\n")
+    with pytest.raises(DataError, match=r"^.*f.csv: line 3, column 'price': 'TRUE' is not a finite number \(True/False "
+                                        r"count as 1/0 only in a column of them, not among numbers\)$"):
+        read_csv(tmp_path / "f.csv")
+    # a frame's bools among floats are its numbers, as pandas computes with them
+    frame = pd.DataFrame({"price": np.array([50.2, True, 49.8], dtype=object)},
+                         index=pd.date_range("2023-01-01", periods=3, name="date"))
+    assert tables.frame_table(frame).values[:, 0].tolist() == [50.2, 1.0, 49.8]
 
 
 def test_missing_file(tmp_path):
