@@ -64,7 +64,7 @@ def gram(path: LinearPath, windows: Windows, batch_size: int) -> tuple[Tensor, T
         if before is not None:
             z = z @ before.double().t()
         t = ((y - mean) / std).transpose(1, 2).flatten(0, 1).double()  # (B*C, H)
-        w = std.transpose(1, 2).flatten(0, 1).double().square()  # (B*C, 1)
+        w = path.revin.out_scale(std).transpose(1, 2).flatten(0, 1).double().square()  # (B*C, 1)
         a = torch.cat([z, torch.ones_like(w)], dim=1)  # (B*C, L+1)
         G += a.t() @ (a * w)
         R += a.t() @ (t * w)

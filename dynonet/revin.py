@@ -38,8 +38,15 @@ class RevIN(nn.Module):
             z = z * self.weight + self.bias
         return z, stats
 
+    def out_scale(self, std: Tensor) -> Tensor:
+        """The scale a forecast is mapped back with: the window's std (`stats`), and 0 where the
+        window is constant (std at its floor, sqrt(eps)), so that a constant window, such as a
+        stretch of zero demand, is forecast as that constant exactly rather than with the
+        model's output times sqrt(eps) around it."""
+        return std.masked_fill(std == torch.sqrt(std.new_tensor(self.eps)), 0.0)
+
     def denormalize(self, y: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:
         """y: (B, H, C) on the normalized scale -> the data's scale, with the window's (mean, std)."""
         if self.affine:
             y = (y - self.bias) / (self.weight + self.eps * self.eps)
-        return y * stats[1] + stats[0]
+        return y * self.out_scale(stats[1]) + stats[0]

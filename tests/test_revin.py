@@ -25,3 +25,17 @@ def test_affine_parameters_are_trainable():
     revin = RevIN(2)
     assert all(p.requires_grad for p in revin.parameters())
     assert sum(p.numel() for p in revin.parameters()) == 4
+
+
+def test_a_constant_window_is_forecast_as_that_constant_exactly():
+    torch.manual_seed(0)
+    revin = RevIN(3)
+    x = torch.randn(4, 30, 3)
+    x[:, :, 1] = 0.0  # a stretch of zero demand
+    x[2, :, 2] = 5.0  # one window of one channel constant
+    _, stats = revin.normalize(x)
+    y = revin.denormalize(torch.randn(4, 7, 3) * 10, stats)  # whatever the model said
+    assert (y[:, :, 1] == 0.0).all() and (y[2, :, 2] == 5.0).all()
+    varied = torch.ones(4, 3, dtype=torch.bool)
+    varied[:, 1] = varied[2, 2] = False
+    assert (y.std(dim=1) > 1.0)[varied].all()  # every other window keeps its scale
