@@ -15,7 +15,7 @@ from typing import AbstractSet, Any, Callable, NoReturn, Sequence
 
 from dynonet import __version__
 from dynonet.config import (DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfig, RunConfig, TrainConfig, field_types,
-                            flag, override, preset)
+                            flag, override, preset, split_list)
 from dynonet.errors import ConfigError, DynoNetError, os_reason
 
 LEVELS = ",".join(map(str, TrainConfig().interval_levels))  # the default interval levels, as typed
@@ -42,7 +42,7 @@ def comma_list(kind: Callable[[str], Any], minimum: int | None = None, maximum: 
                ) -> Callable[[str], list[Any]]:
     """An argparse type: a comma-separated list of `kind` (integers within [`minimum`, `maximum`])."""
     def parse(s: str) -> list[Any]:
-        items = [x.strip() for x in s.split(",")]
+        items = split_list(s)
         if not any(items):
             raise argparse.ArgumentTypeError("empty list")
         if "" in items:
@@ -89,7 +89,7 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
             elif tp == tuple[int, ...]:  # the range is the dataclass's to check, with its message
                 group.add_argument(flag(f.name), type=comma_list(int), **kw)
             elif tp == tuple[str, ...]:
-                group.add_argument(flag(f.name), type=lambda s: tuple(x.strip() for x in s.split(",") if x.strip()),
+                group.add_argument(flag(f.name), type=lambda s: tuple(x for x in split_list(s) if x),
                                    **kw)
             else:
                 if meta.get("choices"):  # shown as {a,b,c}, not as a bare name

@@ -10,6 +10,7 @@ what validation picked, so a run's defaults are its preset's values.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import functools
 import math
@@ -52,6 +53,12 @@ _TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
     tuple[int, ...]: ("a list of integers", lambda v: isinstance(v, (tuple, list)) and all(
         isinstance(x, numbers.Integral) and not isinstance(x, bool) for x in v), lambda v: tuple(map(int, v))),
 }
+
+
+def split_list(text: str) -> list[str]:
+    """A comma-separated list as flags and settings give one ("load, temp"), blanks around each
+    entry dropped; an entry with a comma in it is quoted as in a CSV header ('"lo,ad",temp')."""
+    return [entry.strip() for entry in next(csv.reader([text], skipinitialspace=True), [])]
 
 
 def flag(name: str) -> str:

@@ -178,9 +178,15 @@ class DynoNetForecaster:
         name = str(df.index.name).strip() if isinstance(df, pd.DataFrame) and isinstance(df.index, pd.DatetimeIndex) \
             and df.index.name is not None else ""
         columns = {str(c).strip() for c in df.columns} if isinstance(df, pd.DataFrame) else set()
-        if name and name not in columns and not self._date_column_given and not set(LONG) <= columns:
-            # the dates' name is the run's date column: what a CSV of this frame (df.to_csv()) calls it
-            settings = settings.replace(data={"date_column": name})
+        if name and not self._date_column_given and not set(LONG) <= columns:
+            chosen = settings.data.columns
+            if name in columns and (chosen is None or name in chosen):  # a series named as the dates: a CSV of
+                # this frame would hold two columns of that name, which no command reads (a kept copy of the
+                # dates, df.set_index("t", drop=False), is left alone where --columns leaves it out)
+                raise DataError(f"DataFrame: its DatetimeIndex is named {name!r}, as one of its columns is; rename "
+                                "one, e.g. df.rename_axis('date')")
+            if name not in columns:  # the dates' name is the run's date column: what a CSV of this frame
+                settings = settings.replace(data={"date_column": name})  # (df.to_csv()) calls it
         table = self._table(df, "DataFrame", settings)
         # rows named by their dates (a long table's rows are not the pivoted table's)
         data = from_table(settings, table.dates, table.columns, table.values, source="DataFrame",

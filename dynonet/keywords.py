@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override
+from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override, split_list
 from dynonet.errors import ConfigError, DynoNetError
 from dynonet.intervals import check_levels
 from dynonet.registry import MODELS, check_config
@@ -102,7 +102,7 @@ def settings_of(horizon: Any, lookback: Any, model: str, epochs: int | None, see
 def _value(name: str, value: Any) -> Any:
     """A setting's value as the config holds it, from the forms this API also takes."""
     if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
-        return tuple(x.strip() for x in value.split(",") if x.strip())
+        return tuple(x for x in split_list(value) if x)
     if name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
         # as `predict(level=...)` takes levels: 80, "80,95", [80, 95.0], an array
         levels = (value.split(",") if isinstance(value, str) else

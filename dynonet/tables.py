@@ -491,6 +491,10 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
                         f"(columns unique_id, ds, y); columns are: {', '.join(map(repr, df.columns[:10]))}"
                         + (_index_hint(df.index) or _date_column_hint(df, reading)
                            or ("" if reading.trained else _steps_hint(df, reading))))
+    if reading.columns is None and any(is_missing(blank := c) for c in frame.columns if c != date_column):
+        # as a CSV's header is refused: the run would name the series 'nan' or '', which no CSV holds
+        raise DataError(f"{source}: a column has no name ({blank!r}); give every series a name, as a CSV's "
+                        "header must")
     if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
@@ -640,11 +644,11 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         i = int(bad[0])
         cell = cells.iloc[i]
         what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-        raise DataError(f"{source}: {where(i)}, column 'y' (series {ids.iloc[i]!r}): {what}")
+        raise DataError(f"{source}: {where(i)}, column 'y' (series {show_cell(ids.iloc[i])}): {what}")
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     if len(dup := key.duplicated().to_numpy().nonzero()[0]):
         i = int(dup[0])
-        raise DataError(f"{source}: {where(i)}: series {ids.iloc[i]!r} has date {show_cell(rows['ds'].iloc[i])} "
+        raise DataError(f"{source}: {where(i)}: series {show_cell(ids.iloc[i])} has date {show_cell(rows['ds'].iloc[i])} "
                         "more than once")
     wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
     wide = wide.sort_index()
@@ -662,7 +666,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         fix = ("" if used is not None or first > last or not known.any(axis=0).all() else
                ": give it a row for that date (interpolated, say)" if first <= wide.index[r] <= last else
                f": trim the series to the dates they all span, {shown(first)} .. {shown(last)}")
-        raise DataError(f"{source}: series {back[wide.columns[c]]!r} has no value for date "
+        raise DataError(f"{source}: series {show_cell(back[wide.columns[c]])} has no value for date "
                         f"{shown(wide.index[r])} (every series needs every date{fix})")
     # the dates in a column named as no series is (a series may be called 'date' or 'ds')
     date_column = "date"

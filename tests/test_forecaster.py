@@ -371,6 +371,18 @@ def test_a_loaded_run_and_its_clone_fit_alike(tmp_path):
         assert f.config.data.date_column == "time" and f.meta_["splits"]["val"][1] == 240
 
 
+@pytest.mark.parametrize("name", [np.nan, ""])
+def test_a_frame_is_refused_where_a_csv_of_it_would_be(name):
+    # a series without a name: the run would name it 'nan' or '', which no CSV of the frame holds
+    frame = make_wide(240).rename(columns={"temp": name})
+    with pytest.raises(DataError, match=rf"^DataFrame: a column has no name \({name!r}\); give every series a "
+                                        r"name, as a CSV's header must$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(frame)
+    # dates named as a series: a CSV of the frame would hold two columns of that name
+    with pytest.raises(DataError, match=r"^DataFrame: its DatetimeIndex is named 'temp', as one of its columns is; "):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).rename_axis("temp"))
+
+
 # -- save / load -------------------------------------------------------------------------------
 def test_save_load_round_trip(fitted, wide, tmp_path):
     run = tmp_path / "nested" / "run"

@@ -59,9 +59,10 @@ def predict(setup: Path, *extra: str, csv: str = "recent.csv", run: str = "run")
 
 def one_error_line(capsys) -> str:
     """The one line of the error on stderr (a tiny training run before it may have noted its few
-    steps per epoch)."""
+    steps per epoch, or the batch size its windows chose)."""
     err = capsys.readouterr().err
-    lines = [line for line in err.strip().splitlines() if "optimizer step" not in line]
+    lines = [line for line in err.strip().splitlines()
+             if "optimizer step" not in line and not line.startswith("dynonet: batch size ")]
     assert len(lines) == 1 and lines[0].startswith("dynonet: error: "), err
     return lines[0]
 
@@ -738,6 +739,19 @@ def test_columns_train_on_some_series_and_predict_from_a_wider_file(tmp_path, ca
     assert "narrow.csv: no column 'temp' (one of the run's series; columns there: 'load')" in one_error_line(capsys)
     assert main(["train", "--columns", "OT", "--out", str(tmp_path / "bundled")]) == 2
     assert "--columns: the bundled datasets' files are read as they are" in one_error_line(capsys)
+
+
+def test_a_series_whose_name_holds_a_comma_is_named_in_quotes(tmp_path, capsys):
+    series_csv(tmp_path / "all.csv", 300).rename(columns={"load": "lo,ad"}).assign(site="north").to_csv(
+        tmp_path / "data.csv", index=False)
+    assert main(["train", "--csv", str(tmp_path / "data.csv"), "--columns", '"lo,ad", temp', "--out",
+                 str(tmp_path / "run"), "--quiet", *TINY]) == 0
+    assert json.loads((tmp_path / "run" / META).read_text())["columns"] == ["lo,ad", "temp"]
+    assert predict(tmp_path, "--out", str(tmp_path / "f.csv"), "--plot", str(tmp_path / "f.png"), "--plot-series",
+                   '"lo,ad"', csv="data.csv") == 0
+    from dynonet import DynoNetForecaster  # the Python API reads the same text alike
+
+    assert DynoNetForecaster(columns='"lo,ad",temp').config.data.columns == ("lo,ad", "temp")
 
 
 def test_a_semicolon_csv_with_decimal_commas_trains_and_is_forecast_in_kind(tmp_path, capsys):

@@ -410,6 +410,9 @@ def test_long_format_errors():
         tables.frame_table(late)
     with pytest.raises(DataError, match="has date .* more than once"):
         tables.frame_table(pd.concat([long, long.iloc[:1]]))
+    numbered = long.assign(unique_id=(long.unique_id == "temp").astype(float))  # ids as numbers print as numbers
+    with pytest.raises(DataError, match=r"^DataFrame: row 27: series 0.0 has date \S+ \S+ more than once$"):
+        tables.frame_table(pd.concat([numbered, numbered.iloc[:1]]))
     with pytest.raises(DataError, match=r"column 'y' \(series .*\): 'x' is not a finite number"):
         tables.frame_table(long.assign(y=long["y"].astype(object).where(long.index != 5, "x")))
     with pytest.raises(DataError, match=r"unexpected 'price' \(the models read no other inputs: leave it out"):
