@@ -99,8 +99,9 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     d, reading, recent = _read(forecaster, csv, dialect or {}, used=forecaster.config.model.lookback)
     date_column = d.date_column
     dates, columns, values, ids = recent.dates, recent.columns, recent.values, recent.ids
-    # dates are written as given, or as the recent file writes its own ('2014-01', not '2014-01-01')
-    fmt = d.date_format or recent.written
+    # dates are written as given or as the file settles them (13/01/2023: day first), or as the
+    # recent file writes its own ('2014-01', not '2014-01-01')
+    fmt = recent.date_format or recent.written
     # a long file's rows are not the pivoted table's: then rows are named by their dates
     forecast = forecaster._forecast_rows(dates, columns, values, str(csv),
                                          first_line=recent.lines if ids is None else None,
@@ -179,7 +180,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
         plot_series = _series(plot_series, forecaster.columns_)
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)
     m = forecaster.config.model
-    fmt = d.date_format or table.written
+    fmt = table.date_format or table.written  # as the forecast's (`predict`)
     backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, str(csv),
                                          table.lines if table.ids is None else None,
                                          m.horizon if step is None else step, levels, table.ids, fmt, naive=True)

@@ -472,6 +472,19 @@ def test_a_date_format_is_kept_from_training_to_forecast(tmp_path, capsys):
     assert "--date-format: the bundled datasets' files are read as they are" in one_error_line(capsys)
 
 
+def test_recent_dates_that_settle_day_first_are_written_so_by_a_run_trained_on_iso_dates(tmp_path):
+    df = series_csv(tmp_path / "d.csv", 300)  # ISO dates, to 2024-01-13 11:00
+    assert main(["train", "--csv", str(tmp_path / "d.csv"), "--out", str(tmp_path / "run"), "--test-fraction", "0",
+                 "--quiet", *TINY]) == 0
+    recent = df.assign(date=pd.to_datetime(df["date"]).dt.strftime("%d/%m/%Y %H:%M")).iloc[-3 * L:]  # 13/01/2024 ...
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    assert predict(tmp_path, "--out", str(tmp_path / "f.csv")) == 0
+    assert pd.read_csv(tmp_path / "f.csv", dtype=str)["date"].tolist()[:2] == ["13/01/2024 12:00", "13/01/2024 13:00"]
+    assert main(["backtest", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "recent.csv"),
+                 "--out", str(tmp_path / "bt.csv")]) == 0
+    assert pd.read_csv(tmp_path / "bt.csv", dtype=str)["cutoff"].str.fullmatch(r"\d\d/01/2024 \d\d:\d\d").all()
+
+
 def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, capsys):
     df = series_csv(tmp_path / "iso.csv", 200)
     seconds = (pd.to_datetime(df["date"]) - pd.Timestamp(0)) // pd.Timedelta(seconds=1)
