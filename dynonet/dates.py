@@ -198,6 +198,9 @@ def _format_hint(cell: object, column: pd.Series) -> str:
         if abs(float(cell)) > MAX_UNIX_SECONDS:
             return " (Unix time in milliseconds? divide by 1000, and train with --date-format %s)"
         return " (Unix time in seconds? train with --date-format %s)"
+    if isinstance(cell, str) and (zone := re.search(r"\d\s*([A-Z]{3,5})$", cell.strip())) and zone[1] not in (
+            "UTC", "GMT"):  # 'CET', 'EST': pandas reads offsets, and UTC
+        return " (a time zone name? write the dates in UTC, or with their UTC offsets such as +01:00)"
     if column.astype(str).str.strip().str.fullmatch(r"-?\d{1,7}").all():  # every date: not one bad cell
         return (" (whole numbers for time steps? train with --date-format %s: they are read as seconds, and a "
                 "forecast counts on from the last)")

@@ -127,7 +127,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
         raise DataError(f"{path}: {_not_utf8(path)}not UTF-8 text; save it as CSV UTF-8") from None
     except (pd.errors.ParserError, ValueError) as e:  # e.g. decimal commas split a line of another separator
         _check_separator(path, _header(path), reading)
-        raise DataError(f"{path}: not a readable CSV ({first_message_line(e)})") from None
+        raise DataError(f"{path}: {_parser_error(first_message_line(e))}") from None
     except OSError as e:  # no permission, an I/O error
         raise DataError(f"{path}: cannot read ({os_reason(e)})") from None
     lines = _data_lines(path, reading.sep, len(frame))  # (before rows of bare commas at the end are dropped)
@@ -176,6 +176,15 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
     return Table(dates, columns, values, None, reading.date_format, written, lines)
+
+
+def _parser_error(message: str) -> str:
+    """pandas' tokenizer error, told by the file line it names (its 'row' counts from the header, 0)."""
+    if m := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):
+        return f"line {m[2]}: {m[3]} fields, but the header names {m[1]}"
+    if m := re.search(r"EOF inside string starting at row (\d+)", message):
+        return f'line {int(m[1]) + 1}: a quote (") opens a field that no quote closes before the end of the file'
+    return f"not a readable CSV ({message})"
 
 
 def _not_utf8(path: Path) -> str:
