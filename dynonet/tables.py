@@ -146,7 +146,10 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     if (blank := next((i for i, n in enumerate(names) if not n), None)) is not None and (
             chosen is None or date_column not in names):
         hint = ""
-        if blank == 0:  # pandas' to_csv writes an unnamed index so
+        if reading.sep == " " and "  " in _header(path):  # as df.to_string() or a report aligns them
+            hint = (" (fields aligned with runs of spaces? --sep ' ' splits at every space: write one separator "
+                    "between fields, e.g. with df.to_csv())")
+        elif blank == 0:  # pandas' to_csv writes an unnamed index so
             dated = date_column in names or set(LONG) <= set(names)  # a long table's dates are in ds
             hint = (" (a saved index? write the CSV with index=False)" if dated else
                     f" (the dates? name it: df.rename_axis({date_column!r}).to_csv(...))")

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dynonet.tables import read_csv, validate_frame
+from dynonet.tables import Reading, read_csv, validate_frame
 from dynonet.errors import DataError
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -146,6 +146,13 @@ def test_validate_frame_on_dataframes(columns):
     ("date,a\n", "no data rows"),
     ("", "no header line"),
 ])
+def test_a_file_aligned_with_runs_of_spaces_is_told_apart_from_a_saved_index(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("      date  a\n2020-01-01  1\n2020-01-02  2\n")  # as df.to_string(index=False) writes it
+    with pytest.raises(DataError, match=r"line 1: column 1 has no name \(fields aligned with runs of spaces\? --sep ' ' "):
+        read_csv(path, Reading(sep=" "))
+
+
 def test_named_errors(tmp_path, text, message):
     path = tmp_path / "f.csv"
     path.write_text(text)
