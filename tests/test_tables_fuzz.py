@@ -130,6 +130,13 @@ def test_validate_frame_on_dataframes(columns):
     check(result)
 
 
+def test_a_file_aligned_with_runs_of_spaces_is_told_apart_from_a_saved_index(tmp_path):
+    path = tmp_path / "f.txt"
+    path.write_text("      date  a\n2020-01-01  1\n2020-01-02  2\n")  # as df.to_string(index=False) writes it
+    with pytest.raises(DataError, match=r"line 1: column 1 has no name \(fields aligned with runs of spaces\? --sep ' ' "):
+        read_csv(path, Reading(sep=" "))
+
+
 @pytest.mark.parametrize("text, message", [
     ("date,a\n2020-01-01,1\n2020-01-01,2\n", "line 3: duplicate date"),
     ("date,a\n2020-01-02,1\n2020-01-01,2\n", "line 3: date goes backwards"),
@@ -146,13 +153,6 @@ def test_validate_frame_on_dataframes(columns):
     ("date,a\n", "no data rows"),
     ("", "no header line"),
 ])
-def test_a_file_aligned_with_runs_of_spaces_is_told_apart_from_a_saved_index(tmp_path):
-    path = tmp_path / "f.txt"
-    path.write_text("      date  a\n2020-01-01  1\n2020-01-02  2\n")  # as df.to_string(index=False) writes it
-    with pytest.raises(DataError, match=r"line 1: column 1 has no name \(fields aligned with runs of spaces\? --sep ' ' "):
-        read_csv(path, Reading(sep=" "))
-
-
 def test_named_errors(tmp_path, text, message):
     path = tmp_path / "f.csv"
     path.write_text(text)
