@@ -25,7 +25,10 @@ class RevIN(nn.Module):
         """Per-window, per-channel mean and std over time. x: (B, L, C) -> two (B, 1, C)."""
         # Two passes (mean, then mean squared deviation): stable, and on CPU several times
         # faster than var_mean's reduction across the strided time axis.
-        mean = x.mean(dim=1, keepdim=True)
+        low, high = torch.aminmax(x, dim=1, keepdim=True)  # (B, 1, C) each; one pass
+        # a constant window's mean is its value exactly (a float sum of 512 x 37.1 / 512 need not be),
+        # so its variance is exactly 0 and `out_scale` knows it
+        mean = torch.where(low == high, low, x.mean(dim=1, keepdim=True))
         centered = x - mean
         var = (centered * centered).mean(dim=1, keepdim=True)
         return mean, torch.sqrt(var + self.eps)

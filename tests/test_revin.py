@@ -32,10 +32,11 @@ def test_a_constant_window_is_forecast_as_that_constant_exactly():
     revin = RevIN(3)
     x = torch.randn(4, 30, 3)
     x[:, :, 1] = 0.0  # a stretch of zero demand
-    x[2, :, 2] = 5.0  # one window of one channel constant
+    x[2, :, 2] = 37.1  # one window of one channel constant (its float mean is not exactly 37.1)
+    x[3, :, 2] = -0.7312
     _, stats = revin.normalize(x)
     y = revin.denormalize(torch.randn(4, 7, 3) * 10, stats)  # whatever the model said
-    assert (y[:, :, 1] == 0.0).all() and (y[2, :, 2] == 5.0).all()
+    assert (y[:, :, 1] == 0.0).all() and (y[2, :, 2] == x[2, 0, 2]).all() and (y[3, :, 2] == x[3, 0, 2]).all()
     varied = torch.ones(4, 3, dtype=torch.bool)
-    varied[:, 1] = varied[2, 2] = False
+    varied[:, 1] = varied[2, 2] = varied[3, 2] = False
     assert (y.std(dim=1) > 1.0)[varied].all()  # every other window keeps its scale
