@@ -191,15 +191,18 @@ _MODEL_RULES: tuple[Rule, ...] = (
 )
 
 
-# Settings of DynoNet alone (workers, controller, trend branch, mixer; the controller's
-# optimizer and split) and of PatchTST alone: the other models never read them.
-DYNONET_SETTINGS = frozenset(
-    [f"model.{f}" for f in ("worker_seq_len", "worker_hidden", "worker_layers", "context_dim", "controller",
-                            "controller_hidden", "controller_patch_len", "controller_encoder", "controller_heads",
-                            "film_scale", "dropout", "fixed_signals", "trend_input", "trend_modulation", "mixer",
-                            "mixer_hidden")]
+# Settings read by DynoNet's controller alone (its shape, signals, optimizer and split): with it
+# off they change nothing (tests/test_model.py checks).
+CONTROLLER_SETTINGS = frozenset(
+    [f"model.{f}" for f in ("controller_hidden", "controller_patch_len", "controller_encoder", "controller_heads",
+                            "film_scale", "fixed_signals")]
     + [f"train.{f}" for f in ("controller_lr", "controller_weight_decay", "controller_data", "holdout_fraction")]
 )
+# Settings of DynoNet alone (workers, controller, trend branch, mixer) and of PatchTST alone: the
+# other models never read them.
+DYNONET_SETTINGS = CONTROLLER_SETTINGS | frozenset(
+    f"model.{f}" for f in ("worker_seq_len", "worker_hidden", "worker_layers", "context_dim", "controller", "dropout",
+                           "trend_input", "trend_modulation", "mixer", "mixer_hidden"))
 PATCHTST_SETTINGS = frozenset(f"model.{f}" for f in ("patch_len", "patch_stride", "d_model", "n_heads", "n_layers",
                                                       "d_ff", "attn_dropout"))
 

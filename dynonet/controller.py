@@ -36,8 +36,8 @@ class Signals:
 
     gamma: Tensor  # (B, layers, C, h) FiLM scale
     beta: Tensor  # (B, layers, C, h) FiLM shift
-    dropout: Tensor  # (B, C) dropout rate in [0, 0.7]
-    lr_scale: Tensor  # (B, C) update scale in [0.01, 5]
+    dropout: Tensor  # (B, C) dropout rate in [0, DROPOUT_MAX]
+    lr_scale: Tensor  # (B, C) update scale in [LR_SCALE_MIN, LR_SCALE_MAX]
     gate: Tensor  # (B, C, h) feature gate in [0, 1]
     context: Tensor  # (B, ctx) shared by every worker
     # controller state the signals were read from: (B, hidden), or (B, C, hidden) per channel
@@ -65,7 +65,9 @@ class Signals:
 
 
 def neutral_signals(cfg: ModelConfig, batch: int, device: torch.device) -> Signals:
-    """The signals of the workers-only model (and of an untrained controller)."""
+    """The signals of the workers-only model: FiLM the identity, the configured dropout rate, lr
+    scale 1, gates at 0.5 (the values an untrained controller's heads start near) and a zero
+    context (an untrained controller's is a random feature)."""
     C, h, n = cfg.n_channels, cfg.worker_hidden, cfg.worker_layers
     return Signals(
         gamma=torch.ones(batch, n, C, h, device=device),

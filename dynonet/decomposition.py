@@ -11,7 +11,7 @@ from torch import Tensor, nn
 class MovingAverage(nn.Module):
     """Edge-padded moving average over time, splitting a window into trend and residual."""
 
-    def __init__(self, kernel: int = 25):
+    def __init__(self, kernel: int):  # ModelConfig.ma_kernel
         super().__init__()
         self.kernel = kernel
 

@@ -6,7 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from dynonet.base import Forecaster
-from dynonet.config import DROPOUT_MAX, PATCHTST_SETTINGS, ModelConfig, flag
+from dynonet.config import CONTROLLER_SETTINGS, DROPOUT_MAX, PATCHTST_SETTINGS, ModelConfig, flag
 from dynonet.controller import Controller, Signals, neutral_signals
 from dynonet.decomposition import MovingAverage, TimeLinear
 from dynonet.errors import ConfigError
@@ -58,11 +58,7 @@ class DynoNet(Forecaster):
 
     display_name = "DynoNet"
     unread = PATCHTST_SETTINGS
-    # read by the controller alone: with it off they change nothing (tests/test_model.py checks)
-    controller_settings = frozenset(
-        [f"model.{f}" for f in ("controller_hidden", "controller_patch_len", "controller_encoder",
-                                "controller_heads", "film_scale", "fixed_signals")]
-        + [f"train.{f}" for f in ("controller_lr", "controller_weight_decay", "controller_data", "holdout_fraction")])
+    controller_settings = CONTROLLER_SETTINGS  # read by the controller alone
 
     @classmethod
     def unread_with(cls, cfg: ModelConfig) -> frozenset[str]:

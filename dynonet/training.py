@@ -287,6 +287,7 @@ class BiLevelTrainer:
             return loss, ({} if signals is None or not self.controller_params else signals.summary())
         before = [p.detach().clone() for p in self.channel_params]
         self.worker_opt.step()
+        # one optimizer step per batch: the per-window scales act as their mean over the batch
         scale = signals.lr_scale.mean(0)  # (C,)
         with torch.no_grad():
             self.deltas = []
