@@ -54,6 +54,8 @@ from dynonet.least_squares import fit_ridge
 from dynonet.resume import rng_state, set_rng_state
 from dynonet.schedules import epoch_schedule
 
+STATE_FORMAT = 2  # of `state_dict`; a resume state of another format is refused, not translated
+
 
 @dataclass
 class TrainState:
@@ -156,6 +158,7 @@ class BiLevelTrainer:
     def state_dict(self, epoch: int, state: TrainState) -> dict[str, Any]:
         """Everything needed to continue after `epoch` exactly as if training never stopped."""
         return {
+            "format": STATE_FORMAT,
             "epoch": epoch,
             "model": self.model.state_dict(),
             "optimizers": [opt.state_dict() for opt in (self.worker_opt, self.controller_opt) if opt is not None],
@@ -177,10 +180,13 @@ class BiLevelTrainer:
     def load_state_dict(self, saved: dict[str, Any]) -> tuple[int, TrainState]:
         """Inverse of `state_dict`: returns the last finished epoch and the early-stopping state."""
         device = next(self.model.parameters()).device
-        # what the state was trained with; checked before anything is loaded (absent before these options)
-        if saved.get("schedule", "cosine") != self.cfg.schedule:
-            raise ConfigError(f"the saved training state used the {saved.get('schedule', 'cosine')} schedule, "
-                              f"this trainer {self.cfg.schedule}")
+        if saved.get("format") != STATE_FORMAT:  # a state is transient: one of another version is not read
+            raise ConfigError("the saved training state was written by another version of dynonet; start the run "
+                              "again (--overwrite)")
+        # what the state was trained with; checked before anything is loaded
+        if saved["schedule"] != self.cfg.schedule:
+            raise ConfigError(f"the saved training state used the {saved['schedule']} schedule, this trainer "
+                              f"{self.cfg.schedule}")
         if (saved.get("ema") is None) != (self.ema is None):
             raise ConfigError("the saved training state and this trainer disagree on weight averaging")
         self.model.load_state_dict(saved["model"])
@@ -189,9 +195,7 @@ class BiLevelTrainer:
             opt.load_state_dict(opt_state)
         for sched, sched_state in zip(self.schedulers, saved["schedulers"], strict=True):
             sched.load_state_dict(sched_state)
-        trend_stage = saved.get("trend_stage")  # absent in states of versions before trend-first
-        if self.cfg.trend_fit == "ridge":  # earlier versions saved the closed-form fit's unused optimizer
-            trend_stage = None
+        trend_stage = saved["trend_stage"]
         if (trend_stage is None) != (self.trend_opt is None):
             raise ConfigError("the saved training state and this trainer disagree on the trend stage "
                               "(trend-first, its path trained by AdamW epochs)")
@@ -202,7 +206,7 @@ class BiLevelTrainer:
         if self.ema is not None:
             self.ema.load_state_dict(saved["ema"])
         es = saved["early_stopping"]
-        stage, stage_start = saved.get("stage", ["full", 0])
+        stage, stage_start = saved["stage"]
         state = TrainState(es["best_val"], es["best_epoch"], es["bad_epochs"], saved["best_weights"], es["history"],
                            stage, stage_start)
         if stage == "full":
