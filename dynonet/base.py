@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Collection
+
 from torch import Tensor, nn
 
 from dynonet.config import ModelConfig
@@ -37,8 +39,9 @@ class Forecaster(nn.Module):
         return cls.unread
 
     @classmethod
-    def configured(cls, cfg: ModelConfig) -> str:
-        """How a note names this model's configuration where it leaves more unread: '' by default."""
+    def configured(cls, cfg: ModelConfig, unread: Collection[str]) -> str:
+        """How a note on the settings `unread` ("model.patch_len") names this model's configuration,
+        where that configuration is why they go unread: '' by default."""
         return ""
 
     @classmethod

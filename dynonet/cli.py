@@ -105,16 +105,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     return override(preset(args.preset or DEFAULT_PRESET), changes)
 
 
-def unread_flags(args: argparse.Namespace, cfg: RunConfig) -> list[str]:
-    """The config flags given that the model `cfg` names does not read, as they were given
-    (`--no-controller`); told, not refused: one set of flags for several models (a script's
-    loop) is a fair use."""
+def unread_flags(args: argparse.Namespace, cfg: RunConfig) -> dict[str, str]:
+    """The config flags given that the model `cfg` names does not read ("model.mixer": as given,
+    `--no-mixer`); told, not refused: one set of flags for several models (a script's loop) is a
+    fair use."""
     from dynonet.registry import MODELS
 
     unread = MODELS[cfg.model.model].unread_with(cfg.model) if cfg.model.model in MODELS else frozenset()
-    return [flag(name) if value is not False else "--no-" + flag(name)[2:]
+    return {f"{section}.{name}": flag(name) if value is not False else "--no-" + flag(name)[2:]
             for section, fields in flag_changes(args).items() for name, value in fields.items()
-            if f"{section}.{name}" in unread]
+            if f"{section}.{name}" in unread}
 
 
 def refuse_ignored_flags(changes: dict[str, dict[str, Any]]) -> None:
@@ -316,8 +316,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if cfg is not None and (unread := unread_flags(args, cfg)):
         from dynonet.registry import MODELS
 
-        print(f"dynonet: note: model {cfg.model.model!r}{MODELS[cfg.model.model].configured(cfg.model)} does not "
-              f"read {', '.join(unread)}", file=sys.stderr)
+        print(f"dynonet: note: model {cfg.model.model!r}{MODELS[cfg.model.model].configured(cfg.model, unread)} "
+              f"does not read {', '.join(unread.values())}", file=sys.stderr)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     args.out = out  # the folder a Ctrl-C hint names
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
@@ -333,11 +333,14 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         for note in metrics["notes"]:  # about the data, so shown in any mode
             print(f"dynonet: note: {note}", file=sys.stderr)
-        if metrics["batch_size_chosen"]:  # a setting the run chose, not the user: say which
+        if metrics["batch_size_chosen"] and metrics["params"]["total"]:  # chosen by the run, not the user: say so
             print(f"dynonet: {batch_size_line(metrics['config']['train']['batch_size'], metrics['windows']['train'])}",
                   file=sys.stderr)
         if metrics["test"] is not None:
             print(result_block(metrics["name"], metrics["test"]))
+        elif metrics["best_val_mse"] is not None:  # fit on every row: the one score there is
+            print(f"{metrics['name']}: no test split (test fraction 0); validation MSE {metrics['best_val_mse']:.4f} "
+                  f"at the epoch kept ({metrics['best_epoch']})")
         print(f"run folder: {out}")
     return 0
 

@@ -132,7 +132,8 @@ def warn_unread(names: list[str], settings: RunConfig, stacklevel: int) -> None:
     m = settings.model
     cls = MODELS[m.model]
     if unread := [n for n in names if f"{FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
-        warnings.warn(f"model {m.model!r}{named(cls.configured(m))} does not read {', '.join(unread)}",
+        keys = [f"{FIELD_SECTION[n]}.{n}" for n in unread]
+        warnings.warn(f"model {m.model!r}{named(cls.configured(m, keys))} does not read {', '.join(unread)}",
                       stacklevel=stacklevel)
 
 

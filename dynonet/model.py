@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Collection
+
 import torch
 from torch import Tensor, nn
 
@@ -65,8 +67,11 @@ class DynoNet(Forecaster):
         return cls.unread if cfg.controller else cls.unread | cls.controller_settings
 
     @classmethod
-    def configured(cls, cfg: ModelConfig) -> str:
-        return "" if cfg.controller else " with the controller off (--controller turns it on)"
+    def configured(cls, cfg: ModelConfig, unread: Collection[str]) -> str:
+        # only where the controller would read one of them: --patch-len is PatchTST's whatever it does
+        if cfg.controller or not cls.controller_settings & set(unread):
+            return ""
+        return " with the controller off (--controller turns it on)"
 
     def __init__(self, cfg: ModelConfig):
         super().__init__(cfg)

@@ -287,9 +287,9 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     log(f"windows: train {len(sets['train'])}"
         + (f", controller {len(sets['controller'])}" if controller_data is not None else "") + f", val {len(sets['val'])}"
         + (f", test {len(test_set)}" if test_set is not None else ", no test split (test fraction 0): not scored"))
-    if choose_batch:
-        log(batch_size_line(cfg.train.batch_size, len(sets["train"])))
     trains = bool(params["total"])
+    if choose_batch and trains:  # (a model with nothing to train takes no optimizer steps)
+        log(batch_size_line(cfg.train.batch_size, len(sets["train"])))
     notes = (data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
              + few_val_notes(len(sets["val"]), trains)
              + season_notes(cfg.model, data.freq, len(data.dates), tested=test_set is not None))

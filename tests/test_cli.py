@@ -187,7 +187,7 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
 
 
 def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
-    assert main(["train", "--quiet", "--model", "repeat", *SMALL, "--out", str(tmp_path / "run")]) == 0
+    assert main(["train", "--quiet", "--model", "repeat", *SMALL, "--out", str(tmp_path / "run")]) == 0  # (no batch)
     err = capsys.readouterr().err
     assert err.startswith("dynonet: note: model 'repeat' does not read --worker-seq-len, ") and err.count("\n") == 1
     assert main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "dynonet")]) == 0
@@ -199,6 +199,9 @@ def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
     assert main(["train", "--quiet", "--controller-lr", "0.001", *SMALL, "--out", str(tmp_path / "off")]) == 0
     assert capsys.readouterr().err == ("dynonet: note: model 'dynonet' with the controller off (--controller turns it "
                                        "on) does not read --controller-lr\n")
+    # PatchTST's settings go unread with the controller on or off: no word of the controller
+    assert main(["train", "--quiet", "--patch-len", "8", *SMALL, "--out", str(tmp_path / "patch"), "--overwrite"]) == 0
+    assert capsys.readouterr().err == "dynonet: note: model 'dynonet' does not read --patch-len\n"
 
 
 def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypatch):
@@ -307,3 +310,24 @@ def test_help_lists_the_registered_models_and_each_choice_flags_choices():
 
     shown = " ".join(build_parser()._subparsers._group_actions[0].choices["train"].format_help().split())
     assert "--model {" + ",".join(MODELS) + "}" in shown and "--device {auto,cpu,cuda}" in shown
+
+
+def test_a_quiet_csv_run_names_a_batch_size_it_chose_and_its_validation_score_without_a_test_split(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    t = np.arange(300)
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=300, freq="h"), "load": np.sin(t / 4)}).to_csv(
+        tmp_path / "d.csv", index=False)
+    small = ["--csv", str(tmp_path / "d.csv"), "--horizon", "8", "--lookback", "32", "--epochs", "1", "--device", "cpu",
+             "--quiet"]
+    assert main(["train", *small, "--model", "repeat", "--out", str(tmp_path / "repeat")]) == 0
+    assert "batch size" not in capsys.readouterr().err
+    assert main(["train", *small, "--model", "linear", "--out", str(tmp_path / "linear")]) == 0
+    assert "dynonet: batch size 16: chosen by the 171 training windows" in capsys.readouterr().err
+    # fit on every row, a quiet run still gives the one score there is
+    assert main(["train", *small, "--model", "linear", "--test-fraction", "0", "--out", str(tmp_path / "all")]) == 0
+    best = json.loads((tmp_path / "all" / "metrics.json").read_text())
+    assert capsys.readouterr().out == (f"RevIN+Linear_H8: no test split (test fraction 0); validation MSE "
+                                       f"{best['best_val_mse']:.4f} at the epoch kept ({best['best_epoch']})\n"
+                                       f"run folder: {tmp_path / 'all'}\n")

@@ -893,6 +893,8 @@ def test_columns_choose_the_series_of_a_wider_frame(wide):
     with pytest.warns(UserWarning, match=r"^model 'dynonet' with the controller off \(controller=True turns it on\) "
                                          "does not read controller_lr$"):
         DynoNetForecaster(controller_lr=1e-3)
+    with pytest.warns(UserWarning, match=r"^model 'dynonet' does not read patch_len$"):
+        DynoNetForecaster(patch_len=8)
     with pytest.raises(ConfigError, match=r"^no setting 'max_rows' here: `fit` takes the rows it is given; pass "
                                           r"df.head\(n\)"):
         DynoNetForecaster(max_rows=100)
