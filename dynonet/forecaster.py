@@ -54,7 +54,7 @@ from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, re
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, os_reason
 from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
-from dynonet.registry import MODELS, build_model, naive_configs
+from dynonet.registry import MODELS, build_model, forecast_column, naive_configs
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
 
 
@@ -383,10 +383,10 @@ class DynoNetForecaster:
         as in a backtest), and for each interval the table holds, the share of true values
         inside it (`coverage_80`, ...). `model`: the column of forecasts scored (default: this
         model's; `RepeatLast` or `SeasonalRepeat`, of a backtest with `naive=True`; a model's
-        registered name, `seasonal-repeat`, names its column)."""
+        registered or display name, `seasonal-repeat` or `RevIN+Linear`, or the key of its scores
+        in metrics.json, `seasonal_naive`, names its column: `registry.forecast_column`)."""
         meta = self._fitted()
-        # (a model named as the CLI names it, `seasonal-repeat`, is its column, `SeasonalRepeat`)
-        name = type(self.model_).__name__ if model is None else MODELS[model].__name__ if model in MODELS else model
+        name = type(self.model_).__name__ if model is None else forecast_column(model)
         missing = [c for c in ("unique_id", "cutoff", name, "y") if c not in backtest.columns]
         if missing:
             forecasts = [c for c in backtest.columns if c not in ("unique_id", "ds", "cutoff", "y")

@@ -57,7 +57,18 @@ def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
     return cfg
 
 
-NAIVE_KEYS = ("naive", "seasonal_naive")  # how scores name the naive forecasts beside a model's
+NAIVE_MODELS = {"naive": "repeat", "seasonal_naive": "seasonal-repeat"}  # as scores name them beside a model's
+NAIVE_KEYS = tuple(NAIVE_MODELS)
+
+
+def forecast_column(name: str) -> str:
+    """The column of a backtest table that holds the forecasts of the model `name` names, by its
+    registered name ('seasonal-repeat'), its display name ('RevIN+Linear') or its key beside
+    scores ('seasonal_naive'): its class's name, as neuralforecast names forecasts
+    ('SeasonalRepeat'). Any other name is taken as a column's."""
+    by_name = {**{cls.display_name: cls for cls in MODELS.values()},
+               **{key: MODELS[model] for key, model in NAIVE_MODELS.items()}, **MODELS}
+    return by_name[name].__name__ if name in by_name else name
 
 
 def naive_configs(cfg: ModelConfig, freq: str | None) -> dict[str, ModelConfig]:
@@ -66,10 +77,10 @@ def naive_configs(cfg: ModelConfig, freq: str | None) -> dict[str, ModelConfig]:
     `freq` gives a cycle of more than one step that the lookback holds, `seasonal_naive`
     (`seasonal-repeat`: its last cycle repeated); none that is the run's own model (a naive
     run is scored once, as itself)."""
-    configs = {"naive": dataclasses.replace(cfg, model="repeat")}
+    configs = {"naive": dataclasses.replace(cfg, model=NAIVE_MODELS["naive"])}
     season = with_season(configs["naive"], freq).season
     if season > 1:  # (a cycle of one step is the naive forecast)
-        configs["seasonal_naive"] = dataclasses.replace(cfg, model="seasonal-repeat", season=season)
+        configs["seasonal_naive"] = dataclasses.replace(cfg, model=NAIVE_MODELS["seasonal_naive"], season=season)
     return {key: c for key, c in configs.items() if c.model != cfg.model}
 
 

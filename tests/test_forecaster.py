@@ -646,7 +646,9 @@ def test_a_backtest_with_naive_forecasts_repeats_the_values_before_each_cutoff(w
     with pytest.raises(DataError, match=r"^scores: not a backtest table of 'RepeatLast' \(no column 'RepeatLast'; "
                                         r"backtest\(df, naive=True\) adds the naive forecasts\)$"):
         fitted.scores(fitted.backtest(new), model="RepeatLast")
-    pd.testing.assert_frame_equal(fitted.scores(bt, model="seasonal-repeat"), scores)  # as the CLI names it
+    for name in ("seasonal-repeat", "seasonal_naive"):  # as the CLI names it, as metrics.json keys its scores
+        pd.testing.assert_frame_equal(fitted.scores(bt, model=name), scores)
+    pd.testing.assert_frame_equal(fitted.scores(bt, model="RevIN+Linear"), fitted.scores(bt))  # as metrics.json
     with pytest.raises(DataError, match=r"^scores: not a backtest table of 'Naive' \(no column 'Naive'; its "
                                         r"forecasts: 'RevINLinear', 'RepeatLast', 'SeasonalRepeat'\)$"):
         fitted.scores(bt, model="Naive")
