@@ -42,7 +42,10 @@ def comma_list(kind: Callable[[str], Any], minimum: int | None = None, maximum: 
                ) -> Callable[[str], list[Any]]:
     """An argparse type: a comma-separated list of `kind` (integers within [`minimum`, `maximum`])."""
     def parse(s: str) -> list[Any]:
-        items = split_list(s)
+        try:
+            items = split_list(s)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
         if not any(items):
             raise argparse.ArgumentTypeError("empty list")
         if "" in items:
@@ -89,12 +92,19 @@ def add_config_flags(parser: argparse.ArgumentParser, shown: str, hidden: Abstra
             elif tp == tuple[int, ...]:  # the range is the dataclass's to check, with its message
                 group.add_argument(flag(f.name), type=comma_list(int), **kw)
             elif tp == tuple[str, ...]:
-                group.add_argument(flag(f.name), type=lambda s: tuple(x for x in split_list(s) if x),
-                                   **kw)
+                group.add_argument(flag(f.name), type=names, **kw)
             else:
                 if meta.get("choices"):  # shown as {a,b,c}, not as a bare name
                     kw["metavar"] = choices_text(meta["choices"])
                 group.add_argument(flag(f.name), type=tp, choices=meta.get("choices"), **kw)
+
+
+def names(text: str) -> tuple[str, ...]:
+    """An argparse type: the names of a comma-separated list (`split_list`), empty entries dropped."""
+    try:
+        return tuple(x for x in split_list(text) if x)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -314,10 +324,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     resumed_with_flags = args.resume and args.preset is None
     cfg = None if resumed_with_flags else config_from_args(args)
     if cfg is not None and (unread := unread_flags(args, cfg)):
-        from dynonet.registry import MODELS
+        from dynonet.registry import unread_notes
 
-        print(f"dynonet: note: model {cfg.model.model!r}{MODELS[cfg.model.model].configured(cfg.model, unread)} "
-              f"does not read {', '.join(unread.values())}", file=sys.stderr)
+        for note in unread_notes(cfg.model, unread):
+            print(f"dynonet: note: {note}", file=sys.stderr)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     args.out = out  # the folder a Ctrl-C hint names
     quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file

@@ -57,8 +57,13 @@ _TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
 
 def split_list(text: str) -> list[str]:
     """A comma-separated list as flags and settings give one ("load, temp"), blanks around each
-    entry dropped; an entry with a comma in it is quoted as in a CSV header ('"lo,ad",temp')."""
-    return [entry.strip() for entry in next(csv.reader([text], skipinitialspace=True), [])]
+    entry dropped; an entry with a comma in it is quoted as in a CSV header ('"lo,ad",temp', a
+    quote in it doubled). A quote left open, or text after a closing one, is a ValueError."""
+    try:
+        return [entry.strip() for entry in next(csv.reader([text], skipinitialspace=True, strict=True), [])]
+    except csv.Error:
+        raise ValueError(f"{text!r}: a quoted name must be the whole entry, its quote closed (\"lo,ad\"); a quote "
+                         "inside one is doubled") from None
 
 
 def flag(name: str) -> str:

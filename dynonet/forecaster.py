@@ -486,7 +486,14 @@ class DynoNetForecaster:
         with torch.no_grad():
             y = torch.cat([model(inputs[index].transpose(1, 2)).double().cpu()  # (b, L, C) -> (b, H, C)
                            for index in torch.as_tensor(starts, device=device).split(self.config.train.eval_batch_size)])
-        return y.numpy() if scaler is None else scaler.inverse(y.numpy())
+        if scaler is None:
+            return y.numpy()
+        # mean + std * y, counted from each window's last value as given rather than as scaled to float32:
+        # a window constant in a series (forecast as its input, `RevIN.stats`) comes back as that
+        # value exactly, not 37.100000000005
+        last = torch.as_tensor(starts, device=device) + L - 1  # (N,)
+        scaled_last = series[last].double().cpu().numpy()[:, None]  # (N, 1, C)
+        return values[starts + L - 1][:, None] + (y.numpy() - scaled_last) * scaler.std
 
     def _seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the

@@ -22,7 +22,7 @@ import numpy as np
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override, split_list
 from dynonet.errors import ConfigError, DynoNetError
 from dynonet.intervals import check_levels
-from dynonet.registry import MODELS, check_config
+from dynonet.registry import MODELS, check_config, unread_notes
 
 FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}  # field -> section
 NOT_SETTABLE = {"n_channels", "csv", "dataset", "max_rows"}  # set from the data, or meaningless here
@@ -102,7 +102,10 @@ def settings_of(horizon: Any, lookback: Any, model: str, epochs: int | None, see
 def _value(name: str, value: Any) -> Any:
     """A setting's value as the config holds it, from the forms this API also takes."""
     if name in ("fixed_signals", "columns") and isinstance(value, str):  # as the command line gives them
-        return tuple(x for x in split_list(value) if x)
+        try:
+            return tuple(x for x in split_list(value) if x)
+        except ValueError as e:
+            raise ConfigError(f"{name}={e}") from None
     if name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
         # as `predict(level=...)` takes levels: 80, "80,95", [80, 95.0], an array
         levels = (value.split(",") if isinstance(value, str) else
@@ -132,9 +135,8 @@ def warn_unread(names: list[str], settings: RunConfig, stacklevel: int) -> None:
     m = settings.model
     cls = MODELS[m.model]
     if unread := [n for n in names if f"{FIELD_SECTION[n]}.{n}" in cls.unread_with(m)]:
-        keys = [f"{FIELD_SECTION[n]}.{n}" for n in unread]
-        warnings.warn(f"model {m.model!r}{named(cls.configured(m, keys))} does not read {', '.join(unread)}",
-                      stacklevel=stacklevel)
+        for note in unread_notes(m, {f"{FIELD_SECTION[n]}.{n}": n for n in unread}):
+            warnings.warn(named(note), stacklevel=stacklevel)
 
 
 # a flag (`--no-` for a switch turned off), and the word after it: a quoted string, a strftime

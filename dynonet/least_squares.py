@@ -59,12 +59,12 @@ def gram(path: LinearPath, windows: Windows, batch_size: int) -> tuple[Tensor, T
     # at L=512 for the batch's few such arrays
     per_batch = max(1, min(batch_size, MAX_GRAM_ROWS // windows.n_channels))
     for x, y in windows.batches(per_batch):
-        mean, std = path.revin.stats(x)  # (B, 1, C) each
+        mean, std, scale = path.revin.stats(x)  # (B, 1, C) each
         z = ((x - mean) / std).transpose(1, 2).flatten(0, 1).double()  # (B*C, L)
         if before is not None:
             z = z @ before.double().t()
         t = ((y - mean) / std).transpose(1, 2).flatten(0, 1).double()  # (B*C, H)
-        w = path.revin.out_scale(std).transpose(1, 2).flatten(0, 1).double().square()  # (B*C, 1)
+        w = scale.transpose(1, 2).flatten(0, 1).double().square()  # (B*C, 1): as the forecast is mapped back
         a = torch.cat([z, torch.ones_like(w)], dim=1)  # (B*C, L+1)
         G += a.t() @ (a * w)
         R += a.t() @ (t * w)

@@ -109,7 +109,7 @@ class DynoNet(Forecaster):
         """The controller's signals for x: (B, L, C); neutral ones without a controller."""
         if self.controller is None:
             return neutral_signals(self.cfg, x.shape[0], x.device)
-        mean, std = self.revin.stats(x)
+        mean, std, _ = self.revin.stats(x)
         return self.controller((x - mean) / std)  # the controller reads the normalized window
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:

@@ -117,7 +117,7 @@ class ReferenceDynoNet(nn.Module):
         return {k: v.detach() for k, v in state.items()}
 
     def signals(self, x: Tensor) -> Signals:
-        mean, std = self.revin.stats(x)
+        mean, std, _ = self.revin.stats(x)
         return self.controller((x - mean) / std)
 
     def forward(self, x: Tensor, signals: Signals | None = None) -> Tensor:

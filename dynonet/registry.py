@@ -22,6 +22,16 @@ MODELS: dict[str, type[Forecaster]] = {  # each class: check_config, display_nam
 }
 
 
+def unread_notes(cfg: ModelConfig, unread: dict[str, str]) -> list[str]:
+    """Notes on the settings `unread` ({"model.patch_len": "--patch-len"}) that the model of `cfg`
+    does not read: one for those its configuration leaves unread (the controller's, with the
+    controller off), saying so, and one for the rest."""
+    cls, groups = MODELS[cfg.model], {}
+    for key, shown in unread.items():
+        groups.setdefault(cls.configured(cfg, [key]), []).append(shown)
+    return [f"model {cfg.model!r}{how} does not read {', '.join(shown)}" for how, shown in groups.items()]
+
+
 def check_config(cfg: ModelConfig) -> None:
     """The model named by `cfg.model` exists and can run with `cfg` (before any data is read)."""
     if cfg.model not in MODELS:

@@ -25,6 +25,7 @@ from dynonet.files import atomic_write
 from dynonet.errors import CheckpointError, first_message_line
 
 _TENSOR, _DICT = "__tensor__", "__dict__"
+STATE_FORMAT = 2  # of the trainer's state (`BiLevelTrainer.state_dict`); one of another format is refused
 
 
 def _encode(obj: Any, tensors: dict[str, Tensor]) -> Any:
@@ -99,9 +100,13 @@ def load_state(run_dir: str | Path) -> dict[str, Any]:
         with safe_open(str(path), framework="pt") as f:
             tensors = {k: f.get_tensor(k) for k in f.keys()}
             meta = f.metadata()
-        return _decode(json.loads(meta["state"]), tensors)
+        state = _decode(json.loads(meta["state"]), tensors)
     except (SafetensorError, OSError, ValueError, KeyError, TypeError) as e:
         raise CheckpointError(f"{path}: corrupted ({first_message_line(e)})") from None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:  # transient: not translated
+        raise CheckpointError(f"{path}: written by another version of dynonet; start the run again, without "
+                              "--resume (with --overwrite)")
+    return state
 
 
 def clear_state(run_dir: str | Path) -> None:

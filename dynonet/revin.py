@@ -21,35 +21,31 @@ class RevIN(nn.Module):
             self.weight = nn.Parameter(torch.ones(n_channels))
             self.bias = nn.Parameter(torch.zeros(n_channels))
 
-    def stats(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Per-window, per-channel mean and std over time. x: (B, L, C) -> two (B, 1, C)."""
-        # Two passes (mean, then mean squared deviation): stable, and on CPU several times
-        # faster than var_mean's reduction across the strided time axis.
-        low, high = torch.aminmax(x, dim=1, keepdim=True)  # (B, 1, C) each; one pass
-        # a constant window's mean is its value exactly (a float sum of 512 x 37.1 / 512 need not be),
-        # so its variance is exactly 0 and `out_scale` knows it
-        mean = torch.where(low == high, low, x.mean(dim=1, keepdim=True))
+    def stats(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Per-window, per-channel mean and std over time, and the scale a forecast is mapped back
+        with: the std, but 0 where the window is constant (its min is its max), so that a
+        constant window, such as a stretch of zero demand, is forecast as that constant exactly
+        rather than with the model's output times sqrt(eps) around it. x: (B, L, C) -> three (B, 1, C)."""
+        # Mean, then mean squared deviation: stable, and on CPU several times faster than
+        # var_mean's reduction across the strided time axis; min and max in one more pass.
+        low, high = torch.aminmax(x, dim=1, keepdim=True)
+        constant = low == high  # (B, 1, C)
+        # a constant window's mean is its value exactly (a float sum of 512 x 37.1 / 512 need not be)
+        mean = torch.where(constant, low, x.mean(dim=1, keepdim=True))
         centered = x - mean
-        var = (centered * centered).mean(dim=1, keepdim=True)
-        return mean, torch.sqrt(var + self.eps)
+        std = torch.sqrt((centered * centered).mean(dim=1, keepdim=True) + self.eps)
+        return mean, std, std.masked_fill(constant, 0.0)
 
-    def normalize(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-        """x: (B, L, C) -> the normalized window and its (mean, std), which `denormalize` needs."""
+    def normalize(self, x: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
+        """x: (B, L, C) -> the normalized window and its `stats`, which `denormalize` needs."""
         stats = self.stats(x)
         z = (x - stats[0]) / stats[1]
         if self.affine:
             z = z * self.weight + self.bias
         return z, stats
 
-    def out_scale(self, std: Tensor) -> Tensor:
-        """The scale a forecast is mapped back with: the window's std (`stats`), and 0 where the
-        window is constant (std at its floor, sqrt(eps)), so that a constant window, such as a
-        stretch of zero demand, is forecast as that constant exactly rather than with the
-        model's output times sqrt(eps) around it."""
-        return std.masked_fill(std == torch.sqrt(std.new_tensor(self.eps)), 0.0)
-
-    def denormalize(self, y: Tensor, stats: tuple[Tensor, Tensor]) -> Tensor:
-        """y: (B, H, C) on the normalized scale -> the data's scale, with the window's (mean, std)."""
+    def denormalize(self, y: Tensor, stats: tuple[Tensor, Tensor, Tensor]) -> Tensor:
+        """y: (B, H, C) on the normalized scale -> the data's scale, with the window's `stats`."""
         if self.affine:
             y = (y - self.bias) / (self.weight + self.eps * self.eps)
-        return y * self.out_scale(stats[1]) + stats[0]
+        return y * stats[2] + stats[0]

@@ -405,7 +405,7 @@ def measure_floor(model: DynoNet, ref: ReferenceDynoNet, x: Tensor, device: torc
 
     ctrl = model.controller
     with torch.no_grad():
-        mean, std = model.revin.stats(x)
+        mean, std, _ = model.revin.stats(x)
         xn = ctrl.steps((x - mean) / std)  # what the controller's GRU reads
     xn = xn.detach().requires_grad_(ctrl.embed is not None)
 

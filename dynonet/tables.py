@@ -182,9 +182,10 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
 
 
 def _parser_error(message: str) -> str:
-    """pandas' tokenizer error, told by the file line it names (its 'row' counts from the header, 0)."""
+    """pandas' tokenizer error, told by the line it names (its 'row' counts from the header, 0;
+    both count a quoted field over several lines as one)."""
     if m := re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", message):
-        return f"line {m[2]}: {m[3]} fields, but the header names {m[1]}"
+        return f"line {m[2]}: {m[3]} fields where the lines before have {m[1]}"
     if m := re.search(r"EOF inside string starting at row (\d+)", message):
         return f'line {int(m[1]) + 1}: a quote (") opens a field that no quote closes before the end of the file'
     return f"not a readable CSV ({message})"
@@ -341,7 +342,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
                 what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
                          if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
             elif isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
-                what += " (True/False count as 1/0 only in a column of them, not among numbers)"
+                what += FLAG_HINT
             elif len(bad) == len(values) - start and np.isnan(values[i]):
                 what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                          + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
@@ -354,10 +355,11 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
 
 
-def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
-    """A column's cells as float64, NaN where no number is; True/False count as 1/0 in a column
-    of them, as a bool column's do (not one among numbers: pandas reads that column as text, and
-    a TRUE among prices is more likely a slip than a 1). Text cells are read with `decimal` as the decimal mark. Dates, durations
+def _numbers(cells: pd.Series, decimal: str = ".", series: np.ndarray | None = None) -> np.ndarray:
+    """A column's cells as float64, NaN where no number is; True/False count as 1/0 in a series
+    of flags, as a bool column's do, also beside 1s and 0s (not among other numbers: a TRUE among
+    prices is more likely a slip than a 1). `series`: each cell's series, where the column holds
+    several (the long format's y); else the column is one. Text cells are read with `decimal` as the decimal mark. Dates, durations
     and complex numbers are no numbers here (pandas would read dates as nanoseconds since 1970)."""
     if cells.dtype.kind in "mMc":  # (datetime64 with a time zone too)
         return np.full(len(cells), np.nan)
@@ -368,13 +370,16 @@ def _numbers(cells: pd.Series, decimal: str = ".") -> np.ndarray:
         cells = text.where(text.notna(), cells)
     values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
     unread = np.isnan(values)
-    if unread.any() and unread.all() and not pd.api.types.is_numeric_dtype(cells):
-        flags = cells[unread].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
-        values[unread] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
+    if unread.any() and not pd.api.types.is_numeric_dtype(cells):
+        other = ~unread & (values != 0) & (values != 1)  # a number no flag could be
+        flagged = unread & ~np.isin(series, series[other]) if series is not None else unread & ~other.any()
+        flags = cells[flagged].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
+        values[flagged] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
     return values
 
 
 BOOLEAN_CELLS = {"true": 1.0, "false": 0.0}  # in any case (pandas reads True, TRUE and true as bools)
+FLAG_HINT = " (True/False count as 1/0 in a series of flags, beside 1s and 0s, not among other numbers)"
 THOUSANDS = re.compile(r"[-+]?\d{1,3}(,\d{3})+(\.\d*)?")
 DECIMAL_COMMA = re.compile(r"[-+]?\d*,\d+")  # 3,5 (1,000 is taken as thousands first)
 THOUSANDS_POINT = re.compile(r"[-+]?\d{1,3}(\.\d{3})+(,\d*)?")  # 1.088 or 1.003,80, as with decimal commas
@@ -648,7 +653,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         read = ds >= ds.unique().sort_values()[-used:][0]
         rows, ds, ids, names = rows[read], ds[read], ids[read], names[read]
     cells = _strip(rows["y"])
-    y = _numbers(cells, reading.decimal)
+    y = _numbers(cells, reading.decimal, names.to_numpy())
     unread = ~np.isfinite(y)
     if reading.blanks or used is not None:  # as a wide table's blank cell: not known, or before the rows read
         unread &= ~missing_cells(cells)
@@ -656,6 +661,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         i = int(bad[0])
         cell = cells.iloc[i]
         what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
+        if isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
+            what += FLAG_HINT
         raise DataError(f"{source}: {where(i)}, column 'y' (series {show_cell(ids.iloc[i])}): {what}")
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     if len(dup := key.duplicated().to_numpy().nonzero()[0]):

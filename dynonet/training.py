@@ -51,10 +51,8 @@ from dynonet.data import Windows
 from dynonet.errors import ConfigError, TrainingError
 from dynonet.evaluation import evaluate
 from dynonet.least_squares import fit_ridge
-from dynonet.resume import rng_state, set_rng_state
+from dynonet.resume import STATE_FORMAT, rng_state, set_rng_state
 from dynonet.schedules import epoch_schedule
-
-STATE_FORMAT = 2  # of `state_dict`; a resume state of another format is refused, not translated
 
 
 @dataclass
@@ -182,7 +180,7 @@ class BiLevelTrainer:
         device = next(self.model.parameters()).device
         if saved.get("format") != STATE_FORMAT:  # a state is transient: one of another version is not read
             raise ConfigError("the saved training state was written by another version of dynonet; start the run "
-                              "again (--overwrite)")
+                              "again, without --resume (with --overwrite)")
         # what the state was trained with; checked before anything is loaded
         if saved["schedule"] != self.cfg.schedule:
             raise ConfigError(f"the saved training state used the {saved['schedule']} schedule, this trainer "

@@ -202,6 +202,11 @@ def test_a_flag_the_model_does_not_read_is_noted(tmp_path, capsys):
     # PatchTST's settings go unread with the controller on or off: no word of the controller
     assert main(["train", "--quiet", "--patch-len", "8", *SMALL, "--out", str(tmp_path / "patch"), "--overwrite"]) == 0
     assert capsys.readouterr().err == "dynonet: note: model 'dynonet' does not read --patch-len\n"
+    assert main(["train", "--quiet", "--patch-len", "8", "--controller-lr", "0.01", *SMALL, "--out",
+                 str(tmp_path / "patch"), "--overwrite"]) == 0  # each said apart
+    assert capsys.readouterr().err == ("dynonet: note: model 'dynonet' does not read --patch-len\n"
+                                       "dynonet: note: model 'dynonet' with the controller off (--controller turns it "
+                                       "on) does not read --controller-lr\n")
 
 
 def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypatch):

@@ -765,6 +765,11 @@ def test_a_series_whose_name_holds_a_comma_is_named_in_quotes(tmp_path, capsys):
     from dynonet import DynoNetForecaster  # the Python API reads the same text alike
 
     assert DynoNetForecaster(columns='"lo,ad",temp').config.data.columns == ("lo,ad", "temp")
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:  # a quote left open: refused, not read as 'lo,ad'
+        main(["train", "--csv", str(tmp_path / "data.csv"), "--columns", '"lo,ad', "--out", str(tmp_path / "open")])
+    assert stop.value.code == 2 and "'\"lo,ad': a quoted name must be the whole entry" in capsys.readouterr().err
+    assert not (tmp_path / "open").exists()
 
 
 def test_a_semicolon_csv_with_decimal_commas_trains_and_is_forecast_in_kind(tmp_path, capsys):

@@ -1,5 +1,6 @@
 import functools
 import json
+import re
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ from dynonet.cli import main
 from dynonet.data import load, window_sets
 from dynonet.errors import CheckpointError
 from dynonet.registry import build_model
-from dynonet.resume import STATE_FILE, load_state, save_state
+from dynonet.resume import STATE_FILE, STATE_FORMAT, load_state, save_state
 from dynonet.runtime import seed_everything
 from dynonet.training import BiLevelTrainer
 
@@ -25,7 +26,7 @@ SMALL = [*CLI_SMALL[:_at], *CLI_SMALL[_at + 2 :], "--quiet"]  # the CLI tests' s
 
 
 def test_state_round_trips_tensors_int_keys_and_numbers(tmp_path):
-    state = {"a": torch.arange(3.0), "opt": {0: {"step": torch.tensor(2.0)}, 1: {}}, "inf": float("inf"),
+    state = {"format": STATE_FORMAT, "a": torch.arange(3.0), "opt": {0: {"step": torch.tensor(2.0)}, 1: {}}, "inf": float("inf"),
              "nested": [1, (2, 3), None, "x"], "u8": torch.tensor([1, 2], dtype=torch.uint8)}
     save_state(tmp_path, state)
     back = load_state(tmp_path)
@@ -34,8 +35,15 @@ def test_state_round_trips_tensors_int_keys_and_numbers(tmp_path):
     assert back["inf"] == float("inf") and back["nested"] == [1, [2, 3], None, "x"]
 
 
+def test_a_state_of_another_format_is_refused_naming_its_file(tmp_path):
+    save_state(tmp_path, {"format": STATE_FORMAT - 1, "a": torch.ones(3)})
+    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(tmp_path / STATE_FILE))}: written by another version "
+                                              r"of dynonet; start the run again, without --resume \(with --overwrite\)$"):
+        load_state(tmp_path)
+
+
 def test_truncated_state_is_a_clean_error(tmp_path):
-    save_state(tmp_path, {"a": torch.ones(100)})
+    save_state(tmp_path, {"format": STATE_FORMAT, "a": torch.ones(100)})
     path = tmp_path / STATE_FILE
     path.write_bytes(path.read_bytes()[:50])
     with pytest.raises(CheckpointError, match="corrupted"):
@@ -122,7 +130,7 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
     out.mkdir()
     assert main(["train", "--out", str(out), "--resume"]) == 2
     assert "no resumable state" in capsys.readouterr().err
-    save_state(out, {"epoch": 1, "config": small_run_cfg().to_dict()})
+    save_state(out, {"format": STATE_FORMAT, "epoch": 1, "config": small_run_cfg().to_dict()})
     assert main(["train", "--out", str(out), "--resume", "--epochs", "7", *SMALL]) == 2
     err = capsys.readouterr().err
     assert "train.epochs: 2 -> 7" in err and "Traceback" not in err
@@ -136,7 +144,7 @@ def test_resume_rejects_changed_settings_and_missing_state(tmp_path, capsys):
     assert "pass --resume to continue it" in capsys.readouterr().err
     foreign = small_run_cfg().to_dict()
     foreign["model"]["a_setting_from_another_version"] = 1
-    save_state(out, {"epoch": 1, "config": foreign})
+    save_state(out, {"format": STATE_FORMAT, "epoch": 1, "config": foreign})
     assert main(["train", "--out", str(out), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "not readable" in err and err.count("\n") == 1, err

@@ -40,3 +40,25 @@ def test_a_constant_window_is_forecast_as_that_constant_exactly():
     varied = torch.ones(4, 3, dtype=torch.bool)
     varied[:, 1] = varied[2, 2] = varied[3, 2] = False
     assert (y.std(dim=1) > 1.0)[varied].all()  # every other window keeps its scale
+    nearly = torch.ones(1, 32, 1)
+    nearly[0, 5, 0] = 1 + 1e-6  # varies, if by little: mapped back with its scale
+    assert revin.stats(nearly)[2].item() > 0
+
+
+def test_a_forecast_from_a_constant_stretch_is_that_value_exactly_in_the_datas_units():
+    """Through the run's scaling too, whose float32 would give 37.100000000005."""
+    import warnings
+
+    import numpy as np
+    import pandas as pd
+
+    from dynonet import DynoNetForecaster
+
+    t = np.arange(300)
+    df = pd.DataFrame({"wave": np.sin(t / 4) * 10 + 50, "zero": np.where(t < 240, np.sin(t / 5), 0.0),
+                       "flat": np.where(t < 240, np.cos(t / 3) + 37, 37.1)},
+                      index=pd.date_range("2024-01-01", periods=300, freq="h"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        forecast = DynoNetForecaster(horizon=8, lookback=32, model="linear", epochs=1, device="cpu").fit(df).predict()
+    assert (forecast["zero"] == 0.0).all() and (forecast["flat"] == 37.1).all() and forecast["wave"].nunique() == 8

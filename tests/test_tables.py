@@ -282,8 +282,18 @@ def test_true_and_false_cells_count_as_a_dataframes_bool_column_does(tmp_path):
     # a TRUE among numbers is a slip, not a 1 (pandas reads that column as text)
     (tmp_path / "f.csv").write_text("date,price\n2023-01-01,50.2\n2023-01-02,TRUE\n2023-01-03,49.8\n")
     with pytest.raises(DataError, match=r"^.*f.csv: line 3, column 'price': 'TRUE' is not a finite number \(True/False "
-                                        r"count as 1/0 only in a column of them, not among numbers\)$"):
+                                        r"count as 1/0 in a series of flags, beside 1s and 0s, not among other "
+                                        r"numbers\)$"):
         read_csv(tmp_path / "f.csv")
+    # flags beside 1s and 0s (a hand-edited sheet), and a series of flags beside others in the long format
+    (tmp_path / "g.csv").write_text("date,holiday\n2023-01-01,TRUE\n2023-01-02,0\n2023-01-03,1\n2023-01-04,false\n")
+    assert read_csv(tmp_path / "g.csv")[2][:, 0].tolist() == [1.0, 0.0, 1.0, 0.0]
+    (tmp_path / "long.csv").write_text("unique_id,ds,y\nload,2023-01-01,1.5\nload,2023-01-02,2.5\n"
+                                       "holiday,2023-01-01,TRUE\nholiday,2023-01-02,0\n")
+    assert read_csv(tmp_path / "long.csv")[2].tolist() == [[1.0, 1.5], [0.0, 2.5]]  # (holiday, load)
+    (tmp_path / "long.csv").write_text("unique_id,ds,y\nload,2023-01-01,1.5\nload,2023-01-02,TRUE\n")
+    with pytest.raises(DataError, match=r"line 3, column 'y' \(series 'load'\): 'TRUE' is not a finite number \(True/"):
+        read_csv(tmp_path / "long.csv")
     # a frame's bools among floats are its numbers, as pandas computes with them
     frame = pd.DataFrame({"price": np.array([50.2, True, 49.8], dtype=object)},
                          index=pd.date_range("2023-01-01", periods=3, name="date"))

@@ -144,7 +144,7 @@ def test_a_file_aligned_with_runs_of_spaces_is_told_apart_from_a_saved_index(tmp
     ("date,a\n2020-01-01,1\n2020-01-02\n", "line 3, column 'a': missing value"),
     ("date,a\n2020-01-01,-inf\n", "line 2, column 'a': '-inf' is not a finite number"),
     ("date,a\nX,2020-01-01,1\n", "more fields than the header"),
-    ("date,a\n2020-01-01,1\n2020-01-02,2,3\n", r"f.csv: line 3: 3 fields, but the header names 2$"),
+    ("date,a\n2020-01-01,1\n2020-01-02,2,3\n", r"f.csv: line 3: 3 fields where the lines before have 2$"),
     ("date,a\n2020-01-01,1\n2020-01-02,\"2\n2020-01-03,3\n",
      r'f.csv: line 3: a quote \(\"\) opens a field that no quote closes before the end of the file$'),
     ("date,a\n2020-01-01 00:00 CET,1\n", r"line 2: cannot parse date .* \(a time zone name\? write the dates in UTC"),

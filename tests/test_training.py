@@ -444,7 +444,7 @@ def test_a_training_state_of_another_format_is_refused_not_translated():
     del saved["format"], saved["stage"], saved["trend_stage"]  # what earlier versions wrote
     cfg, model, sets, gen = setup(epochs=3)
     with pytest.raises(ConfigError, match=r"^the saved training state was written by another version of dynonet; "
-                                          r"start the run again \(--overwrite\)$"):
+                                          r"start the run again, without --resume \(with --overwrite\)$"):
         BiLevelTrainer(model, cfg.train, gen).load_state_dict(saved)
 
 
