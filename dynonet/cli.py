@@ -293,6 +293,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="where to run the model (auto: CUDA when available)")
     add_dialect_flags(bt, "of --csv, if not the training CSV's; the backtest is written with it too")
 
+    cmp = sub.add_parser("compare", help="finished runs on the same data side by side, ordered by validation MSE",
+                         description="The test and validation scores of finished runs (their metrics.json) that "
+                                     "scored the same windows: the same data, horizon and splits (lookbacks may "
+                                     "differ), with the naive forecasts' on those windows. Ordered by validation "
+                                     "MSE, which marks the run to choose; the test scores estimate how that choice "
+                                     "does on data no choice saw.")
+    cmp.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders written by `dynonet train`")
+
     from dynonet import speed  # imported here: speed imports this module's flag helpers
 
     speed.register(sub)
@@ -352,6 +360,14 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"{metrics['name']}: no test split (test fraction 0); validation MSE {metrics['best_val_mse']:.4f} "
                   f"at the epoch kept ({metrics['best_epoch']})")
         print(f"run folder: {out}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """`dynonet compare`: finished runs side by side."""
+    from dynonet.compare import compare
+
+    print(compare(args.runs))
     return 0
 
 
@@ -417,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     keep_freed_memory()  # this process only; see runtime.py
     try:
-        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "backtest": cmd_backtest}
+        commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "backtest": cmd_backtest,
+                    "compare": cmd_compare}
         return (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)

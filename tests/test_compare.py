@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from dynonet.cli import main
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """Runs on one small CSV: two trained (other lookbacks), the naive one, and two that score other windows."""
+    root = tmp_path_factory.mktemp("compare")
+    t = np.arange(400)
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=400, freq="h"), "load": np.sin(2 * np.pi * t / 24) + t / 100,
+                  "temp": np.cos(t / 7)}).to_csv(root / "d.csv", index=False)
+    common = ["--csv", str(root / "d.csv"), "--epochs", "2", "--device", "cpu", "--quiet"]
+    for name, flags in {"linear": ["--model", "linear", "--horizon", "8", "--lookback", "32"],
+                        "linear-48": ["--model", "linear", "--horizon", "8", "--lookback", "48"],
+                        "repeat": ["--model", "repeat", "--horizon", "8", "--lookback", "32"],
+                        "h4": ["--model", "linear", "--horizon", "4", "--lookback", "32"],
+                        "all": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--test-fraction", "0"]}.items():
+        assert main(["train", *common, *flags, "--out", str(root / name)]) == 0
+    return root
+
+
+def test_runs_on_the_same_windows_are_ordered_by_validation_and_the_choice_is_marked(runs, capsys):
+    capsys.readouterr()
+    assert main(["compare", str(runs / "repeat"), str(runs / "linear"), str(runs / "linear-48")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    metrics = {n: json.loads((runs / n / "metrics.json").read_text()) for n in ("linear", "linear-48", "repeat")}
+    trained = sorted(("linear", "linear-48"), key=lambda n: metrics[n]["best_val_mse"])
+    rows = [line.split() for line in lines[1:4]]
+    assert [r[0] for r in rows] == ["*" + str(runs / trained[0]), str(runs / trained[1]), str(runs / "repeat")]
+    for row, name in zip(rows, [*trained, "repeat"]):
+        assert row[-2:] == [f"{metrics[name]['test']['mse']:.4f}", f"{metrics[name]['test']['mae']:.4f}"]
+    seasonal = metrics["linear"]["test"]["seasonal_naive"]
+    assert lines[4].split()[-2:] == [f"{seasonal['mse']:.4f}", f"{seasonal['mae']:.4f}"]  # the naive once: a run of it
+    assert f"the lowest validation MSE: {runs / trained[0]}" in lines[5] and lines[6].startswith("Choose by validation")
+
+
+@pytest.mark.parametrize("other, says", [
+    ("h4", "h4: its horizon (4) differs from {first}'s (8): the runs scored other windows"),
+    ("all", "all: the run has no test split (test fraction 0)"),
+    ("missing", "missing: no such run folder"),
+])
+def test_runs_that_scored_other_windows_are_refused_in_one_line(runs, capsys, other, says):
+    capsys.readouterr()
+    assert main(["compare", str(runs / "linear"), str(runs / other)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says.format(first=runs / "linear") in err
