@@ -1,10 +1,11 @@
 """`dynonet compare`: finished runs on the same data side by side, from their metrics.json.
 
-The runs must have scored the same target windows (same data, horizon and splits), so that
-their figures compare; lookbacks may differ (each split's windows are the same targets). The
-table is ordered by validation MSE, the split a choice between them may rest on, and marks the
-run it would choose; the test scores beside it estimate how that choice does on data no choice
-saw. Choosing by test MSE would make that estimate optimistic, as choosing on any split does.
+The runs must have scored the same target windows: the same training rows (series, scaling
+statistics, time step), horizon, and validation and test targets, as their checkpoint.json
+records them; lookbacks may differ (each split's targets do not depend on it). The table is
+ordered by validation MSE, the split a choice between them may rest on, and marks the run it
+would choose; the test scores beside it estimate how that choice does on data no choice saw.
+Choosing by test MSE would make that estimate optimistic, as choosing on any split does.
 """
 
 from __future__ import annotations
@@ -13,72 +14,91 @@ import json
 from pathlib import Path
 from typing import Any
 
-from dynonet.checkpoint import METRICS, require_run_folder
+from dynonet.checkpoint import METRICS, read_meta, require_run_folder
 from dynonet.errors import CheckpointError, DataError
+from dynonet.registry import MODELS, NAIVE_KEYS
 from dynonet.report import aligned, score_text
-from dynonet.registry import NAIVE_KEYS
-
-# what must agree for the runs' scores to be on the same windows (config fields, and the windows scored)
-SAME = (("data", ("config", "data", "csv")), ("dataset", ("dataset",)), ("horizon", ("config", "model", "horizon")),
-        ("val_fraction", ("config", "data", "val_fraction")), ("test_fraction", ("config", "data", "test_fraction")),
-        ("max_rows", ("config", "data", "max_rows")), ("test windows", ("test", "windows")))
 
 
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    """A finished run's metrics.json; a folder without one is a CheckpointError."""
-    require_run_folder(run_dir)
-    path = Path(run_dir) / METRICS
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CheckpointError(f"{path}: missing (a finished run folder of `dynonet train`?)") from None
-    except (OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: not readable ({e})") from None
+class Run:
+    """What `compare` reads of a finished run folder: its metrics.json and checkpoint.json."""
+
+    def __init__(self, folder: Path):
+        require_run_folder(folder)
+        self.folder, self.meta = folder, read_meta(folder)
+        path = folder / METRICS
+        try:
+            self.metrics = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise CheckpointError(f"{path}: missing (a finished run folder of `dynonet train`?)") from None
+        except (OSError, ValueError) as e:
+            raise CheckpointError(f"{path}: not readable ({e})") from None
+        if not isinstance(self.metrics, dict) or not {"name", "model", "config", "params", "best_val_mse",
+                                                      "test"} <= set(self.metrics):
+            raise CheckpointError(f"{path}: not the metrics.json of a finished run")
+
+    def targets(self, split: str) -> list[int] | None:
+        """The rows of `split` whose values its windows forecast (its first `lookback` rows are inputs only)."""
+        rows = self.meta.get("splits", {}).get(split)
+        return None if rows is None else [rows[0] + self.metrics["config"]["model"]["lookback"], rows[1]]
+
+    def windows(self) -> dict[str, Any]:
+        """What must agree for two runs' scores to be on the same windows."""
+        return {"data": self.meta.get("source"), "series": self.meta.get("columns"),
+                "training rows (their mean and std)": self.meta.get("scaler"), "time step": self.meta.get("freq"),
+                "horizon": self.metrics["config"]["model"]["horizon"], "validation targets": self.targets("val"),
+                "test targets": self.targets("test")}
+
+    @property
+    def val_mse(self) -> float | None:
+        """The validation MSE a choice may rest on: none for a controller trained on validation."""
+        return None if self.metrics.get("controller_data") == "val" else self.metrics["best_val_mse"]
 
 
-def _field(metrics: dict[str, Any], keys: tuple[str, ...]) -> Any:
-    for key in keys:
-        metrics = metrics.get(key) if isinstance(metrics, dict) else None
-    return metrics
+def check_comparable(runs: list[Run]) -> None:
+    """A DataError naming the first run without a test split, or whose windows (`Run.windows`)
+    differ from the first run's."""
+    for run in runs:
+        if run.metrics["test"] is None:
+            raise DataError(f"{run.folder}: the run has no test split (test fraction 0): no scores on data it did "
+                            "not train on to compare")
+    first, *rest = runs
+    for run in rest:
+        for (name, value), reference in zip(run.windows().items(), first.windows().values()):
+            if value != reference:
+                shown = "" if name.startswith("training rows") else f" ({value!r} against {reference!r})"
+                raise DataError(f"{run.folder}: its {name} differ{'s' * (name[-1] != 's')} from {first.folder}'s"
+                                f"{shown}: the runs scored other windows")
 
 
-def check_comparable(runs: dict[Path, dict[str, Any]]) -> None:
-    """A DataError naming the first run whose data, horizon, splits or test windows differ from the first run's."""
-    for run, metrics in runs.items():
-        if metrics.get("test") is None:
-            raise DataError(f"{run}: the run has no test split (test fraction 0): no scores on data it did not "
-                            "train on to compare")
-    (first, reference), *rest = runs.items()
-    for run, metrics in rest:
-        for name, keys in SAME:
-            if _field(metrics, keys) != _field(reference, keys):
-                raise DataError(f"{run}: its {name} ({_field(metrics, keys)!r}) differs from {first}'s "
-                                f"({_field(reference, keys)!r}): the runs scored other windows")
-
-
-def table(runs: dict[Path, dict[str, Any]]) -> str:
-    """The runs as a table, ordered by validation MSE (runs that train nothing last), with the naive
+def table(runs: list[Run]) -> str:
+    """The runs as a table, ordered by validation MSE (runs with none last), with the naive
     forecasts on the same test windows below; the run validation would choose is marked."""
-    order = sorted(runs, key=lambda r: (runs[r]["best_val_mse"] is None, runs[r]["best_val_mse"] or 0.0))
-    chosen = order[0] if runs[order[0]]["best_val_mse"] is not None else None
-    rows = [["*" + str(r) if r == chosen else " " + str(r), runs[r]["name"], f"{runs[r]['params']['total']:,}",
-             score_text(runs[r]["best_val_mse"]), score_text(runs[r]["test"]["mse"]),
-             score_text(runs[r]["test"]["mae"])] for r in order]
-    test = runs[order[0]]["test"]
-    for key in NAIVE_KEYS:  # the same windows for every run: any run's references
-        naive = next((runs[r]["test"][key] for r in order if key in runs[r]["test"]), None)
-        if naive is not None and all(runs[r]["model"] != naive["model"] for r in order):  # (not a run of its own)
+    order = sorted(runs, key=lambda r: (r.val_mse is None, r.val_mse or 0.0))
+    chosen = order[0] if order[0].val_mse is not None else None
+    rows = [[("*" if r is chosen else " ") + str(r.folder), r.metrics["name"], f"{r.metrics['params']['total']:,}",
+             score_text(r.val_mse), score_text(r.metrics["test"]["mse"]), score_text(r.metrics["test"]["mae"])]
+            for r in order]
+    # each run as a naive forecast is named: its model, and its season where it forecasts by one
+    ran = {(r.metrics["model"], r.metrics.get("season", 0) if MODELS[r.metrics["model"]].needs_season else 0)
+           for r in runs if r.metrics["model"] in MODELS}
+    for key in NAIVE_KEYS:  # on the same windows for every run: the first run's that has it
+        naive = next((r.metrics["test"][key] for r in order if key in r.metrics["test"]), None)
+        if naive is not None and (naive["model"], naive.get("season", 0)) not in ran:  # (not a run of its own)
             label = key.replace("_", " ") + (f" (season {naive['season']})" if "season" in naive else "")
             rows.append([" " + label, naive["model"], "0", "n/a", score_text(naive["mse"]), score_text(naive["mae"])])
-    lines = aligned(["  run", "model", "params", "val MSE", "test MSE", "test MAE"], rows)
-    lines.append(f"{test['windows']:,} test windows, the same for every run; standardized scale."
-                 + (f" * the lowest validation MSE: {chosen}." if chosen else ""))
+    lines = aligned([" run", "model", "params", "val MSE", "test MSE", "test MAE"], rows)
+    lines.append(f"{order[0].metrics['test']['windows']:,} test windows, the same for every run; standardized scale."
+                 + (f" * the lowest validation MSE: {chosen.folder}." if chosen else ""))
+    if any(r.val_mse is None for r in runs):
+        lines.append("n/a: no validation score to choose by (a model that trains nothing, or a controller trained on "
+                     "the validation windows: --controller-data holdout keeps them for choosing).")
     lines.append("Choose by validation: the test columns estimate how that choice does on data it did not see.")
     return "\n".join(lines)
 
 
 def compare(run_dirs: list[Path]) -> str:
     """`dynonet compare`'s table for the run folders `run_dirs` (`table`), after `check_comparable`."""
-    runs = {Path(r): read_metrics(Path(r)) for r in run_dirs}
+    runs = [Run(Path(r)) for r in run_dirs]
     check_comparable(runs)
     return table(runs)

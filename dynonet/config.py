@@ -58,12 +58,15 @@ _TYPES: dict[Any, tuple[str, Callable[[Any], bool], Callable[[Any], Any]]] = {
 def split_list(text: str) -> list[str]:
     """A comma-separated list as flags and settings give one ("load, temp"), blanks around each
     entry dropped; an entry with a comma in it is quoted as in a CSV header ('"lo,ad",temp', a
-    quote in it doubled). A quote left open, or text after a closing one, is a ValueError."""
+    quote in it doubled). A quote left open is a ValueError (the rest would be one name)."""
     try:
-        return [entry.strip() for entry in next(csv.reader([text], skipinitialspace=True, strict=True), [])]
-    except csv.Error:
-        raise ValueError(f"{text!r}: a quoted name must be the whole entry, its quote closed (\"lo,ad\"); a quote "
-                         "inside one is doubled") from None
+        next(csv.reader([text], strict=True), [])
+    except csv.Error as e:
+        if "unexpected end of data" in str(e):
+            raise ValueError(f"{text!r}: a quote is left open (a name with a comma goes in a pair of quotes: "
+                             "'\"lo,ad\",temp')") from None
+    # read as a CSV header is read (blanks after a closing quote, or a quote inside a name, as pandas takes them)
+    return [entry.strip() for entry in next(csv.reader([text], skipinitialspace=True), [])]
 
 
 def flag(name: str) -> str:

@@ -372,7 +372,9 @@ def _numbers(cells: pd.Series, decimal: str = ".", series: np.ndarray | None = N
     unread = np.isnan(values)
     if unread.any() and not pd.api.types.is_numeric_dtype(cells):
         other = ~unread & (values != 0) & (values != 1)  # a number no flag could be
-        flagged = unread & ~np.isin(series, series[other]) if series is not None else unread & ~other.any()
+        # (the series as a set: np.isin compares object arrays element by element, quadratic in the rows)
+        flagged = (unread & ~pd.Series(series).isin(set(series[other])).to_numpy() if series is not None
+                   else unread & ~other.any())
         flags = cells[flagged].astype(str).str.lower().map(BOOLEAN_CELLS)  # only the cells no number was read from
         values[flagged] = flags.to_numpy(dtype=np.float64, na_value=np.nan)
     return values

@@ -19,6 +19,9 @@ def runs(tmp_path_factory):
                         "linear-48": ["--model", "linear", "--horizon", "8", "--lookback", "48"],
                         "repeat": ["--model", "repeat", "--horizon", "8", "--lookback", "32"],
                         "h4": ["--model", "linear", "--horizon", "4", "--lookback", "32"],
+                        "load": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--columns", "load"],
+                        "controller": ["--horizon", "8", "--lookback", "32", "--worker-seq-len", "32", "--worker-hidden",
+                                       "4", "--context-dim", "4", "--controller", "--controller-patch-len", "8"],
                         "all": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--test-fraction", "0"]}.items():
         assert main(["train", *common, *flags, "--out", str(root / name)]) == 0
     return root
@@ -36,11 +39,21 @@ def test_runs_on_the_same_windows_are_ordered_by_validation_and_the_choice_is_ma
         assert row[-2:] == [f"{metrics[name]['test']['mse']:.4f}", f"{metrics[name]['test']['mae']:.4f}"]
     seasonal = metrics["linear"]["test"]["seasonal_naive"]
     assert lines[4].split()[-2:] == [f"{seasonal['mse']:.4f}", f"{seasonal['mae']:.4f}"]  # the naive once: a run of it
-    assert f"the lowest validation MSE: {runs / trained[0]}" in lines[5] and lines[6].startswith("Choose by validation")
+    assert f"the lowest validation MSE: {runs / trained[0]}" in lines[5] and lines[6].startswith("n/a: no validation")
+    assert lines[7].startswith("Choose by validation")
+
+
+def test_a_controller_trained_on_validation_takes_no_part_in_the_choice(runs, capsys):
+    capsys.readouterr()
+    assert main(["compare", str(runs / "controller"), str(runs / "linear")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].startswith("*" + str(runs / "linear")) and lines[2].split()[3] == "n/a"  # its val MSE: not a guide
+    assert any(line.startswith("n/a: no validation score to choose by") for line in lines)
 
 
 @pytest.mark.parametrize("other, says", [
-    ("h4", "h4: its horizon (4) differs from {first}'s (8): the runs scored other windows"),
+    ("h4", "h4: its horizon differs from {first}'s (4 against 8): the runs scored other windows"),
+    ("load", "load: its series differ from {first}'s (['load'] against ['load', 'temp'])"),
     ("all", "all: the run has no test split (test fraction 0)"),
     ("missing", "missing: no such run folder"),
 ])
