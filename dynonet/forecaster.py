@@ -48,7 +48,8 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, ModelConfig, RunConfig
 from dynonet.data import Scaler, from_table
-from dynonet.dates import UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, step_text, unix_seconds
+from dynonet.dates import (UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, step_text,
+                           unix_seconds)
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
@@ -641,8 +642,9 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
     """The lookback window must lie on the training data's time grid, without gaps."""
     if len(window) >= 2 and (i := first_break(window, step)) < len(window):
         if len(window) >= 3 and (other := _other_step(window, step)) is not None:  # daily data to an hourly run
-            raise DataError(f"{source}: its {f'last {len(window)} ' if offset else ''}dates step by {step_text(other)}, the "
-                            f"training data's by {step_text(freq)}: give data at the training data's step")
+            raise DataError(f"{source}: its {f'last {len(window)} ' if offset else ''}dates step by "
+                            f"{step_text(other)}, the training data's by {step_text(freq)}: give data at the training "
+                            "data's step")
         # a file's line; in memory the dates below say which rows (their positions need not be labels)
         where = "" if first_line is None else f"{line_namer(first_line)(offset + i)}: "
         date_format = message_format(window, date_format, step)

@@ -60,10 +60,10 @@ def with_season(cfg: ModelConfig, freq: str | None) -> ModelConfig:
         return dataclasses.replace(cfg, season=season)
     if MODELS[cfg.model].needs_season:
         raise ConfigError(f"{cfg.model} needs --season: " + (
-            f"data that steps by {step_text(freq)} has no seasonal cycle by default (a day of steps shorter than a day, a "
-            "week of days, a year of weeks, months, half months or quarters)" if season is None else
-            f"the time step of {step_text(freq)} makes a cycle of {season} steps, longer than --lookback {cfg.lookback}; give "
-            "--season or a longer --lookback"))
+            f"data that steps by {step_text(freq)} has no seasonal cycle by default (a day of steps shorter than a "
+            "day, a week of days, a year of weeks, months, half months or quarters)" if season is None else
+            f"the time step of {step_text(freq)} makes a cycle of {season} steps, longer than --lookback "
+            f"{cfg.lookback}; give --season or a longer --lookback"))
     return cfg
 
 

@@ -359,8 +359,9 @@ def _numbers(cells: pd.Series, decimal: str = ".", series: np.ndarray | None = N
     """A column's cells as float64, NaN where no number is; True/False count as 1/0 in a series
     of flags, as a bool column's do, also beside 1s and 0s (not among other numbers: a TRUE among
     prices is more likely a slip than a 1). `series`: each cell's series, where the column holds
-    several (the long format's y); else the column is one. Text cells are read with `decimal` as the decimal mark. Dates, durations
-    and complex numbers are no numbers here (pandas would read dates as nanoseconds since 1970)."""
+    several (the long format's y); else the column is one. Text cells are read with `decimal` as
+    the decimal mark. Dates, durations and complex numbers are no numbers here (pandas would read
+    dates as nanoseconds since 1970)."""
     if cells.dtype.kind in "mMc":  # (datetime64 with a time zone too)
         return np.full(len(cells), np.nan)
     if decimal != "." and pd.api.types.infer_dtype(cells, skipna=True) in ("string", "mixed", "mixed-integer"):
@@ -669,8 +670,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     if len(dup := key.duplicated().to_numpy().nonzero()[0]):
         i = int(dup[0])
-        raise DataError(f"{source}: {where(i)}: series {show_cell(ids.iloc[i])} has date {show_cell(rows['ds'].iloc[i])} "
-                        "more than once")
+        raise DataError(f"{source}: {where(i)}: series {show_cell(ids.iloc[i])} has date "
+                        f"{show_cell(rows['ds'].iloc[i])} more than once")
     wide = pd.DataFrame({"unique_id": names, "ds": ds, "y": y}).pivot(index="ds", columns="unique_id", values="y")
     wide = wide.sort_index()
     # a series without rows among the dates read comes back all NaN, and is named below

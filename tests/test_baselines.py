@@ -58,11 +58,11 @@ def test_a_season_of_0_is_the_time_steps_where_it_fits_the_lookback():
     linear = dataclasses.replace(cfg, model="linear")  # a model that needs no cycle: 0 where none is found
     assert with_season(linear, "15min").season == 0 and with_season(linear, "YS").season == 0  # 96 > 48; none
     assert with_season(dataclasses.replace(cfg, season=5), "h").season == 5  # as given
-    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: the time step of 15 minutes \('15min'\) makes a cycle of "
-                                          r"96 steps, longer than --lookback 48; give --season or a longer --lookback$"):
+    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: the time step of 15 minutes \('15min'\) "
+                                          r"makes a cycle of 96 steps, longer than --lookback 48; give --season or a longer --lookback$"):
         build_model(cfg, "15min")
-    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: data that steps by 1 year \('YS-JAN'\) has no "
-                                          r"seasonal cycle by default \(a day of steps shorter than a day, a week of "
+    with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season: data that steps by 1 year "
+                                          r"\('YS-JAN'\) has no seasonal cycle by default \(a day of steps shorter than a day, a week of "
                                           r"days, a year of weeks, months, half months or quarters\)$"):
         build_model(cfg, "YS-JAN")
     with pytest.raises(ConfigError, match=r"^seasonal-repeat needs --season, the steps in one seasonal cycle$"):

@@ -12,8 +12,8 @@ def runs(tmp_path_factory):
     """Runs on one small CSV: two trained (other lookbacks), the naive one, and two that score other windows."""
     root = tmp_path_factory.mktemp("compare")
     t = np.arange(400)
-    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=400, freq="h"), "load": np.sin(2 * np.pi * t / 24) + t / 100,
-                  "temp": np.cos(t / 7)}).to_csv(root / "d.csv", index=False)
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=400, freq="h"),
+                  "load": np.sin(2 * np.pi * t / 24) + t / 100, "temp": np.cos(t / 7)}).to_csv(root / "d.csv", index=False)
     common = ["--csv", str(root / "d.csv"), "--epochs", "2", "--device", "cpu", "--quiet"]
     for name, flags in {"linear": ["--model", "linear", "--horizon", "8", "--lookback", "32"],
                         "linear-48": ["--model", "linear", "--horizon", "8", "--lookback", "48"],
