@@ -76,7 +76,11 @@ def table(runs: list[Run]) -> str:
     forecasts on the same test windows below; the run validation would choose is marked."""
     order = sorted(runs, key=lambda r: (r.val_mse is None, r.val_mse or 0.0))
     chosen = order[0] if order[0].val_mse is not None else None
-    rows = [[("*" if r is chosen else " ") + str(r.folder), r.metrics["name"], f"{r.metrics['params']['total']:,}",
+    # runs in one folder are named within it, so that long paths keep the table narrow
+    together = len({r.folder.resolve().parent for r in runs}) == 1
+    parent = str(runs[0].folder.parent) if together and runs[0].folder.parent != Path(".") else ""
+    shown = {id(r): r.folder.name if together else str(r.folder) for r in runs}
+    rows = [[("*" if r is chosen else " ") + shown[id(r)], r.metrics["name"], f"{r.metrics['params']['total']:,}",
              score_text(r.val_mse), score_text(r.metrics["test"]["mse"]), score_text(r.metrics["test"]["mae"])]
             for r in order]
     # each run as a naive forecast is named: its model, and its season where it forecasts by one
@@ -87,9 +91,10 @@ def table(runs: list[Run]) -> str:
         if naive is not None and (naive["model"], naive.get("season", 0)) not in ran:  # (not a run of its own)
             label = key.replace("_", " ") + (f" (season {naive['season']})" if "season" in naive else "")
             rows.append([" " + label, naive["model"], "0", "n/a", score_text(naive["mse"]), score_text(naive["mae"])])
-    lines = aligned([" run", "model", "params", "val MSE", "test MSE", "test MAE"], rows)
+    lines = aligned([" run" + (f" (in {parent})" if parent else ""), "model", "params", "val MSE", "test MSE",
+                     "test MAE"], rows)
     lines.append(f"{order[0].metrics['test']['windows']:,} test windows, the same for every run; standardized scale."
-                 + (f" * the lowest validation MSE: {chosen.folder}." if chosen else ""))
+                 + (f" * the lowest validation MSE: {shown[id(chosen)]}." if chosen else ""))
     if any(r.val_mse is None for r in runs):
         lines.append("n/a: no validation score to choose by (a model that trains nothing, or a controller trained on "
                      "the validation windows: --controller-data holdout keeps them for choosing).")
