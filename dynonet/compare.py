@@ -33,8 +33,10 @@ class Run:
             raise CheckpointError(f"{path}: missing (a finished run folder of `dynonet train`?)") from None
         except (OSError, ValueError) as e:
             raise CheckpointError(f"{path}: not readable ({e})") from None
+        test = self.metrics.get("test", {}) if isinstance(self.metrics, dict) else {}
         if not isinstance(self.metrics, dict) or not {"name", "model", "config", "params", "best_val_mse",
-                                                      "test"} <= set(self.metrics):
+                                                      "test"} <= set(self.metrics) \
+                or not (test is None or isinstance(test, dict) and {"mse", "mae", "windows"} <= set(test)):
             raise CheckpointError(f"{path}: not the metrics.json of a finished run")
 
     def targets(self, split: str) -> list[int] | None:

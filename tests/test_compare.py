@@ -63,3 +63,20 @@ def test_runs_that_scored_other_windows_are_refused_in_one_line(runs, capsys, ot
     assert main(["compare", str(runs / "linear"), str(runs / other)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and says.format(first=runs / "linear") in err
+
+
+@pytest.mark.parametrize("text", ["[]", '{"name": "x"}', None])
+def test_a_metrics_file_that_is_not_a_finished_runs_is_one_line(runs, tmp_path, capsys, text):
+    import shutil
+
+    broken = tmp_path / "broken"
+    shutil.copytree(runs / "linear", broken)
+    if text is None:  # scores without their figures
+        metrics = json.loads((broken / "metrics.json").read_text())
+        metrics["test"] = {}
+        text = json.dumps(metrics)
+    (broken / "metrics.json").write_text(text)
+    capsys.readouterr()
+    assert main(["compare", str(runs / "linear"), str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert err == f"dynonet: error: {broken / 'metrics.json'}: not the metrics.json of a finished run\n"
