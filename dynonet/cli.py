@@ -275,12 +275,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="data of the run's series (wide or long), evenly spaced at its step, every row a number; "
                          "rows after those the run trained and validated on score it fairly (it says how many "
                          "forecasts reach into those); default: the file the run was trained on, as it is now")
-    bt.add_argument("--out", type=Path, required=True,
+    bt.add_argument("--out", type=Path, default=None,
                     help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, the naive forecasts "
-                         "(RepeatLast, SeasonalRepeat), y (the true value); - writes it to standard output")
+                         "(RepeatLast, SeasonalRepeat), y (the true value); - writes it to standard output "
+                         "(default: none, the scores are printed alone)")
     bt.add_argument("--plot", type=Path, default=None,
-                    help="also draw each series' true values, the forecast from every cutoff and the seasonal naive "
-                         "(or naive) forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
+                    help="also draw each series' true values, the forecast from every cutoff (with its intervals "
+                         "at --level) and the seasonal naive (or naive) forecast to this image (.png, .pdf or .svg; "
+                         "PNG without a suffix)")
     bt.add_argument("--plot-series", default=None, action="extend", type=comma_list(str), metavar="load,temp",
                     help="the series --plot draws, comma-separated (or the flag given again), in this order "
                          "(default: the first 8)")

@@ -120,6 +120,11 @@ def benchmark(measured: dict[str, Any], published: list[dict[str, Any]], title: 
     return render(fig)
 
 
+def _interval_shade(level: int) -> dict[str, Any]:
+    """How an interval at `level` percent is shaded: in the forecast's colour, the narrower darker."""
+    return dict(color="C0", alpha=0.12 + 0.3 * (1 - level / 100), label=f"{level}% interval")
+
+
 MAX_FORECAST_SERIES = 8  # series drawn by the forecast plot unless it is told which
 
 
@@ -141,7 +146,7 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
         ax.plot([history.index[-1], *forecast.index], [history[col].iloc[-1], *forecast[col]], color="C0", lw=1.5,
                 label="forecast")
         for level, (lo, hi) in sorted((bands or {}).items(), reverse=True):  # the widest below
-            shade = dict(color="C0", alpha=0.12 + 0.3 * (1 - level / 100), label=f"{level}% interval")
+            shade = _interval_shade(level)
             if len(forecast) == 1:  # one step: a bar, as an area over one date has no width
                 ax.vlines(forecast.index, lo[col], hi[col], lw=8, **shade)
             else:
@@ -160,12 +165,15 @@ def forecast_plot(history: Any, forecast: Any, actual: Any | None, title: str, f
 
 
 def backtest_plot(backtest: Any, truth: Any, forecast: str, title: str, fmt: str = "png",
-                  series: Sequence[str] | None = None, naive: tuple[str, str] | None = None) -> bytes:
+                  series: Sequence[str] | None = None, naive: tuple[str, str] | None = None,
+                  levels: Sequence[int] = ()) -> bytes:
     """Each series' true values over a backtest and the forecast from every cutoff (each period
-    a stretch of one line), with a naive forecast's dashed beside it, as PNG bytes (or `fmt`'s).
+    a stretch of one line, its intervals at `levels` shaded around it), with a naive
+    forecast's dashed beside it, as PNG bytes (or `fmt`'s).
 
     backtest: the long table `DynoNetForecaster.backtest` returns (`unique_id`, `ds`, `cutoff`,
-    the `forecast` column, a naive forecast's where given, `y`), in its order (cutoff by cutoff
+    the `forecast` column, its bounds `forecast-lo-p` and `forecast-hi-p` at each of `levels`,
+    a naive forecast's where given, `y`), in its order (cutoff by cutoff
     within each series); truth: the data, indexed by date, a column per series named as
     `unique_id` names it (every date: the periods may leave dates out); naive: its column and
     label; series: the ids to draw, in this order (default: the first `MAX_FORECAST_SERIES`).
@@ -190,8 +198,16 @@ def backtest_plot(backtest: Any, truth: Any, forecast: str, title: str, fmt: str
         for column, label, look in lines:
             ax.plot(x, np.insert(rows[column].to_numpy(dtype=float), starts, np.nan), label=label,
                     marker="." if single else None, **look)
+        for level in sorted(levels, reverse=True):  # the widest below
+            lo, hi = (np.insert(rows[f"{forecast}-{side}-{level}"].to_numpy(dtype=float), starts, np.nan)
+                      for side in ("lo", "hi"))
+            shade = _interval_shade(level)
+            if single:  # periods of one step: bars, as an area over one date has no width
+                ax.vlines(x, lo, hi, lw=4, **shade)
+            else:  # the NaN between two periods leaves a gap, as in the line
+                ax.fill_between(x, lo, hi, lw=0, **shade)
         ax.set_ylabel(name, fontsize=8)
-    axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncols=3 + len(levels))
     n = ids.nunique()
     shown = "" if len(columns) == n or series is not None else f" (first {len(columns)} of {n} series)"
     fig.suptitle(title + shown)

@@ -153,15 +153,16 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     return forecast
 
 
-def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, step: int | None = None,
+def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path | None, *, step: int | None = None,
                  device: str = "auto", log: Log = quiet, dialect: dict[str, str] | None = None,
                  levels: Sequence[int] = (), plot: str | Path | None = None,
                  plot_series: Sequence[str] | None = None) -> pd.DataFrame:
     """`DynoNetForecaster.backtest` of a CSV (None: the run's training file, `training_csv`)
     with a run folder: the long table of forecasts from every `step`-th row (default: the
     horizon) beside the true values and the naive forecasts, written to `out` (a CSV,
-    atomically; "-": standard output) as the CSV is written (`dialect` as in `predict_csv`),
-    and drawn to `plot` (the `plot_series`, as `predict_csv` takes them), both or neither; the
+    atomically; "-": standard output; None: not written) as the CSV is written (`dialect` as
+    in `predict_csv`), and drawn to `plot` (the `plot_series`, as `predict_csv` takes them,
+    with the intervals at `levels`), both, either or neither; the
     log gets each series' errors in its own units, the errors standardized as the run's test
     scores are (the naive forecasts' beside them), and how often each interval at `levels` held."""
     from dynonet import plots
@@ -186,8 +187,8 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
                                          m.horizon if step is None else step, levels, table.ids, fmt, naive=True)
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
-    text = cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
-    files = [] if to_stdout else [(Path(out), text.encode())]
+    text = None if out is None else cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
+    files = [] if to_stdout or text is None else [(Path(out), text.encode())]
     if plot is not None:  # the model's forecasts, and the seasonal naive's (or else the naive's)
         naive = [(column, key.replace("_", " ")) for key, (column, _) in forecaster._naive_columns().items()]
         named = {c: str(table.ids[c]) if table.ids is not None else c for c in forecaster.columns_}  # as unique_id
@@ -197,7 +198,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
             backtest, truth, type(forecaster.model_).__name__,
             f"{m.model} backtest, H={m.horizon}, on {Path(csv).name}", image_format,
             series=None if plot_series is None else [named[c] for c in plot_series],
-            naive=naive[-1] if naive else None)))
+            naive=naive[-1] if naive else None, levels=levels)))
     write_together(files)
     if to_stdout:
         _to_stdout(text)
@@ -212,7 +213,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     n, every = len(cutoffs), m.horizon if step is None else step
     log("\n".join([
         f"backtest: {n} forecast{'s' * (n != 1)} of {m.horizon} steps, cutoffs {first} .. {last} (every "
-        f"{every} row{'s' * (every != 1)}) -> {'standard output' if to_stdout else out}",
+        f"{every} row{'s' * (every != 1)})" + ("" if out is None else f" -> {'standard output' if to_stdout else out}"),
         *aligned(["series", "forecasts", "MAE", "MSE", *(f"in {p}%" for p in levels)], rows),
         f"standardized by the run's training statistics (as a run's test scores are): MSE "
         f"{score_text(standardized['mse'])}, MAE {score_text(standardized['mae'])}",
@@ -231,9 +232,9 @@ def _standardized(scores: pd.DataFrame) -> dict[str, Any]:
                             for series, row in scores.iterrows()}}
 
 
-def _check_outputs(out: str | Path, others: list[Path], checkpoint: str | Path, inputs: dict[str, str | Path],
-                   what: str = "the forecast") -> bool:
-    """Check the CSV `out` of `what` ("-": standard output, then returns True) and the `others`
+def _check_outputs(out: str | Path | None, others: list[Path], checkpoint: str | Path,
+                   inputs: dict[str, str | Path], what: str = "the forecast") -> bool:
+    """Check the CSV `out` of `what` ("-": standard output, then returns True; None: none) and the `others`
     files a command writes, before it reads anything: each writable, none a file it reads
     (`inputs`, flag -> path) nor a file of the run folder, `out` named as a CSV."""
     from dynonet.runner import RUN_FILES
@@ -241,11 +242,11 @@ def _check_outputs(out: str | Path, others: list[Path], checkpoint: str | Path, 
     to_stdout = str(out) == "-"
     if to_stdout and sys.stdout is None:
         raise OutputError("--out -: standard output is closed; give a file name")
-    out = Path(out)
-    targets = ([] if to_stdout else [out]) + others
+    out = None if out is None else Path(out)
+    targets = ([] if to_stdout or out is None else [out]) + others
     for target in targets:
         check_writable(target)
-    if others and not to_stdout and others[0].resolve() == out.resolve():
+    if others and out is not None and not to_stdout and others[0].resolve() == out.resolve():
         raise OutputError(f"{out}: --plot and --out name the same file")
     # an output never replaces what this command reads, nor a file of the run
     read = {Path(path).resolve(): name for name, path in inputs.items()}
@@ -256,7 +257,7 @@ def _check_outputs(out: str | Path, others: list[Path], checkpoint: str | Path, 
             raise OutputError(f"{target}: is the {read[where]} file this command reads; give another name")
         if where.parent == run_folder and where.name in RUN_FILES:
             raise OutputError(f"{target}: is a file of the run folder {checkpoint}; give another name")
-    if not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
+    if out is not None and not to_stdout and out.suffix.lower() in NOT_CSV:  # CSV text under such a name would not open
         raise OutputError(f"{out}: {what} is written as CSV; give a name ending in .csv (not {out.suffix})")
     return to_stdout
 

@@ -137,3 +137,25 @@ def test_the_backtest_plot_draws_the_data_and_every_period_of_each_forecast(monk
     drawn.clear()
     plots.backtest_plot(table([1, 5], 1), truth, "M", "t", series=["b"])  # one step: points; no naive given
     np.testing.assert_equal(drawn[1:], [("forecast", [10.0, nan, 50.0], ".")])
+
+
+@pytest.mark.parametrize("steps", [1, 3])
+def test_the_backtest_plot_shades_each_period_s_intervals_apart(steps, monkeypatch):
+    from matplotlib.axes import Axes
+
+    drawn = []
+    for name in ("fill_between", "vlines"):  # an area over several dates, a bar over one
+        real = getattr(Axes, name)
+        monkeypatch.setattr(Axes, name, lambda self, x, lo, hi, *a, _real=real, _name=name, **k: drawn.append(
+            (_name, k["label"], list(lo), list(hi))) or _real(self, x, lo, hi, *a, **k))
+    dates = pd.date_range("2024-01-01", periods=12, freq="h")
+    truth = pd.DataFrame({"a": np.arange(12.0)}, index=dates)
+    table = pd.DataFrame([{"unique_id": "a", "ds": dates[c + 1 + k], "cutoff": dates[c], "M": 1.0 * c,
+                           "M-lo-95": c - 2.0, "M-lo-80": c - 1.0, "M-hi-80": c + 1.0, "M-hi-95": c + 2.0,
+                           "y": 0.0} for c in (1, 5) for k in range(steps)])
+    plots.backtest_plot(table, truth, "M", "t", levels=(80, 95))
+    nan = float("nan")
+    kind = "vlines" if steps == 1 else "fill_between"
+    np.testing.assert_equal(drawn, [  # the widest first; a gap (NaN) between the periods
+        (kind, f"{p}% interval", [1.0 - w] * steps + [nan] + [5.0 - w] * steps,
+         [1.0 + w] * steps + [nan] + [5.0 + w] * steps) for p, w in ((95, 2.0), (80, 1.0))])

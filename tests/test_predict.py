@@ -1018,6 +1018,19 @@ def test_backtest_checks_everything_before_it_writes(setup, tmp_path, capsys):
     assert printed.err.splitlines()[-1] == f"plot: {tmp_path / 'p.svg'}"
 
 
+def test_backtest_without_out_prints_the_scores_and_writes_the_plot_alone(setup, tmp_path, capsys):
+    base = ["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--step", "4"]
+    assert main(base) == 0
+    alone = capsys.readouterr().out.splitlines()
+    assert alone[0].startswith("backtest: ") and alone[0].endswith("(every 4 rows)")  # no file named
+    assert main([*base, "--out", str(tmp_path / "bt.csv")]) == 0
+    written = capsys.readouterr().out.splitlines()
+    assert written[0] == f"{alone[0]} -> {tmp_path / 'bt.csv'}" and written[1:] == alone[1:]  # the same scores
+    assert main([*base, "--plot", str(tmp_path / "bt.png"), "--level", "80"]) == 0
+    assert (tmp_path / "bt.png").read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bt.csv", "bt.png"]
+
+
 def test_backtest_reads_and_writes_the_csv_in_its_own_dialect_and_shape(setup, tmp_path):
     frame = pd.read_csv(setup / "all.csv")
     frame.to_csv(tmp_path / "european.csv", sep=";", decimal=",", index=False)
