@@ -322,7 +322,8 @@ TREND_STAGE_SETTINGS = frozenset({"train.trend_first", "train.trend_fit"})
 class DataConfig:
     """Where the series come from and how they are split."""
 
-    dataset: str = field(default="ETTh1", metadata=_opt("bundled dataset", choices=DATASETS))
+    # None where the data is a CSV or (in Python) a DataFrame, so that a run's record names its data once
+    dataset: str | None = field(default="ETTh1", metadata=_opt("bundled dataset", choices=DATASETS))
     csv: str | None = field(default=None, metadata=_opt(
         "train on this CSV instead of a bundled dataset (a date column and one numeric column per series, "
         "or long: unique_id, ds, y)"))
@@ -343,6 +344,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if self.sep in ("\\t", "tab"):  # a tab as typed without bash's $'\t'
             object.__setattr__(self, "sep", "\t")
+        if self.csv is not None:  # the data is the CSV's: a run's record names no bundled dataset
+            object.__setattr__(self, "dataset", None)
         _validate(self, _DATA_RULES)
         if self.test_fraction + self.val_fraction >= 1:
             raise ConfigError(f"--test-fraction + --val-fraction must be below 1, leaving rows to train on "

@@ -75,7 +75,7 @@ def settings_of(horizon: Any, lookback: Any, model: str, epochs: int | None, see
     changes: dict[str, dict[str, Any]] = {
         "model": {"model": model, "horizon": int(horizon), "lookback": int(lookback)},
         "train": {"seed": seed, "device": device, **({} if epochs is None else {"epochs": epochs})},
-        "data": {"test_fraction": 0.0},
+        "data": {"test_fraction": 0.0, "dataset": None},  # the data is the frame `fit` is given
     }
     for name, value in overrides.items():
         if name in _ALIASES:

@@ -183,3 +183,11 @@ def test_a_tab_separator_is_taken_as_typed(typed):
     assert DataConfig(sep=typed).sep == "\t"  # `--sep '\t'` in a shell passes a backslash and a t
     with pytest.raises(ConfigError, match=r"--sep must be one character"):
         DataConfig(sep="\\n")
+
+
+def test_a_run_on_a_csv_names_no_bundled_dataset():
+    assert DataConfig().dataset == "ETTh1" and DataConfig(csv="data.csv").dataset is None
+    assert PRESETS["etth2-96"].replace(data={"csv": "data.csv"}).data.dataset is None  # a preset on one's own file
+    # a run folder of an earlier version recorded the default beside its CSV: read as this version writes it
+    assert RunConfig.from_dict({**RunConfig().to_dict(), "data": {"dataset": "ETTh1", "csv": "d.csv"}}).data.dataset \
+        is None

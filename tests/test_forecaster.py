@@ -390,6 +390,7 @@ def test_save_load_round_trip(fitted, wide, tmp_path):
     assert {p.name for p in run.iterdir()} == {META, WEIGHTS, TENSORS, "metrics.json"}  # no temporary files left
     meta = json.loads((run / META).read_text())
     assert meta["freq"] == "h" and meta["columns"] == ["load", "temp"]
+    assert meta["source"] == "DataFrame" and meta["config"]["data"]["dataset"] is None  # no bundled dataset named
     again = DynoNetForecaster.load(run, device="cpu")
     pd.testing.assert_frame_equal(again.predict(wide), fitted.predict(wide))
     assert again.metrics_ is not None and "fitted on 2 series" in repr(again)
