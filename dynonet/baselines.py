@@ -135,7 +135,8 @@ class PatchTST(Forecaster):
     @classmethod
     def check_config(cls, cfg: ModelConfig) -> None:
         if cfg.patch_len > cfg.lookback:
-            raise ConfigError(f"--patch-len {cfg.patch_len} exceeds --lookback {cfg.lookback}")
+            raise ConfigError(f"--patch-len {cfg.patch_len} exceeds --lookback {cfg.lookback}; set --patch-len to "
+                              f"{cfg.lookback} or less")
         if cfg.d_model % cfg.n_heads:
             raise ConfigError(f"--d-model must be divisible by --n-heads (got {cfg.d_model} and {cfg.n_heads})")
 

@@ -149,6 +149,17 @@ class DynoNetForecaster:
             self.config = self._settings
         return self
 
+    def __sklearn_is_fitted__(self) -> bool:
+        """Whether `fit` (or `load`) has run: what scikit-learn's `check_is_fitted` asks."""
+        return self.model_ is not None
+
+    def __sklearn_tags__(self) -> Any:
+        """The estimator's tags, for scikit-learn's tools (called only by scikit-learn, so it is
+        installed): an estimator that must be fit, on a frame and no separate target."""
+        from sklearn.utils import Tags, TargetTags
+
+        return Tags(estimator_type=None, target_tags=TargetTags(required=False))
+
     # -- fitted state ----------------------------------------------------------------------
     @property
     def columns_(self) -> list[str]:
@@ -372,9 +383,10 @@ class DynoNetForecaster:
         dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
         table = self._backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
                                     levels, ids, naive=naive)
-        if note := self._seen_note(table):
+        given = self._as_given(df)
+        if note := self._seen_note(table, UNIX_SECONDS if given.numbered else None):  # a date as the frame gives it
             warnings.warn(note, stacklevel=2)
-        return self._as_given(df).backtest(table, long=ids is not None)
+        return given.backtest(table, long=ids is not None)
 
     def scores(self, backtest: pd.DataFrame, model: str | None = None) -> pd.DataFrame:
         """Each series' errors in a `backtest` table, one row per series (`unique_id`), in its
@@ -409,9 +421,10 @@ class DynoNetForecaster:
         scaled = error / known.map(std).astype(float)
         levels = sorted(int(c.rsplit("-", 1)[1]) for c in backtest.columns  # an interval: both its bounds
                         if c.startswith(f"{name}-lo-") and f"{name}-hi-{c.rsplit('-', 1)[1]}" in backtest.columns)
+        y = backtest["y"]  # a true value not known (NaN) is scored by no column, the intervals' neither
         columns = {"MAE": error.abs(), "MSE": error.pow(2), "scaled_MAE": scaled.abs(), "scaled_MSE": scaled.pow(2),
-                   **{f"coverage_{p}": backtest[f"{name}-lo-{p}"].le(backtest["y"])
-                      & backtest["y"].le(backtest[f"{name}-hi-{p}"]) for p in levels}}
+                   **{f"coverage_{p}": (backtest[f"{name}-lo-{p}"].le(y) & y.le(backtest[f"{name}-hi-{p}"]))
+                      .astype(float).where(y.notna()) for p in levels}}
         by_series = pd.DataFrame(columns).groupby(backtest["unique_id"], sort=False)  # one grouped pass
         return pd.concat([backtest.groupby("unique_id", sort=False)["cutoff"].nunique().rename("forecasts"),
                           by_series.mean()], axis=1)

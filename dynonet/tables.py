@@ -260,7 +260,8 @@ def _chosen(reading: Reading, there: list[str], source: str, long: bool = False)
 
 
 def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source: str = "DataFrame",
-                   first_line: int | np.ndarray | None = 2) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
+                   first_line: int | np.ndarray | None = 2, index_dates: bool = False
+                   ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
     """Validate a wide table (a date column, one numeric column per series), as read from a
     CSV (cells as text) or given in memory (any dtypes), as `reading` says (its `columns` are
     chosen by the caller).
@@ -269,7 +270,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     (`Table.lines`); None (a table in memory) names rows by their dates ("date 2024-01-08"), or
     by their position ("row 0") where the dates are what is wrong. Returns what
     `read_csv` returns; raises `DataError` naming `source`, the column and the line/row of the
-    first problem found.
+    first problem found. `index_dates`: the date column was the given frame's index (so
+    hints name that).
     """
     date_column, used, where = reading.date_column, reading.used, line_namer(first_line)
     if frame.columns.duplicated().any():
@@ -307,7 +309,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         elif step[i - 1] < 0:
             hint = " (rows out of order? sort them oldest first)"
         else:  # a row written twice, or two readings of one time
-            hint = f" (each date once: keep one row of it, e.g. with pandas' .drop_duplicates({date_column!r}))"
+            keep = "df[~df.index.duplicated()]" if index_dates else f"pandas' .drop_duplicates({date_column!r})"
+            hint = f" (each date once: keep one row of it, e.g. with {keep})"
         raise DataError(f"{source}: {where(i)}: {kind} {show_cell(raw_dates.iloc[i])} "
                         f"after {show_cell(raw_dates.iloc[i - 1])}" + hint)
 
@@ -341,7 +344,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
                 what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
                          if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
-            elif isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
+            elif isinstance(cell, (bool, np.bool_)) or isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
                 what += FLAG_HINT
             elif len(bad) == len(values) - start and np.isnan(values[i]):
                 what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
@@ -370,6 +373,9 @@ def _numbers(cells: pd.Series, decimal: str = ".", series: np.ndarray | None = N
         text = cells.str.replace(decimal, ".", regex=False).mask(dotted, "")  # NaN where a cell is no text
         cells = text.where(text.notna(), cells)
     values = np.array(pd.to_numeric(cells, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan))  # writable
+    if cells.dtype == object and pd.api.types.infer_dtype(cells, skipna=True) in ("mixed", "mixed-integer"):
+        # a frame's Python bools among numbers are read as a CSV of it reads their text (to_numeric takes them as 1/0)
+        values[cells.map(lambda v: isinstance(v, (bool, np.bool_))).to_numpy(dtype=bool)] = np.nan
     unread = np.isnan(values)
     if unread.any() and not pd.api.types.is_numeric_dtype(cells):
         other = ~unread & (values != 0) & (values != 1)  # a number no flag could be
@@ -496,6 +502,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         raise DataError(f"{source}: columns unique_id and y with the dates as the index: the long format needs "
                         "them in a column ds (df.rename_axis('ds').reset_index())")
     if isinstance(df.index, pd.DatetimeIndex):
+        if len(missing := df.index.isna().nonzero()[0]):  # (a DatetimeIndex holds no text to show: just NaT)
+            raise DataError(f"{source}: row {missing[0]}: its DatetimeIndex has no date there (NaT)")
         if date_column in df.columns:
             raise DataError(f"{source}: has both a DatetimeIndex and a {date_column!r} column; keep one")
         frame = df.reset_index(drop=True)
@@ -524,7 +532,8 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     _refuse_saved_index(list(frame.columns), date_column, source, "or drop it: df.drop(columns={name})",
                         reading.trained)
     reading = settled_format(reading, _strip(frame[date_column]))
-    return Table(*validate_frame(frame, reading, source=source, first_line=None), None, reading.date_format)
+    return Table(*validate_frame(frame, reading, source=source, first_line=None,
+                                 index_dates=isinstance(df.index, pd.DatetimeIndex)), None, reading.date_format)
 
 
 SAVED_INDEX = re.compile(r"Unnamed: \d+")  # how pandas reads back a column written without a name
@@ -543,6 +552,9 @@ def _refuse_saved_index(columns: list[Any], date_column: str, source: str, fix: 
 
 def _index_hint(index: pd.Index) -> str:
     """How to make a frame's dates, if its index holds them, the DatetimeIndex it needs."""
+    if isinstance(index, pd.MultiIndex):  # (df.set_index(["unique_id", "ds"]), as some libraries keep the long format)
+        named = f" ({', '.join(map(repr, index.names))})" if any(n is not None for n in index.names) else ""
+        return f"; its index has {index.nlevels} levels{named}: df.reset_index() makes them columns"
     if isinstance(index, pd.PeriodIndex):
         return "; its index is a PeriodIndex: df.to_timestamp() makes it a DatetimeIndex"
     if isinstance(index, pd.RangeIndex) or not _holds_dates(index):

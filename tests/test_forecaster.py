@@ -120,7 +120,8 @@ def test_load_names_a_bad_device_as_the_api_does(tmp_path):
 @pytest.mark.parametrize("settings, message", [
     ({"batch_size": 0}, "batch_size must be a positive integer (got 0)"),
     ({"worker_seq_len": 200}, "worker_seq_len=200 exceeds lookback=96; set worker_seq_len to 96 or less"),
-    ({"model": "patchtst", "patch_len": 300}, "patch_len=300 exceeds lookback=96"),
+    ({"model": "patchtst", "patch_len": 300}, "patch_len=300 exceeds lookback=96; set patch_len to 96 or less"),
+    ({"model": "patchtst", "lookback": 8}, "patch_len=16 exceeds lookback=8; set patch_len to 8 or less"),  # default
     ({"device": "--gpu"}, "unknown device '--gpu': device must be one of auto, cpu, cuda"),  # a value is kept as given
 ])
 def test_bad_settings_are_named_as_keyword_arguments_not_cli_flags(settings, message):
@@ -261,7 +262,7 @@ def test_time_steps_in_give_time_steps_out(shape):
     fc, future = f.predict(df, level=80), list(range(150, 150 + H))
     assert (fc.index if shape != "long" else pd.Index(fc["ds"].unique())).tolist() == future
     assert shape == "long" or fc.index.name == {"column": "date", "index": "t"}[shape]  # as the frame names them
-    with pytest.warns(UserWarning, match="trained or validated on"):
+    with pytest.warns(UserWarning, match=r"trained or validated on \(up to 149 "):  # a date as the frame gives it
         bt = f.backtest(df)
     assert bt["ds"].dtype == bt["cutoff"].dtype == np.int64
     assert bt["ds"].max() == 149 and (bt["ds"] - bt["cutoff"]).between(1, H).all()
@@ -331,6 +332,8 @@ def _clone(estimator):
 
 def test_the_scikit_learn_estimator_protocol(fitted, wide, tmp_path):
     f = DynoNetForecaster(horizon=H, lookback=L, columns=["load"], **TINY)
+    assert not f.__sklearn_is_fitted__() and fitted.__sklearn_is_fitted__()  # what check_is_fitted asks
+    assert not _clone(fitted).__sklearn_is_fitted__()
     copy = _clone(f)
     assert copy.config == f.config and repr(copy) == repr(f) and copy.model_ is None
     assert f.set_params(worker_hidden=8, seed=3) is f
@@ -563,7 +566,17 @@ def test_predict_input_errors(fitted, wide):
     (lambda d: d.assign(load=d["load"].where(d.index != d.index[7])), r"date 2024-01-01 07:00:00, column 'load': missing value"),
     (lambda d: d.assign(temp=d["temp"].replace(d["temp"].iloc[3], np.inf)), r"date 2024-01-01 03:00:00, column 'temp': inf is not"),
     (lambda d: d.iloc[[0, 2, 1, *range(3, len(d))]], r"row 2: date goes backwards"),
-    (lambda d: d.iloc[[0, 1, 1, *range(2, len(d))]], r"row 2: duplicate date"),
+    (lambda d: d.set_axis(d.index.where(d.index != d.index[5])), r"^DataFrame: row 5: its DatetimeIndex has no date "
+                                                                 r"there \(NaT\)$"),
+    (lambda d: d.iloc[[0, 1, 1, *range(2, len(d))]], r"row 2: duplicate date .* \(each date once: keep one row of it, "
+                                                     r"e\.g\. with df\[~df\.index\.duplicated\(\)\]\)$"),
+    (lambda d: d.reset_index().iloc[[0, 1, 1, *range(2, len(d))]], r"\.drop_duplicates\('date'\)\)$"),  # a column
+    (lambda d: d.set_axis(pd.MultiIndex.from_arrays([d.index, ["x"] * len(d)])),
+     r"columns are: 'load', 'temp'; its index has 2 levels \('date', None\): df\.reset_index"),
+    (lambda d: d.set_axis(pd.MultiIndex.from_arrays([d.index.to_numpy(), ["x"] * len(d)])),
+     r"columns are: 'load', 'temp'; its index has 2 levels: df\.reset_index\(\) makes them columns$"),
+    (lambda d: to_long(d.rename_axis("ds")).set_index(["unique_id", "ds"]),  # as some libraries keep the long format
+     r"; its index has 2 levels \('unique_id', 'ds'\): df\.reset_index\(\) makes them columns$"),
     (lambda d: d.assign(city="Paris"), r"date 2024-01-01 00:00:00, column 'city': 'Paris' is not a finite number"),
     (lambda d: d[[]], r"no numeric columns"),
     (lambda d: d.assign(load=d["load"].where(d.index != d.index[190], 1e30)), r"date 2024-01-08 22:00:00, column 'load': 1e\+30 lies"),
@@ -935,3 +948,16 @@ def test_a_flag_and_its_choice_in_a_note_read_as_a_keyword_argument(wide):
         DynoNetForecaster(horizon=H, lookback=L, **TINY, controller=True).fit(wide)
     [note] = [str(w.message) for w in caught if "controller trained" in str(w.message)]
     assert 'controller_data="holdout" keeps the two apart' in note and "--" not in note
+
+
+def test_scikit_learn_tools_read_the_estimators_tags_and_fitted_state(fitted):
+    pytest.importorskip("sklearn")  # (no dependency: runs where scikit-learn is installed)
+    from sklearn.base import clone
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils import get_tags
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(fitted)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(clone(fitted))
+    assert get_tags(fitted).requires_fit and not get_tags(fitted).target_tags.required  # fit(df): no y

@@ -968,6 +968,11 @@ def test_backtest_writes_the_forecast_from_each_cutoff_beside_the_truth_and_scor
     assert "coverage_80" not in DynoNetForecaster.load(setup / "run").scores(api.drop(columns="DynoNet-hi-80"))
     part = DynoNetForecaster.load(setup / "run").scores(api[api["unique_id"] == "temp"])
     pd.testing.assert_series_equal(part.loc["temp"], scores.loc["temp"])
+    # a true value not known (NaN: not yet, or masked) is scored by no column, as --actual leaves a blank cell
+    unknown = api.assign(y=api["y"].where(api.index % 2 == 0))
+    known = DynoNetForecaster.load(setup / "run").scores(api[api.index % 2 == 0])
+    pd.testing.assert_frame_equal(DynoNetForecaster.load(setup / "run").scores(unknown).drop(columns="forecasts"),
+                                  known.drop(columns="forecasts"))
     first = written.groupby("cutoff")["ds"].min()
     seen = int((first <= frame.index[199]).sum())  # the run trained and validated on the first 200 rows
     assert printed[-1].startswith(f"{seen} of {len(first)} forecasts reach into the rows the run was trained")

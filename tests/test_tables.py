@@ -294,10 +294,17 @@ def test_true_and_false_cells_count_as_a_dataframes_bool_column_does(tmp_path):
     (tmp_path / "long.csv").write_text("unique_id,ds,y\nload,2023-01-01,1.5\nload,2023-01-02,TRUE\n")
     with pytest.raises(DataError, match=r"line 3, column 'y' \(series 'load'\): 'TRUE' is not a finite number \(True/"):
         read_csv(tmp_path / "long.csv")
-    # a frame's bools among floats are its numbers, as pandas computes with them
-    frame = pd.DataFrame({"price": np.array([50.2, True, 49.8], dtype=object)},
+    # a frame's bools are read as a CSV of it reads them: among floats refused, beside 1s and 0s flags
+    frame = pd.DataFrame({"price": np.array([50.2, True, 49.8], dtype=object),
+                          "holiday": np.array([np.True_, 0, 1], dtype=object)},
                          index=pd.date_range("2023-01-01", periods=3, name="date"))
-    assert tables.frame_table(frame).values[:, 0].tolist() == [50.2, 1.0, 49.8]
+    with pytest.raises(DataError, match=r"^DataFrame: date 2023-01-02, column 'price': True is not a finite number "
+                                        r"\(True/False count as 1/0 in a series of flags"):
+        tables.frame_table(frame)
+    frame.to_csv(tmp_path / "frame.csv")
+    with pytest.raises(DataError, match=r"line 3, column 'price': 'True' is not a finite number \(True/False"):
+        read_csv(tmp_path / "frame.csv")  # the same refusal
+    assert tables.frame_table(frame[["holiday"]]).values[:, 0].tolist() == [1.0, 0.0, 1.0]
 
 
 def test_missing_file(tmp_path):
