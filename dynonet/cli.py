@@ -300,7 +300,8 @@ def build_parser() -> argparse.ArgumentParser:
                                      "scored the same windows: the same data, horizon and splits (lookbacks may "
                                      "differ), with the naive forecasts' on those windows. Ordered by validation "
                                      "MSE, which marks the run to choose; the test scores estimate how that choice "
-                                     "does on data no choice saw.")
+                                     "does on data no choice saw. Runs whose settings differ in their seed alone "
+                                     "are also summarized: mean +- std over their seeds.")
     cmp.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders written by `dynonet train`")
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers

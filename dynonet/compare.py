@@ -11,6 +11,7 @@ Choosing by test MSE would make that estimate optimistic, as choosing on any spl
 from __future__ import annotations
 
 import json
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,12 @@ class Run:
                 "training rows (their mean and std)": self.meta.get("scaler"), "time step": self.meta.get("freq"),
                 "horizon": self.metrics["config"]["model"]["horizon"], "validation targets": self.targets("val"),
                 "test targets": self.targets("test")}
+
+    def settings(self) -> str:
+        """The run's settings but its seed (and where it ran): runs alike in these differ by chance alone."""
+        config = self.metrics["config"]
+        train = {k: v for k, v in config.get("train", {}).items() if k not in ("seed", "device", "eval_batch_size")}
+        return json.dumps({**config, "train": train}, sort_keys=True)
 
     @property
     def val_mse(self) -> float | None:
@@ -97,11 +104,42 @@ def table(runs: list[Run]) -> str:
                      "test MAE"], rows)
     lines.append(f"{order[0].metrics['test']['windows']:,} test windows, the same for every run; standardized scale."
                  + (f" * the lowest validation MSE: {shown[id(chosen)]}." if chosen else ""))
+    groups: dict[str, list[Run]] = {}
+    for r in order:
+        groups.setdefault(r.settings(), []).append(r)
+    if any(len(g) > 1 for g in groups.values()):
+        lines += ["", *over_seeds(list(groups.values()), shown)]
     if any(r.val_mse is None for r in runs):
         lines.append("n/a: no validation score to choose by (a model that trains nothing, or a controller trained on "
                      "the validation windows: --controller-data holdout keeps them for choosing).")
     lines.append("Choose by validation: the test columns estimate how that choice does on data it did not see.")
     return "\n".join(lines)
+
+
+def over_seeds(groups: list[list[Run]], shown: dict[int, str]) -> list[str]:
+    """Runs of the same settings but their seeds, as one row each: mean +- std (sample) over
+    the seeds, ordered by mean validation MSE, whose lowest is marked; `shown`: each run's name."""
+    def spread(values: list[float | None]) -> tuple[float | None, str]:
+        if any(v is None for v in values):
+            return None, "n/a"
+        mean = statistics.fmean(values)
+        return mean, score_text(mean) + (f" +- {score_text(statistics.stdev(values))}" if len(values) > 1 else "")
+
+    rows = []
+    for runs in groups:
+        names = [shown[id(r)] for r in runs]
+        label = ", ".join(names) if len(names) <= 3 else f"{names[0]}, {names[1]}, ... ({len(names)} runs)"
+        val = spread([r.val_mse for r in runs])
+        rows.append((val[0], [label, runs[0].metrics["name"], str(len(runs)), val[1],
+                              spread([r.metrics["test"]["mse"] for r in runs])[1],
+                              spread([r.metrics["test"]["mae"] for r in runs])[1]]))
+    rows.sort(key=lambda row: (row[0] is None, row[0] or 0.0))
+    chosen = rows[0][1][0] if rows[0][0] is not None else None
+    return [*aligned([" runs of the same settings", "model", "seeds", "val MSE", "test MSE", "test MAE"],
+                     [[("*" if row[0] == chosen else " ") + row[0], *row[1:]] for _, row in rows]),
+            "each row: runs whose settings differ in their seed alone; mean +- std over them (std: sample)."
+            + (f" * the lowest mean validation MSE: {chosen}."
+                                                           if chosen else "")]
 
 
 def compare(run_dirs: list[Path]) -> str:

@@ -17,6 +17,8 @@ def runs(tmp_path_factory):
     common = ["--csv", str(root / "d.csv"), "--epochs", "2", "--device", "cpu", "--quiet"]
     for name, flags in {"linear": ["--model", "linear", "--horizon", "8", "--lookback", "32"],
                         "linear-48": ["--model", "linear", "--horizon", "8", "--lookback", "48"],
+                        "linear-s1": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--seed", "1"],
+                        "linear-s2": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--seed", "2"],
                         "repeat": ["--model", "repeat", "--horizon", "8", "--lookback", "32"],
                         "h4": ["--model", "linear", "--horizon", "4", "--lookback", "32"],
                         "load": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--columns", "load"],
@@ -42,6 +44,37 @@ def test_runs_on_the_same_windows_are_ordered_by_validation_and_the_choice_is_ma
     assert lines[4].split()[-2:] == [f"{seasonal['mse']:.4f}", f"{seasonal['mae']:.4f}"]  # the naive once: a run of it
     assert f"the lowest validation MSE: {trained[0]}." in lines[5] and lines[6].startswith("n/a: no validation")
     assert lines[7].startswith("Choose by validation")
+
+
+def test_runs_alike_but_their_seeds_are_summarized_over_the_seeds(runs, capsys):
+    import statistics
+
+    names = ["linear", "linear-s1", "linear-s2", "linear-48"]
+    capsys.readouterr()
+    assert main(["compare", *(str(runs / n) for n in names)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("") + 1
+    assert lines[start].split()[:5] == ["runs", "of", "the", "same", "settings"]
+    metrics = {n: json.loads((runs / n / "metrics.json").read_text()) for n in names}
+    seeds = names[:3]
+    assert len({metrics[n]["seed"] for n in seeds}) == 3  # the three differ in their seed alone
+
+    def spread(key):
+        values = [metrics[n]["best_val_mse"] if key == "val" else metrics[n]["test"][key] for n in seeds]
+        return [f"{statistics.fmean(values):.4f}", "+-", f"{statistics.stdev(values):.4f}"]
+
+    group = next(line for line in lines[start + 1:] if "linear-s1" in line)
+    assert group.split("RevIN+Linear_H8")[1].split() == ["3", *spread("val"), *spread("mse"), *spread("mae")]
+    single = next(line for line in lines[start + 1:] if "linear-48" in line).split()
+    assert single[-3:] == [f"{metrics['linear-48']['best_val_mse']:.4f}",  # one seed: no std
+                           f"{metrics['linear-48']['test']['mse']:.4f}", f"{metrics['linear-48']['test']['mae']:.4f}"]
+    lower = "linear, linear-s1, linear-s2" if float(spread("val")[0]) < metrics["linear-48"]["best_val_mse"] \
+        else "linear-48"
+    assert lines[start + 3].endswith(f"* the lowest mean validation MSE: {lower}.")
+    assert ("*" + lower) in (lines[start + 1] + lines[start + 2]).replace(" ", "")
+    capsys.readouterr()
+    assert main(["compare", str(runs / "linear"), str(runs / "linear-48")]) == 0
+    assert "" not in capsys.readouterr().out.splitlines()  # no two runs alike: no summary
 
 
 def test_a_controller_trained_on_validation_takes_no_part_in_the_choice(runs, capsys):
