@@ -6,6 +6,8 @@ records them; lookbacks may differ (each split's targets do not depend on it). T
 ordered by validation MSE, the split a choice between them may rest on, and marks the run it
 would choose; the test scores beside it estimate how that choice does on data no choice saw.
 Choosing by test MSE would make that estimate optimistic, as choosing on any split does.
+Runs whose settings differ in their seed alone are summarized too, mean +- std over their
+seeds, as one run's luck is no basis for a choice.
 """
 
 from __future__ import annotations
