@@ -480,7 +480,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `dynonet benchmark` to the CLI's subcommands."""
-    from dynonet.cli import DefaultsHelp, add_config_flags, comma_list
+    from dynonet.cli import DefaultsHelp, add_config_flags, comma_list, path_arg
 
     p = subparsers.add_parser(
         "benchmark", formatter_class=DefaultsHelp,
@@ -497,13 +497,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated")
     p.add_argument("--variants", type=comma_list(str), default=None,
                    help=f"comma-separated (default: all: {','.join(VARIANTS)})")
-    p.add_argument("--out", type=Path, default=Path("runs/benchmark"),
+    p.add_argument("--out", type=path_arg, default=Path("runs/benchmark"),
                    help="results folder (benchmarks/results/ holds the committed, measured grid)")
     p.add_argument("--resume", action="store_true",
                    help="skip runs already recorded in --out; with --keep-runs, record a kept finished run "
                         "and continue a kept interrupted one")
-    p.add_argument("--keep-runs", type=Path, default=None, help="also write each run's folder under this one")
-    p.add_argument("--merge", type=Path, nargs="+", default=None, metavar="FOLDER",
+    p.add_argument("--keep-runs", type=path_arg, default=None, help="also write each run's folder under this one")
+    p.add_argument("--merge", type=path_arg, nargs="+", default=None, metavar="FOLDER",
                    help="train nothing: add the runs recorded in these results folders (grid shards run "
                         "side by side) to --out and rebuild its table and figure")
     add_config_flags(p, "etth1-96", hidden=set(GRID_FIELDS))

@@ -16,9 +16,16 @@ from typing import AbstractSet, Any, Callable, NoReturn, Sequence
 from dynonet import __version__
 from dynonet.config import (DEFAULT_PRESET, DEVICES, PRESETS, SECTIONS, DataConfig, RunConfig, TrainConfig, field_types,
                             flag, override, preset, split_list)
-from dynonet.errors import ConfigError, DynoNetError, os_reason
+from dynonet.errors import ConfigError, DynoNetError, OutputError, os_reason
 
 LEVELS = ",".join(map(str, TrainConfig().interval_levels))  # the default interval levels, as typed
+
+
+def path_arg(text: str) -> Path:
+    """An argparse type: a path, not empty (an unset shell variable would name the current folder)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path (an unset variable?)")
+    return Path(text)
 
 
 def choices_text(choices: Sequence[str]) -> str:
@@ -149,7 +156,8 @@ def flag_changes(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     for key, value in vars(args).items():
         if "." in key:
             section, name = key.split(".", 1)
-            changes.setdefault(section, {})[name] = str(Path(value).absolute()) if key == "data.csv" else value
+            absolute = key == "data.csv" and value.strip()  # (an empty name is refused by the config)
+            changes.setdefault(section, {})[name] = str(Path(value).absolute()) if absolute else value
     return changes
 
 
@@ -214,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train a model and score it on the test split")
     train.add_argument("--preset", default=None, choices=sorted(PRESETS),
                        help=f"named configuration (default: {DEFAULT_PRESET})")
-    train.add_argument("--out", type=Path, default=None, help="run folder (default: runs/<preset>-<time>)")
+    train.add_argument("--out", type=path_arg, default=None, help="run folder (default: runs/<preset>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
     talk = train.add_mutually_exclusive_group()
     talk.add_argument("--quiet", action="store_true", help="print only the test results (overall and per channel) "
@@ -231,10 +239,10 @@ def build_parser() -> argparse.ArgumentParser:
     benchmark.register(sub)  # set_defaults(func=...)
 
     ev = sub.add_parser("evaluate", help="re-score a saved run on its test split")
-    ev.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
+    ev.add_argument("--checkpoint", type=path_arg, required=True, help="run folder written by `dynonet train`")
     ev.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
-    ev.add_argument("--csv", type=Path, default=None,
+    ev.add_argument("--csv", type=path_arg, default=None,
                     help="the run's CSV where it is now, if it has moved since training (default: the path "
                          "recorded in checkpoint.json); its training rows must be the run's")
     ev.add_argument("--calibrate", action="store_true",
@@ -246,19 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
                          f"(default: the run's own, {LEVELS} unless it was trained with others)")
 
     pr = sub.add_parser("predict", help="forecast the steps after the last row of a CSV with a saved run")
-    pr.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
-    pr.add_argument("--csv", type=Path, default=None,
+    pr.add_argument("--checkpoint", type=path_arg, required=True, help="run folder written by `dynonet train`")
+    pr.add_argument("--csv", type=path_arg, default=None,
                     help="recent data: the training CSV's series, at least `lookback` rows (wide, or long: "
                          "unique_id, ds, y, and then the forecast is written long too); default: the file the "
                          "run was trained on, as it is now")
-    pr.add_argument("--out", type=Path, required=True,
+    pr.add_argument("--out", type=path_arg, required=True,
                     help="forecast CSV to write (original units); - writes it to standard output")
-    pr.add_argument("--plot", type=Path, default=None,
+    pr.add_argument("--plot", type=path_arg, default=None,
                     help="also draw recent history + forecast to this image (.png, .pdf or .svg; PNG without a suffix)")
     pr.add_argument("--plot-series", default=None, action="extend", type=comma_list(str), metavar="load,temp",
                     help="the series --plot draws, comma-separated (or the flag given again), in this order "
                          "(default: the first 8)")
-    pr.add_argument("--actual", type=Path, default=None,
+    pr.add_argument("--actual", type=path_arg, default=None,
                     help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
     pr.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
                     help="prediction intervals at these levels (percent), of those the run calibrated on its validation "
@@ -270,16 +278,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     bt = sub.add_parser("backtest", help="forecast from many cutoffs of a CSV with a saved run, beside the true "
                         "values, and score them")
-    bt.add_argument("--checkpoint", type=Path, required=True, help="run folder written by `dynonet train`")
-    bt.add_argument("--csv", type=Path, default=None,
+    bt.add_argument("--checkpoint", type=path_arg, required=True, help="run folder written by `dynonet train`")
+    bt.add_argument("--csv", type=path_arg, default=None,
                     help="data of the run's series (wide or long), evenly spaced at its step, every row a number; "
                          "rows after those the run trained and validated on score it fairly (it says how many "
                          "forecasts reach into those); default: the file the run was trained on, as it is now")
-    bt.add_argument("--out", type=Path, default=None,
+    bt.add_argument("--out", type=path_arg, default=None,
                     help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, the naive forecasts "
                          "(RepeatLast, SeasonalRepeat), y (the true value); - writes it to standard output "
                          "(default: none, the scores are printed alone)")
-    bt.add_argument("--plot", type=Path, default=None,
+    bt.add_argument("--plot", type=path_arg, default=None,
                     help="also draw each series' true values, the forecast from every cutoff (with its intervals "
                          "at --level) and the seasonal naive (or naive) forecast to this image (.png, .pdf or .svg; "
                          "PNG without a suffix)")
@@ -302,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                                      "MSE, which marks the run to choose; the test scores estimate how that choice "
                                      "does on data no choice saw. Runs whose settings differ in their seed alone "
                                      "are also summarized: mean +- std over their seeds.")
-    cmp.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run folders written by `dynonet train`")
+    cmp.add_argument("runs", type=path_arg, nargs="+", metavar="RUN", help="run folders written by `dynonet train`")
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers
 
@@ -341,7 +349,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"dynonet: note: {note}", file=sys.stderr)
     out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
     args.out = out  # the folder a Ctrl-C hint names
-    quiet = args.quiet or not (args.verbose or sys.stdout.isatty())  # quiet by default in a pipe or log file
+    quiet = args.quiet or not (args.verbose or (sys.stdout is not None and sys.stdout.isatty()))  # quiet in a pipe or file
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     # a CSV's training windows choose the batch size unless --batch-size is given (the preset's, or fewer)
     given = flag_changes(args)
@@ -430,15 +438,22 @@ SYSTEM_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
 def main(argv: Sequence[str] | None = None) -> int:
     """The `dynonet` command: returns the exit status (2 with a one-line error for bad input, 1
     with one for a file the system failed to read or write)."""
+    _standard_streams()
     args = build_parser().parse_args(argv)
     args.argv = ["dynonet", *(sys.argv[1:] if argv is None else argv)]  # for metrics.json
     from dynonet.runtime import keep_freed_memory
 
     keep_freed_memory()  # this process only; see runtime.py
+    stdout = sys.stdout
+    if stdout is not None:
+        sys.stdout = _StandardOutput(stdout)
     try:
         commands = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "backtest": cmd_backtest,
                     "compare": cmd_compare}
-        return (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
+        status = (commands.get(args.command) or args.func)(args)  # benchmark, bench speed: set_defaults(func=...)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # a failed write to standard output (a full disk) is told here, not at exit
+        return status
     except DynoNetError as e:
         print(f"dynonet: error: {e}", file=sys.stderr)
         # 2: the input was bad; 1: the system failed a read or write (a full disk, an I/O error)
@@ -450,16 +465,75 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader of our output went away (`| head`): stop quietly, as Unix tools do, with
         # the status of a SIGPIPE (128 + 13); what is left to flush at exit goes nowhere.
-        try:
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: nothing to flush
-            pass
+        _discard_stdout()
         return 141
     except OSError as e:  # the system refused a file that the readers and writers above do not name
         if e.filename is None:
             raise  # not a file's: a bug or a broken install, whose traceback is wanted
         print(f"dynonet: error: {e.filename2 or e.filename}: {os_reason(e)}", file=sys.stderr)
         return 1
+    finally:
+        if isinstance(sys.stdout, _StandardOutput):
+            sys.stdout = stdout
+
+
+def _standard_streams() -> None:
+    """Standard streams as a script may leave them. A closed one (`>&-`, `2>&-`) gets the null
+    device as its descriptor, so that no file this process opens takes it; closed standard
+    error is then written there, not to standard output (print's fallback, which would put
+    messages into a forecast written there); closed standard output stays None (print
+    writes nothing; `--out -` is refused). Text that standard output's encoding cannot write
+    (a series named in a non-UTF-8 locale) is escaped, not an error after the work is done."""
+    for fd, name in ((1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:
+            try:
+                os.fstat(fd)
+            except OSError:  # closed: the null device in its place
+                null = os.open(os.devnull, os.O_WRONLY)
+                if null != fd:
+                    os.dup2(null, fd)
+                    os.close(null)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)
+    if hasattr(sys.stdout, "reconfigure") and (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
+        sys.stdout.reconfigure(errors="backslashreplace")
+
+
+class _StandardOutput:
+    """Standard output while a command runs: a write the system fails (a full disk) is an
+    OutputError naming it, and what is left to flush is dropped, so that exit does not fail
+    again. A reader that left (BrokenPipeError) is `main`'s to handle."""
+
+    def __init__(self, stream: Any):
+        self.stream = stream
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+    def _written(self, method: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return method(*args)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            _discard_stdout(self.stream)
+            raise OutputError(f"standard output: cannot write there ({os_reason(e)})") from e
+
+    def write(self, text: str) -> int:
+        return self._written(self.stream.write, text)
+
+    def flush(self) -> None:
+        self._written(self.stream.flush)
+
+
+def _discard_stdout(stream: Any = None) -> None:
+    """What is left to flush to standard output (`stream`, default sys.stdout) at exit goes
+    nowhere (its reader left, or it cannot be written), so that exit neither fails again nor
+    prints a traceback."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
+    except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: nothing to flush
+        pass
 
 
 def _resume_hint(args: argparse.Namespace) -> str:

@@ -356,6 +356,7 @@ class DataConfig:
 
 
 _DATA_RULES: tuple[Rule, ...] = (
+    (("csv",), "a file name, not empty", lambda v: bool(v.strip())),  # (an unset shell variable)
     (("test_fraction",), "in [0, 1)", lambda v: 0 <= v < 1),
     (("val_fraction",), "in (0, 1)", lambda v: 0 < v < 1),
     (("max_rows",), *_POSITIVE),  # or None: all rows

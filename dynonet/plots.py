@@ -13,6 +13,7 @@ import numpy as np
 from matplotlib import rc_context
 from matplotlib.figure import Figure
 from matplotlib.text import Text
+from matplotlib.ticker import LogFormatter
 
 
 IMAGE_FORMATS = ("png", "pdf", "svg")  # what matplotlib writes without another library
@@ -21,9 +22,11 @@ IMAGE_FORMATS = ("png", "pdf", "svg")  # what matplotlib writes without another 
 def render(fig: Figure, tight: bool = True, fmt: str = "png") -> bytes:
     """The figure as PNG bytes (or `fmt`'s: pdf, svg), rendered by matplotlib's own backend for
     the format, whatever backend the host has chosen. Every text is drawn as written: series
-    and file names are the user's ("Price in $"), not math for matplotlib to parse."""
+    and file names are the user's ("Price in $"), not math for matplotlib to parse, and a file
+    name read in a non-UTF-8 locale (its bytes kept as surrogates) is drawn as UTF-8."""
     for text in fig.findobj(Text):
         text.set_parse_math(False)
+        text.set_text(text.get_text().encode("utf-8", "surrogateescape").decode("utf-8", "replace"))
     buf = io.BytesIO()
     with rc_context({"text.parse_math": False}):  # and the texts made while drawing (new ticks)
         fig.savefig(buf, format=fmt, dpi=110, **({"bbox_inches": "tight"} if tight else {}))
@@ -66,6 +69,8 @@ def training_curves(history: list[dict[str, Any]], title: str, loss: str = "mse"
     if any(h.get("controller_lr") for h in history):
         axes[2].plot(epochs, [h["controller_lr"] for h in history], label="controller")
     axes[2].set_yscale("log")
+    for set_formatter, minor in ((axes[2].yaxis.set_major_formatter, False), (axes[2].yaxis.set_minor_formatter, True)):
+        set_formatter(LogFormatter(labelOnlyBase=not minor))  # plain 0.001, not math: `render` draws none
     axes[2].set_title("learning rate")
     axes[2].legend()
     if signals:

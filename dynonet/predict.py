@@ -56,7 +56,7 @@ def _to_stdout(text: str) -> None:
     except BrokenPipeError:
         raise  # the reader left (`| head`): the command line stops quietly
     except OSError as e:
-        raise OutputError(f"--out -: cannot write to standard output ({os_reason(e)})") from None
+        raise OutputError(f"standard output: cannot write there ({os_reason(e)})") from None
 
 
 def training_csv(checkpoint: str | Path, instead: str) -> Path:

@@ -651,7 +651,7 @@ def format_report(r: dict[str, Any]) -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `bench speed` to the CLI's subcommands (`dynonet bench speed --help`)."""
-    from dynonet.cli import DefaultsHelp, add_config_flags, at_least
+    from dynonet.cli import DefaultsHelp, add_config_flags, at_least, path_arg
 
     bench = subparsers.add_parser("bench", help="measure speed and memory")
     bench_sub = bench.add_subparsers(dest="bench_command", required=True)
@@ -671,7 +671,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     speed.add_argument("--device", default="auto", choices=DEVICES, help="compute device")
     speed.add_argument("--epochs", type=at_least(1), default=3, help="measured epochs (median reported)")
     speed.add_argument("--warmup", type=at_least(0), default=1, help="untimed warm-up epochs before the measured ones")
-    speed.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
+    speed.add_argument("--json", type=path_arg, default=None, help="also write the figures to this JSON file")
     speed.add_argument("--channels", type=at_least(1), default=None,
                        help="replace the data with N synthetic random-walk channels (ETTh1's length)")
     speed.add_argument("--max-steps", type=at_least(1), default=None,

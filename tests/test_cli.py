@@ -115,6 +115,7 @@ def test_train_with_the_closed_form_trend_fit(tmp_path, capsys):
     (["evaluate", "--checkpoint", "nowhere"], "nowhere: no such run folder"),
     (["train", "--fixed-signals", "noise", *SMALL], "unknown signals"),
     (["train", "--out", "-", *SMALL], "--out -: a run is a folder of files"),
+    (["train", "--csv", " ", *SMALL], "--csv must be a file name, not empty (got ' ')"),  # not the folder it is in
 ])
 def test_bad_input_one_line_error_and_nonzero_exit(tmp_path, monkeypatch, capsys, argv, fragment):
     monkeypatch.chdir(tmp_path)
@@ -227,6 +228,45 @@ def test_an_os_error_nothing_names_is_still_one_line(tmp_path, capsys, monkeypat
         main(["train", "--quiet", *SMALL, "--out", str(tmp_path / "run")])
 
 
+def test_standard_output_that_cannot_be_written_is_one_line_with_exit_1(capsys, monkeypatch):
+    import errno
+    import io
+
+    import dynonet.cli
+
+    class Full(io.StringIO):  # as /dev/full: every write fails
+        def write(self, text):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(dynonet.cli, "cmd_compare", lambda args: print("a table") or 0)
+    monkeypatch.setattr("sys.stdout", Full())
+    assert main(["compare", "r"]) == 1
+    assert capsys.readouterr().err == "dynonet: error: standard output: cannot write there (No space left on device)\n"
+
+
+def test_a_closed_standard_error_leaves_standard_output_to_the_forecast(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    # Python's print() falls back to standard output where standard error is closed (2>&-)
+    done = subprocess.run([sys.executable, "-m", "dynonet", "predict", "--checkpoint", str(tmp_path / "none"),
+                           "--out", "-"], stdout=subprocess.PIPE, preexec_fn=lambda: os.close(2), timeout=120)
+    assert done.returncode == 2 and done.stdout == b""
+
+
+def test_text_a_non_utf8_standard_output_cannot_encode_is_escaped_not_an_error():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    done = subprocess.run([sys.executable, "-c", "from dynonet.cli import _standard_streams; _standard_streams(); "
+                           "print('Temp\\u00e9rature')"], stdout=subprocess.PIPE, env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout == b"Temp\\xe9rature\n"
+
+
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
     out = tmp_path / "run"
     out.mkdir()
@@ -278,6 +318,10 @@ def test_flags_that_would_be_ignored_are_refused(tmp_path, capsys, flags, fragme
     (["predict", "--checkpoint", "r", "--csv", "c", "--out", "o", "--level", ""],
      "argument --level: give one or more levels, e.g. --level 80,95"),
     (["nosuch"], "invalid choice: 'nosuch'"),
+    # an unset shell variable would name the current folder, and the run would write its files there
+    (["train", "--out", "", *SMALL], "argument --out: empty path (an unset variable?)"),
+    (["predict", "--checkpoint", "r", "--csv", "", "--out", "o"], "argument --csv: empty path"),
+    (["compare", "r", " "], "argument RUN: empty path"),
 ])
 def test_usage_errors_are_one_line_with_exit_2(tmp_path, monkeypatch, capsys, argv, fragment):
     monkeypatch.chdir(tmp_path)

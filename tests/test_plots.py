@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 
 import matplotlib
 import numpy as np
@@ -56,6 +57,32 @@ def test_names_with_dollar_signs_are_drawn_as_written_not_parsed_as_math(monkeyp
     assert plots.channel_metrics({n: {"mse": 0.3, "mae": 0.4} for n in names}, names[1])[:4] == PNG[:4]
     shown = [text for text, _ in drawn]
     assert all(n in shown for n in names) and not any(math for _, math in drawn)
+
+
+def test_a_file_name_read_in_a_non_utf8_locale_is_drawn_as_utf8(monkeypatch):
+    from matplotlib.text import Text
+
+    drawn = []
+    real = Text.draw
+    monkeypatch.setattr(Text, "draw", lambda self, r: drawn.append(self.get_text()) or real(self, r))
+    name = b"d\xc3\xbc.csv".decode("ascii", "surrogateescape")  # how Python reads the path d\u00fc.csv under LC_ALL=C
+    assert plots.channel_metrics({"a": {"mse": 0.3, "mae": 0.4}}, f"on {name}")[:4] == PNG[:4]
+    assert "on d\u00fc.csv" in drawn
+
+
+@pytest.mark.parametrize("lrs", [(2e-3, 5e-4), (1e-2, 1e-5)])  # less than a decade (minor ticks labelled), several
+def test_every_drawn_text_reads_as_written_the_learning_rates_axis_too(monkeypatch, lrs):
+    from matplotlib.text import Text
+
+    drawn = []
+    real = Text.draw
+    monkeypatch.setattr(Text, "draw", lambda self, r: drawn.append(self.get_text()) or real(self, r))
+    history = [{"epoch": e, "train_loss": 1.0 / e, "val_mse": 1.0 / e, "val_mae": 1.0 / e,
+                "lr": lrs[0] + (lrs[1] - lrs[0]) * (e - 1) / 4} for e in range(1, 6)]
+    assert plots.training_curves(history, "t")[:4] == PNG[:4]
+    # a log axis labels its ticks as math by default, drawn as "$\\mathdefault{10^{-3}}$" where math is not parsed
+    assert not any("$" in text or "mathdefault" in text for text in drawn)
+    assert sum(bool(re.fullmatch(r"\d(\.\d+)?e[-\u2212]0\d", text)) for text in drawn) >= 2  # 2e-03, ...
 
 
 @pytest.mark.parametrize("loss, fit, label", [

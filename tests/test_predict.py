@@ -288,10 +288,10 @@ def test_out_dash_stops_quietly_when_the_reader_leaves_and_names_other_failures(
     assert predict(setup, "--out", "-") == 141  # as if killed by SIGPIPE, no traceback
     monkeypatch.setattr("sys.stdout", _Stdout(OSError(28, "No space left on device")))
     assert predict(setup, "--out", "-") == 1  # the system failed, not the input
-    assert "--out -: cannot write to standard output (No space left on device)" in one_error_line(capsys)
+    assert "error: standard output: cannot write there (No space left on device)" in one_error_line(capsys)
     backtest = ["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--out", "-"]
     assert main(backtest) == 1  # dynonet backtest writes the same way
-    assert "--out -: cannot write to standard output (No space left on device)" in one_error_line(capsys)
+    assert "error: standard output: cannot write there (No space left on device)" in one_error_line(capsys)
     monkeypatch.setattr("sys.stdout", _Stdout(BrokenPipeError(32, "Broken pipe")))
     assert main(backtest) == 141
     monkeypatch.setattr("sys.stdout", None)  # `>&-`
