@@ -28,7 +28,9 @@ class Run:
 
     def __init__(self, folder: Path):
         require_run_folder(folder)
-        self.folder, self.meta = folder, read_meta(folder)
+        # named by its own name in the table: "." and ".." have none of their own
+        self.folder = folder.resolve() if folder.name in ("", "..") else folder
+        self.meta = read_meta(folder)
         path = folder / METRICS
         try:
             self.metrics = json.loads(path.read_text())
@@ -49,7 +51,7 @@ class Run:
 
     def windows(self) -> dict[str, Any]:
         """What must agree for two runs' scores to be on the same windows."""
-        return {"data": self.meta.get("source"), "series": self.meta.get("columns"),
+        return {"series": self.meta.get("columns"),
                 "training rows (their mean and std)": self.meta.get("scaler"), "time step": self.meta.get("freq"),
                 "horizon": self.metrics["config"]["model"]["horizon"], "validation targets": self.targets("val"),
                 "test targets": self.targets("test")}
@@ -67,8 +69,11 @@ class Run:
 
 
 def check_comparable(runs: list[Run]) -> None:
-    """A DataError naming the first run without a test split, or whose windows (`Run.windows`)
-    differ from the first run's."""
+    """A DataError naming the first run given twice, without a test split, or whose windows
+    (`Run.windows`) or data differ from the first run's."""
+    where = [r.folder.resolve() for r in runs]
+    if (twice := next((r for i, r in enumerate(runs) if where[i] in where[:i]), None)) is not None:
+        raise DataError(f"{twice.folder}: given twice")
     for run in runs:
         if run.metrics["test"] is None:
             raise DataError(f"{run.folder}: the run has no test split (test fraction 0): no scores on data it did "
@@ -80,6 +85,14 @@ def check_comparable(runs: list[Run]) -> None:
                 shown = "" if name.startswith("training rows") else f" ({value!r} against {reference!r})"
                 raise DataError(f"{run.folder}: its {name} differ{'s' * (name[-1] != 's')} from {first.folder}'s"
                                 f"{shown}: the runs scored other windows")
+        # the rows read, wherever the file lay; a run folder of a version before fingerprints: its file's name
+        fingerprints = run.meta.get("data_sha256"), first.meta.get("data_sha256")
+        if None in fingerprints and run.meta.get("source") != first.meta.get("source"):
+            raise DataError(f"{run.folder}: its data differ from {first.folder}'s ({run.meta.get('source')!r} "
+                            f"against {first.meta.get('source')!r}): the runs scored other windows")
+        if None not in fingerprints and fingerprints[0] != fingerprints[1]:
+            raise DataError(f"{run.folder}: its data differ from {first.folder}'s (other dates or values, with the "
+                            "same training statistics): the runs scored other windows")
 
 
 def table(runs: list[Run]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import platform
@@ -400,6 +401,14 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
     return scores
 
 
+def data_fingerprint(data: SeriesData) -> str:
+    """The SHA-256 of the rows a run read (dates and values as scaled): runs with the same
+    fingerprint read the same data, wherever the file lay (`dynonet compare`)."""
+    digest = hashlib.sha256(np.ascontiguousarray(data.dates.as_unit("ns").asi8).tobytes())  # (UTC instants)
+    digest.update(np.ascontiguousarray(data.values, dtype=np.float32).tobytes())
+    return digest.hexdigest()
+
+
 def checkpoint_meta(data: SeriesData, intervals: Intervals, batch_size_chosen: bool = False) -> dict[str, Any]:
     """What a checkpoint records about its data: columns, scaler, step, source, splits, last date,
     the date of the last row it trained or validated on (what a backtest's note counts from),
@@ -407,7 +416,8 @@ def checkpoint_meta(data: SeriesData, intervals: Intervals, batch_size_chosen: b
     chosen by the data (a refit reads and chooses afresh); and the levels of its prediction
     intervals (their half-widths: `checkpoint_tensors`)."""
     return {"columns": data.columns, "scaler": data.scaler.to_dict(), "freq": data.freq,
-            "source": data.source, "splits": data.splits, "last_date": str(data.dates[-1]),
+            "source": data.source, "data_sha256": data_fingerprint(data), "splits": data.splits,
+            "last_date": str(data.dates[-1]),
             "seen_until": str(data.dates[max(b for name, (_, b) in data.splits.items() if name != "test") - 1]),
             "date_format_settled": data.date_format_settled, "intervals": intervals.meta(),
             **({"batch_size_chosen": True} if batch_size_chosen else {})}

@@ -14,6 +14,11 @@ def runs(tmp_path_factory):
     t = np.arange(400)
     pd.DataFrame({"date": pd.date_range("2024-01-01", periods=400, freq="h"),
                   "load": np.sin(2 * np.pi * t / 24) + t / 100, "temp": np.cos(t / 7)}).to_csv(root / "d.csv", index=False)
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere" / "d.csv").write_bytes((root / "d.csv").read_bytes())  # the same rows at another path
+    edited = pd.read_csv(root / "d.csv")
+    edited.loc[390, "load"] += 1.0  # a test row's value: the training rows (and their statistics) as they were
+    edited.to_csv(root / "edited.csv", index=False)
     common = ["--csv", str(root / "d.csv"), "--epochs", "2", "--device", "cpu", "--quiet"]
     for name, flags in {"linear": ["--model", "linear", "--horizon", "8", "--lookback", "32"],
                         "linear-48": ["--model", "linear", "--horizon", "8", "--lookback", "48"],
@@ -24,7 +29,11 @@ def runs(tmp_path_factory):
                         "load": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--columns", "load"],
                         "controller": ["--horizon", "8", "--lookback", "32", "--worker-seq-len", "32", "--worker-hidden",
                                        "4", "--context-dim", "4", "--controller", "--controller-patch-len", "8"],
-                        "all": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--test-fraction", "0"]}.items():
+                        "all": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--test-fraction", "0"],
+                        "moved": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--csv",
+                                  str(root / "elsewhere" / "d.csv")],
+                        "edited": ["--model", "linear", "--horizon", "8", "--lookback", "32", "--csv",
+                                   str(root / "edited.csv")]}.items():
         assert main(["train", *common, *flags, "--out", str(root / name)]) == 0
     return root
 
@@ -77,6 +86,16 @@ def test_runs_alike_but_their_seeds_are_summarized_over_the_seeds(runs, capsys):
     assert "" not in capsys.readouterr().out.splitlines()  # no two runs alike: no summary
 
 
+def test_the_same_rows_at_another_path_are_the_same_data_and_a_folder_is_named_by_its_own_name(runs, capsys,
+                                                                                                 monkeypatch):
+    capsys.readouterr()
+    assert main(["compare", str(runs / "linear"), str(runs / "moved")]) == 0  # the file copied elsewhere
+    monkeypatch.chdir(runs / "linear")
+    assert main(["compare", ".", "../moved"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert {line.split()[0].lstrip("*") for line in lines[-6:-4]} == {"linear", "moved"}  # not "" for "."
+
+
 def test_a_controller_trained_on_validation_takes_no_part_in_the_choice(runs, capsys):
     capsys.readouterr()
     assert main(["compare", str(runs / "controller"), str(runs / "linear")]) == 0
@@ -89,6 +108,8 @@ def test_a_controller_trained_on_validation_takes_no_part_in_the_choice(runs, ca
     ("h4", "h4: its horizon differs from {first}'s (4 against 8): the runs scored other windows"),
     ("load", "load: its series differ from {first}'s (['load'] against ['load', 'temp'])"),
     ("all", "all: the run has no test split (test fraction 0)"),
+    ("edited", "edited: its data differ from {first}'s (other dates or values, with the same training statistics)"),
+    ("linear", "linear: given twice"),
     ("missing", "missing: no such run folder"),
 ])
 def test_runs_that_scored_other_windows_are_refused_in_one_line(runs, capsys, other, says):
