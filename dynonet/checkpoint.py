@@ -109,16 +109,21 @@ def read_meta(run_dir: str | Path) -> dict[str, Any]:
     return meta
 
 
+def meta_config(meta: dict[str, Any], run_dir: str | Path) -> RunConfig:
+    """The settings a run folder's checkpoint.json (`meta`) records; unreadable ones are a CheckpointError."""
+    try:
+        return RunConfig.from_dict(meta["config"])
+    except (KeyError, ConfigError) as e:
+        raise CheckpointError(f"{Path(run_dir) / META}: settings unreadable ({e})") from None
+
+
 def load_checkpoint(run_dir: str | Path, device: torch.device | str = "cpu", tensors: tuple[str, ...] = ()
                     ) -> tuple[Forecaster, RunConfig, dict[str, Any], dict[str, torch.Tensor]]:
     """Rebuild the model of a run folder; no flags needed. Returns the model, its config, the
     checkpoint's JSON, and those of the `tensors` saved beside the weights (`TENSORS`) that the
     run holds."""
     meta = read_meta(run_dir)
-    try:
-        cfg = RunConfig.from_dict(meta["config"])
-    except (KeyError, ConfigError) as e:
-        raise CheckpointError(f"{Path(run_dir) / META}: settings unreadable ({e})") from None
+    cfg = meta_config(meta, run_dir)
     model = build_model(cfg.model, meta.get("freq"))
     path = Path(run_dir) / WEIGHTS
     try:

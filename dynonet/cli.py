@@ -6,6 +6,7 @@ import argparse
 import dataclasses
 import difflib
 import errno
+import itertools
 import os
 import shlex
 import sys
@@ -347,7 +348,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         for note in unread_notes(cfg.model, unread):
             print(f"dynonet: note: {note}", file=sys.stderr)
-    out = args.out or Path("runs") / f"{args.preset or DEFAULT_PRESET}-{datetime.now():%Y%m%d-%H%M%S}"
+    out = args.out or _default_run_folder(args.preset or DEFAULT_PRESET)
     args.out = out  # the folder a Ctrl-C hint names
     quiet = args.quiet or not (args.verbose or (sys.stdout is not None and sys.stdout.isatty()))  # quiet in a pipe or file
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
@@ -380,6 +381,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     print(compare(args.runs))
     return 0
+
+
+def _default_run_folder(name: str) -> Path:
+    """runs/NAME-DATE-TIME, with -2, -3, ... after it where a run started in the same second has it."""
+    base = Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
+    candidates = itertools.chain([base], (base.with_name(f"{base.name}-{n}") for n in itertools.count(2)))
+    return next(folder for folder in candidates if not folder.exists())
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:

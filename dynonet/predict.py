@@ -18,8 +18,8 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from dynonet.checkpoint import read_meta
-from dynonet.config import DataConfig, RunConfig, flag
+from dynonet.checkpoint import meta_config, read_meta
+from dynonet.config import DataConfig, flag
 from dynonet.files import check_writable, is_stream, write_together
 from dynonet.dates import date_cells, date_text
 from dynonet.errors import ConfigError, DataError, OutputError, os_reason
@@ -65,7 +65,7 @@ def training_csv(checkpoint: str | Path, instead: str) -> Path:
     from dynonet.runner import training_file
 
     meta = read_meta(checkpoint)
-    return training_file(checkpoint, RunConfig.from_dict(meta["config"]), meta, instead)
+    return training_file(checkpoint, meta_config(meta, checkpoint), meta, instead)
 
 
 def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, plot: str | Path | None = None,

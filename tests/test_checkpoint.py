@@ -74,15 +74,20 @@ def test_corrupted_or_truncated_checkpoint_is_a_clean_error(tmp_path):
     {"model": {"a_setting_from_another_version": 1}, "train": {}, "data": {}},
     {"model": {"batch_size": 0}, "train": {}, "data": {}},
     {"model": {}, "train": {"batch_size": 0}, "data": {}},
+    None,  # none at all
 ])
 def test_unreadable_settings_in_a_checkpoint_name_the_file(tmp_path, settings):
+    from dynonet.predict import training_csv
+
     cfg = RunConfig(model=small_model_cfg())
     save_checkpoint(tmp_path, build_model(cfg.model), cfg, {})
     meta = json.loads((tmp_path / META).read_text())
-    (tmp_path / META).write_text(json.dumps({**meta, "config": settings}))
-    with pytest.raises(CheckpointError, match=rf"{META}: settings unreadable") as e:
-        load_checkpoint(tmp_path)
-    assert "\n" not in str(e.value)
+    (tmp_path / META).write_text(json.dumps({**meta, "config": settings} if settings is not None else
+                                            {k: v for k, v in meta.items() if k != "config"}))
+    for read in (load_checkpoint, lambda run: training_csv(run, "give --csv")):  # the latter: predict without --csv
+        with pytest.raises(CheckpointError, match=rf"{META}: settings unreadable") as e:
+            read(tmp_path)
+        assert "\n" not in str(e.value)
 
 
 def test_weights_from_another_save_are_refused(tmp_path):

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -265,6 +266,24 @@ def test_text_a_non_utf8_standard_output_cannot_encode_is_escaped_not_an_error()
     done = subprocess.run([sys.executable, "-c", "from dynonet.cli import _standard_streams; _standard_streams(); "
                            "print('Temp\\u00e9rature')"], stdout=subprocess.PIPE, env=env, timeout=120)
     assert done.returncode == 0 and done.stdout == b"Temp\\xe9rature\n"
+
+
+def test_the_default_run_folder_is_one_no_run_of_the_same_second_took(tmp_path, monkeypatch):
+    from datetime import datetime
+
+    import dynonet.cli
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 2, 3, 4, 5)
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(dynonet.cli, "datetime", Frozen)
+    assert dynonet.cli._default_run_folder("quickstart") == Path("runs/quickstart-20260102-030405")
+    for taken in ("quickstart-20260102-030405", "quickstart-20260102-030405-2"):
+        (tmp_path / "runs" / taken).mkdir(parents=True)
+    assert dynonet.cli._default_run_folder("quickstart") == Path("runs/quickstart-20260102-030405-3")
 
 
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
