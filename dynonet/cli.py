@@ -312,6 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
                                      "does on data no choice saw. Runs whose settings differ in their seed alone "
                                      "are also summarized: mean +- std over their seeds.")
     cmp.add_argument("runs", type=path_arg, nargs="+", metavar="RUN", help="run folders written by `dynonet train`")
+    cmp.add_argument("--json", action="store_true",
+                     help="print the comparison as JSON, for a script: runs (ordered by validation MSE), chosen, "
+                          "naive, by_settings (mean and std over seeds), by_settings_chosen")
 
     from dynonet import speed  # imported here: speed imports this module's flag helpers
 
@@ -379,7 +382,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     """`dynonet compare`: finished runs side by side."""
     from dynonet.compare import compare
 
-    print(compare(args.runs))
+    print(compare(args.runs, as_json=args.json))
     return 0
 
 

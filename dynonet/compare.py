@@ -95,70 +95,93 @@ def check_comparable(runs: list[Run]) -> None:
                             "same training statistics): the runs scored other windows")
 
 
-def table(runs: list[Run]) -> str:
-    """The runs as a table, ordered by validation MSE (runs with none last), with the naive
-    forecasts on the same test windows below; the run validation would choose is marked."""
+def summary(runs: list[Run]) -> dict[str, Any]:
+    """The comparison as data (what `--json` prints, and `table` writes out): the runs ordered
+    by validation MSE (runs with none last), the one validation would choose, the naive
+    forecasts on the same test windows (but those run as runs of their own), and each
+    settings' runs that differ in their seed alone, as mean and std (sample) over their
+    seeds, ordered by mean validation MSE."""
     order = sorted(runs, key=lambda r: (r.val_mse is None, r.val_mse or 0.0))
-    chosen = order[0] if order[0].val_mse is not None else None
-    # runs in one folder are named within it, so that long paths keep the table narrow
-    together = len({r.folder.resolve().parent for r in runs}) == 1
-    parent = str(runs[0].folder.parent) if together and runs[0].folder.parent != Path(".") else ""
-    shown = {id(r): r.folder.name if together else str(r.folder) for r in runs}
-    rows = [[("*" if r is chosen else " ") + shown[id(r)], r.metrics["name"], f"{r.metrics['params']['total']:,}",
-             score_text(r.val_mse), score_text(r.metrics["test"]["mse"]), score_text(r.metrics["test"]["mae"])]
-            for r in order]
+    rows = [{"run": str(r.folder), "model": r.metrics["model"], "name": r.metrics["name"],
+             "params": r.metrics["params"]["total"], "seed": r.metrics.get("seed"), "val_mse": r.val_mse,
+             "test_mse": r.metrics["test"]["mse"], "test_mae": r.metrics["test"]["mae"]} for r in order]
     # each run as a naive forecast is named: its model, and its season where it forecasts by one
     ran = {(r.metrics["model"], r.metrics.get("season", 0) if MODELS[r.metrics["model"]].needs_season else 0)
            for r in runs if r.metrics["model"] in MODELS}
+    naive = []
     for key in NAIVE_KEYS:  # on the same windows for every run: the first run's that has it
-        naive = next((r.metrics["test"][key] for r in order if key in r.metrics["test"]), None)
-        if naive is not None and (naive["model"], naive.get("season", 0)) not in ran:  # (not a run of its own)
-            label = key.replace("_", " ") + (f" (season {naive['season']})" if "season" in naive else "")
-            rows.append([" " + label, naive["model"], "0", "n/a", score_text(naive["mse"]), score_text(naive["mae"])])
-    lines = aligned([" run" + (f" (in {parent})" if parent else ""), "model", "params", "val MSE", "test MSE",
-                     "test MAE"], rows)
-    lines.append(f"{order[0].metrics['test']['windows']:,} test windows, the same for every run; standardized scale."
-                 + (f" * the lowest validation MSE: {shown[id(chosen)]}." if chosen else ""))
+        scores = next((r.metrics["test"][key] for r in order if key in r.metrics["test"]), None)
+        if scores is not None and (scores["model"], scores.get("season", 0)) not in ran:  # (not a run of its own)
+            naive.append({"naive": key, "model": scores["model"], "season": scores.get("season"),
+                          "test_mse": scores["mse"], "test_mae": scores["mae"]})
     groups: dict[str, list[Run]] = {}
     for r in order:
         groups.setdefault(r.settings(), []).append(r)
-    if any(len(g) > 1 for g in groups.values()):
-        lines += ["", *over_seeds(list(groups.values()), shown)]
-    if any(r.val_mse is None for r in runs):
+    settings = sorted((_over_seeds(g) for g in groups.values()),
+                      key=lambda g: (g["val_mse"] is None, g["val_mse"] or 0.0))
+    return {"test_windows": order[0].metrics["test"]["windows"], "scale": "standardized",
+            "chosen": rows[0]["run"] if rows[0]["val_mse"] is not None else None, "runs": rows, "naive": naive,
+            "by_settings": settings,
+            "by_settings_chosen": settings[0]["runs"] if settings[0]["val_mse"] is not None else None}
+
+
+def _over_seeds(runs: list[Run]) -> dict[str, Any]:
+    """Runs whose settings differ in their seed alone: mean and std (sample; None for one run) over them."""
+    out: dict[str, Any] = {"runs": [str(r.folder) for r in runs], "model": runs[0].metrics["model"],
+                           "name": runs[0].metrics["name"], "seeds": [r.metrics.get("seed") for r in runs]}
+    for key, values in (("val_mse", [r.val_mse for r in runs]), ("test_mse", [r.metrics["test"]["mse"] for r in runs]),
+                        ("test_mae", [r.metrics["test"]["mae"] for r in runs])):
+        known = None not in values
+        out[key] = statistics.fmean(values) if known else None
+        out[f"{key}_std"] = statistics.stdev(values) if known and len(values) > 1 else None
+    return out
+
+
+def table(result: dict[str, Any]) -> str:
+    """`summary`'s comparison as text: a table of the runs with the naive forecasts below, the
+    run validation would choose marked; where runs differ in their seed alone, a table over
+    the seeds too."""
+    folders = [Path(r["run"]) for r in result["runs"]]
+    # runs in one folder are named within it, so that long paths keep the table narrow
+    together = len({f.resolve().parent for f in folders}) == 1
+    parent = str(folders[0].parent) if together and folders[0].parent != Path(".") else ""
+    shown = {str(f): f.name if together else str(f) for f in folders}
+    chosen = result["chosen"]
+    rows = [[("*" if r["run"] == chosen else " ") + shown[r["run"]], r["name"], f"{r['params']:,}",
+             score_text(r["val_mse"]), score_text(r["test_mse"]), score_text(r["test_mae"])] for r in result["runs"]]
+    for n in result["naive"]:
+        label = n["naive"].replace("_", " ") + (f" (season {n['season']})" if n["season"] is not None else "")
+        rows.append([" " + label, n["model"], "0", "n/a", score_text(n["test_mse"]), score_text(n["test_mae"])])
+    lines = aligned([" run" + (f" (in {parent})" if parent else ""), "model", "params", "val MSE", "test MSE",
+                     "test MAE"], rows)
+    lines.append(f"{result['test_windows']:,} test windows, the same for every run; standardized scale."
+                 + (f" * the lowest validation MSE: {shown[chosen]}." if chosen else ""))
+    if any(len(g["runs"]) > 1 for g in result["by_settings"]):
+        def spread(g: dict[str, Any], key: str) -> str:
+            std = g[f"{key}_std"]
+            return score_text(g[key]) + (f" +- {score_text(std)}" if std is not None else "")
+
+        def label(names: list[str]) -> str:
+            return ", ".join(names) if len(names) <= 3 else f"{names[0]}, {names[1]}, ... ({len(names)} runs)"
+
+        best = result["by_settings_chosen"]
+        lines += ["", *aligned([" runs of the same settings", "model", "seeds", "val MSE", "test MSE", "test MAE"],
+                               [[("*" if g["runs"] == best else " ") + label([shown[r] for r in g["runs"]]), g["name"],
+                                 str(len(g["runs"])), spread(g, "val_mse"), spread(g, "test_mse"),
+                                 spread(g, "test_mae")] for g in result["by_settings"]]),
+                  "each row: runs whose settings differ in their seed alone; mean +- std over them (std: sample)."
+                  + (f" * the lowest mean validation MSE: {label([shown[r] for r in best])}." if best else "")]
+    if any(r["val_mse"] is None for r in result["runs"]):
         lines.append("n/a: no validation score to choose by (a model that trains nothing, or a controller trained on "
                      "the validation windows: --controller-data holdout keeps them for choosing).")
     lines.append("Choose by validation: the test columns estimate how that choice does on data it did not see.")
     return "\n".join(lines)
 
 
-def over_seeds(groups: list[list[Run]], shown: dict[int, str]) -> list[str]:
-    """Runs of the same settings but their seeds, as one row each: mean +- std (sample) over
-    the seeds, ordered by mean validation MSE, whose lowest is marked; `shown`: each run's name."""
-    def spread(values: list[float | None]) -> tuple[float | None, str]:
-        if any(v is None for v in values):
-            return None, "n/a"
-        mean = statistics.fmean(values)
-        return mean, score_text(mean) + (f" +- {score_text(statistics.stdev(values))}" if len(values) > 1 else "")
-
-    rows = []
-    for runs in groups:
-        names = [shown[id(r)] for r in runs]
-        label = ", ".join(names) if len(names) <= 3 else f"{names[0]}, {names[1]}, ... ({len(names)} runs)"
-        val = spread([r.val_mse for r in runs])
-        rows.append((val[0], [label, runs[0].metrics["name"], str(len(runs)), val[1],
-                              spread([r.metrics["test"]["mse"] for r in runs])[1],
-                              spread([r.metrics["test"]["mae"] for r in runs])[1]]))
-    rows.sort(key=lambda row: (row[0] is None, row[0] or 0.0))
-    chosen = rows[0][1][0] if rows[0][0] is not None else None
-    return [*aligned([" runs of the same settings", "model", "seeds", "val MSE", "test MSE", "test MAE"],
-                     [[("*" if row[0] == chosen else " ") + row[0], *row[1:]] for _, row in rows]),
-            "each row: runs whose settings differ in their seed alone; mean +- std over them (std: sample)."
-            + (f" * the lowest mean validation MSE: {chosen}."
-                                                           if chosen else "")]
-
-
-def compare(run_dirs: list[Path]) -> str:
-    """`dynonet compare`'s table for the run folders `run_dirs` (`table`), after `check_comparable`."""
+def compare(run_dirs: list[Path], as_json: bool = False) -> str:
+    """`dynonet compare`'s table for the run folders `run_dirs` (`table`; `as_json`: the
+    `summary` as JSON), after `check_comparable`."""
     runs = [Run(Path(r)) for r in run_dirs]
     check_comparable(runs)
-    return table(runs)
+    result = summary(runs)
+    return json.dumps(result, indent=2) if as_json else table(result)

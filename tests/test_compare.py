@@ -84,6 +84,18 @@ def test_runs_alike_but_their_seeds_are_summarized_over_the_seeds(runs, capsys):
     capsys.readouterr()
     assert main(["compare", str(runs / "linear"), str(runs / "linear-48")]) == 0
     assert "" not in capsys.readouterr().out.splitlines()  # no two runs alike: no summary
+    # the same as JSON, for a script
+    assert main(["compare", "--json", *(str(runs / n) for n in names)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    vals = {n: metrics[n]["best_val_mse"] for n in names}
+    assert [r["run"] for r in result["runs"]] == [str(runs / n) for n in sorted(names, key=vals.get)]
+    assert result["chosen"] == str(runs / min(names, key=vals.get)) and result["test_windows"] > 0
+    assert [n["naive"] for n in result["naive"]] == ["naive", "seasonal_naive"]
+    group = next(g for g in result["by_settings"] if len(g["runs"]) == 3)
+    assert group["runs"] == [str(runs / n) for n in sorted(seeds, key=vals.get)] and sorted(group["seeds"]) == [0, 1, 2]
+    assert [f"{group['val_mse']:.4f}", "+-", f"{group['val_mse_std']:.4f}"] == spread("val")
+    assert [f"{group['test_mae']:.4f}", "+-", f"{group['test_mae_std']:.4f}"] == spread("mae")
+    assert result["by_settings_chosen"] == result["by_settings"][0]["runs"]
 
 
 def test_the_same_rows_at_another_path_are_the_same_data_and_a_folder_is_named_by_its_own_name(runs, capsys,
