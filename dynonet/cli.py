@@ -364,6 +364,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if quiet:
         from dynonet.report import batch_size_line, result_block
 
+        if metrics["resumed_after_epoch"] is not None:  # what the run printed before it stopped is gone
+            print(f"dynonet: resumed after epoch {metrics['resumed_after_epoch']}", file=sys.stderr)
         for note in metrics["notes"]:  # about the data, so shown in any mode
             print(f"dynonet: note: {note}", file=sys.stderr)
         if metrics["batch_size_chosen"] and metrics["params"]["total"]:  # chosen by the run, not the user: say so

@@ -27,7 +27,7 @@ from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
 from dynonet.registry import naive_named
 from dynonet.report import aligned, naive_lines, score_text
-from dynonet.runtime import Log, quiet
+from dynonet.runtime import Log, quiet, resolve_device
 from dynonet.tables import Reading, Table, read_csv, read_table
 
 
@@ -92,7 +92,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
                                {csv_flag: csv, **({"--actual": actual} if actual is not None else {})})
     out = Path(out)
     image_format = _plot_format(Path(plot)) if plot is not None else None
-    forecaster = DynoNetForecaster.load(checkpoint, device=device)
+    forecaster = DynoNetForecaster.load(checkpoint, device=str(resolve_device(device)))  # errors name --device
     levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
@@ -175,7 +175,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint, {csv_flag: csv},
                                what="the backtest")
     image_format = _plot_format(Path(plot)) if plot is not None else None
-    forecaster = DynoNetForecaster.load(checkpoint, device=device)
+    forecaster = DynoNetForecaster.load(checkpoint, device=str(resolve_device(device)))  # errors name --device
     levels = forecaster._levels(levels, calibrate_hint(str(checkpoint)))
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)

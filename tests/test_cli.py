@@ -174,7 +174,12 @@ def test_an_interrupted_run_says_how_to_continue_it(tmp_path, capsys, monkeypatc
     monkeypatch.setattr(BiLevelTrainer, "_epoch", lambda self, n, *rest: calls.append(n) or epoch(self, 2, *rest))
     assert main(["train", "--quiet", "--overwrite", "--out", str(spaced), *SMALL]) == 130
     assert calls == [1] and capsys.readouterr().err == "dynonet: interrupted\n"
+    monkeypatch.setattr(BiLevelTrainer, "_epoch", epoch)
+    assert main(["train", "--quiet", "--overwrite", "--out", str(spaced), *SMALL]) == 130
     monkeypatch.setattr(BiLevelTrainer, "_epoch", real)
+    capsys.readouterr()
+    assert main(["train", "--quiet", "--out", str(spaced), "--resume"]) == 0
+    assert capsys.readouterr().err.startswith("dynonet: resumed after epoch 1\n")  # quiet, but not silent on it
     from dynonet.resume import load_state, save_state
 
     save_state(out, {**load_state(out), "elapsed_seconds": 1e4})  # as if it had run long before stopping

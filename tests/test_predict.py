@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from dynonet import files
 from dynonet.checkpoint import META, WEIGHTS
@@ -1021,6 +1022,14 @@ def test_backtest_checks_everything_before_it_writes(setup, tmp_path, capsys):
     printed = capsys.readouterr()
     assert printed.out == out.read_text() and (tmp_path / "p.svg").read_text().lstrip().startswith("<?xml")
     assert printed.err.splitlines()[-1] == f"plot: {tmp_path / 'p.svg'}"
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
+@pytest.mark.parametrize("command", ["predict", "backtest"])
+def test_a_device_not_there_is_named_as_the_flag(setup, capsys, command):
+    assert main([command, "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--out", "-",
+                 "--device", "cuda"]) == 2
+    assert one_error_line(capsys) == "dynonet: error: --device cuda requested but no CUDA device is available"
 
 
 def test_backtest_without_out_prints_the_scores_and_writes_the_plot_alone(setup, tmp_path, capsys):
