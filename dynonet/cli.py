@@ -353,7 +353,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"dynonet: note: {note}", file=sys.stderr)
     out = args.out or _default_run_folder(args.preset or DEFAULT_PRESET)
     args.out = out  # the folder a Ctrl-C hint names
-    quiet = args.quiet or not (args.verbose or (sys.stdout is not None and sys.stdout.isatty()))  # quiet in a pipe or file
+    terminal = sys.stdout is not None and sys.stdout.isatty()
+    quiet = args.quiet or not (args.verbose or terminal)  # quiet by default in a pipe or log file (or closed)
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     # a CSV's training windows choose the batch size unless --batch-size is given (the preset's, or fewer)
     given = flag_changes(args)
