@@ -491,6 +491,10 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
                             "them (as a CSV's header is read); rename one")
         first.setdefault(bare, name)
     df = df.set_axis(stripped, axis=1)
+    name = "ds" if set(LONG) <= set(df.columns) else date_column
+    if name in df.columns and isinstance(df[name].dtype, pd.PeriodDtype):  # (as a PeriodIndex is told)
+        raise DataError(f"{source}: column {name!r} holds periods, not dates: df[{name!r}] = "
+                        f"df[{name!r}].dt.to_timestamp() makes them dates")
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
         dates, columns, values, ids, _ = _long_table(df, reading, source)

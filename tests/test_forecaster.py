@@ -578,6 +578,9 @@ def test_predict_input_errors(fitted, wide):
     (lambda d: to_long(d.rename_axis("ds")).set_index(["unique_id", "ds"]),  # as some libraries keep the long format
      r"; its index has 2 levels \('unique_id', 'ds'\): df\.reset_index\(\) makes them columns$"),
     (lambda d: d.assign(city="Paris"), r"date 2024-01-01 00:00:00, column 'city': 'Paris' is not a finite number"),
+    (lambda d: d.set_axis(d.index.to_period("h")).rename_axis("date").reset_index(),
+     r"^DataFrame: column 'date' holds periods, not dates: df\['date'\] = df\['date'\]\.dt\.to_timestamp\(\) "),
+    (lambda d: to_long(d.set_axis(d.index.to_period("h")).rename_axis("ds")), r"column 'ds' holds periods"),
     (lambda d: d[[]], r"no numeric columns"),
     (lambda d: d.assign(load=d["load"].where(d.index != d.index[190], 1e30)), r"date 2024-01-08 22:00:00, column 'load': 1e\+30 lies"),
     (lambda d: d.reset_index(drop=True), r"needs a DatetimeIndex, a 'date' column, or the long format"),
