@@ -404,7 +404,11 @@ def test_scores(model: Forecaster, test_set: Windows, cfg: RunConfig, data: Seri
 def data_fingerprint(data: SeriesData) -> str:
     """The SHA-256 of the rows a run read (dates and values as scaled): runs with the same
     fingerprint read the same data, wherever the file lay (`dynonet compare`)."""
-    digest = hashlib.sha256(np.ascontiguousarray(data.dates.as_unit("ns").asi8).tobytes())  # (UTC instants)
+    try:  # UTC instants at one unit, whatever unit the dates were read at
+        instants = data.dates.as_unit("ns").asi8
+    except (OverflowError, ValueError):  # (OutOfBoundsDatetime) dates before 1677 or after 2262: microseconds
+        instants = data.dates.as_unit("us").asi8
+    digest = hashlib.sha256(np.ascontiguousarray(instants).tobytes())
     digest.update(np.ascontiguousarray(data.values, dtype=np.float32).tobytes())
     return digest.hexdigest()
 

@@ -222,6 +222,12 @@ def test_test_fraction_gives_test_scores(fitted):
     assert "test" in f.meta_["splits"]
 
 
+def test_dates_outside_the_nanosecond_range_train_and_forecast():
+    old = make_wide(150, "1659-01-01", "MS")  # as the Central England temperature record starts
+    model = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(old)
+    assert len(model.meta_["data_sha256"]) == 64 and model.predict(old).index[0] == pd.Timestamp("1671-07-01")
+
+
 def test_daily_frequency_is_kept():
     f = DynoNetForecaster(horizon=H, lookback=L, model="dlinear", **TINY_LINEAR).fit(make_wide(150, "2020-01-01", "D"))
     fc = f.predict(make_wide(150, "2020-01-01", "D"))
