@@ -13,6 +13,7 @@ seeds, as one run's luck is no basis for a choice.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from pathlib import Path
 from typing import Any
@@ -57,10 +58,16 @@ class Run:
                 "test targets": self.targets("test")}
 
     def settings(self) -> str:
-        """The run's settings but its seed (and where it ran): runs alike in these differ by chance alone."""
+        """The settings that shape what the run trains, but its seed: runs of the same data (as
+        `check_comparable` checks) alike in these differ by chance alone. Not among them: where
+        and how the data was read (its `data` section), where the run ran, and what does not
+        change the training (`runner.RESUME_MAY_CHANGE`: interval levels, sequences per pass)."""
+        from dynonet.runner import RESUME_MAY_CHANGE
+
         config = self.metrics["config"]
-        train = {k: v for k, v in config.get("train", {}).items() if k not in ("seed", "device", "eval_batch_size")}
-        return json.dumps({**config, "train": train}, sort_keys=True)
+        skip = {"seed", "device", "eval_batch_size", *RESUME_MAY_CHANGE}
+        train = {k: v for k, v in config.get("train", {}).items() if k not in skip}
+        return json.dumps({"model": config.get("model"), "train": train}, sort_keys=True)
 
     @property
     def val_mse(self) -> float | None:
@@ -85,14 +92,17 @@ def check_comparable(runs: list[Run]) -> None:
                 shown = "" if name.startswith("training rows") else f" ({value!r} against {reference!r})"
                 raise DataError(f"{run.folder}: its {name} differ{'s' * (name[-1] != 's')} from {first.folder}'s"
                                 f"{shown}: the runs scored other windows")
-        # the rows read, wherever the file lay; a run folder of a version before fingerprints: its file's name
-        fingerprints = run.meta.get("data_sha256"), first.meta.get("data_sha256")
-        if None in fingerprints and run.meta.get("source") != first.meta.get("source"):
-            raise DataError(f"{run.folder}: its data differ from {first.folder}'s ({run.meta.get('source')!r} "
-                            f"against {first.meta.get('source')!r}): the runs scored other windows")
-        if None not in fingerprints and fingerprints[0] != fingerprints[1]:
-            raise DataError(f"{run.folder}: its data differ from {first.folder}'s (other dates or values, with the "
-                            "same training statistics): the runs scored other windows")
+    # the rows read, wherever the file lay (checkpoint.json's fingerprint); where a run folder of a version before
+    # fingerprints is among them, the file's name, the same for every run
+    fingerprinted = [r for r in runs if r.meta.get("data_sha256") is not None]
+    if other := next((r for r in fingerprinted if r.meta["data_sha256"] != fingerprinted[0].meta["data_sha256"]),
+                     None):
+        raise DataError(f"{other.folder}: its data differ from {fingerprinted[0].folder}'s (other dates or values, "
+                        "with the same training statistics): the runs scored other windows")
+    if len(fingerprinted) < len(runs) and (other := next((r for r in runs if r.meta.get("source") !=
+                                                          first.meta.get("source")), None)):
+        raise DataError(f"{other.folder}: its data differ from {first.folder}'s ({other.meta.get('source')!r} "
+                        f"against {first.meta.get('source')!r}): the runs scored other windows")
 
 
 def summary(runs: list[Run]) -> dict[str, Any]:
@@ -184,4 +194,13 @@ def compare(run_dirs: list[Path], as_json: bool = False) -> str:
     runs = [Run(Path(r)) for r in run_dirs]
     check_comparable(runs)
     result = summary(runs)
-    return json.dumps(result, indent=2) if as_json else table(result)
+    return json.dumps(_finite(result), indent=2, allow_nan=False) if as_json else table(result)
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinity None, as JSON has no such numbers."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return None if isinstance(value, float) and not math.isfinite(value) else value

@@ -102,10 +102,37 @@ def test_the_same_rows_at_another_path_are_the_same_data_and_a_folder_is_named_b
                                                                                                  monkeypatch):
     capsys.readouterr()
     assert main(["compare", str(runs / "linear"), str(runs / "moved")]) == 0  # the file copied elsewhere
+    capsys.readouterr()
     monkeypatch.chdir(runs / "linear")
     assert main(["compare", ".", "../moved"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert {line.split()[0].lstrip("*") for line in lines[-6:-4]} == {"linear", "moved"}  # not "" for "."
+    assert lines[0].startswith(" run (in ") and {line.split()[0].lstrip("*") for line in lines[1:3]} == \
+        {"linear", "moved"}  # not "" for "."
+
+
+def test_the_data_check_does_not_depend_on_the_order_of_the_runs(runs, tmp_path, capsys):
+    import shutil
+
+    for name, source, change in (("old", "linear", None), ("tampered", "linear-s1", "0" * 64)):
+        shutil.copytree(runs / source, tmp_path / name)
+        meta = json.loads((tmp_path / name / "checkpoint.json").read_text())
+        meta.pop("data_sha256")  # a run folder of a version before fingerprints ...
+        if change:  # ... or one whose rows differ
+            meta["data_sha256"] = change
+        (tmp_path / name / "checkpoint.json").write_text(json.dumps(meta))
+    for order in (["old", "linear-s1", "tampered"], ["tampered", "linear-s1", "old"], ["linear-s1", "old", "tampered"]):
+        capsys.readouterr()
+        folders = [str(tmp_path / n) if n != "linear-s1" else str(runs / n) for n in order]
+        assert main(["compare", *folders]) == 2, order
+        assert "its data differ from" in capsys.readouterr().err
+    assert main(["compare", str(tmp_path / "old"), str(runs / "linear-s1")]) == 0  # the same file: by its name
+
+
+def test_a_moved_copy_of_the_data_joins_its_settings_seeds(runs, capsys):
+    capsys.readouterr()
+    assert main(["compare", "--json", str(runs / "linear-s1"), str(runs / "moved")]) == 0
+    groups = json.loads(capsys.readouterr().out)["by_settings"]
+    assert len(groups) == 1 and sorted(groups[0]["seeds"]) == [0, 1]  # where the file lay is no setting
 
 
 def test_a_controller_trained_on_validation_takes_no_part_in_the_choice(runs, capsys):
