@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import codecs
 import dataclasses
 import difflib
 import errno
@@ -351,7 +352,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         for note in unread_notes(cfg.model, unread):
             print(f"dynonet: note: {note}", file=sys.stderr)
-    out = args.out or _default_run_folder(args.preset or DEFAULT_PRESET)
+    made = []  # the folders made here for the default run folder: removed again if the run leaves them empty
+    out = args.out or _default_run_folder(args.preset or DEFAULT_PRESET, made)
     args.out = out  # the folder a Ctrl-C hint names
     terminal = sys.stdout is not None and sys.stdout.isatty()
     quiet = args.quiet or not (args.verbose or terminal)  # quiet by default in a pipe or log file (or closed)
@@ -360,8 +362,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     given = flag_changes(args)
     choose_batch = (not args.resume and cfg is not None and cfg.data.csv is not None
                     and "batch_size" not in given.get("train", {}))
-    metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
-                        flags=given if args.resume else None, argv=args.argv, choose_batch=choose_batch)
+    try:
+        metrics = train_run(cfg, out, log=log, progress=not quiet, overwrite=args.overwrite, resume=args.resume,
+                            flags=given if args.resume else None, argv=args.argv, choose_batch=choose_batch)
+    except BaseException:  # bad data, an interruption before the first epoch: no empty run folder left behind
+        for folder in made:
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        raise
     if quiet:
         from dynonet.report import batch_size_line, result_block
 
@@ -389,11 +397,23 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def _default_run_folder(name: str) -> Path:
-    """runs/NAME-DATE-TIME, with -2, -3, ... after it where a run started in the same second has it."""
+def _default_run_folder(name: str, made: list[Path]) -> Path:
+    """runs/NAME-DATE-TIME, made at once, so that a run started in the same second (a shell
+    loop of `&` jobs) takes the next name, with -2, -3, ... after it; `made` gets the folders
+    made, deepest first. One that cannot be made is returned for the run's own checks to refuse."""
     base = Path("runs") / f"{name}-{datetime.now():%Y%m%d-%H%M%S}"
-    candidates = itertools.chain([base], (base.with_name(f"{base.name}-{n}") for n in itertools.count(2)))
-    return next(folder for folder in candidates if not folder.exists())
+    for n in itertools.count(1):
+        folder = base if n == 1 else base.with_name(f"{base.name}-{n}")
+        missing = [f for f in (folder, *folder.parents) if not f.exists()]
+        try:
+            folder.mkdir(parents=True)
+        except FileExistsError:
+            continue
+        except OSError:
+            return folder
+        made += missing
+        break
+    return folder
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -452,7 +472,16 @@ SYSTEM_FAILURES = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO})
 def main(argv: Sequence[str] | None = None) -> int:
     """The `dynonet` command: returns the exit status (2 with a one-line error for bad input, 1
     with one for a file the system failed to read or write)."""
-    _standard_streams()
+    errors = _standard_streams()
+    try:
+        return _main(argv)
+    finally:  # a program that calls main() gets its standard output back as it was
+        if errors is not None and hasattr(sys.stdout, "reconfigure"):
+            sys.stdout.reconfigure(errors=errors)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    """`main`, its standard streams made ready."""
     args = build_parser().parse_args(argv)
     args.argv = ["dynonet", *(sys.argv[1:] if argv is None else argv)]  # for metrics.json
     from dynonet.runtime import keep_freed_memory
@@ -491,13 +520,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             sys.stdout = stdout
 
 
-def _standard_streams() -> None:
+def _escape(error: UnicodeEncodeError) -> tuple[str | bytes, int]:
+    """An encoding error handler: a name read from the system as bytes (surrogate-escaped, as
+    Python reads file names in a non-UTF-8 locale) is written back as those bytes, other text
+    the encoding cannot write as backslash escapes (`Temp\\xe9rature`)."""
+    text = error.object[error.start:error.end]
+    if all(0xDC80 <= ord(c) <= 0xDCFF for c in text):
+        return bytes(ord(c) - 0xDC00 for c in text), error.end
+    return codecs.backslashreplace_errors(error)
+
+
+codecs.register_error("dynonet-escape", _escape)
+
+
+def _standard_streams() -> str | None:
     """Standard streams as a script may leave them. A closed one (`>&-`, `2>&-`) gets the null
     device as its descriptor, so that no file this process opens takes it; closed standard
     error is then written there, not to standard output (print's fallback, which would put
     messages into a forecast written there); closed standard output stays None (print
     writes nothing; `--out -` is refused). Text that standard output's encoding cannot write
-    (a series named in a non-UTF-8 locale) is escaped, not an error after the work is done."""
+    (a series named in a non-UTF-8 locale) is escaped (`_escape`), not an error after the work
+    is done. Returns standard output's error handler before, for `main` to restore (None: unchanged)."""
     for fd, name in ((1, "stdout"), (2, "stderr")):
         if getattr(sys, name) is None:
             try:
@@ -508,9 +551,12 @@ def _standard_streams() -> None:
                     os.dup2(null, fd)
                     os.close(null)
     if sys.stderr is None:
-        sys.stderr = open(2, "w", closefd=False)
+        sys.stderr = open(2, "w", closefd=False, errors="dynonet-escape")
     if hasattr(sys.stdout, "reconfigure") and (sys.stdout.encoding or "").lower().replace("-", "") != "utf8":
-        sys.stdout.reconfigure(errors="backslashreplace")
+        before = sys.stdout.errors
+        sys.stdout.reconfigure(errors="dynonet-escape")
+        return before
+    return None
 
 
 class _StandardOutput:
@@ -536,6 +582,9 @@ class _StandardOutput:
     def write(self, text: str) -> int:
         return self._written(self.stream.write, text)
 
+    def writelines(self, lines: Any) -> None:
+        self._written(self.stream.writelines, lines)
+
     def flush(self) -> None:
         self._written(self.stream.flush)
 
@@ -545,9 +594,16 @@ def _discard_stdout(stream: Any = None) -> None:
     nowhere (its reader left, or it cannot be written), so that exit neither fails again nor
     prints a traceback."""
     try:
-        os.dup2(os.open(os.devnull, os.O_WRONLY), (stream or sys.stdout).fileno())
+        fd = (stream or sys.stdout).fileno()
     except (AttributeError, OSError, ValueError):  # no file behind sys.stdout: nothing to flush
+        return
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, fd)
+    except OSError:
         pass
+    finally:
+        os.close(null)
 
 
 def _resume_hint(args: argparse.Namespace) -> str:

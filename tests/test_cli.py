@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -250,8 +251,8 @@ def test_standard_output_that_cannot_be_written_is_one_line_with_exit_1(capsys, 
     assert capsys.readouterr().err == "dynonet: error: standard output: cannot write there (No space left on device)\n"
 
 
+@pytest.mark.skipif(os.name != "posix", reason="closes a descriptor before the child starts")
 def test_a_closed_standard_error_leaves_standard_output_to_the_forecast(tmp_path):
-    import os
     import subprocess
     import sys
 
@@ -261,16 +262,26 @@ def test_a_closed_standard_error_leaves_standard_output_to_the_forecast(tmp_path
     assert done.returncode == 2 and done.stdout == b""
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the C locale's ASCII standard output")
 def test_text_a_non_utf8_standard_output_cannot_encode_is_escaped_not_an_error():
-    import os
     import subprocess
     import sys
 
     env = {**os.environ, "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
     env.pop("PYTHONIOENCODING", None)
-    done = subprocess.run([sys.executable, "-c", "from dynonet.cli import _standard_streams; _standard_streams(); "
-                           "print('Temp\\u00e9rature')"], stdout=subprocess.PIPE, env=env, timeout=120)
-    assert done.returncode == 0 and done.stdout == b"Temp\\xe9rature\n"
+    script = "\n".join([
+        "import sys",
+        "from dynonet.cli import main",
+        "before = sys.stdout.errors",
+        "main(['compare', '--json', 'r\\u00fc'])",  # (no such run: an error, exit 2; what matters is after)
+        "assert sys.stdout.errors == before, sys.stdout.errors",  # main leaves standard output as it found it
+        "from dynonet.cli import _standard_streams",
+        "_standard_streams()",
+        "print('Temp\\u00e9rature')",  # a name in another alphabet: escaped
+        "print(b'r\\xc3\\xbc'.decode('ascii', 'surrogateescape'))",  # a file name read as bytes: those bytes
+    ])
+    done = subprocess.run([sys.executable, "-c", script], stdout=subprocess.PIPE, env=env, timeout=120)
+    assert done.returncode == 0 and done.stdout == b"Temp\\xe9rature\nr\xc3\xbc\n"
 
 
 def test_the_default_run_folder_is_one_no_run_of_the_same_second_took(tmp_path, monkeypatch):
@@ -285,10 +296,18 @@ def test_the_default_run_folder_is_one_no_run_of_the_same_second_took(tmp_path, 
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(dynonet.cli, "datetime", Frozen)
-    assert dynonet.cli._default_run_folder("quickstart") == Path("runs/quickstart-20260102-030405")
-    for taken in ("quickstart-20260102-030405", "quickstart-20260102-030405-2"):
-        (tmp_path / "runs" / taken).mkdir(parents=True)
-    assert dynonet.cli._default_run_folder("quickstart") == Path("runs/quickstart-20260102-030405-3")
+    made = []
+    first = dynonet.cli._default_run_folder("quickstart", made)
+    assert first == Path("runs/quickstart-20260102-030405") and first.is_dir()  # made at once: a run beside ...
+    assert made == [first, Path("runs")]
+    (tmp_path / "runs" / "quickstart-20260102-030405-2").mkdir()
+    assert dynonet.cli._default_run_folder("quickstart", []) == Path("runs/quickstart-20260102-030405-3")  # ... the next
+    # a run that fails before it writes anything leaves no empty folder behind
+    for folder in (tmp_path / "runs").iterdir():
+        folder.rmdir()
+    (tmp_path / "runs").rmdir()
+    assert main(["train", "--csv", "missing.csv", *SMALL]) == 2
+    assert not any(tmp_path.iterdir())
 
 
 def test_refuses_to_overwrite_a_run_folder(tmp_path, capsys):
