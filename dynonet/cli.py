@@ -259,8 +259,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--checkpoint", type=path_arg, required=True, help="run folder written by `dynonet train`")
     pr.add_argument("--csv", type=path_arg, default=None,
                     help="recent data: the training CSV's series, at least `lookback` rows (wide, or long: "
-                         "unique_id, ds, y, and then the forecast is written long too); default: the file the "
-                         "run was trained on, as it is now")
+                         "unique_id, ds, y, and then the forecast is written long too); - reads it from standard "
+                         "input; default: the file the run was trained on, as it is now")
     pr.add_argument("--out", type=path_arg, required=True,
                     help="forecast CSV to write (original units); - writes it to standard output")
     pr.add_argument("--plot", type=path_arg, default=None,
@@ -284,7 +284,8 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--csv", type=path_arg, default=None,
                     help="data of the run's series (wide or long), evenly spaced at its step, every row a number; "
                          "rows after those the run trained and validated on score it fairly (it says how many "
-                         "forecasts reach into those); default: the file the run was trained on, as it is now")
+                         "forecasts reach into those); - reads it from standard input; default: the file the run "
+                         "was trained on, as it is now")
     bt.add_argument("--out", type=path_arg, default=None,
                     help="long CSV to write: unique_id, ds, cutoff, the forecast, its bounds, the naive forecasts "
                          "(RepeatLast, SeasonalRepeat), y (the true value); - writes it to standard output "

@@ -28,7 +28,7 @@ from dynonet.intervals import calibrate_hint
 from dynonet.registry import naive_named
 from dynonet.report import aligned, naive_lines, score_text
 from dynonet.runtime import Log, quiet, resolve_device
-from dynonet.tables import Reading, Table, read_csv, read_table
+from dynonet.tables import STDIN, Reading, Table, read_csv, read_stdin, read_table
 
 
 # names of other formats, whose programs would not read the CSV text written under them
@@ -103,7 +103,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     # recent file writes its own ('2014-01', not '2014-01-01')
     fmt = recent.date_format or recent.written
     # a long file's rows are not the pivoted table's: then rows are named by their dates
-    forecast = forecaster._forecast_rows(dates, columns, values, str(csv),
+    forecast = forecaster._forecast_rows(dates, columns, values, _named(csv),
                                          first_line=recent.lines if ids is None else None,
                                          date_format=fmt, long=ids is not None)
     truth = None
@@ -126,7 +126,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
                                columns=forecaster.columns_)
         m = forecaster.config.model
         image = plots.forecast_plot(history.iloc[-max(m.lookback, 2 * m.horizon):], forecast, truth,
-                                    f"{m.model} forecast, H={m.horizon}, from {Path(csv).name}", image_format,
+                                    f"{m.model} forecast, H={m.horizon}, from {Path(_named(csv)).name}", image_format,
                                     series=plot_series, bands=bands)
         files.append((Path(plot), image))
     write_together(files)
@@ -182,7 +182,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)
     m = forecaster.config.model
     fmt = table.date_format or table.written  # as the forecast's (`predict`)
-    backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, str(csv),
+    backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, _named(csv),
                                          table.lines if table.ids is None else None,
                                          m.horizon if step is None else step, levels, table.ids, fmt, naive=True)
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
@@ -196,7 +196,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
                              columns=list(named.values()))  # the data: every date, also those no period covers
         files.append((Path(plot), plots.backtest_plot(
             backtest, truth, type(forecaster.model_).__name__,
-            f"{m.model} backtest, H={m.horizon}, on {Path(csv).name}", image_format,
+            f"{m.model} backtest, H={m.horizon}, on {Path(_named(csv)).name}", image_format,
             series=None if plot_series is None else [named[c] for c in plot_series],
             naive=naive[-1] if naive else None, levels=levels)))
     write_together(files)
@@ -276,7 +276,12 @@ def _read(forecaster: DynoNetForecaster, csv: str | Path, dialect: dict[str, str
     # the settings given here as given, the rest as the run's
     reading = Reading.of(d, columns=tuple(forecaster.columns_), used=used, trained=True, given=frozenset(dialect),
                          flags=True)
-    return d, reading, read_table(csv, reading)
+    return d, reading, read_stdin(reading) if str(csv) == "-" else read_table(csv, reading)
+
+
+def _named(csv: str | Path) -> str:
+    """How messages and figures name the data read: its file, or standard input (`--csv -`)."""
+    return STDIN if str(csv) == "-" else str(csv)
 
 
 def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.DatetimeIndex:

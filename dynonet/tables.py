@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 import shlex
+import sys
+import tempfile
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +105,26 @@ def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.Datetim
     column and line of the first problem found.
     """
     return read_table(path, reading)[:3]
+
+
+STDIN = "standard input"  # how messages name `--csv -`
+
+
+def read_stdin(reading: Reading = Reading()) -> Table:
+    """`read_table` of the CSV on standard input (`--csv -`), which is read to its end first
+    (the reader opens a file more than once); errors name it as standard input."""
+    if sys.stdin is None:
+        raise DataError(f"--csv -: {STDIN} is closed; pipe the CSV in, or give a file name")
+    if sys.stdin.isatty():  # reading would wait for typing
+        raise DataError(f"--csv -: {STDIN} is a terminal; pipe the CSV in (cat recent.csv | dynonet ...)")
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "stdin.csv"
+        path.write_bytes(data)
+        try:
+            return read_table(path, reading)
+        except DataError as e:
+            raise DataError(str(e).replace(str(path), STDIN)) from None
 
 
 def read_table(path: str | Path, reading: Reading = Reading()) -> Table:

@@ -1024,6 +1024,25 @@ def test_backtest_checks_everything_before_it_writes(setup, tmp_path, capsys):
     assert printed.err.splitlines()[-1] == f"plot: {tmp_path / 'p.svg'}"
 
 
+def test_the_csv_may_come_on_standard_input(setup, tmp_path, capsys, monkeypatch):
+    import io
+
+    def piped(path: Path) -> None:  # `cat FILE | dynonet ... --csv -`
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(path.read_bytes())))
+
+    base = ["--checkpoint", str(setup / "run"), "--out", "-"]
+    for command, data, extra in (("predict", "recent.csv", []), ("backtest", "all.csv", ["--step", "4"])):
+        assert main([command, *base, "--csv", str(setup / data), *extra]) == 0
+        from_file = capsys.readouterr().out
+        piped(setup / data)
+        assert main([command, *base, "--csv", "-", *extra]) == 0
+        assert capsys.readouterr().out == from_file
+    (tmp_path / "short.csv").write_text("".join((setup / "recent.csv").read_text().splitlines(True)[:5]))
+    piped(tmp_path / "short.csv")
+    assert main(["predict", *base, "--csv", "-"]) == 2
+    assert one_error_line(capsys).startswith("dynonet: error: standard input: 4 rows, but the model needs the last ")
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
 @pytest.mark.parametrize("command", ["predict", "backtest"])
 def test_a_device_not_there_is_named_as_the_flag(setup, capsys, command):
