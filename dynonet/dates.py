@@ -195,6 +195,10 @@ def _format_hint(cell: object, column: pd.Series) -> str:
     if isinstance(cell, str) and re.match(r"\d{1,2}([/.-])\d{1,2}\1\d{2,4}", cell):
         return " (day first? give the format when training, e.g. --date-format %d/%m/%Y)"
     if isinstance(cell, (str, int, float, np.number)) and re.fullmatch(r"-?\d{9,}(\.\d*)?", str(cell).strip()):
+        digits = str(cell).strip()
+        if (written := DIGIT_DATES.get(len(digits))) and 1800 <= int(digits[:4]) <= 2200 \
+                and not pd.isna(pd.to_datetime(digits, format=written, errors="coerce")):  # 2024010113: a date
+            return f" (a date written as digits? train with --date-format {written}; Unix seconds: --date-format %s)"
         if abs(float(cell)) > MAX_UNIX_SECONDS:
             return " (Unix time in milliseconds? divide by 1000, and train with --date-format %s)"
         return " (Unix time in seconds? train with --date-format %s)"
@@ -208,6 +212,7 @@ def _format_hint(cell: object, column: pd.Series) -> str:
 
 
 UNIX_SECONDS = "%s"  # as `date +%s` prints: seconds since 1970-01-01 00:00 UTC
+DIGIT_DATES = {10: "%Y%m%d%H"}  # dates as digits pandas does not read, by their length (it reads 8, 12 and 14)
 # Beyond this (the year 5138) a count is more likely milliseconds than seconds.
 MAX_UNIX_SECONDS = 1e11
 

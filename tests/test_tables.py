@@ -259,6 +259,16 @@ def test_a_cell_that_is_no_unix_time_is_named(tmp_path, cell):
         read_csv(path, Reading(date_format="%s"))
 
 
+def test_dates_written_as_digits_are_told_their_format(tmp_path):
+    first, second, written = "2024011513", "2024011514", "%Y%m%d%H"  # (pandas reads 12 and 14 digits itself)
+    path = write(tmp_path, f"date,a\n{first},1\n{second},2\n")
+    with pytest.raises(DataError, match=rf"line 2: cannot parse date '{first}' in column 'date' \(a date written as "
+                                        rf"digits\? train with --date-format {written}; Unix seconds: --date-format "
+                                        r"%s\)$"):
+        read_csv(path)
+    assert read_csv(path, Reading(date_format=written))[0][0] == pd.Timestamp("2024-01-15 13:00")  # as it says
+
+
 def test_milliseconds_are_told_apart_from_seconds(tmp_path):
     path = write(tmp_path, "date,a\n1700000000000,1\n1700000060000,2\n")
     with pytest.raises(DataError, match=r"line 2: cannot parse date '1700000000000' in column 'date' \(Unix time in "
