@@ -84,6 +84,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     from dynonet import plots
 
     _check_plot(plot, plot_series)
+    if actual is not None and str(actual) == "-":
+        raise ConfigError("--actual -: the true values are read from a file (standard input serves --csv -)")
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give its recent rows with --csv")

@@ -1041,6 +1041,9 @@ def test_the_csv_may_come_on_standard_input(setup, tmp_path, capsys, monkeypatch
     piped(tmp_path / "short.csv")
     assert main(["predict", *base, "--csv", "-"]) == 2
     assert one_error_line(capsys).startswith("dynonet: error: standard input: 4 rows, but the model needs the last ")
+    assert main(["predict", *base, "--csv", "-", "--actual", "-"]) == 2
+    assert one_error_line(capsys).endswith("--actual -: the true values are read from a file (standard input serves "
+                                           "--csv -)")
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="asks for CUDA where there is none")
