@@ -144,14 +144,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 unless every preset trains as picked")
     parser.add_argument("--argmin", action="store_true",
                         help="also mark (+) the lowest mean validation MSE where the rule picks another")
+    parser.add_argument("--test", action="store_true",
+                        help="also show each candidate's test MSE (hidden by default: the pick never reads it, and "
+                             "a choice made by someone reading it would not be a validation choice)")
     args = parser.parse_args(argv)
     cells = candidates(Path(__file__).resolve().parent)
     wrong = []
     if not args.check:
         print(f"* the pick: the fewest parameters, then the fewest departures from the defaults, among the settings "
               f"(within {MAX_PARAMS:,} parameters where any is)\n  within one standard error (the lowest mean's seed "
-              f"std / sqrt({len(SEEDS)}), shown as 'se') of the lowest mean validation MSE; test MSE is shown, never "
-              "read\n")
+              f"std / sqrt({len(SEEDS)}), shown as 'se') of the lowest mean validation MSE; test MSE is "
+              + ("shown, never read\n" if args.test else "never read (--test shows it)\n"))
     for (dataset, horizon), entries in sorted(cells.items()):
         name = preset_of(dataset, horizon)
         preset = cell_settings(PRESETS[name].to_dict())
@@ -159,12 +162,14 @@ def main(argv: list[str] | None = None) -> int:
         if picked["settings"] != preset:
             wrong.append(f"{name}: validation picks {differences(picked['settings'], preset)}")
         if not args.check:
-            print(f"{name} (val / test MSE, mean of seeds 0-2; lowest validation first; "
+            print(f"{name} ({'val / test MSE' if args.test else 'validation MSE'}, mean of seeds 0-2; lowest "
+                  "validation first; "
                   f"se {standard_error(entries):.4f}):")
             alternative = lowest(entries) if args.argmin else None
             for e in entries:
                 mark = "*" if e is picked else "+" if e is alternative else " "
-                print(f" {mark} {e['val']:.4f} / {e['test']:.4f}  {e['params']:>7,} params  "
+                test = f" / {e['test']:.4f}" if args.test else ""
+                print(f" {mark} {e['val']:.4f}{test}  {e['params']:>7,} params  "
                       f"{differences(e['settings'], preset)}"
                       f"  [{', '.join(e['folders'])}]")
     missing = sorted(n for n in PRESETS if n != "quickstart" and

@@ -33,6 +33,21 @@ def render(fig: Figure, tight: bool = True, fmt: str = "png") -> bytes:
     return buf.getvalue()
 
 
+def bar_styles(n: int) -> list[dict[str, Any]]:
+    """Bar styles for `n` series, no two alike: matplotlib's ten default colors, then tab20's
+    lighter shades of them (a grid of 15 variants repeats no color), and a hatch on each
+    further twenty."""
+    from matplotlib import colormaps
+
+    if n <= 10:
+        return [{"color": f"C{i}"} for i in range(n)]
+    tab20 = colormaps["tab20"]
+    hatches = ("", "//", "..", "xx", "\\\\", "oo")
+    # tab20 pairs each dark shade (even) with its light one (odd): the dark ten first
+    return [{"color": tab20(2 * (i % 10) + i // 10 % 2), "hatch": hatches[i // 20 % len(hatches)], "edgecolor": "white"}
+            for i in range(n)]
+
+
 def train_loss_label(history: list[dict[str, Any]], loss: str) -> str:
     """What the training-loss curve shows: the run's loss; the closed-form trend fit (epoch 0)
     is least squares whatever the loss."""

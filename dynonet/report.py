@@ -79,13 +79,15 @@ def _naive_wins(scores: dict[str, Any], naive: dict[str, Any]) -> str:
     return f" (lower than this model's MSE on series {named})"
 
 
-def epoch_line(e: dict[str, Any]) -> str:
-    """One history entry as the line printed after each epoch."""
+def epoch_line(e: dict[str, Any], loss: str = "mse") -> str:
+    """One history entry as the line printed after each epoch; `loss`: the run's training loss,
+    which the training figure is (the closed-form trend fit's is least squares: MSE)."""
     sig = " ".join(f"{k}={v:.3f}" for k, v in e["signals"].items())
     stage = "  trend" if e.get("stage") == "trend" else ""
     # the closed-form trend fit (`--trend-fit ridge`) has a penalty where epochs have an lr
     step = f"lr {e['lr']:.2e}" if e.get("lr") is not None else f"ridge penalty {e['penalty']:g}"
-    return (f"epoch {e['epoch']:3d}{stage}  train {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
+    trained_on = "mse" if e.get("fit") == "ridge" else loss
+    return (f"epoch {e['epoch']:3d}{stage}  train {trained_on} {e['train_loss']:.4f}  val mse {e['val_mse']:.4f} "
             f"mae {e['val_mae']:.4f}  {step}  {e['seconds']:.1f}s{'  *' if e['best'] else ''}"
             + (f"  [{sig}]" if sig else ""))
 
@@ -94,9 +96,11 @@ STAGE_TITLES = {"trend": "stage 1 of 2: the trend path alone",
                 "full": "stage 2 of 2: the whole model, from the trend path's best epoch"}
 
 
-def epoch_report(log: Log, resumed_in: str | None = None, titles: bool = True) -> Callable[[dict[str, Any]], None]:
-    """Logs each epoch's line, and a title where a trend-first run's stage begins (`resumed_in`:
-    the stage a resumed run was in; no `titles` for a model that is its trend path alone)."""
+def epoch_report(log: Log, resumed_in: str | None = None, titles: bool = True,
+                 loss: str = "mse") -> Callable[[dict[str, Any]], None]:
+    """Logs each epoch's line (`loss`: the run's training loss), and a title where a trend-first
+    run's stage begins (`resumed_in`: the stage a resumed run was in; no `titles` for a model
+    that is its trend path alone)."""
     stages: list[str] = [] if resumed_in is None else [resumed_in]
 
     def report(entry: dict[str, Any]) -> None:
@@ -104,5 +108,5 @@ def epoch_report(log: Log, resumed_in: str | None = None, titles: bool = True) -
         if titles and (stage == "trend" and not stages or stage == "full" and stages[-1:] == ["trend"]):
             log(STAGE_TITLES[stage])
         stages.append(stage)
-        log(epoch_line(entry))
+        log(epoch_line(entry, loss))
     return report

@@ -242,6 +242,18 @@ def few_val_notes(windows: int, trains: bool) -> list[str]:
             "gives more)"]
 
 
+def cut_notes(cfg: RunConfig) -> list[str]:
+    """A note where a bundled dataset is cut by --max-rows: its first rows are then split by
+    --val-fraction and --test-fraction, not at the protocol's borders, so its scores compare
+    with no benchmark record or published figure."""
+    d = cfg.data
+    if d.csv is not None or d.dataset is None or d.max_rows is None:
+        return []
+    shares = f"{1 - d.val_fraction - d.test_fraction:.0%} / {d.val_fraction:.0%} / {d.test_fraction:.0%}"
+    return [f"--max-rows {d.max_rows}: {d.dataset}'s first {d.max_rows} rows, split {shares} (train / validation / "
+            "test), not at the protocol's borders: these scores compare with no benchmark or published figure"]
+
+
 def season_notes(cfg: ModelConfig, freq: str, rows: int, tested: bool) -> list[str]:
     """A note where a run with a test split finds the time step's seasonal cycle longer than
     the lookback: no seasonal naive forecast is scored beside it (`registry.naive_configs`)
@@ -291,7 +303,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     trains = bool(params["total"])
     if choose_batch and trains:  # (a model with nothing to train takes no optimizer steps)
         log(batch_size_line(cfg.train.batch_size, len(sets["train"])))
-    notes = (data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
+    notes = (cut_notes(cfg) + data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
              + few_val_notes(len(sets["val"]), trains)
              + season_notes(cfg.model, data.freq, len(data.dates), tested=test_set is not None))
     for note in notes:
@@ -311,7 +323,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
         # a model that is its trend path alone (RevIN + Linear) trains in one stage: no stage titles
         two_stages = trainer.worker_opt is not None and bool(trainer.trend_params)
         state = trainer.fit(sets, report=epoch_report(log, resume.get("stage", ["full"])[0] if resume else None,
-                                                      titles=two_stages),
+                                                      titles=two_stages, loss=cfg.train.loss),
                             progress=make_progress(progress),
                             checkpoint=None if save is None else checkpoint_with_time, resume=resume)
     except TrainingError as e:  # what a record of the stopped run needs (the trainer gives its epochs)

@@ -202,7 +202,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
     ax = fig.subplots()
     width = 0.8 / max(len(rows), 1)
     unscored = []  # (x, variant) where a variant has no scored run in a cell
-    for i, v in enumerate(rows):
+    for i, (v, style) in enumerate(zip(rows, plots.bar_styles(len(rows)))):
         xs, ys, es = [], [], []
         for j, c in enumerate(cols):
             cell = cells.get((v, c))
@@ -213,7 +213,7 @@ def figure(records: list[dict[str, Any]], path: Path) -> None:
                 es.append(math.nan if cell["mse_std"] is None else cell["mse_std"])  # one seed: no std, no bar
             else:
                 unscored.append(x)
-        ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, color=f"C{i % 10}")
+        ax.bar(xs, ys, width, yerr=es, capsize=2, label=v, **style)
     lows = [c["mse"] - (c["mse_std"] or 0.0) for c in cells.values()]
     if lows:
         ax.set_ylim(bottom=0.9 * min(lows))  # differences between models are small next to the MSE itself

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -124,6 +125,16 @@ def _select_presets():
 
 def test_presets_are_what_validation_picks_from_the_recorded_runs(capsys):
     assert _select_presets().main(["--check"]) == 0, capsys.readouterr().err
+
+
+def test_the_candidates_test_mse_is_shown_only_when_asked(capsys):
+    select = _select_presets()
+    assert select.main([]) == 0
+    listed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(("   ", " * "))]
+    assert listed and not any(re.search(r"\d\.\d{4} / \d\.\d{4}", ln) for ln in listed)
+    assert select.main(["--test"]) == 0
+    listed = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith(("   ", " * "))]
+    assert listed and all(re.search(r"^ . \d\.\d{4} / \d\.\d{4} ", ln) for ln in listed)
 
 
 def test_selection_reads_validation_never_test(tmp_path):

@@ -15,13 +15,23 @@ def test_stage_titles_only_where_a_trend_first_runs_stages_begin():
         report(e)
     assert [ln for ln in lines if ln.startswith("stage")] == [
         "stage 1 of 2: the trend path alone", "stage 2 of 2: the whole model, from the trend path's best epoch"]
-    assert lines[1] == epoch_line(entry(1, "trend")) and lines[1].startswith("epoch   1  trend  train 0.5000")
+    assert lines[1] == epoch_line(entry(1, "trend")) and lines[1].startswith("epoch   1  trend  train mse 0.5000")
     assert lines[-1].endswith("1.0s")  # no star: not a new best
     joint = []
     report = epoch_report(joint.append)
     for e in (entry(1, "full"), entry(2, "full")):
         report(e)
     assert joint == [epoch_line(entry(1, "full")), epoch_line(entry(2, "full"))]  # one stage: no titles
+
+
+@pytest.mark.parametrize("loss", ["mse", "mae", "huber"])
+def test_each_epoch_line_names_the_loss_its_training_figure_is(loss):
+    lines = []
+    report = epoch_report(lines.append, titles=False, loss=loss)
+    report({**entry(0, "trend"), "lr": None, "penalty": 0.1, "fit": "ridge"})  # the closed-form fit: least squares
+    report(entry(1, "full"))
+    assert lines[0].startswith("epoch   0  trend  train mse 0.5000  val mse 0.4000")
+    assert lines[1].startswith(f"epoch   1  train {loss} 0.5000  val mse 0.4000")
 
 
 def test_result_block_says_the_scale_and_lists_each_channel():

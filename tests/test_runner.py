@@ -342,6 +342,19 @@ def test_a_seasonal_naive_needs_a_cycle_the_lookback_holds(tmp_path, capsys):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["season"] == 7  # found, without a test split
 
 
+def test_a_bundled_dataset_cut_by_max_rows_is_said_to_be_split_off_the_protocol():
+    from dynonet.config import preset
+    from dynonet.runner import cut_notes
+
+    cut = preset("quickstart").replace(data={"max_rows": 3000})
+    assert cut_notes(cut) == ["--max-rows 3000: ETTh1's first 3000 rows, split 70% / 10% / 20% (train / validation / "
+                              "test), not at the protocol's borders: these scores compare with no benchmark or "
+                              "published figure"]
+    assert cut_notes(preset("quickstart")) == []  # the protocol's borders
+    assert cut_notes(cut.replace(data={"csv": "own.csv"})) == []  # a CSV is split by fractions anyway
+
+
+
 @pytest.mark.parametrize("windows, trains, note", [
     (1, True, "the validation split holds 1 window: which epoch is kept rests on it (a larger --val-fraction, or a "
               "shorter --lookback or --horizon, gives more)"),

@@ -47,3 +47,21 @@ def test_runs_on_the_first_rows_only_say_so_and_get_no_published_figures():
             "ETTh2 H96") in merged and "alike for every row;" in merged
     published = merged.split("## Published figures (not measured here)", 1)[1]
     assert "None for ETTh1 H96" in published and "| ETTh2 | 96 |" in published and "| ETTh1 | 96 |" not in published
+
+
+def test_every_variant_of_the_figure_has_a_bar_style_of_its_own(tmp_path, monkeypatch):
+    from matplotlib.colors import to_rgba
+    from matplotlib.container import BarContainer
+
+    from dynonet import plots
+
+    drawn = []
+    monkeypatch.setattr(plots, "render", lambda fig, *a, **k: drawn.append(fig) or b"png")
+    base = {"dataset": "ETTh1", "horizon": 96, "lookback": 96, "seed": 0, "mse": 0.4, "mae": 0.4, "params": 1,
+            "device": "cpu", "controller_data": None, "epochs": 1, "best_epoch": 1, "seconds": 1.0}
+    for n in (3, 15, 25):  # the default colors; tab20's beyond ten (the committed grid has 15); hatches beyond 20
+        summary.figure([{**base, "model": f"m{i}"} for i in range(n)], tmp_path / "results.png")
+        bars = [c.patches[0] for c in drawn.pop().axes[0].containers if isinstance(c, BarContainer)]
+        assert len(bars) == n
+        styles = {(to_rgba(b.get_facecolor()), b.get_hatch() or "") for b in bars}
+        assert len(styles) == n, f"{n} variants drawn in {len(styles)} styles"
