@@ -255,6 +255,8 @@ class DynoNetForecaster:
             table = self._table(df, "recent data", self.config, used=self.config.model.lookback,
                                 columns=self.columns_)
             given = self._as_given(df)
+            if note := self._unread_note(table, "recent data"):
+                warnings.warn(note, stacklevel=2)
         elif getattr(self, "_fit_tail", None) is not None:  # (a forecaster pickled before it has none)
             table, given = self._fit_tail
         else:
@@ -380,7 +382,10 @@ class DynoNetForecaster:
         except ConfigError as e:
             raise keywords(e) from None
         m = self.config.model
-        dates, columns, values, ids, *_ = self._table(df, "data", self.config, columns=self.columns_)
+        read = self._table(df, "data", self.config, columns=self.columns_)
+        if note := self._unread_note(read, "data"):
+            warnings.warn(note, stacklevel=2)
+        dates, columns, values, ids = read.dates, read.columns, read.values, read.ids
         table = self._backtest_rows(dates, columns, values, "data", None, m.horizon if step is None else int(step),
                                     levels, ids, naive=naive)
         given = self._as_given(df)
@@ -508,6 +513,17 @@ class DynoNetForecaster:
         last = torch.as_tensor(starts, device=device) + L - 1  # (N,)
         scaled_last = series[last].double().cpu().numpy()[:, None]  # (N, 1, C)
         return values[starts + L - 1][:, None] + (y.numpy() - scaled_last) * scaler.std
+
+    def _unread_note(self, table: Table, source: str) -> str:
+        """A note on the series of `table` that are not the run's (`Table.unread`), which
+        nothing forecasts: a store opened since the run was trained, say. "" if none, or if
+        the run chose its series (`columns`): then the others are left out as chosen."""
+        if not (unread := table.unread) or self.config.data.columns is not None:
+            return ""
+        names = ", ".join(map(repr, unread[:5])) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+        n = len(self.columns_)
+        return (f"{source}: {names} {'is' if len(unread) == 1 else 'are'} not among the run's {n} series: left "
+                "out (a model forecasts the series it was trained on)")
 
     def _seen_note(self, backtest: pd.DataFrame, date_format: str | None = None) -> str:
         """A note on the forecasts of a `backtest` table whose periods reach into the rows the

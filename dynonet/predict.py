@@ -99,6 +99,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
     d, reading, recent = _read(forecaster, csv, dialect or {}, used=forecaster.config.model.lookback)
+    if note := forecaster._unread_note(recent, _named(csv)):
+        log(f"note: {note}")
     date_column = d.date_column
     dates, columns, values, ids = recent.dates, recent.columns, recent.values, recent.ids
     # dates are written as given or as the file settles them (13/01/2023: day first), or as the
@@ -182,6 +184,8 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)
+    if note := forecaster._unread_note(table, _named(csv)):
+        log(f"note: {note}")
     m = forecaster.config.model
     fmt = table.date_format or table.written  # as the forecast's (`predict`)
     backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, _named(csv),

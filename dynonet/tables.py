@@ -86,7 +86,9 @@ class Table(NamedTuple):
     `settled_format`; None: inferred); `written`, for inferred dates of a CSV, the format that
     writes them back as the file does (`written_format`); `lines`, how errors name a CSV's rows
     (`line_namer`): 2, the file line of row 0, or each row's line where blank lines sit among
-    them; None for a table in memory (its rows are named by position)."""
+    them; None for a table in memory (its rows are named by position). `unread`: of a table read
+    for a trained run, the series there that are not the run's (a wide table's other columns, a
+    long table's other unique_id values, as text), which nothing forecasts."""
 
     dates: pd.DatetimeIndex
     columns: list[str]
@@ -95,6 +97,7 @@ class Table(NamedTuple):
     date_format: str | None
     written: str | None = None
     lines: int | np.ndarray | None = None
+    unread: tuple[str, ...] = ()
 
 
 def read_csv(path: str | Path, reading: Reading = Reading()) -> tuple[pd.DatetimeIndex, list[str], np.ndarray]:
@@ -182,11 +185,9 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     # unique_id, ds, y (others are refused there), unless a wide table's dates are in another column
     if set(LONG) <= set(names) and (date_column not in names or date_column == "ds"):
         reading = settled_format(reading, _strip(frame["ds"]))
-        dates, columns, values, ids, written = _long_table(frame, reading, str(path),
-                                                           first_line=lines)
-        return Table(dates, columns, values, ids, reading.date_format, written)
-    if reading.columns is None:
-        _refuse_long_without_ds(names, str(path))
+        dates, columns, values, ids, written, unread = _long_table(frame, reading, str(path), first_line=lines)
+        return Table(dates, columns, values, ids, reading.date_format, written, unread=unread)
+    _refuse_misnamed_long(names, reading, str(path))
     if date_column not in names:
         other = next((n for n in names if n.lower() == date_column.lower()), None)  # 'Date'
         hint = ("the run was trained on dates in that column" if reading.trained else
@@ -195,12 +196,21 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         f"{hint})")
     if reading.columns is not None:
-        frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path))]]
+        frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path),
+                                             frame=frame)]]
     _refuse_saved_index(list(frame.columns), date_column, str(path), "or leave it out with --columns", reading.trained)
     reading = settled_format(reading, _strip(frame[date_column]))
     dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
-    return Table(dates, columns, values, None, reading.date_format, written, lines)
+    return Table(dates, columns, values, None, reading.date_format, written, lines,
+                 _unread(reading, [n for n in names if n != date_column]))
+
+
+def _unread(reading: Reading, there: list[str]) -> tuple[str, ...]:
+    """The series `there` that a trained run's reading leaves out (`Table.unread`)."""
+    if not reading.trained or reading.columns is None:
+        return ()
+    return tuple(n for n in there if n not in reading.columns)
 
 
 def _parser_error(message: str) -> str:
@@ -262,9 +272,11 @@ def _decimal_mark(path: Path, sep: str, lines: int = 20) -> str | None:
     return max(set(marks), key=marks.count) if marks else None
 
 
-def _chosen(reading: Reading, there: list[str], source: str, long: bool = False) -> list[str]:
+def _chosen(reading: Reading, there: list[str], source: str, long: bool = False,
+            frame: pd.DataFrame | None = None) -> list[str]:
     """The series to read (`reading.columns`), each checked to be among `there` (a wide
-    table's columns, or a `long` table's unique_id values)."""
+    table's columns, or a `long` table's unique_id values); where one is not, a column of the
+    wide `frame` whose cells name them is told to be the long format's unique_id."""
     columns = list(reading.columns or ())
     if not long and reading.date_column in columns:
         raise DataError(f"{source}: {reading.date_column!r} is the date column, not a series; leave it out of "
@@ -277,8 +289,22 @@ def _chosen(reading: Reading, there: list[str], source: str, long: bool = False)
                   if there else "no column there besides the dates")
         plural = "s" if len(missing) > 1 and kind == "column" else ""
         raise DataError(f"{source}: no {kind}{plural} {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; "
-                        f"{listed})")
+                        f"{listed}){_ids_hint(frame, missing)}")
     return columns
+
+
+def _ids_hint(frame: pd.DataFrame | None, series: list[str]) -> str:
+    """Where a wide table lacks `series` and one of its text columns names them in its cells:
+    the long format, with its columns under other names."""
+    if frame is None:
+        return ""
+    for column in frame.columns:
+        cells = frame[column].head(100_000)
+        text = cells.dtype == object or pd.api.types.is_string_dtype(cells)
+        if text and cells.astype(str).str.strip().isin(series).any():
+            return (f"; column {column!r} holds the series' names: the long format? name its columns unique_id, ds, "
+                    f"y (rename {column!r} to unique_id)")
+    return ""
 
 
 def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source: str = "DataFrame",
@@ -519,10 +545,10 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
                         f"df[{name!r}].dt.to_timestamp() makes them dates")
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
-        dates, columns, values, ids, _ = _long_table(df, reading, source)
-        return Table(dates, columns, values, ids, reading.date_format)
-    if reading.columns is None and not isinstance(df.index, pd.DatetimeIndex):
-        _refuse_long_without_ds(list(df.columns), source)
+        dates, columns, values, ids, _, unread = _long_table(df, reading, source)
+        return Table(dates, columns, values, ids, reading.date_format, unread=unread)
+    if not isinstance(df.index, pd.DatetimeIndex):
+        _refuse_misnamed_long(list(df.columns), reading, source)
     if set(df.columns) == {"unique_id", "y"} and isinstance(df.index, pd.DatetimeIndex) \
             and not pd.api.types.is_numeric_dtype(df["unique_id"]):  # (two numeric series so named: wide)
         raise DataError(f"{source}: columns unique_id and y with the dates as the index: the long format needs "
@@ -549,17 +575,20 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
         # as a CSV's header is refused: the run would name the series 'nan' or '', which no CSV holds
         raise DataError(f"{source}: a column has no name ({blank!r}); give every series a name, as a CSV's "
                         "header must")
+    unread: tuple[str, ...] = ()
     if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
+        unread = _unread(reading, as_text)
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
-        frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source))]]
+        frame = frame[[date_column, *(series[c] for c in _chosen(reading, list(series), source, frame=frame))]]
     _refuse_saved_index(list(frame.columns), date_column, source, "or drop it: df.drop(columns={name})",
                         reading.trained)
     reading = settled_format(reading, _strip(frame[date_column]))
     return Table(*validate_frame(frame, reading, source=source, first_line=None,
-                                 index_dates=isinstance(df.index, pd.DatetimeIndex)), None, reading.date_format)
+                                 index_dates=isinstance(df.index, pd.DatetimeIndex)), None, reading.date_format,
+                 unread=unread)
 
 
 SAVED_INDEX = re.compile(r"Unnamed: \d+")  # how pandas reads back a column written without a name
@@ -643,22 +672,29 @@ def _holds_dates(values: pd.Index | pd.Series) -> bool:
             return False
 
 
-def _refuse_long_without_ds(names: list[Any], source: str) -> None:
-    """unique_id, y and a date column under another name: the long format, with its dates misnamed."""
-    if {"unique_id", "y"} <= set(names) and len(names) == 3 and "ds" not in names:
-        other = next(n for n in names if n not in ("unique_id", "y"))
-        raise DataError(f"{source}: columns unique_id, {other}, y: the long format names its date column ds "
-                        f"(rename {other!r} to ds)")
+def _refuse_misnamed_long(names: list[Any], reading: Reading, source: str) -> None:
+    """unique_id beside ds or y, and a third column under another name: the long format with
+    its dates or values misnamed (unless the third is one of the series to read: then wide)."""
+    missing = [n for n in LONG if n not in names]
+    if len(names) != 3 or "unique_id" not in names or len(missing) != 1 or (
+            reading.columns is not None and set(reading.columns) <= set(map(str, names))):
+        return
+    other = next(n for n in names if n not in LONG)
+    ds, y = (other, "y") if missing == ["ds"] else ("ds", other)
+    role = "date column ds" if missing == ["ds"] else "values column y"
+    raise DataError(f"{source}: columns unique_id, {ds}, {y}: the long format names its {role} "
+                    f"(rename {other!r} to {missing[0]})")
 
 
 def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | np.ndarray | None = None
-                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any], str | None]:
+                ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any], str | None, tuple[str, ...]]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
-    (dates, columns, values), the ids, and the format that writes its dates back as they are
-    (`written_format`, where none was given); errors name its rows (`first_line` as in
-    `validate_frame`), and its dates parse as a wide table's do. Every series needs a row at
-    every date; with `reading.used`, only the rows of the last `used` dates are read and
-    returned (a long history costs a forecast nothing); with `reading.blanks`, at none."""
+    (dates, columns, values), the ids, the format that writes its dates back as they are
+    (`written_format`, where none was given) and the series left out (`Table.unread`); errors
+    name its rows (`first_line` as in `validate_frame`), and its dates parse as a wide
+    table's do. Every series needs a row at every date; with `reading.used`, only the rows of
+    the last `used` dates are read and returned (a long history costs a forecast nothing);
+    with `reading.blanks`, at none."""
     columns, used = reading.columns, reading.used
     extra = [c for c in df.columns if c not in LONG]
     if extra:
@@ -675,9 +711,11 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     if len(twice := spellings[spellings["id"].duplicated(keep=False)]):  # ' A' and 'A': one series to a reader
         a, b = twice["as_written"].iloc[:2]
         raise DataError(f"{source}: unique_id values {a!r} and {b!r} are one name without the blanks around them")
+    others: tuple[str, ...] = ()
     if columns is not None:  # the chosen series' rows; row numbers stay the table's own
         text = ids.astype(str)
         _chosen(reading, list(pd.unique(text)), source, long=True)
+        others = _unread(reading, list(pd.unique(text)))
         chosen = text.isin(columns).to_numpy()
         rows, ids = rows[chosen], ids[chosen]
     named = line_namer(first_line)
@@ -738,7 +776,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
                       trained=reading.trained, given=reading.given, flags=reading.flags)
     dates, names, values = validate_frame(frame, pivoted, source=source, first_line=None)
     written = written_format(_strip(rows["ds"]), ds) if reading.date_format is None else None
-    return dates, names, values, back, written
+    return dates, names, values, back, written, others
 
 
 def _sort_key_one(v: Any) -> tuple[int, Any, str]:

@@ -173,3 +173,20 @@ def test_a_metrics_file_that_is_not_a_finished_runs_is_one_line(runs, tmp_path, 
     assert main(["compare", str(runs / "linear"), str(broken)]) == 2
     err = capsys.readouterr().err
     assert err == f"dynonet: error: {broken / 'metrics.json'}: not the metrics.json of a finished run\n"
+
+
+def test_a_run_that_repeats_a_seed_is_no_other_seed(runs, capsys):
+    capsys.readouterr()  # "moved": linear's settings and seed 0, on a copy of its file
+    assert main(["compare", str(runs / "linear"), str(runs / "moved"), str(runs / "linear-s1")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    group = next(line for line in lines if "linear-s1" in line and "+-" in line)
+    assert group.split("RevIN+Linear_H8")[1].split()[0] == "2"  # seeds 0 and 1, not three runs
+    repeat = "moved repeats seed 0 of linear with the same settings: left out of the means over seeds."
+    kept = "linear"
+    if repeat not in lines:  # the one of lower validation MSE is kept (they tie: the same run on the same rows)
+        repeat, kept = "linear repeats seed 0 of moved with the same settings: left out of the means over seeds.", "moved"
+    named = [n.strip() for n in group.split("RevIN+Linear_H8")[0].strip(" *").split(",")]
+    assert repeat in lines and sorted(named) == sorted([kept, "linear-s1"])
+    assert main(["compare", "--json", str(runs / "linear"), str(runs / "moved")]) == 0
+    (group,) = json.loads(capsys.readouterr().out)["by_settings"]
+    assert len(group["runs"]) == 1 and group["val_mse_std"] is None and group["repeats"][0]["seed"] == 0

@@ -541,7 +541,8 @@ def test_missing_run_folder(tmp_path):
 def test_predict_input_errors(fitted, wide):
     with pytest.raises(DataError, match=r"no column 'temp' \(one of the run's series; columns there: 'load', 'x'\)"):
         fitted.predict(wide.rename(columns={"temp": "x"}))
-    assert fitted.predict(wide.assign(x=1.0)).equals(fitted.predict(wide))  # other columns are left alone
+    with pytest.warns(UserWarning, match="'x' is not among the run's 2 series: left out"):
+        assert fitted.predict(wide.assign(x=1.0)).equals(fitted.predict(wide))  # other columns are left alone
     with pytest.raises(DataError, match=f"31 rows, but the model needs the last {L}"):
         fitted.predict(wide.iloc[-31:])
     with pytest.raises(DataError, match=f"31 dates, but the model needs the last {L}"):  # long: 62 rows

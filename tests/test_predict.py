@@ -1081,3 +1081,25 @@ def test_backtest_reads_and_writes_the_csv_in_its_own_dialect_and_shape(setup, t
     assert (tmp_path / "e.csv").read_text().splitlines()[0] == "unique_id;ds;cutoff;DynoNet;RepeatLast;SeasonalRepeat;y"
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "e.csv", sep=";", decimal=","), plain)
     pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "l.csv"), plain)
+
+
+def test_series_that_are_not_the_run_s_are_said_to_be_left_out(setup, tmp_path, capsys):
+    recent = pd.read_csv(setup / "recent.csv")
+    recent.assign(wind=recent["temp"] * 2).to_csv(tmp_path / "wide.csv", index=False)  # a column the run lacks
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), csv=str(tmp_path / "wide.csv")) == 0
+    note = ("note: {}: 'wind' is not among the run's 2 series: left out (a model forecasts the series it was "
+            "trained on)")
+    assert note.format(tmp_path / "wide.csv") in capsys.readouterr().out.splitlines()
+    assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["date", "load", "temp"]
+    long = _long_csv(recent.assign(S099=recent["load"]), tmp_path / "long.csv")  # a store opened since
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(tmp_path / "long.csv")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert note.format(tmp_path / "long.csv").replace("'wind'", "'S099'") in printed
+    with pytest.warns(UserWarning, match=r"^recent data: 'S099' is not among the run's 2 series: left out"):
+        DynoNetForecaster.load(setup / "run").predict(long)
+    # a run that chose its series (--columns) leaves the others out as asked: no note
+    assert main(["train", "--csv", str(setup / "data.csv"), "--out", str(tmp_path / "run"), "--test-fraction", "0",
+                 "--columns", "load", "--quiet", *TINY]) == 0
+    capsys.readouterr()
+    assert predict(setup, "--out", str(tmp_path / "g.csv"), csv=str(tmp_path / "wide.csv"), run=str(tmp_path / "run")) == 0
+    assert "not among the run's" not in capsys.readouterr().out

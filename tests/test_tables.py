@@ -663,13 +663,24 @@ def test_a_file_that_is_empty_or_not_utf8_says_so(tmp_path):
         read_csv(latin)
 
 
-def test_the_long_format_with_its_dates_misnamed_is_named(tmp_path):
+def test_the_long_format_with_its_dates_or_values_misnamed_is_named(tmp_path):
     path = write(tmp_path, "unique_id,date,y\na,2020-01-01,1\n")
     with pytest.raises(DataError, match=r"columns unique_id, date, y: the long format names its date column ds "
                                         r"\(rename 'date' to ds\)$"):
         read_csv(path)
     with pytest.raises(DataError, match="rename 'time' to ds"):
         tables.frame_table(pd.DataFrame({"unique_id": ["a"], "time": ["2020-01-01"], "y": [1.0]}))
+    # the values misnamed, as a run's recent data or its training data, in a file or a frame
+    sales = write(tmp_path, "unique_id,ds,sales\na,2020-01-01,1\n", "sales.csv")
+    for reading in (Reading(), Reading(columns=("a",), trained=True)):
+        with pytest.raises(DataError, match=r"sales.csv: columns unique_id, ds, sales: the long format names its "
+                                            r"values column y \(rename 'sales' to y\)$"):
+            tables.read_table(sales, reading)
+        with pytest.raises(DataError, match=r"^DataFrame: columns unique_id, ds, sales: .* \(rename 'sales' to y\)$"):
+            tables.frame_table(pd.DataFrame({"unique_id": ["a"], "ds": ["2020-01-01"], "sales": [1.0]}), reading)
+    # a wide table whose series are so named is wide
+    wide = write(tmp_path, "date,unique_id,ds\n2020-01-01,1,2\n2020-01-02,3,4\n", "wide.csv")
+    assert tables.read_table(wide, Reading(columns=("unique_id", "ds"), trained=True)).columns == ["unique_id", "ds"]
     indexed = pd.DataFrame({"unique_id": [1.0, 2.0], "y": [1.0, 2.0], "z": [3.0, 4.0]},
                            index=pd.date_range("2020-01-01", periods=2, freq="h", name="date"))
     assert tables.frame_table(indexed).columns == ["unique_id", "y", "z"]  # its dates are the index: wide
@@ -752,3 +763,15 @@ def test_dates_durations_and_complex_numbers_in_a_frame_are_no_series(cells):
 def test_missing_cells_is_is_missing_of_every_cell(column):
     expected = np.array([tables.is_missing(c) for c in column.astype(object)], dtype=bool)
     assert np.array_equal(tables.missing_cells(column), expected)
+
+
+def test_a_run_s_series_named_in_the_cells_of_a_column_are_told_the_long_format():
+    store = pd.DataFrame({"store_id": ["S1", "S1", "S2", "S2"], "date": ["2020-01-01", "2020-01-02"] * 2,
+                          "sales": [1.0, 2.0, 3.0, 4.0]})
+    with pytest.raises(DataError, match=r"no columns 'S1', 'S2' \(some of the run's series; columns there: "
+                                        r"'store_id', 'sales'\); column 'store_id' holds the series' names: the long "
+                                        r"format\? name its columns unique_id, ds, y \(rename 'store_id' to unique_id\)$"):
+        tables.frame_table(store, Reading(columns=("S1", "S2"), trained=True))
+    with pytest.raises(DataError, match=r"no column 'S3' \(one of the run's series; columns there: 'store_id', "
+                                        r"'sales'\)$"):  # no column names it: no hint
+        tables.frame_table(store, Reading(columns=("S3",), trained=True))
