@@ -354,12 +354,19 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
         return step.freqstr
     place = f"{where(i)}: " if where is not None else ""
     hint = _clock_change_hint(dates, i, step) or _mid_month_hint(dates)
-    if not hint and dates[i] > dates[i - 1] + step and on_grid(dates[i - 1 : i + 1], step):  # rows missing
-        hint = (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
-                ".interpolate(), or .ffill() over holidays)")
+    hint = hint or gap_hint(dates[i - 1 : i + 1], step)
     fmt = message_format(dates, None)
     raise DataError(f"{source}: {place}date {date_text(dates[i], fmt)} is not one step ({step.freqstr}) after "
                     f"{date_text(dates[i - 1], fmt)}; rows must be evenly spaced in time" + hint)
+
+
+def gap_hint(pair: pd.DatetimeIndex, step: pd.DateOffset) -> str:
+    """How to fill the gap between two dates on the grid of `step` with rows missing between
+    them ("" where they are no such pair)."""
+    if not (pair[1] > pair[0] + step and on_grid(pair, step)):
+        return ""
+    return (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "
+            ".interpolate(), or .ffill() over holidays)")
 
 
 # steps in one cycle of a calendar step: a week of days (of business days), a year of weeks,

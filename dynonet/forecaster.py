@@ -48,8 +48,8 @@ from dynonet.base import Forecaster
 from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint, refuse_file_name, save_checkpoint
 from dynonet.config import DEFAULT_PRESET, PRESETS, ModelConfig, RunConfig
 from dynonet.data import Scaler, from_table
-from dynonet.dates import (UNIX_SECONDS, date_namer, date_text, first_break, message_format, regular_freq, step_text,
-                           unix_seconds)
+from dynonet.dates import (UNIX_SECONDS, date_namer, date_text, first_break, gap_hint, message_format, regular_freq,
+                           step_text, unix_seconds)
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
@@ -678,9 +678,9 @@ def _check_grid(window: pd.DatetimeIndex, step: pd.DateOffset, freq: str, source
         where = "" if first_line is None else f"{line_namer(first_line)(offset + i)}: "
         date_format = message_format(window, date_format, step)
         off = next((d for d in window[i - 1 : i + 1] if not step.is_on_offset(d)), None)
-        hint = "" if off is None else (  # a week from a Monday, where the run's weeks end on Sundays
-            f" ({date_text(off, date_format)} is not a {freq} date, as {date_text(step.rollforward(off), date_format)} "
-            "is: the run's steps fall on those dates)")
+        hint = gap_hint(window[i - 1 : i + 1], step) if off is None else (  # a week from a Monday, where the
+            f" ({date_text(off, date_format)} is not a {freq} date, as "  # run's weeks end on Sundays
+            f"{date_text(step.rollforward(off), date_format)} is: the run's steps fall on those dates)")
         raise DataError(f"{source}: {where}date {date_text(window[i], date_format)} is not one step ({freq}) after "
                         f"{date_text(window[i - 1], date_format)}; "
                         + (f"the last {len(window)} rows" if offset else "rows")

@@ -379,31 +379,40 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         if len(bad):
             i = bad[0]
             cell = text.iloc[i]
-            what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-            if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or THOUSANDS_POINT.fullmatch(cell)):
-                what += " (thousands separators? write numbers without them)"
-            elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
-                if reading.sep == ",":  # a quoted decimal comma: the mark cannot also separate the fields
-                    what += (" (a decimal comma in a comma-separated file? write the file separated by ';', e.g. "
-                             "df.to_csv(sep=';', decimal=','), and give --sep ';' --decimal ',')")
-                else:
-                    what += (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
-                             if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
-            elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
-                what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
-                         if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
-            elif isinstance(cell, (bool, np.bool_)) or isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
-                what += FLAG_HINT
-            elif len(bad) == len(values) - start and np.isnan(values[i]):
-                what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
-                         + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
-            elif is_missing(cell):  # the model reads every step of its lookback
-                what += " (fill gaps first, e.g. with pandas' .interpolate() or .ffill())"
+            what = cell_problem(cell, reading)
+            if what.endswith(("number", "value")):  # no hint from how the cell is written
+                if len(bad) == len(values) - start and np.isnan(values[i]):
+                    what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
+                             + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
+                elif is_missing(cell):  # the model reads every step of its lookback
+                    what += " (fill gaps first, e.g. with pandas' .interpolate() or .ffill())"
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
         raise DataError(f"{source}: column names {value_columns} are not distinct as text")
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
+
+
+def cell_problem(cell: Any, reading: Reading) -> str:
+    """What a cell that holds no number is ("missing value", "'x' is not a finite number"),
+    with a hint where the way it is written says why: thousands separators, the other decimal
+    mark (as `reading` reads them, naming the flag that reads it), True/False among numbers."""
+    what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
+    if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or THOUSANDS_POINT.fullmatch(cell)):
+        what += " (thousands separators? write numbers without them)"
+    elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
+        if reading.sep == ",":  # a quoted decimal comma: the mark cannot also separate the fields
+            what += (" (a decimal comma in a comma-separated file? write the file separated by ';', e.g. "
+                     "df.to_csv(sep=';', decimal=','), and give --sep ';' --decimal ',')")
+        else:
+            what += (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
+                     if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
+    elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
+        what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
+                 if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
+    elif isinstance(cell, (bool, np.bool_)) or isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
+        what += FLAG_HINT
+    return what
 
 
 def _numbers(cells: pd.Series, decimal: str = ".", series: np.ndarray | None = None) -> np.ndarray:
@@ -739,10 +748,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     if len(bad := unread.nonzero()[0]):
         i = int(bad[0])
         cell = cells.iloc[i]
-        what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
-        if isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
-            what += FLAG_HINT
-        raise DataError(f"{source}: {where(i)}, column 'y' (series {show_cell(ids.iloc[i])}): {what}")
+        raise DataError(f"{source}: {where(i)}, column 'y' (series {show_cell(ids.iloc[i])}): "
+                        f"{cell_problem(cell, reading)}")
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     if len(dup := key.duplicated().to_numpy().nonzero()[0]):
         i = int(dup[0])

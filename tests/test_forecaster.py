@@ -549,8 +549,9 @@ def test_predict_input_errors(fitted, wide):
         fitted.predict(to_long(wide.iloc[-31:]))
     gap = wide.drop(wide.index[-5])
     with pytest.raises(DataError, match=r"^recent data: date 2024-01-09 04:00:00 is not one step \(h\) after "
-                                        r"2024-01-09 02:00:00; "):  # named by its dates, not its position
-        fitted.predict(gap)
+                                        r"2024-01-09 02:00:00; .* \(a gap: fill it on a regular grid first, e.g. with "
+                                        r"pandas' .asfreq\('h'\) and .interpolate\(\), or .ffill\(\) over holidays\)$"):
+        fitted.predict(gap)  # named by its dates, not its position; how to fill it, as training data is told
     daily = make_wide(L + 5, freq="D")
     with pytest.raises(DataError, match=rf"^recent data: its last {L} dates step by 1 day \('D'\), the training data's by 1 hour \('h'\): "
                                         r"give data at the training data's step$"):

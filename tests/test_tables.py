@@ -775,3 +775,13 @@ def test_a_run_s_series_named_in_the_cells_of_a_column_are_told_the_long_format(
     with pytest.raises(DataError, match=r"no column 'S3' \(one of the run's series; columns there: 'store_id', "
                                         r"'sales'\)$"):  # no column names it: no hint
         tables.frame_table(store, Reading(columns=("S3",), trained=True))
+
+
+def test_a_decimal_comma_in_the_long_format_gets_the_wide_format_s_hint(tmp_path):
+    path = write(tmp_path, "unique_id;ds;y\na;2020-01-01;1,5\n", "semi.csv")
+    with pytest.raises(DataError, match=r"line 2, column 'y' \(series 'a'\): '1,5' is not a finite number \(a decimal "
+                                        r"comma\? give --decimal ','\)$"):
+        tables.read_table(path, Reading(sep=";"))
+    with pytest.raises(DataError, match=r"'1,5' is not a finite number \(the run reads decimal points; give "
+                                        r"--decimal ','\)$"):
+        tables.read_table(path, Reading(sep=";", columns=("a",), trained=True, given=frozenset({"sep"})))
