@@ -695,6 +695,20 @@ def _refuse_misnamed_long(names: list[Any], reading: Reading, source: str) -> No
                     f"(rename {other!r} to {missing[0]})")
 
 
+def _short_series_hint(wide: pd.DataFrame, known: np.ndarray, start: int, shown: Callable[[Any], str]) -> str:
+    """Of a long table's series (`wide`'s columns; `known`: (dates, series) where each has a
+    value, from row `start`), those that start last or end first, which a reader may rather
+    leave out than trim the others to them: a store opened late, say."""
+    starts, ends = known.argmax(axis=0), len(known) - 1 - known[::-1].argmax(axis=0)
+    for edge, at, word in ((starts, starts.max(), "start"), (ends, ends.min(), "end")):
+        if (edge != at).any():  # some series reach past this edge: the others limit the span
+            named = [str(c) for c, e in zip(wide.columns, edge) if e == at]
+            listed = ", ".join(map(repr, named[:3])) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+            return (f", or leave out {listed} ({'it' if len(named) == 1 else 'they'} {word}{'s' * (len(named) == 1)} "
+                    f"at {shown(wide.index[start + at])}; --columns chooses the series)")
+    return ""
+
+
 def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int | np.ndarray | None = None
                 ) -> tuple[pd.DatetimeIndex, list[str], np.ndarray, dict[str, Any], str | None, tuple[str, ...]]:
     """A long table (`unique_id`, `ds`, `y`; a CSV's cells as text, or any dtypes) -> the wide
@@ -770,7 +784,8 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         # a hint where the whole table is read (not a forecast's last dates) and the series overlap
         fix = ("" if used is not None or first > last or not known.any(axis=0).all() else
                ": give it a row for that date (interpolated, say)" if first <= wide.index[r] <= last else
-               f": trim the series to the dates they all span, {shown(first)} .. {shown(last)}")
+               f": trim the series to the dates they all span, {shown(first)} .. {shown(last)}"
+               + _short_series_hint(wide, known, start, shown))
         raise DataError(f"{source}: series {show_cell(back[wide.columns[c]])} has no value for date "
                         f"{shown(wide.index[r])} (every series needs every date{fix})")
     # the dates in a column named as no series is (a series may be called 'date' or 'ds')

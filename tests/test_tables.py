@@ -433,8 +433,13 @@ def test_long_format_errors():
     late = long.drop(long.index[(long.unique_id == "temp") & (long.ds < pd.Timestamp("2024-01-01 03:00"))])
     with pytest.raises(DataError, match=r"series 'temp' has no value for date 2024-01-01 00:00:00 \(every series "
                                         r"needs every date: trim the series to the dates they all span, "
-                                        r"2024-01-01 03:00:00 .. 2024-01-03 11:00:00\)"):
-        tables.frame_table(late)
+                                        r"2024-01-01 03:00:00 .. 2024-01-03 11:00:00, or leave out 'temp' \(it starts "
+                                        r"at 2024-01-01 03:00:00; --columns chooses the series\)\)$"):
+        tables.frame_table(late)  # (a store opened late: leaving it out may keep more of the others' history)
+    early = long.drop(long.index[(long.unique_id == "temp") & (long.ds > pd.Timestamp("2024-01-03 09:00"))])
+    with pytest.raises(DataError, match=r"span, 2024-01-01 00:00:00 .. 2024-01-03 09:00:00, or leave out 'temp' \(it "
+                                        r"ends at 2024-01-03 09:00:00; --columns chooses the series\)\)$"):
+        tables.frame_table(early)
     with pytest.raises(DataError, match="has date .* more than once"):
         tables.frame_table(pd.concat([long, long.iloc[:1]]))
     numbered = long.assign(unique_id=(long.unique_id == "temp").astype(float))  # ids as numbers print as numbers
