@@ -124,7 +124,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     else:
         table = framed.assign(ds=date_cells(pd.DatetimeIndex(framed["ds"]), fmt)).to_csv(index=False, sep=d.sep,
                                                                                          decimal=d.decimal)
-    files = [] if to_stdout else [(out, table.encode())]
+    files = [] if to_stdout else [(out, _encoded(table, csv))]
     if plot is not None:
         history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
                                columns=forecaster.columns_)
@@ -194,7 +194,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
     text = None if out is None else cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
-    files = [] if to_stdout or text is None else [(Path(out), text.encode())]
+    files = [] if to_stdout or text is None else [(Path(out), _encoded(text, csv))]
     if plot is not None:  # the model's forecasts, and the seasonal naive's (or else the naive's)
         naive = [(column, key.replace("_", " ")) for key, (column, _) in forecaster._naive_columns().items()]
         named = {c: str(table.ids[c]) if table.ids is not None else c for c in forecaster.columns_}  # as unique_id
@@ -283,6 +283,22 @@ def _read(forecaster: DynoNetForecaster, csv: str | Path, dialect: dict[str, str
     reading = Reading.of(d, columns=tuple(forecaster.columns_), used=used, trained=True, given=frozenset(dialect),
                          flags=True)
     return d, reading, read_stdin(reading) if str(csv) == "-" else read_table(csv, reading)
+
+
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which Excel writes, and needs, to read a CSV as UTF-8
+
+
+def _encoded(text: str, csv: str | Path) -> bytes:
+    """A CSV written from `csv` as UTF-8, with a byte-order mark where `csv` begins with one
+    (saved by Excel as "CSV UTF-8"): so Excel reads its names (`Zürich`) back as written."""
+    bom = False
+    if str(csv) != "-":  # (standard input is read already)
+        try:
+            with open(csv, "rb") as f:
+                bom = f.read(len(BOM)) == BOM
+        except OSError:  # a file gone since it was read
+            pass
+    return (BOM if bom else b"") + text.encode()
 
 
 def _named(csv: str | Path) -> str:

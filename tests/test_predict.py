@@ -1103,3 +1103,13 @@ def test_series_that_are_not_the_run_s_are_said_to_be_left_out(setup, tmp_path, 
     capsys.readouterr()
     assert predict(setup, "--out", str(tmp_path / "g.csv"), csv=str(tmp_path / "wide.csv"), run=str(tmp_path / "run")) == 0
     assert "not among the run's" not in capsys.readouterr().out
+
+
+def test_a_recent_file_saved_with_a_byte_order_mark_gets_its_forecast_so_too(setup, tmp_path):
+    marked = tmp_path / "excel.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + (setup / "recent.csv").read_bytes().replace(b"\n", b"\r\n"))  # "CSV UTF-8"
+    for command, csv in (("predict", marked), ("backtest", marked), ("predict", setup / "recent.csv")):
+        out = tmp_path / f"{command}-{csv.name}"
+        assert main([command, "--checkpoint", str(setup / "run"), "--csv", str(csv), "--out", str(out)]) == 0
+        assert out.read_bytes().startswith(b"\xef\xbb\xbf") == (csv == marked)
+        assert pd.read_csv(out, encoding="utf-8-sig").columns[0] in ("date", "unique_id")  # the mark is no name
