@@ -138,7 +138,7 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     """Row ranges of the train/val/test splits (each later split starts L rows early); a CSV
     with `test_fraction` 0 has no test split. `where` names row i in the error of a split too
     short for one window."""
-    def splits_of(n: int) -> dict[str, tuple[int, int]]:
+    def splits_of(n: int, lookback: int = lookback) -> dict[str, tuple[int, int]]:
         if ett and n >= ETT_BORDERS[2]:
             b1, b2, b3 = ETT_BORDERS
         else:
@@ -155,6 +155,9 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     need = lookback + horizon
     short = lambda n: [(name, s, e) for name, (s, e) in splits_of(n).items() if e - s < need]  # noqa: E731
     if too_short := short(n_rows):
+        # the longest lookback these rows hold (each later split starts that many rows early)
+        fits = next((k for k in range(lookback - 1, 0, -1)
+                     if all(e - s >= k + horizon for s, e in splits_of(n_rows, k).values())), None)
         name, start, end = too_short[0]
         # the fewest rows whose every split holds a window (rounding makes it no closed form, and
         # with odd fractions a few more rows may fail again: "enough", not "or more")
@@ -165,9 +168,12 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
             + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
             + f", lookback {lookback} + horizon {horizon} needs {need} ("
             + (f"with these settings {enough} rows are enough, " if enough is not None else "more rows, ")
-            + "or a shorter lookback or horizon)"
+            # where no lookback makes room (a split shorter than the horizon), only the horizon does
+            + (f"or a lookback of at most {fits}, shorter for more windows)" if fits is not None else
+               "or a shorter horizon)")
         )
     return splits_of(n_rows)
+
 
 
 def load(cfg: RunConfig, trained: bool = False) -> SeriesData:

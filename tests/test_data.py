@@ -108,10 +108,12 @@ def test_series_too_short_for_lookback_and_horizon(tmp_path):
 
 
 @pytest.mark.parametrize("rows, lookback, horizon, test_fraction", [(200, 96, 24, 0.0), (200, 96, 24, 0.2),
-                                                                    (100, 64, 24, 0.2), (1, 8, 4, 0.2)])
+                                                                    (100, 64, 24, 0.2), (1, 8, 4, 0.2),
+                                                                    (300, 512, 24, 0.2)])
 def test_too_few_rows_are_told_the_fewest_that_are_enough(rows, lookback, horizon, test_fraction):
     kw = dict(ett=False, val_fraction=0.1, test_fraction=test_fraction, source="x.csv")
-    with pytest.raises(DataError, match=r"\(with these settings (\d+) rows are enough, or a shorter lookback") as e:
+    with pytest.raises(DataError, match=r"\(with these settings (\d+) rows are enough, or a (lookback of at most "
+                                        r"(\d+), shorter for more windows|shorter horizon)\)$") as e:
         split_rows(rows, lookback, horizon, **kw)
     enough = int(re.search(r"settings (\d+) rows are enough", str(e.value))[1])
     split_rows(enough, lookback, horizon, **kw)  # enough
@@ -119,6 +121,13 @@ def test_too_few_rows_are_told_the_fewest_that_are_enough(rows, lookback, horizo
         with pytest.raises(DataError):
             split_rows(fewer, lookback, horizon, **kw)
     assert ("1 row is too few: the train split has 1 row " in str(e.value)) == (rows == 1)
+    if fits := re.search(r"lookback of at most (\d+)", str(e.value)):  # the longest lookback that fits these rows
+        split_rows(rows, int(fits[1]), horizon, **kw)
+        with pytest.raises(DataError):
+            split_rows(rows, int(fits[1]) + 1, horizon, **kw)
+    else:  # none does: a split shorter than the horizon
+        with pytest.raises(DataError):
+            split_rows(rows, 1, horizon, **kw)
 
 
 def test_a_value_too_far_out_for_float32_is_named_by_line_and_column(tmp_path):
