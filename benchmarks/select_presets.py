@@ -115,6 +115,7 @@ def presets_table(root: Path) -> str:
              row("---", ["---"] * len(keys)),
              row("test MSE, mean +- std", [f"{p['test']:.4f} +- {p['test_std']:.4f}" for p in picks]),
              row("validation MSE, mean +- std", [f"{p['val']:.4f} +- {p['val_std']:.4f}" for p in picks]),
+             row("lookback", [str(p["settings"]["model"]["lookback"]) for p in picks]),
              row("trend path fit", [{"ridge": "ridge", "adamw": "AdamW"}.get(p["settings"]["train"].get("trend_fit"),
                                                                              "joint training") for p in picks]),
              row("mixer", ["on" if p["settings"]["model"]["mixer"] else "off" for p in picks]),

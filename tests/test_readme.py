@@ -71,6 +71,9 @@ def test_every_relative_link_in_the_docs_reaches_its_file_and_heading():
 
 
 def test_the_intervals_coverage_table_is_read_from_its_runs():
+    from dynonet.benchmark import cell_settings
+    from dynonet.config import PRESETS
+
     text = README.read_text()
     table = text[text.index("<!-- intervals coverage -->"):].split("\n\n")[1].splitlines()
     header = [c.strip() for c in table[0].strip("|").split("|")][1:]
@@ -81,6 +84,7 @@ def test_the_intervals_coverage_table_is_read_from_its_runs():
         for folder, cell in zip(folders, cells[1:]):
             metrics = json.loads((ROOT / "benchmarks" / "intervals" / folder / "metrics.json").read_text())
             assert metrics["config"]["train"]["seed"] == 0 and metrics["argv"][2:4] == ["--preset", folder]
+            assert cell_settings(metrics["config"]) == cell_settings(PRESETS[folder].to_dict()), folder  # as it is now
             assert cell == f"{metrics['test']['intervals'][level]['coverage']:.3f}", (folder, level)
     assert len(table) == 2 + 5 and len(folders) == 8
 
