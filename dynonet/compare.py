@@ -137,21 +137,26 @@ def summary(runs: list[Run]) -> dict[str, Any]:
 
 def _over_seeds(runs: list[Run]) -> dict[str, Any]:
     """Runs whose settings differ in their seed alone: mean and std (sample; None for one run)
-    over their seeds. A run of a seed already among them (a copied folder, or the same run made
-    again) is a repeat, not another seed: listed under `repeats`, left out of the means."""
+    over them. A run of a seed already among them with the same scores (a copied folder) is a
+    repeat, not another seed: listed under `repeats` and left out; one with other scores (another
+    device, say) stays in, and is listed under `shared`."""
     kept: list[Run] = []
     repeats: list[dict[str, Any]] = []
+    shared: list[dict[str, Any]] = []
     for r in runs:
         seed = r.metrics.get("seed")
         first = next((k for k in kept if seed is not None and k.metrics.get("seed") == seed), None)
-        if first is None:
-            kept.append(r)
-        else:
+        same = first is not None and (first.val_mse, first.metrics["test"]) == (r.val_mse, r.metrics["test"])
+        if same:
             repeats.append({"run": str(r.folder), "seed": seed, "of": str(first.folder)})
+            continue
+        if first is not None:
+            shared.append({"run": str(r.folder), "seed": seed, "with": str(first.folder)})
+        kept.append(r)
     runs = kept
     out: dict[str, Any] = {"runs": [str(r.folder) for r in runs], "model": runs[0].metrics["model"],
                            "name": runs[0].metrics["name"], "seeds": [r.metrics.get("seed") for r in runs],
-                           "repeats": repeats}
+                           "repeats": repeats, "shared": shared}
     for key, values in (("val_mse", [r.val_mse for r in runs]), ("test_mse", [r.metrics["test"]["mse"] for r in runs]),
                         ("test_mae", [r.metrics["test"]["mae"] for r in runs])):
         known = None not in values
@@ -194,10 +199,13 @@ def table(result: dict[str, Any]) -> str:
                                  spread(g, "test_mae")] for g in result["by_settings"]]),
                   "each row: runs whose settings differ in their seed alone; mean +- std over them (std: sample)."
                   + (f" * the lowest mean validation MSE: {label([shown[r] for r in best])}." if best else "")]
-    for g in result["by_settings"]:
+    for g in result["by_settings"]:  # said whether or not the table above is shown
         for rep in g["repeats"]:
-            lines.append(f"{shown[rep['run']]} repeats seed {rep['seed']} of {shown[rep['of']]} with the same settings: "
-                         "left out of the means over seeds.")
+            lines.append(f"{shown[rep['run']]} repeats {shown[rep['of']]} (the same settings, seed {rep['seed']} and "
+                         "scores): counted once.")
+        for two in g["shared"]:
+            lines.append(f"{shown[two['run']]} and {shown[two['with']]} share seed {two['seed']} and settings, with "
+                         "other scores (another device or version?): both counted.")
     if any(r["val_mse"] is None for r in result["runs"]):
         lines.append("n/a: no validation score to choose by (a model that trains nothing, or a controller trained on "
                      "the validation windows: --controller-data holdout keeps them for choosing).")

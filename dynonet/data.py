@@ -162,15 +162,17 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
         # the fewest rows whose every split holds a window (rounding makes it no closed form, and
         # with odd fractions a few more rows may fail again: "enough", not "or more")
         enough = next((n for n in range(n_rows + 1, 100 * need + n_rows) if not short(n)), None)
+        # where no lookback makes room (a split shorter than the horizon), only the horizon does,
+        # if a step of each does
+        other = (f"a lookback of at most {fits}, shorter for more windows" if fits is not None else
+                 "a shorter horizon" if all(e - s >= 2 for s, e in splits_of(n_rows, 1).values()) else None)
         raise DataError(
             f"{source}: {n_rows} row{' is' if n_rows == 1 else 's are'} too few: the {name} split has "
             f"{end - start} row{'s' * (end - start != 1)}"
             + (f" ({where(start)} to {where(end - 1)})" if end > start else "")
             + f", lookback {lookback} + horizon {horizon} needs {need} ("
-            + (f"with these settings {enough} rows are enough, " if enough is not None else "more rows, ")
-            # where no lookback makes room (a split shorter than the horizon), only the horizon does
-            + (f"or a lookback of at most {fits}, shorter for more windows)" if fits is not None else
-               "or a shorter horizon)")
+            + (f"with these settings {enough} rows are enough" if enough is not None else "more rows")
+            + (f", or {other})" if other else ")")
         )
     return splits_of(n_rows)
 

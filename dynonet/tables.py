@@ -195,6 +195,7 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
                 "--date-column names another, or give the long format: columns unique_id, ds, y")
         raise DataError(f"{path}: no date column {date_column!r} (columns: {', '.join(map(repr, names[:10]))}; "
                         f"{hint})")
+    unread = _unread(reading, [n for n in names if n != date_column], frame)
     if reading.columns is not None:
         frame = frame[[date_column, *_chosen(reading, [n for n in names if n != date_column], str(path),
                                              frame=frame)]]
@@ -202,15 +203,19 @@ def read_table(path: str | Path, reading: Reading = Reading()) -> Table:
     reading = settled_format(reading, _strip(frame[date_column]))
     dates, columns, values = validate_frame(frame, reading, source=str(path), first_line=lines)
     written = written_format(_strip(frame[date_column]), dates) if reading.date_format is None else None
-    return Table(dates, columns, values, None, reading.date_format, written, lines,
-                 _unread(reading, [n for n in names if n != date_column]))
+    return Table(dates, columns, values, None, reading.date_format, written, lines, unread)
 
 
-def _unread(reading: Reading, there: list[str]) -> tuple[str, ...]:
-    """The series `there` that a trained run's reading leaves out (`Table.unread`)."""
+def _unread(reading: Reading, there: list[str], frame: pd.DataFrame | None = None) -> tuple[str, ...]:
+    """The series `there` that a trained run's reading leaves out (`Table.unread`): of a wide
+    `frame`, its columns of numbers only (not ids, text, or a saved index)."""
     if not reading.trained or reading.columns is None:
         return ()
-    return tuple(n for n in there if n not in reading.columns)
+    if frame is None:  # a long table's unique_id values: each a series
+        return tuple(n for n in there if n not in reading.columns)
+    names = [str(c) for c in frame.columns]
+    return tuple(n for n in there if n not in reading.columns and not SAVED_INDEX.fullmatch(n)
+                 and _numeric_column(frame.iloc[:, names.index(n)]))
 
 
 def _parser_error(message: str) -> str:
@@ -298,13 +303,30 @@ def _ids_hint(frame: pd.DataFrame | None, series: list[str]) -> str:
     the long format, with its columns under other names."""
     if frame is None:
         return ""
-    for column in frame.columns:
-        cells = frame[column].head(100_000)
-        text = cells.dtype == object or pd.api.types.is_string_dtype(cells)
-        if text and cells.astype(str).str.strip().isin(series).any():
+    for i, column in enumerate(frame.columns):  # (by position: names may repeat)
+        cells = frame.iloc[:100_000, i]
+        if not _text_column(cells):
+            continue
+        if cells.astype(str).str.strip().isin(series).any():
             return (f"; column {column!r} holds the series' names: the long format? name its columns unique_id, ds, "
                     f"y (rename {column!r} to unique_id)")
     return ""
+
+
+def _text_column(cells: pd.Series) -> bool:
+    """Whether a column holds text that is not numbers (a CSV's numbers are read as text too)."""
+    if not (cells.dtype == object or pd.api.types.is_string_dtype(cells)):
+        return False
+    filled = cells[~missing_cells(cells)]
+    return bool(len(filled)) and pd.to_numeric(filled.astype(str).str.strip(), errors="coerce").isna().any()
+
+
+def _numeric_column(cells: pd.Series) -> bool:
+    """Whether a column's filled cells are all numbers (as numbers, or as a CSV's text)."""
+    if is_numbers(cells):
+        return True
+    filled = cells[~missing_cells(cells)]
+    return bool(len(filled)) and not _text_column(filled)
 
 
 def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source: str = "DataFrame",
@@ -587,7 +609,7 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     unread: tuple[str, ...] = ()
     if reading.columns is not None:  # other columns are left alone, their names too
         as_text = [str(c) for c in frame.columns if c != date_column]
-        unread = _unread(reading, as_text)
+        unread = _unread(reading, as_text, frame)
         if dup := next((n for i, n in enumerate(as_text) if n in as_text[:i] and n in reading.columns), None):
             raise DataError(f"{source}: column names {dup!r} are not distinct as text")
         series = {str(c): c for c in frame.columns if c != date_column}
@@ -785,7 +807,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         fix = ("" if used is not None or first > last or not known.any(axis=0).all() else
                ": give it a row for that date (interpolated, say)" if first <= wide.index[r] <= last else
                f": trim the series to the dates they all span, {shown(first)} .. {shown(last)}"
-               + _short_series_hint(wide, known, start, shown))
+               + ("" if reading.trained else _short_series_hint(wide, known, start, shown)))
         raise DataError(f"{source}: series {show_cell(back[wide.columns[c]])} has no value for date "
                         f"{shown(wide.index[r])} (every series needs every date{fix})")
     # the dates in a column named as no series is (a series may be called 'date' or 'ds')

@@ -175,18 +175,30 @@ def test_a_metrics_file_that_is_not_a_finished_runs_is_one_line(runs, tmp_path, 
     assert err == f"dynonet: error: {broken / 'metrics.json'}: not the metrics.json of a finished run\n"
 
 
-def test_a_run_that_repeats_a_seed_is_no_other_seed(runs, capsys):
-    capsys.readouterr()  # "moved": linear's settings and seed 0, on a copy of its file
-    assert main(["compare", str(runs / "linear"), str(runs / "moved"), str(runs / "linear-s1")]) == 0
+def test_a_run_that_repeats_a_seed_is_no_other_seed(runs, tmp_path, capsys):
+    import shutil
+
+    shutil.copytree(runs / "linear", tmp_path / "copy")  # the same run twice: one seed
+    shutil.copytree(runs / "linear", tmp_path / "other")  # seed 0 again with other scores (another device, say)
+    metrics = json.loads((tmp_path / "other" / "metrics.json").read_text())
+    metrics["best_val_mse"] *= 1.5
+    metrics["test"]["mse"] *= 1.5
+    (tmp_path / "other" / "metrics.json").write_text(json.dumps(metrics))
+    shutil.copytree(runs / "linear-s1", tmp_path / "linear-s1")
+    capsys.readouterr()
+    assert main(["compare", str(runs / "linear"), str(tmp_path / "copy"), str(tmp_path / "linear-s1")]) == 0
     lines = capsys.readouterr().out.splitlines()
     group = next(line for line in lines if "linear-s1" in line and "+-" in line)
     assert group.split("RevIN+Linear_H8")[1].split()[0] == "2"  # seeds 0 and 1, not three runs
-    repeat = "moved repeats seed 0 of linear with the same settings: left out of the means over seeds."
-    kept = "linear"
-    if repeat not in lines:  # the one of lower validation MSE is kept (they tie: the same run on the same rows)
-        repeat, kept = "linear repeats seed 0 of moved with the same settings: left out of the means over seeds.", "moved"
-    named = [n.strip() for n in group.split("RevIN+Linear_H8")[0].strip(" *").split(",")]
-    assert repeat in lines and sorted(named) == sorted([kept, "linear-s1"])
-    assert main(["compare", "--json", str(runs / "linear"), str(runs / "moved")]) == 0
-    (group,) = json.loads(capsys.readouterr().out)["by_settings"]
-    assert len(group["runs"]) == 1 and group["val_mse_std"] is None and group["repeats"][0]["seed"] == 0
+    assert any("copy repeats " in line and line.endswith("linear (the same settings, seed 0 and scores): counted once.")
+               for line in lines)  # (runs in several folders are named by their paths)
+    assert main(["compare", "--json", str(runs / "linear"), str(tmp_path / "copy")]) == 0
+    (alone,) = json.loads(capsys.readouterr().out)["by_settings"]
+    assert len(alone["runs"]) == 1 and alone["val_mse_std"] is None and alone["repeats"][0]["seed"] == 0
+    # the same seed with other scores is not dropped (which one would be?): both counted, and said
+    assert main(["compare", "--json", str(runs / "linear"), str(tmp_path / "other")]) == 0
+    (both,) = json.loads(capsys.readouterr().out)["by_settings"]
+    assert len(both["runs"]) == 2 and not both["repeats"] and both["shared"][0]["seed"] == 0
+    assert main(["compare", str(runs / "linear"), str(tmp_path / "other")]) == 0
+    assert any(line.endswith("share seed 0 and settings, with other scores (another device or version?): both "
+                             "counted.") for line in capsys.readouterr().out.splitlines())

@@ -112,8 +112,8 @@ def test_series_too_short_for_lookback_and_horizon(tmp_path):
                                                                     (300, 512, 24, 0.2)])
 def test_too_few_rows_are_told_the_fewest_that_are_enough(rows, lookback, horizon, test_fraction):
     kw = dict(ett=False, val_fraction=0.1, test_fraction=test_fraction, source="x.csv")
-    with pytest.raises(DataError, match=r"\(with these settings (\d+) rows are enough, or a (lookback of at most "
-                                        r"(\d+), shorter for more windows|shorter horizon)\)$") as e:
+    with pytest.raises(DataError, match=r"\(with these settings (\d+) rows are enough(, or a (lookback of at most "
+                                        r"(\d+), shorter for more windows|shorter horizon))?\)$") as e:
         split_rows(rows, lookback, horizon, **kw)
     enough = int(re.search(r"settings (\d+) rows are enough", str(e.value))[1])
     split_rows(enough, lookback, horizon, **kw)  # enough
@@ -128,6 +128,11 @@ def test_too_few_rows_are_told_the_fewest_that_are_enough(rows, lookback, horizo
     else:  # none does: a split shorter than the horizon
         with pytest.raises(DataError):
             split_rows(rows, 1, horizon, **kw)
+        if "shorter horizon" in str(e.value):  # one that does
+            split_rows(rows, 1, 1, **kw)
+        else:  # none: only more rows (one row)
+            with pytest.raises(DataError):
+                split_rows(rows, 1, 1, **kw)
 
 
 def test_a_value_too_far_out_for_float32_is_named_by_line_and_column(tmp_path):

@@ -790,3 +790,24 @@ def test_a_decimal_comma_in_the_long_format_gets_the_wide_format_s_hint(tmp_path
     with pytest.raises(DataError, match=r"'1,5' is not a finite number \(the run reads decimal points; give "
                                         r"--decimal ','\)$"):
         tables.read_table(path, Reading(sep=";", columns=("a",), trained=True, given=frozenset({"sep"})))
+
+
+def test_hints_about_the_run_s_series_read_only_what_fits(tmp_path):
+    # names repeated in a frame: the error, not a crash
+    dup = pd.DataFrame([["2020-01-01", "S1", 1.0]], columns=["date", "x", "x"])
+    with pytest.raises(DataError, match=r"no columns 'S1', 'S2'"):
+        tables.frame_table(dup, Reading(columns=("S1", "S2"), trained=True))
+    # numbers that match numbered series' names are values, not ids (a CSV's numbers are text)
+    path = write(tmp_path, "date,a,b\n2020-01-01,1,2\n2020-01-02,2,1\n", "numbers.csv")
+    with pytest.raises(DataError, match=r"no columns '1', '2' \(some of the run's series; columns there: 'a', 'b'\)$"):
+        tables.read_table(path, Reading(columns=("1", "2"), trained=True))
+    # a trained run's data cannot leave a series of the run out: only trimming is told
+    long = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 3, "ds": list(pd.date_range("2020-01-01", periods=4, freq="h"))
+                         + list(pd.date_range("2020-01-01 01:00", periods=3, freq="h")), "y": np.arange(7.0)})
+    with pytest.raises(DataError, match=r"they all span, 2020-01-01 01:00:00 .. 2020-01-01 03:00:00\)$"):
+        tables.frame_table(long, Reading(columns=("a", "b"), trained=True))
+    # of a wide table's other columns, only those of numbers are series the run leaves out
+    wide = write(tmp_path, "Unnamed: 0,date,a,site,note,new\n0,2020-01-01,1,A1,x,5\n1,2020-01-02,2,A1,,6\n", "w.csv")
+    assert tables.read_table(wide, Reading(columns=("a",), trained=True)).unread == ("new",)
+    frame = pd.read_csv(wide, dtype=str).assign(new=[5.0, 6.0])
+    assert tables.frame_table(frame, Reading(columns=("a",), trained=True)).unread == ("new",)
