@@ -177,7 +177,6 @@ def split_rows(n_rows: int, lookback: int, horizon: int, *, ett: bool, val_fract
     return splits_of(n_rows)
 
 
-
 def load(cfg: RunConfig, trained: bool = False) -> SeriesData:
     """Load the data a run config names and split/scale it by the protocol (`trained`: for a
     trained run, whose date settings errors then name as the run's; see `tables.read_csv`)."""
@@ -222,7 +221,6 @@ def from_table(cfg: RunConfig, dates: pd.DatetimeIndex, columns: list[str], valu
     scaled = scaler.scale(values, source, columns, row)
     return SeriesData(source, columns, dates, scaled, scaler, splits, freq, date_format or d.date_format,
                       date_format_settled=d.date_format is None and date_format is not None)
-
 
 
 class Windows:

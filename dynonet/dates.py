@@ -362,7 +362,7 @@ def _regular_freq(dates: pd.DatetimeIndex, source: str, where: Callable[[int], s
 
 def gap_hint(pair: pd.DatetimeIndex, step: pd.DateOffset) -> str:
     """How to fill the gap between two dates on the grid of `step` with rows missing between
-    them ("" where they are no such pair)."""
+    them ("" where they are not such a pair)."""
     if not (pair[1] > pair[0] + step and on_grid(pair, step)):
         return ""
     return (f" (a gap: fill it on a regular grid first, e.g. with pandas' .asfreq({step.freqstr!r}) and "

@@ -242,15 +242,17 @@ def few_val_notes(windows: int, trains: bool) -> list[str]:
             "gives more)"]
 
 
-def cut_notes(cfg: RunConfig) -> list[str]:
-    """A note where a bundled dataset is cut by --max-rows: its first rows are then split by
+def cut_notes(cfg: RunConfig, rows: int) -> list[str]:
+    """A note where a bundled dataset is cut by --max-rows (to `rows`, fewer where the dataset
+    is shorter than --max-rows): its first rows are then split by
     --val-fraction and --test-fraction, not at the protocol's borders, so its scores compare
     with no benchmark record or published figure."""
     d = cfg.data
     if d.csv is not None or d.dataset is None or d.max_rows is None:
         return []
     shares = f"{1 - d.val_fraction - d.test_fraction:.0%} / {d.val_fraction:.0%} / {d.test_fraction:.0%}"
-    return [f"--max-rows {d.max_rows}: {d.dataset}'s first {d.max_rows} rows, split {shares} (train / validation / "
+    kept = f"first {d.max_rows} rows" if d.max_rows <= rows else f"{rows} rows (all of them)"
+    return [f"--max-rows {d.max_rows}: {d.dataset}'s {kept}, split {shares} (train / validation / "
             "test), not at the protocol's borders: these scores compare with no benchmark or published figure"]
 
 
@@ -303,7 +305,7 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     trains = bool(params["total"])
     if choose_batch and trains:  # (a model with nothing to train takes no optimizer steps)
         log(batch_size_line(cfg.train.batch_size, len(sets["train"])))
-    notes = (cut_notes(cfg) + data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
+    notes = (cut_notes(cfg, len(data.dates)) + data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
              + few_val_notes(len(sets["val"]), trains)
              + season_notes(cfg.model, data.freq, len(data.dates), tested=test_set is not None))
     for note in notes:

@@ -347,12 +347,12 @@ def test_a_bundled_dataset_cut_by_max_rows_is_said_to_be_split_off_the_protocol(
     from dynonet.runner import cut_notes
 
     cut = preset("quickstart").replace(data={"max_rows": 3000})
-    assert cut_notes(cut) == ["--max-rows 3000: ETTh1's first 3000 rows, split 70% / 10% / 20% (train / validation / "
+    assert cut_notes(cut, 3000) == ["--max-rows 3000: ETTh1's first 3000 rows, split 70% / 10% / 20% (train / validation / "
                               "test), not at the protocol's borders: these scores compare with no benchmark or "
                               "published figure"]
-    assert cut_notes(preset("quickstart")) == []  # the protocol's borders
-    assert cut_notes(cut.replace(data={"csv": "own.csv"})) == []  # a CSV is split by fractions anyway
-
+    assert cut_notes(preset("quickstart"), 17420) == []  # the protocol's borders
+    assert cut_notes(cut.replace(data={"csv": "own.csv"}), 3000) == []  # a CSV is split by fractions anyway
+    assert "ETTh1's 17420 rows (all of them), split" in cut_notes(cut.replace(data={"max_rows": 20000}), 17420)[0]
 
 
 @pytest.mark.parametrize("windows, trains, note", [
