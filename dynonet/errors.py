@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DynoNetError(Exception):
     """Base class: a problem with the user's input, not a bug."""
@@ -50,3 +52,9 @@ def first_message_line(e: BaseException, limit: int = 200) -> str:
 def os_reason(e: OSError) -> str:
     """What the system said, for a one-line error: 'Permission denied'."""
     return e.strerror or first_message_line(e)
+
+
+def names_text(names: list[Any] | tuple[Any, ...], most: int) -> str:
+    """`names` as a message lists them: "'a', 'b' and 3 more" beyond the first `most`."""
+    shown = ", ".join(map(repr, names[:most]))
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")

@@ -53,7 +53,7 @@ from dynonet.dates import (UNIX_SECONDS, date_namer, date_text, first_break, gap
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
-from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, os_reason
+from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, names_text, os_reason
 from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
 from dynonet.registry import MODELS, build_model, forecast_column, naive_configs
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
@@ -520,7 +520,7 @@ class DynoNetForecaster:
         the run chose its series (`columns`): then the others are left out as chosen."""
         if not (unread := table.unread) or self.config.data.columns is not None:
             return ""
-        names = ", ".join(map(repr, unread[:5])) + (f" and {len(unread) - 5} more" if len(unread) > 5 else "")
+        names = names_text(unread, 5)
         n = len(self.columns_)
         return (f"{source}: {names} {'is' if len(unread) == 1 else 'are'} not among the run's {n} series: left "
                 "out (a model forecasts the series it was trained on)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from dynonet.errors import names_text
 from dynonet.runtime import Log
 
 
@@ -75,7 +76,7 @@ def _naive_wins(scores: dict[str, Any], naive: dict[str, Any]) -> str:
     series = [c for c in mine if c in theirs and theirs[c]["mse"] < mine[c]["mse"]]
     if not series:
         return ""
-    named = ", ".join(map(repr, series[:3])) + (f" and {len(series) - 3} more" if len(series) > 3 else "")
+    named = names_text(series, 3)
     return f" (lower than this model's MSE on series {named})"
 
 

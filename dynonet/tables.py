@@ -23,7 +23,7 @@ import pandas as pd
 from dynonet.config import DataConfig
 from dynonet.dates import (CLOCK_CHANGE_HINT, UNIX_SECONDS, clock_change_at, date_namer, date_text, message_format,
                            parse_dates, settled_format, written_format)
-from dynonet.errors import DataError, first_message_line, os_reason
+from dynonet.errors import DataError, first_message_line, names_text, os_reason
 
 
 @dataclass(frozen=True)
@@ -725,7 +725,7 @@ def _short_series_hint(wide: pd.DataFrame, known: np.ndarray, start: int, shown:
     for edge, at, word in ((starts, starts.max(), "start"), (ends, ends.min(), "end")):
         if (edge != at).any():  # some series reach past this edge: the others limit the span
             named = [str(c) for c, e in zip(wide.columns, edge) if e == at]
-            listed = ", ".join(map(repr, named[:3])) + (f" and {len(named) - 3} more" if len(named) > 3 else "")
+            listed = names_text(named, 3)
             return (f", or leave out {listed} ({'it' if len(named) == 1 else 'they'} {word}{'s' * (len(named) == 1)} "
                     f"at {shown(wide.index[start + at])}; --columns chooses the series)")
     return ""
