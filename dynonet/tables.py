@@ -402,7 +402,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             i = bad[0]
             cell = text.iloc[i]
             what = cell_problem(cell, reading)
-            if what.endswith(("number", "value")):  # no hint from how the cell is written
+            if not written_hint(cell, reading):  # what else may say why
                 if len(bad) == len(values) - start and np.isnan(values[i]):
                     what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                              + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
@@ -417,24 +417,29 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
 
 def cell_problem(cell: Any, reading: Reading) -> str:
     """What a cell that holds no number is ("missing value", "'x' is not a finite number"),
-    with a hint where the way it is written says why: thousands separators, the other decimal
-    mark (as `reading` reads them, naming the flag that reads it), True/False among numbers."""
-    what = "missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number"
+    with `written_hint`'s hint where it has one."""
+    return ("missing value" if is_missing(cell) else f"{show_cell(cell)} is not a finite number") \
+        + written_hint(cell, reading)
+
+
+def written_hint(cell: Any, reading: Reading) -> str:
+    """Why a cell holds no number where the way it is written says ("" where it does not):
+    thousands separators, the other decimal mark (as `reading` reads them, naming the flag that
+    reads it), True/False among numbers."""
     if isinstance(cell, str) and (THOUSANDS.fullmatch(cell) or THOUSANDS_POINT.fullmatch(cell)):
-        what += " (thousands separators? write numbers without them)"
-    elif isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
+        return " (thousands separators? write numbers without them)"
+    if isinstance(cell, str) and reading.decimal == "." and DECIMAL_COMMA.fullmatch(cell):
         if reading.sep == ",":  # a quoted decimal comma: the mark cannot also separate the fields
-            what += (" (a decimal comma in a comma-separated file? write the file separated by ';', e.g. "
-                     "df.to_csv(sep=';', decimal=','), and give --sep ';' --decimal ',')")
-        else:
-            what += (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
-                     if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
-    elif isinstance(cell, str) and reading.decimal != "." and "." in cell:
-        what += (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
-                 if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
-    elif isinstance(cell, (bool, np.bool_)) or isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
-        what += FLAG_HINT
-    return what
+            return (" (a decimal comma in a comma-separated file? write the file separated by ';', e.g. "
+                    "df.to_csv(sep=';', decimal=','), and give --sep ';' --decimal ',')")
+        return (" (the run reads decimal points" + reading.give("--decimal ','") + ")"
+                if reading.the_runs("decimal") else " (a decimal comma? give --decimal ',')")
+    if isinstance(cell, str) and reading.decimal != "." and "." in cell:
+        return (" (a decimal point? the run reads decimal commas" + reading.give("--decimal '.'") + ")"
+                if reading.the_runs("decimal") else " (a decimal point? numbers are read with --decimal ',')")
+    if isinstance(cell, (bool, np.bool_)) or isinstance(cell, str) and cell.lower() in BOOLEAN_CELLS:
+        return FLAG_HINT
+    return ""
 
 
 def _numbers(cells: pd.Series, decimal: str = ".", series: np.ndarray | None = None) -> np.ndarray:
