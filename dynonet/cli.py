@@ -226,11 +226,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"named configuration (default: {DEFAULT_PRESET})")
     train.add_argument("--out", type=path_arg, default=None, help="run folder (default: runs/<preset>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="allow writing into a non-empty --out")
-    talk = train.add_mutually_exclusive_group()
-    talk.add_argument("--quiet", action="store_true", help="print only the test results (overall and per channel) "
-                      "and the run folder (the default when output is not a terminal)")
-    talk.add_argument("--verbose", action="store_true", help="print the parameters and every epoch even when output "
-                      "is not a terminal (a pipe, a log file)")
+    add_talk_flags(train, "the test results (overall and per channel) and the run folder",
+                   "the parameters and every epoch")
     train.add_argument("--resume", action="store_true",
                        help="continue the interrupted run in --out from its last finished epoch "
                             "(its own settings unless the command gives some; they must match)")
@@ -277,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
     add_dialect_flags(pr, "of --csv and --actual, if not the training CSV's; the forecast is written with it too")
+    add_talk_flags(pr, "the scores against --actual, if given, and notes on the data (on standard error)",
+                   "what was read and written")
 
     bt = sub.add_parser("backtest", help="forecast from many cutoffs of a CSV with a saved run, beside the true "
                         "values, and score them")
@@ -305,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
     add_dialect_flags(bt, "of --csv, if not the training CSV's; the backtest is written with it too")
+    add_talk_flags(bt, "the scores, and notes on the data (on standard error)", "what was read and written")
 
     cmp = sub.add_parser("compare", help="finished runs on the same data side by side, ordered by validation MSE",
                          description="The test and validation scores of finished runs (their metrics.json) that "
@@ -322,6 +322,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     speed.register(sub)
     return parser
+
+
+def add_talk_flags(parser: argparse.ArgumentParser, quiet: str, verbose: str) -> None:
+    """--quiet (print only `quiet`; the default when output is not a terminal) and --verbose
+    (also `verbose`, even then), one or the other."""
+    talk = parser.add_mutually_exclusive_group()
+    talk.add_argument("--quiet", action="store_true",
+                      help=f"print only {quiet} (the default when output is not a terminal)")
+    talk.add_argument("--verbose", action="store_true",
+                      help=f"print {verbose} even when output is not a terminal (a pipe, a log file)")
+
+
+def _is_quiet(args: argparse.Namespace, stream: Any) -> bool:
+    """--quiet, or output to `stream` that is not a terminal (a pipe, a log file, closed) and no --verbose."""
+    return args.quiet or not (args.verbose or (stream is not None and stream.isatty()))
+
+
+def _command_talk(args: argparse.Namespace) -> dict[str, Callable[[str], None]]:
+    """The `log`, `info` and `note` of `predict_csv` and `backtest_csv` for a command line:
+    results on standard output (standard error when the CSV goes there), what was read and
+    written too unless quiet, notes on standard error as `train` gives them."""
+    stream = sys.stderr if str(args.out) == "-" else sys.stdout  # stdout then holds the CSV alone
+
+    def log(s: str) -> None:
+        print(s, file=stream)
+
+    def note(s: str) -> None:
+        print(f"dynonet: note: {s}", file=sys.stderr)
+
+    return {"log": log, "info": (lambda s: None) if _is_quiet(args, stream) else log, "note": note}
 
 
 def add_dialect_flags(parser: argparse.ArgumentParser, says: str) -> None:
@@ -356,8 +386,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     made = []  # the folders made here for the default run folder: removed again if the run leaves them empty
     out = args.out or _default_run_folder(args.preset or DEFAULT_PRESET, made)
     args.out = out  # the folder a Ctrl-C hint names
-    terminal = sys.stdout is not None and sys.stdout.isatty()
-    quiet = args.quiet or not (args.verbose or terminal)  # quiet by default in a pipe or log file (or closed)
+    quiet = _is_quiet(args, sys.stdout)
     log = (lambda s: None) if quiet else (lambda s: print(s, flush=True))
     # a CSV's training windows choose the batch size unless --batch-size is given (the preset's, or fewer)
     given = flag_changes(args)
@@ -430,11 +459,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
     """`dynonet predict`: forecast from a CSV with a saved run."""
     from dynonet.predict import predict_csv
 
-    to_stdout = str(args.out) == "-"  # then stdout holds the CSV alone, and messages go to stderr
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
-                log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect,
-                levels=tuple(args.level), plot_series=args.plot_series)
+                dialect=dialect, levels=tuple(args.level), plot_series=args.plot_series, **_command_talk(args))
     return 0
 
 
@@ -442,11 +469,9 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     """`dynonet backtest`: forecasts from many cutoffs of a CSV with a saved run, scored."""
     from dynonet.predict import backtest_csv
 
-    to_stdout = str(args.out) == "-"
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
-    backtest_csv(args.checkpoint, args.csv, args.out, step=args.step, device=args.device,
-                 log=(lambda s: print(s, file=sys.stderr)) if to_stdout else print, dialect=dialect,
-                 levels=tuple(args.level), plot=args.plot, plot_series=args.plot_series)
+    backtest_csv(args.checkpoint, args.csv, args.out, step=args.step, device=args.device, dialect=dialect,
+                 levels=tuple(args.level), plot=args.plot, plot_series=args.plot_series, **_command_talk(args))
     return 0
 
 

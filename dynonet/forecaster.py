@@ -49,7 +49,7 @@ from dynonet.checkpoint import META, METRICS, TENSORS, WEIGHTS, load_checkpoint,
 from dynonet.config import DEFAULT_PRESET, PRESETS, ModelConfig, RunConfig
 from dynonet.data import Scaler, from_table
 from dynonet.dates import (UNIX_SECONDS, date_namer, date_text, first_break, gap_hint, message_format, regular_freq,
-                           step_text, unix_seconds)
+                           season_of, step_text, unix_seconds)
 from dynonet.files import json_text
 from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
@@ -57,6 +57,20 @@ from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedErr
 from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
 from dynonet.registry import MODELS, build_model, forecast_column, naive_configs
 from dynonet.runtime import host_rng_kept, quiet, resolve_device
+
+
+def _named_twice_hint(df: pd.DataFrame, name: str, columns: set[str]) -> str:
+    """What to do with a frame whose DatetimeIndex and a column are both called `name`: drop the
+    column where it is a copy of the dates, else rename the index to a name no column has."""
+    column = df[next(c for c in df.columns if str(c).strip() == name)]
+    try:
+        copy = isinstance(column, pd.Series) and bool((pd.DatetimeIndex(column) == df.index).all())
+    except (TypeError, ValueError):
+        copy = False
+    if copy:
+        return f"drop the column, a copy of the dates: df.drop(columns={name!r})"
+    other = next(n for n in ("date", "time", "timestamp", "date_index") if n != name and n not in columns)
+    return f"rename one, e.g. df.rename_axis({other!r})"
 
 
 class DynoNetForecaster:
@@ -195,8 +209,8 @@ class DynoNetForecaster:
             if name in columns and (chosen is None or name in chosen):  # a series named as the dates: a CSV of
                 # this frame would hold two columns of that name, which no command reads (a kept copy of the
                 # dates, df.set_index("t", drop=False), is left alone where --columns leaves it out)
-                raise DataError(f"DataFrame: its DatetimeIndex is named {name!r}, as one of its columns is; rename "
-                                "one, e.g. df.rename_axis('date')")
+                raise DataError(f"DataFrame: its DatetimeIndex is named {name!r}, as one of its columns is; "
+                                + _named_twice_hint(df, name, columns))
             if name not in columns:  # the dates' name is the run's date column: what a CSV of this frame
                 settings = settings.replace(data={"date_column": name})  # (df.to_csv()) calls it
         table = self._table(df, "DataFrame", settings)
@@ -411,6 +425,11 @@ class DynoNetForecaster:
                          and not re.search(r"-(lo|hi)-\d+$", str(c))]  # (not an interval's bound)
             if name in (column for column, _ in self._naive_columns().values()):
                 hint = "; backtest(df, naive=True) adds the naive forecasts"
+            elif name == forecast_column("seasonal-repeat"):  # the run finds no cycle its lookback holds
+                season, L = season_of(meta["freq"]) if meta.get("freq") else None, self.config.model.lookback
+                hint = ("; this run has no seasonal naive forecast: " + (
+                    f"its time step's cycle of {season} steps is longer than its lookback ({L})" if season else
+                    "its time step has no seasonal cycle") + f"; season=N, at most {L}, gives it one")
             elif model is not None and forecasts:
                 hint = f"; its forecasts: {', '.join(map(repr, forecasts))}"
             else:

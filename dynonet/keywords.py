@@ -91,6 +91,8 @@ def settings_of(horizon: Any, lookback: Any, model: str, epochs: int | None, see
         if name == "batch_size" and value is None:  # chosen by the data at fit, as when not given
             continue
         changes[FIELD_SECTION[name]][name] = _value(name, value)
+    if changes["data"].get("decimal") == "," and "sep" not in changes["data"]:
+        changes["data"]["sep"] = ";"  # a frame has no field separator; a CSV of it would be written with ';'
     try:
         settings = override(PRESETS[DEFAULT_PRESET], changes)  # every default not named here comes from it
         check_config(settings.model)  # a model name or setting that cannot run fails here, not in fit

@@ -71,7 +71,8 @@ def training_csv(checkpoint: str | Path, instead: str) -> Path:
 def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path, *, plot: str | Path | None = None,
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
                 dialect: dict[str, str] | None = None, levels: Sequence[int] = (),
-                plot_series: Sequence[str] | None = None) -> pd.DataFrame:
+                plot_series: Sequence[str] | None = None, info: Log | None = None,
+                note: Log | None = None) -> pd.DataFrame:
     """Forecast after the last row of `csv` (None: the run's training file, `training_csv`)
     with a run folder; write the forecast CSV (and a plot) atomically. Every input is checked,
     and the plot drawn, before anything is written; then both files are written out in full
@@ -80,16 +81,19 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     `csv` and `actual` are written where not as the training data (`sep`, `decimal`,
     `date_format`); the forecast is written the same way. `levels`: prediction intervals at these
     levels (percent), written beside each series and drawn on the plot. `plot_series`: the
-    series the plot draws, in this order (default: the first `plots.MAX_FORECAST_SERIES`)."""
+    series the plot draws, in this order (default: the first `plots.MAX_FORECAST_SERIES`).
+    `log` gets the scores against `actual`; `info` (default: `log`) what was read and written;
+    `note` (default: `log`, as "note: ...") what the data leaves out."""
     from dynonet import plots
 
+    info, note = _talk(log, info, note)
     _check_plot(plot, plot_series)
     if actual is not None and str(actual) == "-":
         raise ConfigError("--actual -: the true values are read from a file (standard input serves --csv -)")
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give its recent rows with --csv")
-        log(f"recent data: {csv} (the file the run was trained on, as it is now)")
+        info(f"recent data: {csv} (the file the run was trained on, as it is now)")
     to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint,
                                {csv_flag: csv, **({"--actual": actual} if actual is not None else {})})
     out = Path(out)
@@ -99,8 +103,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
     d, reading, recent = _read(forecaster, csv, dialect or {}, used=forecaster.config.model.lookback)
-    if note := forecaster._unread_note(recent, _named(csv)):
-        log(f"note: {note}")
+    if unread := forecaster._unread_note(recent, _named(csv)):
+        note(unread)
     date_column = d.date_column
     dates, columns, values, ids = recent.dates, recent.columns, recent.values, recent.ids
     # dates are written as given or as the file settles them (13/01/2023: day first), or as the
@@ -138,10 +142,10 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
         _to_stdout(table)
     # its first and last dates as the CSV writes them (daily dates without a time of day)
     first, last = (date_text(d, fmt) for d in forecast.index[[0, -1]]) if fmt else forecast.index.astype(str)[[0, -1]]
-    log(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {first} .. {last} -> "
+    info(f"forecast: {len(forecast)} steps x {forecast.shape[1]} series, {first} .. {last} -> "
         f"{'standard output' if to_stdout else out}")
     if plot is not None:
-        log(_plot_line(plot, plot_series, len(forecast.columns)))
+        info(_plot_line(plot, plot_series, len(forecast.columns)))
     if truth is not None:
         err = forecast.loc[truth.index] - truth  # (steps, series)
         # each series in its own units: a mean over series would mix them
@@ -160,7 +164,8 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
 def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path | None, *, step: int | None = None,
                  device: str = "auto", log: Log = quiet, dialect: dict[str, str] | None = None,
                  levels: Sequence[int] = (), plot: str | Path | None = None,
-                 plot_series: Sequence[str] | None = None) -> pd.DataFrame:
+                 plot_series: Sequence[str] | None = None, info: Log | None = None,
+                 note: Log | None = None) -> pd.DataFrame:
     """`DynoNetForecaster.backtest` of a CSV (None: the run's training file, `training_csv`)
     with a run folder: the long table of forecasts from every `step`-th row (default: the
     horizon) beside the true values and the naive forecasts, written to `out` (a CSV,
@@ -168,14 +173,16 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     in `predict_csv`), and drawn to `plot` (the `plot_series`, as `predict_csv` takes them,
     with the intervals at `levels`), both, either or neither; the
     log gets each series' errors in its own units, the errors standardized as the run's test
-    scores are (the naive forecasts' beside them), and how often each interval at `levels` held."""
+    scores are (the naive forecasts' beside them), and how often each interval at `levels` held;
+    `info` and `note` as `predict_csv` takes them."""
     from dynonet import plots
 
+    info, note = _talk(log, info, note)
     _check_plot(plot, plot_series)
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
         csv = training_csv(checkpoint, "give the data to backtest with --csv")
-        log(f"data: {csv} (the file the run was trained on, as it is now)")
+        info(f"data: {csv} (the file the run was trained on, as it is now)")
     to_stdout = _check_outputs(out, [Path(plot)] if plot is not None else [], checkpoint, {csv_flag: csv},
                                what="the backtest")
     image_format = _plot_format(Path(plot)) if plot is not None else None
@@ -184,8 +191,8 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     if plot_series is not None:
         plot_series = _series(plot_series, forecaster.columns_)
     d, _, table = _read(forecaster, csv, dialect or {}, used=None)
-    if note := forecaster._unread_note(table, _named(csv)):
-        log(f"note: {note}")
+    if unread := forecaster._unread_note(table, _named(csv)):
+        note(unread)
     m = forecaster.config.model
     fmt = table.date_format or table.written  # as the forecast's (`predict`)
     backtest = forecaster._backtest_rows(table.dates, table.columns, table.values, _named(csv),
@@ -224,9 +231,15 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
         f"standardized by the run's training statistics (as a run's test scores are): MSE "
         f"{score_text(standardized['mse'])}, MAE {score_text(standardized['mae'])}",
         *naive_lines(standardized, "same cutoffs, standardized alike"),
-        *([note] if (note := forecaster._seen_note(backtest, fmt)) else []),
-        *([_plot_line(plot, plot_series, len(forecaster.columns_))] if plot is not None else [])]))
+        *([seen] if (seen := forecaster._seen_note(backtest, fmt)) else [])]))
+    if plot is not None:
+        info(_plot_line(plot, plot_series, len(forecaster.columns_)))
     return backtest
+
+
+def _talk(log: Log, info: Log | None, note: Log | None) -> tuple[Log, Log]:
+    """`info` and `note` as `predict_csv` takes them, the defaults filled in."""
+    return (log if info is None else info), ((lambda s: log(f"note: {s}")) if note is None else note)
 
 
 def _standardized(scores: pd.DataFrame) -> dict[str, Any]:
@@ -367,17 +380,20 @@ def _plot_format(plot: Path) -> str:
 def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
     """The true values of the forecast period, as `reading` (the recent data's) reads them, with
     blank cells: a value not known (yet), whose step goes unscored for that series. Only the
-    rows of the forecast period must hold numbers (the file may hold older history too)."""
+    rows of the forecast period must hold numbers (the file may hold older history too). A
+    series the file lacks is not known at any step; one of the run's series must be there."""
     try:
-        dates = _as_forecast_dates(read_csv(path, dataclasses.replace(reading, rows=()))[0], index)
+        dates, there, _ = read_csv(path, dataclasses.replace(reading, columns=None, rows=()))
+        given = tuple(c for c in columns if c in there) or tuple(columns)  # none there: the error names them
+        dates = _as_forecast_dates(dates, index)
         inside = tuple(np.flatnonzero(dates.isin(index)).tolist())
-        dates, _, values = read_csv(path, dataclasses.replace(reading, rows=inside))
+        dates, _, values = read_csv(path, dataclasses.replace(reading, columns=given, rows=inside))
     except DataError as e:
         if not any(s in str(e) for s in ("--sep", "--decimal", "--date-format", "the run reads", "the run's date")):
             raise
         # one set of reading flags serves both files: a hint to change them would break --csv
         raise DataError(f"{e} (--actual is read as --csv is: write both files alike)") from None
-    truth = pd.DataFrame(values, index=_as_forecast_dates(dates, index), columns=columns)
+    truth = pd.DataFrame(values, index=_as_forecast_dates(dates, index), columns=list(given)).reindex(columns=columns)
     truth = truth[truth.index.isin(index)].dropna(how="all")
     if truth.empty:
         raise DataError(f"{path}: no value in the forecast period {date_text(index[0], reading.date_format)} .. "

@@ -8,6 +8,7 @@ flags that set them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import shlex
 import sys
@@ -32,7 +33,8 @@ class Reading:
 
     `date_column` and `date_format` (strftime codes; "%s": Unix time in seconds; None: inferred)
     say where the dates are and how they are written; `sep` and `decimal`, a CSV's field
-    separator and decimal mark (a DataFrame's text cells are read with the mark too).
+    separator ("" for a table in memory, which has none) and decimal mark (a DataFrame's text
+    cells are read with the mark too).
     `columns`: the series to read, in this order (a long table's `unique_id`s; None: every
     column besides the dates), other columns left alone. `used`: how many of the last rows must hold numbers (what a forecast reads;
     earlier cells may be blank and come back NaN; None: all). `trained`: these are a trained
@@ -407,12 +409,32 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
                     what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                              + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
                 elif is_missing(cell):  # the model reads every step of its lookback
-                    what += " (fill gaps first, e.g. with pandas' .interpolate() or .ffill())"
+                    what += _blank_hint(frame, value_columns, text, i, start, reading, where, first_line is None)
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
         raise DataError(f"{source}: column names {value_columns} are not distinct as text")
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
+
+
+def _blank_hint(frame: pd.DataFrame, value_columns: list[Any], text: pd.Series, i: int, start: int, reading: Reading,
+                where: Callable[[int], str], in_memory: bool) -> str:
+    """What fills the blank cell `i` of `text` (the column of `frame` read from row `start`):
+    nothing where the table's last rows are blank in every column (dates appended for the
+    forecast: they go), the series' start where it starts late (training: interpolation cannot
+    fill a series before its first value), else the gap, by interpolation."""
+    blank = np.logical_and.reduce([missing_cells(_strip(frame[c])) for c in value_columns])  # (rows,)
+    tail = len(blank) - (int(np.flatnonzero(~blank)[-1]) + 1 if (~blank).any() else 0)
+    if tail and i >= len(blank) - tail:
+        rows = f"the last {tail} rows have" if tail > 1 else "the last row has"
+        drop = "drop them, e.g. with df.dropna(how='all')" if in_memory else "delete them"
+        return f" ({rows} no value in any column: {drop}; a forecast starts after the last row it reads)"
+    filled = ~missing_cells(text[start:])
+    first = int(filled.argmax())
+    if not reading.trained and filled.any() and i - start < first and filled[first:].all():
+        return (f" (its first value is at {where(start + first)}: start the table there, or leave this column out: "
+                "--columns names the series to read)")
+    return " (fill gaps first, e.g. with pandas' .interpolate() or .ffill())"
 
 
 def cell_problem(cell: Any, reading: Reading) -> str:
@@ -560,6 +582,7 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     DatetimeIndex or the `reading.date_column` column; the rest as `reading` says (`Reading`;
     column names compared as text)."""
     date_column = reading.date_column
+    reading = dataclasses.replace(reading, sep="")  # a table in memory has no field separator
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(df).__name__}"
                         + (" (s.to_frame() makes a Series one)" if isinstance(df, pd.Series) else ""))
@@ -579,6 +602,9 @@ def frame_table(df: Any, reading: Reading = Reading(), *, source: str = "DataFra
     if name in df.columns and isinstance(df[name].dtype, pd.PeriodDtype):  # (as a PeriodIndex is told)
         raise DataError(f"{source}: column {name!r} holds periods, not dates: df[{name!r}] = "
                         f"df[{name!r}].dt.to_timestamp() makes them dates")
+    if {"ds", "y"} <= set(df.columns) and "unique_id" not in df.columns and str(df.index.name).strip() == "unique_id":
+        raise DataError(f"{source}: the long format with unique_id as the index: df.reset_index() makes it the "
+                        "column the long format needs")  # (as older statsforecast and neuralforecast kept it)
     if set(LONG) <= set(df.columns):
         reading = settled_format(reading, _strip(df["ds"]))
         dates, columns, values, ids, _, unread = _long_table(df, reading, source)

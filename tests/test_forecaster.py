@@ -197,6 +197,15 @@ def test_long_in_long_out(fitted, wide):
     assert pd.DatetimeIndex(out.loc[out.unique_id == "temp", "ds"]).equals(wide_fc.index.rename("ds"))
 
 
+def test_a_long_frame_with_unique_id_as_its_index_is_told_to_reset_it(fitted, wide):
+    long = to_long(wide.iloc[-50:]).set_index("unique_id")
+    message = r"^(recent data|DataFrame): the long format with unique_id as the index: df\.reset_index\(\) makes it "
+    with pytest.raises(DataError, match=message):
+        fitted.predict(long)
+    with pytest.raises(DataError, match=message):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(long)
+
+
 def test_long_forecasts_are_named_by_the_models_class():
     long = to_long(make_wide(180))
     f = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(long)
@@ -388,8 +397,38 @@ def test_a_frame_is_refused_where_a_csv_of_it_would_be(name):
                                         r"name, as a CSV's header must$"):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(frame)
     # dates named as a series: a CSV of the frame would hold two columns of that name
-    with pytest.raises(DataError, match=r"^DataFrame: its DatetimeIndex is named 'temp', as one of its columns is; "):
+    with pytest.raises(DataError, match=r"^DataFrame: its DatetimeIndex is named 'temp', as one of its columns is; "
+                                        r"rename one, e\.g\. df\.rename_axis\('date'\)$"):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).rename_axis("temp"))
+    with pytest.raises(DataError, match=r"^DataFrame: its DatetimeIndex is named 'date', as one of its columns is; "
+                                        r"rename one, e\.g\. df\.rename_axis\('time'\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).assign(date=1.0))
+    with pytest.raises(DataError, match=r"columns is; drop the column, a copy of the dates: df\.drop\(columns='date'\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).pipe(lambda f: f.assign(date=f.index)))
+
+
+def test_a_frame_of_decimal_comma_text_is_read_with_decimal_comma_alone():
+    frame = make_wide(240)
+    text = frame.map(lambda v: f"{v:.6f}".replace(".", ","))
+    with pytest.raises(DataError, match=r"is not a finite number \(a decimal comma\? give decimal=','\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(text)  # (a frame has no field separator to change)
+    fitted = DynoNetForecaster(horizon=H, lookback=L, decimal=",", **TINY).fit(text)
+    assert fitted.predict(text).shape == (H, 2) and fitted.config.data.sep == ";"  # as a CSV of it is written
+
+
+def test_blank_last_rows_and_a_late_series_are_told_what_fixes_them():
+    frame = make_wide(240)
+    future = pd.DataFrame(index=pd.date_range(frame.index[-1] + pd.Timedelta(hours=1), periods=4, freq="h",
+                                              name="date"), columns=frame.columns, dtype=float)
+    with pytest.raises(DataError, match=r"the last 4 rows have no value in any column: drop them, e\.g\. with "
+                                        r"df\.dropna\(how='all'\); a forecast starts after the last row it reads\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(pd.concat([frame, future]))
+    late = frame.copy()
+    late.iloc[:50, 1] = np.nan  # interpolation fills no value before a series' first
+    with pytest.raises(DataError, match=rf"^DataFrame: date {frame.index[0]}, column 'temp': missing value \(its first "
+                                        rf"value is at date {frame.index[50]}: start the table there, or leave this "
+                                        r"column out: columns names the series to read\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(late)
 
 
 # -- save / load -------------------------------------------------------------------------------
@@ -677,6 +716,16 @@ def test_a_backtest_with_naive_forecasts_repeats_the_values_before_each_cutoff(w
     with pytest.raises(DataError, match=r"^scores: not a backtest table of 'Naive' \(no column 'Naive'; its "
                                         r"forecasts: 'RevINLinear', 'RepeatLast', 'SeasonalRepeat'\)$"):
         fitted.scores(bt, model="Naive")
+
+
+def test_scores_of_a_seasonal_naive_forecast_a_run_has_none_of_say_why(wide):
+    fitted = DynoNetForecaster(horizon=H, lookback=16, model="linear", **TINY_LINEAR).fit(wide)  # a day: 24 steps
+    bt = fitted.backtest(make_wide(260).iloc[200 - 16:], naive=True)
+    assert "SeasonalRepeat" not in bt.columns
+    with pytest.raises(DataError, match=r"^scores: .* this run has no seasonal naive forecast: its time step's cycle "
+                                        r"of 24 steps is longer than its lookback \(16\); season=N, at most 16, gives "
+                                        r"it one\)$"):
+        fitted.scores(bt, model="SeasonalRepeat")
 
 
 @pytest.mark.parametrize("model", ["repeat", "seasonal-repeat"])

@@ -105,7 +105,8 @@ def test_train_with_test_fraction_0_skips_test_scoring(setup, capsys):
 
 def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
     out, png = setup / "forecast.csv", setup / "forecast.png"
-    assert predict(setup, "--out", str(out), "--plot", str(png), "--actual", str(setup / "actual.csv")) == 0
+    assert predict(setup, "--out", str(out), "--plot", str(png), "--actual", str(setup / "actual.csv"),
+                   "--verbose") == 0
     printed = capsys.readouterr().out
     assert "forecast: 8 steps x 2 series" in printed and "8 of 8 steps, in each series' units" in printed
     fc = pd.read_csv(out)
@@ -118,6 +119,24 @@ def test_predict_writes_forecast_plot_and_scores_actual(setup, capsys):
     assert 800 < fc["load"].mean() < 1200  # original units
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in setup.iterdir() if p.name.startswith(".")]  # no temporary files left
+
+
+def test_predict_and_backtest_are_quiet_but_for_results_unless_on_a_terminal(setup, tmp_path, capsys, monkeypatch):
+    actual, out = str(setup / "actual.csv"), str(tmp_path / "f.csv")
+    assert predict(setup, "--out", out) == 0  # in a pipe or log file: the file is the result
+    assert capsys.readouterr() == ("", "")
+    assert predict(setup, "--out", out, "--actual", actual) == 0  # the scores asked for, alone
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"vs {actual}: 8 of 8 steps") and "forecast:" not in printed
+    bt = ["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv")]
+    assert main([*bt, "--plot", str(tmp_path / "p.png")]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("backtest: ") and "MAE" in printed and "plot:" not in printed
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)  # on a terminal: what was read and written too
+    assert predict(setup, "--out", out) == 0
+    assert capsys.readouterr().out.startswith("forecast: 8 steps x 2 series")
+    assert predict(setup, "--out", out, "--quiet") == 0
+    assert capsys.readouterr() == ("", "")
 
 
 def test_predict_writes_the_intervals_asked_for_beside_each_series_and_draws_them(setup, capsys):
@@ -185,7 +204,7 @@ def test_a_plot_of_the_first_8_series_says_so_and_how_to_name_others(tmp_path, c
                  "--lookback", str(L), "--horizon", str(H), "--quiet"]) == 0
     capsys.readouterr()
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "nine.csv"), "--out",
-                 str(tmp_path / "f.csv"), "--plot", str(tmp_path / "f.png")]) == 0
+                 str(tmp_path / "f.csv"), "--plot", str(tmp_path / "f.png"), "--verbose"]) == 0
     assert f"plot: {tmp_path / 'f.png'} (the first 8 of 9 series; --plot-series names others)" in capsys.readouterr().out
 
 
@@ -196,13 +215,14 @@ def test_predict_without_plot(setup):
 
 
 def test_predict_without_csv_forecasts_after_the_runs_training_file(setup, tmp_path, capsys, monkeypatch):
-    assert main(["predict", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "own.csv")]) == 0
+    assert main(["predict", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "own.csv"), "--verbose"]) == 0
     assert capsys.readouterr().out.startswith(f"recent data: {setup / 'data.csv'} (the file the run was trained on, "
                                               "as it is now)\n")
     assert predict(setup, "--out", str(tmp_path / "recent.csv")) == 0  # its last rows: the same forecast
     assert (tmp_path / "own.csv").read_text() == (tmp_path / "recent.csv").read_text()
     capsys.readouterr()
-    assert main(["backtest", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "bt.csv")]) == 0  # alike
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--out", str(tmp_path / "bt.csv"),
+                 "--verbose"]) == 0  # alike
     assert capsys.readouterr().out.startswith(f"data: {setup / 'data.csv'} (the file the run was trained on, as it "
                                               "is now)\n")
     assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "data.csv"),
@@ -237,7 +257,7 @@ def test_predict_without_csv_reads_the_bundled_data_a_run_was_trained_on(tmp_pat
     assert main(["train", "--max-rows", "700", "--model", "repeat", "--horizon", str(H), "--lookback", str(L),
                  "--out", str(tmp_path / "run"), "--quiet"]) == 0
     capsys.readouterr()
-    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.csv")]) == 0
+    assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--out", str(tmp_path / "f.csv"), "--verbose"]) == 0
     assert capsys.readouterr().out.startswith(f"recent data: {bundled_path('ETTh1')} (the file the run was trained on")
     ett = pd.read_csv(bundled_path("ETTh1"), parse_dates=["date"])  # after its last row, not after the 700 read
     forecast = pd.read_csv(tmp_path / "f.csv", parse_dates=["date"])
@@ -261,7 +281,7 @@ def test_out_dash_writes_the_forecast_csv_alone_to_standard_output(setup, capsys
     monkeypatch.chdir(setup)
     assert predict(setup, "--out", "plain-copy.csv") == 0
     capsys.readouterr()
-    assert predict(setup, "--out", "-", "--plot", "dash.png", "--actual", str(setup / "actual.csv")) == 0
+    assert predict(setup, "--out", "-", "--plot", "dash.png", "--actual", str(setup / "actual.csv"), "--verbose") == 0
     captured = capsys.readouterr()
     assert captured.out == (setup / "plain-copy.csv").read_text()  # the same CSV, and nothing else
     assert "-> standard output" in captured.err and "MAE" in captured.err
@@ -442,7 +462,7 @@ def test_a_forecast_writes_its_dates_as_the_recent_file_writes_them(tmp_path, ca
     assert main(["train", "--csv", str(tmp_path / "d.csv"), "--out", str(tmp_path / "run"), "--test-fraction", "0",
                  "--quiet", *TINY]) == 0
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "d.csv"),
-                 "--out", str(tmp_path / "f.csv")]) == 0
+                 "--out", str(tmp_path / "f.csv"), "--verbose"]) == 0
     assert pd.read_csv(tmp_path / "f.csv", dtype=str)["date"].tolist()[:2] == first
     assert f"{first[0]} .. " in capsys.readouterr().out  # the console names them so too
 
@@ -496,7 +516,7 @@ def test_unix_seconds_dates_are_read_and_written_back_as_unix_seconds(tmp_path, 
     assert main(["train", "--csv", str(tmp_path / "unix.csv"), "--date-format", "%s", "--out", str(tmp_path / "run"),
                  "--test-fraction", "0", "--quiet", *TINY]) == 0
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "unix.csv"),
-                 "--out", str(tmp_path / "f.csv")]) == 0
+                 "--out", str(tmp_path / "f.csv"), "--verbose"]) == 0
     written = pd.read_csv(tmp_path / "f.csv")["date"]
     assert written.dtype.kind == "i" and written.tolist() == [int(seconds.iloc[-1]) + 3600 * k for k in range(1, H + 1)]
     first = pd.Timestamp(int(written.iloc[0]), unit="s")
@@ -533,10 +553,18 @@ def test_bad_actual(setup, capsys):
     write_recent(setup, "old_actual.csv", "date,load,temp\n2000-01-01 00:00:00,1,2\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "old_actual.csv")) == 2
     assert "old_actual.csv: no value in the forecast period" in one_error_line(capsys)
-    write_recent(setup, "narrow_actual.csv", "date,load\n2024-01-09 08:00:00,1\n")
-    assert predict(setup, "--out", str(out), "--actual", str(setup / "narrow_actual.csv")) == 2
-    assert "narrow_actual.csv: no column 'temp' (one of the run's series; columns there: 'load')" in one_error_line(capsys)
+    write_recent(setup, "other_actual.csv", "date,wind\n2024-01-09 08:00:00,1\n")
+    assert predict(setup, "--out", str(out), "--actual", str(setup / "other_actual.csv")) == 2
+    assert "other_actual.csv: no columns 'load', 'temp' (some of the run's series; columns there: 'wind')" \
+        in one_error_line(capsys)
     assert not out.exists()
+
+
+def test_an_actual_file_without_some_series_scores_those_it_has(setup, tmp_path, capsys):
+    pd.read_csv(setup / "actual.csv")[["date", "temp"]].to_csv(tmp_path / "actual.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv")) == 0
+    lines = [x.split() for x in capsys.readouterr().out.splitlines()]
+    assert ["load", "0", "n/a", "n/a"] in lines and ["temp", "8"] in [x[:2] for x in lines]
 
 
 @pytest.mark.parametrize("target", ["missing folder", "a folder", "same as plot", "the input", "the actual",
@@ -857,7 +885,7 @@ def test_the_console_names_daily_forecast_dates_as_the_csv_writes_them(tmp_path,
                  "--horizon", "7", "--lookback", "14", "--epochs", "1", "--quiet"]) == 0
     capsys.readouterr()
     assert main(["predict", "--checkpoint", str(tmp_path / "run"), "--csv", str(tmp_path / "d.csv"),
-                 "--out", str(tmp_path / "f.csv")]) == 0
+                 "--out", str(tmp_path / "f.csv"), "--verbose"]) == 0
     assert "7 steps x 1 series, 2024-04-30 .. 2024-05-06 ->" in capsys.readouterr().out
     assert (tmp_path / "f.csv").read_text().splitlines()[1].startswith("2024-04-30,")
 
@@ -1015,10 +1043,10 @@ def test_backtest_checks_everything_before_it_writes(setup, tmp_path, capsys):
     assert not out.exists() and not (tmp_path / "b.xlsx").exists() and not (tmp_path / "p.png").exists()
     assert (setup / "all.csv").read_text().startswith("date,load,temp\n")  # untouched
     # both written together; the plot beside a CSV on standard output too
-    assert backtest("--plot", str(tmp_path / "p.png"), "--plot-series", "temp") == 0
+    assert backtest("--plot", str(tmp_path / "p.png"), "--plot-series", "temp", "--verbose") == 0
     assert out.is_file() and (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
     assert capsys.readouterr().out.splitlines()[-1] == f"plot: {tmp_path / 'p.png'}"
-    assert backtest("--plot", str(tmp_path / "p.svg"), to="-") == 0
+    assert backtest("--plot", str(tmp_path / "p.svg"), "--verbose", to="-") == 0
     printed = capsys.readouterr()
     assert printed.out == out.read_text() and (tmp_path / "p.svg").read_text().lstrip().startswith("<?xml")
     assert printed.err.splitlines()[-1] == f"plot: {tmp_path / 'p.svg'}"
@@ -1087,13 +1115,13 @@ def test_series_that_are_not_the_run_s_are_said_to_be_left_out(setup, tmp_path, 
     recent = pd.read_csv(setup / "recent.csv")
     recent.assign(wind=recent["temp"] * 2).to_csv(tmp_path / "wide.csv", index=False)  # a column the run lacks
     assert predict(setup, "--out", str(tmp_path / "f.csv"), csv=str(tmp_path / "wide.csv")) == 0
-    note = ("note: {}: 'wind' is not among the run's 2 series: left out (a model forecasts the series it was "
+    note = ("dynonet: note: {}: 'wind' is not among the run's 2 series: left out (a model forecasts the series it was "
             "trained on)")
-    assert note.format(tmp_path / "wide.csv") in capsys.readouterr().out.splitlines()
+    assert note.format(tmp_path / "wide.csv") in capsys.readouterr().err.splitlines()
     assert list(pd.read_csv(tmp_path / "f.csv").columns) == ["date", "load", "temp"]
     long = _long_csv(recent.assign(S099=recent["load"]), tmp_path / "long.csv")  # a store opened since
     assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(tmp_path / "long.csv")]) == 0
-    printed = capsys.readouterr().out.splitlines()
+    printed = capsys.readouterr().err.splitlines()
     assert note.format(tmp_path / "long.csv").replace("'wind'", "'S099'") in printed
     with pytest.warns(UserWarning, match=r"^recent data: 'S099' is not among the run's 2 series: left out"):
         DynoNetForecaster.load(setup / "run").predict(long)
@@ -1102,7 +1130,7 @@ def test_series_that_are_not_the_run_s_are_said_to_be_left_out(setup, tmp_path, 
                  "--columns", "load", "--quiet", *TINY]) == 0
     capsys.readouterr()
     assert predict(setup, "--out", str(tmp_path / "g.csv"), csv=str(tmp_path / "wide.csv"), run=str(tmp_path / "run")) == 0
-    assert "not among the run's" not in capsys.readouterr().out
+    assert "not among the run's" not in capsys.readouterr().err
 
 
 def test_a_recent_file_saved_with_a_byte_order_mark_gets_its_forecast_so_too(setup, tmp_path):

@@ -28,6 +28,12 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: "date\n" + "\n".join(l.split(",")[0] for l in t.splitlines()[1:]) + "\n", "no numeric columns"),
         (lambda t: t.replace(",3,6", ",,6"), "line 5, column 'a': missing value (fill gaps first, e.g. with "
                                               "pandas' .interpolate() or .ffill())"),
+        (lambda t: t + "2020-01-01 10:00:00,,\n2020-01-01 11:00:00,,\n",  # dates appended for the forecast
+         "line 12, column 'a': missing value (the last 2 rows have no value in any column: delete them; a forecast "
+         "starts after the last row it reads)"),
+        (lambda t: t.replace(",0,0\n", ",,0\n").replace(",1,2\n", ",,2\n").replace(",2,4\n", ",,4\n"),
+         "line 2, column 'a': missing value (its first value is at line 5: start the table there, or leave this "
+         "column out: --columns names the series to read)"),  # a series that starts late: nothing interpolates that
         (lambda t: t.replace(",3,6", ",nan,6"), "line 5, column 'a'"),
         (lambda t: t.replace(",3,6", ",3,inf"), "line 5, column 'b'"),
         (lambda t: t.replace(",3,6", ",3,abc"), "'abc' is not a finite number"),
