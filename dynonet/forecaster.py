@@ -250,8 +250,8 @@ class DynoNetForecaster:
         timestamps with one column per series; long input -> long output (`unique_id`, `ds`,
         and the forecast in a column named by the model, e.g. `DynoNet`).
 
-        `level`: prediction intervals at these levels (percent, of the run's `interval_levels`), as
-        columns after each series, the lowest bound first, as neuralforecast names them
+        `level`: prediction intervals at these levels (percent, of the run's `interval_levels`: 80,
+        [80, 95] or "80,95"), as columns after each series, the lowest bound first, as neuralforecast names them
         (`load-lo-95`, `load-lo-80`, `load-hi-80`, `load-hi-95`; long: `DynoNet-lo-95`, ...);
         `metrics_["test"]["intervals"]` holds how often they held the truth on a test split.
         `recent`: what `df` was called before (deprecated).
@@ -293,7 +293,8 @@ class DynoNetForecaster:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
         (`hint`: how to add a level, as `intervals.unavailable` takes it)."""
         self._fitted()
-        levels = check_levels([] if level is None else [level] if isinstance(level, (numbers.Number, str)) else level)
+        levels = check_levels([] if level is None else level.split(",") if isinstance(level, str)  # "80,95", as typed
+                              else [level] if isinstance(level, numbers.Number) else level)
         require(self.intervals_, levels, hint)
         return levels
 

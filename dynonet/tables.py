@@ -355,7 +355,8 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         )
     value_columns = [c for c in frame.columns if c != date_column]
     if not value_columns:
-        raise DataError(f"{source}: no numeric columns besides {date_column!r}")
+        raise DataError(f"{source}: no numeric columns besides " + ("its DatetimeIndex" if index_dates else
+                                                                     repr(date_column)))
     if len(frame) == 0:
         raise DataError(f"{source}: no data rows")
 
@@ -801,7 +802,9 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         raise DataError(f"{source}: {where(int(gone[0]))}: missing unique_id")
     names = ids.astype(str)
     first = ~names.duplicated().to_numpy()
-    back = dict(zip(names[first], ids[first]))  # every series, also one without rows among the dates read
+    # every series (also one without rows among the dates read) -> its id as given, blanks and all:
+    # the forecast's rows then merge back onto the caller's
+    back = dict(zip(names[first], rows["unique_id"].to_numpy()[first]))
     if len(back) != ids.nunique():
         raise DataError(f"{source}: unique_id values {sorted(set(ids), key=str)[:5]} are not distinct as text")
     if used is not None and len(ds):  # a forecast reads the last `used` dates: rows before them are skipped unread

@@ -197,6 +197,17 @@ def test_long_in_long_out(fitted, wide):
     assert pd.DatetimeIndex(out.loc[out.unique_id == "temp", "ds"]).equals(wide_fc.index.rename("ds"))
 
 
+def test_long_ids_come_back_as_given_so_the_forecasts_merge_onto_the_data(fitted, wide):
+    long = to_long(wide.iloc[-50:], {"load": " load", "temp": "temp "})  # blanks around: one series to a reader
+    out = fitted.predict(long)
+    assert set(out["unique_id"]) == {" load", "temp "}
+    pd.testing.assert_series_equal(out["DynoNet"], fitted.predict(to_long(wide.iloc[-50:]))["DynoNet"])
+    data = to_long(make_wide(260).iloc[200 - L:], {"load": " load", "temp": "temp "})
+    bt = fitted.backtest(data)
+    merged = bt.merge(data, on=["unique_id", "ds"], suffixes=("", "_data"))  # every row finds its own
+    assert len(bt) and len(merged) == len(bt) and (merged["y"] == merged["y_data"]).all()
+
+
 def test_a_long_frame_with_unique_id_as_its_index_is_told_to_reset_it(fitted, wide):
     long = to_long(wide.iloc[-50:]).set_index("unique_id")
     message = r"^(recent data|DataFrame): the long format with unique_id as the index: df\.reset_index\(\) makes it "
@@ -628,7 +639,7 @@ def test_predict_input_errors(fitted, wide):
     (lambda d: d.set_axis(d.index.to_period("h")).rename_axis("date").reset_index(),
      r"^DataFrame: column 'date' holds periods, not dates: df\['date'\] = df\['date'\]\.dt\.to_timestamp\(\) "),
     (lambda d: to_long(d.set_axis(d.index.to_period("h")).rename_axis("ds")), r"column 'ds' holds periods"),
-    (lambda d: d[[]], r"no numeric columns"),
+    (lambda d: d[[]], r"no numeric columns besides its DatetimeIndex$"),
     (lambda d: d.assign(load=d["load"].where(d.index != d.index[190], 1e30)), r"date 2024-01-08 22:00:00, column 'load': 1e\+30 lies"),
     (lambda d: d.reset_index(drop=True), r"needs a DatetimeIndex, a 'date' column, or the long format"),
     (lambda d: d.iloc[:20], r"20 rows are too few"),
@@ -835,6 +846,7 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
     assert fitted.intervals_.windows == end - start - L - H + 1 == 13 and levels == (50, 80, 90)
     point = fitted.predict(wide)
     out = fitted.predict(wide, level=[90, 80])
+    pd.testing.assert_frame_equal(fitted.predict(wide, level="80, 90"), out)  # as --level takes them
     assert list(out.columns) == [f"{c}{side}" for c in ("load", "temp")  # the lowest bound first, as neuralforecast
                                  for side in ("", "-lo-90", "-lo-80", "-hi-80", "-hi-90")]
     pd.testing.assert_frame_equal(out[["load", "temp"]], point)
@@ -854,6 +866,8 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
         fitted.predict(wide, level=85)
     with pytest.raises(ConfigError, match="level 100: a level is a whole percent from 1 to 99"):
         fitted.predict(wide, level=100)
+    with pytest.raises(ConfigError, match="level '': a level is a whole percent from 1 to 99"):
+        fitted.predict(wide, level="80,")
 
 
 def test_interval_levels_are_the_whole_percents_asked_for(wide, tmp_path):
