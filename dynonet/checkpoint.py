@@ -84,8 +84,11 @@ def refuse_file_name(run_dir: Path) -> None:
 def require_run_folder(run_dir: str | Path, missing: str = "no such run folder") -> None:
     """A CheckpointError unless `run_dir` is a folder: a file by that name, or `missing`."""
     if not Path(run_dir).is_dir():
-        raise CheckpointError(f"{run_dir}: " + ("a file, not a run folder (the folder `dynonet train --out` writes)"
-                                                if Path(run_dir).exists() else missing))
+        folder = Path(run_dir).parent
+        raise CheckpointError(f"{run_dir}: " + (
+            (f"one file of the run folder {str(folder)!r}; give the folder" if (folder / META).is_file() else
+             "a file, not a run folder (the folder `dynonet train --out` writes)")
+            if Path(run_dir).exists() else missing))
 
 
 def read_meta(run_dir: str | Path) -> dict[str, Any]:

@@ -266,7 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="the series --plot draws, comma-separated (or the flag given again), in this order "
                          "(default: the first 8)")
     pr.add_argument("--actual", type=path_arg, default=None,
-                    help="CSV with the true values of the forecast period: drawn on the plot and scored per series")
+                    help="CSV with the true values of the forecast period: drawn on the plot and scored per series "
+                         "(a blank cell, or a series the file lacks, goes unscored)")
     pr.add_argument("--level", default=[], action="extend", type=_levels, metavar="80,95",
                     help="prediction intervals at these levels (percent), of those the run calibrated on its validation "
                          f"windows (`dynonet train --interval-levels`; {LEVELS} unless set): columns NAME-lo-95, NAME-lo-80, NAME-hi-80, NAME-hi-95 after each "
@@ -274,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
     add_dialect_flags(pr, "of --csv and --actual, if not the training CSV's; the forecast is written with it too")
-    add_talk_flags(pr, "the scores against --actual, if given, and notes on the data (on standard error)",
+    add_talk_flags(pr, "the scores against --actual, if given, and notes on the data, which go to standard error",
                    "what was read and written")
 
     bt = sub.add_parser("backtest", help="forecast from many cutoffs of a CSV with a saved run, beside the true "
@@ -304,7 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
     add_dialect_flags(bt, "of --csv, if not the training CSV's; the backtest is written with it too")
-    add_talk_flags(bt, "the scores, and notes on the data (on standard error)", "what was read and written")
+    add_talk_flags(bt, "the scores, and notes on the data, which go to standard error", "what was read and written")
 
     cmp = sub.add_parser("compare", help="finished runs on the same data side by side, ordered by validation MSE",
                          description="The test and validation scores of finished runs (their metrics.json) that "
@@ -346,10 +347,10 @@ def _command_talk(args: argparse.Namespace) -> dict[str, Callable[[str], None]]:
     stream = sys.stderr if str(args.out) == "-" else sys.stdout  # stdout then holds the CSV alone
 
     def log(s: str) -> None:
-        print(s, file=stream)
+        print(s, file=stream, flush=True)  # in order with the notes, where both streams go to one file
 
     def note(s: str) -> None:
-        print(f"dynonet: note: {s}", file=sys.stderr)
+        print(f"dynonet: note: {s}", file=sys.stderr, flush=True)
 
     return {"log": log, "info": (lambda s: None) if _is_quiet(args, stream) else log, "note": note}
 
@@ -477,12 +478,10 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
 def _levels(text: str) -> tuple[int, ...]:
     """--level 80,95 -> (80, 95)."""
-    from dynonet.intervals import check_levels
+    from dynonet.intervals import parse_levels
 
     try:
-        if not (levels := check_levels([x.strip() for x in text.split(",") if x.strip()])):
-            raise ConfigError("give one or more levels, e.g. --level 80,95")
-        return levels
+        return parse_levels(text, "--level 80,95")
     except ConfigError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 

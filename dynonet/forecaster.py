@@ -51,7 +51,7 @@ from dynonet.data import Scaler, from_table
 from dynonet.dates import (UNIX_SECONDS, date_namer, date_text, first_break, gap_hint, message_format, regular_freq,
                            season_of, step_text, unix_seconds)
 from dynonet.files import json_text
-from dynonet.intervals import TENSOR, Bands, Intervals, bounds, check_levels, require, with_bounds
+from dynonet.intervals import TENSOR, Bands, Intervals, bounds, parse_levels, require, with_bounds
 from dynonet.tables import LONG, Reading, Table, frame_table, is_numbers, line_namer, to_long
 from dynonet.errors import CheckpointError, ConfigError, DataError, NotFittedError, TrainingError, names_text, os_reason
 from dynonet.keywords import API_CALIBRATE, FIELD_SECTION, arguments, keywords, named, settings_of, warn_unread
@@ -69,7 +69,11 @@ def _named_twice_hint(df: pd.DataFrame, name: str, columns: set[str]) -> str:
         copy = False
     if copy:
         return f"drop the column, a copy of the dates: df.drop(columns={name!r})"
-    other = next(n for n in ("date", "time", "timestamp", "date_index") if n != name and n not in columns)
+    other = next((n for n in ("date", "time", "timestamp") if n != name and n not in columns), None)
+    if other is None:  # a name no column has
+        other = "_" + name
+        while other in columns:
+            other = "_" + other
     return f"rename one, e.g. df.rename_axis({other!r})"
 
 
@@ -239,7 +243,7 @@ class DynoNetForecaster:
         return self
 
     # -- predict ---------------------------------------------------------------------------
-    def predict(self, df: pd.DataFrame | None = None, level: int | Sequence[int] | None = None, *,
+    def predict(self, df: pd.DataFrame | None = None, level: int | str | Sequence[int] | None = None, *,
                 recent: pd.DataFrame | None = None) -> pd.DataFrame:
         """Forecast the `horizon` steps after the last row of `df`, in original units.
 
@@ -289,12 +293,11 @@ class DynoNetForecaster:
         return _AsGiven({k: v for k, v in labels.items() if k != v}, where not in labels, df.index.name,
                         None if not numbered else "f" if pd.api.types.is_float_dtype(dates) else "i")
 
-    def _levels(self, level: int | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
+    def _levels(self, level: int | str | Sequence[int] | None, hint: str = API_CALIBRATE) -> tuple[int, ...]:
         """`level` as `predict` takes it -> the levels, each checked to be calibrated by this run
         (`hint`: how to add a level, as `intervals.unavailable` takes it)."""
         self._fitted()
-        levels = check_levels([] if level is None else level.split(",") if isinstance(level, str)  # "80,95", as typed
-                              else [level] if isinstance(level, numbers.Number) else level)
+        levels = () if level is None else parse_levels(level)
         require(self.intervals_, levels, hint)
         return levels
 
@@ -369,7 +372,7 @@ class DynoNetForecaster:
 
     # -- backtest --------------------------------------------------------------------------
     def backtest(self, df: pd.DataFrame, step: int | None = None,
-                 level: int | Sequence[int] | None = None, naive: bool = False) -> pd.DataFrame:
+                 level: int | str | Sequence[int] | None = None, naive: bool = False) -> pd.DataFrame:
         """Forecasts from many cutoffs of `df`, beside the values that followed, to see how the
         fitted model does on data of your choice. The model is not refit.
 
@@ -428,9 +431,10 @@ class DynoNetForecaster:
                 hint = "; backtest(df, naive=True) adds the naive forecasts"
             elif name == forecast_column("seasonal-repeat"):  # the run finds no cycle its lookback holds
                 season, L = season_of(meta["freq"]) if meta.get("freq") else None, self.config.model.lookback
-                hint = ("; this run has no seasonal naive forecast: " + (
-                    f"its time step's cycle of {season} steps is longer than its lookback ({L})" if season else
-                    "its time step has no seasonal cycle") + f"; season=N, at most {L}, gives it one")
+                why = ("season=1 makes it the naive forecast, RepeatLast" if self.config.model.season == 1 else
+                       f"its time step's cycle of {season} steps is longer than its lookback ({L})"
+                       if season and season > L else "its time step has no seasonal cycle")
+                hint = f"; this run has no seasonal naive forecast: {why}; season=N, from 2 to {L}, gives it one"
             elif model is not None and forecasts:
                 hint = f"; its forecasts: {', '.join(map(repr, forecasts))}"
             else:

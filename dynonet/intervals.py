@@ -16,6 +16,7 @@ n >= p / (1 - p) windows).
 from __future__ import annotations
 
 import math
+import numbers
 import shlex
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -134,6 +135,17 @@ def check_levels(levels: Sequence[Any]) -> tuple[int, ...]:
             raise ConfigError(f"level {level!r}: a level is a whole percent from 1 to 99")
         out.append(int(value))
     return tuple(sorted(set(out)))
+
+
+def parse_levels(value: Any, example: str = "80,95") -> tuple[int, ...]:
+    """Levels as the API and the command line take them -> `check_levels`: 80, "80,95" (as
+    typed: blanks and empty entries dropped), [80, 95.0], an array. Text of no level is a
+    ConfigError, which shows `example`."""
+    if isinstance(value, str):
+        if not (entries := [x.strip() for x in value.split(",") if x.strip()]):
+            raise ConfigError(f"give one or more levels, e.g. {example}")
+        return check_levels(entries)
+    return check_levels([value] if isinstance(value, numbers.Number) else list(value))
 
 
 @torch.no_grad()

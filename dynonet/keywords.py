@@ -21,7 +21,7 @@ import numpy as np
 
 from dynonet.config import DEFAULT_PRESET, PRESETS, SECTIONS, RunConfig, override, split_list
 from dynonet.errors import ConfigError, DynoNetError
-from dynonet.intervals import check_levels
+from dynonet.intervals import parse_levels
 from dynonet.registry import MODELS, check_config, unread_notes
 
 FIELD_SECTION = {f.name: s for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}  # field -> section
@@ -109,11 +109,8 @@ def _value(name: str, value: Any) -> Any:
         except ValueError as e:
             raise ConfigError(f"{name}={e}") from None
     if name == "interval_levels" and isinstance(value, (str, numbers.Number, list, tuple, np.ndarray)):
-        # as `predict(level=...)` takes levels: 80, "80,95", [80, 95.0], an array
-        levels = (value.split(",") if isinstance(value, str) else
-                  [value] if isinstance(value, numbers.Number) else list(value))
-        try:
-            return check_levels(levels)
+        try:  # as `predict(level=...)` takes levels
+            return parse_levels(value)
         except ConfigError as e:
             raise ConfigError(f"interval_levels: {e}") from None
     if name == "columns" and isinstance(value, (list, tuple)):  # column names are compared as text

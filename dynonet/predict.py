@@ -22,13 +22,13 @@ from dynonet.checkpoint import meta_config, read_meta
 from dynonet.config import DataConfig, flag
 from dynonet.files import check_writable, is_stream, write_together
 from dynonet.dates import date_cells, date_text
-from dynonet.errors import ConfigError, DataError, OutputError, os_reason
+from dynonet.errors import ConfigError, DataError, OutputError, names_text, os_reason
 from dynonet.forecaster import DynoNetForecaster
 from dynonet.intervals import calibrate_hint
 from dynonet.registry import naive_named
 from dynonet.report import aligned, naive_lines, score_text
 from dynonet.runtime import Log, quiet, resolve_device
-from dynonet.tables import STDIN, Reading, Table, read_csv, read_stdin, read_table
+from dynonet.tables import LONG, STDIN, Reading, Table, header_names, read_csv, read_stdin, read_table
 
 
 # names of other formats, whose programs would not read the CSV text written under them
@@ -117,7 +117,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     truth = None
     if actual is not None:
         truth = _actual(actual, dataclasses.replace(reading, used=None, blanks=True), forecaster.columns_,
-                        forecast.index)
+                        forecast.index, note)
     # written as the input is: its dates (ISO 8601 unless --date-format says otherwise), field
     # separator and decimal mark, and long input gets long output
     bands = forecaster._bands(forecast, levels)
@@ -377,14 +377,20 @@ def _plot_format(plot: Path) -> str:
     return suffix
 
 
-def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex) -> pd.DataFrame:
+def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.DatetimeIndex,
+            note: Log = quiet) -> pd.DataFrame:
     """The true values of the forecast period, as `reading` (the recent data's) reads them, with
     blank cells: a value not known (yet), whose step goes unscored for that series. Only the
     rows of the forecast period must hold numbers (the file may hold older history too). A
-    series the file lacks is not known at any step; one of the run's series must be there."""
+    series the file lacks is not known at any step, and `note` names it; one of the run's
+    series must be there."""
     try:
-        dates, there, _ = read_csv(path, dataclasses.replace(reading, columns=None, rows=()))
+        there = header_names(path, reading.sep)
+        long = set(LONG) <= set(there)
+        if long:  # the series are the unique_id values (and a long table has no other columns)
+            there = read_csv(path, dataclasses.replace(reading, columns=None, rows=()))[1]
         given = tuple(c for c in columns if c in there) or tuple(columns)  # none there: the error names them
+        dates = read_csv(path, dataclasses.replace(reading, columns=given, rows=()))[0]
         dates = _as_forecast_dates(dates, index)
         inside = tuple(np.flatnonzero(dates.isin(index)).tolist())
         dates, _, values = read_csv(path, dataclasses.replace(reading, columns=given, rows=inside))
@@ -398,4 +404,8 @@ def _actual(path: str | Path, reading: Reading, columns: list[str], index: pd.Da
     if truth.empty:
         raise DataError(f"{path}: no value in the forecast period {date_text(index[0], reading.date_format)} .. "
                         f"{date_text(index[-1], reading.date_format)}")
+    if absent := [c for c in columns if c not in given]:  # (a name spelled otherwise, say)
+        kind = "series" if long else "column" + "s" * (len(absent) > 1)
+        note(f"{path}: no {kind} {names_text(absent, 5)} (of the run's series; {'unique_id values' if long else 'columns'} "
+             f"there: {names_text(there, 10)}): not scored")
     return truth

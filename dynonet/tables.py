@@ -244,6 +244,16 @@ def _not_utf8(path: Path) -> str:
     return ""
 
 
+def header_names(path: str | Path, sep: str) -> list[str]:
+    """A CSV's column names as its header line writes them, blanks around each dropped ([]
+    where it cannot be read: reading the file says why)."""
+    try:
+        return [n.strip() for n in pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str,
+                                               keep_default_na=False).iloc[0]]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OSError, IndexError):
+        return []
+
+
 def _header(path: Path) -> str:
     """A CSV's first line, as text ("" if unreadable)."""
     try:
@@ -295,8 +305,8 @@ def _chosen(reading: Reading, there: list[str], source: str, long: bool = False,
         listed = (f"{place}: " + ", ".join(map(repr, there[:10])) + (", ..." if len(there) > 10 else "")
                   if there else "no column there besides the dates")
         plural = "s" if len(missing) > 1 and kind == "column" else ""
-        raise DataError(f"{source}: no {kind}{plural} {names} ({'one' if len(missing) == 1 else 'some'} of {whose}; "
-                        f"{listed}){_ids_hint(frame, missing)}")
+        share = "one" if len(missing) == 1 else "all" if len(missing) == len(columns) else "some"
+        raise DataError(f"{source}: no {kind}{plural} {names} ({share} of {whose}; {listed}){_ids_hint(frame, missing)}")
     return columns
 
 
@@ -371,7 +381,11 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
         hour = np.timedelta64(1, "h") // np.timedelta64(1, dates.unit)  # in the unit of `step`
         hourly = any(0 < step[k] <= hour for k in (i - 2, i) if 0 <= k < len(step))
         hour_back = hourly and dates[i - 1] - dates[i] < pd.Timedelta(hours=1) and clock_change_at(dates[i])
-        if hour_back:
+        if hour_back and first_line is None:  # a frame's dates take their time zone in pandas
+            dates_of = "df.index" if index_dates else f"df[{date_column!r}].dt"
+            hint = (" (a daylight-saving switch? give the dates their time zone, e.g. "
+                    f"{dates_of}.tz_localize('Europe/Berlin', ambiguous='infer'), or write them in UTC)")
+        elif hour_back:
             hint = CLOCK_CHANGE_HINT
         elif (step < 0).all():  # as exports of prices often come
             hint = " (the rows run newest first: sort them oldest first)"
@@ -406,11 +420,15 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
             cell = text.iloc[i]
             what = cell_problem(cell, reading)
             if not written_hint(cell, reading):  # what else may say why
-                if len(bad) == len(values) - start and np.isnan(values[i]):
+                blank = np.logical_and.reduce([missing_cells(_strip(frame[c])) for c in value_columns]) \
+                    if is_missing(cell) else np.zeros(0, bool)  # (rows,): blank in every series read
+                if (tail := _tail(blank)) and i >= len(values) - tail:  # dates appended for the forecast
+                    what += blank_tail_hint(tail, "rows", first_line is None, "df.dropna(how='all')")
+                elif len(bad) == len(values) - start and np.isnan(values[i]):
                     what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                              + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
                 elif is_missing(cell):  # the model reads every step of its lookback
-                    what += _blank_hint(frame, value_columns, text, i, start, reading, where, first_line is None)
+                    what += _gap_hint(text, i, start, reading, where)
             raise DataError(f"{source}: {where(i)}, column {col!r}: {what}")
         numeric[str(col)] = values
     if len(numeric) != len(value_columns):
@@ -418,21 +436,26 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
     return dates, list(numeric), np.stack(list(numeric.values()), axis=1)
 
 
-def _blank_hint(frame: pd.DataFrame, value_columns: list[Any], text: pd.Series, i: int, start: int, reading: Reading,
-                where: Callable[[int], str], in_memory: bool) -> str:
-    """What fills the blank cell `i` of `text` (the column of `frame` read from row `start`):
-    nothing where the table's last rows are blank in every column (dates appended for the
-    forecast: they go), the series' start where it starts late (training: interpolation cannot
-    fill a series before its first value), else the gap, by interpolation."""
-    blank = np.logical_and.reduce([missing_cells(_strip(frame[c])) for c in value_columns])  # (rows,)
-    tail = len(blank) - (int(np.flatnonzero(~blank)[-1]) + 1 if (~blank).any() else 0)
-    if tail and i >= len(blank) - tail:
-        rows = f"the last {tail} rows have" if tail > 1 else "the last row has"
-        drop = "drop them, e.g. with df.dropna(how='all')" if in_memory else "delete them"
-        return f" ({rows} no value in any column: {drop}; a forecast starts after the last row it reads)"
+def _tail(blank: np.ndarray) -> int:
+    """How many of the last entries of `blank` (bools) are True, one after another."""
+    return len(blank) - (int(np.flatnonzero(~blank)[-1]) + 1 if (~blank).any() else 0)
+
+
+def blank_tail_hint(n: int, what: str, in_memory: bool, dropna: str) -> str:
+    """The hint for a table whose last `n` `what` ("rows", "dates") have no value in any series
+    read: dates appended for the forecast, which go (a frame's by `dropna`)."""
+    last = f"the last {n} {what} have" if n > 1 else f"the last {what[:-1]} has"
+    drop = f"drop those rows, e.g. with {dropna}" if in_memory else "delete those rows"
+    return f" ({last} no value in any series: {drop}; a forecast starts after the last row it reads)"
+
+
+def _gap_hint(text: pd.Series, i: int, start: int, reading: Reading, where: Callable[[int], str]) -> str:
+    """What fills the blank cell `i` of the column `text` (read from row `start`): the series'
+    start where the cell is before its first value (training: interpolation fills nothing
+    there), else interpolation."""
     filled = ~missing_cells(text[start:])
     first = int(filled.argmax())
-    if not reading.trained and filled.any() and i - start < first and filled[first:].all():
+    if not reading.trained and filled.any() and i - start < first:
         return (f" (its first value is at {where(start + first)}: start the table there, or leave this column out: "
                 "--columns names the series to read)")
     return " (fill gaps first, e.g. with pandas' .interpolate() or .ffill())"
@@ -818,8 +841,13 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     if len(bad := unread.nonzero()[0]):
         i = int(bad[0])
         cell = cells.iloc[i]
+        hint = ""
+        if is_missing(cell):  # dates appended for the forecast, with y left blank?
+            blank = pd.Series(missing_cells(cells), index=ds).groupby(level=0).all().sort_index()  # (dates,)
+            if (tail := _tail(blank.to_numpy())) and ds[i] >= blank.index[-tail]:
+                hint = blank_tail_hint(tail, "dates", first_line is None, "df.dropna(subset=['y'])")
         raise DataError(f"{source}: {where(i)}, column 'y' (series {show_cell(ids.iloc[i])}): "
-                        f"{cell_problem(cell, reading)}")
+                        f"{cell_problem(cell, reading) + hint}")
     key = pd.DataFrame({"unique_id": names, "ds": ds})
     if len(dup := key.duplicated().to_numpy().nonzero()[0]):
         i = int(dup[0])
@@ -834,6 +862,10 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
     if len(holes) and not reading.blanks:
         r, c = holes[0]
         known = wide.iloc[start:].notna().to_numpy()  # (dates, series)
+        if (tail := _tail(~known.any(axis=1))) and r - start >= len(known) - tail:  # as a wide table's blank rows
+            raise DataError(f"{source}: series {show_cell(back[wide.columns[c]])} has no value for date "
+                            f"{date_text(wide.index[r], message_format(wide.index, reading.date_format))}"
+                            + blank_tail_hint(tail, "dates", first_line is None, "df.dropna(subset=['y'])"))
         first = wide.index[start + known.argmax(axis=0)].max()  # the dates every series spans
         last = wide.index[start + len(known) - 1 - known[::-1].argmax(axis=0)].min()
         shown = lambda d: date_text(d, message_format(wide.index, reading.date_format))  # noqa: E731

@@ -414,6 +414,8 @@ def test_a_frame_is_refused_where_a_csv_of_it_would_be(name):
     with pytest.raises(DataError, match=r"^DataFrame: its DatetimeIndex is named 'date', as one of its columns is; "
                                         r"rename one, e\.g\. df\.rename_axis\('time'\)$"):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).assign(date=1.0))
+    with pytest.raises(DataError, match=r"columns is; rename one, e\.g\. df\.rename_axis\('_date'\)$"):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).assign(date=1.0, time=1.0, timestamp=1.0))
     with pytest.raises(DataError, match=r"columns is; drop the column, a copy of the dates: df\.drop\(columns='date'\)$"):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(make_wide(240).pipe(lambda f: f.assign(date=f.index)))
 
@@ -431,11 +433,23 @@ def test_blank_last_rows_and_a_late_series_are_told_what_fixes_them():
     frame = make_wide(240)
     future = pd.DataFrame(index=pd.date_range(frame.index[-1] + pd.Timedelta(hours=1), periods=4, freq="h",
                                               name="date"), columns=frame.columns, dtype=float)
-    with pytest.raises(DataError, match=r"the last 4 rows have no value in any column: drop them, e\.g\. with "
-                                        r"df\.dropna\(how='all'\); a forecast starts after the last row it reads\)$"):
+    appended = r"the last {} have no value in any series: drop those rows, e\.g\. with {}; a forecast starts after " \
+        r"the last row it reads\)$"
+    with pytest.raises(DataError, match=appended.format("4 rows", r"df\.dropna\(how='all'\)")):
         DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(pd.concat([frame, future]))
+    fitted = DynoNetForecaster(horizon=H, lookback=L, model="linear", **TINY_LINEAR).fit(frame)
+    many = pd.DataFrame(index=pd.date_range(frame.index[-1] + pd.Timedelta(hours=1), periods=L + 3, freq="h",
+                                            name="date"), columns=frame.columns, dtype=float)
+    with pytest.raises(DataError, match=appended.format(f"{L + 3} rows", r"df\.dropna\(how='all'\)")):
+        fitted.predict(pd.concat([frame, many]))  # more than the lookback: every row it reads is blank
+    long = to_long(pd.concat([frame, future]))  # neuralforecast's habit: the future's ds with y left blank
+    with pytest.raises(DataError, match=appended.format("4 dates", r"df\.dropna\(subset=\['y'\]\)")):
+        fitted.predict(long)
+    with pytest.raises(DataError, match=appended.format("4 dates", r"df\.dropna\(subset=\['y'\]\)")):
+        DynoNetForecaster(horizon=H, lookback=L, **TINY).fit(long)
     late = frame.copy()
     late.iloc[:50, 1] = np.nan  # interpolation fills no value before a series' first
+    late.iloc[100, 1] = np.nan  # (a gap later on changes nothing about that)
     with pytest.raises(DataError, match=rf"^DataFrame: date {frame.index[0]}, column 'temp': missing value \(its first "
                                         rf"value is at date {frame.index[50]}: start the table there, or leave this "
                                         r"column out: columns names the series to read\)$"):
@@ -453,6 +467,9 @@ def test_save_load_round_trip(fitted, wide, tmp_path):
     again = DynoNetForecaster.load(run, device="cpu")
     pd.testing.assert_frame_equal(again.predict(wide), fitted.predict(wide))
     assert again.metrics_ is not None and "fitted on 2 series" in repr(again)
+    with pytest.raises(CheckpointError, match=rf"^{re.escape(str(run / WEIGHTS))}: one file of the run folder "
+                                              rf"{re.escape(repr(str(run)))}; give the folder$"):
+        DynoNetForecaster.load(run / WEIGHTS)
 
 
 def test_predict_without_data_forecasts_after_the_data_fit_was_given(fitted, wide, tmp_path):
@@ -734,9 +751,13 @@ def test_scores_of_a_seasonal_naive_forecast_a_run_has_none_of_say_why(wide):
     bt = fitted.backtest(make_wide(260).iloc[200 - 16:], naive=True)
     assert "SeasonalRepeat" not in bt.columns
     with pytest.raises(DataError, match=r"^scores: .* this run has no seasonal naive forecast: its time step's cycle "
-                                        r"of 24 steps is longer than its lookback \(16\); season=N, at most 16, gives "
-                                        r"it one\)$"):
+                                        r"of 24 steps is longer than its lookback \(16\); season=N, from 2 to 16, "
+                                        r"gives it one\)$"):
         fitted.scores(bt, model="SeasonalRepeat")
+    naive = DynoNetForecaster(horizon=H, lookback=L, model="linear", season=1, **TINY_LINEAR).fit(wide)
+    with pytest.raises(DataError, match=r"this run has no seasonal naive forecast: season=1 makes it the naive "
+                                        r"forecast, RepeatLast; season=N, from 2 to 32, gives it one\)$"):
+        naive.scores(naive.backtest(make_wide(260).iloc[200 - L:], naive=True), model="SeasonalRepeat")
 
 
 @pytest.mark.parametrize("model", ["repeat", "seasonal-repeat"])
@@ -866,8 +887,9 @@ def test_intervals_surround_the_forecast_by_the_calibrated_widths_in_each_series
         fitted.predict(wide, level=85)
     with pytest.raises(ConfigError, match="level 100: a level is a whole percent from 1 to 99"):
         fitted.predict(wide, level=100)
-    with pytest.raises(ConfigError, match="level '': a level is a whole percent from 1 to 99"):
-        fitted.predict(wide, level="80,")
+    pd.testing.assert_frame_equal(fitted.predict(wide, level="80, 90,"), out)  # an empty entry, as --level drops it
+    with pytest.raises(ConfigError, match="^give one or more levels, e.g. 80,95$"):
+        fitted.predict(wide, level=" ,")
 
 
 def test_interval_levels_are_the_whole_percents_asked_for(wide, tmp_path):

@@ -379,7 +379,7 @@ def recent_text(setup: Path) -> list[str]:
 
 CASES = {
     "missing file": (lambda s: "nope.csv", ["nope.csv", "file not found"]),
-    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no columns 'load', 'temp' (some of the run's series; no column there besides the dates)"]),
+    "no numeric columns": (lambda s: write_recent(s, "nonum.csv", "date\n2024-01-01\n"), ["nonum.csv", "no columns 'load', 'temp' (all of the run's series; no column there besides the dates)"]),
     # lines 10-41 hold the model's window (the last L = 32 rows)
     "nan": (lambda s: edit_cell(s, "nan.csv", 16, 2, "nan"),
             ["nan.csv", "line 16", "column 'temp'", "'nan' is not a finite number"]),
@@ -555,16 +555,30 @@ def test_bad_actual(setup, capsys):
     assert "old_actual.csv: no value in the forecast period" in one_error_line(capsys)
     write_recent(setup, "other_actual.csv", "date,wind\n2024-01-09 08:00:00,1\n")
     assert predict(setup, "--out", str(out), "--actual", str(setup / "other_actual.csv")) == 2
-    assert "other_actual.csv: no columns 'load', 'temp' (some of the run's series; columns there: 'wind')" \
+    assert "other_actual.csv: no columns 'load', 'temp' (all of the run's series; columns there: 'wind')" \
         in one_error_line(capsys)
     assert not out.exists()
 
 
 def test_an_actual_file_without_some_series_scores_those_it_has(setup, tmp_path, capsys):
-    pd.read_csv(setup / "actual.csv")[["date", "temp"]].to_csv(tmp_path / "actual.csv", index=False)
+    actual = pd.read_csv(setup / "actual.csv")
+    actual[["date", "temp"]].rename(columns={"temp": "Temp"}).assign(load=actual["load"]).to_csv(
+        tmp_path / "actual.csv", index=False)  # a name spelled otherwise
     assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "actual.csv")) == 0
-    lines = [x.split() for x in capsys.readouterr().out.splitlines()]
-    assert ["load", "0", "n/a", "n/a"] in lines and ["temp", "8"] in [x[:2] for x in lines]
+    printed = capsys.readouterr()
+    lines = [x.split() for x in printed.out.splitlines()]
+    assert ["temp", "0", "n/a", "n/a"] in lines and ["load", "8"] in [x[:2] for x in lines]
+    assert printed.err == (f"dynonet: note: {tmp_path / 'actual.csv'}: no column 'temp' (of the run's series; columns "
+                           "there: 'date', 'Temp', 'load'): not scored\n")
+    # columns the run does not read are left alone, whatever they are: a saved index, a name twice
+    actual.assign(x=1, y=2).rename(columns={"y": "x"}).to_csv(tmp_path / "indexed.csv")
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "indexed.csv")) == 0
+    assert "8 of 8 steps" in capsys.readouterr().out
+    long = actual.melt(id_vars="date", var_name="unique_id", value_name="y").rename(columns={"date": "ds"})
+    long[long.unique_id == "load"].to_csv(tmp_path / "long.csv", index=False)
+    assert predict(setup, "--out", str(tmp_path / "f.csv"), "--actual", str(tmp_path / "long.csv")) == 0
+    assert capsys.readouterr().err.endswith("long.csv: no series 'temp' (of the run's series; unique_id values there: "
+                                            "'load'): not scored\n")
 
 
 @pytest.mark.parametrize("target", ["missing folder", "a folder", "same as plot", "the input", "the actual",

@@ -29,8 +29,8 @@ def test_read_csv_accepts_a_valid_file(tmp_path):
         (lambda t: t.replace(",3,6", ",,6"), "line 5, column 'a': missing value (fill gaps first, e.g. with "
                                               "pandas' .interpolate() or .ffill())"),
         (lambda t: t + "2020-01-01 10:00:00,,\n2020-01-01 11:00:00,,\n",  # dates appended for the forecast
-         "line 12, column 'a': missing value (the last 2 rows have no value in any column: delete them; a forecast "
-         "starts after the last row it reads)"),
+         "line 12, column 'a': missing value (the last 2 rows have no value in any series: delete those rows; a "
+         "forecast starts after the last row it reads)"),
         (lambda t: t.replace(",0,0\n", ",,0\n").replace(",1,2\n", ",,2\n").replace(",2,4\n", ",,4\n"),
          "line 2, column 'a': missing value (its first value is at line 5: start the table there, or leave this "
          "column out: --columns names the series to read)"),  # a series that starts late: nothing interpolates that
@@ -717,6 +717,19 @@ def test_local_times_across_a_clock_change_are_named_so(tmp_path, start, problem
             read_csv(daily)
 
 
+def test_a_frame_s_local_times_across_a_clock_change_are_told_to_take_their_time_zone():
+    local = pd.date_range("2023-10-28", periods=60, freq="h", tz="Europe/Berlin").tz_localize(None)
+    frame = pd.DataFrame({"a": range(60)}, index=local.rename("date"))
+    with pytest.raises(DataError, match=r"duplicate date .* \(a daylight-saving switch\? give the dates their time "
+                                        r"zone, e\.g\. df\.index\.tz_localize\('Europe/Berlin', ambiguous='infer'\), "
+                                        r"or write them in UTC\)$"):
+        tables.frame_table(frame)
+    with pytest.raises(DataError, match=r"e\.g\. df\['date'\]\.dt\.tz_localize\('Europe/Berlin', ambiguous='infer'\)"):
+        tables.frame_table(frame.reset_index())
+    zoned = frame.set_axis(frame.index.tz_localize("Europe/Berlin", ambiguous="infer"))  # as the hint says
+    assert len(tables.frame_table(zoned).dates) == 60
+
+
 @pytest.mark.parametrize("drop, problem", [(5, r"not one step \(h\)"), (None, "duplicate date")])
 def test_a_missing_or_repeated_row_away_from_a_clock_change_gets_no_such_hint(tmp_path, drop, problem):
     dates = pd.date_range("2023-07-01", periods=24, freq="h")  # no clock changes in July
@@ -779,7 +792,7 @@ def test_missing_cells_is_is_missing_of_every_cell(column):
 def test_a_run_s_series_named_in_the_cells_of_a_column_are_told_the_long_format():
     store = pd.DataFrame({"store_id": ["S1", "S1", "S2", "S2"], "date": ["2020-01-01", "2020-01-02"] * 2,
                           "sales": [1.0, 2.0, 3.0, 4.0]})
-    with pytest.raises(DataError, match=r"no columns 'S1', 'S2' \(some of the run's series; columns there: "
+    with pytest.raises(DataError, match=r"no columns 'S1', 'S2' \(all of the run's series; columns there: "
                                         r"'store_id', 'sales'\); column 'store_id' holds the series' names: the long "
                                         r"format\? name its columns unique_id, ds, y \(rename 'store_id' to unique_id\)$"):
         tables.frame_table(store, Reading(columns=("S1", "S2"), trained=True))
@@ -805,7 +818,7 @@ def test_hints_about_the_run_s_series_read_only_what_fits(tmp_path):
         tables.frame_table(dup, Reading(columns=("S1", "S2"), trained=True))
     # numbers that match numbered series' names are values, not ids (a CSV's numbers are text)
     path = write(tmp_path, "date,a,b\n2020-01-01,1,2\n2020-01-02,2,1\n", "numbers.csv")
-    with pytest.raises(DataError, match=r"no columns '1', '2' \(some of the run's series; columns there: 'a', 'b'\)$"):
+    with pytest.raises(DataError, match=r"no columns '1', '2' \(all of the run's series; columns there: 'a', 'b'\)$"):
         tables.read_table(path, Reading(columns=("1", "2"), trained=True))
     # a trained run's data cannot leave a series of the run out: only trimming is told
     long = pd.DataFrame({"unique_id": ["a"] * 4 + ["b"] * 3, "ds": list(pd.date_range("2020-01-01", periods=4, freq="h"))
