@@ -343,7 +343,7 @@ def _is_quiet(args: argparse.Namespace, stream: Any) -> bool:
 def _command_talk(args: argparse.Namespace) -> dict[str, Callable[[str], None]]:
     """The `log`, `info` and `note` of `predict_csv` and `backtest_csv` for a command line:
     results on standard output (standard error when the CSV goes there), what was read and
-    written too unless quiet, notes on standard error as `train` gives them."""
+    written too unless quiet, notes on standard error (`dynonet: note: ...`) in any mode."""
     stream = sys.stderr if str(args.out) == "-" else sys.stdout  # stdout then holds the CSV alone
 
     def log(s: str) -> None:

@@ -423,7 +423,7 @@ def validate_frame(frame: pd.DataFrame, reading: Reading = Reading(), *, source:
                 blank = np.logical_and.reduce([missing_cells(_strip(frame[c])) for c in value_columns]) \
                     if is_missing(cell) else np.zeros(0, bool)  # (rows,): blank in every series read
                 if (tail := _tail(blank)) and i >= len(values) - tail:  # dates appended for the forecast
-                    what += blank_tail_hint(tail, "rows", first_line is None, "df.dropna(how='all')")
+                    what += _blank_tail_hint(tail, "rows", first_line is None, "df.dropna(how='all')")
                 elif len(bad) == len(values) - start and np.isnan(values[i]):
                     what += (" (no cell of this column is " + ("filled" if missing_cells(text).all() else "a number")
                              + ("" if reading.trained else "; --columns chooses which columns are series") + ")")
@@ -441,7 +441,7 @@ def _tail(blank: np.ndarray) -> int:
     return len(blank) - (int(np.flatnonzero(~blank)[-1]) + 1 if (~blank).any() else 0)
 
 
-def blank_tail_hint(n: int, what: str, in_memory: bool, dropna: str) -> str:
+def _blank_tail_hint(n: int, what: str, in_memory: bool, dropna: str) -> str:
     """The hint for a table whose last `n` `what` ("rows", "dates") have no value in any series
     read: dates appended for the forecast, which go (a frame's by `dropna`)."""
     last = f"the last {n} {what} have" if n > 1 else f"the last {what[:-1]} has"
@@ -845,7 +845,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         if is_missing(cell):  # dates appended for the forecast, with y left blank?
             blank = pd.Series(missing_cells(cells), index=ds).groupby(level=0).all().sort_index()  # (dates,)
             if (tail := _tail(blank.to_numpy())) and ds[i] >= blank.index[-tail]:
-                hint = blank_tail_hint(tail, "dates", first_line is None, "df.dropna(subset=['y'])")
+                hint = _blank_tail_hint(tail, "dates", first_line is None, "df.dropna(subset=['y'])")
         raise DataError(f"{source}: {where(i)}, column 'y' (series {show_cell(ids.iloc[i])}): "
                         f"{cell_problem(cell, reading) + hint}")
     key = pd.DataFrame({"unique_id": names, "ds": ds})
@@ -865,7 +865,7 @@ def _long_table(df: pd.DataFrame, reading: Reading, source: str, first_line: int
         if (tail := _tail(~known.any(axis=1))) and r - start >= len(known) - tail:  # as a wide table's blank rows
             raise DataError(f"{source}: series {show_cell(back[wide.columns[c]])} has no value for date "
                             f"{date_text(wide.index[r], message_format(wide.index, reading.date_format))}"
-                            + blank_tail_hint(tail, "dates", first_line is None, "df.dropna(subset=['y'])"))
+                            + _blank_tail_hint(tail, "dates", first_line is None, "df.dropna(subset=['y'])"))
         first = wide.index[start + known.argmax(axis=0)].max()  # the dates every series spans
         last = wide.index[start + len(known) - 1 - known[::-1].argmax(axis=0)].min()
         shown = lambda d: date_text(d, message_format(wide.index, reading.date_format))  # noqa: E731
