@@ -907,6 +907,6 @@ def to_long(forecast: pd.DataFrame, ids: dict[str, Any], name: str) -> pd.DataFr
     and the forecast in column `name` (as neuralforecast names it by its model; `y` holds
     actual values)."""
     long = forecast.rename_axis(index="ds", columns="unique_id").stack().rename(name).reset_index()
-    long["unique_id"] = long["unique_id"].map(ids)
-    long = long[["unique_id", "ds", name]]
-    return long.sort_values(["unique_id", "ds"], kind="stable", key=_sort_key).reset_index(drop=True)
+    # sorted by the run's names: a caller's id with blanks around it sorts as without them
+    long = long[["unique_id", "ds", name]].sort_values(["unique_id", "ds"], kind="stable", key=_sort_key)
+    return long.assign(unique_id=long["unique_id"].map(ids)).reset_index(drop=True)

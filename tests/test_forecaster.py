@@ -198,11 +198,11 @@ def test_long_in_long_out(fitted, wide):
 
 
 def test_long_ids_come_back_as_given_so_the_forecasts_merge_onto_the_data(fitted, wide):
-    long = to_long(wide.iloc[-50:], {"load": " load", "temp": "temp "})  # blanks around: one series to a reader
+    long = to_long(wide.iloc[-50:], {"load": "load ", "temp": " temp"})  # blanks around: one series to a reader
     out = fitted.predict(long)
-    assert set(out["unique_id"]) == {" load", "temp "}
+    assert out["unique_id"].tolist() == ["load "] * H + [" temp"] * H  # in the run's order, as without the blanks
     pd.testing.assert_series_equal(out["DynoNet"], fitted.predict(to_long(wide.iloc[-50:]))["DynoNet"])
-    data = to_long(make_wide(260).iloc[200 - L:], {"load": " load", "temp": "temp "})
+    data = to_long(make_wide(260).iloc[200 - L:], {"load": "load ", "temp": " temp"})
     bt = fitted.backtest(data)
     merged = bt.merge(data, on=["unique_id", "ds"], suffixes=("", "_data"))  # every row finds its own
     assert len(bt) and len(merged) == len(bt) and (merged["y"] == merged["y_data"]).all()
