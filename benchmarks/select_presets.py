@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import sys
@@ -34,6 +35,7 @@ from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainCon
 
 SEEDS = {0, 1, 2}
 MAX_PARAMS = 100_000
+SAME = 1e-3  # relative: a rerun of the same seed and settings this close to a record reproduces it
 
 
 def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
@@ -53,9 +55,14 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
             g = groups.setdefault(key, {"settings": settings, "runs": {}, "folders": set()})
             folder = str(path.parent.relative_to(root))
             there = g["runs"].setdefault(r["seed"], {**r, "folder": folder})
-            if there["best_val_mse"] != r["best_val_mse"]:  # a copy of a record counts once; a rerun is ambiguous
+            # A copy of a record counts once, as does a rerun that reproduced it (on another CPU
+            # float sums round differently, and a hundred epochs carry that into the 4th digit):
+            # the earlier record stands. Any other rerun is ambiguous.
+            if not math.isclose(there["best_val_mse"], r["best_val_mse"], rel_tol=SAME):
                 sys.exit(f"select_presets: {r['dataset']} H{r['horizon']} seed {r['seed']} is recorded twice with the "
                          f"same settings and different results ({there['folder']}/, {folder}/); keep one")
+            if r.get("date", "") < there.get("date", ""):
+                g["runs"][r["seed"]] = {**r, "folder": folder}
             g["folders"].add(folder)
     cells: dict[tuple[str, int], list[dict[str, Any]]] = {}
     for (dataset, horizon, _), g in groups.items():

@@ -178,6 +178,15 @@ def test_selection_reads_validation_never_test(tmp_path):
     (tmp_path / "copy").mkdir()
     (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": records[:3]}))
     assert len(select.candidates(tmp_path)[("ETTh1", 96)]) == 3
+    # as does a rerun that reproduced it (another CPU's float sums), the earlier record standing
+    dated = [{**r, "date": "2026-11-30T12:00:00"} for r in records]
+    (tmp_path / "grid" / "results.json").write_text(json.dumps({"records": dated}))
+    first = {e["val"] for e in select.candidates(tmp_path / "grid")[("ETTh1", 96)]}
+    for date, stands in (("2026-12-02T08:00:00", True), ("2026-11-29T08:00:00", False)):
+        rerun = {**dated[0], "best_val_mse": dated[0]["best_val_mse"] * (1 + 1e-4), "date": date}
+        (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": [rerun]}))
+        again = {e["val"] for e in select.candidates(tmp_path)[("ETTh1", 96)]}
+        assert len(again) == 3 and (again == first) == stands
     (tmp_path / "copy" / "results.json").write_text(json.dumps({"records": [{**records[0], "best_val_mse": 0.71}]}))
     with pytest.raises(SystemExit, match="seed 0 is recorded twice with the same settings and different results"):
         select.candidates(tmp_path)
