@@ -10,7 +10,9 @@ best validation MSE, then, among every group whose mean is within one standard e
 fewest settings away from the package's defaults, then the lower validation MSE. A lower
 mean by less than its own seed noise does not buy a bigger or more tuned model. Where some
 group has at most 100K parameters, larger ones are not candidates (the issue's size aim).
-Test MSE is printed beside each candidate and is never read for the choice.
+Test MSE is printed beside each candidate and is never read for the choice. Parameters are
+counted on the model the settings build now (a record's `params` is what its run had: until
+2026-12-02 the workers' heads carried rows for a context that is zero without a controller).
 
     python benchmarks/select_presets.py          # the candidates of every cell, the pick marked *
     python benchmarks/select_presets.py --check  # exit 1 unless every preset trains as picked
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from dynonet.benchmark import cell_settings  # noqa: E402
 from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig  # noqa: E402
+from dynonet.registry import build_model  # noqa: E402
 
 SEEDS = {0, 1, 2}
 MAX_PARAMS = 100_000
@@ -71,13 +74,18 @@ def candidates(root: Path) -> dict[tuple[str, int], list[dict[str, Any]]]:
         runs = [g["runs"][s] for s in sorted(SEEDS)]
         cells.setdefault((dataset, horizon), []).append({
             "settings": g["settings"], "folders": sorted(g["folders"]),
-            "params": runs[0]["params"],
+            "params": params(runs[0]["config"]),
             "val": statistics.mean(r["best_val_mse"] for r in runs), "test": statistics.mean(r["mse"] for r in runs),
             "val_std": statistics.stdev(r["best_val_mse"] for r in runs),
             "test_std": statistics.stdev(r["mse"] for r in runs)})
     for entries in cells.values():
         entries.sort(key=lambda e: (e["val"], e["params"], departures(e["settings"])))  # as `lowest` ranks them
     return cells
+
+
+def params(config: dict[str, Any]) -> int:
+    """Parameters of the model a record's settings build with this code."""
+    return build_model(RunConfig.from_dict(config).model).param_counts()["total"]
 
 
 def pick(entries: list[dict[str, Any]]) -> dict[str, Any]:

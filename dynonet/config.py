@@ -179,6 +179,13 @@ class ModelConfig:
     d_ff: int = field(default=128, metadata=_opt("PatchTST feed-forward width"))
     attn_dropout: float = field(default=0.3, metadata=_opt("PatchTST dropout"))
 
+    @property
+    def worker_context_dim(self) -> int:
+        """Width of the context the workers' heads read: the controller's context, none without
+        a controller (its context would always be zero, and head weights for it would be
+        parameters that nothing trains)."""
+        return self.context_dim if self.controller else 0
+
     def __post_init__(self) -> None:
         _validate(self, _MODEL_RULES)
         if unknown := sorted(set(self.fixed_signals) - set(FIXABLE_SIGNALS)):
@@ -403,7 +410,7 @@ def _ett(dataset: str, horizon: int) -> RunConfig:
     # Published code's H96 script: L=512, worker lookback 96, batch 512, AdamW 2e-3 / wd 1e-4,
     # controller at 0.05x lr and 10x wd, cosine to 1%, 100 epochs. Widths from the seed paper's
     # table (controller hidden 32, worker hidden 16); 99,947 parameters at H96 with the controller
-    # and the mixer on, 77,934 as the H96 presets run (both off).
+    # and the mixer on, 72,558 as the H96 presets run (both off: the workers' heads then read no context).
     # L=512 kept on validation MSE: RevIN + Linear had its lowest at 512 against 96/192/336/720
     # at every ETTh1 horizon (seeds 0-2, 2026-11-25, benchmarks/lookback/).
     # Chosen on validation MSE (ETTh1 H96, seeds 0-2, 2026-11-23, benchmarks/): the patch

@@ -67,7 +67,8 @@ class Signals:
 def neutral_signals(cfg: ModelConfig, batch: int, device: torch.device) -> Signals:
     """The signals of the workers-only model: FiLM the identity, the configured dropout rate, lr
     scale 1, gates at 0.5 (the values an untrained controller's heads start near) and a zero
-    context (an untrained controller's is a random feature)."""
+    context (an untrained controller's is a random feature; without a controller it has no
+    width, as the workers' heads then read none)."""
     C, h, n = cfg.n_channels, cfg.worker_hidden, cfg.worker_layers
     return Signals(
         gamma=torch.ones(batch, n, C, h, device=device),
@@ -75,7 +76,7 @@ def neutral_signals(cfg: ModelConfig, batch: int, device: torch.device) -> Signa
         dropout=torch.full((batch, C), cfg.dropout, device=device),
         lr_scale=torch.ones(batch, C, device=device),
         gate=torch.full((batch, C, h), GATE_NEUTRAL, device=device),
-        context=torch.zeros(batch, cfg.context_dim, device=device),
+        context=torch.zeros(batch, cfg.worker_context_dim, device=device),
     )
 
 

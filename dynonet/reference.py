@@ -79,7 +79,7 @@ class ReferenceDynoNet(nn.Module):
         self.trend = copy.deepcopy(model.trend)
         self.mixer = copy.deepcopy(model.mixer)
         self.workers = nn.ModuleList(
-            [ChannelWorker(cfg.worker_hidden, cfg.worker_layers, cfg.context_dim, cfg.horizon)
+            [ChannelWorker(cfg.worker_hidden, cfg.worker_layers, cfg.worker_context_dim, cfg.horizon)
              for _ in range(cfg.n_channels)]
         )
         self._copy_workers(model)

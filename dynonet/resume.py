@@ -25,7 +25,9 @@ from dynonet.files import atomic_write
 from dynonet.errors import CheckpointError, first_message_line
 
 _TENSOR, _DICT = "__tensor__", "__dict__"
-STATE_FORMAT = 2  # of the trainer's state (`BiLevelTrainer.state_dict`); one of another format is refused
+# of the trainer's state (`BiLevelTrainer.state_dict`); one of another format is refused.
+# 3: the workers' heads of a model without a controller have no context rows (2026-12-02).
+STATE_FORMAT = 3
 
 
 def _encode(obj: Any, tensors: dict[str, Tensor]) -> Any:

@@ -41,7 +41,7 @@ class Workers(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        C, h, H, ctx = cfg.n_channels, cfg.worker_hidden, cfg.horizon, cfg.context_dim
+        C, h, H, ctx = cfg.n_channels, cfg.worker_hidden, cfg.horizon, cfg.worker_context_dim
         # Defaults match nn.Linear / nn.GRU / nn.LayerNorm initialization per channel.
         self.in_weight = nn.Parameter(torch.empty(C, h).uniform_(-1, 1))  # Linear(1, h), fan_in 1
         self.in_bias = nn.Parameter(torch.empty(C, h).uniform_(-1, 1))
@@ -60,8 +60,11 @@ class Workers(nn.Module):
         )
         self.norm_weight = nn.Parameter(torch.ones(C, cfg.worker_layers, h))
         self.norm_bias = nn.Parameter(torch.zeros(C, cfg.worker_layers, h))
-        k = 1 / math.sqrt(h + ctx)
-        self.head_weight = nn.Parameter(torch.empty(C, h + ctx, H).uniform_(-k, k))
+        # Drawn at the controller's context width and cut to the rows read: a model without a
+        # controller (no context rows) draws the random numbers it drew when it had them, so
+        # the runs recorded before the cut reproduce (`context_dim` still sets those draws).
+        k = 1 / math.sqrt(h + cfg.context_dim)
+        self.head_weight = nn.Parameter(torch.empty(C, h + cfg.context_dim, H).uniform_(-k, k)[:, : h + ctx].clone())
         self.head_bias = nn.Parameter(torch.empty(C, H).uniform_(-k, k))
 
     def forward(self, residual: Tensor, signals: Signals) -> Tensor:
@@ -99,3 +102,13 @@ class Workers(nn.Module):
         """Every worker parameter; each has the channel as its leading axis, which is what a
         per-channel learning-rate scale acts on."""
         return list(self.parameters())
+
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:  # noqa: ANN002
+        # Checkpoints written before 2026-12-02 gave a model without a controller head rows for
+        # a context that was always zero: they never changed a forecast, so they go.
+        key, rows = prefix + "head_weight", self.head_weight.shape[1]
+        stored = state_dict.get(key)
+        if stored is not None and stored.dim() == 3 and stored.shape[1] == rows + self.cfg.context_dim \
+                and not self.cfg.worker_context_dim:
+            state_dict[key] = stored[:, :rows]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)

@@ -10,6 +10,7 @@ import pytest
 
 from dynonet.config import PRESETS, DataConfig, ModelConfig, RunConfig, TrainConfig
 from dynonet.errors import ConfigError
+from dynonet.registry import build_model
 
 from conftest import benchmark_script
 
@@ -141,19 +142,24 @@ def test_selection_reads_validation_never_test(tmp_path):
     select = _select_presets()
     base = PRESETS["etth1-96"]
 
-    def run(seed, val, test, params, **model):
-        cfg = base.replace(model=model, train={"seed": seed}) if model else base.replace(train={"seed": seed})
+    def run(seed, val, test, **model):
+        cfg = base.replace(model={"n_channels": 7, **model}, train={"seed": seed})
+        # `params`: what the run had; the selection counts the model the settings build now
         return {"model": "workers-only", "dataset": "ETTh1", "horizon": 96, "seed": seed, "best_val_mse": val,
-                "mse": test, "params": params, "config": cfg.to_dict()}
+                "mse": test, "params": 1, "config": cfg.to_dict()}
 
-    records = ([run(s, 0.70, 0.30, 78_000) for s in range(3)]  # the best test MSE: not picked for it
-               + [run(s, 0.60, 0.50, 70_000, worker_hidden=8) for s in range(3)]  # the lowest validation MSE
-               + [run(s, 0.50, 0.40, 200_000, worker_hidden=64) for s in range(3)]  # lower, but over 100K
-               + [run(s, 0.40, 0.40, 78_000, worker_seq_len=64) for s in range(2)])  # only seeds 0-1
+    records = ([run(s, 0.70, 0.30) for s in range(3)]  # the best test MSE: not picked for it
+               + [run(s, 0.60, 0.50, worker_hidden=8) for s in range(3)]  # the lowest validation MSE
+               + [run(s, 0.50, 0.40, worker_hidden=64) for s in range(3)]  # lower, but over 100K
+               + [run(s, 0.40, 0.40, worker_seq_len=64) for s in range(2)])  # only seeds 0-1
     (tmp_path / "grid").mkdir()
     (tmp_path / "grid" / "results.json").write_text(json.dumps({"records": records}))
     entries = select.candidates(tmp_path)[("ETTh1", 96)]
     assert len(entries) == 3 and [e["val"] for e in entries] == pytest.approx([0.5, 0.6, 0.7])
+    assert [e["params"] for e in entries] == [
+        build_model(dataclasses.replace(base.model, n_channels=7, worker_hidden=w)).param_counts()["total"]
+        for w in (64, 8, 16)]
+    assert entries[0]["params"] > 100_000 > entries[2]["params"] > entries[1]["params"]
     assert select.pick(entries)["settings"]["model"]["worker_hidden"] == 8
     # where no candidate is within 100K parameters, the lowest validation MSE of all
     assert select.pick([e for e in entries if e["params"] > 100_000])["settings"]["model"]["worker_hidden"] == 64

@@ -33,7 +33,7 @@ def reference_workers(workers: Workers, residual, signals):
             x = x * signals.gamma[:, layer, c, None] + signals.beta[:, layer, c, None]
             x = F.layer_norm(x, (h,), workers.norm_weight[c, layer], workers.norm_bias[c, layer])
         last = x[:, -1] * signals.gate[:, c]
-        head = nn.Linear(h + cfg.context_dim, cfg.horizon)
+        head = nn.Linear(h + cfg.worker_context_dim, cfg.horizon)
         head.weight.data = workers.head_weight[c].detach().t().clone()
         head.bias.data = workers.head_bias[c].detach().clone()
         outs.append(head(torch.cat([last, signals.context], -1)))
@@ -109,3 +109,49 @@ def test_every_backend_trains_the_workers_as_the_fused_loop_does(backend):
     assert fused.keys() == other.keys() and len(fused) > 4
     for name in fused:
         assert torch.allclose(fused[name], other[name]), name
+
+
+def test_workers_without_a_controller_have_no_parameter_that_nothing_trains():
+    """Without a controller the context is zero: the heads have no rows for it, and every
+    parameter gets a gradient (each head row, a nonzero one)."""
+    torch.manual_seed(6)
+    cfg = small_model_cfg(controller=False)
+    workers = Workers(cfg).train()
+    assert workers.head_weight.shape == (cfg.n_channels, cfg.worker_hidden, cfg.horizon)
+    sig = neutral_signals(cfg, 4, torch.device("cpu"))
+    assert sig.context.shape == (4, 0)
+    workers(torch.randn(4, cfg.worker_seq_len, cfg.n_channels), sig).square().mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in workers.parameters())
+    assert (workers.head_weight.grad.abs().sum(dim=(0, 2)) > 0).all()
+
+
+def test_workers_draw_the_same_numbers_with_and_without_the_controllers_context():
+    """The rows a model without a controller keeps are those a model with one draws, from the
+    same random numbers: a run of the earlier layout reproduces."""
+    on, off = (small_model_cfg(controller=c) for c in (True, False))
+    torch.manual_seed(7)
+    with_context = Workers(on)
+    after_on = torch.rand(1)
+    torch.manual_seed(7)
+    without = Workers(off)
+    assert torch.rand(1) == after_on  # the same draws, so whatever follows draws alike
+    assert torch.equal(without.head_weight, with_context.head_weight[:, : off.worker_hidden])
+    assert torch.equal(without.head_bias, with_context.head_bias)
+
+
+def test_a_checkpoint_with_head_rows_for_a_zero_context_loads_and_forecasts_alike():
+    """Checkpoints written before the heads of a model without a controller lost their context
+    rows load: the rows go, and the forecast is the one the old layout made with a zero context."""
+    torch.manual_seed(8)
+    on, off = (small_model_cfg(controller=c) for c in (True, False))
+    old = Workers(on).eval()  # the earlier layout: head rows for the context
+    new = Workers(off).eval()
+    new.load_state_dict(old.state_dict())
+    residual = torch.randn(3, on.worker_seq_len, on.n_channels)
+    zero_context = neutral_signals(off, 3, torch.device("cpu"))
+    zero_context = dataclasses.replace(zero_context, context=torch.zeros(3, on.context_dim))
+    with torch.no_grad():
+        assert torch.allclose(new(residual, neutral_signals(off, 3, torch.device("cpu"))), old(residual, zero_context))
+    bad = {**old.state_dict(), "head_weight": torch.zeros(on.n_channels, on.worker_hidden + 1, on.horizon)}
+    with pytest.raises(RuntimeError, match="head_weight"):  # any other shape is still refused
+        new.load_state_dict(bad)
