@@ -1,7 +1,8 @@
 """`dynonet benchmark`: a grid of datasets x horizons x seeds x variants under one protocol.
 
 Every variant is a named set of config overrides applied to the same preset
-(`{dataset}-{horizon}`), so all rows share lookback, splits, schedule and early stopping.
+(`{dataset}-{horizon}` for the bundled datasets; for a CSV, `--csv`, the one `--preset` names,
+as `dynonet train` takes it), so all rows share lookback, splits, schedule and early stopping.
 Every run is recorded (no selection) in `results.json`, rewritten atomically after each run;
 `results.md` and `results.png` are rebuilt from those records. Published figures appear
 only in their own labelled section of `results.md`.
@@ -18,9 +19,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
+import torch
+
 from dynonet.checkpoint import META, METRICS, STATE_FILE
-from dynonet.config import DATASETS, HORIZONS, PRESETS, RunConfig, flag, override, preset
-from dynonet.data import bundled_path, holdout_cut, split_rows
+from dynonet.config import DATASETS, DEFAULT_PRESET, HORIZONS, PRESETS, RunConfig, flag, override, preset
+from dynonet.data import bundled_path, holdout_cut, load, split_rows, split_windows
 from dynonet.dates import regular_freq
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.files import atomic_write, write_json
@@ -34,11 +37,8 @@ from dynonet.tables import line_namer, read_table
 
 # Set by the grid itself: a config flag for these would silently fight the grid. They are
 # refused with what to use instead, and left out of `dynonet benchmark --help`.
-_BUNDLED = "the grid runs the bundled datasets (--datasets); train on a CSV with `dynonet train --csv`"
 GRID_FIELDS = {"model.model": "set by the grid; use --variants", "model.horizon": "set by the grid; use --horizons",
-               "data.dataset": "set by the grid; use --datasets", "train.seed": "set by the grid; use --seeds",
-               "data.csv": _BUNDLED, "data.date_column": _BUNDLED, "data.date_format": _BUNDLED,
-               "data.columns": _BUNDLED, "data.sep": _BUNDLED, "data.decimal": _BUNDLED}
+               "data.dataset": "set by the grid; use --datasets", "train.seed": "set by the grid; use --seeds"}
 RECORD_KEYS = ("dataset", "horizon", "lookback", "model", "seed", "mse", "mae", "params", "device",
                "controller_data", "epochs", "best_epoch", "seconds")
 RESULTS, TABLE, FIGURE = "results.json", "results.md", "results.png"
@@ -75,10 +75,13 @@ def _flag_text(name: str, value: Any) -> str:
     return " ".join(_flag_words(name, value))
 
 
-def command_line(args: argparse.Namespace, variants: list[str], overrides: dict[str, dict[str, Any]]) -> str:
+def command_line(args: argparse.Namespace, variants: list[str], overrides: dict[str, dict[str, Any]],
+                 horizons: list[int]) -> str:
     """The grid as one reproducible command (what was asked, not how it was typed)."""
-    parts = ["dynonet", "benchmark", "--datasets", ",".join(args.datasets),
-             "--horizons", ",".join(map(str, args.horizons)), "--seeds", ",".join(map(str, args.seeds)),
+    data = ["--preset", base_preset(args, overrides)] if "csv" in overrides.get("data", {}) else [
+        "--datasets", ",".join(args.datasets)]  # the CSV is among the config flags
+    parts = ["dynonet", "benchmark", *data,
+             "--horizons", ",".join(map(str, horizons)), "--seeds", ",".join(map(str, args.seeds)),
              "--variants", ",".join(variants)]
     for section in overrides.values():
         for name, value in section.items():
@@ -94,12 +97,26 @@ def preset_name(dataset: str, horizon: int) -> str:
     raise ConfigError(f"unknown dataset {dataset!r}; the grid runs {', '.join(DATASETS)}")
 
 
+def base_preset(args: argparse.Namespace, overrides: dict[str, dict[str, Any]]) -> str | None:
+    """The preset every run of a CSV grid starts from: `--preset`, or `dynonet train`'s default.
+    None for the bundled datasets, each of whose cells starts from its own (`preset_name`)."""
+    if "csv" not in overrides.get("data", {}):
+        if args.preset is not None:
+            raise ConfigError(f"--preset {args.preset}: the bundled datasets' cells each start from their own "
+                              "preset (<dataset>-<H>); --preset is for a grid on --csv data")
+        return None
+    if args.datasets is not GRID_DEFAULTS["datasets"]:
+        raise ConfigError("--datasets: the grid runs on the --csv data; give one of the two")
+    return args.preset or DEFAULT_PRESET
+
+
 def run_config(dataset: str, horizon: int, seed: int, variant: str,
-               overrides: dict[str, dict[str, Any]]) -> RunConfig:
-    """Preset -> command-line overrides -> the variant's own overrides -> seed."""
+               overrides: dict[str, dict[str, Any]], base: str | None = None) -> RunConfig:
+    """Preset (`base`, or the bundled dataset's for H) -> command-line overrides -> the
+    variant's own overrides -> seed."""
     if variant not in VARIANTS:
         raise ConfigError(f"unknown variant {variant!r}; choose from {', '.join(VARIANTS)}")
-    cfg = preset(preset_name(dataset, horizon)).replace(model={"horizon": horizon})
+    cfg = preset(base or preset_name(dataset, horizon)).replace(model={"horizon": horizon})
     if overrides:
         cfg = override(cfg, overrides)
     if VARIANTS[variant]:
@@ -253,20 +270,22 @@ def merge(out: Path, sources: list[Path], log: Log = print) -> list[dict[str, An
     return records
 
 
-def _record(variant: str, cfg: RunConfig, command: str, **run: Any) -> dict[str, Any]:
-    """One run's record: what the grid asked for, then what the run reports (`run`)."""
-    return {"dataset": cfg.data.dataset, "horizon": cfg.model.horizon, "lookback": cfg.model.lookback,
+def _record(variant: str, cfg: RunConfig, command: str, base: str | None, **run: Any) -> dict[str, Any]:
+    """One run's record: what the grid asked for, then what the run reports (`run`). `base`:
+    the preset of a CSV grid (`base_preset`)."""
+    return {"dataset": cfg.data.dataset or cfg.data.csv, "horizon": cfg.model.horizon, "lookback": cfg.model.lookback,
             "model": variant, "base_model": cfg.model.model,
-            "preset": preset_name(cfg.data.dataset, cfg.model.horizon), "seed": cfg.train.seed,
+            "preset": base or preset_name(cfg.data.dataset, cfg.model.horizon), "seed": cfg.train.seed,
             **run, "variant_overrides": VARIANTS[variant], "command": command,
             "date": datetime.now().isoformat(timespec="seconds")}
 
 
-def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) -> dict[str, Any]:
+def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str,
+           base: str | None = None) -> dict[str, Any]:
     """The results.json record of one finished run (every RECORD_KEYS field, plus its config)."""
     test = metrics["test"] or {}
     return _record(
-        variant, cfg, command,
+        variant, cfg, command, base,
         dataset=metrics["dataset"],
         mse=test.get("mse"),
         mae=test.get("mae"),
@@ -287,14 +306,15 @@ def record(variant: str, cfg: RunConfig, metrics: dict[str, Any], command: str) 
     )
 
 
-def failed_record(variant: str, cfg: RunConfig, error: TrainingError, command: str) -> dict[str, Any]:
+def failed_record(variant: str, cfg: RunConfig, error: TrainingError, command: str,
+                  base: str | None = None) -> dict[str, Any]:
     """The record of a run that stopped without a model to score (training diverged): no
     scores, and the reason. Tables leave it out of their means and list it below them."""
     run = error.run
     params = run.get("params", {})
     return _record(
-        variant, cfg, command,
-        dataset=run.get("dataset", cfg.data.dataset), mse=None, mae=None,
+        variant, cfg, command, base,
+        dataset=run.get("dataset", cfg.data.dataset or cfg.data.csv), mse=None, mae=None,
         params=params.get("total"), params_by_component=params,
         device=run.get("device", cfg.train.device), controller_data=run.get("controller_data"),
         epochs=run.get("epochs_run"), best_epoch=None, best_val_mse=None, seconds=run.get("seconds"),
@@ -335,28 +355,35 @@ def save(out: Path, records: list[dict[str, Any]], command: str | None) -> None:
 def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]:
     """Train every (dataset, horizon, seed, variant) not yet recorded in --out, saving after each run."""
     overrides = overrides_from_args(args)
+    base = base_preset(args, overrides)  # a CSV grid's preset; None: each bundled cell's own
+    datasets = [overrides["data"]["csv"]] if base else args.datasets
+    # a CSV grid forecasts its preset's horizon unless told otherwise (as `dynonet train` does)
+    horizons = [preset(base).model.horizon] if base and args.horizons is GRID_DEFAULTS["horizons"] else args.horizons
     variants = args.variants or list(VARIANTS)
-    command = command_line(args, variants, overrides)
+    command = command_line(args, variants, overrides, horizons)
     check_overridden_flags(variants, overrides,
-                           lambda v: run_config(args.datasets[0], args.horizons[0], args.seeds[0], v, overrides), log)
+                           lambda v: run_config(datasets[0], horizons[0], args.seeds[0], v, overrides, base), log)
     plan = []
-    for ds in args.datasets:
-        for h in args.horizons:
+    for ds in datasets:
+        for h in horizons:
             for s in args.seeds:
                 for v in variants:
-                    cfg = run_config(ds, h, s, v, overrides)
+                    cfg = run_config(ds, h, s, v, overrides, base)
                     check_config(cfg.model)  # every run can start: fail before any folder is made
-                    plan.append((cfg.data.dataset, h, s, v, cfg))
+                    plan.append((cfg.data.dataset or cfg.data.csv, h, s, v, cfg))
     plan = list({run[:4]: run for run in plan}.values())  # `etth1,ETTh1` names one dataset: one run each
     check_cells(plan)
-    if lone := sorted({h for h in args.horizons for ds in args.datasets if preset_name(ds, h) != f"{ds.lower()}-{h}"}):
+    if base is not None and "batch_size" not in overrides.get("train", {}):
+        plan = chosen_batch_sizes(plan, log)
+    lone = [] if base else sorted({h for h in horizons for ds in datasets if preset_name(ds, h) != f"{ds.lower()}-{h}"})
+    if lone:
         log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
             "settings")
     out: Path = args.out
     made = [f for f in (out, *out.parents) if not f.exists()]  # the folders this grid makes, deepest first
     make_folder(out)
     try:
-        return _run_plan(args, plan, command, log)
+        return _run_plan(args, plan, command, log, base)
     finally:
         for folder in made:  # nothing recorded (bad data, Ctrl-C): leave no empty folder behind
             if not folder.is_dir() or any(folder.iterdir()):
@@ -370,7 +397,18 @@ def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
     `data.window_sets` split it), as does a seasonal model whose data has no cycle."""
     rows: dict[str, int] = {}
     steps: dict[str, str] = {}
+    read: set[str] = set()
     for ds, h, _, _, cfg in plan:
+        if cfg.data.csv is not None:  # read and split as training will: its errors name the file's lines
+            key = json.dumps([cfg.to_dict()["data"], cfg.model.lookback, h], sort_keys=True)
+            if key not in read:
+                data = load(cfg)
+                with_season(cfg.model, data.freq)
+                if cfg.model.controller and cfg.train.controller_data == "holdout" \
+                        and "train.controller_data" not in MODELS[cfg.model.model].unread:
+                    holdout_cut(data.splits["train"], cfg.model.lookback, h, cfg.train.holdout_fraction, ds)
+                read.add(key)
+            continue
         if ds not in rows:
             dates = read_table(bundled_path(ds)).dates
             rows[ds], steps[ds] = len(dates), regular_freq(dates, ds)
@@ -387,10 +425,30 @@ def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
             holdout_cut(splits["train"], L, h, cfg.train.holdout_fraction, ds)
 
 
+def chosen_batch_sizes(plan: list[tuple[str, int, int, str, RunConfig]], log: Log
+                       ) -> list[tuple[str, int, int, str, RunConfig]]:
+    """A CSV grid's batch size, chosen as `dynonet train` chooses it for a CSV (the preset's, or
+    on small data the power of two that makes 8 to 16 steps per epoch), once per cell from its
+    training windows: every row of a cell trains in batches of one size."""
+    from dynonet.runner import batch_size_for
+
+    sizes: dict[tuple[str, int, int], int] = {}
+    out = []
+    for ds, h, s, v, cfg in plan:
+        cell = (ds, h, cfg.model.lookback)
+        if cell not in sizes:
+            windows = len(split_windows(load(cfg), cfg, torch.device("cpu"), "train"))
+            sizes[cell] = batch_size_for(windows, cfg.train.batch_size)
+            log(f"benchmark: batch size {sizes[cell]} on {Path(ds).name} H{h} L{cfg.model.lookback}: chosen by "
+                f"its {windows} training windows (--batch-size sets one)")
+        out.append((ds, h, s, v, cfg.replace(train={"batch_size": sizes[cell]})))
+    return out
+
+
 FINISHED, INTERRUPTED = "finished", "interrupted"
 
 
-def kept_run(folder: Path, variant: str, cfg: RunConfig, command: str
+def kept_run(folder: Path, variant: str, cfg: RunConfig, command: str, base: str | None = None
              ) -> tuple[str | None, dict[str, Any] | None]:
     """What a kept run folder holds for the grid's run (`variant`, `cfg`) when the grid
     resumes: (FINISHED, its metrics.json, recorded without training again), (INTERRUPTED,
@@ -410,7 +468,7 @@ def kept_run(folder: Path, variant: str, cfg: RunConfig, command: str
         run = saved()
         changes = config_changes(RunConfig.from_dict(run["config"]), cfg)
         if what == FINISHED and not changes:
-            record(variant, cfg, run, command)  # the fields a record takes are there
+            record(variant, cfg, run, command, base)  # the fields a record takes are there
     except (OSError, ValueError, KeyError, TypeError, AttributeError, DynoNetError) as e:
         raise OutputError(f"{folder}: holds {a} that cannot be read ({type(e).__name__}: {e}); "
                           "remove it, or choose another --keep-runs") from None
@@ -421,7 +479,7 @@ def kept_run(folder: Path, variant: str, cfg: RunConfig, command: str
 
 
 def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, RunConfig]], command: str,
-              log: Log) -> list[dict[str, Any]]:
+              log: Log, base: str | None = None) -> list[dict[str, Any]]:
     from dynonet.runner import train_run
 
     out: Path = args.out
@@ -439,7 +497,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
                                "pass --resume to skip finished runs, or choose another --out")
 
     def kept_folder(ds: str, h: int, s: int, v: str, cfg: RunConfig) -> Path:
-        return args.keep_runs / f"{ds}-H{h}-L{cfg.model.lookback}-{v}-seed{s}"
+        return args.keep_runs / f"{Path(ds).stem}-H{h}-L{cfg.model.lookback}-{v}-seed{s}"  # a CSV: its name
 
     if args.keep_runs and not args.resume:  # a kept run is never written over unless the grid resumes
         for folder in (kept_folder(*run) for run in todo):
@@ -448,7 +506,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
                         "is not an empty folder")
                 raise OutputError(f"{folder}: {what}; choose another --keep-runs, or --resume the grid that wrote it")
     # resuming: each kept folder's run is recorded if it finished, continued if it was interrupted
-    kept_runs = [kept_run(kept_folder(ds, h, s, v, cfg), v, cfg, command) if args.keep_runs and args.resume
+    kept_runs = [kept_run(kept_folder(ds, h, s, v, cfg), v, cfg, command, base) if args.keep_runs and args.resume
                  else (None, None) for ds, h, s, v, cfg in todo]
     there = f", {len(plan) - len(todo)} already in {out / RESULTS}" if records else f" into {out / RESULTS}"
     log(f"benchmark: {runs_text(len(plan))} planned{there}, {len(todo)} to run")
@@ -459,9 +517,9 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
                 metrics = train_run(cfg, kept, progress=True, overwrite=args.resume, resume=state == INTERRUPTED,
                                     argv=getattr(args, "argv", None))
         except TrainingError as e:  # a diverged run is a result too: recorded, and the grid goes on
-            rec = failed_record(v, cfg, e, command)
+            rec = failed_record(v, cfg, e, command, base)
         else:
-            rec = record(v, cfg, metrics, command)
+            rec = record(v, cfg, metrics, command, base)
         records.append(rec)
         save(out, records, command)
         outcome = f"failed: {rec['error']}" if rec.get("error") else f"mse {score_text(rec['mse'])} mae {score_text(rec['mae'])}"
@@ -485,14 +543,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "benchmark", formatter_class=DefaultsHelp,
         help="grid of datasets x horizons x seeds x variants; every run recorded",
-        description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> with the "
+        description="Train every (dataset, horizon, seed, variant) from the preset <dataset>-<H> (with --csv: "
+                    "every (horizon, seed, variant) on that CSV, from --preset) with the "
                     "variant's overrides; record every run in results.json and summarize in results.md/png. "
                     "Config flags (e.g. --epochs, --device, --max-rows, --lookback) apply to every run, but where a "
                     "variant sets that setting itself (frozen-controller keeps --controller-lr 0). The values "
                     "shown are etth1-96's; each cell starts from its own preset.")
     # the default lists are these very objects, so that --merge can tell a list given from none
-    p.add_argument("--datasets", type=comma_list(str), default=GRID_DEFAULTS["datasets"], help="comma-separated")
-    p.add_argument("--horizons", type=comma_list(int, minimum=1), default=GRID_DEFAULTS["horizons"], help="comma-separated")
+    p.add_argument("--datasets", type=comma_list(str), default=GRID_DEFAULTS["datasets"],
+                   help="comma-separated bundled datasets (your own: --csv FILE, read as `dynonet train` reads it)")
+    p.add_argument("--preset", default=None, choices=sorted(PRESETS),
+                   help=f"with --csv: the preset every run starts from (default: {DEFAULT_PRESET}, as `dynonet train`'s)")
+    p.add_argument("--horizons", type=comma_list(int, minimum=1), default=GRID_DEFAULTS["horizons"],
+                   help="comma-separated; with --csv, the --preset's unless given")
     p.add_argument("--seeds", type=comma_list(int, minimum=0, maximum=2**32 - 1), default=GRID_DEFAULTS["seeds"],
                    help="comma-separated")
     p.add_argument("--variants", type=comma_list(str), default=None,
@@ -520,7 +583,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
             raise ConfigError(f"unknown variant {v!r}{hint} (choose from {', '.join(VARIANTS)})")
     if args.merge:
         grid = [(f"--{name}", getattr(args, name) is not default) for name, default in GRID_DEFAULTS.items()]
-        trains = [flag for flag, given in (*grid, ("--variants", args.variants),
+        trains = [flag for flag, given in (*grid, ("--variants", args.variants), ("--preset", args.preset),
                                            ("--resume", args.resume), ("--keep-runs", args.keep_runs),
                                            ("config flags", overrides_from_args(args)))
                   if given]

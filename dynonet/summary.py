@@ -16,13 +16,15 @@ from dynonet.variants import VARIANTS
 
 
 def split_text(record: dict[str, Any]) -> str:
-    """How a run's rows were split, from its config: the protocol's borders, or the first
-    `max_rows` rows in the fractions given."""
+    """How a run's rows were split, from its config: the protocol's borders, or (a CSV's rows,
+    or the first `max_rows` rows) in the fractions given."""
     d = record.get("config", {}).get("data", {})
-    if not d.get("max_rows"):
+    if not d.get("max_rows") and not d.get("csv"):
         return "the protocol's borders"
     v, t = d.get("val_fraction", 0.1), d.get("test_fraction", 0.2)
-    return f"the first {d['max_rows']} rows, {1 - v - t:.0%}/{v:.0%}/{t:.0%} (`--max-rows`)"
+    shares = f"{1 - v - t:.0%}/{v:.0%}/{t:.0%}"
+    return f"the first {d['max_rows']} rows, {shares} (`--max-rows`)" if d.get("max_rows") else \
+        f"the CSV's rows, {shares} in time"
 
 
 def runs_text(n: int) -> str:
@@ -119,6 +121,10 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         splits = f"splits ({next(iter(by_split))}) alike for every row"
     else:
         splits = "splits: " + "; ".join(f"{text} in {', '.join(dict.fromkeys(cells))}" for text, cells in by_split.items())
+    on_csv = [bool(r.get("config", {}).get("data", {}).get("csv")) for r in records]
+    csv_presets = sorted({r["preset"] for r, csv in zip(records, on_csv) if csv})
+    presets = "; ".join((["`<dataset>-<H>`, or `<dataset>-96` for a horizon without one"] if not all(on_csv) else [])
+                        + ([f"`{'`, `'.join(csv_presets)}` (`--preset`) on the CSV"] if csv_presets else []))
     # cells with runs on other rows than the protocol's: published figures do not compare with them
     cut = {(r["dataset"], r["horizon"]) for r in records if r.get("config", {}).get("data", {}).get("max_rows")}
     lines = [
@@ -127,8 +133,8 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
         f"- device: {', '.join(devices) or '-'}",
         f"- date: written {datetime.now():%Y-%m-%d %H:%M}"
         + (f"; runs from {dates[0]} to {dates[-1]}" if dates else ""),
-        f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; each cell's preset (`<dataset>-<H>`, or "
-        f"`<dataset>-96` for a horizon without one), schedule and early stopping alike for every row; {splits}",
+        f"- lookback L: {', '.join(map(str, lookbacks)) or '-'}; each cell's preset ({presets}), schedule and "
+        f"early stopping alike for every row; {splits}",
         "- controller split: the controller is trained on validation batches (bi-level protocol) unless the "
         "variant says holdout" + (f" (holdout here: {', '.join(holdout)})" if holdout else "")
         + "; validation also drives early stopping; test is scored once on the restored best checkpoint",

@@ -301,25 +301,29 @@ def test_grid_fields_are_rejected_as_config_flags(tmp_path, capsys):
     assert main(["benchmark", "--datasets", "ETTh1", "--test-fraction", "0.3", "--out", str(tmp_path / "g")]) == 2
     assert "--test-fraction: the bundled datasets are split at the protocol's fixed borders" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
-    for given in (["--csv", "mine.csv"], ["--date-column", "time"], ["--date-format", "%d"]):  # CSVs: `dynonet train`
+    for given in (["--date-column", "time"], ["--date-format", "%d"]):  # how a CSV is read, without one
         assert main(["benchmark", *given, "--out", str(tmp_path / "g")]) == 2
-        assert f"{given[0]}: the grid runs the bundled datasets (--datasets); train on a CSV with `dynonet " \
-               "train --csv`" in capsys.readouterr().err
+        assert f"{given[0]}: the bundled datasets' files are read as they are; these apply to --csv data" \
+            in capsys.readouterr().err
+    assert main(["benchmark", "--csv", "mine.csv", "--datasets", "ETTh1", "--out", str(tmp_path / "g")]) == 2
+    assert "--datasets: the grid runs on the --csv data; give one of the two" in capsys.readouterr().err
+    assert main(["benchmark", "--preset", "etth1-96", "--out", str(tmp_path / "g")]) == 2
+    assert "--preset is for a grid on --csv data" in capsys.readouterr().err
     assert not (tmp_path / "g").exists()
     shown = build_parser()._subparsers._group_actions[0].choices["benchmark"].format_help()
-    assert "--csv CSV" not in shown and "--horizon HORIZON" not in shown and "--horizons" in shown and "--epochs" in shown
+    assert "--csv CSV" in shown and "--horizon HORIZON" not in shown and "--horizons" in shown and "--epochs" in shown
     args = build_parser().parse_args(["benchmark"])
     assert (args.datasets, args.horizons, args.seeds, args.variants) == (
         ["ETTh1", "ETTh2"], [96, 192, 336, 720], [0, 1, 2], None)
     flat = " ".join(shown.split())
-    assert "comma-separated (default: ETTh1,ETTh2)" in flat and "(default: None)" not in flat
+    assert "reads it) (default: ETTh1,ETTh2)" in flat and "(default: None)" not in flat
     assert "--device {auto,cpu,cuda}" in flat and "--resume skip runs already recorded in --out (default" not in flat
     for flag, value, says in [("--horizons", "96,0", "each must be >= 1 (got 0)"), ("--seeds", "-1", "each must be >= 0"),
                               ("--variants", "linear,,repeat", "an empty entry in 'linear,,repeat'")]:
         with pytest.raises(SystemExit):
             main(["benchmark", flag, value, "--out", str(tmp_path / "g")])
         assert f"argument {flag}: {says}" in capsys.readouterr().err
-    for given in (["--datasets", "ETTh2"], ["--horizons", "96"], ["--seeds", "0"]):  # a merge trains nothing
+    for given in (["--datasets", "ETTh2"], ["--horizons", "96"], ["--seeds", "0"], ["--preset", "etth1-96"]):
         assert main(["benchmark", "--merge", str(tmp_path), *given, "--out", str(tmp_path / "g")]) == 2
         assert f"--merge trains nothing and takes only --out; drop {given[0]}" in capsys.readouterr().err
 
@@ -574,3 +578,36 @@ def test_the_recorded_command_runs_the_grid_again(tmp_path, capsys):
     assert "--interval-levels 95,80" in command and "--fixed-signals gate" in command  # as given
     assert main([*shlex.split(command)[1:], "--out", str(again)]) == 0
     assert [r["mse"] for r in records(again)] == [r["mse"] for r in records(out)]
+
+
+def test_a_grid_on_a_csv_starts_every_run_from_one_preset_and_records_the_file(tmp_path, capsys):
+    """`--csv`: the grid reads the file as `dynonet train` does (its data flags too), every run
+    starts from `--preset` (default: train's), and every row of a cell trains in batches of
+    the size the CSV's training windows choose."""
+    import pandas as pd
+
+    from dynonet.data import bundled_path
+
+    path = tmp_path / "mine.csv"
+    pd.read_csv(bundled_path("ETTh1")).iloc[:700].to_csv(path, sep=";", index=False)
+    out = tmp_path / "grid"
+    grid = ["benchmark", "--csv", str(path), "--sep", ";", "--columns", "HUFL,OT", "--horizons", "8", "--seeds", "0,1",
+            "--variants", "workers-only,linear,repeat", "--epochs", "1", "--lookback", "48", "--worker-seq-len", "16",
+            "--worker-hidden", "6", "--device", "cpu", "--out", str(out)]
+    assert main(grid) == 0
+    # 490 training rows (70%) make 435 windows of 48 + 8 steps: 32 a batch makes 8 to 16 batches
+    assert "batch size 32 on mine.csv H8 L48: chosen by its 435 training windows" in capsys.readouterr().out
+    recs = records(out)
+    assert sorted((r["model"], r["seed"]) for r in recs) == sorted(
+        (v, s) for v in ("workers-only", "linear", "repeat") for s in (0, 1))
+    for r in recs:
+        assert r["dataset"] == str(path) and r["preset"] == "quickstart" and r["mse"] is not None
+        assert r["config"]["data"]["csv"] == str(path) and r["config"]["data"]["columns"] == ["HUFL", "OT"]
+        assert r["config"]["train"]["batch_size"] == 32 and r["config"]["train"]["epochs"] == 1
+    md = (out / "results.md").read_text()
+    assert f"{path} H8" in md and "`quickstart` (`--preset`) on the CSV" in md
+    assert "the CSV's rows, 70%/10%/20% in time" in md and "No published figures for" in md
+    command = recs[0]["command"]
+    assert "--preset quickstart" in command and f"--csv {path}" in command and "--datasets" not in command
+    assert main([*grid, "--resume"]) == 0  # the same cells: the chosen batch size is the recorded one
+    assert "6 runs planned, 6 already in" in capsys.readouterr().out
