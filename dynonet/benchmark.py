@@ -404,8 +404,7 @@ def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
             if key not in read:
                 data = load(cfg)
                 with_season(cfg.model, data.freq)
-                if cfg.model.controller and cfg.train.controller_data == "holdout" \
-                        and "train.controller_data" not in MODELS[cfg.model.model].unread:
+                if holds_out(cfg):
                     holdout_cut(data.splits["train"], cfg.model.lookback, h, cfg.train.holdout_fraction, ds)
                 read.add(key)
             continue
@@ -420,9 +419,14 @@ def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
         splits = split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), L, h,
                             ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
                             source=ds, where=line_namer(2))  # the bundled file's lines, as training names them
-        reads_holdout = "train.controller_data" not in MODELS[cfg.model.model].unread
-        if reads_holdout and cfg.model.controller and cfg.train.controller_data == "holdout":
+        if holds_out(cfg):
             holdout_cut(splits["train"], L, h, cfg.train.holdout_fraction, ds)
+
+
+def holds_out(cfg: RunConfig) -> bool:
+    """Whether the run trains a controller on a holdout cut from its training period."""
+    reads_holdout = "train.controller_data" not in MODELS[cfg.model.model].unread
+    return reads_holdout and cfg.model.controller and cfg.train.controller_data == "holdout"
 
 
 def chosen_batch_sizes(plan: list[tuple[str, int, int, str, RunConfig]], log: Log
