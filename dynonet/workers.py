@@ -11,6 +11,7 @@ and finally a projection of [last hidden state, context] to the horizon.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -103,7 +104,7 @@ class Workers(nn.Module):
         per-channel learning-rate scale acts on."""
         return list(self.parameters())
 
-    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args, **kwargs) -> None:  # noqa: ANN002
+    def _load_from_state_dict(self, state_dict: dict, prefix: str, *args: Any, **kwargs: Any) -> None:
         # Checkpoints written before 2026-12-02 gave a model without a controller head rows for
         # a context that was always zero: they never changed a forecast, so they go.
         key, rows = prefix + "head_weight", self.head_weight.shape[1]
