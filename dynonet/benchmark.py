@@ -23,7 +23,7 @@ import torch
 
 from dynonet.checkpoint import META, METRICS, STATE_FILE
 from dynonet.config import DATASETS, DEFAULT_PRESET, HORIZONS, PRESETS, RunConfig, flag, override, preset
-from dynonet.data import bundled_path, holdout_cut, load, split_rows, split_windows
+from dynonet.data import SeriesData, bundled_path, holdout_cut, load, split_rows, split_windows
 from dynonet.dates import regular_freq
 from dynonet.errors import ConfigError, DynoNetError, OutputError, TrainingError, os_reason
 from dynonet.files import atomic_write, write_json
@@ -372,9 +372,9 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
                     check_config(cfg.model)  # every run can start: fail before any folder is made
                     plan.append((cfg.data.dataset or cfg.data.csv, h, s, v, cfg))
     plan = list({run[:4]: run for run in plan}.values())  # `etth1,ETTh1` names one dataset: one run each
-    check_cells(plan)
+    loaded = check_cells(plan)
     if base is not None and "batch_size" not in overrides.get("train", {}):
-        plan = chosen_batch_sizes(plan, log)
+        plan = chosen_batch_sizes(plan, loaded, log)
     lone = [] if base else sorted({h for h in horizons for ds in datasets if preset_name(ds, h) != f"{ds.lower()}-{h}"})
     if lone:
         log(f"benchmark: no preset for H {', '.join(map(str, lone))}: those runs take the dataset's H96 preset's "
@@ -391,36 +391,40 @@ def run_grid(args: argparse.Namespace, log: Log = print) -> list[dict[str, Any]]
             folder.rmdir()
 
 
-def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> None:
+def check_cells(plan: list[tuple[str, int, int, str, RunConfig]]) -> dict[str, SeriesData]:
     """Every planned run's data holds its windows: a horizon too long for the data fails
     before the first run, not hours into a grid (split as `data.from_table` and
-    `data.window_sets` split it), as does a seasonal model whose data has no cycle."""
+    `data.window_sets` split it), as does a seasonal model whose data has no cycle. Returns
+    a CSV grid's data, read once per cell (`csv_cell`)."""
     rows: dict[str, int] = {}
     steps: dict[str, str] = {}
-    read: set[str] = set()
+    loaded: dict[str, SeriesData] = {}
     for ds, h, _, _, cfg in plan:
-        if cfg.data.csv is not None:  # read and split as training will: its errors name the file's lines
-            key = json.dumps([cfg.to_dict()["data"], cfg.model.lookback, h], sort_keys=True)
-            if key not in read:
-                data = load(cfg)
-                with_season(cfg.model, data.freq)
-                if holds_out(cfg):
-                    holdout_cut(data.splits["train"], cfg.model.lookback, h, cfg.train.holdout_fraction, ds)
-                read.add(key)
-            continue
-        if ds not in rows:
-            dates = read_table(bundled_path(ds)).dates
-            rows[ds], steps[ds] = len(dates), regular_freq(dates, ds)
+        d, L = cfg.data, cfg.model.lookback
+        if d.csv is not None:  # read and split as training will: its errors name the file's lines
+            if (cell := csv_cell(cfg)) not in loaded:
+                loaded[cell] = load(cfg)
+            step, splits = loaded[cell].freq, loaded[cell].splits
+        else:
+            if ds not in rows:
+                dates = read_table(bundled_path(ds)).dates
+                rows[ds], steps[ds] = len(dates), regular_freq(dates, ds)
+            step = steps[ds]
+            splits = split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), L, h,
+                                ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
+                                source=ds, where=line_namer(2))  # the bundled file's lines, as training names them
         try:  # a model that forecasts by the data's seasonal cycle finds one
-            with_season(cfg.model, steps[ds])
+            with_season(cfg.model, step)
         except ConfigError as e:
             raise ConfigError(f"{ds}: {e}") from None
-        d, L = cfg.data, cfg.model.lookback
-        splits = split_rows(rows[ds] if d.max_rows is None else min(rows[ds], d.max_rows), L, h,
-                            ett=d.max_rows is None, val_fraction=d.val_fraction, test_fraction=d.test_fraction,
-                            source=ds, where=line_namer(2))  # the bundled file's lines, as training names them
         if holds_out(cfg):
             holdout_cut(splits["train"], L, h, cfg.train.holdout_fraction, ds)
+    return loaded
+
+
+def csv_cell(cfg: RunConfig) -> str:
+    """What a CSV run's windows depend on: how the file is read and split, lookback and horizon."""
+    return json.dumps([cfg.to_dict()["data"], cfg.model.lookback, cfg.model.horizon], sort_keys=True)
 
 
 def holds_out(cfg: RunConfig) -> bool:
@@ -429,7 +433,7 @@ def holds_out(cfg: RunConfig) -> bool:
     return reads_holdout and cfg.model.controller and cfg.train.controller_data == "holdout"
 
 
-def chosen_batch_sizes(plan: list[tuple[str, int, int, str, RunConfig]], log: Log
+def chosen_batch_sizes(plan: list[tuple[str, int, int, str, RunConfig]], loaded: dict[str, SeriesData], log: Log
                        ) -> list[tuple[str, int, int, str, RunConfig]]:
     """A CSV grid's batch size, chosen as `dynonet train` chooses it for a CSV (the preset's, or
     on small data the power of two that makes 8 to 16 steps per epoch), once per cell from its
@@ -441,7 +445,7 @@ def chosen_batch_sizes(plan: list[tuple[str, int, int, str, RunConfig]], log: Lo
     for ds, h, s, v, cfg in plan:
         cell = (ds, h, cfg.model.lookback)
         if cell not in sizes:
-            windows = len(split_windows(load(cfg), cfg, torch.device("cpu"), "train"))
+            windows = len(split_windows(loaded[csv_cell(cfg)], cfg, torch.device("cpu"), "train"))
             sizes[cell] = batch_size_for(windows, cfg.train.batch_size)
             log(f"benchmark: batch size {sizes[cell]} on {Path(ds).name} H{h} L{cfg.model.lookback}: chosen by "
                 f"its {windows} training windows (--batch-size sets one)")

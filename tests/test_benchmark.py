@@ -611,3 +611,21 @@ def test_a_grid_on_a_csv_starts_every_run_from_one_preset_and_records_the_file(t
     assert "--preset quickstart" in command and f"--csv {path}" in command and "--datasets" not in command
     assert main([*grid, "--resume"]) == 0  # the same cells: the chosen batch size is the recorded one
     assert "6 runs planned, 6 already in" in capsys.readouterr().out
+
+
+def test_a_csv_cell_the_holdout_cannot_hold_fails_before_the_first_run(tmp_path, capsys):
+    """Each run of a CSV cell is checked, not only the first of the cell (here `repeat`, which
+    holds nothing out, comes before `holdout`)."""
+    import pandas as pd
+
+    from dynonet.data import bundled_path
+
+    path = tmp_path / "mine.csv"
+    pd.read_csv(bundled_path("ETTh1")).iloc[:700].to_csv(path, index=False)
+    out = tmp_path / "grid"
+    assert main(["benchmark", "--csv", str(path), "--horizons", "90", "--seeds", "0", "--variants", "repeat,holdout",
+                 "--lookback", "48", "--worker-seq-len", "16", "--controller-patch-len", "8", "--epochs", "1",
+                 "--val-fraction", "0.25", "--test-fraction", "0.15", "--device", "cpu", "--out", str(out)]) == 2
+    assert "training period of 420 rows is too short to hold out 20% for the controller with lookback 48 and " \
+           "horizon 90" in capsys.readouterr().err
+    assert not out.exists()
