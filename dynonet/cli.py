@@ -274,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "series")
     pr.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
+    pr.add_argument("--decimals", type=at_least(0), default=None, metavar="N",
+                    help="write the forecast and its bounds rounded to N decimals (default: every digit)")
     add_dialect_flags(pr, "of --csv and --actual, if not the training CSV's; the forecast is written with it too")
     add_talk_flags(pr, "the scores against --actual, if given, and notes on the data, which go to standard error",
                    "what was read and written")
@@ -304,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "they held is printed")
     bt.add_argument("--device", default="auto", choices=DEVICES,
                     help="where to run the model (auto: CUDA when available)")
+    bt.add_argument("--decimals", type=at_least(0), default=None, metavar="N",
+                    help="write every number of the backtest rounded to N decimals (default: every digit)")
     add_dialect_flags(bt, "of --csv, if not the training CSV's; the backtest is written with it too")
     add_talk_flags(bt, "the scores, and notes on the data, which go to standard error", "what was read and written")
 
@@ -462,7 +466,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     predict_csv(args.checkpoint, args.csv, args.out, plot=args.plot, actual=args.actual, device=args.device,
-                dialect=dialect, levels=tuple(args.level), plot_series=args.plot_series, **_command_talk(args))
+                dialect=dialect, levels=tuple(args.level), plot_series=args.plot_series, decimals=args.decimals,
+                **_command_talk(args))
     return 0
 
 
@@ -472,7 +477,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     dialect = {name: getattr(args, name) for name in PREDICT_DIALECT if getattr(args, name) is not None}
     backtest_csv(args.checkpoint, args.csv, args.out, step=args.step, device=args.device, dialect=dialect,
-                 levels=tuple(args.level), plot=args.plot, plot_series=args.plot_series, **_command_talk(args))
+                 levels=tuple(args.level), plot=args.plot, plot_series=args.plot_series, decimals=args.decimals,
+                 **_command_talk(args))
     return 0
 
 

@@ -72,7 +72,7 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
                 actual: str | Path | None = None, device: str = "auto", log: Log = quiet,
                 dialect: dict[str, str] | None = None, levels: Sequence[int] = (),
                 plot_series: Sequence[str] | None = None, info: Log | None = None,
-                note: Log | None = None) -> pd.DataFrame:
+                note: Log | None = None, decimals: int | None = None) -> pd.DataFrame:
     """Forecast after the last row of `csv` (None: the run's training file, `training_csv`)
     with a run folder; write the forecast CSV (and a plot) atomically. Every input is checked,
     and the plot drawn, before anything is written; then both files are written out in full
@@ -83,10 +83,12 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     levels (percent), written beside each series and drawn on the plot. `plot_series`: the
     series the plot draws, in this order (default: the first `plots.MAX_FORECAST_SERIES`).
     `log` gets the scores against `actual`; `info` (default: `log`) what was read and written;
-    `note` (default: `log`, as "note: ...") what the data leaves out."""
+    `note` (default: `log`, as "note: ...") what the data leaves out. `decimals`: the numbers
+    are written rounded to this many decimals (default: every digit)."""
     from dynonet import plots
 
     info, note = _talk(log, info, note)
+    float_format = _float_format(decimals)
     _check_plot(plot, plot_series)
     if actual is not None and str(actual) == "-":
         raise ConfigError("--actual -: the true values are read from a file (standard input serves --csv -)")
@@ -124,10 +126,11 @@ def predict_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path,
     framed = forecaster._framed(forecast, bands, ids)
     if ids is None:
         table = framed.set_axis(date_cells(forecast.index, fmt)).to_csv(index_label=date_column, sep=d.sep,
-                                                                        decimal=d.decimal)
+                                                                        decimal=d.decimal,
+                                                                        float_format=float_format)
     else:
-        table = framed.assign(ds=date_cells(pd.DatetimeIndex(framed["ds"]), fmt)).to_csv(index=False, sep=d.sep,
-                                                                                         decimal=d.decimal)
+        table = framed.assign(ds=date_cells(pd.DatetimeIndex(framed["ds"]), fmt)).to_csv(
+            index=False, sep=d.sep, decimal=d.decimal, float_format=float_format)
     files = [] if to_stdout else [(out, _encoded(table, csv))]
     if plot is not None:
         history = pd.DataFrame(values[:, [columns.index(c) for c in forecaster.columns_]], index=dates,
@@ -165,7 +168,7 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
                  device: str = "auto", log: Log = quiet, dialect: dict[str, str] | None = None,
                  levels: Sequence[int] = (), plot: str | Path | None = None,
                  plot_series: Sequence[str] | None = None, info: Log | None = None,
-                 note: Log | None = None) -> pd.DataFrame:
+                 note: Log | None = None, decimals: int | None = None) -> pd.DataFrame:
     """`DynoNetForecaster.backtest` of a CSV (None: the run's training file, `training_csv`)
     with a run folder: the long table of forecasts from every `step`-th row (default: the
     horizon) beside the true values and the naive forecasts, written to `out` (a CSV,
@@ -174,10 +177,11 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
     with the intervals at `levels`), both, either or neither; the
     log gets each series' errors in its own units, the errors standardized as the run's test
     scores are (the naive forecasts' beside them), and how often each interval at `levels` held;
-    `info` and `note` as `predict_csv` takes them."""
+    `info`, `note` and `decimals` as `predict_csv` takes them."""
     from dynonet import plots
 
     info, note = _talk(log, info, note)
+    float_format = _float_format(decimals)
     _check_plot(plot, plot_series)
     csv_flag = "--csv" if csv is not None else "training"  # how an output that is the input is told
     if csv is None:
@@ -200,7 +204,8 @@ def backtest_csv(checkpoint: str | Path, csv: str | Path | None, out: str | Path
                                          m.horizon if step is None else step, levels, table.ids, fmt, naive=True)
     cells = backtest.assign(ds=date_cells(pd.DatetimeIndex(backtest["ds"]), fmt),
                             cutoff=date_cells(pd.DatetimeIndex(backtest["cutoff"]), fmt))
-    text = None if out is None else cells.to_csv(index=False, sep=d.sep, decimal=d.decimal)
+    text = None if out is None else cells.to_csv(index=False, sep=d.sep, decimal=d.decimal,
+                                                 float_format=float_format)
     files = [] if to_stdout or text is None else [(Path(out), _encoded(text, csv))]
     if plot is not None:  # the model's forecasts, and the seasonal naive's (or else the naive's)
         naive = [(column, key.replace("_", " ")) for key, (column, _) in forecaster._naive_columns().items()]
@@ -331,6 +336,15 @@ def _as_forecast_dates(dates: pd.DatetimeIndex, index: pd.DatetimeIndex) -> pd.D
     if index.tz is not None:
         return dates.tz_localize(index.tz, ambiguous="NaT", nonexistent="NaT")
     return dates
+
+
+def _float_format(decimals: int | None) -> str | None:
+    """The `to_csv` float format that rounds to `decimals` (None: every digit, pandas' own)."""
+    if decimals is None:
+        return None
+    if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
+        raise ConfigError(f"decimals: {decimals!r} is not a whole number of decimals, 0 or more")
+    return f"%.{decimals}f"
 
 
 def _check_plot(plot: str | Path | None, plot_series: Sequence[str] | None) -> None:

@@ -21,7 +21,7 @@ import torch
 from dynonet import files
 from dynonet.checkpoint import META, WEIGHTS
 from dynonet.cli import main
-from dynonet.errors import DataError, OutputError
+from dynonet.errors import ConfigError, DataError, OutputError
 from dynonet.predict import predict_csv
 from dynonet.forecaster import DynoNetForecaster
 
@@ -1155,3 +1155,29 @@ def test_a_recent_file_saved_with_a_byte_order_mark_gets_its_forecast_so_too(set
         assert main([command, "--checkpoint", str(setup / "run"), "--csv", str(csv), "--out", str(out)]) == 0
         assert out.read_bytes().startswith(b"\xef\xbb\xbf") == (csv == marked)
         assert pd.read_csv(out, encoding="utf-8-sig").columns[0] in ("date", "unique_id")  # the mark is no name
+
+
+def test_decimals_rounds_every_number_written_and_changes_nothing_else(setup, tmp_path, capsys):
+    full, rounded = tmp_path / "full.csv", tmp_path / "rounded.csv"
+    assert predict(setup, "--out", str(full), "--level", "80") == 0
+    assert predict(setup, "--out", str(rounded), "--level", "80", "--decimals", "2") == 0
+    cells = [line.split(",")[1:] for line in rounded.read_text().splitlines()[1:]]
+    assert cells and all(len(c.split(".")[1]) == 2 for row in cells for c in row)  # 2 decimals, each number
+    a, b = pd.read_csv(full, index_col="date"), pd.read_csv(rounded, index_col="date")
+    assert (a.columns == b.columns).all() and (a.index == b.index).all()
+    np.testing.assert_allclose(b, a, rtol=0, atol=0.005 + 1e-9)
+    # a backtest rounds every number it writes, the true values too; --decimals 0 writes whole numbers
+    out = tmp_path / "backtest.csv"
+    assert main(["backtest", "--checkpoint", str(setup / "run"), "--csv", str(setup / "all.csv"), "--out", str(out),
+                 "--decimals", "0", "--quiet"]) == 0
+    written = pd.read_csv(out)
+    numbers = written.drop(columns=["unique_id", "ds", "cutoff"])
+    assert (numbers.dtypes.map(lambda t: t.kind) == "i").all()  # no decimal point anywhere
+    # a negative count is refused by the flag, and in Python, before anything is written
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        predict(setup, "--out", str(tmp_path / "none.csv"), "--decimals", "-1")
+    assert refused.value.code == 2 and "--decimals" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="decimals: -1 is not a whole number of decimals"):
+        predict_csv(setup / "run", setup / "recent.csv", tmp_path / "none.csv", decimals=-1)
+    assert not (tmp_path / "none.csv").exists()
