@@ -29,7 +29,8 @@ def aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def batch_size_line(batch_size: int, train_windows: int) -> str:
     """What a run says of a batch size its training windows chose (`runner.batch_size_for`)."""
-    return f"batch size {batch_size}: chosen by the {train_windows:,} training windows (--batch-size sets one)"
+    return (f"batch size {batch_size}: chosen by the {train_windows:,} training window{'s' * (train_windows != 1)} "
+            "(--batch-size sets one)")
 
 
 def result_block(title: str, scores: dict[str, Any]) -> str:

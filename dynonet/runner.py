@@ -214,10 +214,11 @@ def batch_size_for(windows: int, largest: int | None = None) -> int:
     return size if largest is None else min(size, largest)
 
 
-def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
+def few_steps_notes(windows: int, batch_size: int, trains: bool, chosen: bool = False) -> list[str]:
     """A note where `windows` training windows in batches of `batch_size` make fewer than
     `MIN_STEPS` steps per epoch (small data at the presets' batch size), naming a batch size
-    that makes about 8."""
+    that makes 8 to 16 (`batch_size_for`). `chosen`: the windows chose `batch_size`, no flag
+    gave it."""
     steps = math.ceil(windows / batch_size)
     if not trains or steps >= MIN_STEPS:
         return []
@@ -226,7 +227,8 @@ def few_steps_notes(windows: int, batch_size: int, trains: bool) -> list[str]:
     more = (f"--batch-size {smaller} makes {math.ceil(windows / smaller)}" if windows >= MIN_STEPS else
             "a longer series, or a shorter --lookback or --horizon, gives more windows")
     return [f"the {windows} training window{'s' * (windows != 1)} make{'s' * (windows == 1)} {steps} optimizer "
-            f"step{'s' * (steps != 1)} per epoch at --batch-size {batch_size}: too few to train far; {more}"]
+            f"step{'s' * (steps != 1)} per epoch at {'batch size' if chosen else '--batch-size'} {batch_size}: "
+            f"too few to train far; {more}"]
 
 
 MIN_VAL_WINDOWS = 5  # fewer validation windows than this make early stopping a guess
@@ -305,7 +307,8 @@ def train(cfg: RunConfig, *, data: SeriesData | None = None, log: Log = quiet, p
     trains = bool(params["total"])
     if choose_batch and trains:  # (a model with nothing to train takes no optimizer steps)
         log(batch_size_line(cfg.train.batch_size, len(sets["train"])))
-    notes = (cut_notes(cfg, len(data.dates)) + data.scale_notes() + few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains)
+    steps_notes = few_steps_notes(len(sets["train"]), cfg.train.batch_size, trains, chosen=choose_batch)
+    notes = (cut_notes(cfg, len(data.dates)) + data.scale_notes() + steps_notes
              + few_val_notes(len(sets["val"]), trains)
              + season_notes(cfg.model, data.freq, len(data.dates), tested=test_set is not None))
     for note in notes:

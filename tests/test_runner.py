@@ -250,6 +250,18 @@ def test_too_few_steps_per_epoch_are_noted_with_a_batch_size_that_makes_more(win
     assert few_steps_notes(windows, batch, trains=False) == []  # `repeat` has nothing to train
 
 
+def test_a_batch_size_the_windows_chose_is_not_named_as_a_flag_given():
+    from dynonet.report import batch_size_line
+    from dynonet.runner import batch_size_for, few_steps_notes
+
+    assert batch_size_for(3) == 1  # what the 3 windows choose
+    assert few_steps_notes(3, 1, trains=True, chosen=True) == [
+        "the 3 training windows make 3 optimizer steps per epoch at batch size 1: too few to train far; "
+        "a longer series, or a shorter --lookback or --horizon, gives more windows"]
+    assert batch_size_line(1, 1) == "batch size 1: chosen by the 1 training window (--batch-size sets one)"
+    assert batch_size_line(128, 1281) == "batch size 128: chosen by the 1,281 training windows (--batch-size sets one)"
+
+
 def test_the_python_api_picks_a_batch_size_for_small_data_and_names_its_own_in_the_few_steps_note():
     import warnings
 
