@@ -2,12 +2,13 @@
 results.json: test MSE and best validation MSE, mean +- std over seeds, the lowest mean per
 column in bold.
 
-    python benchmarks/readme_tables.py benchmarks/results/results.json [variant,variant,...]
+    python benchmarks/readme_tables.py benchmarks/results/results.json [variant,variant,...] [ETTh1-H96,...]
     python benchmarks/readme_tables.py --update README.md   # rewrite every marked block
     python benchmarks/readme_tables.py --check README.md    # exit 1 if a block is stale
 
 A marked block in such a file is `<!-- tables: RESULTS.json [variant,...] -->`, the tables,
-`<!-- /tables -->`; the path is relative to the file's folder. `<!-- tables: presets -->` is
+`<!-- /tables -->`; the path is relative to the file's folder. A third word,
+`ETTh1-H96,ETTh2-H96`, keeps those cells (dataset and horizon) alone. `<!-- tables: presets -->` is
 the presets' table of `select_presets.py` (what validation picks, from every record here). To compare grids run with
 different settings, name each: `<!-- tables: cosine=A/results.json,restarts=B/results.json
 variant,... -->` gives a row per variant and grid.
@@ -36,7 +37,8 @@ LABELS = {
 }
 OPEN = "<!-- tables: "
 # a block's content never holds another opening marker: an unclosed block cannot swallow the next
-BLOCK = re.compile(r"(<!-- tables: (\S+)(?: (\S+))? -->\n)((?:(?!<!-- tables: ).)*?)(<!-- /tables -->)", re.S)
+BLOCK = re.compile(r"(<!-- tables: (\S+)(?: (\S+))?(?: (\S+))? -->\n)((?:(?!<!-- tables: ).)*?)(<!-- /tables -->)",
+                   re.S)
 
 
 class Failure(Exception):
@@ -77,14 +79,22 @@ def _presets_note(records: list[dict]) -> str:
     return f" (the {noun} at {', '.join(f'{d} ' + ', '.join(hs) for d, hs in by_dataset.items())})"
 
 
-def tables(spec: str, variants: list[str] | None = None, root: Path = Path(".")) -> str:
+def tables(spec: str, variants: list[str] | None = None, root: Path = Path("."),
+           cells: list[str] | None = None) -> str:
     """The README's two tables (test MSE, best validation MSE) for the records in `spec`: one
-    results.json, or several as `label=path,...` (then a row per variant and label)."""
+    results.json, or several as `label=path,...` (then a row per variant and label); `cells`
+    (`ETTh1-H96`, ...): those columns alone."""
     sources = [part.split("=", 1) if "=" in part else (None, part) for part in spec.split(",")]
     named = len(sources) > 1 or sources[0][0] is not None
     if named and (not variants or any(label is None for label, _ in sources)):
         fail(f"{spec}: compare grids as label=path,... and name the variants")
     grids = [(label, path, _records(root / path)) for label, path in sources]
+    if cells:
+        grids = [(label, path, [r for r in found if f"{r['dataset']}-H{r['horizon']}" in cells])
+                 for label, path, found in grids]
+        held = {f"{r['dataset']}-H{r['horizon']}" for _, _, found in grids for r in found}
+        if missing := [c for c in cells if c not in held]:
+            fail(f"{spec}: no records in {', '.join(missing)}")
     held = [{r["model"] for r in found} for _, _, found in grids]
     # every variant named is in some grid (a row per grid that has it)
     if unknown := [v for v in variants or [] if all(v not in models for models in held)]:
@@ -122,9 +132,9 @@ def updated(readme: Path) -> tuple[str, str]:
 
     def block(m: re.Match) -> str:
         if m[2] == "presets":
-            return m[1] + "\n" + presets_table(Path(__file__).resolve().parent) + "\n" + m[5]
+            return m[1] + "\n" + presets_table(Path(__file__).resolve().parent) + "\n" + m[6]
         variants = m[3].split(",") if m[3] else None
-        return m[1] + "\n" + tables(m[2], variants, readme.parent) + "\n" + m[5]
+        return m[1] + "\n" + tables(m[2], variants, readme.parent, m[4].split(",") if m[4] else None) + "\n" + m[6]
 
     new, n = BLOCK.subn(block, text)
     if n != text.count(OPEN):
@@ -152,10 +162,12 @@ def main(argv: list[str] | None = None) -> int:
                     readme.write_text(new)
                 except OSError as e:
                     fail(f"{readme}: cannot write ({e.strerror})")
-        elif len(args) in (1, 2) and not args[0].startswith("--"):
-            print(tables(args[0], args[1].split(",") if len(args) > 1 else None), end="")
+        elif len(args) in (1, 2, 3) and not args[0].startswith("--"):
+            print(tables(args[0], args[1].split(",") if len(args) > 1 else None, Path("."),
+                         args[2].split(",") if len(args) > 2 else None), end="")
         else:
-            fail("usage: readme_tables.py RESULTS.json [variant,...] | --update README.md | --check README.md")
+            fail("usage: readme_tables.py RESULTS.json [variant,...] [cell,...] | --update README.md | "
+                 "--check README.md")
     except Failure as e:
         print(f"readme_tables: {e}", file=sys.stderr)
         return 1

@@ -406,6 +406,26 @@ def test_readme_tables_bold_the_lowest_mean_and_mark_short_cells(tmp_path, capsy
     assert code == 1 and "no closing" in err and "middle" in readme.read_text()
 
 
+def test_readme_tables_keep_the_cells_named(tmp_path, capsys):
+    script = benchmark_script("readme_tables")
+    base = {"lookback": 512, "mae": 0.4, "params": 1, "model": "linear", "best_val_mse": 0.6}
+    recs = [{**base, "dataset": d, "horizon": h, "seed": 0, "mse": m}
+            for d, h, m in (("ETTh1", 96, 0.3), ("ETTh1", 192, 0.4), ("ETTh2", 96, 0.2))]
+    (tmp_path / "results.json").write_text(json.dumps({"records": recs}))
+    kept = script.tables("results.json", ["linear"], tmp_path, ["ETTh2-H96", "ETTh1-H96"])
+    header = kept.splitlines()[2]
+    assert header == "| variant | ETTh1 H96 | ETTh2 H96 |"  # one lookback: not named
+    assert "0.3000" in kept and "0.2000" in kept and "0.4000" not in kept
+    assert script.tables("results.json", ["linear"], tmp_path) != kept  # unfiltered: all three cells
+    # in a README block, as a third word; a cell without records is an error
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- tables: results.json linear ETTh1-H192 -->\n<!-- /tables -->\n")
+    assert script.main(["--update", str(readme)]) == 0
+    assert "| variant | ETTh1 H192 |" in readme.read_text() and "ETTh2" not in readme.read_text().split("-->", 1)[1]
+    assert script.main([str(tmp_path / "results.json"), "linear", "ETTh1-H720"]) == 1
+    assert "no records in ETTh1-H720" in capsys.readouterr().err
+
+
 def test_a_cell_ignores_the_settings_of_lr_schedules_it_does_not_use():
     from dynonet.config import PRESETS
 
