@@ -92,8 +92,8 @@ def tables(spec: str, variants: list[str] | None = None, root: Path = Path("."),
     if cells:
         grids = [(label, path, [r for r in found if f"{r['dataset']}-H{r['horizon']}" in cells])
                  for label, path, found in grids]
-        held = {f"{r['dataset']}-H{r['horizon']}" for _, _, found in grids for r in found}
-        if missing := [c for c in cells if c not in held]:
+        with_records = {f"{r['dataset']}-H{r['horizon']}" for _, _, found in grids for r in found}
+        if missing := [c for c in cells if c not in with_records]:
             fail(f"{spec}: no records in {', '.join(missing)}")
     held = [{r["model"] for r in found} for _, _, found in grids]
     # every variant named is in some grid (a row per grid that has it)

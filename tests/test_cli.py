@@ -406,6 +406,24 @@ def test_a_constant_series_is_noted(tmp_path, capsys):
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["notes"] == [note]
 
 
+def test_a_batch_size_the_windows_chose_is_noted_as_chosen_not_as_a_flag(tmp_path, capsys):
+    t = np.arange(60)
+    pd.DataFrame({"date": pd.date_range("2024-01-01", periods=60, freq="h"), "load": np.sin(t / 4)}).to_csv(
+        tmp_path / "d.csv", index=False)
+    # about 26 training rows of 60 hold 26 - (16 + 8) + 1 = 3 windows: one a batch makes 3 steps, too few
+    args = ["train", "--csv", str(tmp_path / "d.csv"), "--horizon", "8", "--lookback", "16", "--worker-seq-len", "16",
+            "--epochs", "1", "--device", "cpu", "--quiet", "--val-fraction", "0.56", "--test-fraction", "0"]
+    assert main([*args, "--model", "linear", "--out", str(tmp_path / "run")]) == 0
+    err = capsys.readouterr().err
+    windows = json.loads((tmp_path / "run" / "metrics.json").read_text())["windows"]["train"]
+    assert windows < 4  # so that no batch size makes 4 steps: the note comes
+    assert "at batch size 1: too few to train far" in err and "--batch-size 1" not in err
+    assert f"chosen by the {windows} training window{'s' * (windows != 1)} (--batch-size sets one)" in err
+    # a batch size given is named as the flag
+    assert main([*args, "--model", "linear", "--batch-size", "1", "--out", str(tmp_path / "given")]) == 0
+    assert "at --batch-size 1: too few to train far" in capsys.readouterr().err
+
+
 def test_help_lists_the_registered_models_and_each_choice_flags_choices():
     from dynonet.registry import MODELS
 
