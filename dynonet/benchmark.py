@@ -533,7 +533,7 @@ def _run_plan(args: argparse.Namespace, plan: list[tuple[str, int, int, str, Run
         outcome = f"failed: {rec['error']}" if rec.get("error") else f"mse {score_text(rec['mse'])} mae {score_text(rec['mae'])}"
         how = {FINISHED: "; the kept run, not trained again", INTERRUPTED: "; the kept run, resumed"}.get(state, "")
         seconds = "" if rec.get("seconds") is None else f", {rec['seconds']:.1f}s"  # as recorded
-        log(f"[{i}/{len(todo)}] {ds} H{h} {v:<18} seed {s}: {outcome} ({rec['epochs']} epochs{seconds}{how})")
+        log(f"[{i}/{len(todo)}] {Path(ds).name} H{h} {v:<18} seed {s}: {outcome} ({rec['epochs']} epochs{seconds}{how})")
     if not todo and records:
         save(out, records, command)  # refresh the table and figure
     if failed := sum(bool(r.get("error")) for r in records):

@@ -8,7 +8,7 @@ import math
 import statistics
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from dynonet.files import atomic_write
 from dynonet.report import score_text
@@ -34,12 +34,12 @@ def runs_text(n: int) -> str:
 def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     """(variant, column) -> mean/std/n over seeds of test MSE and MAE and best validation MSE
     (std: sample, ddof 1), and the parameter count."""
-    multi_l = len({r["lookback"] for r in records}) > 1
+    column = columns(records)
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in records:
         if r["mse"] is None:
             continue
-        groups.setdefault((r["model"], column(r, multi_l)), []).append(r)
+        groups.setdefault((r["model"], column(r)), []).append(r)
     out = {}
     for key, rs in groups.items():
         cell: dict[str, Any] = {"n": len(rs), "params": max(r["params"] for r in rs)}
@@ -52,19 +52,32 @@ def summarize(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, 
     return out
 
 
-def column(r: dict[str, Any], with_lookback: bool = False) -> str:
-    """A record's table column: 'ETTh1 H96' (with its lookback where a table mixes several)."""
-    return f"{r['dataset']} H{r['horizon']}" + (f" L{r['lookback']}" if with_lookback else "")
+def dataset_names(records: list[dict[str, Any]]) -> dict[str, str]:
+    """Each record's dataset as the tables name it: a CSV (recorded by its absolute path) by its
+    file name, unless that would name two datasets alike; a bundled dataset by its name."""
+    datasets = sorted({r["dataset"] for r in records})
+    short = {d: Path(d).name or d for d in datasets}
+    if len(set(short.values())) < len(datasets):  # one name for two datasets: keep the ones that clash whole
+        clash = {n for n in short.values() if list(short.values()).count(n) > 1}
+        short = {d: d if n in clash else n for d, n in short.items()}
+    return short if len(set(short.values())) == len(datasets) else {d: d for d in datasets}
+
+
+def columns(records: list[dict[str, Any]]) -> Callable[[dict[str, Any]], str]:
+    """record -> its table column among `records`: 'ETTh1 H96', or 'load.csv H24', with the
+    lookback ('ETTh1 H96 L512') where the records mix several. Distinct cells get distinct names."""
+    names, with_lookback = dataset_names(records), len({r["lookback"] for r in records}) > 1
+    return lambda r: f"{names[r['dataset']]} H{r['horizon']}" + (f" L{r['lookback']}" if with_lookback else "")
 
 
 def table_axes(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """Rows (variants, in the grid's order) and columns (dataset, horizon and, when the records
     mix lookbacks, lookback) of the results tables."""
-    multi_l = len({r["lookback"] for r in records}) > 1
+    column = columns(records)
     rows = [v for v in VARIANTS if any(r["model"] == v for r in records)]
     rows += sorted({r["model"] for r in records} - set(rows))
     cols = sorted({(r["dataset"], r["horizon"], r["lookback"]) for r in records})
-    return rows, list(dict.fromkeys(column({"dataset": d, "horizon": h, "lookback": L}, multi_l) for d, h, L in cols))
+    return rows, list(dict.fromkeys(column({"dataset": d, "horizon": h, "lookback": L}) for d, h, L in cols))
 
 
 def seed_list(records: list[dict[str, Any]]) -> list[int]:
@@ -107,6 +120,7 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     from dynonet.published import published_for
 
     rows, cols = table_axes(records)
+    names = dataset_names(records)
     devices = sorted({r["device"] for r in records})
     lookbacks = sorted({r["lookback"] for r in records})
     holdout = sorted({r["model"] for r in records if r["controller_data"] == "holdout"})
@@ -116,7 +130,7 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     commands = list(dict.fromkeys([r["command"] for r in records] + ([command] if command else [])))
     by_split: dict[str, list[str]] = {}  # how each record's rows were split -> its cells
     for r in records:
-        by_split.setdefault(split_text(r), []).append(f"{r['dataset']} H{r['horizon']}")
+        by_split.setdefault(split_text(r), []).append(f"{names[r['dataset']]} H{r['horizon']}")
     if len(by_split) == 1:
         splits = f"splits ({next(iter(by_split))}) alike for every row"
     else:
@@ -130,6 +144,8 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     lines = [
         "# DynoNet benchmark (measured)", "",
         f"- command: {'; '.join(f'`{c}`' for c in commands)}",
+        *([f"- data: {'; '.join(f'`{n}` is {d}' for d, n in names.items() if n != d)}"]
+          if any(n != d for d, n in names.items()) else []),
         f"- device: {', '.join(devices) or '-'}",
         f"- date: written {datetime.now():%Y-%m-%d %H:%M}"
         + (f"; runs from {dates[0]} to {dates[-1]}" if dates else ""),
@@ -162,14 +178,14 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
                   "Recorded runs that stopped before a model could be scored; the cells above leave them out "
                   "(their seed counts say so).", "",
                   "| variant | dataset | H | seed | reason |", "| --- | --- | --- | --- | --- |"]
-        lines += [f"| {r['model']} | {r['dataset']} | {r['horizon']} | {r['seed']} | {r['error']} |" for r in failed]
+        lines += [f"| {r['model']} | {names[r['dataset']]} | {r['horizon']} | {r['seed']} | {r['error']} |" for r in failed]
         lines.append("")
     # from every run that got as far as building its model, scored or not
-    multi_l = len(lookbacks) > 1
+    column = columns(records)
     params: dict[tuple[str, str], int] = {}
     for r in records:
         if r.get("params") is not None:
-            key = (r["model"], column(r, multi_l))
+            key = (r["model"], column(r))
             params[key] = max(params.get(key, 0), r["params"])
     lines += ["## Parameters", "", *header]
     for v in rows:
@@ -179,7 +195,7 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     pub = [(d, h) for d, h in dict.fromkeys((r["dataset"], r["horizon"]) for r in records) if (d, h) not in cut]
     lines += ["## Published figures (not measured here)", ""]
     if cut:  # other rows, other splits: nothing to set beside them
-        lines += [f"None for {', '.join(f'{d} H{h}' for d, h in sorted(cut))}: runs there read the first rows of the "
+        lines += [f"None for {', '.join(f'{names[d]} H{h}' for d, h in sorted(cut))}: runs there read the first rows of the "
                   "data only (`--max-rows`), and published figures, on the protocol's splits, do not compare with them.",
                   ""]
         if not pub:
@@ -193,7 +209,7 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
     for d, h, p in rows_published:
         mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
         lines.append(f"| {d} | {h} | {p['label']} | {p['lookback']} | {p['mse']:.3f} | {mae} | {p['source']} |")
-    if missing := [f"{d} H{h}" for d, h in sorted(pub) if not published_for(d, h)]:
+    if missing := [f"{names[d]} H{h}" for d, h in sorted(pub) if not published_for(d, h)]:
         lines += [""] * bool(rows_published) + [f"No published figures for {', '.join(missing)}."]
     return "\n".join(lines) + "\n"
 

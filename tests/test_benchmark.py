@@ -625,7 +625,8 @@ def test_a_grid_on_a_csv_starts_every_run_from_one_preset_and_records_the_file(t
         assert r["config"]["data"]["csv"] == str(path) and r["config"]["data"]["columns"] == ["HUFL", "OT"]
         assert r["config"]["train"]["batch_size"] == 32 and r["config"]["train"]["epochs"] == 1
     md = (out / "results.md").read_text()
-    assert f"{path} H8" in md and "`quickstart` (`--preset`) on the CSV" in md
+    assert "| mine.csv H8 |" in md and f"- data: `mine.csv` is {path}\n" in md  # the column by the file's name
+    assert "`quickstart` (`--preset`) on the CSV" in md
     assert "the CSV's rows, 70%/10%/20% in time" in md and "No published figures for" in md
     command = recs[0]["command"]
     assert "--preset quickstart" in command and f"--csv {path}" in command and "--datasets" not in command

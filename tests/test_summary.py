@@ -65,3 +65,20 @@ def test_every_variant_of_the_figure_has_a_bar_style_of_its_own(tmp_path, monkey
         assert len(bars) == n
         styles = {(to_rgba(b.get_facecolor()), b.get_hatch() or "") for b in bars}
         assert len(styles) == n, f"{n} variants drawn in {len(styles)} styles"
+
+
+def test_csv_columns_are_named_by_file_name_and_files_of_one_name_stay_apart():
+    base = {"horizon": 24, "lookback": 96, "model": "linear", "seed": 0, "mae": 0.5, "params": 1, "device": "cpu",
+            "controller_data": None, "epochs": 1, "best_epoch": 1, "seconds": 1.0, "command": "x",
+            "date": "2026-12-02T00:00:00", "config": {"data": {"csv": "x"}}, "preset": "quickstart"}
+    merged = [{**base, "dataset": "/data/a/load.csv", "mse": 0.1}, {**base, "dataset": "/data/b/load.csv", "mse": 0.2},
+              {**base, "dataset": "/data/b/temp.csv", "mse": 0.3}, {**base, "dataset": "ETTh1", "mse": 0.4,
+                                                                     "config": {}}]
+    md = summary.markdown(merged, "x")
+    cells = table(md, "mse")
+    assert cells[("linear", "temp.csv H24")][0] == 0.3 and cells[("linear", "ETTh1 H24")][0] == 0.4
+    assert cells[("linear", "/data/a/load.csv H24")][0] == 0.1 and cells[("linear", "/data/b/load.csv H24")][0] == 0.2
+    assert "- data: `temp.csv` is /data/b/temp.csv\n" in md  # the one name shortened says which file it is
+    one = summary.markdown([merged[2]], "x")
+    assert list(table(one, "mse")) == [("linear", "temp.csv H24")] and "No published figures for temp.csv H24." in one
+    assert "/data/b/temp.csv H24" not in one
