@@ -25,6 +25,28 @@ def test_bundled_files_are_unmodified(dataset):
     assert digest in readme and "CC BY-ND 4.0" in readme
 
 
+def test_a_built_wheel_ships_the_data_its_license_note_and_the_type_hints(tmp_path):
+    """An install that is not editable reads the bundled files from the wheel: they must be in it."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    pytest.importorskip("setuptools")  # the build backend, from this environment (no download)
+    root = bundled_path("ETTh1").parents[2]
+    src = tmp_path / "src"  # a copy: building writes build/ and egg-info beside the sources
+    shutil.copytree(root / "dynonet", src / "dynonet", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(root / "pyproject.toml", src)
+    shutil.copy(root / "README.md", src)
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index",
+                    "-w", str(tmp_path / "dist"), str(src)], check=True, capture_output=True)
+    (wheel,) = (tmp_path / "dist").glob("dynonet-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"dynonet/datasets/ETTh1.csv", "dynonet/datasets/ETTh2.csv", "dynonet/datasets/README.md",
+            "dynonet/py.typed", "dynonet/cli.py"} <= names
+    assert zipfile.ZipFile(wheel).read("dynonet/datasets/ETTh1.csv") == bundled_path("ETTh1").read_bytes()
+
+
 @pytest.mark.parametrize("L", [96, 512])
 def test_ett_borders_and_train_only_scaler(L):
     data = load(ett_cfg(L=L))

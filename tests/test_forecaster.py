@@ -178,6 +178,13 @@ def test_predict_matches_the_scaled_model_by_hand(fitted, wide):
     np.testing.assert_allclose(fitted.predict(wide).to_numpy(), scaler.inverse(y), rtol=1e-6)
 
 
+def test_a_step_count_for_predict_is_told_that_the_horizon_is_the_models(fitted):
+    for steps in (6, 6.0, np.int64(6)):  # predict(n), as some libraries take it
+        with pytest.raises(DataError, match=rf"got {type(steps).__name__}; the steps forecast are the model's horizon "
+                                            rf"\({H}\), set when it is made \(DynoNetForecaster\(horizon=...\)\)$"):
+            fitted.predict(steps)
+
+
 def test_only_the_last_lookback_rows_matter_and_column_order_is_free(fitted, wide):
     full = fitted.predict(wide)
     pd.testing.assert_frame_equal(fitted.predict(wide.iloc[-L:]), full)
