@@ -270,9 +270,9 @@ class DynoNetForecaster:
         except ConfigError as e:
             raise keywords(e) from None
         if isinstance(df, numbers.Number):  # predict(12), as some libraries take the steps to forecast
-            raise DataError(f"recent data: expected a pandas DataFrame, got {type(df).__name__}; the steps "
-                            f"forecast are the model's horizon ({self.config.model.horizon}), set when it is made "
-                            "(DynoNetForecaster(horizon=...))")
+            raise DataError(f"recent data: expected a pandas DataFrame, got {type(df).__name__}: predict() "
+                            f"forecasts the model's horizon, {self.config.model.horizon} steps, set when it is made "
+                            "(DynoNetForecaster(horizon=...)); pass the recent data: predict(df)")
         if df is not None:
             table = self._table(df, "recent data", self.config, used=self.config.model.lookback,
                                 columns=self.columns_)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import statistics
 from datetime import datetime
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Any, Callable
 
 from dynonet.files import atomic_write
@@ -56,7 +56,7 @@ def dataset_names(records: list[dict[str, Any]]) -> dict[str, str]:
     """Each record's dataset as the tables name it: a CSV (recorded by its absolute path) by its
     file name, unless that would name two datasets alike; a bundled dataset by its name."""
     datasets = sorted({r["dataset"] for r in records})
-    short = {d: Path(d).name or d for d in datasets}
+    short = {d: PureWindowsPath(d).name or d for d in datasets}  # (cut at / and at \ alike: a shard recorded on Windows)
     if len(set(short.values())) < len(datasets):  # one name for two datasets: keep the ones that clash whole
         clash = {n for n in short.values() if list(short.values()).count(n) > 1}
         short = {d: d if n in clash else n for d, n in short.items()}
@@ -73,10 +73,10 @@ def columns(records: list[dict[str, Any]]) -> Callable[[dict[str, Any]], str]:
 def table_axes(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
     """Rows (variants, in the grid's order) and columns (dataset, horizon and, when the records
     mix lookbacks, lookback) of the results tables."""
-    column = columns(records)
+    column, names = columns(records), dataset_names(records)
     rows = [v for v in VARIANTS if any(r["model"] == v for r in records)]
     rows += sorted({r["model"] for r in records} - set(rows))
-    cols = sorted({(r["dataset"], r["horizon"], r["lookback"]) for r in records})
+    cols = sorted({(r["dataset"], r["horizon"], r["lookback"]) for r in records}, key=lambda c: (names[c[0]], *c[1:]))
     return rows, list(dict.fromkeys(column({"dataset": d, "horizon": h, "lookback": L}) for d, h, L in cols))
 
 

@@ -616,7 +616,9 @@ def test_a_grid_on_a_csv_starts_every_run_from_one_preset_and_records_the_file(t
             "--worker-hidden", "6", "--device", "cpu", "--out", str(out)]
     assert main(grid) == 0
     # 490 training rows (70%) make 435 windows of 48 + 8 steps: 32 a batch makes 8 to 16 batches
-    assert "batch size 32 on mine.csv H8 L48: chosen by its 435 training windows" in capsys.readouterr().out
+    log = capsys.readouterr().out
+    assert "batch size 32 on mine.csv H8 L48: chosen by its 435 training windows" in log
+    assert re.search(r"^\[1/6\] mine\.csv H8 ", log, re.M)  # each run's line names the file, not its path
     recs = records(out)
     assert sorted((r["model"], r["seed"]) for r in recs) == sorted(
         (v, s) for v in ("workers-only", "linear", "repeat") for s in (0, 1))

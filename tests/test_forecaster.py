@@ -180,8 +180,9 @@ def test_predict_matches_the_scaled_model_by_hand(fitted, wide):
 
 def test_a_step_count_for_predict_is_told_that_the_horizon_is_the_models(fitted):
     for steps in (6, 6.0, np.int64(6)):  # predict(n), as some libraries take it
-        with pytest.raises(DataError, match=rf"got {type(steps).__name__}; the steps forecast are the model's horizon "
-                                            rf"\({H}\), set when it is made \(DynoNetForecaster\(horizon=...\)\)$"):
+        with pytest.raises(DataError, match=rf"got {type(steps).__name__}: predict\(\) forecasts the model's horizon, "
+                                            rf"{H} steps, set when it is made \(DynoNetForecaster\(horizon=...\)\); "
+                                            r"pass the recent data: predict\(df\)$"):
             fitted.predict(steps)
 
 

@@ -73,12 +73,15 @@ def test_csv_columns_are_named_by_file_name_and_files_of_one_name_stay_apart():
             "date": "2026-12-02T00:00:00", "config": {"data": {"csv": "x"}}, "preset": "quickstart"}
     merged = [{**base, "dataset": "/data/a/load.csv", "mse": 0.1}, {**base, "dataset": "/data/b/load.csv", "mse": 0.2},
               {**base, "dataset": "/data/b/temp.csv", "mse": 0.3}, {**base, "dataset": "ETTh1", "mse": 0.4,
-                                                                     "config": {}}]
+                                                                     "config": {}},
+              {**base, "dataset": "C:\\data\\wind.csv", "mse": 0.5}]  # a shard recorded on Windows
     md = summary.markdown(merged, "x")
     cells = table(md, "mse")
+    assert list(cells) == [("linear", c) for c in ("/data/a/load.csv H24", "/data/b/load.csv H24", "ETTh1 H24",
+                                                   "temp.csv H24", "wind.csv H24")]  # in the order of their names
     assert cells[("linear", "temp.csv H24")][0] == 0.3 and cells[("linear", "ETTh1 H24")][0] == 0.4
     assert cells[("linear", "/data/a/load.csv H24")][0] == 0.1 and cells[("linear", "/data/b/load.csv H24")][0] == 0.2
-    assert "- data: `temp.csv` is /data/b/temp.csv\n" in md  # the one name shortened says which file it is
+    assert "- data: `temp.csv` is /data/b/temp.csv; `wind.csv` is C:\\data\\wind.csv\n" in md  # the names shortened
     one = summary.markdown([merged[2]], "x")
     assert list(table(one, "mse")) == [("linear", "temp.csv H24")] and "No published figures for temp.csv H24." in one
     assert "/data/b/temp.csv H24" not in one
