@@ -200,11 +200,11 @@ def markdown(records: list[dict[str, Any]], command: str | None) -> str:
                   ""]
         if not pub:
             return "\n".join(lines)
-    lines += ["Copied from the shared protocol for orientation only: other code, other lookbacks, other "
-              "machines. They are not part of the measured table above.", ""]
     rows_published = [(d, h, p) for d, h in sorted(pub) for p in published_for(d, h)]
-    if rows_published:
-        lines += ["| dataset | H | published model / protocol | L | MSE | MAE | source |",
+    if rows_published:  # (a grid on a CSV, or at another horizon, has none to copy)
+        lines += ["Copied from the shared protocol for orientation only: other code, other lookbacks, other "
+                  "machines. They are not part of the measured table above.", "",
+                  "| dataset | H | published model / protocol | L | MSE | MAE | source |",
                   "| --- | --- | --- | --- | --- | --- | --- |"]
     for d, h, p in rows_published:
         mae = "-" if p["mae"] is None else f"{p['mae']:.3f}"
