@@ -19,6 +19,7 @@ def test_published_figures_only_in_their_labelled_section():
     assert table(md, "mse")[("dynonet", "ETTh1 H96")] == (0.41, 0.01, 3)
     rows = [ln for ln in published.splitlines() if ln.startswith("| ETTh1 | 96 |")]
     assert len(rows) >= 5 and all("published:" in ln and "PROTOCOL.md" in ln for ln in rows)
+    assert published.lstrip().startswith("Copied from the shared protocol for orientation only")  # said above them
     assert any("| 512 | 0.386 | 0.415 |" in ln for ln in rows) and any("| 336 |" in ln for ln in rows)
 
 
