@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from dynonet.config import SIGNALS
+from dynonet import controller as controller_module
 from dynonet.controller import (DROPOUT_MAX, LR_SCALE_MAX, LR_SCALE_MIN, Controller, neutral_signals)
 from dynonet.errors import ConfigError
 
@@ -85,8 +86,11 @@ def test_fused_recurrence_equals_nn_gru_forward_and_backward(patch, encoder):
 
 
 @pytest.mark.parametrize("encoder", ENCODERS)
-@pytest.mark.parametrize("batch", [1, 40])  # small inference batches take nn.GRU's cell, larger ones the fused loop
-def test_inference_paths_equal_nn_gru(batch, encoder):
+@pytest.mark.parametrize("batch", [1, 40])
+def test_the_fused_inference_loop_equals_nn_gru(batch, encoder, monkeypatch):
+    """Without gradient the fused loop runs from SMALL_INFERENCE_BATCH sequences up (fewer take
+    nn.GRU's own cell, faster there); held at 0 here, so a batch of one window runs the loop too."""
+    monkeypatch.setattr(controller_module, "SMALL_INFERENCE_BATCH", 0)
     torch.manual_seed(6)
     cfg = small_model_cfg(controller_encoder=encoder, controller_heads=2)
     controller = Controller(cfg)
@@ -161,6 +165,33 @@ def _randomized(ctrl: Controller, seed: int = 0) -> Controller:
     for p in ctrl.parameters():
         torch.nn.init.normal_(p, std=0.5)
     return ctrl.eval()
+
+
+def test_joint_encoder_equals_a_plain_loop_over_patches():
+    """The joint encoder and heads against a plain version: the oldest L % p steps dropped,
+    each patch of p steps read as its p rows of all channels one after another, embedded,
+    nn.GRU over the patches, and each channel's signals read from its slice of the heads."""
+    cfg = small_model_cfg(controller_patch_len=5, worker_layers=2, trend_modulation=True, film_scale=0.3)
+    ctrl = _randomized(Controller(cfg))
+    x = torch.randn(4, cfg.lookback, cfg.n_channels)
+    B, L, C = x.shape
+    p, n, h = 5, cfg.worker_layers, cfg.worker_hidden
+    first = L % p  # 48 % 5: three steps nobody reads
+    patches = [torch.cat([x[:, first + j * p + i] for i in range(p)], -1) for j in range(L // p)]  # each (B, p * C)
+    expected = ctrl.gru(ctrl.embed(torch.stack(patches, 1)))[1][0]  # (B, hidden)
+    with torch.no_grad():
+        assert torch.allclose(ctrl.encode(x), expected, atol=1e-5)
+        sig = ctrl(x)
+        close = lambda a, b: torch.allclose(a, b, atol=1e-5)  # noqa: E731
+        film = 0.3 * torch.tanh(ctrl.film(expected)).view(B, 2, n, C, h)  # (gamma, beta) x layers x channels x units
+        assert close(sig.gamma, 1 + film[:, 0]) and close(sig.beta, film[:, 1])
+        assert close(sig.gate, torch.sigmoid(ctrl.gate(expected)).view(B, C, h))
+        assert close(sig.dropout, DROPOUT_MAX * torch.sigmoid(ctrl.dropout(expected)))
+        lr = LR_SCALE_MIN + (LR_SCALE_MAX - LR_SCALE_MIN) * torch.sigmoid(ctrl.lr_scale(expected))
+        assert close(sig.lr_scale, lr) and close(ctrl.lr_scale_from(expected), lr)
+        trend = 0.3 * torch.tanh(ctrl.trend(expected)).view(B, 2, C)
+        assert close(sig.trend_gamma, 1 + trend[:, 0]) and close(sig.trend_beta, trend[:, 1])
+        assert close(sig.context, torch.tanh(ctrl.context(expected)))
 
 
 def test_attention_encoder_equals_a_plain_per_channel_loop():

@@ -22,6 +22,21 @@ def test_moving_average_matches_reference_with_edge_padding():
     assert torch.allclose(trend[0, :, 0], ref, atol=1e-6)
 
 
+def test_time_linear_equals_a_plain_loop_and_folds_a_map_of_time_applied_first():
+    """y[b, :, c] = W @ x[b, :, c] + bias for every sample and channel; with `before` (L, L),
+    W @ (before @ x[b, :, c]) + bias."""
+    torch.manual_seed(0)
+    lin = TimeLinear(10, 4)
+    x, before = torch.randn(2, 10, 3), torch.randn(10, 10)
+    W, bias = lin.linear.weight, lin.linear.bias
+    with torch.no_grad():
+        for b in range(2):
+            for c in range(3):
+                s = x[b, :, c]
+                assert torch.allclose(lin(x)[b, :, c], W @ s + bias, atol=1e-6)
+                assert torch.allclose(lin(x, before=before)[b, :, c], W @ (before @ s) + bias, atol=1e-5)
+
+
 def test_time_linear_is_shared_by_channels():
     lin = TimeLinear(10, 4)
     x = torch.randn(2, 10, 1).repeat(1, 1, 3)

@@ -1,6 +1,7 @@
 import copy
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -41,6 +42,35 @@ def test_optimizers_partition_the_parameters():
     assert not (w & c) and (w | c) == {id(p) for p in model.parameters()}
     assert {id(p) for p in model.revin.parameters()} <= w  # RevIN's affine is trained
     assert c == {id(p) for p in model.controller.parameters()}
+
+
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # (the steps are stand-ins)
+@pytest.mark.parametrize("mode", ["val", "holdout"])
+def test_the_controller_steps_on_its_own_split_each_window_once_before_any_again(mode, monkeypatch):
+    """Every controller step takes a batch of the controller split (validation, or the holdout
+    of the training period, never validation then): a cursor over a shuffled order of its
+    windows that runs on across epochs and draws a new order once too few are left."""
+    cfg = small_run_cfg(controller_data=mode, batch_size=8).replace(model={"model": "dynonet"})
+    gen = seed_everything(cfg.train.seed)
+    data = load(cfg)
+    data.values = np.arange(len(data.values), dtype=np.float32)[:, None].repeat(data.n_channels, 1)  # rows marked
+    cfg = cfg.replace(model={"n_channels": data.n_channels})
+    sets = window_sets(data, cfg, torch.device("cpu"))
+    t = BiLevelTrainer(build_model(cfg.model, data.freq), cfg.train, gen)
+    seen = []  # the first target row of each controller window, batch by batch
+    monkeypatch.setattr(t, "worker_step", lambda x, y: (torch.zeros(()), {}))
+    monkeypatch.setattr(t, "controller_step", lambda x, y: seen.append(y[:, 0, 0].tolist()) or torch.zeros(()))
+    first_rows = lambda name: {int(r) for r in sets[name].get(torch.arange(len(sets[name])))[1][:, 0, 0]}  # noqa: E731
+    split, val = first_rows("controller"), first_rows("val")
+    assert (split == val) == (mode == "val") and (split.isdisjoint(val)) == (mode == "holdout")
+    t._epoch(0, "full", sets, None)
+    t._epoch(1, "full", sets, None)
+    per_order = len(split) // 8  # batches drawn from one order before a new one
+    assert len(seen) > 3 * per_order > 0 and all(len(batch) == 8 for batch in seen)
+    orders = [sum(seen[i : i + per_order], []) for i in range(0, len(seen) - per_order + 1, per_order)]
+    assert all(len(set(rows)) == len(rows) and set(rows) <= split for rows in orders)  # no window twice per order
+    assert len({tuple(rows) for rows in orders}) == len(orders)  # a new order each time
+    assert set(sum(seen, [])) == split  # every window of the split is reached
 
 
 def test_each_level_steps_only_its_own_parameters():

@@ -87,6 +87,22 @@ def test_relaxed_dropout_rate_gets_gradient_and_mean_is_preserved():
     assert rate.grad.abs().sum() > 0
 
 
+def test_relaxed_dropout_rate_gets_its_gradient_through_the_mask_too(monkeypatch):
+    """With the uniform draws held fixed the mask is a smooth function of the rate: its
+    gradient (through the Concrete mask and the 1 / (1 - rate) rescaling both) agrees with
+    finite differences, and the mask's part is not zero."""
+    torch.manual_seed(4)
+    x = torch.randn(2, 5, 3, dtype=torch.double)
+    u = torch.rand_like(x)
+    monkeypatch.setattr(torch, "rand_like", lambda t: u)
+    rate = torch.rand(2, 5, 1, dtype=torch.double) * 0.6 + 0.1
+    weights = torch.randn_like(x)
+    assert torch.autograd.gradcheck(lambda r: (relaxed_dropout(x, r) * weights).sum(), rate.requires_grad_())
+    masked = relaxed_dropout(x, rate) * (1 - rate)  # the rescaling undone: only the mask is left
+    (grad,) = torch.autograd.grad((masked * weights).sum(), rate)
+    assert grad.abs().min() > 0
+
+
 @pytest.mark.parametrize("backend", recurrence.BACKENDS[1:])
 def test_every_backend_trains_the_workers_as_the_fused_loop_does(backend):
     """The same loss and the same gradient of every parameter (float64, two layers)."""
