@@ -190,8 +190,8 @@ def test_dates_are_read_right_or_refused_never_misread(start, freq, n, fmt):
         try:
             read, _, _ = read_csv(path)
         except DataError as e:
-            # refused only where it cannot be told: day and month both first somewhere in the
-            # format, and no day past 12 to say which is which
+            # refused only where it cannot be told: the format begins with the day or the month,
+            # and no day is past 12 to tell which
             assert fmt[:2] in ("%d", "%m") and max(d.day for d in dates) <= 12, (fmt, cells[:3], str(e))
             assert "could be day first or month first" in str(e), str(e)
             return

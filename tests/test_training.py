@@ -63,6 +63,8 @@ def test_the_controller_steps_on_its_own_split_each_window_once_before_any_again
     first_rows = lambda name: {int(r) for r in sets[name].get(torch.arange(len(sets[name])))[1][:, 0, 0]}  # noqa: E731
     split, val = first_rows("controller"), first_rows("val")
     assert (split == val) == (mode == "val") and (split.isdisjoint(val)) == (mode == "holdout")
+    if mode == "holdout":  # the end of the training period, after every worker window's targets
+        assert max(split) < min(val) and min(split) > max(first_rows("train"))
     t._epoch(0, "full", sets, None)
     t._epoch(1, "full", sets, None)
     per_order = len(split) // 8  # batches drawn from one order before a new one
